@@ -1,0 +1,92 @@
+//! `POST /api/v1/events`: the ingest endpoint described in DESIGN.md.
+
+use axum::body::{to_bytes, Body};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use serde::Serialize;
+
+use crate::error::ApiError;
+use crate::ingest::{self, BodyError, Rejection};
+use crate::server::AppState;
+use crate::store;
+
+#[derive(Debug, Serialize)]
+pub struct IngestReply {
+    pub accepted: u64,
+    pub duplicates: u64,
+    pub rejected: Vec<Rejection>,
+}
+
+/// Validate every item, store the valid ones in one statement and answer after commit.
+/// 200 when nothing was rejected or something was stored; 422 when every item was rejected.
+pub async fn post_events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    authorize(&headers, &state.config.ingest_key)?;
+    let ndjson = is_ndjson(&headers)?;
+    let limit = state.config.max_body_bytes;
+    let bytes = to_bytes(body, limit).await.map_err(|_| {
+        ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes"))
+    })?;
+
+    let items = ingest::split_body(&bytes, ndjson, state.config.max_batch_events).map_err(|e| match e {
+        BodyError::TooManyEvents { .. } => ApiError::PayloadTooLarge(e.to_string()),
+        other => ApiError::BadRequest(other.to_string()),
+    })?;
+
+    let now = Utc::now();
+    let mut valid = Vec::with_capacity(items.len());
+    let mut rejected = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        match item.as_ref().map_err(Clone::clone).and_then(|v| ingest::validate(index, v, now)) {
+            Ok(event) => valid.push(event),
+            Err(rejection) => rejected.push(rejection),
+        }
+    }
+    let outcome = store::insert_events(&state.pool, &valid).await?;
+
+    let status = if valid.is_empty() && !rejected.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let reply = IngestReply { accepted: outcome.inserted, duplicates: outcome.duplicates, rejected };
+    Ok((status, Json(reply)).into_response())
+}
+
+fn authorize(headers: &HeaderMap, key: &str) -> Result<(), ApiError> {
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized("send the ingest key as \"Authorization: Bearer <key>\""))?;
+    if constant_time_eq(presented.trim().as_bytes(), key.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized("the ingest key is not valid"))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn is_ndjson(headers: &HeaderMap) -> Result<bool, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/x-ndjson" | "application/ndjson" | "application/jsonl" => Ok(true),
+        "application/json" | "" => Ok(false),
+        other => Err(ApiError::UnsupportedMediaType(format!(
+            "content type {other} is not accepted; send application/json or application/x-ndjson"
+        ))),
+    }
+}

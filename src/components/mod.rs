@@ -1,0 +1,4 @@
+//! Reusable view pieces.
+
+pub mod event_table;
+pub mod time;

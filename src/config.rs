@@ -1,0 +1,43 @@
+//! Typed configuration, read once at start-up from the command line or the
+//! environment. Every variable is documented in `.env.example`.
+
+use clap::Args;
+
+/// Where the event store lives.
+#[derive(Args, Clone, Debug)]
+pub struct DatabaseConfig {
+    /// PostgreSQL connection URL.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: String,
+
+    /// Largest number of pooled connections.
+    #[arg(long, env = "VIGIL_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    pub db_max_connections: u32,
+}
+
+/// Settings of the HTTP server and its APIs.
+#[derive(Args, Clone, Debug)]
+pub struct ServerConfig {
+    /// Bearer key that ingest clients must send (`Authorization: Bearer <key>`).
+    #[arg(long, env = "VIGIL_INGEST_KEY", hide_env_values = true)]
+    pub ingest_key: String,
+
+    /// Largest accepted ingest request body, in bytes.
+    #[arg(long, env = "VIGIL_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// Largest number of events in one ingest request.
+    #[arg(long, env = "VIGIL_MAX_BATCH_EVENTS", default_value_t = 10_000)]
+    pub max_batch_events: usize,
+}
+
+impl ServerConfig {
+    /// Settings for tests and embedding: the given key and the documented defaults.
+    pub fn with_ingest_key(ingest_key: impl Into<String>) -> Self {
+        ServerConfig {
+            ingest_key: ingest_key.into(),
+            max_body_bytes: 10 * 1024 * 1024,
+            max_batch_events: 10_000,
+        }
+    }
+}

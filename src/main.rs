@@ -1,0 +1,18 @@
+//! The `vigil` binary: `serve`, `demo` and `migrate`.
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    use clap::Parser;
+    use vigil::cli::{Cli, Command};
+
+    vigil::cli::init_tracing();
+    match Cli::parse().command {
+        Command::Serve { database, server } => vigil::cli::serve(database, server).await,
+        Command::Demo(args) => vigil::demo::run(args).await,
+        Command::Migrate { database } => vigil::store::connect(&database).await.map(drop),
+    }
+}
+
+#[cfg(not(feature = "ssr"))]
+pub fn main() {}

@@ -1,0 +1,8 @@
+//! Types shared by the server and the browser: the contract between server
+//! functions and pages. Serde only; everything here compiles to wasm.
+
+mod event;
+mod time;
+
+pub use event::*;
+pub use time::*;

@@ -1,0 +1,232 @@
+//! Writes to the event store: connecting, migrating, creating monthly
+//! partitions and inserting batches. The only place with INSERT.
+
+use std::collections::BTreeSet;
+
+use chrono::{Datelike, Months, NaiveDate, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+
+use crate::config::DatabaseConfig;
+use crate::ingest::NewEvent;
+
+/// Connect, run pending migrations and make sure the coming months have partitions.
+#[tracing::instrument(skip_all)]
+pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    let pool = PgPoolOptions::new()
+        .max_connections(config.db_max_connections)
+        .connect(&config.database_url)
+        .await?;
+    migrate(&pool).await?;
+    Ok(pool)
+}
+
+/// Apply the migrations in `migrations/` and create partitions for this month and the next three.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::migrate!().run(pool).await?;
+    let this_month = month_of(Utc::now().date_naive());
+    let ahead: Vec<NaiveDate> = (0..4).map(|n| this_month + Months::new(n)).collect();
+    ensure_partitions(pool, &ahead).await?;
+    Ok(())
+}
+
+fn month_of(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).expect("every month has a first day")
+}
+
+/// Create the monthly partitions that hold the given days, if missing. Safe to
+/// call concurrently: the database function serialises creation per month.
+#[tracing::instrument(skip_all)]
+pub async fn ensure_partitions(pool: &PgPool, days: &[NaiveDate]) -> sqlx::Result<()> {
+    let months: Vec<NaiveDate> =
+        days.iter().map(|d| month_of(*d)).collect::<BTreeSet<_>>().into_iter().collect();
+    sqlx::query("select vigil_ensure_month_partition(m) from unnest($1::date[]) as m")
+        .bind(&months)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// What happened to a batch.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InsertOutcome {
+    pub inserted: u64,
+    pub duplicates: u64,
+}
+
+/// Insert a batch in one statement (UNNEST of column arrays). An event whose id
+/// is already stored, or repeated within the batch, is counted as a duplicate and
+/// not written again. When this returns, the batch is committed.
+#[tracing::instrument(skip_all, fields(events = events.len()))]
+pub async fn insert_events(pool: &PgPool, events: &[NewEvent]) -> sqlx::Result<InsertOutcome> {
+    if events.is_empty() {
+        return Ok(InsertOutcome::default());
+    }
+    let days: Vec<NaiveDate> = events.iter().map(|e| e.occurred_at.date_naive()).collect();
+    ensure_partitions(pool, &days).await?;
+
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
+    let unique: Vec<&NewEvent> = events.iter().filter(|e| seen.insert(e.id.as_str())).collect();
+    let c = Columns::from(&unique);
+
+    let inserted = sqlx::query(
+        r#"
+        with batch as (
+            select * from unnest(
+                $1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+                $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
+                $19::text[], $20::text[], $21::text[], $22::jsonb[], $23::text[], $24::text[],
+                $25::text[], $26::int4[], $27::jsonb[], $28::jsonb[], $29::text[], $30::text[],
+                $31::text[], $32::jsonb[]
+            ) as b(
+                id, occurred_at, environment, organization_id, organization_name, app_id,
+                app_name, type, category, outcome, reason, actor_type,
+                actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
+                target_type, target_id, target_name, changes, request_id, request_method,
+                request_path, request_status, request, response, client_ip, user_agent,
+                machine_id, details
+            )
+        ),
+        claimed as (
+            insert into event_ids (id, organization_id, occurred_at)
+            select id, organization_id, occurred_at from batch
+            on conflict (id) do nothing
+            returning id
+        )
+        insert into events (
+            id, occurred_at, environment, organization_id, organization_name, app_id,
+            app_name, type, category, outcome, reason, actor_type,
+            actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
+            target_type, target_id, target_name, changes, request_id, request_method,
+            request_path, request_status, request, response, client_ip, user_agent,
+            machine_id, details
+        )
+        select
+            id, occurred_at, environment, organization_id, organization_name, app_id,
+            app_name, type, category, outcome, reason, actor_type,
+            actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
+            target_type, target_id, target_name, changes, request_id, request_method,
+            request_path, request_status, request, response, client_ip::inet, user_agent,
+            machine_id, details
+        from batch join claimed using (id)
+        "#,
+    )
+    .bind(c.id)
+    .bind(c.occurred_at)
+    .bind(c.environment)
+    .bind(c.organization_id)
+    .bind(c.organization_name)
+    .bind(c.app_id)
+    .bind(c.app_name)
+    .bind(c.event_type)
+    .bind(c.category)
+    .bind(c.outcome)
+    .bind(c.reason)
+    .bind(c.actor_type)
+    .bind(c.actor_id)
+    .bind(c.actor_name)
+    .bind(c.actor_email)
+    .bind(c.actor_role)
+    .bind(c.actor_session_id)
+    .bind(c.actor_api_key_id)
+    .bind(c.target_type)
+    .bind(c.target_id)
+    .bind(c.target_name)
+    .bind(c.changes)
+    .bind(c.request_id)
+    .bind(c.request_method)
+    .bind(c.request_path)
+    .bind(c.request_status)
+    .bind(c.request)
+    .bind(c.response)
+    .bind(c.client_ip)
+    .bind(c.user_agent)
+    .bind(c.machine_id)
+    .bind(c.details)
+    .execute(pool)
+    .await?
+    .rows_affected();
+
+    Ok(InsertOutcome { inserted, duplicates: events.len() as u64 - inserted })
+}
+
+type Texts = Vec<Option<String>>;
+type Jsons = Vec<Option<serde_json::Value>>;
+
+/// A batch turned inside out: one array per column, for UNNEST.
+#[derive(Default)]
+struct Columns {
+    id: Vec<String>,
+    occurred_at: Vec<chrono::DateTime<Utc>>,
+    environment: Vec<String>,
+    organization_id: Vec<String>,
+    organization_name: Texts,
+    app_id: Texts,
+    app_name: Texts,
+    event_type: Vec<String>,
+    category: Vec<String>,
+    outcome: Vec<String>,
+    reason: Texts,
+    actor_type: Vec<String>,
+    actor_id: Texts,
+    actor_name: Texts,
+    actor_email: Texts,
+    actor_role: Texts,
+    actor_session_id: Texts,
+    actor_api_key_id: Texts,
+    target_type: Texts,
+    target_id: Texts,
+    target_name: Texts,
+    changes: Jsons,
+    request_id: Texts,
+    request_method: Texts,
+    request_path: Texts,
+    request_status: Vec<Option<i32>>,
+    request: Jsons,
+    response: Jsons,
+    client_ip: Texts,
+    user_agent: Texts,
+    machine_id: Texts,
+    details: Jsons,
+}
+
+impl From<&Vec<&NewEvent>> for Columns {
+    fn from(events: &Vec<&NewEvent>) -> Self {
+        let mut c = Columns::default();
+        for e in events.iter().copied().cloned() {
+            c.id.push(e.id);
+            c.occurred_at.push(e.occurred_at);
+            c.environment.push(e.environment);
+            c.organization_id.push(e.organization_id);
+            c.organization_name.push(e.organization_name);
+            c.app_id.push(e.app_id);
+            c.app_name.push(e.app_name);
+            c.event_type.push(e.event_type);
+            c.category.push(e.category);
+            c.outcome.push(e.outcome);
+            c.reason.push(e.reason);
+            c.actor_type.push(e.actor_type);
+            c.actor_id.push(e.actor_id);
+            c.actor_name.push(e.actor_name);
+            c.actor_email.push(e.actor_email);
+            c.actor_role.push(e.actor_role);
+            c.actor_session_id.push(e.actor_session_id);
+            c.actor_api_key_id.push(e.actor_api_key_id);
+            c.target_type.push(e.target_type);
+            c.target_id.push(e.target_id);
+            c.target_name.push(e.target_name);
+            c.changes.push(e.changes);
+            c.request_id.push(e.request_id);
+            c.request_method.push(e.request_method);
+            c.request_path.push(e.request_path);
+            c.request_status.push(e.request_status);
+            c.request.push(e.request);
+            c.response.push(e.response);
+            c.client_ip.push(e.client_ip);
+            c.user_agent.push(e.user_agent);
+            c.machine_id.push(e.machine_id);
+            c.details.push(e.details);
+        }
+        c
+    }
+}
