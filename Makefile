@@ -1,0 +1,63 @@
+# Vigil — see README.md. `make run` serves the console; `make test` runs every test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Leptos reads these at build and run time; fixing them keeps cargo from
+# rebuilding dependencies between `cargo test` and `cargo leptos build`.
+export LEPTOS_OUTPUT_NAME := vigil
+export LEPTOS_SITE_ROOT := target/site
+export LEPTOS_SITE_PKG_DIR := pkg
+export LEPTOS_RELOAD_PORT := 3001
+# cargo-leptos builds debug binaries with this flag; tests use it too so they share artifacts.
+DEBUG_RUSTFLAGS := --cfg erase_components
+
+PORT ?= 3000
+PG_PORT ?= 54329
+export VIGIL_PG_PORT := $(PG_PORT)
+PG_URL := postgres://postgres@127.0.0.1:$(PG_PORT)
+DEMO_DAYS ?= 30
+DEMO_EVENTS ?= 200000
+
+.PHONY: help run test stop db demo bench build release clean-data
+
+help:
+	@echo "make run    install what is missing, start PostgreSQL, load demo data, serve http://127.0.0.1:$(PORT)"
+	@echo "make test   install what is missing and run every test (Rust + Playwright in Chromium)"
+	@echo "make stop   stop Vigil's private PostgreSQL cluster"
+	@echo "make demo   add DEMO_EVENTS demo events over DEMO_DAYS days"
+	@echo "make bench  measure the ingest rate with the demo generator (release build)"
+
+# --- the database: DATABASE_URL when set, else a private cluster in .vigil/pg ---
+db:
+	@if [ -z "$$DATABASE_URL" ]; then .ci/postgres start >/dev/null && .ci/postgres createdb vigil; fi
+
+stop:
+	@.ci/postgres stop
+
+clean-data: stop
+	rm -rf .vigil/pg .vigil/pg.log .vigil/ingest-key
+
+# --- build ---
+build:
+	@.ci/install-tools build
+	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo leptos build
+
+release:
+	@.ci/install-tools release
+	PATH="$(CURDIR)/.vigil/tools/node_modules/.bin:$$PATH" cargo leptos build --release
+
+# --- run: release build, demo data on first start, serve until Ctrl-C ---
+run: release
+	@PORT=$(PORT) PG_URL=$(PG_URL) DEMO_DAYS=$(DEMO_DAYS) DEMO_EVENTS=$(DEMO_EVENTS) .ci/serve
+
+demo: release db
+	@export DATABASE_URL="$${DATABASE_URL:-$(PG_URL)/vigil}"; \
+	target/release/vigil demo --days $(DEMO_DAYS) --events $(DEMO_EVENTS) --seed $$RANDOM
+
+bench: release
+	@.ci/bench
+
+# --- test: Rust tests against PostgreSQL, then Playwright in Chromium ---
+test:
+	@.ci/install-tools test
+	@.ci/test
