@@ -3,9 +3,9 @@
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
-use crate::pages::{events::EventsPage, not_found::NotFound};
+use crate::pages::{event::EventPage, events::EventsPage, not_found::NotFound, target::TargetPage};
 
 /// The document around the app; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -16,6 +16,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.ico"/>
+                <script src="/echarts.min.js"></script>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -46,6 +47,9 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=EventsPage/>
                     <Route path=path!("/events") view=EventsPage/>
+                    // Async: the status (404 for an unknown id) is known before the headers go out.
+                    <Route path=path!("/events/:id") view=EventPage ssr=SsrMode::Async/>
+                    <Route path=path!("/targets/:kind/:id") view=TargetPage/>
                 </Routes>
             </main>
         </Router>

@@ -59,7 +59,7 @@ test("paging walks to older events and the back button returns", async ({ page, 
   }));
   await ingest(request, events);
 
-  await open(page, "/events");
+  await open(page, `/events?q=${tag}`);
   await expect(page.locator("tbody tr")).toHaveCount(50);
   await expect(page.locator("tbody tr").first()).toContainText(`${tag}-00`);
   await expect(page.locator("tbody tr", { hasText: `${tag}-50` })).toHaveCount(0);

@@ -1,38 +1,56 @@
-//! The table of events with its pager.
+//! The table of events: values that add a filter when clicked, rows that expand
+//! in place to the full event, and the pager.
 
 use leptos::prelude::*;
 
+use crate::api::get_event;
+use crate::components::event_detail::EventSections;
 use crate::components::time::Time;
-use crate::model::{EventPage, EventSummary};
+use crate::model::{encode, EventFilter, EventPage, EventSummary, DEFAULT_PAGE_SIZE};
+
+const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
 
 #[component]
-pub fn EventTable(page: EventPage, is_first_page: bool) -> impl IntoView {
+pub fn EventTable(page: EventPage, filter: EventFilter, is_first_page: bool) -> impl IntoView {
     if page.events.is_empty() {
+        let narrowed = filter.is_narrowed();
         return view! {
             <section class="empty-state">
-                <h2>{if is_first_page { "No events yet" } else { "No older events" }}</h2>
-                <p>
-                    "Send events to "<code>"POST /api/v1/events"</code>
-                    " with your ingest key, or load demo data with "<code>"make demo"</code>"."
-                </p>
-                <a href="/events">"Newest events"</a>
+                <h2>{if is_first_page { "No events match" } else { "No older events" }}</h2>
+                {if narrowed {
+                    view! { <p>"Try removing a filter or widening the time range."</p> }.into_any()
+                } else {
+                    view! {
+                        <p>
+                            "Nothing in " {filter.range.label().to_lowercase()} ". Widen the time range, send events to "
+                            <code>"POST /api/v1/events"</code> " with your ingest key, or load demo data with "
+                            <code>"make demo"</code> "."
+                        </p>
+                    }
+                    .into_any()
+                }}
+                <a href=filter.href() class="button">"Newest events"</a>
             </section>
         }
         .into_any();
     }
     let now = page.now;
-    let older = page.next.map(|cursor| format!("/events?before={}", urlencode(&cursor.encode())));
+    let size = filter.size.unwrap_or(DEFAULT_PAGE_SIZE);
+    let older = page.next.map(|cursor| format!("{}before={}", with_sep(&filter.href()), encode(&cursor.encode())));
     let rows = page
         .events
         .into_iter()
-        .map(|event| view! { <EventRow event now/> })
+        .map(|event| view! { <EventRow event now filter=filter.clone()/> })
         .collect_view();
+    let go = crate::components::filter_bar::navigator();
+    let sized = filter.clone();
 
     view! {
         <table class="events">
             <thead>
                 <tr>
-                    <th scope="col">"Time"</th>
+                    <th scope="col"><span class="visually-hidden">"Expand"</span></th>
+                    <th scope="col">"Time (UTC)"</th>
                     <th scope="col">"Environment"</th>
                     <th scope="col">"Actor"</th>
                     <th scope="col">"Event"</th>
@@ -42,10 +60,22 @@ pub fn EventTable(page: EventPage, is_first_page: bool) -> impl IntoView {
                     <th scope="col">"IP"</th>
                 </tr>
             </thead>
-            <tbody>{rows}</tbody>
+            {rows}
         </table>
         <nav class="pager" aria-label="Pages">
-            {(!is_first_page).then(|| view! { <a href="/events" class="button">"← Newest"</a> })}
+            <label class="field inline">
+                <span>"Rows per page"</span>
+                <select on:change=move |ev| {
+                    let value = event_target_value(&ev).parse().unwrap_or(DEFAULT_PAGE_SIZE);
+                    go(sized.with_size(value).href());
+                }>
+                    {PAGE_SIZES
+                        .iter()
+                        .map(|s| view! { <option value=s.to_string() selected=*s == size>{s.to_string()}</option> })
+                        .collect_view()}
+                </select>
+            </label>
+            {(!is_first_page).then(|| view! { <a href=filter.href() class="button">"← Newest"</a> })}
             {match older {
                 Some(href) => view! { <a href=href class="button" rel="next">"Older events →"</a> }.into_any(),
                 None => view! { <span class="hint">"End of events"</span> }.into_any(),
@@ -55,35 +85,78 @@ pub fn EventTable(page: EventPage, is_first_page: bool) -> impl IntoView {
     .into_any()
 }
 
+fn with_sep(href: &str) -> String {
+    if href.contains('?') { format!("{href}&") } else { format!("{href}?") }
+}
+
+/// One event: a summary row, and when expanded a second row with everything.
 #[component]
-fn EventRow(event: EventSummary, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+fn EventRow(event: EventSummary, now: chrono::DateTime<chrono::Utc>, filter: EventFilter) -> impl IntoView {
+    let (open, set_open) = signal(false);
+    let id = event.id.clone();
+    let detail_id = format!("event-{}", encode(&event.id));
     let outcome_class = format!("badge outcome-{}", event.outcome);
-    let target = match (&event.target_type, &event.target) {
+    let link = |key: &str, value: &Option<String>, text: String| match value {
+        Some(v) => view! { <a class="filter-link" href=filter.with(key, Some(v)).href() title="Add as filter">{text}</a> }.into_any(),
+        None => view! { <span>{text}</span> }.into_any(),
+    };
+    let target_text = match (&event.target_type, &event.target) {
         (Some(kind), Some(name)) => format!("{kind}: {name}"),
         (None, Some(name)) => name.clone(),
         (Some(kind), None) => kind.clone(),
         (None, None) => String::new(),
     };
+    let actor_key = (!event.actor_key.is_empty()).then(|| event.actor_key.clone());
+    let type_href = filter.with("type", Some(&event.event_type)).href();
+    let env_href = filter.with("env", Some(&event.environment)).href();
+    let detail_href = format!("/events/{}", encode(&event.id));
+
     view! {
-        <tr data-event-id=event.id.clone()>
-            <td class="time"><Time at=event.occurred_at now/></td>
-            <td><span class="badge env">{event.environment}</span></td>
-            <td class="actor" title=event.actor_email.clone().unwrap_or_default()>{event.actor}</td>
-            <td class="type"><code>{event.event_type}</code></td>
-            <td class="target">{target}</td>
-            <td>{event.app.unwrap_or_default()}</td>
-            <td><span class=outcome_class>{event.outcome}</span></td>
-            <td class="ip">{event.client_ip.unwrap_or_default()}</td>
-        </tr>
+        <tbody class="event" class:open=move || open.get()>
+            <tr data-event-id=event.id.clone()>
+                <td class="toggle">
+                    <button
+                        type="button"
+                        class="expander"
+                        aria-expanded=move || open.get().to_string()
+                        aria-controls=detail_id.clone()
+                        aria-label="Show the full event"
+                        on:click=move |_| set_open.update(|o| *o = !*o)
+                    >
+                        {move || if open.get() { "▾" } else { "▸" }}
+                    </button>
+                </td>
+                <td class="time"><a href=detail_href title="Open the event page"><Time at=event.occurred_at now/></a></td>
+                <td><a class="badge env filter-link" href=env_href>{event.environment.clone()}</a></td>
+                <td class="actor" title=event.actor_email.clone().unwrap_or_default()>{link("user", &actor_key, event.actor.clone())}</td>
+                <td class="type"><a class="filter-link" href=type_href><code>{event.event_type.clone()}</code></a></td>
+                <td class="target">{link("target", &event.target_id, target_text)}</td>
+                <td>{link("app", &event.app_id, event.app.clone().unwrap_or_default())}</td>
+                <td><span class=outcome_class>{event.outcome.clone()}</span></td>
+                <td class="ip">{link("ip", &event.client_ip, event.client_ip.clone().unwrap_or_default())}</td>
+            </tr>
+            <Show when=move || open.get()>
+                <tr class="expansion" id=format!("event-{}", encode(&id))>
+                    <td colspan="9"><ExpandedEvent id=id.clone() now/></td>
+                </tr>
+            </Show>
+        </tbody>
     }
 }
 
-/// Percent-encode a query value (cursor ids may hold any character).
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// The full event, loaded when its row is expanded.
+#[component]
+fn ExpandedEvent(id: String, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    let detail = Resource::new(move || id.clone(), get_event);
+    view! {
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading event…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(Some(event)) => view! { <EventSections event now compact=true/> }.into_any(),
+                    Ok(None) => view! { <p class="error">"This event no longer exists."</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{format!("Could not load the event: {e}")}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
 }

@@ -1,19 +1,23 @@
-//! The events page: the newest events, paged to older ones with a keyset cursor
-//! kept in the URL (`?before=…`), so every page can be linked and the back
-//! button walks back through pages.
+//! The event explorer: filter bar, activity chart, and the table of events with
+//! expandable rows. The URL query holds the whole view (filters, range, page),
+//! so a copied address reopens it and the back button walks through changes.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::use_location;
 
-use crate::api::list_events;
+use crate::api::explore_events;
+use crate::components::activity_chart::ActivityChart;
 use crate::components::event_table::EventTable;
+use crate::components::filter_bar::FilterBar;
+use crate::model::{bucket_label, count_label, EventFilter};
 
 #[component]
 pub fn EventsPage() -> impl IntoView {
-    let query = use_query_map();
-    let before = move || query.read().get("before");
-    let page = Resource::new(before, |before| list_events(before, None));
+    let location = use_location();
+    let search = move || location.search.get();
+    let data = Resource::new(search, explore_events);
+    let filter = Memo::new(move |_| EventFilter::from_query(&search()));
     let (pending, set_pending) = signal(false);
 
     view! {
@@ -38,9 +42,21 @@ pub fn EventsPage() -> impl IntoView {
                 }
             }>
                 {move || Suspend::new(async move {
-                    page.await.map(|page| {
-                        let is_first_page = before().is_none();
-                        view! { <EventTable page is_first_page/> }
+                    data.await.map(|explore| {
+                        let filter = filter.get_untracked();
+                        let is_first_page = !search().contains("before=");
+                        let summary = format!(
+                            "{} events · {} · {} bars",
+                            count_label(explore.histogram.total),
+                            filter.range.label(),
+                            bucket_label(explore.histogram.bucket_seconds),
+                        );
+                        view! {
+                            <FilterBar filter=filter.clone() options=explore.options/>
+                            <p class="summary" data-total=explore.histogram.total>{summary}</p>
+                            <ActivityChart histogram=explore.histogram filter=filter.clone()/>
+                            <EventTable page=explore.page filter is_first_page/>
+                        }
                     })
                 })}
             </ErrorBoundary>

@@ -1,4 +1,6 @@
 //! One module per route.
 
+pub mod event;
 pub mod events;
 pub mod not_found;
+pub mod target;

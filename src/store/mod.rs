@@ -53,9 +53,11 @@ pub struct InsertOutcome {
     pub duplicates: u64,
 }
 
-/// Insert a batch in one statement (UNNEST of column arrays). An event whose id
-/// is already stored, or repeated within the batch, is counted as a duplicate and
-/// not written again. When this returns, the batch is committed.
+/// Insert a batch in one statement (UNNEST of column arrays), together with its
+/// hourly counts and the names it mentions. An event whose id is already stored,
+/// or repeated within the batch, is counted as a duplicate and not written again.
+/// When this returns, the batch is committed. A deadlock with a concurrent batch
+/// (both updating the same hourly counts) is retried.
 #[tracing::instrument(skip_all, fields(events = events.len()))]
 pub async fn insert_events(pool: &PgPool, events: &[NewEvent]) -> sqlx::Result<InsertOutcome> {
     if events.is_empty() {
@@ -66,51 +68,25 @@ pub async fn insert_events(pool: &PgPool, events: &[NewEvent]) -> sqlx::Result<I
 
     let mut seen = std::collections::HashSet::with_capacity(events.len());
     let unique: Vec<&NewEvent> = events.iter().filter(|e| seen.insert(e.id.as_str())).collect();
-    let c = Columns::from(&unique);
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match insert_once(pool, &unique).await {
+            Err(sqlx::Error::Database(e)) if attempt < 4 && e.code().as_deref() == Some("40P01") => {
+                tracing::warn!(attempt, "deadlock between ingest batches; retrying");
+            }
+            Ok(inserted) => {
+                return Ok(InsertOutcome { inserted, duplicates: events.len() as u64 - inserted })
+            }
+            Err(other) => return Err(other),
+        }
+    }
+}
 
-    let inserted = sqlx::query(
-        r#"
-        with batch as (
-            select * from unnest(
-                $1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
-                $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-                $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
-                $19::text[], $20::text[], $21::text[], $22::jsonb[], $23::text[], $24::text[],
-                $25::text[], $26::int4[], $27::jsonb[], $28::jsonb[], $29::text[], $30::text[],
-                $31::text[], $32::jsonb[]
-            ) as b(
-                id, occurred_at, environment, organization_id, organization_name, app_id,
-                app_name, type, category, outcome, reason, actor_type,
-                actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
-                target_type, target_id, target_name, changes, request_id, request_method,
-                request_path, request_status, request, response, client_ip, user_agent,
-                machine_id, details
-            )
-        ),
-        claimed as (
-            insert into event_ids (id, organization_id, occurred_at)
-            select id, organization_id, occurred_at from batch
-            on conflict (id) do nothing
-            returning id
-        )
-        insert into events (
-            id, occurred_at, environment, organization_id, organization_name, app_id,
-            app_name, type, category, outcome, reason, actor_type,
-            actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
-            target_type, target_id, target_name, changes, request_id, request_method,
-            request_path, request_status, request, response, client_ip, user_agent,
-            machine_id, details
-        )
-        select
-            id, occurred_at, environment, organization_id, organization_name, app_id,
-            app_name, type, category, outcome, reason, actor_type,
-            actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
-            target_type, target_id, target_name, changes, request_id, request_method,
-            request_path, request_status, request, response, client_ip::inet, user_agent,
-            machine_id, details
-        from batch join claimed using (id)
-        "#,
-    )
+async fn insert_once(pool: &PgPool, unique: &[&NewEvent]) -> sqlx::Result<u64> {
+    let c = Columns::from(unique);
+
+    let inserted: i64 = sqlx::query_scalar(INSERT_BATCH)
     .bind(c.id)
     .bind(c.occurred_at)
     .bind(c.environment)
@@ -143,11 +119,10 @@ pub async fn insert_events(pool: &PgPool, events: &[NewEvent]) -> sqlx::Result<I
     .bind(c.user_agent)
     .bind(c.machine_id)
     .bind(c.details)
-    .execute(pool)
-    .await?
-    .rows_affected();
+    .fetch_one(pool)
+    .await?;
 
-    Ok(InsertOutcome { inserted, duplicates: events.len() as u64 - inserted })
+    Ok(inserted as u64)
 }
 
 type Texts = Vec<Option<String>>;
@@ -190,8 +165,8 @@ struct Columns {
     details: Jsons,
 }
 
-impl From<&Vec<&NewEvent>> for Columns {
-    fn from(events: &Vec<&NewEvent>) -> Self {
+impl From<&[&NewEvent]> for Columns {
+    fn from(events: &[&NewEvent]) -> Self {
         let mut c = Columns::default();
         for e in events.iter().copied().cloned() {
             c.id.push(e.id);
@@ -230,3 +205,81 @@ impl From<&Vec<&NewEvent>> for Columns {
         c
     }
 }
+
+const INSERT_BATCH: &str = r#"
+with batch as (
+    select * from unnest(
+        $1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],
+        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+        $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
+        $19::text[], $20::text[], $21::text[], $22::jsonb[], $23::text[], $24::text[],
+        $25::text[], $26::int4[], $27::jsonb[], $28::jsonb[], $29::text[], $30::text[],
+        $31::text[], $32::jsonb[]
+    ) as b(
+        id, occurred_at, environment, organization_id, organization_name, app_id,
+        app_name, type, category, outcome, reason, actor_type,
+        actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
+        target_type, target_id, target_name, changes, request_id, request_method,
+        request_path, request_status, request, response, client_ip, user_agent,
+        machine_id, details
+    )
+),
+claimed as (
+    insert into event_ids (id, organization_id, occurred_at)
+    select id, organization_id, occurred_at from batch
+    on conflict (id) do nothing
+    returning id
+),
+inserted as (
+    insert into events (
+        id, occurred_at, environment, organization_id, organization_name, app_id,
+        app_name, type, category, outcome, reason, actor_type,
+        actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
+        target_type, target_id, target_name, changes, request_id, request_method,
+        request_path, request_status, request, response, client_ip, user_agent,
+        machine_id, details
+    )
+    select
+        id, occurred_at, environment, organization_id, organization_name, app_id,
+        app_name, type, category, outcome, reason, actor_type,
+        actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
+        target_type, target_id, target_name, changes, request_id, request_method,
+        request_path, request_status, request, response, client_ip::inet, user_agent,
+        machine_id, details
+    from batch join claimed using (id)
+    returning occurred_at, environment, organization_id, organization_name, app_id, app_name,
+              type, category, outcome, actor_id, actor_name, actor_email
+),
+counted as (
+    insert into event_counts (hour, environment, organization_id, app_id, type, category, outcome, events)
+    select date_trunc('hour', occurred_at, 'UTC'), environment, organization_id,
+           coalesce(app_id, ''), type, category, outcome, count(*)
+    from inserted
+    group by 1, 2, 3, 4, 5, 6, 7
+    order by 1, 2, 3, 4, 5, 6, 7
+    on conflict (hour, environment, organization_id, app_id, type, category, outcome)
+    do update set events = event_counts.events + excluded.events
+),
+named as (
+    insert into names (kind, id, name, email, last_seen)
+    select distinct on (kind, id) kind, id, name, email, seen
+    from (
+        select 'organization' as kind, organization_id as id, organization_name as name,
+               null::text as email, occurred_at as seen
+        from inserted where organization_id <> ''
+        union all
+        select 'app', app_id, app_name, null, occurred_at from inserted where app_id is not null
+        union all
+        select 'actor', coalesce(actor_id, actor_email, actor_name), actor_name, actor_email, occurred_at
+        from inserted
+    ) mentioned
+    order by kind, id, seen desc
+    on conflict (kind, id) do update set
+        name = case when excluded.last_seen >= names.last_seen
+                    then coalesce(excluded.name, names.name) else names.name end,
+        email = case when excluded.last_seen >= names.last_seen
+                     then coalesce(excluded.email, names.email) else names.email end,
+        last_seen = greatest(names.last_seen, excluded.last_seen)
+)
+select count(*) from inserted
+"#;

@@ -1,0 +1,113 @@
+//! The activity bar chart, drawn in the browser by ECharts (loaded from
+//! `/echarts.min.js`, never a CDN) from a chart built with charming. Clicking a
+//! bar narrows the time range to that bar.
+
+use charming::component::{Axis, Grid, Legend};
+use charming::element::{AxisType, Tooltip, Trigger};
+use charming::series::Bar;
+use charming::Chart;
+use leptos::prelude::*;
+
+use crate::model::{absolute_time, EventFilter, Histogram};
+
+/// The ECharts option for a histogram: stacked bars, one series per stack value.
+pub fn chart_for(histogram: &Histogram) -> Chart {
+    let labels: Vec<String> = histogram
+        .buckets
+        .iter()
+        .map(|t| {
+            if histogram.bucket_seconds >= 86_400 {
+                t.format("%b %d").to_string()
+            } else if histogram.bucket_seconds >= 3600 {
+                t.format("%b %d %H:%M").to_string()
+            } else {
+                t.format("%H:%M:%S").to_string()
+            }
+        })
+        .collect();
+    let mut chart = Chart::new()
+        .animation(false)
+        .tooltip(Tooltip::new().trigger(Trigger::Axis))
+        .legend(Legend::new().top(0))
+        .grid(Grid::new().left(56).right(16).top(36).bottom(28))
+        .x_axis(Axis::new().type_(AxisType::Category).data(labels))
+        .y_axis(Axis::new().type_(AxisType::Value).min_interval(1));
+    for (name, counts) in &histogram.series {
+        chart = chart.series(Bar::new().name(name.as_str()).stack("events").data(counts.clone()));
+    }
+    chart
+}
+
+#[component]
+pub fn ActivityChart(histogram: Histogram, filter: EventFilter) -> impl IntoView {
+    let description = format!(
+        "Activity chart: {} events from {} in {} bars, stacked by {}.",
+        histogram.total,
+        histogram.buckets.first().map(|t| absolute_time(*t)).unwrap_or_default(),
+        histogram.buckets.len(),
+        histogram.stacked_by
+    );
+    let buckets: Vec<String> = histogram.buckets.iter().map(|t| t.to_rfc3339()).collect();
+
+    #[cfg(feature = "hydrate")]
+    {
+        let go = crate::components::filter_bar::navigator();
+        let histogram = histogram.clone();
+        Effect::new(move |_| draw(&histogram, &filter, go.clone()));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = filter;
+
+    view! {
+        <figure class="chart">
+            <div
+                id="activity-chart"
+                role="img"
+                aria-label=description
+                data-buckets=buckets.join(" ")
+            ></div>
+        </figure>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+fn draw(histogram: &Histogram, filter: &EventFilter, go: impl Fn(String) + Clone + 'static) {
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// An ECharts instance, with the methods charming does not bind.
+        type Instance;
+        #[wasm_bindgen(js_namespace = echarts, js_name = init)]
+        fn init(element: &web_sys::Element, theme: JsValue, options: JsValue) -> Instance;
+        #[wasm_bindgen(method, js_name = on)]
+        fn on(this: &Instance, event: &str, handler: &Closure<dyn FnMut(JsValue)>);
+        #[wasm_bindgen(js_namespace = echarts, js_name = getInstanceByDom)]
+        fn instance_of(element: &web_sys::Element) -> JsValue;
+        #[wasm_bindgen(js_namespace = echarts, js_name = dispose)]
+        fn dispose(element: &web_sys::Element);
+    }
+
+    let Some(element) = document().get_element_by_id("activity-chart") else { return };
+    if !instance_of(&element).is_undefined() {
+        dispose(&element);
+    }
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"renderer".into(), &"svg".into());
+    let chart = init(&element, JsValue::NULL, options.into());
+    charming::WasmRenderer::update(chart.unchecked_ref::<charming::Echarts>(), &chart_for(histogram));
+
+    let buckets = histogram.buckets.clone();
+    let width = chrono::Duration::seconds(histogram.bucket_seconds);
+    let filter = filter.clone();
+    let on_click = Closure::<dyn FnMut(JsValue)>::new(move |params: JsValue| {
+        let index = js_sys::Reflect::get(&params, &"dataIndex".into()).ok().and_then(|v| v.as_f64());
+        if let Some(start) = index.and_then(|i| buckets.get(i as usize)) {
+            go(filter.with_span(*start, *start + width).href());
+        }
+    });
+    chart.on("click", &on_click);
+    on_click.forget();
+    let _ = element.set_attribute("data-ready", "true");
+}

@@ -1,0 +1,121 @@
+//! What the explorer screen shows for one filter: the page of events, the
+//! activity histogram and the option lists, all computed at one `now`.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::EventPage;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Explore {
+    pub page: EventPage,
+    pub histogram: Histogram,
+    pub options: FilterOptions,
+}
+
+/// Event counts per time bucket, stacked by one dimension.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Histogram {
+    pub bucket_seconds: i64,
+    /// Start of each bucket, oldest first.
+    pub buckets: Vec<DateTime<Utc>>,
+    /// "category" or "environment".
+    pub stacked_by: String,
+    /// One series per stack value: its name and a count per bucket.
+    pub series: Vec<(String, Vec<i64>)>,
+    /// Events in the whole range (exact: the sum of the bars).
+    pub total: i64,
+}
+
+/// One choice in a filter's option list.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FilterOption {
+    pub value: String,
+    pub label: String,
+    pub events: i64,
+}
+
+/// The values that occur in the chosen environment and time range.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FilterOptions {
+    pub environments: Vec<FilterOption>,
+    pub organizations: Vec<FilterOption>,
+    pub apps: Vec<FilterOption>,
+    pub types: Vec<FilterOption>,
+    pub categories: Vec<FilterOption>,
+    pub outcomes: Vec<FilterOption>,
+    /// Recently seen actors, as suggestions for the user box.
+    pub users: Vec<FilterOption>,
+}
+
+/// Bar width for a span: from 30 seconds to a week, about 30 to 100 bars.
+pub fn bucket_seconds(span_seconds: i64) -> i64 {
+    const HOUR: i64 = 3600;
+    match span_seconds {
+        s if s <= 30 * 60 => 30,
+        s if s <= HOUR => 60,
+        s if s <= 6 * HOUR => 5 * 60,
+        s if s <= 24 * HOUR => 15 * 60,
+        s if s <= 3 * 24 * HOUR => HOUR,
+        s if s <= 8 * 24 * HOUR => 3 * HOUR,
+        s if s <= 31 * 24 * HOUR => 12 * HOUR,
+        s if s <= 100 * 24 * HOUR => 24 * HOUR,
+        _ => 7 * 24 * HOUR,
+    }
+}
+
+/// "30 seconds", "15 minutes", "3 hours", "1 day".
+pub fn bucket_label(seconds: i64) -> String {
+    let (n, unit) = match seconds {
+        s if s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s % 3600 == 0 => (s / 3600, "hour"),
+        s if s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") }
+}
+
+/// "1,234", or "about 1.2 M" for large counts.
+pub fn count_label(n: i64) -> String {
+    match n {
+        n if n >= 1_000_000 => format!("about {:.1} M", n as f64 / 1e6),
+        n if n >= 100_000 => format!("about {} k", (n + 500) / 1000),
+        n => {
+            let digits = n.to_string();
+            let mut out = String::new();
+            for (i, c) in digits.chars().enumerate() {
+                if i > 0 && (digits.len() - i) % 3 == 0 {
+                    out.push(',');
+                }
+                out.push(c);
+            }
+            out
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_fit_the_range() {
+        assert_eq!(bucket_seconds(15 * 60), 30);
+        assert_eq!(bucket_seconds(3600), 60);
+        assert_eq!(bucket_seconds(86_400), 900);
+        assert_eq!(bucket_seconds(7 * 86_400), 3 * 3600);
+        assert_eq!(bucket_seconds(30 * 86_400), 12 * 3600);
+        assert_eq!(bucket_seconds(90 * 86_400), 86_400);
+        assert_eq!(bucket_seconds(365 * 86_400), 7 * 86_400);
+        assert_eq!(bucket_label(900), "15 minutes");
+        assert_eq!(bucket_label(86_400), "1 day");
+    }
+
+    #[test]
+    fn counts_read_naturally() {
+        assert_eq!(count_label(999), "999");
+        assert_eq!(count_label(12_345), "12,345");
+        assert_eq!(count_label(250_400), "about 250 k");
+        assert_eq!(count_label(1_234_567), "about 1.2 M");
+    }
+}

@@ -1,0 +1,78 @@
+//! The event page `/events/{id}`: a permalink to one event with everything
+//! known about it and the events related to it.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+use crate::api::event_page;
+use crate::components::event_detail::EventSections;
+use crate::components::time::Time;
+use crate::model::{encode, EventSummary};
+use crate::pages::not_found::NotFound;
+
+#[component]
+pub fn EventPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let view_data = Resource::new(id, event_page);
+
+    view! {
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading event…"</p> }>
+            {move || Suspend::new(async move {
+                match view_data.await {
+                    Ok(Some(v)) => {
+                        let s = v.event.summary.clone();
+                        let title = format!("{} by {}", s.event_type, s.actor);
+                        view! {
+                            <Title text=title.clone()/>
+                            <nav class="crumbs"><a href="/events">"Events"</a> " / " <span>{s.id.clone()}</span></nav>
+                            <div class="page-head">
+                                <h1>{title}</h1>
+                                <span class=format!("badge outcome-{}", s.outcome)>{s.outcome.clone()}</span>
+                            </div>
+                            <EventSections event=v.event now=v.now compact=false/>
+                            <Related title="Same session" events=v.same_session current=s.id.clone() now=v.now/>
+                            <Related title="Same request" events=v.same_request current=s.id.clone() now=v.now/>
+                        }
+                        .into_any()
+                    }
+                    Ok(None) => view! { <NotFound/> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{format!("Could not load the event: {e}")}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Related(
+    title: &'static str,
+    events: Vec<EventSummary>,
+    current: String,
+    now: chrono::DateTime<chrono::Utc>,
+) -> impl IntoView {
+    if events.len() <= 1 {
+        return ().into_any();
+    }
+    view! {
+        <section class="related">
+            <h2>{title} <span class="hint">{format!(" {} events", events.len())}</span></h2>
+            <ol class="timeline">
+                {events.into_iter().map(|e| {
+                    let here = e.id == current;
+                    view! {
+                        <li class:current=here>
+                            <Time at=e.occurred_at now/>
+                            <a href=format!("/events/{}", encode(&e.id))><code>{e.event_type.clone()}</code></a>
+                            <span>{e.target.clone().unwrap_or_default()}</span>
+                            <span class=format!("badge outcome-{}", e.outcome)>{e.outcome.clone()}</span>
+                            {here.then(|| view! { <span class="hint">"(this event)"</span> })}
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+        </section>
+    }
+    .into_any()
+}

@@ -1,0 +1,84 @@
+//! The history of one target `/targets/{type}/{id}`: every event about it,
+//! oldest to newest, with who changed what from what to what.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::target_history_page;
+use crate::components::time::Time;
+use crate::model::{encode, EventFilter};
+
+#[component]
+pub fn TargetPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let key = move || {
+        (
+            params.read().get("kind").unwrap_or_default(),
+            params.read().get("id").unwrap_or_default(),
+            query.read().get("after"),
+        )
+    };
+    let history = Resource::new(key, |(kind, id, after)| target_history_page(kind, id, after));
+
+    view! {
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading history…"</p> }>
+            {move || Suspend::new(async move {
+                history.await.map(|h| {
+                    let name = h.target_name.clone().unwrap_or_else(|| h.target_id.clone());
+                    let title = format!("History of {} {}", h.target_type, name);
+                    let events_href = EventFilter::default().with("target", Some(&h.target_id)).with("range", Some("1y")).href();
+                    let more = h.next.as_ref().map(|c| {
+                        format!("/targets/{}/{}?after={}", encode(&h.target_type), encode(&h.target_id), encode(&c.encode()))
+                    });
+                    let now = h.now;
+                    view! {
+                        <Title text=title.clone()/>
+                        <nav class="crumbs"><a href="/events">"Events"</a> " / " <span>{title.clone()}</span></nav>
+                        <div class="page-head">
+                            <h1>{title}</h1>
+                            <span class="hint">"Oldest first · times in UTC"</span>
+                            <a href=events_href class="button">"Show in explorer"</a>
+                        </div>
+                        {if h.events.is_empty() {
+                            view! { <section class="empty-state"><h2>"No events about this target"</h2></section> }.into_any()
+                        } else {
+                            view! {
+                                <ol class="history">
+                                    {h.events.into_iter().map(|e| {
+                                        let s = e.summary.clone();
+                                        view! {
+                                            <li class="history-entry">
+                                                <div class="history-head">
+                                                    <Time at=s.occurred_at now/>
+                                                    <strong class="actor">{s.actor.clone()}</strong>
+                                                    <a href=format!("/events/{}", encode(&s.id))><code>{s.event_type.clone()}</code></a>
+                                                    <span class=format!("badge outcome-{}", s.outcome)>{s.outcome.clone()}</span>
+                                                    {e.reason.clone().map(|r| view! { <span class="reason">{r}</span> })}
+                                                </div>
+                                                {(!e.changes.is_empty()).then(|| view! {
+                                                    <ul class="history-changes">
+                                                        {e.changes.iter().map(|c| view! {
+                                                            <li>
+                                                                <code>{c.field.clone()}</code>": "
+                                                                <del class="old">{c.old.clone().unwrap_or_else(|| "—".into())}</del>
+                                                                " → "
+                                                                <ins class="new">{c.new.clone().unwrap_or_else(|| "—".into())}</ins>
+                                                            </li>
+                                                        }).collect_view()}
+                                                    </ul>
+                                                })}
+                                            </li>
+                                        }
+                                    }).collect_view()}
+                                </ol>
+                                {more.map(|href| view! { <a href=href class="button" rel="next">"Later events →"</a> })}
+                            }.into_any()
+                        }}
+                    }
+                })
+            })}
+        </Suspense>
+    }
+}

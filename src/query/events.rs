@@ -1,0 +1,298 @@
+//! Events: pages of the explorer, one event with what relates to it, and the
+//! history of a target.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Map, Value};
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+
+use super::filter::{push_conditions, push_span};
+use crate::model::{Change, EventDetail, EventFilter, EventPage, EventSummary, EventView, PageCursor, TargetHistory};
+
+/// The columns of `EventSummary`, as a select list over `events`.
+const SUMMARY_COLUMNS: &str = "id, occurred_at, environment, nullif(organization_id, '') as organization_id, \
+    coalesce(organization_name, nullif(organization_id, '')) as organization, type as event_type, category, outcome, \
+    coalesce(actor_name, actor_email, actor_id, actor_type) as actor, \
+    coalesce(actor_id, actor_email, actor_name, '') as actor_key, actor_email, \
+    target_type, target_id, coalesce(target_name, target_id) as target, \
+    app_id, coalesce(app_name, app_id) as app, host(client_ip) as client_ip";
+
+#[derive(FromRow)]
+struct SummaryRow {
+    id: String,
+    occurred_at: DateTime<Utc>,
+    environment: String,
+    organization_id: Option<String>,
+    organization: Option<String>,
+    event_type: String,
+    category: String,
+    outcome: String,
+    actor: String,
+    actor_key: String,
+    actor_email: Option<String>,
+    target_type: Option<String>,
+    target_id: Option<String>,
+    target: Option<String>,
+    app_id: Option<String>,
+    app: Option<String>,
+    client_ip: Option<String>,
+}
+
+impl From<SummaryRow> for EventSummary {
+    fn from(r: SummaryRow) -> Self {
+        EventSummary {
+            id: r.id,
+            occurred_at: r.occurred_at,
+            environment: r.environment,
+            organization_id: r.organization_id,
+            organization: r.organization,
+            event_type: r.event_type,
+            category: r.category,
+            outcome: r.outcome,
+            actor: r.actor,
+            actor_key: r.actor_key,
+            actor_email: r.actor_email,
+            target_type: r.target_type,
+            target_id: r.target_id,
+            target: r.target,
+            app_id: r.app_id,
+            app: r.app,
+            client_ip: r.client_ip,
+        }
+    }
+}
+
+/// Newest events matching the filter in `[from, to)`, strictly older than
+/// `before` when given. Keyset paging on `(occurred_at, id)`: stable under
+/// inserts, no gaps or repeats between pages.
+#[tracing::instrument(skip(pool))]
+pub async fn list_events(
+    pool: &PgPool,
+    filter: &EventFilter,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    before: Option<&PageCursor>,
+    limit: u32,
+) -> sqlx::Result<EventPage> {
+    let mut q = QueryBuilder::<Postgres>::new(format!("select {SUMMARY_COLUMNS} from events where true"));
+    if let Some(from) = from {
+        push_span(&mut q, from, to);
+    }
+    push_conditions(&mut q, filter);
+    if let Some(cursor) = before {
+        q.push(" and (occurred_at, id) < (")
+            .push_bind(cursor.occurred_at)
+            .push(", ")
+            .push_bind(&cursor.id)
+            .push(")");
+    }
+    q.push(" order by occurred_at desc, id desc limit ").push_bind(i64::from(limit) + 1);
+
+    let mut rows: Vec<SummaryRow> = q.build_query_as().fetch_all(pool).await?;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| PageCursor { occurred_at: r.occurred_at, id: r.id.clone() })
+    } else {
+        None
+    };
+    Ok(EventPage { now: Utc::now(), events: rows.into_iter().map(Into::into).collect(), next })
+}
+
+/// Whether the store holds any event (the demo loads only into an empty store).
+pub async fn has_events(pool: &PgPool) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists(select 1 from events)").fetch_one(pool).await
+}
+
+#[derive(FromRow)]
+struct DetailRow {
+    #[sqlx(flatten)]
+    summary: SummaryRow,
+    seq: i64,
+    received_at: DateTime<Utc>,
+    organization_name: Option<String>,
+    app_name: Option<String>,
+    reason: Option<String>,
+    actor_type: String,
+    actor_id: Option<String>,
+    actor_name: Option<String>,
+    actor_role: Option<String>,
+    actor_session_id: Option<String>,
+    actor_api_key_id: Option<String>,
+    target_name: Option<String>,
+    changes: Option<Value>,
+    request_id: Option<String>,
+    request_method: Option<String>,
+    request_path: Option<String>,
+    request_status: Option<i32>,
+    request: Option<Value>,
+    response: Option<Value>,
+    user_agent: Option<String>,
+    machine_id: Option<String>,
+    details: Option<Value>,
+}
+
+const DETAIL_COLUMNS: &str = "seq, received_at, organization_name, app_name, reason, actor_type, \
+    actor_id, actor_name, actor_role, actor_session_id, actor_api_key_id, target_name, changes, \
+    request_id, request_method, request_path, request_status, request, response, user_agent, \
+    machine_id, details";
+
+impl From<DetailRow> for EventDetail {
+    fn from(r: DetailRow) -> Self {
+        let raw = raw_event(&r);
+        let pretty = |v: &Option<Value>| v.as_ref().map(|v| serde_json::to_string_pretty(v).unwrap_or_default());
+        let changes = match &r.changes {
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|c| Change {
+                    field: c["field"].as_str().unwrap_or_default().to_string(),
+                    old: c.get("old").filter(|v| !v.is_null()).map(Value::to_string),
+                    new: c.get("new").filter(|v| !v.is_null()).map(Value::to_string),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        EventDetail {
+            seq: r.seq,
+            received_at: r.received_at,
+            reason: r.reason,
+            actor_type: r.actor_type,
+            actor_id: r.actor_id,
+            actor_name: r.actor_name,
+            actor_role: r.actor_role,
+            actor_session_id: r.actor_session_id,
+            actor_api_key_id: r.actor_api_key_id,
+            changes,
+            request_id: r.request_id,
+            request_method: r.request_method,
+            request_path: r.request_path,
+            request_status: r.request_status,
+            request: pretty(&r.request),
+            response: pretty(&r.response),
+            details: pretty(&r.details),
+            user_agent: r.user_agent,
+            machine_id: r.machine_id,
+            raw: serde_json::to_string_pretty(&raw).unwrap_or_default(),
+            summary: r.summary.into(),
+        }
+    }
+}
+
+/// The event as Vigil holds it, in the shape of the ingest API plus what Vigil added.
+fn raw_event(r: &DetailRow) -> Value {
+    fn object(pairs: &[(&str, Option<Value>)]) -> Option<Value> {
+        let map: Map<String, Value> =
+            pairs.iter().filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v))).collect();
+        (!map.is_empty()).then_some(Value::Object(map))
+    }
+    let text = |v: &Option<String>| v.as_ref().map(|s| json!(s));
+    let s = &r.summary;
+    let event = object(&[
+        ("id", Some(json!(s.id))),
+        ("occurred_at", Some(json!(s.occurred_at))),
+        ("received_at", Some(json!(r.received_at))),
+        ("seq", Some(json!(r.seq))),
+        ("environment", Some(json!(s.environment))),
+        ("organization", object(&[("id", text(&s.organization_id)), ("name", text(&r.organization_name))])),
+        ("app", object(&[("id", text(&s.app_id)), ("name", text(&r.app_name))])),
+        ("type", Some(json!(s.event_type))),
+        ("category", Some(json!(s.category))),
+        ("outcome", Some(json!(s.outcome))),
+        ("reason", text(&r.reason)),
+        (
+            "actor",
+            object(&[
+                ("type", Some(json!(r.actor_type))),
+                ("id", text(&r.actor_id)),
+                ("name", text(&r.actor_name)),
+                ("email", text(&s.actor_email)),
+                ("role", text(&r.actor_role)),
+                ("session_id", text(&r.actor_session_id)),
+                ("api_key_id", text(&r.actor_api_key_id)),
+            ]),
+        ),
+        ("target", object(&[("type", text(&s.target_type)), ("id", text(&s.target_id)), ("name", text(&r.target_name))])),
+        ("changes", r.changes.clone()),
+        ("request", r.request.clone()),
+        ("response", r.response.clone()),
+        (
+            "client",
+            object(&[("ip", text(&s.client_ip)), ("user_agent", text(&r.user_agent)), ("machine_id", text(&r.machine_id))]),
+        ),
+        ("details", r.details.clone()),
+    ]);
+    event.unwrap_or(Value::Null)
+}
+
+/// One event by id, found through the id ledger (which names its partition).
+#[tracing::instrument(skip(pool))]
+pub async fn get_event(pool: &PgPool, id: &str) -> sqlx::Result<Option<EventDetail>> {
+    let row: Option<DetailRow> = sqlx::query_as(&format!(
+        "select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events \
+         where (organization_id, occurred_at, id) = \
+               (select organization_id, occurred_at, id from event_ids where id = $1)"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+/// The detail page: one event, the rest of its session and of its request.
+pub async fn event_view(pool: &PgPool, id: &str) -> sqlx::Result<Option<EventView>> {
+    let Some(event) = get_event(pool, id).await? else {
+        return Ok(None);
+    };
+    let related = |column: &'static str, value: Option<String>| async move {
+        let Some(value) = value else { return Ok(Vec::new()) };
+        let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
+            "select {SUMMARY_COLUMNS} from events where {column} = $1 order by occurred_at, id limit 200"
+        ))
+        .bind(value)
+        .fetch_all(pool)
+        .await?;
+        Ok::<_, sqlx::Error>(rows.into_iter().map(Into::into).collect())
+    };
+    let (same_session, same_request) = tokio::try_join!(
+        related("actor_session_id", event.actor_session_id.clone()),
+        related("request_id", event.request_id.clone()),
+    )?;
+    Ok(Some(EventView { now: Utc::now(), event, same_session, same_request }))
+}
+
+/// Every event about one target, oldest first, after the `after` cursor.
+#[tracing::instrument(skip(pool))]
+pub async fn target_history(
+    pool: &PgPool,
+    target_type: &str,
+    target_id: &str,
+    after: Option<&PageCursor>,
+    limit: u32,
+) -> sqlx::Result<TargetHistory> {
+    let mut q = QueryBuilder::<Postgres>::new(format!(
+        "select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events where target_id = "
+    ));
+    q.push_bind(target_id).push(" and target_type = ").push_bind(target_type);
+    if let Some(cursor) = after {
+        q.push(" and (occurred_at, id) > (")
+            .push_bind(cursor.occurred_at)
+            .push(", ")
+            .push_bind(&cursor.id)
+            .push(")");
+    }
+    q.push(" order by occurred_at, id limit ").push_bind(i64::from(limit) + 1);
+    let mut rows: Vec<DetailRow> = q.build_query_as().fetch_all(pool).await?;
+    let next = if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| PageCursor { occurred_at: r.summary.occurred_at, id: r.summary.id.clone() })
+    } else {
+        None
+    };
+    let target_name = rows.iter().rev().find_map(|r| r.target_name.clone());
+    Ok(TargetHistory {
+        now: Utc::now(),
+        target_type: target_type.to_string(),
+        target_id: target_id.to_string(),
+        target_name,
+        events: rows.into_iter().map(Into::into).collect(),
+        next,
+    })
+}

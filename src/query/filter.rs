@@ -1,0 +1,95 @@
+//! The explorer's filter as SQL conditions, shared by the table, the chart and
+//! the totals so that they always count the same events.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::model::{EventFilter, TimeRange};
+
+/// The concrete time span of a filter at `now`, aligned to `bucket_seconds` at
+/// the start so the chart's first bar is whole: `(from, to)`, `to` exclusive,
+/// `None` for presets (open at the top).
+pub fn resolve_span(
+    filter: &EventFilter,
+    now: DateTime<Utc>,
+    bucket_seconds: i64,
+) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+    match &filter.range {
+        TimeRange::Last(_) => {
+            let (from, _) = filter.range.span(now);
+            let aligned = from.timestamp().div_euclid(bucket_seconds) * bucket_seconds;
+            (DateTime::from_timestamp(aligned, 0).unwrap_or(from), None)
+        }
+        TimeRange::Between { from, to } => (*from, Some(*to)),
+    }
+}
+
+/// Append ` and …` conditions on `events` for every filter except time.
+pub fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter) {
+    push_dimension_conditions(q, filter);
+    if let Some(target) = &filter.target {
+        q.push(" and target_id = ").push_bind(target.clone());
+    }
+    if let Some(user) = &filter.user {
+        q.push(" and (actor_id = ")
+            .push_bind(user.clone())
+            .push(" or actor_email = ")
+            .push_bind(user.clone())
+            .push(" or actor_name = ")
+            .push_bind(user.clone())
+            .push(")");
+    }
+    if let Some(ip) = &filter.ip {
+        match ip.parse::<IpAddr>() {
+            Ok(addr) => {
+                q.push(" and client_ip = ").push_bind(addr.to_string()).push("::inet");
+            }
+            Err(_) => {
+                q.push(" and false");
+            }
+        }
+    }
+    if let Some(text) = &filter.text {
+        q.push(
+            " and vigil_event_text(actor_name, actor_email, actor_id, type, target_name, \
+             target_id, request_path, reason, client_ip) ilike ",
+        )
+        .push_bind(format!("%{}%", escape_like(text)));
+    }
+}
+
+/// Append the time conditions of a resolved span.
+pub fn push_span(q: &mut QueryBuilder<'_, Postgres>, from: DateTime<Utc>, to: Option<DateTime<Utc>>) {
+    q.push(" and occurred_at >= ").push_bind(from);
+    if let Some(to) = to {
+        q.push(" and occurred_at < ").push_bind(to);
+    }
+}
+
+/// Whether the hourly rollup can answer for this filter (no per-event filters).
+pub fn rollup_can_answer(filter: &EventFilter) -> bool {
+    filter.user.is_none() && filter.target.is_none() && filter.ip.is_none() && filter.text.is_none()
+}
+
+/// Conditions on the columns that `events` and the `event_counts` rollup share.
+pub fn push_dimension_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter) {
+    let eq = |q: &mut QueryBuilder<'_, Postgres>, column: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            q.push(format!(" and {column} = ")).push_bind(v.clone());
+        }
+    };
+    eq(q, "environment", &filter.environment);
+    eq(q, "organization_id", &filter.organization);
+    eq(q, "app_id", &filter.app);
+    eq(q, "category", &filter.category);
+    eq(q, "outcome", &filter.outcome);
+    if !filter.types.is_empty() {
+        q.push(" and type = any(").push_bind(filter.types.clone()).push(")");
+    }
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}

@@ -1,0 +1,224 @@
+//! The explorer's questions on a known data set: each filter, combinations,
+//! and the chart agreeing with the table.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use vigil::model::{EventFilter, Histogram};
+use vigil::query::{filter::resolve_span, histogram, list_events};
+
+use crate::helpers::{spawn, TestApp};
+
+fn at(hours_ago: i64) -> String {
+    (Utc::now() - Duration::hours(hours_ago) + Duration::minutes(7)).to_rfc3339()
+}
+
+fn now_hour() -> DateTime<Utc> {
+    Utc::now().duration_trunc(Duration::hours(1)).unwrap()
+}
+
+/// Six events that differ in every dimension the explorer filters on.
+async fn known_events(app: &TestApp) {
+    let events = json!([
+        {"id": "e1", "occurred_at": at(1), "environment": "production", "organization": {"id": "org_a", "name": "Acme"},
+         "app": {"id": "insight", "name": "Insight"}, "type": "app.view",
+         "actor": {"id": "u_ana", "name": "Ana Silva", "email": "ana@acme.example"},
+         "target": {"type": "app", "id": "insight", "name": "Insight"}, "client": {"ip": "81.2.69.160"}},
+        {"id": "e2", "occurred_at": at(2), "environment": "staging", "organization": {"id": "org_b", "name": "Globex"},
+         "app": {"id": "billing", "name": "Billing"}, "type": "role.update", "outcome": "denied",
+         "reason": "role viewer lacks permission Manage Users",
+         "actor": {"id": "u_ben", "name": "Ben Okafor", "email": "ben@globex.example"},
+         "target": {"type": "role", "id": "role_support", "name": "Support"},
+         "request": {"method": "PATCH", "path": "/api/roles/support", "status": 403}},
+        {"id": "e3", "occurred_at": at(3), "environment": "production", "organization": {"id": "org_a", "name": "Acme"},
+         "app": {"id": "insight", "name": "Insight"}, "type": "role.permission_add", "outcome": "failure",
+         "actor": {"email": "ben@globex.example"},
+         "target": {"type": "role", "id": "role_support", "name": "Support"},
+         "changes": [{"field": "permissions", "old": ["a"], "new": ["a", "b"]}]},
+        {"id": "e4", "occurred_at": at(5), "environment": "production", "organization": {"id": "org_b", "name": "Globex"},
+         "type": "session.sign_in", "actor": {"id": "u_carla", "name": "Carla Mendes"}, "client": {"ip": "2001:db8::1"}},
+        {"id": "e5", "occurred_at": at(30), "environment": "production", "organization": {"id": "org_a"},
+         "type": "app.view", "actor": {"id": "u_ana", "name": "Ana Silva"}},
+        {"id": "e6", "occurred_at": at(24 * 10), "environment": "development", "type": "server.start",
+         "actor": {"type": "system", "id": "agent"}},
+    ]);
+    let (status, reply) = app.ingest(&events).await;
+    assert_eq!((status, reply["accepted"].clone()), (200, json!(6)), "{reply}");
+}
+
+async fn ids(pool: &PgPool, query: &str) -> BTreeSet<String> {
+    let filter = EventFilter::from_query(query);
+    let now = Utc::now();
+    let (from, to) = resolve_span(&filter, now, 60);
+    let page = list_events(pool, &filter, Some(from), to, None, 500).await.unwrap();
+    page.events.into_iter().map(|e| e.id).collect()
+}
+
+fn set(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+#[sqlx::test(migrations = false)]
+async fn each_filter_selects_exactly_its_events(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+    let p = &app.pool;
+
+    assert_eq!(ids(p, "").await, set(&["e1", "e2", "e3", "e4"]), "default range is the last 24 hours");
+    assert_eq!(ids(p, "range=30d").await, set(&["e1", "e2", "e3", "e4", "e5", "e6"]));
+    assert_eq!(ids(p, "range=1h").await, set(&["e1"]));
+    assert_eq!(ids(p, "env=production").await, set(&["e1", "e3", "e4"]));
+    assert_eq!(ids(p, "org=org_b").await, set(&["e2", "e4"]));
+    assert_eq!(ids(p, "user=u_ana&range=7d").await, set(&["e1", "e5"]), "by id");
+    assert_eq!(ids(p, "user=ben@globex.example").await, set(&["e2", "e3"]), "by e-mail");
+    assert_eq!(ids(p, "user=Carla%20Mendes").await, set(&["e4"]), "by name");
+    assert_eq!(ids(p, "app=insight").await, set(&["e1", "e3"]));
+    assert_eq!(ids(p, "type=app.view&type=session.sign_in").await, set(&["e1", "e4"]), "several types");
+    assert_eq!(ids(p, "category=session").await, set(&["e4"]));
+    assert_eq!(ids(p, "outcome=denied").await, set(&["e2"]));
+    assert_eq!(ids(p, "target=role_support").await, set(&["e2", "e3"]));
+    assert_eq!(ids(p, "ip=81.2.69.160").await, set(&["e1"]));
+    assert_eq!(ids(p, "ip=2001:0db8:0:0:0:0:0:1").await, set(&["e4"]), "IPv6 in any notation");
+    assert_eq!(ids(p, "ip=not-an-ip").await, set(&[]), "a bad IP matches nothing, no error");
+}
+
+#[sqlx::test(migrations = false)]
+async fn free_text_searches_actor_target_type_path_reason_and_ip(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+    let p = &app.pool;
+
+    assert_eq!(ids(p, "q=silva").await, set(&["e1"]), "actor name, any case");
+    assert_eq!(ids(p, "q=support").await, set(&["e2", "e3"]), "target name");
+    assert_eq!(ids(p, "q=permission_add").await, set(&["e3"]), "type");
+    assert_eq!(ids(p, "q=/api/roles").await, set(&["e2"]), "request path");
+    assert_eq!(ids(p, "q=lacks%20permission").await, set(&["e2"]), "reason");
+    assert_eq!(ids(p, "q=81.2.69").await, set(&["e1"]), "IP");
+    assert_eq!(ids(p, "q=100%25").await, set(&[]), "LIKE wildcards are literal");
+}
+
+#[sqlx::test(migrations = false)]
+async fn filters_combine_with_and(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+    let p = &app.pool;
+
+    assert_eq!(ids(p, "env=production&org=org_a").await, set(&["e1", "e3"]));
+    assert_eq!(ids(p, "env=production&org=org_a&outcome=failure").await, set(&["e3"]));
+    assert_eq!(ids(p, "user=ben@globex.example&env=staging&q=support").await, set(&["e2"]));
+    assert_eq!(ids(p, "app=insight&type=app.view&range=7d").await, set(&["e1"]));
+    assert_eq!(ids(p, "env=development&range=30d&category=system").await, set(&["e6"]));
+    assert_eq!(ids(p, "env=staging&org=org_a").await, set(&[]));
+}
+
+fn table_by_bucket(events: &[vigil::model::EventSummary], h: &Histogram) -> Vec<i64> {
+    let mut counts = vec![0; h.buckets.len()];
+    for e in events {
+        let i = h.buckets.iter().rposition(|b| *b <= e.occurred_at).expect("inside the chart");
+        counts[i] += 1;
+    }
+    counts
+}
+
+fn chart_by_bucket(h: &Histogram) -> Vec<i64> {
+    (0..h.buckets.len()).map(|i| h.series.iter().map(|(_, c)| c[i]).sum()).collect()
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_chart_counts_exactly_what_the_table_lists(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+    let p = &app.pool;
+    let now = Utc::now();
+
+    for query in ["", "range=30d", "range=7d&env=production", "org=org_a", "user=u_ana&range=30d",
+                  "q=support", "type=app.view&range=30d", "outcome=denied", "range=1y&category=system"] {
+        let filter = EventFilter::from_query(query);
+        let (from, to) = filter.range.span(now);
+        let bucket = vigil::model::bucket_seconds((to - from).num_seconds());
+        let (from, to) = resolve_span(&filter, now, bucket);
+        let page = list_events(p, &filter, Some(from), to, None, 500).await.unwrap();
+        let h = histogram(p, &filter, from, to, bucket, now).await.unwrap();
+
+        assert_eq!(h.total as usize, page.events.len(), "{query}: total");
+        assert_eq!(chart_by_bucket(&h), table_by_bucket(&page.events, &h), "{query}: per bucket");
+        assert_eq!(h.bucket_seconds, bucket);
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_rollup_and_the_events_give_the_same_histogram(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+    let p = &app.pool;
+    let now = Utc::now();
+    let from = now_hour() - Duration::days(12);
+
+    // Hour-aligned range and hour buckets: answered from the rollup.
+    let rollup = histogram(p, &EventFilter::default(), from, None, 3600, now).await.unwrap();
+    // The same counts from the events themselves (a per-event filter that matches all:
+    // every type has a dot).
+    let raw = histogram(p, &EventFilter::from_query("q=."), from, None, 3600, now).await.unwrap();
+    assert_eq!(rollup.total, 6);
+    assert_eq!(rollup, raw);
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_chart_stacks_by_environment_when_several_are_shown(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+    let now = Utc::now();
+    let (from, to) = resolve_span(&EventFilter::default(), now, 900);
+
+    let all = histogram(&app.pool, &EventFilter::default(), from, to, 900, now).await.unwrap();
+    assert_eq!(all.stacked_by, "environment");
+    let names: Vec<_> = all.series.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(names, ["production", "staging"]);
+
+    let production = EventFilter::from_query("env=production");
+    let one = histogram(&app.pool, &production, from, to, 900, now).await.unwrap();
+    assert_eq!(one.stacked_by, "category");
+    assert!((96..=97).contains(&one.buckets.len()), "24 hours of 15-minute bars, the current one included");
+}
+
+#[sqlx::test(migrations = false)]
+async fn option_lists_come_from_the_data_in_range(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+    let now = Utc::now();
+    let values = |list: &[vigil::model::FilterOption]| list.iter().map(|o| o.value.clone()).collect::<BTreeSet<_>>();
+
+    let filter = EventFilter::default();
+    let (from, to) = resolve_span(&filter, now, 900);
+    let options = vigil::query::filter_options(&app.pool, &filter, from, to).await.unwrap();
+    assert_eq!(values(&options.environments), set(&["production", "staging"]));
+    assert_eq!(values(&options.apps), set(&["billing", "insight"]));
+    let acme = options.organizations.iter().find(|o| o.value == "org_a").unwrap();
+    assert_eq!((acme.label.as_str(), acme.events), ("Acme", 2));
+
+    let staging = EventFilter::from_query("env=staging");
+    let options = vigil::query::filter_options(&app.pool, &staging, from, to).await.unwrap();
+    assert_eq!(values(&options.environments), set(&["production", "staging"]), "all environments stay choosable");
+    assert_eq!(values(&options.types), set(&["role.update"]), "other lists follow the environment");
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_event_and_its_target_history_are_complete(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+
+    let view = vigil::query::event_view(&app.pool, "e3").await.unwrap().expect("e3 exists");
+    assert_eq!(view.event.changes[0].field, "permissions");
+    assert_eq!(view.event.changes[0].old.as_deref(), Some(r#"["a"]"#));
+    let raw: Value = serde_json::from_str(&view.event.raw).unwrap();
+    assert_eq!(raw["actor"]["email"], "ben@globex.example");
+    assert_eq!(raw["changes"][0]["new"], json!(["a", "b"]));
+    assert!(vigil::query::event_view(&app.pool, "nope").await.unwrap().is_none());
+
+    let history = vigil::query::target_history(&app.pool, "role", "role_support", None, 100).await.unwrap();
+    let order: Vec<_> = history.events.iter().map(|e| e.summary.id.as_str()).collect();
+    assert_eq!(order, ["e3", "e2"], "oldest first");
+    assert_eq!(history.target_name.as_deref(), Some("Support"));
+}
