@@ -9,7 +9,7 @@ test("the events page loads and hydrates", async ({ page }) => {
   await open(page, "/events");
 
   await expect(page).toHaveTitle(/Events · Vigil/);
-  await expect(page.getByRole("heading", { name: "Events" })).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Events", exact: true })).toBeVisible();
   expect(errors).toEqual([]);
 });
 

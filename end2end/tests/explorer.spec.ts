@@ -123,15 +123,18 @@ test("clicking a chart bar narrows the time range to it", async ({ page }) => {
   await expect(chart).toHaveAttribute("data-ready", "true");
   await expect(page.locator(".summary")).toHaveAttribute("data-total", "2");
 
-  // The bars are SVG paths with a fill, below the legend.
+  // The bars are SVG paths with a fill, below the legend; ECharts draws them on the next frame.
   const bars = chart.locator("svg path");
-  const boxes = await bars.evaluateAll((paths) =>
-    paths
-      .map((p, i) => ({ i, fill: p.getAttribute("fill"), box: (p as SVGGraphicsElement).getBBox() }))
-      .filter((b) => b.fill && b.fill !== "none" && b.fill !== "transparent" && b.box.y > 40 && b.box.height > 1),
-  );
-  expect(boxes.length).toBeGreaterThan(0);
-  await bars.nth(boxes[boxes.length - 1].i).click({ force: true });
+  const visibleBars = () =>
+    bars.evaluateAll((paths) =>
+      paths
+        .map((p, i) => ({ i, fill: p.getAttribute("fill"), box: (p as SVGGraphicsElement).getBBox() }))
+        .filter((b) => b.fill && b.fill !== "none" && b.fill !== "transparent" && b.box.y > 30 && b.box.height > 1)
+        .map((b) => b.i),
+    );
+  await expect.poll(async () => (await visibleBars()).length).toBeGreaterThan(0);
+  const indexes = await visibleBars();
+  await bars.nth(indexes[indexes.length - 1]).click({ force: true });
 
   await expect(page).toHaveURL(/from=.*&to=/);
   await expect(page.locator(".chip", { hasText: "time:" })).toBeVisible();
