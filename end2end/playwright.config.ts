@@ -42,6 +42,8 @@ export default defineConfig({
     env: {
       DATABASE_URL: process.env.E2E_DATABASE_URL ?? process.env.DATABASE_URL ?? "",
       VIGIL_INGEST_KEY: INGEST_KEY,
+      VIGIL_EXPORT_KEY: "e2e-export-key",
+      VIGIL_SECRET: "e2e-secret",
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: "target/site",
       LEPTOS_OUTPUT_NAME: "vigil",

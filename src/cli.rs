@@ -1,8 +1,6 @@
 //! Command-line interface of the `vigil` binary and the start-up sequence:
 //! configuration → telemetry → pool and migrations → serve.
 
-use std::sync::Arc;
-
 use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 use tracing_subscriber::EnvFilter;
@@ -29,6 +27,8 @@ pub enum Command {
     },
     /// Generate realistic demo events and store them.
     Demo(DemoArgs),
+    /// Time the explorer's pages and charts on the stored data (see `make bench`).
+    Bench(crate::bench::BenchArgs),
     /// Apply database migrations and create the coming partitions, then exit.
     Migrate {
         #[command(flatten)]
@@ -47,6 +47,6 @@ pub fn init_tracing() {
 pub async fn serve(database: DatabaseConfig, server: ServerConfig) -> anyhow::Result<()> {
     let leptos_options = get_configuration(None)?.leptos_options;
     let pool = crate::store::connect(&database).await?;
-    let state = AppState { leptos_options, pool, config: Arc::new(server) };
+    let state = AppState::new(leptos_options, pool, server);
     crate::server::serve(state).await
 }

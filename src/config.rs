@@ -22,6 +22,23 @@ pub struct ServerConfig {
     #[arg(long, env = "VIGIL_INGEST_KEY", hide_env_values = true)]
     pub ingest_key: String,
 
+    /// Bearer key that export and list clients (SIEM tools) send.
+    #[arg(long, env = "VIGIL_EXPORT_KEY", hide_env_values = true)]
+    pub export_key: String,
+
+    /// Secret that signs page tokens and export cursors. When unset, a random
+    /// one is drawn at start-up and tokens do not survive a restart.
+    #[arg(long, env = "VIGIL_SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+
+    /// Requests per second each API key may make to the list and export APIs.
+    #[arg(long, env = "VIGIL_API_RATE", default_value_t = 10.0)]
+    pub api_rate: f64,
+
+    /// Requests an API key may make at once before the rate applies.
+    #[arg(long, env = "VIGIL_API_BURST", default_value_t = 20.0)]
+    pub api_burst: f64,
+
     /// Largest accepted ingest request body, in bytes.
     #[arg(long, env = "VIGIL_MAX_BODY_BYTES", default_value_t = 10 * 1024 * 1024)]
     pub max_body_bytes: usize,
@@ -32,10 +49,14 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// Settings for tests and embedding: the given key and the documented defaults.
-    pub fn with_ingest_key(ingest_key: impl Into<String>) -> Self {
+    /// Settings for tests and embedding: the given keys and the documented defaults.
+    pub fn with_keys(ingest_key: impl Into<String>, export_key: impl Into<String>) -> Self {
         ServerConfig {
             ingest_key: ingest_key.into(),
+            export_key: export_key.into(),
+            secret: Some("test secret".into()),
+            api_rate: 10.0,
+            api_burst: 20.0,
             max_body_bytes: 10 * 1024 * 1024,
             max_batch_events: 10_000,
         }

@@ -12,8 +12,12 @@ use serde_json::json;
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    #[error("{message}")]
+    InvalidParameter { field: &'static str, message: String },
     #[error("{0}")]
-    Unauthorized(&'static str),
+    Unauthorized(String),
+    #[error("too many requests; retry in {retry_after} s")]
+    TooManyRequests { retry_after: u64 },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -26,6 +30,8 @@ impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => {
@@ -46,11 +52,17 @@ impl IntoResponse for ApiError {
             }
             other => other.to_string(),
         };
-        let body = Json(json!({ "error": { "code": code, "message": message } }));
-        if status == StatusCode::UNAUTHORIZED {
-            (status, [(header::WWW_AUTHENTICATE, "Bearer")], body).into_response()
-        } else {
-            (status, body).into_response()
+        let mut error = json!({ "code": code, "message": message });
+        if let ApiError::InvalidParameter { field, .. } = &self {
+            error["field"] = json!(field);
+        }
+        let body = Json(json!({ "error": error }));
+        match self {
+            ApiError::Unauthorized(_) => (status, [(header::WWW_AUTHENTICATE, "Bearer".to_string())], body).into_response(),
+            ApiError::TooManyRequests { retry_after } => {
+                (status, [(header::RETRY_AFTER, retry_after.to_string())], body).into_response()
+            }
+            _ => (status, body).into_response(),
         }
     }
 }

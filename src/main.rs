@@ -10,6 +10,7 @@ async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Serve { database, server } => vigil::cli::serve(database, server).await,
         Command::Demo(args) => vigil::demo::run(args).await,
+        Command::Bench(args) => vigil::bench::run(args).await,
         Command::Migrate { database } => vigil::store::connect(&database).await.map(drop),
     }
 }

@@ -206,3 +206,16 @@ test("a copied URL reopens the same view", async ({ page, context }) => {
   await expect(other.locator(`select[name="env"]`)).toHaveValue(prod);
   await expect(other.locator(".chip", { hasText: "type: role.update" })).toBeVisible();
 });
+
+test("Download CSV gives exactly the current filter as a file", async ({ page }) => {
+  await open(page, `/events?range=7d&q=${tag}&env=${prod}`);
+  const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "CSV" }).click()]);
+  expect(download.suggestedFilename()).toMatch(/^vigil-events-\d{8}-\d{6}\.csv$/);
+  const path = await download.path();
+  const text = require("fs").readFileSync(path, "utf8");
+  const lines = text.split("\r\n").filter((l: string) => l.length > 0);
+  expect(lines[0]).toMatch(/^id,occurred_at,/);
+  expect(lines.length).toBe(1 + 3);
+  expect(text).toContain(`${tag}-1`);
+  expect(text).not.toContain(stage);
+});

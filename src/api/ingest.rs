@@ -8,12 +8,14 @@ use axum::Json;
 use chrono::Utc;
 use serde::Serialize;
 
+use crate::api::auth::require_bearer;
 use crate::error::ApiError;
 use crate::ingest::{self, BodyError, Rejection};
 use crate::server::AppState;
 use crate::store;
 
-#[derive(Debug, Serialize)]
+/// What happened to a batch: counts, and each rejected item with its field and reason.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IngestReply {
     pub accepted: u64,
     pub duplicates: u64,
@@ -27,7 +29,7 @@ pub async fn post_events(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    authorize(&headers, &state.config.ingest_key)?;
+    require_bearer(&headers, &state.config.ingest_key, "ingest")?;
     let ndjson = is_ndjson(&headers)?;
     let limit = state.config.max_body_bytes;
     let bytes = to_bytes(body, limit).await.map_err(|_| {
@@ -57,23 +59,6 @@ pub async fn post_events(
     };
     let reply = IngestReply { accepted: outcome.inserted, duplicates: outcome.duplicates, rejected };
     Ok((status, Json(reply)).into_response())
-}
-
-fn authorize(headers: &HeaderMap, key: &str) -> Result<(), ApiError> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or(ApiError::Unauthorized("send the ingest key as \"Authorization: Bearer <key>\""))?;
-    if constant_time_eq(presented.trim().as_bytes(), key.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized("the ingest key is not valid"))
-    }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn is_ndjson(headers: &HeaderMap) -> Result<bool, ApiError> {

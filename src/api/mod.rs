@@ -3,6 +3,16 @@
 
 mod events;
 #[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod events_api;
+#[cfg(feature = "ssr")]
 pub mod ingest;
+#[cfg(feature = "ssr")]
+pub mod openapi;
+#[cfg(feature = "ssr")]
+pub mod rate_limit;
+#[cfg(feature = "ssr")]
+pub mod token;
 
 pub use events::*;

@@ -45,7 +45,7 @@ pub struct NewEvent {
 }
 
 /// Why one item of a batch was not stored.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Rejection {
     pub index: usize,
     pub field: Option<String>,

@@ -51,9 +51,21 @@ pub fn EventsPage() -> impl IntoView {
                             filter.range.label(),
                             bucket_label(explore.histogram.bucket_seconds),
                         );
+                        let export = |format: &str| {
+                            let query = filter.to_query();
+                            format!("/events/export?{query}&format={format}")
+                        };
                         view! {
                             <FilterBar filter=filter.clone() options=explore.options/>
-                            <p class="summary" data-total=explore.histogram.total>{summary}</p>
+                            <div class="summary-row">
+                                <p class="summary" data-total=explore.histogram.total>{summary}</p>
+                                <span class="downloads">
+                                    "Download: "
+                                    <a href=export("csv") download rel="external">"CSV"</a>
+                                    " · "
+                                    <a href=export("ndjson") download rel="external">"NDJSON"</a>
+                                </span>
+                            </div>
                             <ActivityChart histogram=explore.histogram filter=filter.clone()/>
                             <EventTable page=explore.page filter is_first_page/>
                         }

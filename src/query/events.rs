@@ -73,7 +73,39 @@ pub async fn list_events(
     before: Option<&PageCursor>,
     limit: u32,
 ) -> sqlx::Result<EventPage> {
-    let mut q = QueryBuilder::<Postgres>::new(format!("select {SUMMARY_COLUMNS} from events where true"));
+    let mut q = newest_first(SUMMARY_COLUMNS, filter, from, to, before, limit);
+    let rows: Vec<SummaryRow> = q.build_query_as().fetch_all(pool).await?;
+    let (rows, next) = split_page(rows, limit, |r| PageCursor { occurred_at: r.occurred_at, id: r.id.clone() });
+    Ok(EventPage { now: Utc::now(), events: rows.into_iter().map(Into::into).collect(), next })
+}
+
+/// Like `list_events`, but whole events in the shape of the ingest API.
+#[tracing::instrument(skip(pool))]
+pub async fn list_full_events(
+    pool: &PgPool,
+    filter: &EventFilter,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    before: Option<&PageCursor>,
+    limit: u32,
+) -> sqlx::Result<(Vec<Value>, Option<PageCursor>)> {
+    let columns = format!("{SUMMARY_COLUMNS}, {DETAIL_COLUMNS}");
+    let mut q = newest_first(&columns, filter, from, to, before, limit);
+    let rows: Vec<DetailRow> = q.build_query_as().fetch_all(pool).await?;
+    let (rows, next) =
+        split_page(rows, limit, |r| PageCursor { occurred_at: r.summary.occurred_at, id: r.summary.id.clone() });
+    Ok((rows.iter().map(raw_event).collect(), next))
+}
+
+fn newest_first<'a>(
+    columns: &str,
+    filter: &'a EventFilter,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    before: Option<&'a PageCursor>,
+    limit: u32,
+) -> QueryBuilder<'a, Postgres> {
+    let mut q = QueryBuilder::<Postgres>::new(format!("select {columns} from events where true"));
     if let Some(from) = from {
         push_span(&mut q, from, to);
     }
@@ -86,15 +118,54 @@ pub async fn list_events(
             .push(")");
     }
     q.push(" order by occurred_at desc, id desc limit ").push_bind(i64::from(limit) + 1);
+    q
+}
 
-    let mut rows: Vec<SummaryRow> = q.build_query_as().fetch_all(pool).await?;
-    let next = if rows.len() > limit as usize {
+/// Keep `limit` rows; the cursor of the last one when more followed.
+fn split_page<R>(mut rows: Vec<R>, limit: u32, cursor: impl Fn(&R) -> PageCursor) -> (Vec<R>, Option<PageCursor>) {
+    if rows.len() > limit as usize {
         rows.truncate(limit as usize);
-        rows.last().map(|r| PageCursor { occurred_at: r.occurred_at, id: r.id.clone() })
+        let next = rows.last().map(cursor);
+        (rows, next)
     } else {
-        None
-    };
-    Ok(EventPage { now: Utc::now(), events: rows.into_iter().map(Into::into).collect(), next })
+        (rows, None)
+    }
+}
+
+/// Events after ingestion sequence `after` and up to `upto`, in sequence order,
+/// whole, with their sequence numbers. See `store::insert_events` for why a
+/// reader following `seq` never misses an event.
+#[tracing::instrument(skip(pool))]
+pub async fn export_events(
+    pool: &PgPool,
+    filter: &EventFilter,
+    after: i64,
+    upto: i64,
+    limit: u32,
+) -> sqlx::Result<Vec<(i64, Value)>> {
+    let mut q = QueryBuilder::<Postgres>::new(format!(
+        "select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events where seq > "
+    ));
+    q.push_bind(after).push(" and seq <= ").push_bind(upto);
+    push_conditions(&mut q, filter);
+    q.push(" order by seq limit ").push_bind(i64::from(limit));
+    let rows: Vec<DetailRow> = q.build_query_as().fetch_all(pool).await?;
+    Ok(rows.iter().map(|r| (r.seq, raw_event(r))).collect())
+}
+
+/// The highest ingestion sequence visible now: every event at or below it is committed.
+pub async fn export_watermark(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select coalesce(max(seq), 0)::int8 from events").fetch_one(pool).await
+}
+
+/// The export position just before the first event received at or after `since`.
+pub async fn export_position_at(pool: &PgPool, since: DateTime<Utc>) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select coalesce((select seq from events where received_at < $1 order by seq desc limit 1), 0)::int8",
+    )
+    .bind(since)
+    .fetch_one(pool)
+    .await
 }
 
 /// Whether the store holds any event (the demo loads only into an empty store).
@@ -279,13 +350,9 @@ pub async fn target_history(
             .push(")");
     }
     q.push(" order by occurred_at, id limit ").push_bind(i64::from(limit) + 1);
-    let mut rows: Vec<DetailRow> = q.build_query_as().fetch_all(pool).await?;
-    let next = if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| PageCursor { occurred_at: r.summary.occurred_at, id: r.summary.id.clone() })
-    } else {
-        None
-    };
+    let rows: Vec<DetailRow> = q.build_query_as().fetch_all(pool).await?;
+    let (rows, next) =
+        split_page(rows, limit, |r| PageCursor { occurred_at: r.summary.occurred_at, id: r.summary.id.clone() });
     let target_name = rows.iter().rev().find_map(|r| r.target_name.clone());
     Ok(TargetHistory {
         now: Utc::now(),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::extract::FromRef;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
@@ -13,6 +13,9 @@ use sqlx::PgPool;
 use tower_http::trace::TraceLayer;
 
 use crate::app::{shell, App};
+use crate::api::rate_limit::RateLimiter;
+use crate::api::token::Signer;
+use crate::api::{events_api, ingest, openapi};
 use crate::config::ServerConfig;
 
 /// Everything a request handler or server function may need.
@@ -21,6 +24,20 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub config: Arc<ServerConfig>,
+    pub signer: Arc<Signer>,
+    pub limiter: Arc<RateLimiter>,
+}
+
+impl AppState {
+    pub fn new(leptos_options: LeptosOptions, pool: PgPool, config: ServerConfig) -> Self {
+        AppState {
+            leptos_options,
+            pool,
+            signer: Arc::new(Signer::new(config.secret.as_deref())),
+            limiter: Arc::new(RateLimiter::new(config.api_rate, config.api_burst)),
+            config: Arc::new(config),
+        }
+    }
 }
 
 /// The whole application as one router.
@@ -28,7 +45,10 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
     Router::new()
-        .route("/api/v1/events", post(crate::api::ingest::post_events))
+        .route("/api/v1/events", post(ingest::post_events).get(events_api::list))
+        .route("/api/v1/events/export", get(events_api::export))
+        .route("/api/openapi.json", get(openapi::spec))
+        .route("/events/export", get(events_api::download_filtered))
         .leptos_routes_with_context(
             &state,
             routes,

@@ -56,8 +56,12 @@ pub struct InsertOutcome {
 /// Insert a batch in one statement (UNNEST of column arrays), together with its
 /// hourly counts and the names it mentions. An event whose id is already stored,
 /// or repeated within the batch, is counted as a duplicate and not written again.
-/// When this returns, the batch is committed. A deadlock with a concurrent batch
-/// (both updating the same hourly counts) is retried.
+/// When this returns, the batch is committed.
+///
+/// Batches are written one at a time under a transaction-scoped advisory lock,
+/// so ingestion sequence numbers become visible in order: a reader that sees
+/// `seq = n` also sees every committed `seq < n`, which is what lets the export
+/// cursor never skip an event.
 #[tracing::instrument(skip_all, fields(events = events.len()))]
 pub async fn insert_events(pool: &PgPool, events: &[NewEvent]) -> sqlx::Result<InsertOutcome> {
     if events.is_empty() {
@@ -68,22 +72,17 @@ pub async fn insert_events(pool: &PgPool, events: &[NewEvent]) -> sqlx::Result<I
 
     let mut seen = std::collections::HashSet::with_capacity(events.len());
     let unique: Vec<&NewEvent> = events.iter().filter(|e| seen.insert(e.id.as_str())).collect();
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        match insert_once(pool, &unique).await {
-            Err(sqlx::Error::Database(e)) if attempt < 4 && e.code().as_deref() == Some("40P01") => {
-                tracing::warn!(attempt, "deadlock between ingest batches; retrying");
-            }
-            Ok(inserted) => {
-                return Ok(InsertOutcome { inserted, duplicates: events.len() as u64 - inserted })
-            }
-            Err(other) => return Err(other),
-        }
-    }
+    let mut tx = pool.begin().await?;
+    sqlx::query("select pg_advisory_xact_lock($1)").bind(SEQUENCE_ORDER_LOCK).execute(&mut *tx).await?;
+    let inserted = insert_batch(&mut *tx, &unique).await?;
+    tx.commit().await?;
+    Ok(InsertOutcome { inserted, duplicates: events.len() as u64 - inserted })
 }
 
-async fn insert_once(pool: &PgPool, unique: &[&NewEvent]) -> sqlx::Result<u64> {
+/// Advisory lock key that serialises batch inserts ("vigilseq").
+const SEQUENCE_ORDER_LOCK: i64 = 0x7669_6769_6c73_6571;
+
+async fn insert_batch(tx: &mut sqlx::PgConnection, unique: &[&NewEvent]) -> sqlx::Result<u64> {
     let c = Columns::from(unique);
 
     let inserted: i64 = sqlx::query_scalar(INSERT_BATCH)
@@ -119,7 +118,7 @@ async fn insert_once(pool: &PgPool, unique: &[&NewEvent]) -> sqlx::Result<u64> {
     .bind(c.user_agent)
     .bind(c.machine_id)
     .bind(c.details)
-    .fetch_one(pool)
+    .fetch_one(tx)
     .await?;
 
     Ok(inserted as u64)

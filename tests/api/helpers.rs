@@ -1,7 +1,5 @@
 //! Spawning the application for a test.
 
-use std::sync::Arc;
-
 use leptos::config::LeptosOptions;
 use serde_json::Value;
 use sqlx::PgPool;
@@ -9,6 +7,7 @@ use vigil::config::ServerConfig;
 use vigil::server::{router, AppState};
 
 pub const KEY: &str = "test-ingest-key";
+pub const EXPORT_KEY: &str = "test-export-key";
 
 pub struct TestApp {
     pub base: String,
@@ -18,7 +17,7 @@ pub struct TestApp {
 
 /// Migrate the fresh database like `vigil serve` does and serve the app on port 0.
 pub async fn spawn(pool: PgPool) -> TestApp {
-    spawn_with(pool, ServerConfig::with_ingest_key(KEY)).await
+    spawn_with(pool, ServerConfig::with_keys(KEY, EXPORT_KEY)).await
 }
 
 pub async fn spawn_with(pool: PgPool, config: ServerConfig) -> TestApp {
@@ -30,7 +29,7 @@ pub async fn spawn_with(pool: PgPool, config: ServerConfig) -> TestApp {
         .site_root("target/site")
         .site_addr(addr)
         .build();
-    let state = AppState { leptos_options, pool: pool.clone(), config: Arc::new(config) };
+    let state = AppState::new(leptos_options, pool.clone(), config);
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
     TestApp { base: format!("http://{addr}"), pool, client: reqwest::Client::new() }
 }

@@ -107,7 +107,7 @@ async fn a_missing_or_wrong_key_is_a_401(pool: sqlx::PgPool) {
 
 #[sqlx::test(migrations = false)]
 async fn an_oversized_body_is_a_413(pool: sqlx::PgPool) {
-    let mut config = vigil::config::ServerConfig::with_ingest_key(KEY);
+    let mut config = vigil::config::ServerConfig::with_keys(KEY, crate::helpers::EXPORT_KEY);
     config.max_body_bytes = 1024;
     config.max_batch_events = 3;
     let app = spawn_with(pool, config).await;

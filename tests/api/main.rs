@@ -2,6 +2,7 @@
 //! PostgreSQL database per test (`#[sqlx::test]`, from `DATABASE_URL`).
 
 mod explorer;
+mod export;
 mod helpers;
 mod ingest;
 mod paging;

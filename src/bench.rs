@@ -1,0 +1,135 @@
+//! `vigil bench`: the explorer's performance figures on the data in the store.
+//! Times server-side renders of the events page over HTTP (a running `vigil
+//! serve`) for single filters and combinations, and the histogram aggregation
+//! for ranges up to 90 days, and prints medians and 95th percentiles.
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use clap::Args;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::config::DatabaseConfig;
+use crate::model::{bucket_seconds, EventFilter};
+use crate::query::{filter::resolve_span, histogram};
+
+#[derive(Args, Clone, Debug)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// Address of a running `vigil serve` whose pages are timed.
+    #[arg(long, default_value = "127.0.0.1:3300")]
+    pub server: String,
+    /// Timed runs per case (after one warm-up run).
+    #[arg(long, default_value_t = 15)]
+    pub runs: usize,
+}
+
+/// Pages: one per filter and a few combinations, over the default 24 hours and longer ranges.
+const PAGES: [&str; 16] = [
+    "",
+    "env=production",
+    "org=org_acme",
+    "user=usr_0007",
+    "user=ana.silva@acme.example",
+    "app=app_billing",
+    "type=role.permission_add",
+    "type=app.view&type=api.access",
+    "category=session",
+    "outcome=denied",
+    "q=Support",
+    "range=7d&env=production&type=role.update",
+    "range=30d&outcome=denied&app=app_insight",
+    "range=90d&user=usr_0012&type=app.update",
+    "range=90d",
+    "range=90d&env=staging&org=org_globex&category=change",
+];
+
+/// Chart ranges and filters for the aggregation figures.
+const CHARTS: [&str; 12] = [
+    "range=15m",
+    "range=1h",
+    "range=24h",
+    "range=7d",
+    "range=30d",
+    "range=90d",
+    "range=90d&env=production",
+    "range=90d&type=role.permission_add",
+    "range=90d&outcome=denied",
+    "range=30d&app=app_billing&env=production",
+    "range=7d&user=usr_0007",
+    "range=24h&q=Support",
+];
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let pool = crate::store::connect(&args.database).await?;
+    let events: i64 = sqlx::query_scalar("select coalesce(sum(events), 0)::int8 from event_counts")
+        .fetch_one(&pool)
+        .await?;
+    println!("store: {events} events\n");
+
+    println!("events page, server-side render over HTTP ({} runs each)", args.runs);
+    println!("{:<52} {:>9} {:>9}", "query", "median", "p95");
+    let mut medians = Vec::new();
+    for query in PAGES {
+        let path = if query.is_empty() { "/events".to_string() } else { format!("/events?{query}") };
+        let times = time_runs(args.runs, || get(&args.server, &path)).await?;
+        medians.push(report(if query.is_empty() { "(no filter, last 24 hours)" } else { query }, &times));
+    }
+    println!("slowest median: {:.1} ms\n", medians.iter().cloned().fold(0.0, f64::max));
+
+    println!("histogram aggregation ({} runs each)", args.runs);
+    println!("{:<52} {:>9} {:>9}", "query", "median", "p95");
+    let mut medians = Vec::new();
+    for query in CHARTS {
+        let filter = EventFilter::from_query(query);
+        let times = time_runs(args.runs, || async {
+            let now = Utc::now();
+            let (from, to) = filter.range.span(now);
+            let bucket = bucket_seconds((to - from).num_seconds());
+            let (from, to) = resolve_span(&filter, now, bucket);
+            histogram(&pool, &filter, from, to, bucket, now).await?;
+            Ok(())
+        })
+        .await?;
+        medians.push(report(query, &times));
+    }
+    println!("slowest median: {:.1} ms", medians.iter().cloned().fold(0.0, f64::max));
+    Ok(())
+}
+
+async fn time_runs<F, Fut>(runs: usize, mut f: F) -> anyhow::Result<Vec<Duration>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    f().await?;
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
+        let started = Instant::now();
+        f().await?;
+        times.push(started.elapsed());
+    }
+    Ok(times)
+}
+
+/// Print median and p95 in milliseconds; returns the median.
+fn report(label: &str, times: &[Duration]) -> f64 {
+    let mut ms: Vec<f64> = times.iter().map(|t| t.as_secs_f64() * 1000.0).collect();
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let median = ms[ms.len() / 2];
+    let p95 = ms[((ms.len() as f64 * 0.95).ceil() as usize).saturating_sub(1).min(ms.len() - 1)];
+    println!("{label:<52} {median:>6.1} ms {p95:>6.1} ms");
+    median
+}
+
+/// A plain HTTP/1.1 GET that reads the whole response; fails unless it is a 200.
+async fn get(server: &str, path: &str) -> anyhow::Result<()> {
+    let mut stream = tokio::net::TcpStream::connect(server).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await?;
+    anyhow::ensure!(response.starts_with(b"HTTP/1.1 200"), "{path}: {}", String::from_utf8_lossy(&response[..response.len().min(200)]));
+    Ok(())
+}

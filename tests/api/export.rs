@@ -1,0 +1,267 @@
+//! The read API: listing with page tokens, the gap-free export cursor, formats,
+//! rate limits and the OpenAPI description.
+
+use std::collections::{BTreeSet, HashSet};
+
+use serde_json::{json, Value};
+use vigil::config::ServerConfig;
+
+use crate::helpers::{spawn, spawn_with, TestApp, EXPORT_KEY, KEY};
+
+impl TestApp {
+    async fn read(&self, path_and_query: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path_and_query}", self.base))
+            .bearer_auth(EXPORT_KEY)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// 120 events in 12 groups sharing a timestamp, two environments.
+async fn load(app: &TestApp) {
+    let now = chrono::Utc::now();
+    let events: Vec<Value> = (0..120)
+        .map(|i| {
+            let at = now - chrono::Duration::minutes(10 + (i % 12) as i64);
+            json!({"id": format!("ev{i:03}"), "occurred_at": at.to_rfc3339(), "type": "app.view",
+                   "environment": if i % 3 == 0 { "staging" } else { "production" },
+                   "actor": {"id": format!("u{}", i % 5), "name": "=2+3 \"quoted\", name"}})
+        })
+        .collect();
+    let (status, _) = app.ingest(&json!(events)).await;
+    assert_eq!(status, 200);
+}
+
+#[sqlx::test(migrations = false)]
+async fn page_tokens_walk_every_matching_event_once(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    load(&app).await;
+
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/events?env=production&page_size=7".to_string();
+    loop {
+        let (status, page) = app.read(&url).await;
+        assert_eq!(status, 200, "{page}");
+        assert!(page["events"].as_array().unwrap().len() <= 7);
+        seen.extend(ids(&page));
+        match page["next_page_token"].as_str() {
+            Some(token) => url = format!("/api/v1/events?env=production&page_size=7&page_token={token}"),
+            None => break,
+        }
+    }
+    let unique: HashSet<_> = seen.iter().cloned().collect();
+    assert_eq!(unique.len(), seen.len(), "no event twice");
+    assert_eq!(seen.len(), 80, "every production event");
+}
+
+#[sqlx::test(migrations = false)]
+async fn bad_foreign_or_tampered_tokens_and_sizes_are_400s(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    load(&app).await;
+    let (_, page) = app.read("/api/v1/events?env=production&page_size=5").await;
+    let token = page["next_page_token"].as_str().unwrap().to_string();
+
+    let cases = [
+        (format!("/api/v1/events?env=staging&page_size=5&page_token={token}"), "page_token", "different query"),
+        (format!("/api/v1/events?env=production&page_token={}x", &token[..token.len() - 1]), "page_token", "not valid"),
+        ("/api/v1/events?page_token=garbage".to_string(), "page_token", "not valid"),
+        ("/api/v1/events?page_size=0".to_string(), "page_size", "1 to 10000"),
+        ("/api/v1/events?page_size=10001".to_string(), "page_size", "1 to 10000"),
+        ("/api/v1/events?page_size=ten".to_string(), "page_size", "1 to 10000"),
+        ("/api/v1/events?from=yesterday".to_string(), "from", "RFC 3339"),
+        ("/api/v1/events?range=forever".to_string(), "range", "one of"),
+        ("/api/v1/events/export?cursor=abc".to_string(), "cursor", "not valid"),
+        ("/api/v1/events/export?format=xml".to_string(), "format", "json, ndjson or csv"),
+    ];
+    for (url, field, message) in cases {
+        let (status, reply) = app.read(&url).await;
+        assert_eq!(status, 400, "{url}: {reply}");
+        assert_eq!(reply["error"]["field"], field, "{url}");
+        assert!(reply["error"]["message"].as_str().unwrap().contains(message), "{url}: {reply}");
+    }
+    let (status, reply) = app.read("/api/v1/events?colour=red").await;
+    assert_eq!((status, reply["error"]["code"].as_str()), (400, Some("bad_request")));
+    let (status, _) = app.read("/api/v1/events?page_size=10000").await;
+    assert_eq!(status, 200, "the largest page size is allowed");
+}
+
+#[sqlx::test(migrations = false)]
+async fn reading_needs_the_export_key(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    for url in ["/api/v1/events", "/api/v1/events/export"] {
+        let response = app.client.get(format!("{}{url}", app.base)).send().await.unwrap();
+        assert_eq!(response.status(), 401);
+        let response = app.client.get(format!("{}{url}", app.base)).bearer_auth(KEY).send().await.unwrap();
+        assert_eq!(response.status(), 401, "the ingest key cannot read");
+    }
+}
+
+/// Follow the export cursor in JSON pages until a page is empty and `has_more` is false.
+async fn follow(app: &TestApp, cursor: &mut Option<String>, seen: &mut Vec<String>) -> usize {
+    let mut pages = 0;
+    loop {
+        let url = match cursor {
+            Some(c) => format!("/api/v1/events/export?page_size=137&cursor={c}"),
+            None => "/api/v1/events/export?page_size=137".to_string(),
+        };
+        let (status, page) = app.read(&url).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(ids(&page));
+        *cursor = Some(page["next_cursor"].as_str().unwrap().to_string());
+        pages += 1;
+        if !page["has_more"].as_bool().unwrap() {
+            return pages;
+        }
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_export_cursor_never_skips_or_repeats_under_concurrent_ingest(pool: sqlx::PgPool) {
+    let mut config = ServerConfig::with_keys(KEY, EXPORT_KEY);
+    config.api_rate = 10_000.0;
+    config.api_burst = 10_000.0;
+    let app = spawn_with(pool, config).await;
+    let ingesters: Vec<_> = (0..4)
+        .map(|w| {
+            let client = app.client.clone();
+            let base = app.base.clone();
+            tokio::spawn(async move {
+                let mut sent = Vec::new();
+                for b in 0..25 {
+                    let batch: Vec<Value> = (0..40)
+                        .map(|i| json!({"id": format!("w{w}-b{b}-{i}"), "type": "api.access", "actor": {"id": format!("svc{w}")}}))
+                        .collect();
+                    let response = client.post(format!("{base}/api/v1/events")).bearer_auth(KEY).json(&batch).send().await.unwrap();
+                    assert_eq!(response.status(), 200);
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    sent.extend(batch.iter().map(|e| e["id"].as_str().unwrap().to_string()));
+                }
+                sent
+            })
+        })
+        .collect();
+
+    // Follow the cursor while the ingesters run, then once more after they finish.
+    let mut cursor = None;
+    let mut seen = Vec::new();
+    let mut rounds = 0;
+    while !ingesters.iter().all(|i| i.is_finished()) {
+        follow(&app, &mut cursor, &mut seen).await;
+        rounds += 1;
+    }
+    let mut sent = BTreeSet::new();
+    for ingester in ingesters {
+        sent.extend(ingester.await.unwrap());
+    }
+    follow(&app, &mut cursor, &mut seen).await;
+
+    eprintln!("the exporter followed the cursor in {rounds} rounds during ingestion");
+    let exported: BTreeSet<_> = seen.iter().cloned().collect();
+    assert_eq!(exported.len(), seen.len(), "no event exported twice");
+    assert_eq!(exported, sent, "every committed event exported");
+}
+
+#[sqlx::test(migrations = false)]
+async fn since_starts_the_export_at_a_time(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    load(&app).await;
+    let middle = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.ingest(&json!([{"id": "late", "type": "a.b", "actor": {"id": "x"}}])).await;
+
+    let since = vigil::model::encode(&middle.to_rfc3339());
+    let (status, page) = app.read(&format!("/api/v1/events/export?since={since}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(ids(&page), ["late"]);
+}
+
+#[sqlx::test(migrations = false)]
+async fn csv_export_neutralises_formulas_and_ndjson_streams_everything(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    load(&app).await;
+
+    let csv = app.client.get(format!("{}/api/v1/events/export?format=csv", app.base)).bearer_auth(EXPORT_KEY).send().await.unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(csv.headers()["content-disposition"].to_str().unwrap().contains(".csv"));
+    assert!(csv.headers().contains_key("vigil-next-cursor"));
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 121, "header and 120 rows");
+    assert!(lines[0].starts_with("id,occurred_at,received_at,seq,"));
+    assert!(lines[1].contains(r#""'=2+3 ""quoted"", name""#), "{}", lines[1]);
+
+    // Thousands of events, more than one streamed chunk, each line a whole event.
+    let many: Vec<Value> = (0..2500).map(|i| json!({"id": format!("m{i}"), "type": "a.b", "actor": {"id": "x"}})).collect();
+    assert_eq!(app.ingest(&json!(many)).await.0, 200);
+    let ndjson = app.client.get(format!("{}/api/v1/events/export?format=ndjson", app.base)).bearer_auth(EXPORT_KEY).send().await.unwrap();
+    let cursor = ndjson.headers()["vigil-next-cursor"].to_str().unwrap().to_string();
+    let body = ndjson.text().await.unwrap();
+    let events: Vec<Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 2620);
+    let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "ingestion order");
+
+    // The header cursor continues after the stream: nothing new yet.
+    let (_, page) = app.read(&format!("/api/v1/events/export?cursor={cursor}")).await;
+    assert_eq!(ids(&page), Vec::<String>::new());
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_console_download_is_exactly_the_current_filter(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    load(&app).await;
+    let response = app.client.get(format!("{}/events/export?env=staging&format=ndjson", app.base)).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"vigil-events-"));
+    let body = response.text().await.unwrap();
+    let envs: BTreeSet<String> =
+        body.lines().map(|l| serde_json::from_str::<Value>(l).unwrap()["environment"].as_str().unwrap().to_string()).collect();
+    assert_eq!(body.lines().count(), 40);
+    assert_eq!(envs, BTreeSet::from(["staging".to_string()]));
+}
+
+#[sqlx::test(migrations = false)]
+async fn over_the_rate_limit_is_a_429_with_retry_after(pool: sqlx::PgPool) {
+    let mut config = ServerConfig::with_keys(KEY, EXPORT_KEY);
+    config.api_rate = 0.5;
+    config.api_burst = 2.0;
+    let app = spawn_with(pool, config).await;
+    assert_eq!(app.read("/api/v1/events").await.0, 200);
+    assert_eq!(app.read("/api/v1/events").await.0, 200);
+    let response = app.client.get(format!("{}/api/v1/events", app.base)).bearer_auth(EXPORT_KEY).send().await.unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "2");
+    let reply: Value = response.json().await.unwrap();
+    assert_eq!(reply["error"]["code"], "rate_limited");
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_openapi_spec_describes_the_real_routes(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let spec: Value = app.client.get(format!("{}/api/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
+    let mut operations = Vec::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            operations.push((method.clone(), path.clone()));
+        }
+    }
+    operations.sort();
+    assert_eq!(
+        operations,
+        [("get".into(), "/api/v1/events".into()), ("get".into(), "/api/v1/events/export".into()), ("post".into(), "/api/v1/events".into())]
+    );
+    // Each documented operation exists: without a key it is a 401, not a 404 or 405.
+    for (method, path) in operations {
+        let request = app.client.request(method.to_uppercase().parse().unwrap(), format!("{}{path}", app.base));
+        assert_eq!(request.send().await.unwrap().status(), 401, "{method} {path}");
+    }
+}
