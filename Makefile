@@ -25,7 +25,7 @@ help:
 	@echo "make test   install what is missing and run every test (Rust + Playwright in Chromium)"
 	@echo "make stop   stop Vigil's private PostgreSQL cluster"
 	@echo "make demo   add DEMO_EVENTS demo events over DEMO_DAYS days"
-	@echo "make bench  measure the ingest rate with the demo generator (release build)"
+	@echo "make bench  load 10 M demo events and print ingest, explorer and export figures (release build)"
 
 # --- the database: DATABASE_URL when set, else a private cluster in .vigil/pg ---
 db:
@@ -52,6 +52,7 @@ run: release
 
 demo: release db
 	@export DATABASE_URL="$${DATABASE_URL:-$(PG_URL)/vigil}"; \
+	export VIGIL_GEOIP_DB="$${VIGIL_GEOIP_DB:-$(CURDIR)/.vigil/geo/dbip-city-lite.mmdb}"; \
 	target/release/vigil demo --days $(DEMO_DAYS) --events $(DEMO_EVENTS) --seed $$RANDOM
 
 bench: release

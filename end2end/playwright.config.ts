@@ -44,6 +44,7 @@ export default defineConfig({
       VIGIL_INGEST_KEY: INGEST_KEY,
       VIGIL_EXPORT_KEY: "e2e-export-key",
       VIGIL_SECRET: "e2e-secret",
+      ...(process.env.VIGIL_GEOIP_DB ? { VIGIL_GEOIP_DB: process.env.VIGIL_GEOIP_DB } : {}),
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: "target/site",
       LEPTOS_OUTPUT_NAME: "vigil",

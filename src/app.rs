@@ -5,7 +5,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
-use crate::pages::{event::EventPage, events::EventsPage, not_found::NotFound, target::TargetPage};
+use crate::pages::{event::EventPage, events::EventsPage, not_found::NotFound, session::SessionPage, sessions::SessionsPage, target::TargetPage};
 
 /// The document around the app; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -41,6 +41,7 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"Vigil"</A>
                 <nav>
                     <A href="/events">"Events"</A>
+                    <A href="/sessions">"Sessions"</A>
                 </nav>
             </header>
             <main>
@@ -50,8 +51,15 @@ pub fn App() -> impl IntoView {
                     // Async: the status (404 for an unknown id) is known before the headers go out.
                     <Route path=path!("/events/:id") view=EventPage ssr=SsrMode::Async/>
                     <Route path=path!("/targets/:kind/:id") view=TargetPage/>
+                    <Route path=path!("/sessions") view=SessionsPage/>
+                    <Route path=path!("/sessions/:id") view=SessionPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
+            <footer class="footer">
+                "IP geolocation by "
+                <a href="https://db-ip.com" rel="external">"DB-IP"</a>
+                " (CC BY 4.0). Browser, OS and device detection: uap-core (Apache 2.0)."
+            </footer>
         </Router>
     }
 }

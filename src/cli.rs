@@ -5,7 +5,7 @@ use clap::{Parser, Subcommand};
 use leptos::config::get_configuration;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{DatabaseConfig, ServerConfig};
+use crate::config::{DatabaseConfig, IngestConfig, ServerConfig};
 use crate::demo::DemoArgs;
 use crate::server::AppState;
 
@@ -24,6 +24,8 @@ pub enum Command {
         database: DatabaseConfig,
         #[command(flatten)]
         server: ServerConfig,
+        #[command(flatten)]
+        ingest: IngestConfig,
     },
     /// Generate realistic demo events and store them.
     Demo(DemoArgs),
@@ -39,14 +41,14 @@ pub enum Command {
 /// Log to stderr, filtered by `RUST_LOG` (default: info for Vigil, warn elsewhere).
 pub fn init_tracing() {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,vigil=info,tower_http=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("warn,vigil=info,sqlx=error"));
     tracing_subscriber::fmt().with_env_filter(filter).with_target(false).init();
 }
 
 /// Connect, migrate, and serve until interrupted.
-pub async fn serve(database: DatabaseConfig, server: ServerConfig) -> anyhow::Result<()> {
+pub async fn serve(database: DatabaseConfig, server: ServerConfig, ingest: IngestConfig) -> anyhow::Result<()> {
     let leptos_options = get_configuration(None)?.leptos_options;
     let pool = crate::store::connect(&database).await?;
-    let state = AppState::new(leptos_options, pool, server);
+    let state = AppState::new(leptos_options, pool, server, &ingest)?;
     crate::server::serve(state).await
 }

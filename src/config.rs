@@ -15,6 +15,31 @@ pub struct DatabaseConfig {
     pub db_max_connections: u32,
 }
 
+/// How events are enriched and redacted on ingest (`vigil serve` and `vigil demo`).
+#[derive(Args, Clone, Debug)]
+pub struct IngestConfig {
+    /// MaxMind-format city database (DB-IP City Lite, GeoLite2 City) for locating
+    /// client IPs; without it events carry no location.
+    #[arg(long, env = "VIGIL_GEOIP_DB")]
+    pub geoip_db: Option<std::path::PathBuf>,
+
+    /// Key fragments whose values are redacted before storage, comma-separated
+    /// (matched case-insensitively, ignoring `_` and `-`). Defaults to password,
+    /// secret, token, authorization, cookie, api key, private key, card number….
+    #[arg(long, env = "VIGIL_REDACT_KEYS", value_delimiter = ',')]
+    pub redact_keys: Vec<String>,
+
+    /// Minutes without activity after which a session counts as ended.
+    #[arg(long, env = "VIGIL_SESSION_IDLE_MINUTES", default_value_t = 30)]
+    pub session_idle_minutes: i64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig { geoip_db: None, redact_keys: Vec::new(), session_idle_minutes: 30 }
+    }
+}
+
 /// Settings of the HTTP server and its APIs.
 #[derive(Args, Clone, Debug)]
 pub struct ServerConfig {

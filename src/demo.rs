@@ -22,6 +22,11 @@ use crate::config::DatabaseConfig;
 pub struct DemoArgs {
     #[command(flatten)]
     pub database: DatabaseConfig,
+    #[command(flatten)]
+    pub ingest: crate::config::IngestConfig,
+    /// Skip enrichment (to measure what it costs).
+    #[arg(long)]
+    pub no_enrich: bool,
     /// Spread events over this many days, ending now.
     #[arg(long, default_value_t = 30)]
     pub days: u32,
@@ -55,19 +60,29 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             .expect("valid template"),
     );
 
+    let pipeline = crate::ingest::Pipeline::new(&args.ingest)?;
     let started = Instant::now();
-    let mut generator = Generator::new(args.seed, args.days, Utc::now());
+    let mut generator = Generator::new(args.seed, args.days, Utc::now(), args.events);
     let mut in_flight = JoinSet::new();
     let mut written = 0u64;
     let mut produced = 0u64;
     while produced < args.events {
         let want = (args.events - produced).min(args.batch as u64) as usize;
         let now = Utc::now();
-        let batch: Vec<_> = generator
-            .take(want)
+        let events = generator.take(want);
+        if events.is_empty() {
+            break;
+        }
+        let batch: Vec<_> = events
             .iter()
             .enumerate()
-            .map(|(i, v)| crate::ingest::validate(i, v, now).map_err(|r| anyhow::anyhow!("demo event rejected: {r:?}")))
+            .map(|(i, v)| {
+                let mut event = crate::ingest::validate(i, v, now).map_err(|r| anyhow::anyhow!("demo event rejected: {r:?}"))?;
+                if !args.no_enrich {
+                    pipeline.prepare(&mut event);
+                }
+                Ok::<_, anyhow::Error>(event)
+            })
             .collect::<Result<_, _>>()?;
         produced += batch.len() as u64;
         let pool = pool.clone();
@@ -227,19 +242,38 @@ struct Generator {
     rng: SmallRng,
     now: DateTime<Utc>,
     start: DateTime<Utc>,
-    days: u32,
     users: Vec<User>,
     user_weights: WeightedIndex<u32>,
     activity_weights: WeightedIndex<u32>,
     hour_weights: WeightedIndex<u32>,
     pending: Vec<Value>,
+    /// Events to generate for each day of the range, oldest first.
+    quotas: Vec<usize>,
+    /// The next day to generate.
+    day: usize,
     sessions: u64,
     booted_days: std::collections::HashSet<(i64, &'static str)>,
 }
 
 impl Generator {
-    fn new(seed: u64, days: u32, now: DateTime<Utc>) -> Self {
+    fn new(seed: u64, days: u32, now: DateTime<Utc>, total: u64) -> Self {
         let mut rng = SmallRng::seed_from_u64(seed);
+        let days = days.max(1);
+        let start = now - Duration::days(i64::from(days));
+        // Weekends are quieter; each day gets its share of the total.
+        let weights: Vec<f64> = (0..days)
+            .map(|d| {
+                let date = (start + Duration::days(i64::from(d))).date_naive();
+                let weekend = matches!(chrono::Datelike::weekday(&date), chrono::Weekday::Sat | chrono::Weekday::Sun);
+                if weekend { 0.3 } else { 1.0 }
+            })
+            .collect();
+        let sum: f64 = weights.iter().sum();
+        let mut quotas: Vec<usize> = weights.iter().map(|w| (total as f64 * w / sum) as usize).collect();
+        let assigned: usize = quotas.iter().sum();
+        if let Some(last) = quotas.last_mut() {
+            *last += total as usize - assigned;
+        }
         let env_weights = WeightedIndex::new(ENVIRONMENTS.iter().map(|e| e.1)).expect("weights");
         let role_weights = WeightedIndex::new(ROLES.iter().map(|r| r.1)).expect("weights");
         let mut users = Vec::new();
@@ -265,41 +299,53 @@ impl Generator {
         Generator {
             rng,
             now,
-            start: now - Duration::days(i64::from(days.max(1))),
-            days: days.max(1),
+            start,
             users,
             user_weights,
             activity_weights: WeightedIndex::new(ACTIVITIES.iter().map(|a| a.2)).expect("weights"),
             hour_weights: WeightedIndex::new(HOURLY).expect("weights"),
             pending: Vec::new(),
+            quotas,
+            day: 0,
             sessions: 0,
             booted_days: Default::default(),
         }
     }
 
-    /// The next `n` events, in generation order.
+    /// The next `n` events (fewer at the end of the range), in time order:
+    /// generated a day at a time, like a real feed.
     fn take(&mut self, n: usize) -> Vec<Value> {
-        while self.pending.len() < n {
-            self.session();
+        while self.pending.len() < n && self.day < self.quotas.len() {
+            self.fill_day();
         }
-        let rest = self.pending.split_off(n);
+        let rest = self.pending.split_off(n.min(self.pending.len()));
         std::mem::replace(&mut self.pending, rest)
     }
 
-    /// A moment in the range with the weekly and daily rhythm.
+    /// Sessions starting on the current day until its quota is met, sorted by time.
+    fn fill_day(&mut self) {
+        let first = self.pending.len();
+        let quota = self.quotas[self.day];
+        let mut attempts = 0;
+        while self.pending.len() - first < quota && attempts < quota * 4 + 100 {
+            self.session();
+            attempts += 1;
+        }
+        self.pending.truncate(first + quota);
+        let time = |v: &Value| v["occurred_at"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+        self.pending[first..].sort_by_key(time);
+        self.day += 1;
+    }
+
+    /// A moment of the current day, with the daily rhythm.
     fn moment(&mut self) -> DateTime<Utc> {
+        let date = (self.start + Duration::days(self.day as i64)).date_naive();
         loop {
-            let day = self.rng.gen_range(0..self.days);
-            let date = (self.start + Duration::days(i64::from(day))).date_naive();
-            let weekend = matches!(chrono::Datelike::weekday(&date), chrono::Weekday::Sat | chrono::Weekday::Sun);
-            if weekend && self.rng.gen_bool(0.7) {
-                continue;
-            }
             let hour = self.hour_weights.sample(&mut self.rng) as u32;
             let t = date.and_hms_opt(hour, 0, 0).expect("valid hour").and_utc()
                 + Duration::seconds(self.rng.gen_range(0..3600));
-            if t >= self.start && t <= self.now {
-                return t;
+            if t <= self.now || date >= self.now.date_naive() {
+                return t.min(self.now);
             }
         }
     }
@@ -547,8 +593,12 @@ mod tests {
     #[test]
     fn every_generated_event_passes_validation() {
         let now = Utc::now();
-        let mut generator = Generator::new(1, 30, now);
+        let mut generator = Generator::new(1, 30, now, 5_000);
         let events = generator.take(5_000);
+        assert_eq!(events.len(), 5_000);
+        let times: Vec<_> = events.iter().map(|e| DateTime::parse_from_rfc3339(e["occurred_at"].as_str().unwrap()).unwrap()).collect();
+        let ordered = times.windows(2).filter(|w| w[0] <= w[1]).count();
+        assert!(ordered as f64 > 0.95 * times.len() as f64, "mostly in time order");
         for (i, event) in events.iter().enumerate() {
             crate::ingest::validate(i, event, now).unwrap_or_else(|r| panic!("{r:?} in {event}"));
         }

@@ -8,7 +8,7 @@ async fn main() -> anyhow::Result<()> {
 
     vigil::cli::init_tracing();
     match Cli::parse().command {
-        Command::Serve { database, server } => vigil::cli::serve(database, server).await,
+        Command::Serve { database, server, ingest } => vigil::cli::serve(database, server, ingest).await,
         Command::Demo(args) => vigil::demo::run(args).await,
         Command::Bench(args) => vigil::bench::run(args).await,
         Command::Migrate { database } => vigil::store::connect(&database).await.map(drop),

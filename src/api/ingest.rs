@@ -46,7 +46,10 @@ pub async fn post_events(
     let mut rejected = Vec::new();
     for (index, item) in items.iter().enumerate() {
         match item.as_ref().map_err(Clone::clone).and_then(|v| ingest::validate(index, v, now)) {
-            Ok(event) => valid.push(event),
+            Ok(mut event) => {
+                state.pipeline.prepare(&mut event);
+                valid.push(event)
+            }
             Err(rejection) => rejected.push(rejection),
         }
     }

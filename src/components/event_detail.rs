@@ -15,6 +15,7 @@ pub fn EventSections(event: EventDetail, now: chrono::DateTime<chrono::Utc>, com
         _ => None,
     };
     let detail_href = format!("/events/{}", encode(&s.id));
+    let session_link = event.actor_session_id.clone().map(|id| format!("/sessions/{}", encode(&id)));
     let actor = [
         ("Name", event.actor_name.clone()),
         ("E-mail", s.actor_email.clone()),
@@ -35,8 +36,13 @@ pub fn EventSections(event: EventDetail, now: chrono::DateTime<chrono::Utc>, com
         ("Organization", s.organization.clone()),
         ("Environment", Some(s.environment.clone())),
     ];
+    let client = event.client.clone().unwrap_or_default();
     let where_ = [
         ("IP address", s.client_ip.clone()),
+        ("Location", client.location_label()),
+        ("Time zone", client.time_zone.clone()),
+        ("Device", client.device_label()),
+        ("Brand / model", client.device_brand.clone().map(|b| format!("{b} {}", client.device_model.clone().unwrap_or_default()))),
         ("User agent", event.user_agent.clone()),
         ("Machine", event.machine_id.clone()),
     ];
@@ -94,6 +100,7 @@ pub fn EventSections(event: EventDetail, now: chrono::DateTime<chrono::Utc>, com
             <RawJson raw=event.raw.clone() open=!compact/>
             <p class="event-links">
                 {compact.then(|| view! { <a href=detail_href class="button">"Open event page"</a> })}
+                {session_link.map(|href| view! { <a href=href class="button">"Open session"</a> })}
                 {history_href.map(|href| view! { <a href=href class="button">"History of this target"</a> })}
             </p>
         </div>

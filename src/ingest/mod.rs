@@ -2,7 +2,11 @@
 //! object or NDJSON) and checks each item field by field, so a client learns
 //! which item, which field and why. No SQL and no HTTP here.
 
+pub mod enrich;
+pub mod redact;
+
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
@@ -42,6 +46,59 @@ pub struct NewEvent {
     pub user_agent: Option<String>,
     pub machine_id: Option<String>,
     pub details: Option<Value>,
+    /// Added by `Pipeline::prepare`.
+    pub client_info: Option<crate::model::ClientInfo>,
+}
+
+/// What happens to every valid event before it is stored: secrets redacted,
+/// client enriched.
+#[derive(Clone)]
+pub struct Pipeline {
+    pub enricher: Arc<enrich::Enricher>,
+    pub redactor: redact::Redactor,
+}
+
+impl Pipeline {
+    pub fn new(config: &crate::config::IngestConfig) -> anyhow::Result<Self> {
+        let keys: Vec<String> = if config.redact_keys.is_empty() {
+            redact::DEFAULT_SECRET_KEYS.iter().map(|k| k.to_string()).collect()
+        } else {
+            config.redact_keys.clone()
+        };
+        Ok(Pipeline {
+            enricher: Arc::new(enrich::Enricher::new(config.geoip_db.as_deref())?),
+            redactor: redact::Redactor::new(&keys),
+        })
+    }
+
+    pub fn prepare(&self, event: &mut NewEvent) {
+        for value in [&mut event.request, &mut event.response, &mut event.details].into_iter().flatten() {
+            self.redactor.redact(value);
+        }
+        if let Some(changes) = &mut event.changes {
+            self.redactor.redact_changes(changes);
+        }
+        if let Some(path) = &mut event.request_path {
+            *path = redact_query(&self.redactor, path);
+        }
+        if let Some(Value::String(path)) = event.request.as_mut().and_then(|r| r.get_mut("path")) {
+            *path = redact_query(&self.redactor, path);
+        }
+        event.client_info = self.enricher.client_info(event.user_agent.as_deref(), event.client_ip.as_deref());
+    }
+}
+
+/// `/login?token=abc&x=1` → `/login?token=[REDACTED]&x=1`.
+fn redact_query(redactor: &redact::Redactor, path: &str) -> String {
+    let Some((base, query)) = path.split_once('?') else { return path.to_string() };
+    let pairs: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((k, _)) if redactor.is_secret_key(k) => format!("{k}={}", redact::MARKER),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", pairs.join("&"))
 }
 
 /// Why one item of a batch was not stored.
@@ -343,6 +400,7 @@ fn parse_event(item: &Value, now: DateTime<Utc>) -> Result<NewEvent, FieldError>
         user_agent: client.as_ref().map(|c| c.text("user_agent", LONG)).transpose()?.flatten(),
         machine_id: client.as_ref().map(|c| c.text("machine_id", SHORT)).transpose()?.flatten(),
         details: top.json("details")?,
+        client_info: None,
     })
 }
 

@@ -91,6 +91,8 @@ pub struct EventDetail {
     pub details: Option<String>,
     pub user_agent: Option<String>,
     pub machine_id: Option<String>,
+    /// Browser, OS, device and location worked out on ingest.
+    pub client: Option<super::ClientInfo>,
     /// The whole event as pretty-printed JSON.
     pub raw: String,
 }

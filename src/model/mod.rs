@@ -1,12 +1,16 @@
 //! Types shared by the server and the browser: the contract between server
 //! functions and pages. Serde only; everything here compiles to wasm.
 
+mod client;
 mod event;
 mod explore;
 mod filter;
+mod session;
 mod time;
 
+pub use client::*;
 pub use event::*;
 pub use explore::*;
 pub use filter::*;
+pub use session::*;
 pub use time::*;

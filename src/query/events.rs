@@ -9,7 +9,7 @@ use super::filter::{push_conditions, push_span};
 use crate::model::{Change, EventDetail, EventFilter, EventPage, EventSummary, EventView, PageCursor, TargetHistory};
 
 /// The columns of `EventSummary`, as a select list over `events`.
-const SUMMARY_COLUMNS: &str = "id, occurred_at, environment, nullif(organization_id, '') as organization_id, \
+pub(super) const SUMMARY_COLUMNS: &str = "id, occurred_at, environment, nullif(organization_id, '') as organization_id, \
     coalesce(organization_name, nullif(organization_id, '')) as organization, type as event_type, category, outcome, \
     coalesce(actor_name, actor_email, actor_id, actor_type) as actor, \
     coalesce(actor_id, actor_email, actor_name, '') as actor_key, actor_email, \
@@ -17,7 +17,7 @@ const SUMMARY_COLUMNS: &str = "id, occurred_at, environment, nullif(organization
     app_id, coalesce(app_name, app_id) as app, host(client_ip) as client_ip";
 
 #[derive(FromRow)]
-struct SummaryRow {
+pub(super) struct SummaryRow {
     id: String,
     occurred_at: DateTime<Utc>,
     environment: String,
@@ -199,12 +199,13 @@ struct DetailRow {
     user_agent: Option<String>,
     machine_id: Option<String>,
     details: Option<Value>,
+    client_info: Option<Value>,
 }
 
 const DETAIL_COLUMNS: &str = "seq, received_at, organization_name, app_name, reason, actor_type, \
     actor_id, actor_name, actor_role, actor_session_id, actor_api_key_id, target_name, changes, \
     request_id, request_method, request_path, request_status, request, response, user_agent, \
-    machine_id, details";
+    machine_id, details, client_info";
 
 impl From<DetailRow> for EventDetail {
     fn from(r: DetailRow) -> Self {
@@ -241,6 +242,7 @@ impl From<DetailRow> for EventDetail {
             details: pretty(&r.details),
             user_agent: r.user_agent,
             machine_id: r.machine_id,
+            client: r.client_info.and_then(|v| serde_json::from_value(v).ok()),
             raw: serde_json::to_string_pretty(&raw).unwrap_or_default(),
             summary: r.summary.into(),
         }
@@ -289,6 +291,7 @@ fn raw_event(r: &DetailRow) -> Value {
             object(&[("ip", text(&s.client_ip)), ("user_agent", text(&r.user_agent)), ("machine_id", text(&r.machine_id))]),
         ),
         ("details", r.details.clone()),
+        ("enrichment", r.client_info.clone()),
     ]);
     event.unwrap_or(Value::Null)
 }

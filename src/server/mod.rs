@@ -16,7 +16,8 @@ use crate::app::{shell, App};
 use crate::api::rate_limit::RateLimiter;
 use crate::api::token::Signer;
 use crate::api::{events_api, ingest, openapi};
-use crate::config::ServerConfig;
+use crate::config::{IngestConfig, ServerConfig};
+use crate::ingest::Pipeline;
 
 /// Everything a request handler or server function may need.
 #[derive(Clone, FromRef)]
@@ -26,17 +27,26 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub signer: Arc<Signer>,
     pub limiter: Arc<RateLimiter>,
+    pub pipeline: Pipeline,
+    pub session_idle_minutes: i64,
 }
 
 impl AppState {
-    pub fn new(leptos_options: LeptosOptions, pool: PgPool, config: ServerConfig) -> Self {
-        AppState {
+    pub fn new(
+        leptos_options: LeptosOptions,
+        pool: PgPool,
+        config: ServerConfig,
+        ingest: &IngestConfig,
+    ) -> anyhow::Result<Self> {
+        Ok(AppState {
             leptos_options,
             pool,
+            pipeline: Pipeline::new(ingest)?,
+            session_idle_minutes: ingest.session_idle_minutes,
             signer: Arc::new(Signer::new(config.secret.as_deref())),
             limiter: Arc::new(RateLimiter::new(config.api_rate, config.api_burst)),
             config: Arc::new(config),
-        }
+        })
     }
 }
 

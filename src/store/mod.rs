@@ -118,8 +118,12 @@ async fn insert_batch(tx: &mut sqlx::PgConnection, unique: &[&NewEvent]) -> sqlx
     .bind(c.user_agent)
     .bind(c.machine_id)
     .bind(c.details)
-    .fetch_one(tx)
+    .bind(c.client_info)
+    .bind(c.country_code)
+    .bind(c.device_type)
+    .fetch_one(&mut *tx)
     .await?;
+    sqlx::query(FLAG_NEW_SESSIONS).execute(&mut *tx).await?;
 
     Ok(inserted as u64)
 }
@@ -162,6 +166,9 @@ struct Columns {
     user_agent: Texts,
     machine_id: Texts,
     details: Jsons,
+    client_info: Jsons,
+    country_code: Texts,
+    device_type: Texts,
 }
 
 impl From<&[&NewEvent]> for Columns {
@@ -200,6 +207,9 @@ impl From<&[&NewEvent]> for Columns {
             c.user_agent.push(e.user_agent);
             c.machine_id.push(e.machine_id);
             c.details.push(e.details);
+            c.country_code.push(e.client_info.as_ref().and_then(|i| i.country_code.clone()));
+            c.device_type.push(e.client_info.as_ref().and_then(|i| i.device_type.clone()));
+            c.client_info.push(e.client_info.map(|i| serde_json::to_value(i).expect("serialisable")));
         }
         c
     }
@@ -213,14 +223,14 @@ with batch as (
         $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
         $19::text[], $20::text[], $21::text[], $22::jsonb[], $23::text[], $24::text[],
         $25::text[], $26::int4[], $27::jsonb[], $28::jsonb[], $29::text[], $30::text[],
-        $31::text[], $32::jsonb[]
+        $31::text[], $32::jsonb[], $33::jsonb[], $34::text[], $35::text[]
     ) as b(
         id, occurred_at, environment, organization_id, organization_name, app_id,
         app_name, type, category, outcome, reason, actor_type,
         actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
         target_type, target_id, target_name, changes, request_id, request_method,
         request_path, request_status, request, response, client_ip, user_agent,
-        machine_id, details
+        machine_id, details, client_info, country_code, device_type
     )
 ),
 claimed as (
@@ -236,7 +246,7 @@ inserted as (
         actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
         target_type, target_id, target_name, changes, request_id, request_method,
         request_path, request_status, request, response, client_ip, user_agent,
-        machine_id, details
+        machine_id, details, client_info, country_code, device_type
     )
     select
         id, occurred_at, environment, organization_id, organization_name, app_id,
@@ -244,10 +254,57 @@ inserted as (
         actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
         target_type, target_id, target_name, changes, request_id, request_method,
         request_path, request_status, request, response, client_ip::inet, user_agent,
-        machine_id, details
+        machine_id, details, client_info, country_code, device_type
     from batch join claimed using (id)
     returning occurred_at, environment, organization_id, organization_name, app_id, app_name,
-              type, category, outcome, actor_id, actor_name, actor_email
+              type, category, outcome, actor_id, actor_name, actor_email, actor_role,
+              actor_session_id, client_ip, user_agent, machine_id, client_info, country_code,
+              device_type
+),
+sessioned as (
+    insert into sessions (
+        environment, organization_id, session_id, organization_name, user_key, user_name,
+        user_email, user_role, started_at, last_seen, ended_at, events, ip, user_agent,
+        machine_id, client_info, country_code, device_type, device_key, latitude, longitude
+    )
+    select s.environment, s.organization_id, s.session_id, r.organization_name,
+           coalesce(r.actor_id, r.actor_email, r.actor_name), r.actor_name, r.actor_email,
+           r.actor_role, s.started, s.last, s.ended, s.n, r.client_ip, r.user_agent,
+           r.machine_id, r.client_info, r.country_code, r.device_type,
+           nullif(concat_ws(' | ', r.device_type, r.client_info->>'os', r.client_info->>'browser', r.machine_id), ''),
+           (r.client_info->>'latitude')::float8, (r.client_info->>'longitude')::float8
+    from (
+        select environment, organization_id, actor_session_id as session_id,
+               min(occurred_at) as started, max(occurred_at) as last, count(*) as n,
+               max(occurred_at) filter (where type in ('session.sign_out', 'session.end', 'session.revoke', 'session.expire')) as ended
+        from inserted where actor_session_id is not null
+        group by 1, 2, 3
+    ) s
+    join (
+        select distinct on (environment, organization_id, actor_session_id) *
+        from inserted where actor_session_id is not null
+        order by environment, organization_id, actor_session_id,
+                 (type = 'session.sign_in') desc, (client_ip is null), occurred_at
+    ) r on (r.environment, r.organization_id, r.actor_session_id) = (s.environment, s.organization_id, s.session_id)
+    order by 1, 2, 3
+    on conflict (environment, organization_id, session_id) do update set
+        started_at = least(sessions.started_at, excluded.started_at),
+        last_seen = greatest(sessions.last_seen, excluded.last_seen),
+        ended_at = greatest(sessions.ended_at, excluded.ended_at),
+        events = sessions.events + excluded.events,
+        organization_name = coalesce(sessions.organization_name, excluded.organization_name),
+        user_name = coalesce(sessions.user_name, excluded.user_name),
+        user_email = coalesce(sessions.user_email, excluded.user_email),
+        user_role = coalesce(sessions.user_role, excluded.user_role),
+        ip = coalesce(sessions.ip, excluded.ip),
+        user_agent = coalesce(sessions.user_agent, excluded.user_agent),
+        machine_id = coalesce(sessions.machine_id, excluded.machine_id),
+        client_info = coalesce(sessions.client_info, excluded.client_info),
+        country_code = coalesce(sessions.country_code, excluded.country_code),
+        device_type = coalesce(sessions.device_type, excluded.device_type),
+        device_key = coalesce(sessions.device_key, excluded.device_key),
+        latitude = coalesce(sessions.latitude, excluded.latitude),
+        longitude = coalesce(sessions.longitude, excluded.longitude)
 ),
 counted as (
     insert into event_counts (hour, environment, organization_id, app_id, type, category, outcome, events)
@@ -281,4 +338,39 @@ named as (
         last_seen = greatest(names.last_seen, excluded.last_seen)
 )
 select count(*) from inserted
+"#;
+
+/// Flag sessions created by the batch against the same user's earlier sessions:
+/// a country or a device not seen before, and travel faster than an airliner
+/// (over 900 km/h across more than 500 km) since the previous sign-in.
+const FLAG_NEW_SESSIONS: &str = r#"
+with fresh as (
+    select * from sessions where flags is null
+),
+computed as (
+    select f.environment, f.organization_id, f.session_id, array_remove(array[
+        case when f.country_code is not null
+              and exists (select 1 from sessions p where p.user_key = f.user_key and p.started_at < f.started_at and p.country_code is not null)
+              and not exists (select 1 from sessions p where p.user_key = f.user_key and p.started_at < f.started_at and p.country_code = f.country_code)
+             then 'new_country' end,
+        case when f.device_key is not null
+              and exists (select 1 from sessions p where p.user_key = f.user_key and p.started_at < f.started_at and p.device_key is not null)
+              and not exists (select 1 from sessions p where p.user_key = f.user_key and p.started_at < f.started_at and p.device_key = f.device_key)
+             then 'new_device' end,
+        case when f.latitude is not null and exists (
+                 select 1 from (
+                     select p.latitude, p.longitude, p.started_at from sessions p
+                     where p.user_key = f.user_key and p.started_at < f.started_at and p.latitude is not null
+                     order by p.started_at desc limit 1
+                 ) previous
+                 where vigil_distance_km(previous.latitude, previous.longitude, f.latitude, f.longitude) > 500
+                   and vigil_distance_km(previous.latitude, previous.longitude, f.latitude, f.longitude)
+                       / greatest(extract(epoch from f.started_at - previous.started_at) / 3600, 0.001) > 900)
+             then 'impossible_travel' end
+    ], null) as flags
+    from fresh f
+)
+update sessions s set flags = c.flags
+from computed c
+where (s.environment, s.organization_id, s.session_id) = (c.environment, c.organization_id, c.session_id)
 "#;

@@ -29,7 +29,7 @@ pub async fn spawn_with(pool: PgPool, config: ServerConfig) -> TestApp {
         .site_root("target/site")
         .site_addr(addr)
         .build();
-    let state = AppState::new(leptos_options, pool.clone(), config);
+    let state = AppState::new(leptos_options, pool.clone(), config, &ingest_config()).unwrap();
     tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
     TestApp { base: format!("http://{addr}"), pool, client: reqwest::Client::new() }
 }
@@ -73,4 +73,12 @@ pub fn event(id: &str, occurred_at: &str) -> Value {
         "changes": [{"field": "permissions", "old": ["a"], "new": ["a", "b"]}],
         "client": {"ip": "81.2.69.160", "user_agent": "Mozilla/5.0"}
     })
+}
+
+/// Enrichment as `make test` configures it: the DB-IP database when installed.
+pub fn ingest_config() -> vigil::config::IngestConfig {
+    vigil::config::IngestConfig {
+        geoip_db: std::env::var_os("VIGIL_GEOIP_DB").map(Into::into),
+        ..Default::default()
+    }
 }

@@ -1,0 +1,150 @@
+//! Sessions as the console shows them, and their filter (kept in the URL).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{encode, parse_query, ClientInfo, EventSummary, FilterOption};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionSummary {
+    pub environment: String,
+    pub organization_id: String,
+    pub organization: Option<String>,
+    pub session_id: String,
+    pub user_key: String,
+    pub user_name: Option<String>,
+    pub user_email: Option<String>,
+    pub user_role: Option<String>,
+    pub started_at: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Not signed out and seen within the idle timeout.
+    pub active: bool,
+    pub events: i64,
+    pub ip: Option<String>,
+    pub machine_id: Option<String>,
+    pub client: Option<ClientInfo>,
+    /// new_country, new_device, impossible_travel.
+    pub flags: Vec<String>,
+}
+
+impl SessionSummary {
+    pub fn user_label(&self) -> String {
+        self.user_name.clone().or_else(|| self.user_email.clone()).unwrap_or_else(|| self.user_key.clone())
+    }
+
+    pub fn status(&self) -> &'static str {
+        match (self.active, self.ended_at) {
+            (true, _) => "active",
+            (false, Some(_)) => "signed out",
+            (false, None) => "timed out",
+        }
+    }
+}
+
+/// Human wording of a flag.
+pub fn flag_label(flag: &str) -> &'static str {
+    match flag {
+        "new_country" => "New country",
+        "new_device" => "New device",
+        "impossible_travel" => "Impossible travel",
+        _ => "Flag",
+    }
+}
+pub const FLAGS: [&str; 3] = ["new_country", "new_device", "impossible_travel"];
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionFilter {
+    pub environment: Option<String>,
+    pub organization: Option<String>,
+    pub user: Option<String>,
+    pub country: Option<String>,
+    pub device_type: Option<String>,
+    pub flag: Option<String>,
+    /// Also show sessions that ended in the last 7 days.
+    pub include_ended: bool,
+}
+
+const KEYS: [&str; 6] = ["env", "org", "user", "country", "device", "flag"];
+
+impl SessionFilter {
+    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        Some(match key {
+            "env" => &mut self.environment,
+            "org" => &mut self.organization,
+            "user" => &mut self.user,
+            "country" => &mut self.country,
+            "device" => &mut self.device_type,
+            "flag" => &mut self.flag,
+            _ => return None,
+        })
+    }
+
+    pub fn get(&self, key: &str) -> Option<&String> {
+        match key {
+            "env" => self.environment.as_ref(),
+            "org" => self.organization.as_ref(),
+            "user" => self.user.as_ref(),
+            "country" => self.country.as_ref(),
+            "device" => self.device_type.as_ref(),
+            "flag" => self.flag.as_ref(),
+            _ => None,
+        }
+    }
+
+    pub fn with(&self, key: &str, value: Option<&str>) -> Self {
+        let mut next = self.clone();
+        let value = value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        if key == "status" {
+            next.include_ended = value.as_deref() == Some("all");
+        } else if let Some(slot) = next.slot(key) {
+            *slot = value;
+        }
+        next
+    }
+
+    pub fn from_query(query: &str) -> Self {
+        parse_query(query).iter().fold(SessionFilter::default(), |f, (k, v)| f.with(k, Some(v)))
+    }
+
+    pub fn href(&self) -> String {
+        let mut pairs: Vec<String> =
+            KEYS.iter().filter_map(|k| self.get(k).map(|v| format!("{k}={}", encode(v)))).collect();
+        if self.include_ended {
+            pairs.push("status=all".into());
+        }
+        if pairs.is_empty() { "/sessions".into() } else { format!("/sessions?{}", pairs.join("&")) }
+    }
+}
+
+/// The sessions page: the sessions and the choices of each filter.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionList {
+    pub now: DateTime<Utc>,
+    pub sessions: Vec<SessionSummary>,
+    pub environments: Vec<FilterOption>,
+    pub organizations: Vec<FilterOption>,
+    pub countries: Vec<FilterOption>,
+    pub device_types: Vec<FilterOption>,
+}
+
+/// One session and every event it produced, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub now: DateTime<Utc>,
+    pub session: SessionSummary,
+    pub events: Vec<EventSummary>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_session_filter_round_trips_through_the_url() {
+        let filter = SessionFilter::default().with("country", Some("DE")).with("flag", Some("new_device")).with("status", Some("all"));
+        let href = filter.href();
+        assert_eq!(href, "/sessions?country=DE&flag=new_device&status=all");
+        assert_eq!(SessionFilter::from_query(href.trim_start_matches("/sessions?")), filter);
+    }
+}

@@ -1,0 +1,183 @@
+//! The sessions page: active sessions (and, with a toggle, recently ended ones)
+//! with user, device, browser, OS, IP, location and flags; filters in the URL.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_location;
+
+use crate::api::sessions_page;
+use crate::components::filter_bar::navigator;
+use crate::components::time::Time;
+use crate::model::{encode, flag_label, FilterOption, SessionFilter, SessionSummary, FLAGS};
+
+#[component]
+pub fn SessionsPage() -> impl IntoView {
+    let location = use_location();
+    let search = move || location.search.get();
+    let data = Resource::new(search, sessions_page);
+
+    view! {
+        <Title text="Sessions"/>
+        <div class="page-head">
+            <h1>"Sessions"</h1>
+            <span class="hint">"All times in UTC"</span>
+        </div>
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading sessions…"</p> }>
+            <ErrorBoundary fallback=|errors| view! {
+                <div class="error" role="alert">
+                    {move || errors.get().into_iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("; ")}
+                </div>
+            }>
+                {move || Suspend::new(async move {
+                    data.await.map(|list| {
+                        let filter = SessionFilter::from_query(&search());
+                        let now = list.now;
+                        let count = list.sessions.len();
+                        view! {
+                            <SessionFilters
+                                filter=filter.clone()
+                                environments=list.environments
+                                organizations=list.organizations
+                                countries=list.countries
+                                device_types=list.device_types
+                            />
+                            <p class="summary">
+                                {format!("{count} {} session{}", if filter.include_ended { "recent" } else { "active" }, if count == 1 { "" } else { "s" })}
+                            </p>
+                            {if list.sessions.is_empty() {
+                                view! {
+                                    <section class="empty-state">
+                                        <h2>"No sessions match"</h2>
+                                        <p>"Sessions appear when events carry actor.session_id (sign-in, activity, sign-out)."</p>
+                                    </section>
+                                }.into_any()
+                            } else {
+                                view! { <SessionTable sessions=list.sessions now/> }.into_any()
+                            }}
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+#[component]
+fn SessionFilters(
+    filter: SessionFilter,
+    environments: Vec<FilterOption>,
+    organizations: Vec<FilterOption>,
+    countries: Vec<FilterOption>,
+    device_types: Vec<FilterOption>,
+) -> impl IntoView {
+    let go = navigator();
+    let flags: Vec<FilterOption> =
+        FLAGS.iter().map(|f| FilterOption { value: f.to_string(), label: flag_label(f).into(), events: 0 }).collect();
+    let select = |key: &'static str, label: &'static str, choices: Vec<FilterOption>| {
+        let filter = filter.clone();
+        let current = filter.get(key).cloned().unwrap_or_default();
+        let go = go.clone();
+        view! {
+            <label class="field">
+                <span>{label}</span>
+                <select name=key on:change=move |ev| go(filter.with(key, Some(&event_target_value(&ev))).href())>
+                    <option value="" selected=current.is_empty()>"Any"</option>
+                    {choices.into_iter().map(|c| {
+                        let selected = c.value == current;
+                        view! { <option value=c.value selected=selected>{c.label}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+        }
+    };
+    let user_input = NodeRef::<leptos::html::Input>::new();
+    let search = {
+        let filter = filter.clone();
+        let go = go.clone();
+        move |ev: leptos::ev::SubmitEvent| {
+            ev.prevent_default();
+            let user = user_input.get().map(|i| i.value()).unwrap_or_default();
+            go(filter.with("user", Some(&user)).href());
+        }
+    };
+    let toggle = {
+        let filter = filter.clone();
+        let go = go.clone();
+        move |_| go(filter.with("status", Some(if filter.include_ended { "active" } else { "all" })).href())
+    };
+    let include_ended = filter.include_ended;
+    view! {
+        <section class="filters" aria-label="Filters">
+            <div class="filter-row">
+                {select("env", "Environment", environments)}
+                {select("org", "Organization", organizations)}
+                {select("country", "Country", countries)}
+                {select("device", "Device type", device_types)}
+                {select("flag", "Flag", flags)}
+                <form class="search" on:submit=search>
+                    <label class="field">
+                        <span>"User"</span>
+                        <input node_ref=user_input name="user" placeholder="name, e-mail or id" value=filter.user.clone().unwrap_or_default()/>
+                    </label>
+                    <button type="submit" class="button primary">"Filter"</button>
+                </form>
+                <label class="toggle">
+                    <input type="checkbox" name="include-ended" checked=include_ended on:change=toggle/>
+                    " Include sessions ended in the last 7 days"
+                </label>
+                <a href="/sessions" class="clear-all">"Clear all"</a>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn SessionTable(sessions: Vec<SessionSummary>, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    view! {
+        <table class="events sessions">
+            <thead>
+                <tr>
+                    <th scope="col">"User"</th>
+                    <th scope="col">"Started"</th>
+                    <th scope="col">"Last seen"</th>
+                    <th scope="col">"Status"</th>
+                    <th scope="col">"Device"</th>
+                    <th scope="col">"IP"</th>
+                    <th scope="col">"Location"</th>
+                    <th scope="col">"Flags"</th>
+                    <th scope="col">"Events"</th>
+                </tr>
+            </thead>
+            <tbody>
+                {sessions.into_iter().map(|s| {
+                    let href = format!("/sessions/{}", encode(&s.session_id));
+                    let device = s.client.as_ref().and_then(|c| c.device_label()).unwrap_or_default();
+                    let place = s.client.as_ref().and_then(|c| c.location_label()).unwrap_or_default();
+                    let status = s.status();
+                    view! {
+                        <tr data-session-id=s.session_id.clone()>
+                            <td class="actor">
+                                <a href=href>{s.user_label()}</a>
+                                <span class="sub">{[s.user_email.clone(), s.user_role.clone(), s.organization.clone()].into_iter().flatten().collect::<Vec<_>>().join(" · ")}</span>
+                            </td>
+                            <td class="time"><Time at=s.started_at now/></td>
+                            <td class="time"><Time at=s.last_seen now/></td>
+                            <td><span class=format!("badge status-{}", status.replace(' ', "-"))>{status}</span></td>
+                            <td class="device">{device}</td>
+                            <td class="ip">{s.ip.clone().unwrap_or_default()}</td>
+                            <td>{place}</td>
+                            <td><Flags flags=s.flags.clone()/></td>
+                            <td>{s.events}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+/// Flag badges of a session.
+#[component]
+pub fn Flags(flags: Vec<String>) -> impl IntoView {
+    flags.into_iter().map(|f| view! { <span class="badge flag">{flag_label(&f)}</span> }).collect_view()
+}

@@ -1,0 +1,149 @@
+//! Sessions: the list with its filters, and one session with its timeline.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+
+use super::events::{SummaryRow, SUMMARY_COLUMNS};
+use crate::model::{FilterOption, SessionFilter, SessionList, SessionSummary, SessionView};
+
+const SESSION_COLUMNS: &str = "environment, organization_id, coalesce(organization_name, nullif(organization_id, '')) as organization, \
+    session_id, user_key, user_name, user_email, user_role, started_at, last_seen, ended_at, events, \
+    host(ip) as ip, machine_id, client_info, coalesce(flags, '{}') as flags";
+
+#[derive(FromRow)]
+struct SessionRow {
+    environment: String,
+    organization_id: String,
+    organization: Option<String>,
+    session_id: String,
+    user_key: String,
+    user_name: Option<String>,
+    user_email: Option<String>,
+    user_role: Option<String>,
+    started_at: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    ended_at: Option<DateTime<Utc>>,
+    events: i64,
+    ip: Option<String>,
+    machine_id: Option<String>,
+    client_info: Option<serde_json::Value>,
+    flags: Vec<String>,
+}
+
+impl SessionRow {
+    fn into_summary(self, idle_since: DateTime<Utc>) -> SessionSummary {
+        SessionSummary {
+            active: self.ended_at.is_none() && self.last_seen >= idle_since,
+            environment: self.environment,
+            organization_id: self.organization_id,
+            organization: self.organization,
+            session_id: self.session_id,
+            user_key: self.user_key,
+            user_name: self.user_name,
+            user_email: self.user_email,
+            user_role: self.user_role,
+            started_at: self.started_at,
+            last_seen: self.last_seen,
+            ended_at: self.ended_at,
+            events: self.events,
+            ip: self.ip,
+            machine_id: self.machine_id,
+            client: self.client_info.and_then(|v| serde_json::from_value(v).ok()),
+            flags: self.flags,
+        }
+    }
+}
+
+/// Active sessions (no sign-out, seen within `idle_minutes`), or with
+/// `include_ended` every session seen in the last 7 days; most recent first.
+#[tracing::instrument(skip(pool))]
+pub async fn list_sessions(pool: &PgPool, filter: &SessionFilter, idle_minutes: i64, limit: i64) -> sqlx::Result<SessionList> {
+    let now = Utc::now();
+    let idle_since = now - Duration::minutes(idle_minutes);
+    let mut q = QueryBuilder::<Postgres>::new(format!("select {SESSION_COLUMNS} from sessions where true"));
+    if filter.include_ended {
+        q.push(" and last_seen >= ").push_bind(now - Duration::days(7));
+    } else {
+        q.push(" and ended_at is null and last_seen >= ").push_bind(idle_since);
+    }
+    let eq = |q: &mut QueryBuilder<'_, Postgres>, column: &str, value: &Option<String>| {
+        if let Some(v) = value {
+            q.push(format!(" and {column} = ")).push_bind(v.clone());
+        }
+    };
+    eq(&mut q, "environment", &filter.environment);
+    eq(&mut q, "organization_id", &filter.organization);
+    eq(&mut q, "country_code", &filter.country);
+    eq(&mut q, "device_type", &filter.device_type);
+    if let Some(user) = &filter.user {
+        q.push(" and (user_key = ")
+            .push_bind(user.clone())
+            .push(" or user_email = ")
+            .push_bind(user.clone())
+            .push(" or user_name = ")
+            .push_bind(user.clone())
+            .push(")");
+    }
+    if let Some(flag) = &filter.flag {
+        q.push(" and ").push_bind(flag.clone()).push(" = any(flags)");
+    }
+    q.push(" order by last_seen desc, session_id limit ").push_bind(limit);
+    let rows: Vec<SessionRow> = q.build_query_as().fetch_all(pool).await?;
+
+    let options = |column: &'static str, label: &'static str| {
+        let sql = format!(
+            "select {column} as value, {label} as label, count(*)::int8 as events from sessions \
+             where last_seen >= $1 and {column} is not null and {column} <> '' group by 1, 2 order by 3 desc limit 100"
+        );
+        async move {
+            let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(&sql).bind(now - Duration::days(7)).fetch_all(pool).await?;
+            Ok::<_, sqlx::Error>(
+                rows.into_iter()
+                    .map(|(value, label, events)| FilterOption { label: label.unwrap_or_else(|| value.clone()), value, events })
+                    .collect::<Vec<_>>(),
+            )
+        }
+    };
+    let (environments, organizations, countries, device_types) = tokio::try_join!(
+        options("environment", "null::text"),
+        options("organization_id", "max(coalesce(organization_name, organization_id))"),
+        options("country_code", "max(client_info->>'country')"),
+        options("device_type", "null::text"),
+    )?;
+    Ok(SessionList {
+        now,
+        sessions: rows.into_iter().map(|r| r.into_summary(idle_since)).collect(),
+        environments,
+        organizations,
+        countries,
+        device_types,
+    })
+}
+
+/// One session (the most recent with this id) and all its events, oldest first.
+#[tracing::instrument(skip(pool))]
+pub async fn session_view(pool: &PgPool, session_id: &str, idle_minutes: i64) -> sqlx::Result<Option<SessionView>> {
+    let now = Utc::now();
+    let row: Option<SessionRow> = sqlx::query_as(&format!(
+        "select {SESSION_COLUMNS} from sessions where session_id = $1 order by last_seen desc limit 1"
+    ))
+    .bind(session_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let events: Vec<SummaryRow> = sqlx::query_as(&format!(
+        "select {SUMMARY_COLUMNS} from events \
+         where actor_session_id = $1 and environment = $2 and organization_id = $3 \
+         order by occurred_at, id limit 2000"
+    ))
+    .bind(session_id)
+    .bind(&row.environment)
+    .bind(&row.organization_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(SessionView {
+        now,
+        session: row.into_summary(now - Duration::minutes(idle_minutes)),
+        events: events.into_iter().map(Into::into).collect(),
+    }))
+}
