@@ -93,7 +93,7 @@ pub async fn list_sessions(pool: &PgPool, filter: &SessionFilter, idle_minutes: 
     let options = |column: &'static str, label: &'static str| {
         let sql = format!(
             "select {column} as value, {label} as label, count(*)::int8 as events from sessions \
-             where last_seen >= $1 and {column} is not null and {column} <> '' group by 1, 2 order by 3 desc limit 100"
+             where last_seen >= $1 and {column} is not null and {column} <> '' group by 1 order by 3 desc limit 100"
         );
         async move {
             let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(&sql).bind(now - Duration::days(7)).fetch_all(pool).await?;

@@ -1,0 +1,167 @@
+//! Enrichment, redaction and sessions, through the real ingest API.
+
+use serde_json::{json, Value};
+use vigil::ingest::enrich::Enricher;
+use vigil::model::SessionFilter;
+
+use crate::helpers::spawn;
+
+fn enricher() -> Enricher {
+    let path = std::env::var("VIGIL_GEOIP_DB").expect("make test installs the location database and sets VIGIL_GEOIP_DB");
+    Enricher::new(Some(std::path::Path::new(&path))).unwrap()
+}
+
+#[test]
+fn real_user_agents_are_parsed() {
+    let e = enricher();
+    let cases = [
+        ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+         ("Chrome", "Windows", "desktop", "Blink")),
+        ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+         ("Safari", "Mac OS X", "desktop", "WebKit")),
+        ("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+         ("Firefox", "Linux", "desktop", "Gecko")),
+        ("Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1",
+         ("Mobile Safari", "iOS", "mobile", "WebKit")),
+        ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.81 Mobile Safari/537.36",
+         ("Chrome Mobile", "Android", "mobile", "Blink")),
+        ("Mozilla/5.0 (iPad; CPU OS 17_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.6 Mobile/15E148 Safari/604.1",
+         ("Mobile Safari", "iOS", "tablet", "WebKit")),
+    ];
+    for (ua, (browser, os, device, engine)) in cases {
+        let info = e.parse_user_agent(ua);
+        assert_eq!(info.browser.as_deref(), Some(browser), "{ua}");
+        assert_eq!(info.os.as_deref(), Some(os), "{ua}");
+        assert_eq!(info.device_type.as_deref(), Some(device), "{ua}");
+        assert_eq!(info.engine.as_deref(), Some(engine), "{ua}");
+        assert!(!info.bot);
+    }
+
+    let webview = e.parse_user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 [FBAN/FBIOS;FBAV/470.0.0.40.93;FBBV/612349013;FBDV/iPhone15,2;FBMD/iPhone;FBSN/iOS;FBSV/17.5;FBSS/3;FBCR/;FBID/phone;FBLC/en_US;FBOP/5]");
+    assert_eq!(webview.browser.as_deref(), Some("Facebook"), "an in-app webview");
+    assert_eq!(webview.device_brand.as_deref(), Some("Apple"));
+
+    let pixel = e.parse_user_agent("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.6778.81 Mobile Safari/537.36");
+    assert_eq!((pixel.device_brand.as_deref(), pixel.device_model.as_deref()), (Some("Google"), Some("Pixel 8")));
+
+    let bot = e.parse_user_agent("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)");
+    assert!(bot.bot);
+    assert_eq!(bot.device_type.as_deref(), Some("bot"));
+    assert_eq!(bot.browser.as_deref(), Some("Googlebot"));
+}
+
+#[test]
+fn public_addresses_are_located_and_private_ones_labelled() {
+    let e = enricher();
+    let place = |ip: &str| e.client_info(None, Some(ip)).unwrap();
+
+    let london = place("81.2.69.160");
+    assert_eq!(london.country_code.as_deref(), Some("GB"));
+    assert_eq!(london.country.as_deref(), Some("United Kingdom"));
+    assert!(london.latitude.is_some() && london.longitude.is_some());
+    assert_eq!(place("8.8.8.8").country_code.as_deref(), Some("US"));
+    assert_eq!(place("126.0.1.1").city.as_deref(), Some("Tokyo"));
+    assert!(place("2001:4860:4860::8888").country_code.is_some(), "IPv6 is located too");
+
+    for (ip, network) in [("10.1.2.3", "private"), ("192.168.0.10", "private"), ("127.0.0.1", "loopback"), ("::1", "loopback"), ("fd12::1", "private"), ("100.64.0.1", "carrier-grade NAT")] {
+        let info = place(ip);
+        assert_eq!(info.network.as_deref(), Some(network), "{ip}");
+        assert_eq!(info.country_code, None, "{ip} is not guessed");
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn secrets_never_reach_the_database(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let (status, _) = app
+        .ingest(&json!([{
+            "id": "secretive", "type": "user.update", "actor": {"id": "u1"},
+            "request": {"method": "POST", "path": "/login?token=tok-SECRET-1&next=/home",
+                        "body": {"user": "ana", "password": "hunter2-SECRET-2", "headers": {"Authorization": "Bearer SECRET-3"}}},
+            "response": {"body": {"session": {"api_key": "SECRET-4", "card": "4111-1111-1111-1111"}}},
+            "details": {"nested": [{"client_secret": "SECRET-5"}], "note": "kept"},
+            "changes": [{"field": "password_hash", "old": "SECRET-6", "new": "SECRET-7"}, {"field": "name", "old": "a", "new": "b"}]
+        }]))
+        .await;
+    assert_eq!(status, 200);
+
+    let leaks: i64 = sqlx::query_scalar(
+        "select count(*) from events e where e::text like '%SECRET%' or e::text like '%hunter2%' or e::text like '%4111%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(leaks, 0, "no secret is stored anywhere in the row");
+    let (details, path): (Value, String) = sqlx::query_as("select details, request_path from events where id = 'secretive'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(details["note"], "kept");
+    assert_eq!(details["nested"][0]["client_secret"], "[REDACTED]");
+    assert_eq!(path, "/login?token=[REDACTED]&next=/home");
+}
+
+const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+
+fn session_event(session: &str, event_type: &str, minutes_ago: i64, ip: &str, ua: &str) -> Value {
+    json!({"type": event_type, "occurred_at": (chrono::Utc::now() - chrono::Duration::minutes(minutes_ago)).to_rfc3339(),
+           "environment": "production", "organization": {"id": "org_a", "name": "Acme"},
+           "actor": {"id": "u_ana", "name": "Ana", "email": "ana@acme.example", "role": "admin", "session_id": session},
+           "client": {"ip": ip, "user_agent": ua, "machine_id": "mach-1"}})
+}
+
+#[sqlx::test(migrations = false)]
+async fn sessions_start_collect_activity_end_and_time_out(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    app.ingest(&json!([
+        session_event("s-live", "session.sign_in", 20, "81.2.69.160", CHROME_WINDOWS),
+        session_event("s-live", "app.view", 10, "81.2.69.160", CHROME_WINDOWS),
+        session_event("s-done", "session.sign_in", 300, "81.2.69.160", CHROME_WINDOWS),
+        session_event("s-done", "session.sign_out", 290, "81.2.69.160", CHROME_WINDOWS),
+        session_event("s-idle", "session.sign_in", 240, "81.2.69.160", CHROME_WINDOWS),
+    ]))
+    .await;
+    // Activity arriving in a later batch extends the session.
+    app.ingest(&json!([session_event("s-live", "data_query.execute", 1, "81.2.69.160", CHROME_WINDOWS)])).await;
+
+    let active = vigil::query::list_sessions(&app.pool, &SessionFilter::default(), 30, 100).await.unwrap();
+    let ids: Vec<_> = active.sessions.iter().map(|s| s.session_id.as_str()).collect();
+    assert_eq!(ids, ["s-live"], "only the live session is active");
+    let live = &active.sessions[0];
+    assert_eq!(live.events, 3);
+    assert_eq!(live.client.as_ref().unwrap().browser.as_deref(), Some("Chrome"));
+    assert_eq!(live.client.as_ref().unwrap().country_code.as_deref(), Some("GB"));
+
+    let recent = vigil::query::list_sessions(&app.pool, &SessionFilter::default().with("status", Some("all")), 30, 100).await.unwrap();
+    let status: Vec<_> = recent.sessions.iter().map(|s| (s.session_id.as_str(), s.status())).collect();
+    assert_eq!(status, [("s-live", "active"), ("s-idle", "timed out"), ("s-done", "signed out")]);
+
+    let view = vigil::query::session_view(&app.pool, "s-live", 30).await.unwrap().unwrap();
+    let timeline: Vec<_> = view.events.iter().map(|e| e.event_type.as_str()).collect();
+    assert_eq!(timeline, ["session.sign_in", "app.view", "data_query.execute"]);
+}
+
+#[sqlx::test(migrations = false)]
+async fn new_country_new_device_and_impossible_travel_are_flagged(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    // London, then New York an hour later on the same device, then an iPhone in London.
+    app.ingest(&json!([session_event("s1", "session.sign_in", 180, "81.2.69.160", CHROME_WINDOWS)])).await;
+    app.ingest(&json!([session_event("s2", "session.sign_in", 120, "8.8.8.8", CHROME_WINDOWS)])).await;
+    app.ingest(&json!([session_event("s3", "session.sign_in", 60 * 24 * 3, "81.2.69.160", CHROME_WINDOWS)])).await;
+    app.ingest(&json!([session_event("s4", "session.sign_in", 10, "81.2.69.160", SAFARI_IPHONE)])).await;
+
+    let all = SessionFilter::default().with("status", Some("all"));
+    let list = vigil::query::list_sessions(&app.pool, &all, 30, 100).await.unwrap();
+    let flags = |id: &str| list.sessions.iter().find(|s| s.session_id == id).unwrap().flags.clone();
+    assert_eq!(flags("s1"), Vec::<String>::new(), "the first session is the baseline");
+    assert_eq!(flags("s2"), ["new_country", "impossible_travel"]);
+    assert_eq!(flags("s4"), ["new_device", "impossible_travel"], "New York to London in under two hours");
+
+    let flagged = vigil::query::list_sessions(&app.pool, &all.with("flag", Some("new_device")), 30, 100).await.unwrap();
+    assert_eq!(flagged.sessions.len(), 1);
+    let by_device = vigil::query::list_sessions(&app.pool, &all.with("device", Some("mobile")), 30, 100).await.unwrap();
+    assert_eq!(by_device.sessions[0].session_id, "s4");
+    let by_country = vigil::query::list_sessions(&app.pool, &all.with("country", Some("US")), 30, 100).await.unwrap();
+    assert_eq!(by_country.sessions[0].session_id, "s2");
+}
