@@ -1,0 +1,73 @@
+import { test, expect } from "@playwright/test";
+import { ingest, marker, open } from "./helpers";
+
+const tag = marker("s");
+const chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+const env = `sess-${tag}`;
+const event = (session: string, type: string, m: number, ip: string, ua: string, who = `Dana ${tag}`) => ({
+  type, occurred_at: minutesAgo(m), environment: env, organization: { id: `org-${tag}`, name: `Org ${tag}` },
+  actor: { id: `dana-${tag}`, name: who, email: `dana-${tag}@example.com`, role: "admin", session_id: `${session}-${tag}` },
+  client: { ip, user_agent: ua, machine_id: "mach-7" }, target: { type: "app", id: "insight", name: "Insight" },
+});
+
+test.beforeAll(async ({ request }) => {
+  await ingest(request, [event("london", "session.sign_in", 200, "81.2.69.160", chrome)]);
+  await ingest(request, [event("london", "session.sign_out", 190, "81.2.69.160", chrome)]);
+  await ingest(request, [event("tokyo", "session.sign_in", 20, "126.0.1.1", chrome)]);
+  await ingest(request, [event("tokyo", "app.view", 10, "126.0.1.1", chrome)]);
+  await ingest(request, [event("phone", "session.sign_in", 5, "126.0.1.1", iphone)]);
+});
+
+test("the sessions page lists active sessions with device, location and flags", async ({ page }) => {
+  await open(page, `/sessions?env=${env}`);
+  const rows = page.locator("tbody tr");
+  await expect(rows).toHaveCount(2);
+  const tokyo = page.locator(`tr[data-session-id="tokyo-${tag}"]`);
+  await expect(tokyo).toContainText(`Dana ${tag}`);
+  await expect(tokyo).toContainText("Chrome");
+  await expect(tokyo).toContainText("Windows");
+  await expect(tokyo).toContainText("Tokyo");
+  await expect(tokyo).toContainText("Japan");
+  await expect(tokyo).toContainText("New country");
+  await expect(tokyo).toContainText("Impossible travel");
+  await expect(page.locator(`tr[data-session-id="phone-${tag}"]`)).toContainText("New device");
+});
+
+test("session filters live in the URL: country, device, flag and ended sessions", async ({ page }) => {
+  await open(page, `/sessions?env=${env}`);
+  await page.locator('select[name="device"]').selectOption("mobile");
+  await expect(page).toHaveURL(/device=mobile/);
+  await expect(page.locator("tbody tr")).toHaveCount(1);
+  await expect(page.locator("tbody tr")).toContainText("Mobile Safari");
+
+  await page.locator('select[name="device"]').selectOption("");
+  await page.locator('select[name="flag"]').selectOption("new_country");
+  await expect(page.locator("tbody tr")).toHaveCount(1);
+
+  await page.locator('select[name="flag"]').selectOption("");
+  await page.getByLabel("Include sessions ended in the last 7 days").check();
+  await expect(page).toHaveURL(/status=all/);
+  await expect(page.locator("tbody tr")).toHaveCount(3);
+  await page.locator('select[name="country"]').selectOption("GB");
+  await expect(page.locator("tbody tr")).toHaveCount(1);
+  await expect(page.locator("tbody tr")).toContainText("signed out");
+  await page.goBack();
+  await expect(page.locator("tbody tr")).toHaveCount(3);
+});
+
+test("a session page shows its device, location and timeline, linking to events", async ({ page }) => {
+  await open(page, `/sessions?env=${env}`);
+  await page.locator(`tr[data-session-id="tokyo-${tag}"]`).getByRole("link", { name: `Dana ${tag}` }).click();
+  await expect(page).toHaveURL(new RegExp(`/sessions/tokyo-${tag}`));
+  await expect(page.getByRole("heading", { name: "Device" })).toBeVisible();
+  await expect(page.locator(".facts", { hasText: "Location" })).toContainText("Tokyo");
+  const timeline = page.locator(".session-timeline li");
+  await expect(timeline).toHaveCount(2);
+  await expect(timeline.nth(0)).toContainText("session.sign_in");
+  await timeline.nth(1).getByRole("link", { name: "app.view" }).click();
+  await expect(page).toHaveURL(/\/events\//);
+  await expect(page.locator(".facts", { hasText: "Where" })).toContainText("Tokyo");
+  await expect(page.locator(".facts", { hasText: "Where" })).toContainText("Chrome 131 on Windows 10 (desktop)");
+});
