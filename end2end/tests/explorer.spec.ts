@@ -219,3 +219,23 @@ test("Download CSV gives exactly the current filter as a file", async ({ page })
   expect(text).toContain(`${tag}-1`);
   expect(text).not.toContain(stage);
 });
+
+test("brushing across the chart narrows the time range to the span", async ({ page }) => {
+  await open(page, `/events?range=7d&q=${tag}`);
+  const chart = page.locator("#activity-chart");
+  await expect(chart).toHaveAttribute("data-ready", "true");
+  const box = (await chart.boundingBox())!;
+  const y = box.y + box.height * 0.6;
+  await page.mouse.move(box.x + box.width * 0.55, y);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.99, y, { steps: 8 });
+  await page.mouse.up();
+
+  await expect(page).toHaveURL(/from=.*&to=/);
+  const url = new URL(page.url());
+  const from = Date.parse(url.searchParams.get("from")!);
+  const to = Date.parse(url.searchParams.get("to")!);
+  expect(to - from).toBeGreaterThan(3 * 3600_000); // several 3-hour bars
+  expect(to - from).toBeLessThan(5 * 24 * 3600_000);
+  await expect(page.locator("tbody.event").first()).toBeVisible();
+});

@@ -1,6 +1,6 @@
 //! The activity bar chart, drawn in the browser by ECharts (loaded from
 //! `/echarts.min.js`, never a CDN) from a chart built with charming. Clicking a
-//! bar narrows the time range to that bar.
+//! bar, or brushing across several, narrows the time range to them.
 
 use charming::component::{Axis, Grid, Legend};
 use charming::element::{AxisType, Tooltip, Trigger};
@@ -83,6 +83,10 @@ fn draw(histogram: &Histogram, filter: &EventFilter, go: impl Fn(String) + Clone
         fn init(element: &web_sys::Element, theme: JsValue, options: JsValue) -> Instance;
         #[wasm_bindgen(method, js_name = on)]
         fn on(this: &Instance, event: &str, handler: &Closure<dyn FnMut(JsValue)>);
+        #[wasm_bindgen(method, js_name = setOption)]
+        fn set_option(this: &Instance, option: JsValue);
+        #[wasm_bindgen(method, js_name = dispatchAction)]
+        fn dispatch_action(this: &Instance, action: JsValue);
         #[wasm_bindgen(js_namespace = echarts, js_name = getInstanceByDom)]
         fn instance_of(element: &web_sys::Element) -> JsValue;
         #[wasm_bindgen(js_namespace = echarts, js_name = dispose)]
@@ -98,16 +102,45 @@ fn draw(histogram: &Histogram, filter: &EventFilter, go: impl Fn(String) + Clone
     let chart = init(&element, JsValue::NULL, options.into());
     charming::WasmRenderer::update(chart.unchecked_ref::<charming::Echarts>(), &chart_for(histogram));
 
+    // Brushing a span along the time axis is always on, clicking a bar too.
+    let json = |text: &str| js_sys::JSON::parse(text).unwrap_or(JsValue::NULL);
+    chart.set_option(json(r#"{"brush": {"xAxisIndex": 0, "brushType": "lineX", "brushMode": "single", "throttleType": "debounce"}}"#));
+    chart.dispatch_action(json(
+        r#"{"type": "takeGlobalCursor", "key": "brush", "brushOption": {"brushType": "lineX", "brushMode": "single"}}"#,
+    ));
+
     let buckets = histogram.buckets.clone();
     let width = chrono::Duration::seconds(histogram.bucket_seconds);
     let filter = filter.clone();
-    let on_click = Closure::<dyn FnMut(JsValue)>::new(move |params: JsValue| {
-        let index = js_sys::Reflect::get(&params, &"dataIndex".into()).ok().and_then(|v| v.as_f64());
-        if let Some(start) = index.and_then(|i| buckets.get(i as usize)) {
-            go(filter.with_span(*start, *start + width).href());
-        }
-    });
+    let narrow = move |first: usize, last: usize| {
+        let (Some(start), Some(end)) = (buckets.get(first), buckets.get(last)) else { return };
+        go(filter.with_span(*start, *end + width).href());
+    };
+    let on_click = {
+        let narrow = narrow.clone();
+        Closure::<dyn FnMut(JsValue)>::new(move |params: JsValue| {
+            let index = js_sys::Reflect::get(&params, &"dataIndex".into()).ok().and_then(|v| v.as_f64());
+            if let Some(i) = index {
+                narrow(i as usize, i as usize);
+            }
+        })
+    };
     chart.on("click", &on_click);
     on_click.forget();
+    let on_brush = Closure::<dyn FnMut(JsValue)>::new(move |params: JsValue| {
+        // params.areas[0].coordRange = [first bar index, last bar index]
+        let range = js_sys::Reflect::get(&params, &"areas".into())
+            .ok()
+            .and_then(|areas| js_sys::Reflect::get(&areas, &0.into()).ok())
+            .and_then(|area| js_sys::Reflect::get(&area, &"coordRange".into()).ok())
+            .map(|v| js_sys::Array::from(&v));
+        if let Some(range) = range.filter(|r| r.length() == 2) {
+            let first = range.get(0).as_f64().unwrap_or(0.0).max(0.0) as usize;
+            let last = range.get(1).as_f64().unwrap_or(0.0).max(0.0) as usize;
+            narrow(first.min(last), first.max(last));
+        }
+    });
+    chart.on("brushEnd", &on_brush);
+    on_brush.forget();
     let _ = element.set_attribute("data-ready", "true");
 }
