@@ -34,6 +34,7 @@ test("events sent through the API appear in the table", async ({ page, request }
   await expect(row).toContainText("role: Support");
   await expect(row).toContainText("Insight");
   await expect(row).toContainText("81.2.69.160");
+  await expect(row.locator("td.ip .country")).toHaveText("GB");
   await expect(row.locator("time")).toHaveAttribute("title", /UTC$/);
   await expect(row.locator("time .relative")).toHaveText(/just now|minute/);
 });

@@ -133,7 +133,10 @@ fn EventRow(event: EventSummary, now: chrono::DateTime<chrono::Utc>, filter: Eve
                 <td class="target">{link("target", &event.target_id, target_text)}</td>
                 <td>{link("app", &event.app_id, event.app.clone().unwrap_or_default())}</td>
                 <td><span class=outcome_class>{event.outcome.clone()}</span></td>
-                <td class="ip">{link("ip", &event.client_ip, event.client_ip.clone().unwrap_or_default())}</td>
+                <td class="ip">
+                    {link("ip", &event.client_ip, event.client_ip.clone().unwrap_or_default())}
+                    {event.country_code.clone().map(|c| view! { <span class="country" title="Country of the IP address">{c}</span> })}
+                </td>
             </tr>
             <Show when=move || open.get()>
                 <tr class="expansion" id=format!("event-{}", encode(&id))>

@@ -14,30 +14,7 @@ pub fn FilterBar(filter: EventFilter, options: FilterOptions) -> impl IntoView {
     let select = |key: &'static str, label: &'static str, choices: Vec<FilterOption>| {
         let filter = filter.clone();
         let current = filter.get(key).cloned().unwrap_or_default();
-        let go = go.clone();
-        let mut choices = choices;
-        if !current.is_empty() && !choices.iter().any(|c| c.value == current) {
-            choices.insert(0, FilterOption { value: current.clone(), label: current.clone(), events: 0 });
-        }
-        view! {
-            <label class="field">
-                <span>{label}</span>
-                <select
-                    name=key
-                    on:change=move |ev| go(filter.with(key, Some(&event_target_value(&ev))).href())
-                >
-                    <option value="" selected=current.is_empty()>"Any"</option>
-                    {choices
-                        .into_iter()
-                        .map(|c| {
-                            let selected = c.value == current;
-                            let text = if c.events > 0 { format!("{} ({})", c.label, c.events) } else { c.label };
-                            view! { <option value=c.value selected=selected>{text}</option> }
-                        })
-                        .collect_view()}
-                </select>
-            </label>
-        }
+        option_select(key, label, current, choices, move |value| filter.with(key, Some(value)).href())
     };
 
     let type_choices: Vec<FilterOption> =
@@ -233,4 +210,36 @@ fn ActiveFilters(filter: EventFilter) -> impl IntoView {
 pub fn navigator() -> impl Fn(String) + Clone + 'static {
     let navigate = use_navigate();
     move |href: String| navigate(&href, NavigateOptions::default())
+}
+
+/// A labelled select of one filter's choices ("Any" first, counts when known);
+/// choosing navigates to `href_for(value)`. The current value stays listed even
+/// when the data no longer holds it.
+pub fn option_select(
+    name: &'static str,
+    label: &'static str,
+    current: String,
+    mut choices: Vec<FilterOption>,
+    href_for: impl Fn(&str) -> String + 'static,
+) -> impl IntoView {
+    let go = navigator();
+    if !current.is_empty() && !choices.iter().any(|c| c.value == current) {
+        choices.insert(0, FilterOption { value: current.clone(), label: current.clone(), events: 0 });
+    }
+    view! {
+        <label class="field">
+            <span>{label}</span>
+            <select name=name on:change=move |ev| go(href_for(&event_target_value(&ev)))>
+                <option value="" selected=current.is_empty()>"Any"</option>
+                {choices
+                    .into_iter()
+                    .map(|c| {
+                        let selected = c.value == current;
+                        let text = if c.events > 0 { format!("{} ({})", c.label, c.events) } else { c.label };
+                        view! { <option value=c.value selected=selected>{text}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        </label>
+    }
 }

@@ -25,6 +25,8 @@ pub struct EventSummary {
     pub app_id: Option<String>,
     pub app: Option<String>,
     pub client_ip: Option<String>,
+    /// ISO country of the client IP, when located.
+    pub country_code: Option<String>,
 }
 
 /// A page of events, newest first, with the cursor to the next (older) page.

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_location;
 
 use crate::api::sessions_page;
-use crate::components::filter_bar::navigator;
+use crate::components::filter_bar::{navigator, option_select};
 use crate::components::time::Time;
 use crate::model::{encode, flag_label, FilterOption, SessionFilter, SessionSummary, FLAGS};
 
@@ -76,19 +76,7 @@ fn SessionFilters(
     let select = |key: &'static str, label: &'static str, choices: Vec<FilterOption>| {
         let filter = filter.clone();
         let current = filter.get(key).cloned().unwrap_or_default();
-        let go = go.clone();
-        view! {
-            <label class="field">
-                <span>{label}</span>
-                <select name=key on:change=move |ev| go(filter.with(key, Some(&event_target_value(&ev))).href())>
-                    <option value="" selected=current.is_empty()>"Any"</option>
-                    {choices.into_iter().map(|c| {
-                        let selected = c.value == current;
-                        view! { <option value=c.value selected=selected>{c.label}</option> }
-                    }).collect_view()}
-                </select>
-            </label>
-        }
+        option_select(key, label, current, choices, move |value| filter.with(key, Some(value)).href())
     };
     let user_input = NodeRef::<leptos::html::Input>::new();
     let search = {

@@ -14,7 +14,7 @@ pub(super) const SUMMARY_COLUMNS: &str = "id, occurred_at, environment, nullif(o
     coalesce(actor_name, actor_email, actor_id, actor_type) as actor, \
     coalesce(actor_id, actor_email, actor_name, '') as actor_key, actor_email, \
     target_type, target_id, coalesce(target_name, target_id) as target, \
-    app_id, coalesce(app_name, app_id) as app, host(client_ip) as client_ip";
+    app_id, coalesce(app_name, app_id) as app, host(client_ip) as client_ip, country_code";
 
 #[derive(FromRow)]
 pub(super) struct SummaryRow {
@@ -35,6 +35,7 @@ pub(super) struct SummaryRow {
     app_id: Option<String>,
     app: Option<String>,
     client_ip: Option<String>,
+    country_code: Option<String>,
 }
 
 impl From<SummaryRow> for EventSummary {
@@ -57,6 +58,7 @@ impl From<SummaryRow> for EventSummary {
             app_id: r.app_id,
             app: r.app,
             client_ip: r.client_ip,
+            country_code: r.country_code,
         }
     }
 }
