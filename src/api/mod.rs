@@ -2,6 +2,7 @@
 //! call `store`/`query`, map errors.
 
 mod events;
+mod sessions;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
@@ -16,3 +17,4 @@ pub mod rate_limit;
 pub mod token;
 
 pub use events::*;
+pub use sessions::*;

@@ -1,0 +1,20 @@
+//! Server functions behind the sessions pages.
+
+use leptos::prelude::*;
+
+/// Sessions for the sessions page, filtered by the URL query.
+#[server]
+pub async fn sessions_page(query: String) -> Result<crate::model::SessionList, ServerFnError> {
+    let state = expect_context::<crate::server::AppState>();
+    let filter = crate::model::SessionFilter::from_query(&query);
+    crate::query::list_sessions(&state.pool, &filter, state.session_idle_minutes, 500)
+        .await
+        .map_err(crate::error::internal)
+}
+
+/// One session with its timeline.
+#[server]
+pub async fn session_page(id: String) -> Result<Option<crate::model::SessionView>, ServerFnError> {
+    let state = expect_context::<crate::server::AppState>();
+    crate::query::session_view(&state.pool, &id, state.session_idle_minutes).await.map_err(crate::error::internal)
+}
