@@ -7,7 +7,7 @@ use leptos::prelude::*;
 pub async fn sessions_page(query: String) -> Result<crate::model::SessionList, ServerFnError> {
     let state = expect_context::<crate::server::AppState>();
     let filter = crate::model::SessionFilter::from_query(&query);
-    crate::query::list_sessions(&state.pool, &filter, state.session_idle_minutes, 500)
+    crate::query::list_sessions(&state.pool, &filter, state.session_idle_minutes, crate::model::SESSION_PAGE_LIMIT)
         .await
         .map_err(crate::error::internal)
 }

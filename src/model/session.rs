@@ -42,6 +42,9 @@ impl SessionSummary {
     }
 }
 
+/// Most sessions the sessions page lists.
+pub const SESSION_PAGE_LIMIT: i64 = 500;
+
 /// Human wording of a flag.
 pub fn flag_label(flag: &str) -> &'static str {
     match flag {

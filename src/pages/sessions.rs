@@ -10,6 +10,9 @@ use crate::components::filter_bar::{navigator, option_select};
 use crate::components::time::Time;
 use crate::model::{encode, flag_label, FilterOption, SessionFilter, SessionSummary, FLAGS};
 
+/// Sessions listed at most (the server function's limit).
+const SESSION_LIMIT: usize = crate::model::SESSION_PAGE_LIMIT as usize;
+
 #[component]
 pub fn SessionsPage() -> impl IntoView {
     let location = use_location();
@@ -42,7 +45,11 @@ pub fn SessionsPage() -> impl IntoView {
                                 device_types=list.device_types
                             />
                             <p class="summary">
-                                {format!("{count} {} session{}", if filter.include_ended { "recent" } else { "active" }, if count == 1 { "" } else { "s" })}
+                                {match (count, filter.include_ended) {
+                                    (SESSION_LIMIT, _) => format!("The {SESSION_LIMIT} most recently seen sessions; narrow the filters to see others"),
+                                    (n, true) => format!("{n} session{} seen in the last 7 days", if n == 1 { "" } else { "s" }),
+                                    (n, false) => format!("{n} active session{}", if n == 1 { "" } else { "s" }),
+                                }}
                             </p>
                             {if list.sessions.is_empty() {
                                 view! {
