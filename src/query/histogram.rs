@@ -1,5 +1,5 @@
-//! The activity histogram: event counts per bucket, from the hourly rollup when
-//! it can answer exactly, otherwise from the events themselves.
+//! The activity histogram: event counts per bucket, from an hourly rollup when
+//! one can answer exactly, otherwise from the events themselves.
 
 use std::collections::BTreeMap;
 
@@ -27,6 +27,13 @@ pub async fn histogram(
         && hour_aligned(from)
         && to.is_none_or(hour_aligned);
 
+    // Without app, type or outcome, the coarse rollup (environment × organization
+    // × category per hour) is a fraction of the size of the full one.
+    let rollup = if filter.app.is_none() && filter.types.is_empty() && filter.outcome.is_none() {
+        "event_counts_coarse"
+    } else {
+        "event_counts"
+    };
     let mut q = QueryBuilder::<Postgres>::new("select date_bin(make_interval(secs => ");
     q.push_bind(bucket_seconds as f64)
         .push("), ")
@@ -34,7 +41,7 @@ pub async fn histogram(
         .push(", timestamptz '1970-01-01 00:00:00+00') as bucket, environment, category, ")
         .push(if from_rollup { "sum(events)::int8" } else { "count(*)" })
         .push(" as events from ")
-        .push(if from_rollup { "event_counts" } else { "events" })
+        .push(if from_rollup { rollup } else { "events" })
         .push(" where true");
     if from_rollup {
         q.push(" and hour >= ").push_bind(from);

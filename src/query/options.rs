@@ -1,4 +1,5 @@
-//! Option lists for the filter bar, from the values that occur in the range.
+//! Option lists for the filter bar, from the values that occur in the range
+//! (the `event_values` rollup: one row per day, environment and value).
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -13,36 +14,29 @@ pub async fn filter_options(
     from: DateTime<Utc>,
     to: Option<DateTime<Utc>>,
 ) -> sqlx::Result<FilterOptions> {
-    let hour_floor = DateTime::from_timestamp(from.timestamp().div_euclid(3600) * 3600, 0).unwrap_or(from);
+    // Whole days: the counts beside each choice are for the days the range touches.
+    let first_day = from.date_naive();
     let push_range = |q: &mut QueryBuilder<'_, Postgres>| {
-        q.push(" from event_counts where hour >= ").push_bind(hour_floor);
+        q.push(" from event_values where day >= ").push_bind(first_day);
         if let Some(to) = to {
-            q.push(" and hour < ").push_bind(to);
+            q.push(" and day <= ").push_bind(to.date_naive());
         }
     };
+    // Every event has exactly one category, so the category rows count each event once.
     let mut q = QueryBuilder::<Postgres>::new(
         "select d.dimension, d.value, coalesce(n.name, d.value), d.events from ( \
            select 'environment' as dimension, environment as value, sum(events)::int8 as events",
     );
     push_range(&mut q);
-    q.push(
-        " group by environment union all \
-         select case when grouping(organization_id) = 0 then 'organization' \
-                     when grouping(app_id) = 0 then 'app' \
-                     when grouping(type) = 0 then 'type' \
-                     when grouping(category) = 0 then 'category' \
-                     else 'outcome' end, \
-                coalesce(organization_id, app_id, type, category, outcome), sum(events)::int8",
-    );
+    q.push(" and dimension = 'category' group by environment union all select dimension, value, sum(events)::int8");
     push_range(&mut q);
     // Every list but the environments' is narrowed to the chosen environment.
     if let Some(env) = &filter.environment {
         q.push(" and environment = ").push_bind(env.clone());
     }
     q.push(
-        " group by grouping sets ((organization_id), (app_id), (type), (category), (outcome)) \
-         ) d left join names n on n.kind = d.dimension and n.id = d.value \
-         where d.value <> '' order by 1, 4 desc",
+        " group by 1, 2) d left join names n on n.kind = d.dimension and n.id = d.value \
+         order by 1, 4 desc",
     );
     let rows: Vec<(String, String, String, i64)> = q.build_query_as().fetch_all(pool).await?;
 

@@ -54,7 +54,8 @@ pub struct InsertOutcome {
 }
 
 /// Insert a batch in one statement (UNNEST of column arrays), together with its
-/// hourly counts and the names it mentions. An event whose id is already stored,
+/// rollups (hourly counts, coarse hourly counts, daily values), the sessions it
+/// touches and the names it mentions. An event whose id is already stored,
 /// or repeated within the batch, is counted as a duplicate and not written again.
 /// When this returns, the batch is committed.
 ///
@@ -315,6 +316,30 @@ counted as (
     order by 1, 2, 3, 4, 5, 6, 7
     on conflict (hour, environment, organization_id, app_id, type, category, outcome)
     do update set events = event_counts.events + excluded.events
+),
+counted_coarse as (
+    insert into event_counts_coarse (hour, environment, organization_id, category, events)
+    select date_trunc('hour', occurred_at, 'UTC'), environment, organization_id, category, count(*)
+    from inserted
+    group by 1, 2, 3, 4
+    order by 1, 2, 3, 4
+    on conflict (hour, environment, organization_id, category)
+    do update set events = event_counts_coarse.events + excluded.events
+),
+valued as (
+    insert into event_values (day, environment, dimension, value, events)
+    select day, environment, dimension, value, count(*)
+    from (
+        select (occurred_at at time zone 'UTC')::date as day, environment,
+               unnest(array['organization', 'app', 'type', 'category', 'outcome']) as dimension,
+               unnest(array[organization_id, coalesce(app_id, ''), type, category, outcome]) as value
+        from inserted
+    ) v
+    where value <> ''
+    group by 1, 2, 3, 4
+    order by 1, 2, 3, 4
+    on conflict (day, environment, dimension, value)
+    do update set events = event_values.events + excluded.events
 ),
 named as (
     insert into names (kind, id, name, email, last_seen)
