@@ -33,13 +33,15 @@ pub fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter)
         q.push(" and target_id = ").push_bind(target.clone());
     }
     if let Some(user) = &filter.user {
-        q.push(" and (actor_id = ")
+        // Events of the actors whose id, e-mail or name is the given text (`names`
+        // holds every actor key ever ingested, with its latest e-mail and name).
+        q.push(" and coalesce(actor_id, actor_email, actor_name) in (select id from names where kind = 'actor' and (id = ")
             .push_bind(user.clone())
-            .push(" or actor_email = ")
+            .push(" or email = ")
             .push_bind(user.clone())
-            .push(" or actor_name = ")
+            .push(" or name = ")
             .push_bind(user.clone())
-            .push(")");
+            .push("))");
     }
     if let Some(ip) = &filter.ip {
         match ip.parse::<IpAddr>() {
