@@ -10,7 +10,7 @@ use clap::Args;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::config::DatabaseConfig;
-use crate::model::{bucket_seconds, EventFilter};
+use crate::model::EventFilter;
 use crate::query::{filter::resolve_span, histogram};
 
 #[derive(Args, Clone, Debug)]
@@ -63,10 +63,7 @@ const CHARTS: [&str; 12] = [
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let pool = crate::store::connect(&args.database).await?;
-    let events: i64 = sqlx::query_scalar("select coalesce(sum(events), 0)::int8 from event_counts")
-        .fetch_one(&pool)
-        .await?;
-    println!("store: {events} events\n");
+    println!("store: {} events\n", crate::query::event_count(&pool).await?);
 
     println!("events page, server-side render over HTTP ({} runs each)", args.runs);
     println!("{:<52} {:>9} {:>9}", "query", "median", "p95");
@@ -85,10 +82,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         let filter = EventFilter::from_query(query);
         let times = time_runs(args.runs, || async {
             let now = Utc::now();
-            let (from, to) = filter.range.span(now);
-            let bucket = bucket_seconds((to - from).num_seconds());
-            let (from, to) = resolve_span(&filter, now, bucket);
-            histogram(&pool, &filter, from, to, bucket, now).await?;
+            histogram(&pool, &filter, resolve_span(&filter, now), now).await?;
             Ok(())
         })
         .await?;

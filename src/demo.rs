@@ -24,7 +24,7 @@ pub struct DemoArgs {
     pub database: DatabaseConfig,
     #[command(flatten)]
     pub ingest: crate::config::IngestConfig,
-    /// Skip enrichment (to measure what it costs).
+    /// Skip redaction and enrichment (to measure what they cost).
     #[arg(long)]
     pub no_enrich: bool,
     /// Spread events over this many days, ending now.

@@ -2,34 +2,35 @@
 
 use leptos::prelude::*;
 
-use crate::model::{EventDetail, EventView, Explore, TargetHistory};
+use crate::model::{EventDetail, EventView, Explore, PageCursor, TargetHistory};
+
+/// A page cursor from the URL: absent or empty is none, anything unreadable an error.
+fn cursor_param(text: Option<&str>) -> Result<Option<PageCursor>, ServerFnError> {
+    text.filter(|t| !t.is_empty())
+        .map(|t| PageCursor::decode(t).ok_or_else(|| ServerFnError::new("invalid page cursor")))
+        .transpose()
+}
 
 /// Everything the explorer shows for the URL query `query`: the page of events,
 /// the histogram and the option lists, computed at one instant so they agree.
 #[server]
 pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
-    use crate::model::{bucket_seconds, parse_query, EventFilter, PageCursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+    use crate::model::{parse_query, EventFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
     use crate::query::{filter::resolve_span, filter_options, histogram, list_events};
 
     let state = expect_context::<crate::server::AppState>();
     let filter = EventFilter::from_query(&query);
-    let params = parse_query(&query);
-    let param = |key: &str| params.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
-    let before = match param("before").filter(|b| !b.is_empty()) {
-        None => None,
-        Some(text) => Some(PageCursor::decode(text).ok_or_else(|| ServerFnError::new("invalid page cursor"))?),
-    };
+    let before = parse_query(&query).into_iter().find(|(k, _)| k == "before").map(|(_, v)| v);
+    let before = cursor_param(before.as_deref())?;
     let size = filter.size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
 
     let now = chrono::Utc::now();
-    let (from, to) = filter.range.span(now);
-    let bucket = bucket_seconds((to - from).num_seconds());
-    let (from, to) = resolve_span(&filter, now, bucket);
+    let span = resolve_span(&filter, now);
     let pool = &state.pool;
     let (mut page, histogram, options) = tokio::try_join!(
-        list_events(pool, &filter, Some(from), to, before.as_ref(), size),
-        histogram(pool, &filter, from, to, bucket, now),
-        filter_options(pool, &filter, from, to),
+        list_events(pool, &filter, Some(span.from), span.to, before.as_ref(), size),
+        histogram(pool, &filter, span, now),
+        filter_options(pool, &filter, span.from, span.to),
     )
     .map_err(crate::error::internal)?;
     page.now = now;
@@ -58,14 +59,8 @@ pub async fn target_history_page(
     after: Option<String>,
 ) -> Result<TargetHistory, ServerFnError> {
     let state = expect_context::<crate::server::AppState>();
-    let after = match after.as_deref().filter(|a| !a.is_empty()) {
-        None => None,
-        Some(text) => Some(
-            crate::model::PageCursor::decode(text).ok_or_else(|| ServerFnError::new("invalid page cursor"))?,
-        ),
-    };
+    let after = cursor_param(after.as_deref())?;
     crate::query::target_history(&state.pool, &target_type, &target_id, after.as_ref(), 100)
         .await
         .map_err(crate::error::internal)
 }
-

@@ -16,8 +16,9 @@ use serde_json::{json, Value};
 
 use crate::api::auth::require_bearer;
 use crate::error::ApiError;
-use crate::model::{bucket_seconds, parse_query, EventFilter, PageCursor};
-use crate::query::{self, filter::resolve_span};
+use crate::model::{parse_query, EventFilter, PageCursor};
+use crate::query::filter::{resolve_span, Span};
+use crate::query;
 use crate::server::AppState;
 
 pub const DEFAULT_API_PAGE_SIZE: u32 = 100;
@@ -89,6 +90,17 @@ fn bad_token(field: &'static str, why: &str) -> ApiError {
     ApiError::InvalidParameter { field, message: format!("{field} {why}; start again without it") }
 }
 
+/// The payload of a token (`kind` "page" or "export", given as parameter `field`)
+/// after its first line, which must be the canonical query it was issued for.
+fn open_token(state: &AppState, kind: &str, field: &'static str, token: &str, canonical: &str) -> Result<String, ApiError> {
+    let payload = state.signer.verify(kind, token).ok_or_else(|| bad_token(field, "is not valid"))?;
+    let (query, rest) = payload.split_once('\n').ok_or_else(|| bad_token(field, "is not valid"))?;
+    if query != canonical {
+        return Err(bad_token(field, "belongs to a different query"));
+    }
+    Ok(rest.to_string())
+}
+
 /// `GET /api/v1/events`: events matching the filters, newest first, a page at a time.
 pub async fn list(
     State(state): State<AppState>,
@@ -125,24 +137,18 @@ pub async fn list(
     // A page token pins the query and the resolved start of the range.
     let (from, to, before) = match param(&pairs, "page_token") {
         Some(token) => {
-            let payload = state.signer.verify("page", token).ok_or_else(|| bad_token("page_token", "is not valid"))?;
-            let mut lines = payload.split('\n');
-            let (Some(query), Some(from), Some(to), Some(cursor)) = (lines.next(), lines.next(), lines.next(), lines.next())
-            else {
+            let rest = open_token(&state, "page", "page_token", token, &canonical)?;
+            let mut lines = rest.split('\n');
+            let (Some(from), Some(to), Some(cursor)) = (lines.next(), lines.next(), lines.next()) else {
                 return Err(bad_token("page_token", "is not valid"));
             };
-            if query != canonical {
-                return Err(bad_token("page_token", "belongs to a different query"));
-            }
             let time = |t: &str| t.parse().ok().and_then(DateTime::from_timestamp_micros);
             let cursor = PageCursor::decode(cursor).ok_or_else(|| bad_token("page_token", "is not valid"))?;
             (time(from).ok_or_else(|| bad_token("page_token", "is not valid"))?, time(to), Some(cursor))
         }
         None => {
-            let now = Utc::now();
-            let (from, to) = filter.range.span(now);
-            let (from, to) = resolve_span(&filter, now, bucket_seconds((to - from).num_seconds()));
-            (from, to, None)
+            let span = resolve_span(&filter, Utc::now());
+            (span.from, span.to, None)
         }
     };
 
@@ -192,14 +198,9 @@ pub async fn export(
         (Some(_), Some(_)) => {
             return Err(ApiError::InvalidParameter { field: "since", message: "give since or cursor, not both".into() })
         }
-        (Some(cursor), None) => {
-            let payload = state.signer.verify("export", cursor).ok_or_else(|| bad_token("cursor", "is not valid"))?;
-            let (query, seq) = payload.split_once('\n').ok_or_else(|| bad_token("cursor", "is not valid"))?;
-            if query != canonical {
-                return Err(bad_token("cursor", "belongs to a different query"));
-            }
-            seq.parse::<i64>().map_err(|_| bad_token("cursor", "is not valid"))?
-        }
+        (Some(cursor), None) => open_token(&state, "export", "cursor", cursor, &canonical)?
+            .parse::<i64>()
+            .map_err(|_| bad_token("cursor", "is not valid"))?,
         (None, Some(since)) => query::export_position_at(&state.pool, since).await?,
         (None, None) => 0,
     };
@@ -239,9 +240,7 @@ pub async fn download_filtered(State(state): State<AppState>, RawQuery(query): R
         return Err(ApiError::InvalidParameter { field: "format", message: "format must be ndjson or csv".into() });
     }
     let filter = EventFilter::from_query(&query);
-    let now = Utc::now();
-    let (from, to) = filter.range.span(now);
-    let (from, to) = resolve_span(&filter, now, bucket_seconds((to - from).num_seconds()));
+    let Span { from, to, .. } = resolve_span(&filter, Utc::now());
     let pool = state.pool.clone();
     let body = stream(format, None::<PageCursor>, move |before| {
         let pool = pool.clone();

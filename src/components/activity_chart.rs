@@ -47,7 +47,6 @@ pub fn ActivityChart(histogram: Histogram, filter: EventFilter) -> impl IntoView
         histogram.buckets.len(),
         histogram.stacked_by
     );
-    let buckets: Vec<String> = histogram.buckets.iter().map(|t| t.to_rfc3339()).collect();
 
     #[cfg(feature = "hydrate")]
     {
@@ -60,12 +59,7 @@ pub fn ActivityChart(histogram: Histogram, filter: EventFilter) -> impl IntoView
 
     view! {
         <figure class="chart">
-            <div
-                id="activity-chart"
-                role="img"
-                aria-label=description
-                data-buckets=buckets.join(" ")
-            ></div>
+            <div id="activity-chart" role="img" aria-label=description></div>
         </figure>
     }
 }

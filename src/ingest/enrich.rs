@@ -28,13 +28,11 @@ static GEO_READERS: OnceLock<GeoReaders> = OnceLock::new();
 impl Enricher {
     /// Compile the user-agent regexes and open the location database, if any.
     pub fn new(geo_database: Option<&Path>) -> anyhow::Result<Self> {
-        let ua = match UA_EXTRACTOR.get() {
-            Some(ua) => ua,
-            None => {
-                let regexes: ua_parser::Regexes<'static> = serde_yaml::from_str(UAP_REGEXES)?;
-                UA_EXTRACTOR.get_or_init(|| ua_parser::Extractor::try_from(regexes).expect("the shipped regexes compile"))
-            }
-        };
+        let ua = UA_EXTRACTOR.get_or_init(|| {
+            let regexes: ua_parser::Regexes<'static> =
+                serde_yaml::from_str(UAP_REGEXES).expect("the shipped regexes parse");
+            ua_parser::Extractor::try_from(regexes).expect("the shipped regexes compile")
+        });
         let geo = match geo_database {
             Some(path) => {
                 let mut readers = GEO_READERS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());

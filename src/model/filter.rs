@@ -31,21 +31,24 @@ impl Default for TimeRange {
     }
 }
 
+/// The preset with this key, or the default one.
+fn preset(key: &str) -> &'static (&'static str, &'static str, i64) {
+    let find = |k: &str| PRESETS.iter().find(|p| p.0 == k);
+    find(key).or_else(|| find(DEFAULT_RANGE)).expect("the default range is a preset")
+}
+
 impl TimeRange {
     /// The concrete span at `now`: `(from, to)`, `to` being `now` for presets.
     pub fn span(&self, now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
         match self {
-            TimeRange::Last(key) => {
-                let seconds = PRESETS.iter().find(|p| p.0 == key).map_or(86_400, |p| p.2);
-                (now - Duration::seconds(seconds), now)
-            }
+            TimeRange::Last(key) => (now - Duration::seconds(preset(key).2), now),
             TimeRange::Between { from, to } => (*from, *to),
         }
     }
 
     pub fn label(&self) -> String {
         match self {
-            TimeRange::Last(key) => PRESETS.iter().find(|p| p.0 == key).map_or("Last 24 hours", |p| p.1).into(),
+            TimeRange::Last(key) => preset(key).1.into(),
             TimeRange::Between { from, to } => {
                 format!("{} – {}", from.format("%Y-%m-%d %H:%M"), to.format("%Y-%m-%d %H:%M UTC"))
             }

@@ -38,6 +38,13 @@ pub(super) struct SummaryRow {
     country_code: Option<String>,
 }
 
+impl SummaryRow {
+    /// The keyset position of this row.
+    fn cursor(&self) -> PageCursor {
+        PageCursor { occurred_at: self.occurred_at, id: self.id.clone() }
+    }
+}
+
 impl From<SummaryRow> for EventSummary {
     fn from(r: SummaryRow) -> Self {
         EventSummary {
@@ -77,7 +84,7 @@ pub async fn list_events(
 ) -> sqlx::Result<EventPage> {
     let mut q = newest_first(SUMMARY_COLUMNS, filter, from, to, before, limit);
     let rows: Vec<SummaryRow> = q.build_query_as().fetch_all(pool).await?;
-    let (rows, next) = split_page(rows, limit, |r| PageCursor { occurred_at: r.occurred_at, id: r.id.clone() });
+    let (rows, next) = split_page(rows, limit, SummaryRow::cursor);
     Ok(EventPage { now: Utc::now(), events: rows.into_iter().map(Into::into).collect(), next })
 }
 
@@ -94,8 +101,7 @@ pub async fn list_full_events(
     let columns = format!("{SUMMARY_COLUMNS}, {DETAIL_COLUMNS}");
     let mut q = newest_first(&columns, filter, from, to, before, limit);
     let rows: Vec<DetailRow> = q.build_query_as().fetch_all(pool).await?;
-    let (rows, next) =
-        split_page(rows, limit, |r| PageCursor { occurred_at: r.summary.occurred_at, id: r.summary.id.clone() });
+    let (rows, next) = split_page(rows, limit, |r| r.summary.cursor());
     Ok((rows.iter().map(raw_event).collect(), next))
 }
 
@@ -168,6 +174,11 @@ pub async fn export_position_at(pool: &PgPool, since: DateTime<Utc>) -> sqlx::Re
     .bind(since)
     .fetch_one(pool)
     .await
+}
+
+/// How many events the store holds (from the hourly rollup, so it is quick).
+pub async fn event_count(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select coalesce(sum(events), 0)::int8 from event_counts").fetch_one(pool).await
 }
 
 /// Whether the store holds any event (the demo loads only into an empty store).
@@ -356,8 +367,7 @@ pub async fn target_history(
     }
     q.push(" order by occurred_at, id limit ").push_bind(i64::from(limit) + 1);
     let rows: Vec<DetailRow> = q.build_query_as().fetch_all(pool).await?;
-    let (rows, next) =
-        split_page(rows, limit, |r| PageCursor { occurred_at: r.summary.occurred_at, id: r.summary.id.clone() });
+    let (rows, next) = split_page(rows, limit, |r| r.summary.cursor());
     let target_name = rows.iter().rev().find_map(|r| r.target_name.clone());
     Ok(TargetHistory {
         now: Utc::now(),

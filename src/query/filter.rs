@@ -6,23 +6,30 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 
-use crate::model::{EventFilter, TimeRange};
+use crate::model::{bucket_seconds, EventFilter, TimeRange};
 
-/// The concrete time span of a filter at `now`, aligned to `bucket_seconds` at
-/// the start so the chart's first bar is whole: `(from, to)`, `to` exclusive,
-/// `None` for presets (open at the top).
-pub fn resolve_span(
-    filter: &EventFilter,
-    now: DateTime<Utc>,
-    bucket_seconds: i64,
-) -> (DateTime<Utc>, Option<DateTime<Utc>>) {
+/// The concrete time span of a filter at one instant, shared by the table, the
+/// chart and the APIs so that they count the same events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Inclusive; for presets aligned down to a bar, so the chart's first bar is whole.
+    pub from: DateTime<Utc>,
+    /// Exclusive; `None` for presets (open at the top).
+    pub to: Option<DateTime<Utc>>,
+    /// Width of the chart's bars for this span.
+    pub bucket_seconds: i64,
+}
+
+/// The span of a filter's time range at `now`.
+pub fn resolve_span(filter: &EventFilter, now: DateTime<Utc>) -> Span {
+    let (from, to) = filter.range.span(now);
+    let bucket_seconds = bucket_seconds((to - from).num_seconds());
     match &filter.range {
         TimeRange::Last(_) => {
-            let (from, _) = filter.range.span(now);
             let aligned = from.timestamp().div_euclid(bucket_seconds) * bucket_seconds;
-            (DateTime::from_timestamp(aligned, 0).unwrap_or(from), None)
+            Span { from: DateTime::from_timestamp(aligned, 0).unwrap_or(from), to: None, bucket_seconds }
         }
-        TimeRange::Between { from, to } => (*from, Some(*to)),
+        TimeRange::Between { .. } => Span { from, to: Some(to), bucket_seconds },
     }
 }
 

@@ -6,21 +6,15 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::filter::{push_conditions, push_dimension_conditions, push_span, rollup_can_answer};
+use super::filter::{push_conditions, push_dimension_conditions, push_span, rollup_can_answer, Span};
 use crate::model::{EventFilter, Histogram};
 
-/// Counts per bucket of `bucket_seconds`, from `from` (aligned) to `to`
-/// (`None`: up to `now`, and any later events), stacked by environment when
-/// several occur and no environment is chosen, otherwise by category.
+/// Counts per bar of the span (open spans run up to `now`, and any later
+/// events), stacked by environment when several occur and no environment is
+/// chosen, otherwise by category.
 #[tracing::instrument(skip(pool))]
-pub async fn histogram(
-    pool: &PgPool,
-    filter: &EventFilter,
-    from: DateTime<Utc>,
-    to: Option<DateTime<Utc>>,
-    bucket_seconds: i64,
-    now: DateTime<Utc>,
-) -> sqlx::Result<Histogram> {
+pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: DateTime<Utc>) -> sqlx::Result<Histogram> {
+    let Span { from, to, bucket_seconds } = span;
     let hour_aligned = |t: DateTime<Utc>| t.timestamp() % 3600 == 0;
     let from_rollup = bucket_seconds % 3600 == 0
         && rollup_can_answer(filter)

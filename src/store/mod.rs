@@ -120,8 +120,6 @@ async fn insert_batch(tx: &mut sqlx::PgConnection, unique: &[&NewEvent]) -> sqlx
     .bind(c.machine_id)
     .bind(c.details)
     .bind(c.client_info)
-    .bind(c.country_code)
-    .bind(c.device_type)
     .fetch_one(&mut *tx)
     .await?;
     sqlx::query(FLAG_NEW_SESSIONS).execute(&mut *tx).await?;
@@ -168,8 +166,6 @@ struct Columns {
     machine_id: Texts,
     details: Jsons,
     client_info: Jsons,
-    country_code: Texts,
-    device_type: Texts,
 }
 
 impl From<&[&NewEvent]> for Columns {
@@ -208,8 +204,6 @@ impl From<&[&NewEvent]> for Columns {
             c.user_agent.push(e.user_agent);
             c.machine_id.push(e.machine_id);
             c.details.push(e.details);
-            c.country_code.push(e.client_info.as_ref().and_then(|i| i.country_code.clone()));
-            c.device_type.push(e.client_info.as_ref().and_then(|i| i.device_type.clone()));
             c.client_info.push(e.client_info.map(|i| serde_json::to_value(i).expect("serialisable")));
         }
         c
@@ -224,14 +218,14 @@ with batch as (
         $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], $18::text[],
         $19::text[], $20::text[], $21::text[], $22::jsonb[], $23::text[], $24::text[],
         $25::text[], $26::int4[], $27::jsonb[], $28::jsonb[], $29::text[], $30::text[],
-        $31::text[], $32::jsonb[], $33::jsonb[], $34::text[], $35::text[]
+        $31::text[], $32::jsonb[], $33::jsonb[]
     ) as b(
         id, occurred_at, environment, organization_id, organization_name, app_id,
         app_name, type, category, outcome, reason, actor_type,
         actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
         target_type, target_id, target_name, changes, request_id, request_method,
         request_path, request_status, request, response, client_ip, user_agent,
-        machine_id, details, client_info, country_code, device_type
+        machine_id, details, client_info
     )
 ),
 claimed as (
@@ -255,7 +249,7 @@ inserted as (
         actor_id, actor_name, actor_email, actor_role, actor_session_id, actor_api_key_id,
         target_type, target_id, target_name, changes, request_id, request_method,
         request_path, request_status, request, response, client_ip::inet, user_agent,
-        machine_id, details, client_info, country_code, device_type
+        machine_id, details, client_info, client_info->>'country_code', client_info->>'device_type'
     from batch join claimed using (id)
     returning occurred_at, environment, organization_id, organization_name, app_id, app_name,
               type, category, outcome, actor_id, actor_name, actor_email, actor_role,

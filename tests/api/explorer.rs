@@ -7,7 +7,8 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use vigil::model::{EventFilter, Histogram};
-use vigil::query::{filter::resolve_span, histogram, list_events};
+use vigil::query::filter::{resolve_span, Span};
+use vigil::query::{histogram, list_events};
 
 use crate::helpers::{spawn, TestApp};
 
@@ -51,7 +52,7 @@ async fn known_events(app: &TestApp) {
 async fn ids(pool: &PgPool, query: &str) -> BTreeSet<String> {
     let filter = EventFilter::from_query(query);
     let now = Utc::now();
-    let (from, to) = resolve_span(&filter, now, 60);
+    let Span { from, to, .. } = resolve_span(&filter, now);
     let page = list_events(pool, &filter, Some(from), to, None, 500).await.unwrap();
     page.events.into_iter().map(|e| e.id).collect()
 }
@@ -136,11 +137,10 @@ async fn the_chart_counts_exactly_what_the_table_lists(pool: PgPool) {
     for query in ["", "range=30d", "range=7d&env=production", "org=org_a", "user=u_ana&range=30d",
                   "q=support", "type=app.view&range=30d", "outcome=denied", "range=1y&category=system"] {
         let filter = EventFilter::from_query(query);
-        let (from, to) = filter.range.span(now);
-        let bucket = vigil::model::bucket_seconds((to - from).num_seconds());
-        let (from, to) = resolve_span(&filter, now, bucket);
+        let span = resolve_span(&filter, now);
+        let (from, to, bucket) = (span.from, span.to, span.bucket_seconds);
         let page = list_events(p, &filter, Some(from), to, None, 500).await.unwrap();
-        let h = histogram(p, &filter, from, to, bucket, now).await.unwrap();
+        let h = histogram(p, &filter, span, now).await.unwrap();
 
         assert_eq!(h.total as usize, page.events.len(), "{query}: total");
         assert_eq!(chart_by_bucket(&h), table_by_bucket(&page.events, &h), "{query}: per bucket");
@@ -157,10 +157,11 @@ async fn the_rollup_and_the_events_give_the_same_histogram(pool: PgPool) {
     let from = now_hour() - Duration::days(12);
 
     // Hour-aligned range and hour buckets: answered from the rollup.
-    let rollup = histogram(p, &EventFilter::default(), from, None, 3600, now).await.unwrap();
+    let hours = Span { from, to: None, bucket_seconds: 3600 };
+    let rollup = histogram(p, &EventFilter::default(), hours, now).await.unwrap();
     // The same counts from the events themselves (a per-event filter that matches all:
     // every type has a dot).
-    let raw = histogram(p, &EventFilter::from_query("q=."), from, None, 3600, now).await.unwrap();
+    let raw = histogram(p, &EventFilter::from_query("q=."), hours, now).await.unwrap();
     assert_eq!(rollup.total, 6);
     assert_eq!(rollup, raw);
 }
@@ -170,15 +171,16 @@ async fn the_chart_stacks_by_environment_when_several_are_shown(pool: PgPool) {
     let app = spawn(pool).await;
     known_events(&app).await;
     let now = Utc::now();
-    let (from, to) = resolve_span(&EventFilter::default(), now, 900);
+    let span = resolve_span(&EventFilter::default(), now);
+    assert_eq!(span.bucket_seconds, 900);
 
-    let all = histogram(&app.pool, &EventFilter::default(), from, to, 900, now).await.unwrap();
+    let all = histogram(&app.pool, &EventFilter::default(), span, now).await.unwrap();
     assert_eq!(all.stacked_by, "environment");
     let names: Vec<_> = all.series.iter().map(|s| s.0.as_str()).collect();
     assert_eq!(names, ["production", "staging"]);
 
     let production = EventFilter::from_query("env=production");
-    let one = histogram(&app.pool, &production, from, to, 900, now).await.unwrap();
+    let one = histogram(&app.pool, &production, span, now).await.unwrap();
     assert_eq!(one.stacked_by, "category");
     assert!((96..=97).contains(&one.buckets.len()), "24 hours of 15-minute bars, the current one included");
 }
@@ -191,7 +193,7 @@ async fn option_lists_come_from_the_data_in_range(pool: PgPool) {
     let values = |list: &[vigil::model::FilterOption]| list.iter().map(|o| o.value.clone()).collect::<BTreeSet<_>>();
 
     let filter = EventFilter::default();
-    let (from, to) = resolve_span(&filter, now, 900);
+    let Span { from, to, .. } = resolve_span(&filter, now);
     let options = vigil::query::filter_options(&app.pool, &filter, from, to).await.unwrap();
     assert_eq!(values(&options.environments), set(&["production", "staging"]));
     assert_eq!(values(&options.apps), set(&["billing", "insight"]));
