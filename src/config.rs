@@ -71,6 +71,23 @@ pub struct ServerConfig {
     /// Largest number of events in one ingest request.
     #[arg(long, env = "VIGIL_MAX_BATCH_EVENTS", default_value_t = 10_000)]
     pub max_batch_events: usize,
+
+    /// Send the console cookie only over HTTPS (set when serving behind TLS).
+    #[arg(long, env = "VIGIL_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+
+    /// Minutes without a request after which a console sign-in ends.
+    #[arg(long, env = "VIGIL_CONSOLE_IDLE_MINUTES", default_value_t = 30)]
+    pub console_idle_minutes: i64,
+
+    /// Hours after which a console sign-in ends however active it is.
+    #[arg(long, env = "VIGIL_CONSOLE_SESSION_HOURS", default_value_t = 12)]
+    pub console_session_hours: i64,
+
+    /// Sign-in attempts one IP address may make at once; afterwards one every 3 s.
+    /// (Each account also gets 5 attempts at once, then one a minute.)
+    #[arg(long, env = "VIGIL_SIGN_IN_IP_BURST", default_value_t = 20)]
+    pub sign_in_ip_burst: u32,
 }
 
 impl ServerConfig {
@@ -84,6 +101,10 @@ impl ServerConfig {
             api_burst: 20.0,
             max_body_bytes: 10 * 1024 * 1024,
             max_batch_events: 10_000,
+            secure_cookies: false,
+            console_idle_minutes: 30,
+            console_session_hours: 12,
+            sign_in_ip_burst: 20,
         }
     }
 }

@@ -1,21 +1,70 @@
-//! Bearer keys of the HTTP API.
+//! Bearer keys of the HTTP API: the operator keys from the configuration
+//! (everything) and the keys created on the settings page (stored as SHA-256
+//! hashes; an ingest key writes to one environment, an export key reads its scope).
 
 use axum::http::{header, HeaderMap};
+use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
+use crate::model::Scope;
+use crate::server::AppState;
 
-/// Check `Authorization: Bearer <key>` against the expected key (named in the
-/// error, e.g. "ingest"), in constant time.
-pub fn require_bearer(headers: &HeaderMap, key: &str, name: &str) -> Result<(), ApiError> {
+/// Which API a key is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyKind {
+    Ingest,
+    Export,
+}
+
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Ingest => "ingest",
+            KeyKind::Export => "export",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<KeyKind> {
+        [KeyKind::Ingest, KeyKind::Export].into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// What a presented key may do.
+pub struct Grant {
+    /// Names the key for rate limiting and audit ("operator" or "key:<id>").
+    pub holder: String,
+    pub scope: Scope,
+}
+
+/// SHA-256 of a key, hex: what the database keeps.
+pub fn key_hash(key: &str) -> String {
+    Sha256::digest(key.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A new key of `kind`: `vigil_<kind>_<43 random characters>`.
+pub fn new_key(kind: KeyKind) -> String {
+    format!("vigil_{}_{}", kind.as_str(), crate::server::auth::random_token(32))
+}
+
+/// Check `Authorization: Bearer <key>` for `kind`: the operator key, or a live key of that kind.
+pub async fn authorize_key(state: &AppState, headers: &HeaderMap, kind: KeyKind) -> Result<Grant, ApiError> {
+    let name = kind.as_str();
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
         .ok_or_else(|| ApiError::Unauthorized(format!("send the {name} key as \"Authorization: Bearer <key>\"")))?;
-    if constant_time_eq(presented.trim().as_bytes(), key.as_bytes()) {
-        Ok(())
-    } else {
-        Err(ApiError::Unauthorized(format!("the {name} key is not valid")))
+    let operator = match kind {
+        KeyKind::Ingest => &state.config.ingest_key,
+        KeyKind::Export => &state.config.export_key,
+    };
+    if constant_time_eq(presented.as_bytes(), operator.as_bytes()) {
+        return Ok(Grant { holder: format!("operator {name} key"), scope: Scope::default() });
+    }
+    match crate::store::access::use_api_key(&state.pool, name, &key_hash(presented)).await? {
+        Some(key) => Ok(Grant { holder: format!("key:{}", key.id), scope: key.scope }),
+        None => Err(ApiError::Unauthorized(format!("the {name} key is not valid"))),
     }
 }
 

@@ -1,4 +1,6 @@
-//! Server functions behind the explorer, the event-detail and the target-history pages.
+//! Server functions behind the explorer, the event-detail and the target-history
+//! pages. Each reads as the signed-in user: their scope goes into every query,
+//! and searches and event views are audited.
 
 use leptos::prelude::*;
 
@@ -15,11 +17,14 @@ fn cursor_param(text: Option<&str>) -> Result<Option<PageCursor>, ServerFnError>
 /// the histogram and the option lists, computed at one instant so they agree.
 #[server]
 pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
+    use crate::audit::{record, Activity};
     use crate::model::{parse_query, EventFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
     use crate::query::{filter::resolve_span, filter_options, histogram, list_events};
 
+    let principal = crate::server::auth::principal().await?;
     let state = expect_context::<crate::server::AppState>();
-    let filter = EventFilter::from_query(&query);
+    let mut filter = EventFilter::from_query(&query);
+    filter.scope = principal.scope();
     let before = parse_query(&query).into_iter().find(|(k, _)| k == "before").map(|(_, v)| v);
     let before = cursor_param(before.as_deref())?;
     let size = filter.size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
@@ -34,21 +39,41 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     )
     .map_err(crate::error::internal)?;
     page.now = now;
+    let search = Activity::new("events.search", "access")
+        .details(serde_json::json!({"filter": filter.to_query(), "matched": histogram.total}));
+    record(&state, &principal.actor(), search).await;
     Ok(Explore { page, histogram, options })
 }
 
 /// One event, for an expanded row.
 #[server]
 pub async fn get_event(id: String) -> Result<Option<EventDetail>, ServerFnError> {
+    let principal = crate::server::auth::principal().await?;
     let state = expect_context::<crate::server::AppState>();
-    crate::query::get_event(&state.pool, &id).await.map_err(crate::error::internal)
+    let event = crate::query::get_event(&state.pool, &id, &principal.scope()).await.map_err(crate::error::internal)?;
+    audit_view(&state, &principal, &id, event.is_some(), "expanded row").await;
+    Ok(event)
 }
 
 /// One event with its related events, for the detail page.
 #[server]
 pub async fn event_page(id: String) -> Result<Option<EventView>, ServerFnError> {
+    let principal = crate::server::auth::principal().await?;
     let state = expect_context::<crate::server::AppState>();
-    crate::query::event_view(&state.pool, &id).await.map_err(crate::error::internal)
+    let view = crate::query::event_view(&state.pool, &id, &principal.scope()).await.map_err(crate::error::internal)?;
+    audit_view(&state, &principal, &id, view.is_some(), "detail page").await;
+    Ok(view)
+}
+
+/// Record who looked at which event (or tried to: out of scope or unknown is "not found").
+#[cfg(feature = "ssr")]
+async fn audit_view(state: &crate::server::AppState, principal: &crate::server::auth::Principal, id: &str, found: bool, from: &str) {
+    use crate::audit::{record, Activity};
+    let mut view = Activity::new("event.view", "access").target("event", id, None).details(serde_json::json!({"from": from}));
+    if !found {
+        view = view.outcome("failure", "no such event in the reader's scope");
+    }
+    record(state, &principal.actor(), view).await;
 }
 
 /// Every event about one target, oldest first, 100 at a time.
@@ -58,9 +83,10 @@ pub async fn target_history_page(
     target_id: String,
     after: Option<String>,
 ) -> Result<TargetHistory, ServerFnError> {
+    let principal = crate::server::auth::principal().await?;
     let state = expect_context::<crate::server::AppState>();
     let after = cursor_param(after.as_deref())?;
-    crate::query::target_history(&state.pool, &target_type, &target_id, after.as_ref(), 100)
+    crate::query::target_history(&state.pool, &target_type, &target_id, &principal.scope(), after.as_ref(), 100)
         .await
         .map_err(crate::error::internal)
 }

@@ -14,7 +14,9 @@ use axum::Json;
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::api::auth::require_bearer;
+use crate::api::auth::{authorize_key, KeyKind};
+use crate::audit::{record, Activity};
+use crate::server::auth::Principal;
 use crate::error::ApiError;
 use crate::model::{parse_query, EventFilter, PageCursor};
 use crate::query::filter::{resolve_span, Span};
@@ -81,9 +83,11 @@ fn filter_of(pairs: &[(String, String)]) -> EventFilter {
     EventFilter::from_query(&only_filters.join("&"))
 }
 
-fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    require_bearer(headers, &state.config.export_key, "export")?;
-    state.limiter.check(&state.config.export_key)
+/// The export key's scope, after its rate limit.
+async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<crate::model::Scope, ApiError> {
+    let grant = authorize_key(state, headers, KeyKind::Export).await?;
+    state.limiter.check(&grant.holder)?;
+    Ok(grant.scope)
 }
 
 fn bad_token(field: &'static str, why: &str) -> ApiError {
@@ -107,12 +111,13 @@ pub async fn list(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    authorize(&state, &headers)?;
+    let scope = authorize(&state, &headers).await?;
     let pairs = params(&query, &["range", "from", "to", "page_size", "page_token"])?;
     let size = page_size(&pairs)?;
     let from_param = time_param(&pairs, "from")?;
     let to_param = time_param(&pairs, "to")?;
     let mut filter = filter_of(&pairs);
+    filter.scope = scope;
     match (from_param, to_param) {
         (Some(from), Some(to)) if from < to => filter = filter.with_span(from, to),
         (Some(_), Some(_)) => {
@@ -187,11 +192,12 @@ pub async fn export(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    authorize(&state, &headers)?;
+    let scope = authorize(&state, &headers).await?;
     let pairs = params(&query, &["since", "cursor", "format", "page_size"])?;
     let format = format_of(&pairs)?;
     let size = page_size(&pairs)?;
-    let filter = filter_of(&pairs);
+    let mut filter = filter_of(&pairs);
+    filter.scope = scope;
     let canonical = filter.to_query();
 
     let after = match (param(&pairs, "cursor"), time_param(&pairs, "since")?) {
@@ -232,14 +238,23 @@ pub async fn export(
 
 /// `GET /events/export?<explorer query>&format=csv|ndjson`: the console's download
 /// of exactly the current filter and range, newest first.
-pub async fn download_filtered(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+/// Read in the signed-in user's scope, and audited.
+pub async fn download_filtered(
+    State(state): State<AppState>,
+    axum::Extension(principal): axum::Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let query = query.unwrap_or_default();
     let pairs = parse_query(&query);
     let format = format_of(&pairs)?;
     if format == Format::Json {
         return Err(ApiError::InvalidParameter { field: "format", message: "format must be ndjson or csv".into() });
     }
-    let filter = EventFilter::from_query(&query);
+    let mut filter = EventFilter::from_query(&query);
+    filter.scope = principal.scope();
+    let export = Activity::new("events.export", "access")
+        .details(json!({"filter": filter.to_query(), "format": param(&pairs, "format")}));
+    record(&state, &principal.actor(), export).await;
     let Span { from, to, .. } = resolve_span(&filter, Utc::now());
     let pool = state.pool.clone();
     let body = stream(format, None::<PageCursor>, move |before| {

@@ -8,7 +8,7 @@ use axum::Json;
 use chrono::Utc;
 use serde::Serialize;
 
-use crate::api::auth::require_bearer;
+use crate::api::auth::{authorize_key, KeyKind};
 use crate::error::ApiError;
 use crate::ingest::{self, BodyError, Rejection};
 use crate::server::AppState;
@@ -29,7 +29,7 @@ pub async fn post_events(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    require_bearer(&headers, &state.config.ingest_key, "ingest")?;
+    let grant = authorize_key(&state, &headers, KeyKind::Ingest).await?;
     let ndjson = is_ndjson(&headers)?;
     let limit = state.config.max_body_bytes;
     let bytes = to_bytes(body, limit).await.map_err(|_| {
@@ -45,7 +45,15 @@ pub async fn post_events(
     let mut valid = Vec::with_capacity(items.len());
     let mut rejected = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        match item.as_ref().map_err(Clone::clone).and_then(|v| ingest::validate(index, v, now)) {
+        let valid_here = |event: ingest::NewEvent| match grant.scope.environments.as_slice() {
+            [only] if *only != event.environment => Err(Rejection {
+                index,
+                field: Some("environment".into()),
+                error: format!("this key may only send events for environment {only:?}"),
+            }),
+            _ => Ok(event),
+        };
+        match item.as_ref().map_err(Clone::clone).and_then(|v| ingest::validate(index, v, now)).and_then(valid_here) {
             Ok(mut event) => {
                 state.pipeline.prepare(&mut event);
                 valid.push(event)

@@ -5,6 +5,8 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::Scope;
+
 /// Relative time ranges offered as presets, newest events up to now.
 pub const PRESETS: [(&str, &str, i64); 7] = [
     ("15m", "Last 15 minutes", 15 * 60),
@@ -78,6 +80,10 @@ pub struct EventFilter {
     pub range: TimeRange,
     /// Rows per page of the table (not a filter, but part of the view).
     pub size: Option<u32>,
+    /// What the reader may see; set on the server from who is asking, never
+    /// read from a URL or sent to the browser.
+    #[serde(skip)]
+    pub scope: Scope,
 }
 
 /// The single-valued filters, by URL key, for code that treats them alike.

@@ -1,6 +1,7 @@
 //! Types shared by the server and the browser: the contract between server
 //! functions and pages. Serde only; everything here compiles to wasm.
 
+mod access;
 mod client;
 mod event;
 mod explore;
@@ -8,6 +9,7 @@ mod filter;
 mod session;
 mod time;
 
+pub use access::*;
 pub use client::*;
 pub use event::*;
 pub use explore::*;

@@ -66,6 +66,9 @@ pub struct SessionFilter {
     pub flag: Option<String>,
     /// Also show sessions that ended in the last 7 days.
     pub include_ended: bool,
+    /// What the reader may see; set on the server, never read from a URL.
+    #[serde(skip)]
+    pub scope: super::Scope,
 }
 
 const KEYS: [&str; 6] = ["env", "org", "user", "country", "device", "flag"];

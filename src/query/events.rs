@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
-use super::filter::{push_conditions, push_span};
-use crate::model::{Change, EventDetail, EventFilter, EventPage, EventSummary, EventView, PageCursor, TargetHistory};
+use super::filter::{push_conditions, push_scope, push_span};
+use crate::model::{Change, EventDetail, EventFilter, EventPage, EventSummary, EventView, PageCursor, Scope, TargetHistory};
 
 /// The columns of `EventSummary`, as a select list over `events`.
 pub(super) const SUMMARY_COLUMNS: &str = "id, occurred_at, environment, nullif(organization_id, '') as organization_id, \
@@ -310,32 +310,32 @@ fn raw_event(r: &DetailRow) -> Value {
 }
 
 /// One event by id, found through the id ledger (which names its partition).
+/// Out of `scope`, an event does not exist.
 #[tracing::instrument(skip(pool))]
-pub async fn get_event(pool: &PgPool, id: &str) -> sqlx::Result<Option<EventDetail>> {
-    let row: Option<DetailRow> = sqlx::query_as(&format!(
+pub async fn get_event(pool: &PgPool, id: &str, scope: &Scope) -> sqlx::Result<Option<EventDetail>> {
+    let mut q = QueryBuilder::<Postgres>::new(format!(
         "select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events \
          where (organization_id, occurred_at, id) = \
-               (select organization_id, occurred_at, id from event_ids where id = $1)"
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await?;
+               (select organization_id, occurred_at, id from event_ids where id = "
+    ));
+    q.push_bind(id).push(")");
+    push_scope(&mut q, scope);
+    let row: Option<DetailRow> = q.build_query_as().fetch_optional(pool).await?;
     Ok(row.map(Into::into))
 }
 
 /// The detail page: one event, the rest of its session and of its request.
-pub async fn event_view(pool: &PgPool, id: &str) -> sqlx::Result<Option<EventView>> {
-    let Some(event) = get_event(pool, id).await? else {
+pub async fn event_view(pool: &PgPool, id: &str, scope: &Scope) -> sqlx::Result<Option<EventView>> {
+    let Some(event) = get_event(pool, id, scope).await? else {
         return Ok(None);
     };
     let related = |column: &'static str, value: Option<String>| async move {
         let Some(value) = value else { return Ok(Vec::new()) };
-        let rows: Vec<SummaryRow> = sqlx::query_as(&format!(
-            "select {SUMMARY_COLUMNS} from events where {column} = $1 order by occurred_at, id limit 200"
-        ))
-        .bind(value)
-        .fetch_all(pool)
-        .await?;
+        let mut q = QueryBuilder::<Postgres>::new(format!("select {SUMMARY_COLUMNS} from events where {column} = "));
+        q.push_bind(value);
+        push_scope(&mut q, scope);
+        q.push(" order by occurred_at, id limit 200");
+        let rows: Vec<SummaryRow> = q.build_query_as().fetch_all(pool).await?;
         Ok::<_, sqlx::Error>(rows.into_iter().map(Into::into).collect())
     };
     let (same_session, same_request) = tokio::try_join!(
@@ -351,6 +351,7 @@ pub async fn target_history(
     pool: &PgPool,
     target_type: &str,
     target_id: &str,
+    scope: &Scope,
     after: Option<&PageCursor>,
     limit: u32,
 ) -> sqlx::Result<TargetHistory> {
@@ -358,6 +359,7 @@ pub async fn target_history(
         "select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events where target_id = "
     ));
     q.push_bind(target_id).push(" and target_type = ").push_bind(target_type);
+    push_scope(&mut q, scope);
     if let Some(cursor) = after {
         q.push(" and (occurred_at, id) > (")
             .push_bind(cursor.occurred_at)

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 
-use crate::model::{bucket_seconds, EventFilter, TimeRange};
+use crate::model::{bucket_seconds, EventFilter, Scope, TimeRange};
 
 /// The concrete time span of a filter at one instant, shared by the table, the
 /// chart and the APIs so that they count the same events.
@@ -89,6 +89,7 @@ pub fn push_dimension_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &Ev
             q.push(format!(" and {column} = ")).push_bind(v.clone());
         }
     };
+    push_scope(q, &filter.scope);
     eq(q, "environment", &filter.environment);
     eq(q, "organization_id", &filter.organization);
     eq(q, "app_id", &filter.app);
@@ -96,6 +97,19 @@ pub fn push_dimension_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &Ev
     eq(q, "outcome", &filter.outcome);
     if !filter.types.is_empty() {
         q.push(" and type = any(").push_bind(filter.types.clone()).push(")");
+    }
+}
+
+/// Append the reader's scope: ` and environment = any(…) and organization_id = any(…)`
+/// for the lists that are restricted. Every query that reads events, rollups or
+/// sessions goes through this, so a viewer cannot see outside their scope by URL,
+/// filter, chart, export or session page.
+pub fn push_scope(q: &mut QueryBuilder<'_, Postgres>, scope: &Scope) {
+    if !scope.environments.is_empty() {
+        q.push(" and environment = any(").push_bind(scope.environments.clone()).push(")");
+    }
+    if !scope.organizations.is_empty() {
+        q.push(" and organization_id = any(").push_bind(scope.organizations.clone()).push(")");
     }
 }
 

@@ -1,9 +1,11 @@
 //! Option lists for the filter bar, from the values that occur in the range
-//! (the `event_values` rollup: one row per day, environment and value).
+//! (the `event_values` rollup: one row per day, environment and value; for a
+//! reader restricted to organizations, the hourly `event_counts`, which has them).
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
+use super::filter::push_scope;
 use crate::model::{EventFilter, FilterOption, FilterOptions};
 
 /// Values of each dimension in the range (and chosen environment), most frequent first.
@@ -16,10 +18,29 @@ pub async fn filter_options(
 ) -> sqlx::Result<FilterOptions> {
     // Whole days: the counts beside each choice are for the days the range touches.
     let first_day = from.date_naive();
+    let scope = &filter.scope;
     let push_range = |q: &mut QueryBuilder<'_, Postgres>| {
-        q.push(" from event_values where day >= ").push_bind(first_day);
-        if let Some(to) = to {
-            q.push(" and day <= ").push_bind(to.date_naive());
+        if scope.organizations.is_empty() {
+            q.push(" from event_values where day >= ").push_bind(first_day);
+            if let Some(to) = to {
+                q.push(" and day <= ").push_bind(to.date_naive());
+            }
+        } else {
+            q.push(
+                " from (select environment, events, \
+                   unnest(array['organization', 'app', 'type', 'category', 'outcome']) as dimension, \
+                   unnest(array[organization_id, app_id, type, category, outcome]) as value \
+                 from event_counts where hour >= ",
+            )
+            .push_bind(first_day.and_time(chrono::NaiveTime::MIN).and_utc());
+            if let Some(to) = to {
+                q.push(" and hour < ").push_bind((to.date_naive() + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc());
+            }
+            push_scope(q, scope);
+            q.push(") v where true");
+        }
+        if !scope.environments.is_empty() {
+            q.push(" and environment = any(").push_bind(scope.environments.clone()).push(")");
         }
     };
     // Every event has exactly one category, so the category rows count each event once.
@@ -51,6 +72,10 @@ pub async fn filter_options(
             _ => &mut options.outcomes,
         };
         list.push(FilterOption { value, label, events });
+    }
+    if !scope.is_unrestricted() {
+        // The actor list spans every environment; a restricted reader types a user instead.
+        return Ok(options);
     }
     options.users = sqlx::query_as::<_, (String, Option<String>, Option<String>)>(
         "select id, name, email from names where kind = 'actor' order by last_seen desc limit 200",

@@ -4,7 +4,8 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
 use super::events::{SummaryRow, SUMMARY_COLUMNS};
-use crate::model::{FilterOption, SessionFilter, SessionList, SessionSummary, SessionView};
+use super::filter::push_scope;
+use crate::model::{FilterOption, Scope, SessionFilter, SessionList, SessionSummary, SessionView};
 
 const SESSION_COLUMNS: &str = "environment, organization_id, coalesce(organization_name, nullif(organization_id, '')) as organization, \
     session_id, user_key, user_name, user_email, user_role, started_at, last_seen, ended_at, events, \
@@ -71,6 +72,7 @@ pub async fn list_sessions(pool: &PgPool, filter: &SessionFilter, idle_minutes: 
             q.push(format!(" and {column} = ")).push_bind(v.clone());
         }
     };
+    push_scope(&mut q, &filter.scope);
     eq(&mut q, "environment", &filter.environment);
     eq(&mut q, "organization_id", &filter.organization);
     eq(&mut q, "country_code", &filter.country);
@@ -90,19 +92,20 @@ pub async fn list_sessions(pool: &PgPool, filter: &SessionFilter, idle_minutes: 
     q.push(" order by last_seen desc, session_id limit ").push_bind(limit);
     let rows: Vec<SessionRow> = q.build_query_as().fetch_all(pool).await?;
 
-    let options = |column: &'static str, label: &'static str| {
-        let sql = format!(
+    let options = |column: &'static str, label: &'static str| async move {
+        let mut q = QueryBuilder::<Postgres>::new(format!(
             "select {column} as value, {label} as label, count(*)::int8 as events from sessions \
-             where last_seen >= $1 and {column} is not null and {column} <> '' group by 1 order by 3 desc limit 100"
-        );
-        async move {
-            let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(&sql).bind(now - Duration::days(7)).fetch_all(pool).await?;
-            Ok::<_, sqlx::Error>(
-                rows.into_iter()
-                    .map(|(value, label, events)| FilterOption { label: label.unwrap_or_else(|| value.clone()), value, events })
-                    .collect::<Vec<_>>(),
-            )
-        }
+             where {column} is not null and {column} <> '' and last_seen >= "
+        ));
+        q.push_bind(now - Duration::days(7));
+        push_scope(&mut q, &filter.scope);
+        q.push(" group by 1 order by 3 desc limit 100");
+        let rows: Vec<(String, Option<String>, i64)> = q.build_query_as().fetch_all(pool).await?;
+        Ok::<_, sqlx::Error>(
+            rows.into_iter()
+                .map(|(value, label, events)| FilterOption { label: label.unwrap_or_else(|| value.clone()), value, events })
+                .collect::<Vec<_>>(),
+        )
     };
     let (environments, organizations, countries, device_types) = tokio::try_join!(
         options("environment", "null::text"),
@@ -122,14 +125,18 @@ pub async fn list_sessions(pool: &PgPool, filter: &SessionFilter, idle_minutes: 
 
 /// One session (the most recent with this id) and all its events, oldest first.
 #[tracing::instrument(skip(pool))]
-pub async fn session_view(pool: &PgPool, session_id: &str, idle_minutes: i64) -> sqlx::Result<Option<SessionView>> {
+pub async fn session_view(
+    pool: &PgPool,
+    session_id: &str,
+    scope: &Scope,
+    idle_minutes: i64,
+) -> sqlx::Result<Option<SessionView>> {
     let now = Utc::now();
-    let row: Option<SessionRow> = sqlx::query_as(&format!(
-        "select {SESSION_COLUMNS} from sessions where session_id = $1 order by last_seen desc limit 1"
-    ))
-    .bind(session_id)
-    .fetch_optional(pool)
-    .await?;
+    let mut q = QueryBuilder::<Postgres>::new(format!("select {SESSION_COLUMNS} from sessions where session_id = "));
+    q.push_bind(session_id);
+    push_scope(&mut q, scope);
+    q.push(" order by last_seen desc limit 1");
+    let row: Option<SessionRow> = q.build_query_as().fetch_optional(pool).await?;
     let Some(row) = row else { return Ok(None) };
     let events: Vec<SummaryRow> = sqlx::query_as(&format!(
         "select {SUMMARY_COLUMNS} from events \

@@ -1,16 +1,27 @@
 //! Composition root: application state, the router (console pages, server
-//! functions, HTTP API, static files) and the serve loop.
+//! functions, HTTP API, static files) behind the sign-in guard, and the serve loop.
+
+pub mod auth;
 
 use std::sync::Arc;
 
+use std::net::SocketAddr;
+
 use axum::extract::FromRef;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::PgPool;
+use tower_governor::governor::GovernorConfigBuilder;
+use tower_governor::GovernorLayer;
 use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::app::{shell, App};
 use crate::api::rate_limit::RateLimiter;
@@ -20,15 +31,23 @@ use crate::config::{IngestConfig, ServerConfig};
 use crate::ingest::Pipeline;
 
 /// Everything a request handler or server function may need.
-#[derive(Clone, FromRef)]
+#[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
     pub config: Arc<ServerConfig>,
     pub signer: Arc<Signer>,
     pub limiter: Arc<RateLimiter>,
+    /// Sign-in attempts per account.
+    pub sign_in_limiter: Arc<RateLimiter>,
     pub pipeline: Pipeline,
     pub session_idle_minutes: i64,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
 }
 
 impl AppState {
@@ -45,16 +64,41 @@ impl AppState {
             session_idle_minutes: ingest.session_idle_minutes,
             signer: Arc::new(Signer::new(config.secret.as_deref())),
             limiter: Arc::new(RateLimiter::new(config.api_rate, config.api_burst)),
+            sign_in_limiter: Arc::new(RateLimiter::new(1.0 / 60.0, 5.0)),
             config: Arc::new(config),
         })
     }
 }
 
-/// The whole application as one router.
+/// The whole application as one router, every route behind [`auth::guard`].
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context_state = state.clone();
+    let sessions = SessionManagerLayer::new(PostgresStore::new(state.pool.clone()))
+        .with_name("vigil_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::hours(
+            state.config.console_session_hours,
+        )));
+    let per_ip = GovernorConfigBuilder::default()
+        .per_second(3)
+        .burst_size(state.config.sign_in_ip_burst.max(1))
+        .finish()
+        .expect("a valid rate");
+    let per_ip = GovernorLayer::new(per_ip).error_handler(|_| {
+        (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "3"), (header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            "<!DOCTYPE html><title>Too many attempts · Vigil</title><p>Too many sign-in attempts from this \
+             address. Wait a moment, then <a href=\"/login\">try again</a>.</p>",
+        )
+            .into_response()
+    });
     Router::new()
+        .route("/login", post(auth::sign_in).layer(per_ip))
+        .route("/logout", post(auth::sign_out))
         .route("/api/v1/events", post(ingest::post_events).get(events_api::list))
         .route("/api/v1/events/export", get(events_api::export))
         .route("/api/openapi.json", get(openapi::spec))
@@ -69,6 +113,8 @@ pub fn router(state: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
+        .layer(sessions)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -78,7 +124,17 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let addr = state.leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Vigil is listening on http://{addr}");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    serve_on(listener, state, shutdown_signal()).await
+}
+
+/// Serve on a bound listener until `shutdown` completes; handlers see the peer address.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())
 }
 

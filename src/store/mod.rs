@@ -1,5 +1,8 @@
 //! Writes to the event store: connecting, migrating, creating monthly
-//! partitions and inserting batches. The only place with INSERT.
+//! partitions and inserting batches. The only place with INSERT. `access`
+//! holds the SQL of console users, API keys and console sessions.
+
+pub mod access;
 
 use std::collections::BTreeSet;
 
@@ -23,6 +26,7 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
 /// Apply the migrations in `migrations/` and create partitions for this month and the next three.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::migrate!().run(pool).await?;
+    tower_sessions_sqlx_store::PostgresStore::new(pool.clone()).migrate().await?;
     let this_month = month_of(Utc::now().date_naive());
     let ahead: Vec<NaiveDate> = (0..4).map(|n| this_month + Months::new(n)).collect();
     ensure_partitions(pool, &ahead).await?;

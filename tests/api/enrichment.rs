@@ -137,7 +137,7 @@ async fn sessions_start_collect_activity_end_and_time_out(pool: sqlx::PgPool) {
     let status: Vec<_> = recent.sessions.iter().map(|s| (s.session_id.as_str(), s.status())).collect();
     assert_eq!(status, [("s-live", "active"), ("s-idle", "timed out"), ("s-done", "signed out")]);
 
-    let view = vigil::query::session_view(&app.pool, "s-live", 30).await.unwrap().unwrap();
+    let view = vigil::query::session_view(&app.pool, "s-live", &Default::default(), 30).await.unwrap().unwrap();
     let timeline: Vec<_> = view.events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(timeline, ["session.sign_in", "app.view", "data_query.execute"]);
 }

@@ -212,15 +212,15 @@ async fn an_event_and_its_target_history_are_complete(pool: PgPool) {
     let app = spawn(pool).await;
     known_events(&app).await;
 
-    let view = vigil::query::event_view(&app.pool, "e3").await.unwrap().expect("e3 exists");
+    let view = vigil::query::event_view(&app.pool, "e3", &Default::default()).await.unwrap().expect("e3 exists");
     assert_eq!(view.event.changes[0].field, "permissions");
     assert_eq!(view.event.changes[0].old.as_deref(), Some(r#"["a"]"#));
     let raw: Value = serde_json::from_str(&view.event.raw).unwrap();
     assert_eq!(raw["actor"]["email"], "ben@globex.example");
     assert_eq!(raw["changes"][0]["new"], json!(["a", "b"]));
-    assert!(vigil::query::event_view(&app.pool, "nope").await.unwrap().is_none());
+    assert!(vigil::query::event_view(&app.pool, "nope", &Default::default()).await.unwrap().is_none());
 
-    let history = vigil::query::target_history(&app.pool, "role", "role_support", None, 100).await.unwrap();
+    let history = vigil::query::target_history(&app.pool, "role", "role_support", &Default::default(), None, 100).await.unwrap();
     let order: Vec<_> = history.events.iter().map(|e| e.summary.id.as_str()).collect();
     assert_eq!(order, ["e3", "e2"], "oldest first");
     assert_eq!(history.target_name.as_deref(), Some("Support"));

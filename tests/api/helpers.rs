@@ -4,7 +4,7 @@ use leptos::config::LeptosOptions;
 use serde_json::Value;
 use sqlx::PgPool;
 use vigil::config::ServerConfig;
-use vigil::server::{router, AppState};
+use vigil::server::{serve_on, AppState};
 
 pub const KEY: &str = "test-ingest-key";
 pub const EXPORT_KEY: &str = "test-export-key";
@@ -30,7 +30,7 @@ pub async fn spawn_with(pool: PgPool, config: ServerConfig) -> TestApp {
         .site_addr(addr)
         .build();
     let state = AppState::new(leptos_options, pool.clone(), config, &ingest_config()).unwrap();
-    tokio::spawn(async move { axum::serve(listener, router(state)).await.unwrap() });
+    tokio::spawn(async move { serve_on(listener, state, std::future::pending()).await.unwrap() });
     TestApp { base: format!("http://{addr}"), pool, client: reqwest::Client::new() }
 }
 

@@ -1,0 +1,322 @@
+//! Console sign-in. Owns passwords, the sign-in and sign-out handlers, and the
+//! guard every request passes: sign-in required except for a short list of
+//! public paths, admin-only settings, and same-origin checks on state changes.
+//! Server functions get the signed-in user from [`principal`].
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form, Json};
+use base64::Engine;
+use chrono::{Duration, Utc};
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::json;
+use tower_sessions::Session;
+
+use crate::audit::{self, Activity, Actor};
+use crate::model::{ConsoleUser, CurrentUser, Role, Scope};
+use crate::server::AppState;
+use crate::store::access::{self, NewConsoleSession};
+
+/// Key of the console session id in the tower-sessions record.
+const SESSION_KEY: &str = "console_session";
+
+/// Server functions only admins may call live under this prefix, which the guard enforces.
+pub const ADMIN_API_PREFIX: &str = "/api/admin";
+
+/// The signed-in user of a request, put in the request's extensions by [`guard`].
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub user: ConsoleUser,
+    pub session_id: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Principal {
+    /// The events this user may read: a viewer's scope, everything for the others.
+    pub fn scope(&self) -> Scope {
+        match self.user.role {
+            Role::Viewer => self.user.scope.clone(),
+            Role::Admin | Role::Auditor => Scope::default(),
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.user.id),
+            email: self.user.email.clone(),
+            role: Some(self.user.role.as_str().into()),
+            session_id: Some(self.session_id.clone()),
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+
+    pub fn current_user(&self) -> CurrentUser {
+        CurrentUser { email: self.user.email.clone(), role: self.user.role, scope: self.scope() }
+    }
+}
+
+// ---- passwords and secrets ----
+
+/// An argon2id hash in PHC format.
+pub fn hash_password(password: &str) -> String {
+    password_auth::generate_hash(password)
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    password_auth::verify_password(password, hash).is_ok()
+}
+
+/// `bytes` random bytes, base64url without padding.
+pub fn random_token(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buffer);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
+}
+
+/// A generated password: 120 random bits.
+pub fn generate_password() -> String {
+    random_token(15)
+}
+
+/// Spend the time of one verification, so an unknown e-mail answers as slowly as a known one.
+fn verify_nothing(password: &str) {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let hash = DUMMY.get_or_init(|| hash_password("not a password anyone has"));
+    let _ = verify_password(password, hash);
+}
+
+// ---- the guard ----
+
+/// Paths anyone may fetch: the sign-in page, static assets, and the bearer-key APIs.
+pub fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/favicon.ico" | "/echarts.min.js" | "/api/openapi.json")
+        || path.starts_with("/pkg/")
+        || path.starts_with("/api/v1/")
+}
+
+fn client_ip(request: &Request) -> Option<String> {
+    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+}
+
+fn user_agent(headers: &HeaderMap) -> Option<String> {
+    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(String::from)
+}
+
+/// Whether a state-changing request comes from a page of this site: its
+/// `Origin` (or, failing that, `Referer`) names the host it was sent to.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else { return false };
+    let source = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
+    let Some(source) = source else { return false };
+    let without_scheme = source.split_once("://").map_or("", |(_, rest)| rest);
+    without_scheme.split('/').next() == Some(host)
+}
+
+fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
+}
+
+/// Every request passes here. Public paths go through; state changes must be
+/// same-origin; everything else needs a live console session, and settings an admin.
+pub async fn guard(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
+    let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    if changes_state && !path.starts_with("/api/v1/") && !same_origin(request.headers()) {
+        return json_error(StatusCode::FORBIDDEN, "cross_origin", "cross-origin requests may not change anything");
+    }
+    if is_public(&path) {
+        return next.run(request).await;
+    }
+
+    let session_id = session.get::<String>(SESSION_KEY).await.ok().flatten();
+    let user = match &session_id {
+        Some(id) => access::live_session_user(&state.pool, id, state.config.console_idle_minutes * 60).await,
+        None => Ok(None),
+    };
+    let user = match user {
+        Ok(user) => user,
+        Err(error) => {
+            tracing::error!(%error, "checking a console session failed");
+            return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error");
+        }
+    };
+    let (Some(user), Some(session_id)) = (user, session_id) else {
+        let is_page = request.method() == Method::GET && !path.starts_with("/api/");
+        if is_page {
+            let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
+            return Redirect::to(&format!("/login?next={}", crate::model::encode(target))).into_response();
+        }
+        return json_error(StatusCode::UNAUTHORIZED, "unauthorized", "sign in first");
+    };
+    let admin_only = path == "/settings" || path.starts_with("/settings/") || path.starts_with(ADMIN_API_PREFIX);
+    if admin_only && user.role != Role::Admin {
+        return json_error(StatusCode::FORBIDDEN, "forbidden", "only administrators may do this");
+    }
+    let principal = Principal {
+        ip: client_ip(&request),
+        user_agent: user_agent(request.headers()),
+        user,
+        session_id,
+    };
+    request.extensions_mut().insert(principal);
+    next.run(request).await
+}
+
+/// The signed-in user, inside a server function.
+pub async fn principal() -> Result<Principal, leptos::prelude::ServerFnError> {
+    leptos_axum::extract::<Extension<Principal>>()
+        .await
+        .map(|Extension(p)| p)
+        .map_err(|_| leptos::prelude::ServerFnError::new("sign in first"))
+}
+
+/// The signed-in administrator, inside a server function.
+pub async fn require_admin() -> Result<Principal, leptos::prelude::ServerFnError> {
+    let principal = principal().await?;
+    if principal.user.role != Role::Admin {
+        return Err(leptos::prelude::ServerFnError::new("only administrators may do this"));
+    }
+    Ok(principal)
+}
+
+// ---- sign-in and sign-out ----
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    pub email: String,
+    pub password: String,
+    #[serde(default)]
+    pub next: String,
+}
+
+/// Where to go after signing in: a path on this site, never another site.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/events" }
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("application/json"))
+}
+
+/// The answer to a refused sign-in: for a browser, back to the form with one
+/// generic message; for a JSON client, the status.
+fn refused(headers: &HeaderMap, limited: bool, next: &str) -> Response {
+    let (status, code, message) = if limited {
+        (StatusCode::TOO_MANY_REQUESTS, "rate_limited", "too many sign-in attempts; wait a minute and try again")
+    } else {
+        (StatusCode::UNAUTHORIZED, "invalid_credentials", "e-mail or password is incorrect")
+    };
+    if wants_json(headers) {
+        return json_error(status, code, message);
+    }
+    let error = if limited { "limited" } else { "invalid" };
+    Redirect::to(&format!("/login?error={error}&next={}", crate::model::encode(next))).into_response()
+}
+
+/// `POST /login`: check the password, open a console session, go on to `next`.
+pub async fn sign_in(
+    State(state): State<AppState>,
+    session: Session,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<SignInForm>,
+) -> Response {
+    let email = form.email.trim().to_lowercase();
+    let next = safe_next(&form.next).to_string();
+    let mut actor = Actor {
+        email: email.clone(),
+        ip: Some(peer.ip().to_string()),
+        user_agent: user_agent(&headers),
+        ..Actor::default()
+    };
+    let failed = |reason: &str| Activity::new("session.sign_in", "session").outcome("failure", reason);
+
+    if state.sign_in_limiter.check(&email).is_err() {
+        audit::record(&state, &actor, failed("too many attempts for this account")).await;
+        return refused(&headers, true, &next);
+    }
+    let found = match access::user_for_sign_in(&state.pool, &email).await {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::error!(%error, "reading a console user failed");
+            return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error");
+        }
+    };
+    let password = form.password.clone();
+    let check = tokio::task::spawn_blocking(move || match found {
+        None => {
+            verify_nothing(&password);
+            Err("unknown e-mail")
+        }
+        Some((user, hash)) => match (verify_password(&password, &hash), user.disabled) {
+            (false, _) => Err("wrong password"),
+            (true, true) => Err("account disabled"),
+            (true, false) => Ok(user),
+        },
+    })
+    .await
+    .unwrap_or(Err("password check failed"));
+    let user = match check {
+        Ok(user) => user,
+        Err(reason) => {
+            audit::record(&state, &actor, failed(reason)).await;
+            return refused(&headers, false, &next);
+        }
+    };
+
+    let session_id = random_token(32);
+    let client_info = state
+        .pipeline
+        .enricher
+        .client_info(actor.user_agent.as_deref(), actor.ip.as_deref())
+        .and_then(|c| serde_json::to_value(c).ok());
+    let record = NewConsoleSession {
+        id: &session_id,
+        user_id: user.id,
+        expires_at: Utc::now() + Duration::hours(state.config.console_session_hours),
+        ip: actor.ip.clone(),
+        user_agent: actor.user_agent.as_deref(),
+        client_info,
+    };
+    let stored = async {
+        access::create_console_session(&state.pool, &record).await.map_err(|e| e.to_string())?;
+        // A new cookie id at sign-in, so an id planted before cannot ride along.
+        session.cycle_id().await.map_err(|e| e.to_string())?;
+        session.insert(SESSION_KEY, &session_id).await.map_err(|e| e.to_string())
+    };
+    if let Err(error) = stored.await {
+        tracing::error!(%error, "opening a console session failed");
+        return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error");
+    }
+    actor.user_id = Some(user.id);
+    actor.role = Some(user.role.as_str().into());
+    actor.session_id = Some(session_id);
+    audit::record(&state, &actor, Activity::new("session.sign_in", "session")).await;
+
+    if wants_json(&headers) {
+        return Json(json!({"signed_in": user.email, "role": user.role.as_str()})).into_response();
+    }
+    Redirect::to(&next).into_response()
+}
+
+/// `POST /logout`: end this console session.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    session: Session,
+    Extension(principal): Extension<Principal>,
+) -> Response {
+    if let Err(error) = access::revoke_console_session(&state.pool, &principal.session_id, &principal.user.email).await {
+        tracing::error!(%error, "ending a console session failed");
+    }
+    let _ = session.flush().await;
+    audit::record(&state, &principal.actor(), Activity::new("session.sign_out", "session")).await;
+    Redirect::to("/login?signed_out=1").into_response()
+}

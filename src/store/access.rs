@@ -1,0 +1,321 @@
+//! Console users, API keys and console sign-in sessions: all their SQL.
+
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, PgPool};
+
+use crate::model::{ApiKey, ConsoleSession, ConsoleUser, Role, Scope};
+
+#[derive(FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    role: String,
+    environments: Vec<String>,
+    organizations: Vec<String>,
+    disabled: bool,
+    created_at: DateTime<Utc>,
+    last_sign_in_at: Option<DateTime<Utc>>,
+}
+
+impl From<UserRow> for ConsoleUser {
+    fn from(r: UserRow) -> Self {
+        ConsoleUser {
+            id: r.id,
+            email: r.email,
+            role: Role::parse(&r.role).unwrap_or_default(),
+            scope: Scope { environments: r.environments, organizations: r.organizations },
+            disabled: r.disabled,
+            created_at: r.created_at,
+            last_sign_in_at: r.last_sign_in_at,
+        }
+    }
+}
+
+const USER_COLUMNS: &str = "id, email, role, environments, organizations, disabled, created_at, last_sign_in_at";
+
+pub async fn list_users(pool: &PgPool) -> sqlx::Result<Vec<ConsoleUser>> {
+    let rows: Vec<UserRow> = sqlx::query_as(&format!("select {USER_COLUMNS} from console_users order by email"))
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+pub async fn find_user(pool: &PgPool, id: i64) -> sqlx::Result<Option<ConsoleUser>> {
+    let row: Option<UserRow> = sqlx::query_as(&format!("select {USER_COLUMNS} from console_users where id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(Into::into))
+}
+
+#[derive(FromRow)]
+struct SignInRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+/// A user and their password hash, for signing in.
+pub async fn user_for_sign_in(pool: &PgPool, email: &str) -> sqlx::Result<Option<(ConsoleUser, String)>> {
+    let row: Option<SignInRow> =
+        sqlx::query_as(&format!("select {USER_COLUMNS}, password_hash from console_users where email = $1"))
+            .bind(email)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|r| (r.user.into(), r.password_hash)))
+}
+
+/// Create a user, or with `replace` update an existing one's password, role and
+/// scope (and enable it). Returns the user and whether it existed before.
+pub async fn upsert_user(
+    pool: &PgPool,
+    email: &str,
+    password_hash: &str,
+    role: Role,
+    scope: &Scope,
+    replace: bool,
+) -> sqlx::Result<Option<ConsoleUser>> {
+    let conflict = if replace {
+        "do update set password_hash = excluded.password_hash, role = excluded.role, \
+         environments = excluded.environments, organizations = excluded.organizations, disabled = false"
+    } else {
+        "do nothing"
+    };
+    let row: Option<UserRow> = sqlx::query_as(&format!(
+        "insert into console_users (email, password_hash, role, environments, organizations) \
+         values ($1, $2, $3, $4, $5) on conflict (email) {conflict} returning {USER_COLUMNS}"
+    ))
+    .bind(email)
+    .bind(password_hash)
+    .bind(role.as_str())
+    .bind(&scope.environments)
+    .bind(&scope.organizations)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+pub async fn update_user_access(pool: &PgPool, id: i64, role: Role, scope: &Scope) -> sqlx::Result<()> {
+    sqlx::query("update console_users set role = $2, environments = $3, organizations = $4 where id = $1")
+        .bind(id)
+        .bind(role.as_str())
+        .bind(&scope.environments)
+        .bind(&scope.organizations)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Disable or enable a user; disabling also ends their console sessions.
+pub async fn set_user_disabled(pool: &PgPool, id: i64, disabled: bool, by: &str) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("update console_users set disabled = $2 where id = $1").bind(id).bind(disabled).execute(&mut *tx).await?;
+    if disabled {
+        revoke_user_sessions(&mut tx, id, by).await?;
+    }
+    tx.commit().await
+}
+
+/// Set a new password hash and end the user's console sessions.
+pub async fn set_password(pool: &PgPool, id: i64, password_hash: &str, by: &str) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("update console_users set password_hash = $2 where id = $1")
+        .bind(id)
+        .bind(password_hash)
+        .execute(&mut *tx)
+        .await?;
+    revoke_user_sessions(&mut tx, id, by).await?;
+    tx.commit().await
+}
+
+async fn revoke_user_sessions(tx: &mut sqlx::PgConnection, user_id: i64, by: &str) -> sqlx::Result<()> {
+    sqlx::query("update console_sessions set revoked_at = now(), revoked_by = $2 where user_id = $1 and revoked_at is null")
+        .bind(user_id)
+        .bind(by)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+// ---- console sessions ----
+
+/// What a new sign-in records about the browser.
+pub struct NewConsoleSession<'a> {
+    pub id: &'a str,
+    pub user_id: i64,
+    pub expires_at: DateTime<Utc>,
+    pub ip: Option<String>,
+    pub user_agent: Option<&'a str>,
+    pub client_info: Option<serde_json::Value>,
+}
+
+pub async fn create_console_session(pool: &PgPool, s: &NewConsoleSession<'_>) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "insert into console_sessions (id, user_id, expires_at, ip, user_agent, client_info) \
+         values ($1, $2, $3, $4::inet, $5, $6)",
+    )
+    .bind(s.id)
+    .bind(s.user_id)
+    .bind(s.expires_at)
+    .bind(&s.ip)
+    .bind(s.user_agent)
+    .bind(&s.client_info)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("update console_users set last_sign_in_at = now() where id = $1").bind(s.user_id).execute(&mut *tx).await?;
+    tx.commit().await
+}
+
+/// The user of a console session that is still valid: not revoked, not past its
+/// absolute expiry, seen within `idle_seconds`, and its user not disabled.
+/// Marks the session as seen (at most every 15 s, to spare writes).
+pub async fn live_session_user(pool: &PgPool, session_id: &str, idle_seconds: i64) -> sqlx::Result<Option<ConsoleUser>> {
+    let row: Option<UserRow> = sqlx::query_as(&format!(
+        "with live as ( \
+           select s.id as session_id, s.last_seen_at, u.* from console_sessions s \
+           join console_users u on u.id = s.user_id \
+           where s.id = $1 and s.revoked_at is null and not u.disabled \
+             and s.expires_at > now() and s.last_seen_at > now() - make_interval(secs => $2)), \
+         touch as ( \
+           update console_sessions set last_seen_at = now() \
+           where id = (select session_id from live where last_seen_at < now() - interval '15 seconds')) \
+         select {USER_COLUMNS} from live"
+    ))
+    .bind(session_id)
+    .bind(idle_seconds as f64)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+/// Revoke one console session; false when it was not live.
+pub async fn revoke_console_session(pool: &PgPool, session_id: &str, by: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("update console_sessions set revoked_at = now(), revoked_by = $2 where id = $1 and revoked_at is null")
+        .bind(session_id)
+        .bind(by)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Console sessions that are neither revoked nor expired, most recently seen first.
+pub async fn live_console_sessions(pool: &PgPool, idle_seconds: i64, current: &str) -> sqlx::Result<Vec<ConsoleSession>> {
+    let rows: Vec<(String, String, DateTime<Utc>, DateTime<Utc>, Option<String>, Option<serde_json::Value>)> = sqlx::query_as(
+        "select s.id, u.email, s.created_at, s.last_seen_at, host(s.ip), s.client_info \
+         from console_sessions s join console_users u on u.id = s.user_id \
+         where s.revoked_at is null and not u.disabled and s.expires_at > now() \
+           and s.last_seen_at > now() - make_interval(secs => $1) \
+         order by s.last_seen_at desc limit 500",
+    )
+    .bind(idle_seconds as f64)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, email, created_at, last_seen_at, ip, client)| ConsoleSession {
+            current: id == current,
+            id,
+            email,
+            created_at,
+            last_seen_at,
+            ip,
+            client: client.and_then(|c| serde_json::from_value(c).ok()).unwrap_or_default(),
+        })
+        .collect())
+}
+
+// ---- API keys ----
+
+#[derive(FromRow)]
+struct KeyRow {
+    id: i64,
+    name: String,
+    kind: String,
+    prefix: String,
+    environments: Vec<String>,
+    organizations: Vec<String>,
+    created_by: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<KeyRow> for ApiKey {
+    fn from(r: KeyRow) -> Self {
+        ApiKey {
+            id: r.id,
+            name: r.name,
+            kind: r.kind,
+            prefix: r.prefix,
+            scope: Scope { environments: r.environments, organizations: r.organizations },
+            created_by: r.created_by,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}
+
+const KEY_COLUMNS: &str =
+    "id, name, kind, prefix, environments, organizations, created_by, created_at, last_used_at, revoked_at";
+
+pub struct NewApiKey<'a> {
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub prefix: &'a str,
+    pub key_hash: &'a str,
+    pub scope: &'a Scope,
+    pub created_by: &'a str,
+}
+
+pub async fn create_api_key(pool: &PgPool, k: &NewApiKey<'_>) -> sqlx::Result<ApiKey> {
+    let row: KeyRow = sqlx::query_as(&format!(
+        "insert into api_keys (name, kind, prefix, key_hash, environments, organizations, created_by) \
+         values ($1, $2, $3, $4, $5, $6, $7) returning {KEY_COLUMNS}"
+    ))
+    .bind(k.name)
+    .bind(k.kind)
+    .bind(k.prefix)
+    .bind(k.key_hash)
+    .bind(&k.scope.environments)
+    .bind(&k.scope.organizations)
+    .bind(k.created_by)
+    .fetch_one(pool)
+    .await?;
+    Ok(row.into())
+}
+
+pub async fn list_api_keys(pool: &PgPool) -> sqlx::Result<Vec<ApiKey>> {
+    let rows: Vec<KeyRow> =
+        sqlx::query_as(&format!("select {KEY_COLUMNS} from api_keys order by revoked_at is not null, created_at desc"))
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// The live key of `kind` with this hash, marked as used (at most once a minute).
+pub async fn use_api_key(pool: &PgPool, kind: &str, key_hash: &str) -> sqlx::Result<Option<ApiKey>> {
+    let row: Option<KeyRow> = sqlx::query_as(&format!(
+        "update api_keys set last_used_at = case \
+             when last_used_at is null or last_used_at < now() - interval '1 minute' then now() else last_used_at end \
+         where key_hash = $1 and kind = $2 and revoked_at is null returning {KEY_COLUMNS}"
+    ))
+    .bind(key_hash)
+    .bind(kind)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+/// Revoke a key; the key as it was, or `None` when there is no live key with this id.
+pub async fn revoke_api_key(pool: &PgPool, id: i64, by: &str) -> sqlx::Result<Option<ApiKey>> {
+    let row: Option<KeyRow> = sqlx::query_as(&format!(
+        "update api_keys set revoked_at = now(), revoked_by = $2 where id = $1 and revoked_at is null returning {KEY_COLUMNS}"
+    ))
+    .bind(id)
+    .bind(by)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(Into::into))
+}
