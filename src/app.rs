@@ -5,7 +5,12 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
-use crate::pages::{event::EventPage, events::EventsPage, not_found::NotFound, session::SessionPage, sessions::SessionsPage, target::TargetPage};
+use crate::api::current_user;
+use crate::pages::settings::{ConsoleSessionsPage, KeysPage, UsersPage};
+use crate::pages::{
+    event::EventPage, events::EventsPage, login::LoginPage, not_found::NotFound, session::SessionPage,
+    sessions::SessionsPage, target::TargetPage,
+};
 
 /// The document around the app; rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -37,13 +42,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/vigil.css"/>
         <Title formatter=|page: String| if page.is_empty() { "Vigil".to_string() } else { format!("{page} · Vigil") }/>
         <Router>
-            <header class="topbar">
-                <A href="/" attr:class="brand">"Vigil"</A>
-                <nav>
-                    <A href="/events">"Events"</A>
-                    <A href="/sessions">"Sessions"</A>
-                </nav>
-            </header>
+            <TopBar/>
             <main>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=EventsPage/>
@@ -53,6 +52,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/targets/:kind/:id") view=TargetPage/>
                     <Route path=path!("/sessions") view=SessionsPage/>
                     <Route path=path!("/sessions/:id") view=SessionPage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/settings") view=UsersPage/>
+                    <Route path=path!("/settings/keys") view=KeysPage/>
+                    <Route path=path!("/settings/sessions") view=ConsoleSessionsPage/>
                 </Routes>
             </main>
             <footer class="footer">
@@ -61,6 +64,38 @@ pub fn App() -> impl IntoView {
                 " (CC BY 4.0). Browser, OS and device detection: uap-core (Apache 2.0)."
             </footer>
         </Router>
+    }
+}
+
+/// The top bar: navigation, and who is signed in (with sign-out) once someone is.
+#[component]
+fn TopBar() -> impl IntoView {
+    let me = Resource::new(|| (), |_| current_user());
+    view! {
+        <header class="topbar">
+            <A href="/" attr:class="brand">"Vigil"</A>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    me.await.ok().flatten().map(|user| {
+                        let admin = user.role == crate::model::Role::Admin;
+                        view! {
+                            <nav>
+                                <A href="/events">"Events"</A>
+                                <A href="/sessions">"Sessions"</A>
+                                {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
+                            </nav>
+                            <div class="who">
+                                <span class="user" title=user.scope.describe()>{user.email.clone()}</span>
+                                <span class="badge role">{user.role.as_str()}</span>
+                                <form method="post" action="/logout" class="sign-out">
+                                    <button type="submit" class="link-button">"Sign out"</button>
+                                </form>
+                            </div>
+                        }
+                    })
+                })}
+            </Transition>
+        </header>
     }
 }
 

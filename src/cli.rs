@@ -31,11 +31,75 @@ pub enum Command {
     Demo(DemoArgs),
     /// Time the explorer's pages and charts on the stored data (see `make bench`).
     Bench(crate::bench::BenchArgs),
+    /// Manage console users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
     /// Apply database migrations and create the coming partitions, then exit.
     Migrate {
         #[command(flatten)]
         database: DatabaseConfig,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a console user. The password is read from stdin with
+    /// --password-stdin, otherwise generated and printed once.
+    Add {
+        /// The user's e-mail address (their sign-in name).
+        email: String,
+        /// Make the user an administrator (same as --role admin).
+        #[arg(long)]
+        admin: bool,
+        /// admin, auditor or viewer.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// For viewers: environments they may see (repeat or comma-separate).
+        #[arg(long = "env", value_delimiter = ',')]
+        environments: Vec<String>,
+        /// For viewers: organizations they may see (repeat or comma-separate).
+        #[arg(long = "org", value_delimiter = ',')]
+        organizations: Vec<String>,
+        /// Read the password from the first line of stdin.
+        #[arg(long)]
+        password_stdin: bool,
+        /// If the user exists, set this password, role and scope (and enable them).
+        #[arg(long)]
+        reset: bool,
+    },
+}
+
+/// Run a `vigil user …` command.
+pub async fn user(command: UserCommand, database: DatabaseConfig) -> anyhow::Result<()> {
+    use crate::model::{Role, Scope};
+    use crate::server::auth::{generate_password, hash_password};
+
+    let UserCommand::Add { email, admin, role, environments, organizations, password_stdin, reset } = command;
+    let email = email.trim().to_lowercase();
+    anyhow::ensure!(email.contains('@'), "{email:?} is not an e-mail address");
+    let role = if admin { Role::Admin } else { Role::parse(&role).ok_or_else(|| anyhow::anyhow!("role must be admin, auditor or viewer"))? };
+    let password = if password_stdin {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        let line = line.trim_end_matches(['\r', '\n']).to_string();
+        anyhow::ensure!(line.chars().count() >= 12, "the password must have at least 12 characters");
+        line
+    } else {
+        generate_password()
+    };
+    let pool = crate::store::connect(&database).await?;
+    let scope = Scope { environments, organizations };
+    let saved = crate::store::access::upsert_user(&pool, &email, &hash_password(&password), role, &scope, reset).await?;
+    anyhow::ensure!(saved.is_some(), "{email} already has an account (add --reset to replace its password)");
+    println!("{} console user {email} ({}, {})", if reset { "Saved" } else { "Added" }, role.as_str(), scope.describe());
+    if !password_stdin {
+        println!("Password (shown once): {password}");
+    }
+    Ok(())
 }
 
 /// Log to stderr, filtered by `RUST_LOG` (default: info for Vigil, warn elsewhere).

@@ -3,6 +3,7 @@
 
 mod events;
 mod sessions;
+mod settings;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
@@ -18,3 +19,4 @@ pub mod token;
 
 pub use events::*;
 pub use sessions::*;
+pub use settings::*;

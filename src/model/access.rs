@@ -68,7 +68,7 @@ pub fn split_list(text: &str) -> Vec<String> {
 
 /// The signed-in user, as the pages show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CurrentUser {
+pub struct SignedInUser {
     pub email: String,
     pub role: Role,
     pub scope: Scope,

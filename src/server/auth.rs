@@ -19,7 +19,7 @@ use serde_json::json;
 use tower_sessions::Session;
 
 use crate::audit::{self, Activity, Actor};
-use crate::model::{ConsoleUser, CurrentUser, Role, Scope};
+use crate::model::{ConsoleUser, SignedInUser, Role, Scope};
 use crate::server::AppState;
 use crate::store::access::{self, NewConsoleSession};
 
@@ -58,8 +58,8 @@ impl Principal {
         }
     }
 
-    pub fn current_user(&self) -> CurrentUser {
-        CurrentUser { email: self.user.email.clone(), role: self.user.role, scope: self.scope() }
+    pub fn signed_in_user(&self) -> SignedInUser {
+        SignedInUser { email: self.user.email.clone(), role: self.user.role, scope: self.scope() }
     }
 }
 

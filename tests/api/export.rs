@@ -219,7 +219,7 @@ async fn csv_export_neutralises_formulas_and_ndjson_streams_everything(pool: sql
 async fn the_console_download_is_exactly_the_current_filter(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     load(&app).await;
-    let response = app.client.get(format!("{}/events/export?env=staging&format=ndjson", app.base)).send().await.unwrap();
+    let response = app.console("auditor").await.get("/events/export?env=staging&format=ndjson").await;
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-disposition"].to_str().unwrap().starts_with("attachment; filename=\"vigil-events-"));
     let body = response.text().await.unwrap();

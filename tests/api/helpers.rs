@@ -7,6 +7,8 @@ use vigil::config::ServerConfig;
 use vigil::server::{serve_on, AppState};
 
 pub const KEY: &str = "test-ingest-key";
+/// Password of the console users tests create.
+pub const PASSWORD: &str = "correct horse battery staple";
 pub const EXPORT_KEY: &str = "test-export-key";
 
 pub struct TestApp {
@@ -80,5 +82,98 @@ pub fn ingest_config() -> vigil::config::IngestConfig {
     vigil::config::IngestConfig {
         geoip_db: std::env::var_os("VIGIL_GEOIP_DB").map(Into::into),
         ..Default::default()
+    }
+}
+
+/// A browser-like client of the console: its own cookie jar, redirects not followed.
+pub struct Console {
+    pub client: reqwest::Client,
+    pub email: String,
+    base: String,
+}
+
+pub fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// The URL path of a server function, by its Rust name.
+pub fn server_fn_path(name: &str) -> String {
+    leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .find(|path| {
+            let last = path.rsplit('/').next().unwrap_or("");
+            last.strip_prefix(name).is_some_and(|rest| rest.chars().all(|c| c.is_ascii_digit()))
+        })
+        .unwrap_or_else(|| panic!("no server function {name}"))
+        .to_string()
+}
+
+impl Console {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
+    /// Call a server function as the page would (same-origin POST of a form).
+    pub async fn call(&self, name: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(format!("{}{}", self.base, server_fn_path(name)))
+            .header("origin", &self.base)
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Call a server function that must succeed; its JSON reply.
+    pub async fn call_ok(&self, name: &str, form: &[(&str, &str)]) -> Value {
+        let response = self.call(name, form).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 200, "{name}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+}
+
+impl TestApp {
+    /// Create a console user with [`PASSWORD`].
+    pub async fn add_user(&self, email: &str, role: &str, environments: &[&str], organizations: &[&str]) {
+        let scope = vigil::model::Scope {
+            environments: environments.iter().map(|s| s.to_string()).collect(),
+            organizations: organizations.iter().map(|s| s.to_string()).collect(),
+        };
+        let role = vigil::model::Role::parse(role).unwrap();
+        let hash = vigil::server::auth::hash_password(PASSWORD);
+        vigil::store::access::upsert_user(&self.pool, email, &hash, role, &scope, true).await.unwrap();
+    }
+
+    /// POST the sign-in form from a fresh browser; the response and the browser.
+    pub async fn try_sign_in(&self, email: &str, password: &str) -> (reqwest::Response, reqwest::Client) {
+        let client = browser();
+        let response = client
+            .post(format!("{}/login", self.base))
+            .header("origin", &self.base)
+            .header("accept", "application/json")
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        (response, client)
+    }
+
+    pub async fn sign_in(&self, email: &str) -> Console {
+        let (response, client) = self.try_sign_in(email, PASSWORD).await;
+        assert_eq!(response.status(), 200, "{email} signs in");
+        Console { client, email: email.to_string(), base: self.base.clone() }
+    }
+
+    /// A signed-in console user with this role and no scope restriction.
+    pub async fn console(&self, role: &str) -> Console {
+        let email = format!("{role}@example.com");
+        self.add_user(&email, role, &[], &[]).await;
+        self.sign_in(&email).await
     }
 }

@@ -1,6 +1,7 @@
 //! Integration tests: the real router on a real port, against a fresh
 //! PostgreSQL database per test (`#[sqlx::test]`, from `DATABASE_URL`).
 
+mod access;
 mod enrichment;
 mod explorer;
 mod export;

@@ -69,7 +69,7 @@ async fn the_events_page_renders_stored_events_on_the_server(pool: sqlx::PgPool)
         .await;
     assert_eq!(status, 200);
 
-    let html = app.client.get(format!("{}/events", app.base)).send().await.unwrap();
+    let html = app.console("auditor").await.get("/events").await;
     assert_eq!(html.status(), 200);
     let html = html.text().await.unwrap();
     assert!(html.contains("role.update"));
@@ -81,7 +81,7 @@ async fn the_events_page_renders_stored_events_on_the_server(pool: sqlx::PgPool)
 #[sqlx::test(migrations = false)]
 async fn an_unknown_address_is_a_404_page(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
-    let response = app.client.get(format!("{}/no/such/page", app.base)).send().await.unwrap();
+    let response = app.console("viewer").await.get("/no/such/page").await;
     assert_eq!(response.status(), 404);
     assert!(response.text().await.unwrap().contains("Page not found"));
 }

@@ -1,0 +1,258 @@
+//! Settings (admins only): console users, API keys, and live console sessions.
+//! Every change goes through a server action; secrets are shown once.
+
+use leptos::prelude::*;
+use leptos::server::ServerAction;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_location;
+
+use crate::api::{
+    list_api_keys, list_console_sessions, list_users, AddUser, CreateApiKey, ResetPassword, RevokeApiKey,
+    RevokeConsoleSession, SetUserDisabled, UpdateUser,
+};
+use crate::components::time::Time;
+use crate::model::{Role, Secret};
+
+#[component]
+fn SettingsNav() -> impl IntoView {
+    view! {
+        <nav class="subnav" aria-label="Settings">
+            <A href="/settings" exact=true>"Users"</A>
+            <A href="/settings/keys">"API keys"</A>
+            <A href="/settings/sessions">"Console sessions"</A>
+        </nav>
+    }
+}
+
+/// The error of the last run of an action, if it failed.
+fn action_error<O>(value: impl Fn() -> Option<Result<O, ServerFnError>> + Send + Sync + 'static) -> impl IntoView {
+    move || match value() {
+        Some(Err(e)) => Some(view! { <p class="error" role="alert">{server_message(&e)}</p> }),
+        _ => None,
+    }
+}
+
+/// A server function's message without the framework's prefix.
+fn server_message(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// A secret returned by an action, shown once with a copy button.
+fn shown_once(value: impl Fn() -> Option<Result<Secret, ServerFnError>> + Send + Sync + 'static) -> impl IntoView {
+    move || match value() {
+        Some(Ok(secret)) => {
+            let copy_text = secret.value.clone();
+            let copy = move |_| {
+                #[cfg(feature = "hydrate")]
+                {
+                    let _ = window().navigator().clipboard().write_text(&copy_text);
+                }
+                #[cfg(not(feature = "hydrate"))]
+                let _ = &copy_text;
+            };
+            Some(view! {
+                <div class="secret" role="status">
+                    <p><strong>{secret.label}</strong>" — shown once; copy it now, Vigil keeps only a hash."</p>
+                    <code class="secret-value">{secret.value}</code>
+                    <button type="button" class="button" on:click=copy>"Copy"</button>
+                </div>
+            }.into_any())
+        }
+        Some(Err(e)) => Some(view! { <div class="error" role="alert">{server_message(&e)}</div> }.into_any()),
+        None => None,
+    }
+}
+
+fn role_select(name: &'static str, current: Role) -> impl IntoView {
+    view! {
+        <select name=name aria-label="Role">
+            {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == current>{r.as_str()}</option> }).collect_view()}
+        </select>
+    }
+}
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let add = ServerAction::<AddUser>::new();
+    let update = ServerAction::<UpdateUser>::new();
+    let disable = ServerAction::<SetUserDisabled>::new();
+    let reset = ServerAction::<ResetPassword>::new();
+    let users = Resource::new(
+        move || (add.version().get(), update.version().get(), disable.version().get(), reset.version().get()),
+        |_| list_users(),
+    );
+    view! {
+        <Title text="Users · Settings"/>
+        <div class="page-head"><h1>"Settings"</h1><span class="hint">"All times in UTC"</span></div>
+        <SettingsNav/>
+        <section class="panel">
+            <h2>"Add a console user"</h2>
+            <ActionForm action=add attr:class="settings-form">
+                <label class="field"><span>"E-mail"</span><input type="email" name="email" required/></label>
+                <label class="field"><span>"Role"</span>{role_select("role", Role::Viewer)}</label>
+                <label class="field"><span>"Environments (viewers; comma-separated)"</span><input name="environments" placeholder="any"/></label>
+                <label class="field"><span>"Organizations (viewers; comma-separated)"</span><input name="organizations" placeholder="any"/></label>
+                <button type="submit" class="button primary">"Add user"</button>
+            </ActionForm>
+            {shown_once(move || add.value().get())}
+            {shown_once(move || reset.value().get())}
+            {action_error(move || update.value().get())}
+            {action_error(move || disable.value().get())}
+        </section>
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading users…"</p> }>
+            {move || Suspend::new(async move {
+                users.await.map(|(now, users)| view! {
+                    <table class="events settings-table">
+                        <thead><tr>
+                            <th scope="col">"User"</th><th scope="col">"Role and scope"</th>
+                            <th scope="col">"Last sign-in"</th><th scope="col">"Status"</th><th scope="col">"Actions"</th>
+                        </tr></thead>
+                        <tbody>
+                            {users.into_iter().map(|u| view! {
+                                <tr data-user=u.email.clone()>
+                                    <td>{u.email.clone()}<span class="sub">{format!("added {}", crate::model::absolute_time(u.created_at))}</span></td>
+                                    <td>
+                                        <ActionForm action=update attr:class="inline-form">
+                                            <input type="hidden" name="id" value=u.id/>
+                                            {role_select("role", u.role)}
+                                            <input name="environments" aria-label="Environments" placeholder="any environment" value=u.scope.environments.join(", ")/>
+                                            <input name="organizations" aria-label="Organizations" placeholder="any organization" value=u.scope.organizations.join(", ")/>
+                                            <button type="submit" class="button">"Save"</button>
+                                        </ActionForm>
+                                    </td>
+                                    <td class="time">{u.last_sign_in_at.map(|at| view! { <Time at now/> }.into_any()).unwrap_or_else(|| "never".into_any())}</td>
+                                    <td><span class=if u.disabled { "badge outcome-denied" } else { "badge outcome-success" }>{if u.disabled { "disabled" } else { "active" }}</span></td>
+                                    <td class="actions">
+                                        <ActionForm action=disable attr:class="inline-form">
+                                            <input type="hidden" name="id" value=u.id/>
+                                            <input type="hidden" name="disabled" value=(!u.disabled).to_string()/>
+                                            <button type="submit" class="button">{if u.disabled { "Enable" } else { "Disable" }}</button>
+                                        </ActionForm>
+                                        <ActionForm action=reset attr:class="inline-form">
+                                            <input type="hidden" name="id" value=u.id/>
+                                            <button type="submit" class="button">"Reset password"</button>
+                                        </ActionForm>
+                                    </td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                })
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn KeysPage() -> impl IntoView {
+    let create = ServerAction::<CreateApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_keys());
+    view! {
+        <Title text="API keys · Settings"/>
+        <div class="page-head"><h1>"Settings"</h1><span class="hint">"All times in UTC"</span></div>
+        <SettingsNav/>
+        <section class="panel">
+            <h2>"Create an API key"</h2>
+            <p class="hint">"Ingest keys send events to one environment. Export keys read events (list and export APIs), optionally only some environments or organizations."</p>
+            <ActionForm action=create attr:class="settings-form">
+                <label class="field"><span>"Name"</span><input name="name" required placeholder="e.g. billing-service"/></label>
+                <label class="field"><span>"Kind"</span>
+                    <select name="kind"><option value="ingest">"ingest"</option><option value="export">"export"</option></select>
+                </label>
+                <label class="field"><span>"Environment(s)"</span><input name="environments" placeholder="production"/></label>
+                <label class="field"><span>"Organizations (export keys)"</span><input name="organizations" placeholder="any"/></label>
+                <button type="submit" class="button primary">"Create key"</button>
+            </ActionForm>
+            {shown_once(move || create.value().get())}
+            {action_error(move || revoke.value().get())}
+        </section>
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading keys…"</p> }>
+            {move || Suspend::new(async move {
+                keys.await.map(|(now, keys)| if keys.is_empty() {
+                    view! { <section class="empty-state"><h2>"No API keys yet"</h2><p>"Create one above; the operator keys from the configuration keep working."</p></section> }.into_any()
+                } else {
+                    view! {
+                        <table class="events settings-table">
+                            <thead><tr>
+                                <th scope="col">"Name"</th><th scope="col">"Kind"</th><th scope="col">"Scope"</th><th scope="col">"Key"</th>
+                                <th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col">"Status"</th><th scope="col"></th>
+                            </tr></thead>
+                            <tbody>
+                                {keys.into_iter().map(|k| view! {
+                                    <tr data-key=k.name.clone()>
+                                        <td>{k.name.clone()}</td>
+                                        <td>{k.kind.clone()}</td>
+                                        <td>{k.scope.describe()}</td>
+                                        <td><code>{format!("{}…", k.prefix)}</code></td>
+                                        <td class="time"><Time at=k.created_at now/><span class="sub">{format!("by {}", k.created_by)}</span></td>
+                                        <td class="time">{k.last_used_at.map(|at| view! { <Time at now/> }.into_any()).unwrap_or_else(|| "never".into_any())}</td>
+                                        <td>{match k.revoked_at {
+                                            Some(_) => view! { <span class="badge outcome-denied">"revoked"</span> }.into_any(),
+                                            None => view! { <span class="badge outcome-success">"active"</span> }.into_any(),
+                                        }}</td>
+                                        <td>{k.revoked_at.is_none().then(|| view! {
+                                            <ActionForm action=revoke attr:class="inline-form">
+                                                <input type="hidden" name="id" value=k.id/>
+                                                <button type="submit" class="button">"Revoke"</button>
+                                            </ActionForm>
+                                        })}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                })
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn ConsoleSessionsPage() -> impl IntoView {
+    let revoke = ServerAction::<RevokeConsoleSession>::new();
+    // Also re-read when the URL changes (navigating here again).
+    let location = use_location();
+    let sessions = Resource::new(move || (revoke.version().get(), location.search.get()), |_| list_console_sessions());
+    view! {
+        <Title text="Console sessions · Settings"/>
+        <div class="page-head"><h1>"Settings"</h1><span class="hint">"All times in UTC"</span></div>
+        <SettingsNav/>
+        <p class="hint">"Everyone signed in to this console now. Revoking signs that browser out on its next request."</p>
+        {action_error(move || revoke.value().get())}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading sessions…"</p> }>
+            {move || Suspend::new(async move {
+                sessions.await.map(|(now, sessions)| view! {
+                    <table class="events settings-table">
+                        <thead><tr>
+                            <th scope="col">"User"</th><th scope="col">"Signed in"</th><th scope="col">"Last seen"</th>
+                            <th scope="col">"Device"</th><th scope="col">"IP"</th><th scope="col">"Location"</th><th scope="col"></th>
+                        </tr></thead>
+                        <tbody>
+                            {sessions.into_iter().map(|s| view! {
+                                <tr data-console-session=s.email.clone()>
+                                    <td>{s.email.clone()}{s.current.then(|| view! { <span class="badge env">"this session"</span> })}</td>
+                                    <td class="time"><Time at=s.created_at now/></td>
+                                    <td class="time"><Time at=s.last_seen_at now/></td>
+                                    <td class="device">{s.client.device_label().unwrap_or_default()}</td>
+                                    <td class="ip">{s.ip.clone().unwrap_or_default()}</td>
+                                    <td>{s.client.location_label().unwrap_or_default()}</td>
+                                    <td>
+                                        <ActionForm action=revoke attr:class="inline-form">
+                                            <input type="hidden" name="id" value=s.id.clone()/>
+                                            <button type="submit" class="button">"Revoke"</button>
+                                        </ActionForm>
+                                    </td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                })
+            })}
+        </Transition>
+    }
+}
