@@ -4,6 +4,8 @@ import { defineConfig } from "@playwright/test";
 // of its own (E2E_DATABASE_URL, recreated by `make test`).
 const port = Number(process.env.E2E_PORT ?? 3100);
 export const INGEST_KEY = "e2e-ingest-key";
+/** Where the setup project keeps the signed-in administrator's cookies. */
+export const ADMIN_STATE = "test-results/.auth/admin.json";
 
 export default defineConfig({
   testDir: "./tests",
@@ -31,6 +33,11 @@ export default defineConfig({
       ],
     },
   },
+  projects: [
+    // Creates the console users and signs the administrator in once.
+    { name: "setup", testMatch: /auth\.setup\.ts/ },
+    { name: "console", dependencies: ["setup"], use: { storageState: ADMIN_STATE } },
+  ],
   webServer: {
     command: "target/debug/vigil serve",
     cwd: "..",
@@ -49,6 +56,7 @@ export default defineConfig({
       LEPTOS_SITE_ROOT: "target/site",
       LEPTOS_OUTPUT_NAME: "vigil",
       RUST_LOG: "warn,vigil=info",
+      VIGIL_SIGN_IN_IP_BURST: "200",
     },
   },
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { APIRequestContext, Page, expect } from "@playwright/test";
 import { INGEST_KEY } from "../playwright.config";
 
@@ -22,4 +23,25 @@ export async function ingest(request: APIRequestContext, events: object[]) {
 /** A unique word for this test run, to find our own rows. */
 export function marker(prefix: string) {
   return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
+
+/** The administrator the setup project signs in (every test starts signed in as them). */
+export const ADMIN = "admin@e2e.example";
+/** Password of every console user the tests create. */
+export const PASSWORD = "e2e password 1234";
+
+/** Create (or reset) a console user with the real CLI, e.g. addUser(email, ["--role", "viewer", "--env", "prod"]). */
+export function addUser(email: string, args: string[]) {
+  execFileSync("../target/debug/vigil", ["user", "add", email, "--password-stdin", "--reset", ...args], {
+    input: `${PASSWORD}\n`,
+    env: { ...process.env, DATABASE_URL: process.env.E2E_DATABASE_URL ?? process.env.DATABASE_URL ?? "" },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+}
+
+/** Fill and send the sign-in form on the current (sign-in) page. */
+export async function signIn(page: Page, email: string, password = PASSWORD) {
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
 }

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::model::{EventDetail, EventView, Explore, PageCursor, TargetHistory};
 
 /// A page cursor from the URL: absent or empty is none, anything unreadable an error.
+#[cfg(feature = "ssr")]
 fn cursor_param(text: Option<&str>) -> Result<Option<PageCursor>, ServerFnError> {
     text.filter(|t| !t.is_empty())
         .map(|t| PageCursor::decode(t).ok_or_else(|| ServerFnError::new("invalid page cursor")))

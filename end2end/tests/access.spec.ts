@@ -1,0 +1,117 @@
+import { test, expect } from "@playwright/test";
+import { addUser, ingest, marker, open, signIn } from "./helpers";
+
+const tag = marker("a");
+const fresh = { storageState: { cookies: [], origins: [] } };
+
+test.describe("signed out", () => {
+  test.use(fresh);
+
+  test("signing in and out", async ({ page }) => {
+    const email = `auditor-${tag}@e2e.example`;
+    addUser(email, ["--role", "auditor"]);
+
+    await page.goto("/sessions?status=all");
+    await expect(page).toHaveURL(/\/login\?next=%2Fsessions%3Fstatus%3Dall/);
+    await signIn(page, email, "wrong password");
+    await expect(page.getByRole("alert")).toHaveText("E-mail or password is incorrect.");
+
+    await signIn(page, email);
+    await expect(page).toHaveURL(/\/sessions\?status=all$/);
+    await expect(page.locator(".topbar .user")).toHaveText(email);
+    await expect(page.locator(".topbar .badge.role")).toHaveText("auditor");
+    await expect(page.locator(".topbar nav")).not.toContainText("Settings");
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await expect(page).toHaveURL(/\/login\?signed_out=1/);
+    await expect(page.getByText("You are signed out.")).toBeVisible();
+    await page.goto("/events");
+    await expect(page).toHaveURL(/\/login/);
+  });
+
+  test("a viewer cannot see events outside their scope", async ({ page, request }) => {
+    const email = `viewer-${tag}@e2e.example`;
+    const allowed = `prod-${tag}`;
+    const hidden = `stage-${tag}`;
+    addUser(email, ["--role", "viewer", "--env", allowed]);
+    await ingest(request, [
+      { id: `in-${tag}`, type: "role.update", environment: allowed, actor: { name: `Ana ${tag}` }, target: { type: "role", id: `r-${tag}` } },
+      { id: `out-${tag}`, type: "role.update", environment: hidden, actor: { name: `Bo ${tag}` }, target: { type: "role", id: `r-${tag}` } },
+    ]);
+
+    await page.goto("/events");
+    await signIn(page, email);
+    await open(page, `/events?q=${tag}`);
+    await expect(page.locator(`tr[data-event-id="in-${tag}"]`)).toBeVisible();
+    await expect(page.locator(`tr[data-event-id="out-${tag}"]`)).toHaveCount(0);
+
+    // Asking for the hidden environment by filter, or the hidden event by URL, shows nothing.
+    await open(page, `/events?env=${hidden}&q=${tag}`);
+    await expect(page.locator("tbody tr[data-event-id]")).toHaveCount(0);
+    const response = await page.goto(`/events/out-${tag}`);
+    expect(response?.status()).toBe(404);
+    await open(page, `/targets/role/r-${tag}`);
+    await expect(page.getByText(`Ana ${tag}`).first()).toBeVisible();
+    await expect(page.getByText(`Bo ${tag}`)).toHaveCount(0);
+  });
+});
+
+test("an administrator creates an API key, sees it once, and revokes it", async ({ page, request }) => {
+  const name = `svc-${tag}`;
+  const env = `keys-${tag}`;
+  await open(page, "/settings/keys");
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Kind").selectOption("ingest");
+  await page.getByLabel("Environment(s)").fill(env);
+  await page.getByRole("button", { name: "Create key" }).click();
+
+  const secret = page.locator(".secret-value");
+  await expect(secret).toHaveText(/^vigil_ingest_/);
+  const key = (await secret.textContent())!;
+  const row = page.locator(`tr[data-key="${name}"]`);
+  await expect(row).toContainText("active");
+  await expect(row).not.toContainText(key);
+
+  const send = (environment: string) =>
+    request.post("/api/v1/events", {
+      headers: { Authorization: `Bearer ${key}` },
+      data: [{ type: "app.update", environment, actor: { id: "svc" } }],
+    });
+  expect((await send(env)).status()).toBe(200);
+  const elsewhere = await (await send("production")).json();
+  expect(elsewhere.rejected[0].field).toBe("environment");
+
+  // Shown once: after a reload only the prefix remains.
+  await open(page, "/settings/keys");
+  await expect(page.locator(".secret-value")).toHaveCount(0);
+  await expect(row).not.toContainText("never");
+
+  await row.getByRole("button", { name: "Revoke" }).click();
+  await expect(row).toContainText("revoked");
+  expect((await send(env)).status()).toBe(401);
+});
+
+test("revoking a console session signs that browser out on its next request", async ({ page, browser }) => {
+  const email = `revoked-${tag}@e2e.example`;
+  addUser(email, ["--role", "auditor"]);
+  const other = await browser.newContext({ storageState: { cookies: [], origins: [] } });
+  const theirs = await other.newPage();
+  await theirs.goto("/events");
+  await signIn(theirs, email);
+  await expect(theirs).toHaveURL(/\/events$/);
+
+  await open(page, "/settings/sessions");
+  const row = page.locator(`tr[data-console-session="${email}"]`);
+  await expect(row).toHaveCount(1);
+  await expect(page.locator("tr", { hasText: "this session" })).toHaveCount(1);
+  await row.getByRole("button", { name: "Revoke" }).click();
+  await expect(row).toHaveCount(0);
+
+  await theirs.goto("/sessions");
+  await expect(theirs).toHaveURL(/\/login\?next=%2Fsessions/);
+  await other.close();
+
+  // The revocation is in Vigil's own audit trail.
+  await open(page, `/events?env=vigil&type=console_session.revoke`);
+  await expect(page.locator("tbody tr[data-event-id]").first()).toBeVisible();
+});
