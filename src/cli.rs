@@ -113,6 +113,12 @@ pub fn init_tracing() {
 pub async fn serve(database: DatabaseConfig, server: ServerConfig, ingest: IngestConfig) -> anyhow::Result<()> {
     let leptos_options = get_configuration(None)?.leptos_options;
     let pool = crate::store::connect(&database).await?;
+    // Cookie sessions past their expiry are deleted hourly.
+    let cookie_sessions = tower_sessions_sqlx_store::PostgresStore::new(pool.clone());
+    tokio::spawn(tower_sessions::ExpiredDeletion::continuously_delete_expired(
+        cookie_sessions,
+        std::time::Duration::from_secs(3600),
+    ));
     let state = AppState::new(leptos_options, pool, server, &ingest)?;
     crate::server::serve(state).await
 }

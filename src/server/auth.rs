@@ -132,23 +132,21 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
     if changes_state && !path.starts_with("/api/v1/") && !same_origin(request.headers()) {
         return json_error(StatusCode::FORBIDDEN, "cross_origin", "cross-origin requests may not change anything");
     }
-    if is_public(&path) {
+    if is_public(&path) && path != "/login" {
         return next.run(request).await;
     }
-
-    let session_id = session.get::<String>(SESSION_KEY).await.ok().flatten();
-    let user = match &session_id {
-        Some(id) => access::live_session_user(&state.pool, id, state.config.console_idle_minutes * 60).await,
-        None => Ok(None),
+    let signed_in = match signed_in_user(&state, &session).await {
+        Ok(signed_in) => signed_in,
+        Err(response) => return response,
     };
-    let user = match user {
-        Ok(user) => user,
-        Err(error) => {
-            tracing::error!(%error, "checking a console session failed");
-            return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error");
+    if path == "/login" {
+        // Already signed in: the sign-in page has nothing to offer.
+        if request.method() == Method::GET && signed_in.is_some() {
+            return Redirect::to("/events").into_response();
         }
-    };
-    let (Some(user), Some(session_id)) = (user, session_id) else {
+        return next.run(request).await;
+    }
+    let Some((user, session_id)) = signed_in else {
         let is_page = request.method() == Method::GET && !path.starts_with("/api/");
         if is_page {
             let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -168,6 +166,18 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
     };
     request.extensions_mut().insert(principal);
     next.run(request).await
+}
+
+/// The user and console session id behind the request's cookie, if it is live.
+async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<(ConsoleUser, String)>, Response> {
+    let Some(session_id) = session.get::<String>(SESSION_KEY).await.ok().flatten() else { return Ok(None) };
+    match access::live_session_user(&state.pool, &session_id, state.config.console_idle_minutes * 60).await {
+        Ok(user) => Ok(user.map(|user| (user, session_id))),
+        Err(error) => {
+            tracing::error!(%error, "checking a console session failed");
+            Err(json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error"))
+        }
+    }
 }
 
 /// The signed-in user, inside a server function.

@@ -176,6 +176,7 @@ async fn each_role_reaches_exactly_its_paths(pool: sqlx::PgPool) {
         for name in admin_fns {
             assert_eq!(console.call(name, &[]).await.status(), if is_admin { 200 } else { 403 }, "{} {name}", console.email);
         }
+        assert_eq!(console.get("/login").await.status(), 303, "signed in, the sign-in page moves on");
         let explored = console.call_ok("explore_events", &[("query", "type=role.update&range=24h")]).await;
         assert_eq!(explored["histogram"]["total"], 6, "{} reads all six events", console.email);
     }
