@@ -124,6 +124,16 @@ fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(json!({"error": {"code": code, "message": message}}))).into_response()
 }
 
+/// A refusal for `path`: server functions get it in their own error encoding
+/// (so the page shows the message), everything else as JSON.
+fn refusal(path: &str, status: StatusCode, code: &str, message: &str) -> Response {
+    if path.starts_with("/api/") && !path.starts_with("/api/v1/") {
+        use leptos::server_fn::error::FromServerFnError;
+        return (status, leptos::prelude::ServerFnError::new(message).ser()).into_response();
+    }
+    json_error(status, code, message)
+}
+
 /// Every request passes here. Public paths go through; state changes must be
 /// same-origin; everything else needs a live console session, and settings an admin.
 pub async fn guard(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
@@ -152,11 +162,11 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
             let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
             return Redirect::to(&format!("/login?next={}", crate::model::encode(target))).into_response();
         }
-        return json_error(StatusCode::UNAUTHORIZED, "unauthorized", "sign in first");
+        return refusal(&path, StatusCode::UNAUTHORIZED, "unauthorized", "you are signed out; reload the page to sign in");
     };
     let admin_only = path == "/settings" || path.starts_with("/settings/") || path.starts_with(ADMIN_API_PREFIX);
     if admin_only && user.role != Role::Admin {
-        return json_error(StatusCode::FORBIDDEN, "forbidden", "only administrators may do this");
+        return refusal(&path, StatusCode::FORBIDDEN, "forbidden", "only administrators may do this");
     }
     let principal = Principal {
         ip: client_ip(&request),

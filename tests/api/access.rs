@@ -140,6 +140,8 @@ async fn every_route_and_server_function_needs_sign_in(pool: sqlx::PgPool) {
     for path in server_fns.into_iter().chain(["/logout"]) {
         let response = client.post(format!("{}{path}", app.base)).header("origin", &app.base).send().await.unwrap();
         assert_eq!(response.status(), 401, "POST {path}");
+        let body = response.text().await.unwrap();
+        assert!(body.contains("you are signed out"), "the page can show why: {body}");
         let response = client.get(format!("{}{path}", app.base)).send().await.unwrap();
         assert!([401, 303].contains(&response.status().as_u16()), "GET {path}: {}", response.status());
     }
