@@ -1,7 +1,8 @@
 //! `vigil bench`: the explorer's performance figures on the data in the store.
 //! Times server-side renders of the events page over HTTP (a running `vigil
 //! serve`) for single filters and combinations, and the histogram aggregation
-//! for ranges up to 90 days, and prints medians and 95th percentiles.
+//! for ranges up to 90 days, and prints medians and 95th percentiles. Pages are
+//! read as a signed-in auditor (`bench@vigil.local`, created with a fresh password).
 
 use std::time::{Duration, Instant};
 
@@ -65,12 +66,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let pool = crate::store::connect(&args.database).await?;
     println!("store: {} events\n", crate::query::event_count(&pool).await?);
 
-    println!("events page, server-side render over HTTP ({} runs each)", args.runs);
+    let cookie = sign_in(&pool, &args.server).await?;
+    println!("events page, server-side render over HTTP, signed in ({} runs each)", args.runs);
     println!("{:<52} {:>9} {:>9}", "query", "median", "p95");
     let mut medians = Vec::new();
     for query in PAGES {
         let path = if query.is_empty() { "/events".to_string() } else { format!("/events?{query}") };
-        let times = time_runs(args.runs, || get(&args.server, &path)).await?;
+        let times = time_runs(args.runs, || get(&args.server, &path, &cookie)).await?;
         medians.push(report(if query.is_empty() { "(no filter, last 24 hours)" } else { query }, &times));
     }
     println!("slowest median: {:.1} ms\n", medians.iter().cloned().fold(0.0, f64::max));
@@ -117,13 +119,40 @@ fn report(label: &str, times: &[Duration]) -> f64 {
     median
 }
 
-/// A plain HTTP/1.1 GET that reads the whole response; fails unless it is a 200.
-async fn get(server: &str, path: &str) -> anyhow::Result<()> {
+/// Send one HTTP/1.1 request and read the whole response.
+async fn exchange(server: &str, request: String) -> anyhow::Result<String> {
     let mut stream = tokio::net::TcpStream::connect(server).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await?;
-    anyhow::ensure!(response.starts_with(b"HTTP/1.1 200"), "{path}: {}", String::from_utf8_lossy(&response[..response.len().min(200)]));
+    Ok(String::from_utf8_lossy(&response).into_owned())
+}
+
+/// Create (or reset) the bench auditor, sign in, and return the session cookie.
+async fn sign_in(pool: &sqlx::PgPool, server: &str) -> anyhow::Result<String> {
+    use crate::server::auth::{generate_password, hash_password};
+    let password = generate_password();
+    let scope = crate::model::Scope::default();
+    let role = crate::model::Role::Auditor;
+    crate::store::access::upsert_user(pool, "bench@vigil.local", &hash_password(&password), role, &scope, true).await?;
+    let body = format!("email=bench%40vigil.local&password={}", crate::model::encode(&password));
+    let request = format!(
+        "POST /login HTTP/1.1\r\nHost: {server}\r\nOrigin: http://{server}\r\nAccept: application/json\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let response = exchange(server, request).await?;
+    anyhow::ensure!(response.starts_with("HTTP/1.1 200"), "sign-in failed: {}", &response[..response.len().min(200)]);
+    response
+        .lines()
+        .find_map(|line| line.strip_prefix("set-cookie: ").and_then(|c| c.split(';').next()).map(String::from))
+        .ok_or_else(|| anyhow::anyhow!("sign-in set no cookie"))
+}
+
+/// A GET with the session cookie that reads the whole response; fails unless it is a 200.
+async fn get(server: &str, path: &str, cookie: &str) -> anyhow::Result<()> {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {server}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n");
+    let response = exchange(server, request).await?;
+    anyhow::ensure!(response.starts_with("HTTP/1.1 200"), "{path}: {}", &response[..response.len().min(200)]);
     Ok(())
 }

@@ -42,7 +42,7 @@ pub fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter)
     if let Some(user) = &filter.user {
         // Events of the actors whose id, e-mail or name is the given text (`names`
         // holds every actor key ever ingested, with its latest e-mail and name).
-        q.push(" and coalesce(actor_id, actor_email, actor_name) in (select id from names where kind = 'actor' and (id = ")
+        q.push(" and actor_key in (select id from names where kind = 'actor' and (id = ")
             .push_bind(user.clone())
             .push(" or email = ")
             .push_bind(user.clone())
@@ -61,11 +61,9 @@ pub fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter)
         }
     }
     if let Some(text) = &filter.text {
-        q.push(
-            " and vigil_event_text(actor_name, actor_email, actor_id, type, target_name, \
-             target_id, request_path, reason, client_ip) ilike ",
-        )
-        .push_bind(format!("%{}%", escape_like(text)));
+        // `search_text` is stored lower-cased; so is the pattern (bound as a value,
+        // so the planner sees it and can tell a rare word from a common one).
+        q.push(" and search_text like ").push_bind(format!("%{}%", escape_like(&text.to_lowercase())));
     }
 }
 

@@ -1,0 +1,4 @@
+// Rebuild when a migration changes: `sqlx::migrate!` embeds them in the binary.
+fn main() {
+    println!("cargo:rerun-if-changed=migrations");
+}
