@@ -41,19 +41,33 @@ pub async fn post_events(
         other => ApiError::BadRequest(other.to_string()),
     })?;
 
+    // A key bound to one environment writes there: items that name no
+    // environment get it, items that name another are rejected.
+    let bound = match grant.scope.environments.as_slice() {
+        [only] => Some(only.as_str()),
+        _ => None,
+    };
     let now = Utc::now();
     let mut valid = Vec::with_capacity(items.len());
     let mut rejected = Vec::new();
     for (index, item) in items.iter().enumerate() {
-        let valid_here = |event: ingest::NewEvent| match grant.scope.environments.as_slice() {
-            [only] if *only != event.environment => Err(Rejection {
+        let parse = |value: &serde_json::Value| match (bound, value) {
+            (Some(env), serde_json::Value::Object(map)) if !map.contains_key("environment") => {
+                let mut map = map.clone();
+                map.insert("environment".into(), env.into());
+                ingest::validate(index, &serde_json::Value::Object(map), now)
+            }
+            _ => ingest::validate(index, value, now),
+        };
+        let in_bound = |event: ingest::NewEvent| match bound {
+            Some(env) if env != event.environment => Err(Rejection {
                 index,
                 field: Some("environment".into()),
-                error: format!("this key may only send events for environment {only:?}"),
+                error: format!("this key may only send events for environment {env:?}"),
             }),
             _ => Ok(event),
         };
-        match item.as_ref().map_err(Clone::clone).and_then(|v| ingest::validate(index, v, now)).and_then(valid_here) {
+        match item.as_ref().map_err(Clone::clone).and_then(parse).and_then(in_bound) {
             Ok(mut event) => {
                 state.pipeline.prepare(&mut event);
                 valid.push(event)

@@ -364,11 +364,14 @@ async fn api_keys_are_shown_once_stored_hashed_bound_and_revocable(pool: sqlx::P
 
     let staging = json!({"type": "app.update", "environment": "staging", "actor": {"id": "u"}});
     let production = json!({"type": "app.update", "environment": "production", "actor": {"id": "u"}});
-    let (status, reply) = app.ingest_raw(json!([staging, production]).to_string(), "application/json", Some(&key)).await;
+    let unnamed = json!({"id": "no-env", "type": "app.update", "actor": {"id": "u"}});
+    let (status, reply) = app.ingest_raw(json!([staging, production, unnamed]).to_string(), "application/json", Some(&key)).await;
     assert_eq!(status, 200);
-    assert_eq!(reply["accepted"], 1);
+    assert_eq!(reply["accepted"], 2);
+    assert_eq!(reply["rejected"].as_array().unwrap().len(), 1);
     assert_eq!(reply["rejected"][0]["index"], 1);
     assert_eq!(reply["rejected"][0]["field"], "environment");
+    assert_eq!(app.count("select count(*) from events where id = 'no-env' and environment = 'staging'").await, 1, "the key's environment is filled in");
     let used = admin.call_ok("list_api_keys", &[]).await;
     assert!(used[1][0]["last_used_at"].is_string(), "last use is recorded");
 
