@@ -114,6 +114,13 @@ fn strip_nulls(value: &mut Value) {
     }
 }
 
+/// Store a reader's activity (a search, a view, an export) without making the
+/// request wait: the insert queues behind ingest batches for the ordering lock.
+pub fn record_in_background(state: &AppState, actor: Actor, activity: Activity) {
+    let state = state.clone();
+    tokio::spawn(async move { record(&state, &actor, activity).await });
+}
+
 /// Store one activity; a failure is logged, never shown to the user.
 pub async fn record(state: &AppState, actor: &Actor, activity: Activity) {
     let item = event_json(actor, &activity);

@@ -91,6 +91,11 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// The idle limit of a console sign-in, in seconds.
+    pub fn console_idle_seconds(&self) -> i64 {
+        self.console_idle_minutes * 60
+    }
+
     /// Settings for tests and embedding: the given keys and the documented defaults.
     pub fn with_keys(ingest_key: impl Into<String>, export_key: impl Into<String>) -> Self {
         ServerConfig {

@@ -24,6 +24,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error(transparent)]
     Internal(#[from] sqlx::Error),
+    /// The console's cookie session store failed.
+    #[error(transparent)]
+    Session(#[from] tower_sessions::session::Error),
 }
 
 impl ApiError {
@@ -37,7 +40,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Internal(_) | ApiError::Session(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }
@@ -45,12 +48,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = match &self {
-            ApiError::Internal(cause) => {
-                tracing::error!(error = %cause, "internal error");
-                "internal error; the request was not applied".to_string()
-            }
-            other => other.to_string(),
+        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(error = %self, "internal error");
+            "internal error; the request was not applied".to_string()
+        } else {
+            self.to_string()
         };
         let mut error = json!({ "code": code, "message": message });
         if let ApiError::InvalidParameter { field, .. } = &self {

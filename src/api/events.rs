@@ -4,13 +4,13 @@
 
 use leptos::prelude::*;
 
-use crate::model::{EventDetail, EventView, Explore, PageCursor, TargetHistory};
+use crate::model::{EventDetail, EventView, Explore, TargetHistory};
 
 /// A page cursor from the URL: absent or empty is none, anything unreadable an error.
 #[cfg(feature = "ssr")]
-fn cursor_param(text: Option<&str>) -> Result<Option<PageCursor>, ServerFnError> {
+fn cursor_param(text: Option<&str>) -> Result<Option<crate::model::PageCursor>, ServerFnError> {
     text.filter(|t| !t.is_empty())
-        .map(|t| PageCursor::decode(t).ok_or_else(|| ServerFnError::new("invalid page cursor")))
+        .map(|t| crate::model::PageCursor::decode(t).ok_or_else(|| ServerFnError::new("invalid page cursor")))
         .transpose()
 }
 
@@ -18,7 +18,7 @@ fn cursor_param(text: Option<&str>) -> Result<Option<PageCursor>, ServerFnError>
 /// the histogram and the option lists, computed at one instant so they agree.
 #[server]
 pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
-    use crate::audit::{record, Activity};
+    use crate::audit::{record_in_background, Activity};
     use crate::model::{parse_query, EventFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
     use crate::query::{filter::resolve_span, filter_options, histogram, list_events};
 
@@ -42,7 +42,7 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     page.now = now;
     let search = Activity::new("events.search", "access")
         .details(serde_json::json!({"filter": filter.to_query(), "matched": histogram.total}));
-    record(&state, &principal.actor(), search).await;
+    record_in_background(&state, principal.actor(), search);
     Ok(Explore { page, histogram, options })
 }
 
@@ -52,7 +52,7 @@ pub async fn get_event(id: String) -> Result<Option<EventDetail>, ServerFnError>
     let principal = crate::server::auth::principal().await?;
     let state = expect_context::<crate::server::AppState>();
     let event = crate::query::get_event(&state.pool, &id, &principal.scope()).await.map_err(crate::error::internal)?;
-    audit_view(&state, &principal, &id, event.is_some(), "expanded row").await;
+    audit_view(&state, &principal, &id, event.is_some(), "expanded row");
     Ok(event)
 }
 
@@ -62,19 +62,19 @@ pub async fn event_page(id: String) -> Result<Option<EventView>, ServerFnError> 
     let principal = crate::server::auth::principal().await?;
     let state = expect_context::<crate::server::AppState>();
     let view = crate::query::event_view(&state.pool, &id, &principal.scope()).await.map_err(crate::error::internal)?;
-    audit_view(&state, &principal, &id, view.is_some(), "detail page").await;
+    audit_view(&state, &principal, &id, view.is_some(), "detail page");
     Ok(view)
 }
 
 /// Record who looked at which event (or tried to: out of scope or unknown is "not found").
 #[cfg(feature = "ssr")]
-async fn audit_view(state: &crate::server::AppState, principal: &crate::server::auth::Principal, id: &str, found: bool, from: &str) {
-    use crate::audit::{record, Activity};
+fn audit_view(state: &crate::server::AppState, principal: &crate::server::auth::Principal, id: &str, found: bool, from: &str) {
+    use crate::audit::{record_in_background, Activity};
     let mut view = Activity::new("event.view", "access").target("event", id, None).details(serde_json::json!({"from": from}));
     if !found {
         view = view.outcome("failure", "no such event in the reader's scope");
     }
-    record(state, &principal.actor(), view).await;
+    record_in_background(state, principal.actor(), view);
 }
 
 /// Every event about one target, oldest first, 100 at a time.

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::api::auth::{authorize_key, KeyKind};
-use crate::audit::{record, Activity};
+use crate::audit::{record_in_background, Activity};
 use crate::server::auth::Principal;
 use crate::error::ApiError;
 use crate::model::{parse_query, EventFilter, PageCursor};
@@ -254,7 +254,7 @@ pub async fn download_filtered(
     filter.scope = principal.scope();
     let export = Activity::new("events.export", "access")
         .details(json!({"filter": filter.to_query(), "format": param(&pairs, "format")}));
-    record(&state, &principal.actor(), export).await;
+    record_in_background(&state, principal.actor(), export);
     let Span { from, to, .. } = resolve_span(&filter, Utc::now());
     let pool = state.pool.clone();
     let body = stream(format, None::<PageCursor>, move |before| {

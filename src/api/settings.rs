@@ -15,7 +15,7 @@ pub type Listing<T> = (DateTime<Utc>, Vec<T>);
 mod admin {
     pub use crate::audit::{record, Activity};
     pub use crate::error::internal;
-    pub use crate::model::{split_list, Role, Scope};
+    pub use crate::model::{ConsoleUser, Role, Scope};
     pub use crate::server::auth::{generate_password, hash_password, require_admin};
     pub use crate::server::AppState;
     pub use crate::store::access;
@@ -26,6 +26,14 @@ mod admin {
 
     pub fn parse_role(text: &str) -> Result<Role, leptos::prelude::ServerFnError> {
         Role::parse(text).ok_or_else(|| leptos::prelude::ServerFnError::new("role must be admin, auditor or viewer"))
+    }
+
+    /// The user with this id, or an error saying there is none.
+    pub async fn user(state: &AppState, id: i64) -> Result<ConsoleUser, leptos::prelude::ServerFnError> {
+        access::find_user(&state.pool, id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| leptos::prelude::ServerFnError::new("no such user"))
     }
 
     /// Hash off the async threads: argon2 takes tens of milliseconds on purpose.
@@ -57,7 +65,7 @@ pub async fn add_user(email: String, role: String, environments: String, organiz
         return Err(ServerFnError::new("enter the user's e-mail address"));
     }
     let role = parse_role(&role)?;
-    let scope = Scope { environments: split_list(&environments), organizations: split_list(&organizations) };
+    let scope = Scope::from_lists(&environments, &organizations);
     let password = generate_password();
     let state = state();
     let created = access::upsert_user(&state.pool, &email, &hash(password.clone()).await?, role, &scope, false)
@@ -78,9 +86,9 @@ pub async fn update_user(id: i64, role: String, environments: String, organizati
     use admin::*;
     let admin = require_admin().await?;
     let role = parse_role(&role)?;
-    let scope = Scope { environments: split_list(&environments), organizations: split_list(&organizations) };
+    let scope = Scope::from_lists(&environments, &organizations);
     let state = state();
-    let before = access::find_user(&state.pool, id).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such user"))?;
+    let before = user(&state, id).await?;
     if before.id == admin.user.id && role != Role::Admin {
         return Err(ServerFnError::new("you cannot take away your own admin role"));
     }
@@ -102,7 +110,7 @@ pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<(), ServerFnEr
         return Err(ServerFnError::new("you cannot disable yourself"));
     }
     let state = state();
-    let user = access::find_user(&state.pool, id).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such user"))?;
+    let user = user(&state, id).await?;
     access::set_user_disabled(&state.pool, id, disabled, &admin.user.email).await.map_err(internal)?;
     let kind = if disabled { "console_user.disable" } else { "console_user.enable" };
     let activity = Activity::new(kind, "change")
@@ -118,7 +126,7 @@ pub async fn reset_password(id: i64) -> Result<Secret, ServerFnError> {
     use admin::*;
     let admin = require_admin().await?;
     let state = state();
-    let user = access::find_user(&state.pool, id).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such user"))?;
+    let user = user(&state, id).await?;
     let password = generate_password();
     access::set_password(&state.pool, id, &hash(password.clone()).await?, &admin.user.email).await.map_err(internal)?;
     let activity =
@@ -145,7 +153,7 @@ pub async fn create_api_key(name: String, kind: String, environments: String, or
         return Err(ServerFnError::new("give the key a name, e.g. the service that will use it"));
     }
     let kind = KeyKind::parse(&kind).ok_or_else(|| ServerFnError::new("kind must be ingest or export"))?;
-    let scope = Scope { environments: split_list(&environments), organizations: split_list(&organizations) };
+    let scope = Scope::from_lists(&environments, &organizations);
     if kind == KeyKind::Ingest && (scope.environments.len() != 1 || !scope.organizations.is_empty()) {
         return Err(ServerFnError::new("an ingest key is bound to exactly one environment"));
     }
@@ -187,7 +195,7 @@ pub async fn list_console_sessions() -> Result<Listing<ConsoleSession>, ServerFn
     use admin::*;
     let admin = require_admin().await?;
     let state = state();
-    let idle_seconds = state.config.console_idle_minutes * 60;
+    let idle_seconds = state.config.console_idle_seconds();
     let sessions = access::live_console_sessions(&state.pool, idle_seconds, &admin.session_id).await.map_err(internal)?;
     Ok((Utc::now(), sessions))
 }

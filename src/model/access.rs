@@ -44,6 +44,11 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// A scope from two comma-separated lists typed in a form.
+    pub fn from_lists(environments: &str, organizations: &str) -> Scope {
+        Scope { environments: split_list(environments), organizations: split_list(organizations) }
+    }
+
     pub fn is_unrestricted(&self) -> bool {
         self.environments.is_empty() && self.organizations.is_empty()
     }
@@ -62,7 +67,7 @@ impl Scope {
 }
 
 /// Split a comma-separated list typed in a form into trimmed, non-empty items.
-pub fn split_list(text: &str) -> Vec<String> {
+fn split_list(text: &str) -> Vec<String> {
     text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 

@@ -14,14 +14,24 @@ use crate::api::{
 use crate::components::time::Time;
 use crate::model::{Role, Secret};
 
+/// The heading and tabs every settings page starts with.
 #[component]
-fn SettingsNav() -> impl IntoView {
+fn SettingsHead() -> impl IntoView {
     view! {
+        <div class="page-head"><h1>"Settings"</h1><span class="hint">"All times in UTC"</span></div>
         <nav class="subnav" aria-label="Settings">
             <A href="/settings" exact=true>"Users"</A>
             <A href="/settings/keys">"API keys"</A>
             <A href="/settings/sessions">"Console sessions"</A>
         </nav>
+    }
+}
+
+/// A time, or "never" when there is none.
+fn time_or_never(at: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTime<chrono::Utc>) -> AnyView {
+    match at {
+        Some(at) => view! { <Time at now/> }.into_any(),
+        None => "never".into_any(),
     }
 }
 
@@ -87,8 +97,7 @@ pub fn UsersPage() -> impl IntoView {
     );
     view! {
         <Title text="Users · Settings"/>
-        <div class="page-head"><h1>"Settings"</h1><span class="hint">"All times in UTC"</span></div>
-        <SettingsNav/>
+        <SettingsHead/>
         <section class="panel">
             <h2>"Add a console user"</h2>
             <ActionForm action=add attr:class="settings-form">
@@ -124,7 +133,7 @@ pub fn UsersPage() -> impl IntoView {
                                             <button type="submit" class="button">"Save"</button>
                                         </ActionForm>
                                     </td>
-                                    <td class="time">{u.last_sign_in_at.map(|at| view! { <Time at now/> }.into_any()).unwrap_or_else(|| "never".into_any())}</td>
+                                    <td class="time">{time_or_never(u.last_sign_in_at, now)}</td>
                                     <td><span class=if u.disabled { "badge outcome-denied" } else { "badge outcome-success" }>{if u.disabled { "disabled" } else { "active" }}</span></td>
                                     <td class="actions">
                                         <ActionForm action=disable attr:class="inline-form">
@@ -154,8 +163,7 @@ pub fn KeysPage() -> impl IntoView {
     let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_keys());
     view! {
         <Title text="API keys · Settings"/>
-        <div class="page-head"><h1>"Settings"</h1><span class="hint">"All times in UTC"</span></div>
-        <SettingsNav/>
+        <SettingsHead/>
         <section class="panel">
             <h2>"Create an API key"</h2>
             <p class="hint">"Ingest keys send events to one environment. Export keys read events (list and export APIs), optionally only some environments or organizations."</p>
@@ -190,7 +198,7 @@ pub fn KeysPage() -> impl IntoView {
                                         <td>{k.scope.describe()}</td>
                                         <td><code>{format!("{}…", k.prefix)}</code></td>
                                         <td class="time"><Time at=k.created_at now/><span class="sub">{format!("by {}", k.created_by)}</span></td>
-                                        <td class="time">{k.last_used_at.map(|at| view! { <Time at now/> }.into_any()).unwrap_or_else(|| "never".into_any())}</td>
+                                        <td class="time">{time_or_never(k.last_used_at, now)}</td>
                                         <td>{match k.revoked_at {
                                             Some(_) => view! { <span class="badge outcome-denied">"revoked"</span> }.into_any(),
                                             None => view! { <span class="badge outcome-success">"active"</span> }.into_any(),
@@ -220,8 +228,7 @@ pub fn ConsoleSessionsPage() -> impl IntoView {
     let sessions = Resource::new(move || (revoke.version().get(), location.search.get()), |_| list_console_sessions());
     view! {
         <Title text="Console sessions · Settings"/>
-        <div class="page-head"><h1>"Settings"</h1><span class="hint">"All times in UTC"</span></div>
-        <SettingsNav/>
+        <SettingsHead/>
         <p class="hint">"Everyone signed in to this console now. Revoking signs that browser out on its next request."</p>
         {action_error(move || revoke.value().get())}
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading sessions…"</p> }>

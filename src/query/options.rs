@@ -25,6 +25,8 @@ pub async fn filter_options(
             if let Some(to) = to {
                 q.push(" and day <= ").push_bind(to.date_naive());
             }
+            // Here the scope can only restrict environments, which `event_values` has.
+            push_scope(q, scope);
         } else {
             q.push(
                 " from (select environment, events, \
@@ -38,9 +40,6 @@ pub async fn filter_options(
             }
             push_scope(q, scope);
             q.push(") v where true");
-        }
-        if !scope.environments.is_empty() {
-            q.push(" and environment = any(").push_bind(scope.environments.clone()).push(")");
         }
     };
     // Every event has exactly one category, so the category rows count each event once.

@@ -19,6 +19,7 @@ use serde_json::json;
 use tower_sessions::Session;
 
 use crate::audit::{self, Activity, Actor};
+use crate::error::ApiError;
 use crate::model::{ConsoleUser, SignedInUser, Role, Scope};
 use crate::server::AppState;
 use crate::store::access::{self, NewConsoleSession};
@@ -147,7 +148,7 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
     }
     let signed_in = match signed_in_user(&state, &session).await {
         Ok(signed_in) => signed_in,
-        Err(response) => return response,
+        Err(error) => return error.into_response(),
     };
     if path == "/login" {
         // Already signed in: the sign-in page has nothing to offer.
@@ -179,15 +180,10 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
 }
 
 /// The user and console session id behind the request's cookie, if it is live.
-async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<(ConsoleUser, String)>, Response> {
+async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<(ConsoleUser, String)>, ApiError> {
     let Some(session_id) = session.get::<String>(SESSION_KEY).await.ok().flatten() else { return Ok(None) };
-    match access::live_session_user(&state.pool, &session_id, state.config.console_idle_minutes * 60).await {
-        Ok(user) => Ok(user.map(|user| (user, session_id))),
-        Err(error) => {
-            tracing::error!(%error, "checking a console session failed");
-            Err(json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error"))
-        }
-    }
+    let user = access::live_session_user(&state.pool, &session_id, state.config.console_idle_seconds()).await?;
+    Ok(user.map(|user| (user, session_id)))
 }
 
 /// The signed-in user, inside a server function.
@@ -248,7 +244,7 @@ pub async fn sign_in(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<SignInForm>,
-) -> Response {
+) -> Result<Response, ApiError> {
     let email = form.email.trim().to_lowercase();
     let next = safe_next(&form.next).to_string();
     let mut actor = Actor {
@@ -261,16 +257,10 @@ pub async fn sign_in(
 
     if state.sign_in_limiter.check(&email).is_err() {
         audit::record(&state, &actor, failed("too many attempts for this account")).await;
-        return refused(&headers, true, &next);
+        return Ok(refused(&headers, true, &next));
     }
-    let found = match access::user_for_sign_in(&state.pool, &email).await {
-        Ok(found) => found,
-        Err(error) => {
-            tracing::error!(%error, "reading a console user failed");
-            return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error");
-        }
-    };
-    let password = form.password.clone();
+    let found = access::user_for_sign_in(&state.pool, &email).await?;
+    let password = form.password;
     let check = tokio::task::spawn_blocking(move || match found {
         None => {
             verify_nothing(&password);
@@ -288,7 +278,7 @@ pub async fn sign_in(
         Ok(user) => user,
         Err(reason) => {
             audit::record(&state, &actor, failed(reason)).await;
-            return refused(&headers, false, &next);
+            return Ok(refused(&headers, false, &next));
         }
     };
 
@@ -306,25 +296,19 @@ pub async fn sign_in(
         user_agent: actor.user_agent.as_deref(),
         client_info,
     };
-    let stored = async {
-        access::create_console_session(&state.pool, &record).await.map_err(|e| e.to_string())?;
-        // A new cookie id at sign-in, so an id planted before cannot ride along.
-        session.cycle_id().await.map_err(|e| e.to_string())?;
-        session.insert(SESSION_KEY, &session_id).await.map_err(|e| e.to_string())
-    };
-    if let Err(error) = stored.await {
-        tracing::error!(%error, "opening a console session failed");
-        return json_error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error");
-    }
+    access::create_console_session(&state.pool, &record).await?;
+    // A new cookie id at sign-in, so an id planted before cannot ride along.
+    session.cycle_id().await?;
+    session.insert(SESSION_KEY, &session_id).await?;
     actor.user_id = Some(user.id);
     actor.role = Some(user.role.as_str().into());
     actor.session_id = Some(session_id);
     audit::record(&state, &actor, Activity::new("session.sign_in", "session")).await;
 
     if wants_json(&headers) {
-        return Json(json!({"signed_in": user.email, "role": user.role.as_str()})).into_response();
+        return Ok(Json(json!({"signed_in": user.email, "role": user.role.as_str()})).into_response());
     }
-    Redirect::to(&next).into_response()
+    Ok(Redirect::to(&next).into_response())
 }
 
 /// `POST /logout`: end this console session.

@@ -66,7 +66,7 @@ pub async fn user_for_sign_in(pool: &PgPool, email: &str) -> sqlx::Result<Option
 }
 
 /// Create a user, or with `replace` update an existing one's password, role and
-/// scope (and enable it). Returns the user and whether it existed before.
+/// scope (and enable it). `None` when the user exists and `replace` is false.
 pub async fn upsert_user(
     pool: &PgPool,
     email: &str,

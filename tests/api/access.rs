@@ -430,6 +430,16 @@ async fn vigil_audits_searches_views_exports_and_user_changes(pool: sqlx::PgPool
     let reset = admin.call_ok("reset_password", &[("id", &id)]).await;
     assert_ne!(reset["value"], added["value"]);
 
+    // Reads are audited in the background; give those inserts a moment.
+    for _ in 0..50 {
+        let read_audits = app
+            .count("select count(distinct type) from events where environment = 'vigil' and type in ('events.search', 'event.view', 'events.export')")
+            .await;
+        if read_audits == 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let search: Value = sqlx::query_scalar(
         "select details from events where environment = 'vigil' and type = 'events.search' and actor_email = 'auditor@example.com'",
     )
