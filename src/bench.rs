@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::Args;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -24,6 +24,10 @@ pub struct BenchArgs {
     /// Timed runs per case (after one warm-up run).
     #[arg(long, default_value_t = 15)]
     pub runs: usize,
+    /// End every range at 00:00 UTC of this day (e.g. 2026-11-21) instead of
+    /// now, so that figures on a loaded data set do not change as it ages.
+    #[arg(long)]
+    pub until: Option<NaiveDate>,
 }
 
 /// Pages: one per filter and a few combinations, over the default 24 hours and longer ranges.
@@ -66,12 +70,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let pool = crate::store::connect(&args.database).await?;
     println!("store: {} events\n", crate::query::event_count(&pool).await?);
 
+    let until = args.until.map(|day| day.and_time(chrono::NaiveTime::MIN).and_utc());
+    if let Some(until) = until {
+        println!("every range ends at {until} (its presets as from/to)\n");
+    }
     let cookie = sign_in(&pool, &args.server).await?;
     println!("events page, server-side render over HTTP, signed in ({} runs each)", args.runs);
     println!("{:<52} {:>9} {:>9}", "query", "median", "p95");
     let mut medians = Vec::new();
     for query in PAGES {
-        let path = if query.is_empty() { "/events".to_string() } else { format!("/events?{query}") };
+        let path = anchored(EventFilter::from_query(query), until).href();
         let times = time_runs(args.runs, || get(&args.server, &path, &cookie)).await?;
         medians.push(report(if query.is_empty() { "(no filter, last 24 hours)" } else { query }, &times));
     }
@@ -81,9 +89,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!("{:<52} {:>9} {:>9}", "query", "median", "p95");
     let mut medians = Vec::new();
     for query in CHARTS {
-        let filter = EventFilter::from_query(query);
+        let filter = anchored(EventFilter::from_query(query), until);
         let times = time_runs(args.runs, || async {
-            let now = Utc::now();
+            let now = until.unwrap_or_else(Utc::now);
             histogram(&pool, &filter, resolve_span(&filter, now), now).await?;
             Ok(())
         })
@@ -92,6 +100,14 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     println!("slowest median: {:.1} ms", medians.iter().cloned().fold(0.0, f64::max));
     Ok(())
+}
+
+/// The filter with its range ending at `until` (when given) instead of now.
+fn anchored(filter: EventFilter, until: Option<DateTime<Utc>>) -> EventFilter {
+    match until {
+        Some(until) => filter.with_span(resolve_span(&filter, until).from, until),
+        None => filter,
+    }
 }
 
 async fn time_runs<F, Fut>(runs: usize, mut f: F) -> anyhow::Result<Vec<Duration>>

@@ -48,7 +48,8 @@ pub struct FilterOptions {
     pub users: Vec<FilterOption>,
 }
 
-/// Bar width for a span: from 30 seconds to a week, about 30 to 100 bars.
+/// Bar width for a span: from 30 seconds to a week, about 30 to 100 bars (17
+/// to 100 of a day, so that the daily rollups answer from 30 days up).
 pub fn bucket_seconds(span_seconds: i64) -> i64 {
     const HOUR: i64 = 3600;
     match span_seconds {
@@ -58,7 +59,7 @@ pub fn bucket_seconds(span_seconds: i64) -> i64 {
         s if s <= 24 * HOUR => 15 * 60,
         s if s <= 3 * 24 * HOUR => HOUR,
         s if s <= 8 * 24 * HOUR => 3 * HOUR,
-        s if s <= 31 * 24 * HOUR => 12 * HOUR,
+        s if s <= 16 * 24 * HOUR => 6 * HOUR,
         s if s <= 100 * 24 * HOUR => 24 * HOUR,
         _ => 7 * 24 * HOUR,
     }
@@ -104,7 +105,8 @@ mod tests {
         assert_eq!(bucket_seconds(3600), 60);
         assert_eq!(bucket_seconds(86_400), 900);
         assert_eq!(bucket_seconds(7 * 86_400), 3 * 3600);
-        assert_eq!(bucket_seconds(30 * 86_400), 12 * 3600);
+        assert_eq!(bucket_seconds(14 * 86_400), 6 * 3600);
+        assert_eq!(bucket_seconds(30 * 86_400), 86_400);
         assert_eq!(bucket_seconds(90 * 86_400), 86_400);
         assert_eq!(bucket_seconds(365 * 86_400), 7 * 86_400);
         assert_eq!(bucket_label(900), "15 minutes");

@@ -40,15 +40,7 @@ pub fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter)
         q.push(" and target_id = ").push_bind(target.clone());
     }
     if let Some(user) = &filter.user {
-        // Events of the actors whose id, e-mail or name is the given text (`names`
-        // holds every actor key ever ingested, with its latest e-mail and name).
-        q.push(" and actor_key in (select id from names where kind = 'actor' and (id = ")
-            .push_bind(user.clone())
-            .push(" or email = ")
-            .push_bind(user.clone())
-            .push(" or name = ")
-            .push_bind(user.clone())
-            .push("))");
+        push_user(q, user);
     }
     if let Some(ip) = &filter.ip {
         match ip.parse::<IpAddr>() {
@@ -75,9 +67,25 @@ pub fn push_span(q: &mut QueryBuilder<'_, Postgres>, from: DateTime<Utc>, to: Op
     }
 }
 
-/// Whether the hourly rollup can answer for this filter (no per-event filters).
-pub fn rollup_can_answer(filter: &EventFilter) -> bool {
-    filter.user.is_none() && filter.target.is_none() && filter.ip.is_none() && filter.text.is_none()
+/// Whether the filter needs the events themselves: the rollups count by
+/// dimension, actor and time only.
+pub fn needs_events(filter: &EventFilter) -> bool {
+    filter.target.is_some() || filter.ip.is_some() || filter.text.is_some()
+}
+
+/// Append ` and actor_key = any(…)`: the actors whose id, e-mail or name is the
+/// given text (`names` holds every actor key ever ingested, with its latest
+/// e-mail and name). For `events` and the per-actor rollup alike. As an array
+/// computed first rather than a join, so that the newest events are read in
+/// time order and filtered by key.
+pub fn push_user(q: &mut QueryBuilder<'_, Postgres>, user: &str) {
+    q.push(" and actor_key = any(array(select id from names where kind = 'actor' and (id = ")
+        .push_bind(user.to_string())
+        .push(" or email = ")
+        .push_bind(user.to_string())
+        .push(" or name = ")
+        .push_bind(user.to_string())
+        .push(")))");
 }
 
 /// Conditions on the columns that `events` and the `event_counts` rollup share.

@@ -1,12 +1,13 @@
-//! The activity histogram: event counts per bucket, from an hourly rollup when
-//! one can answer exactly, otherwise from the events themselves.
+//! The activity histogram: event counts per bucket, from a rollup (per day, per
+//! actor and day, per hour, per quarter hour) when one can answer exactly,
+//! otherwise from the events themselves.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::filter::{push_conditions, push_dimension_conditions, push_span, rollup_can_answer, Span};
+use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, Span};
 use crate::model::{EventFilter, Histogram};
 
 /// Counts per bar of the span (open spans run up to `now`, and any later
@@ -15,42 +16,87 @@ use crate::model::{EventFilter, Histogram};
 #[tracing::instrument(skip(pool))]
 pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: DateTime<Utc>) -> sqlx::Result<Histogram> {
     let Span { from, to, bucket_seconds } = span;
-    let hour_aligned = |t: DateTime<Utc>| t.timestamp() % 3600 == 0;
-    let from_rollup = bucket_seconds % 3600 == 0
-        && rollup_can_answer(filter)
-        && hour_aligned(from)
-        && to.is_none_or(hour_aligned);
-
-    // Without app, type or outcome, the coarse rollup (environment × organization
-    // × category per hour) is a fraction of the size of the full one.
-    let rollup = if filter.app.is_none() && filter.types.is_empty() && filter.outcome.is_none() {
-        "event_counts_coarse"
-    } else {
-        "event_counts"
-    };
+    // Without app, type or outcome, the coarse rollups (environment × organization
+    // × category) are a fraction of the size of the full ones.
+    let coarse = filter.app.is_none() && filter.types.is_empty() && filter.outcome.is_none();
     let mut q = QueryBuilder::<Postgres>::new("select date_bin(make_interval(secs => ");
-    q.push_bind(bucket_seconds as f64)
-        .push("), ")
-        .push(if from_rollup { "hour" } else { "occurred_at" })
-        .push(", timestamptz '1970-01-01 00:00:00+00') as bucket, environment, category, ")
-        .push(if from_rollup { "sum(events)::int8" } else { "count(*)" })
-        .push(" as events from ")
-        .push(if from_rollup { rollup } else { "events" })
-        .push(" where true");
-    if from_rollup {
-        q.push(" and hour >= ").push_bind(from);
-        if let Some(to) = to {
-            q.push(" and hour < ").push_bind(to);
+    q.push_bind(bucket_seconds as f64).push("), ");
+    let source = Source::for_span(filter, span);
+    match source {
+        Source::Events => {
+            q.push("occurred_at, timestamptz '1970-01-01 00:00:00+00') as bucket, environment, category, count(*) from events where true");
+            push_span(&mut q, from, to);
+            push_conditions(&mut q, filter);
         }
-        push_dimension_conditions(&mut q, filter);
-    } else {
-        push_span(&mut q, from, to);
-        push_conditions(&mut q, filter);
+        Source::QuarterHourly | Source::Hourly => {
+            let (table, time) = match source {
+                Source::QuarterHourly if coarse => ("event_counts_quarter_coarse", "quarter"),
+                Source::QuarterHourly => ("event_counts_quarter", "quarter"),
+                _ if coarse => ("event_counts_coarse", "hour"),
+                _ => ("event_counts", "hour"),
+            };
+            q.push(format!("{time}, timestamptz '1970-01-01 00:00:00+00') as bucket, environment, category, sum(events)::int8 from {table} where {time} >= "))
+                .push_bind(from);
+            if let Some(to) = to {
+                q.push(format!(" and {time} < ")).push_bind(to);
+            }
+            push_dimension_conditions(&mut q, filter);
+        }
+        Source::Daily | Source::ActorDaily => {
+            let table = match source {
+                Source::ActorDaily => "actor_counts_daily",
+                _ if coarse => "event_counts_daily_coarse",
+                _ => "event_counts_daily",
+            };
+            q.push("day::timestamp at time zone 'UTC', timestamptz '1970-01-01 00:00:00+00') as bucket, environment, category, sum(events)::int8 from ")
+                .push(table)
+                .push(" where day >= ")
+                .push_bind(from.date_naive());
+            if let Some(to) = to {
+                q.push(" and day < ").push_bind(to.date_naive());
+            }
+            if let Some(user) = &filter.user {
+                push_user(&mut q, user);
+            }
+            push_dimension_conditions(&mut q, filter);
+        }
     }
     q.push(" group by 1, 2, 3");
     let rows: Vec<(DateTime<Utc>, String, String, i64)> = q.build_query_as().fetch_all(pool).await?;
 
     Ok(stack(rows, filter, from, to.unwrap_or(now), bucket_seconds))
+}
+
+/// Where a chart's counts come from: the events themselves, or the coarsest
+/// rollup whose grain divides both the bars and the span's ends (so it counts
+/// exactly the same events as the table). A user's chart has a daily rollup of
+/// its own.
+#[derive(Debug, PartialEq, Eq)]
+enum Source {
+    Events,
+    QuarterHourly,
+    Hourly,
+    Daily,
+    ActorDaily,
+}
+
+impl Source {
+    fn for_span(filter: &EventFilter, Span { from, to, bucket_seconds }: Span) -> Source {
+        let fits = |grain: i64| {
+            bucket_seconds % grain == 0
+                && from.timestamp() % grain == 0
+                && to.is_none_or(|to| to.timestamp() % grain == 0)
+        };
+        match (needs_events(filter), filter.user.is_some()) {
+            (true, _) => Source::Events,
+            (false, true) if fits(86_400) => Source::ActorDaily,
+            (false, true) => Source::Events,
+            _ if fits(86_400) => Source::Daily,
+            _ if fits(3600) => Source::Hourly,
+            _ if fits(900) => Source::QuarterHourly,
+            _ => Source::Events,
+        }
+    }
 }
 
 /// Lay the rows out as series over every bucket of the range, empty ones included.
@@ -90,5 +136,28 @@ fn stack(
         stacked_by: if by_environment { "environment" } else { "category" }.into(),
         series: series.into_iter().collect(),
         total,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_coarsest_rollup_that_fits_answers() {
+        let day = DateTime::parse_from_rfc3339("2026-11-20T00:00:00Z").unwrap().to_utc();
+        let span = |from: DateTime<Utc>, bucket_seconds| Span { from, to: None, bucket_seconds };
+        let source = |query: &str, span: Span| Source::for_span(&EventFilter::from_query(query), span);
+        assert_eq!(source("type=app.view", span(day, 86_400)), Source::Daily);
+        assert_eq!(source("type=app.view", span(day, 7 * 86_400)), Source::Daily);
+        assert_eq!(source("type=app.view", span(day, 3 * 3600)), Source::Hourly);
+        assert_eq!(source("type=app.view", span(day + chrono::Duration::hours(5), 86_400)), Source::Hourly);
+        assert_eq!(source("type=app.view", span(day, 900)), Source::QuarterHourly);
+        assert_eq!(source("env=production", span(day, 300)), Source::Events);
+        let bounded = Span { from: day, to: Some(day + chrono::Duration::minutes(100)), bucket_seconds: 3600 };
+        assert_eq!(source("", bounded), Source::Events, "an end inside a quarter hour");
+        assert_eq!(source("user=u_ana&app=insight", span(day, 86_400)), Source::ActorDaily);
+        assert_eq!(source("user=u_ana", span(day, 3600)), Source::Events);
+        assert_eq!(source("q=support", span(day, 86_400)), Source::Events);
     }
 }

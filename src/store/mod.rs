@@ -5,9 +5,10 @@
 pub mod access;
 
 use std::collections::BTreeSet;
+use std::str::FromStr;
 
 use chrono::{Datelike, Months, NaiveDate, Utc};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::config::DatabaseConfig;
 use crate::ingest::NewEvent;
@@ -15,9 +16,12 @@ use crate::ingest::NewEvent;
 /// Connect, run pending migrations and make sure the coming months have partitions.
 #[tracing::instrument(skip_all)]
 pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
+    // JIT compilation costs tens of milliseconds per query that crosses its cost
+    // threshold, more than it saves on the explorer's short queries.
+    let options = PgConnectOptions::from_str(&config.database_url)?.options([("jit", "off")]);
     let pool = PgPoolOptions::new()
         .max_connections(config.db_max_connections)
-        .connect(&config.database_url)
+        .connect_with(options)
         .await?;
     migrate(&pool).await?;
     Ok(pool)
@@ -58,9 +62,10 @@ pub struct InsertOutcome {
 }
 
 /// Insert a batch in one statement (UNNEST of column arrays), together with its
-/// rollups (hourly counts, coarse hourly counts, daily values), the sessions it
-/// touches and the names it mentions. An event whose id is already stored,
-/// or repeated within the batch, is counted as a duplicate and not written again.
+/// rollups (counts per quarter hour, hour and day, each in full and coarse, per
+/// actor and day, and the daily values of each dimension), the sessions it touches and the names it
+/// mentions. An event whose id is already stored, or repeated within the batch,
+/// is counted as a duplicate and not written again.
 /// When this returns, the batch is committed.
 ///
 /// Batches are written one at a time under a transaction-scoped advisory lock,
@@ -256,7 +261,7 @@ inserted as (
         machine_id, details, client_info, client_info->>'country_code', client_info->>'device_type'
     from batch join claimed using (id)
     returning occurred_at, environment, organization_id, organization_name, app_id, app_name,
-              type, category, outcome, actor_id, actor_name, actor_email, actor_role,
+              type, category, outcome, actor_key, actor_id, actor_name, actor_email, actor_role,
               actor_session_id, client_ip, user_agent, machine_id, client_info, country_code,
               device_type
 ),
@@ -323,6 +328,55 @@ counted_coarse as (
     order by 1, 2, 3, 4
     on conflict (hour, environment, organization_id, category)
     do update set events = event_counts_coarse.events + excluded.events
+),
+counted_quarter as (
+    insert into event_counts_quarter (quarter, environment, organization_id, app_id, type, category, outcome, events)
+    select date_bin('15 minutes', occurred_at, timestamptz '1970-01-01 00:00:00+00'), environment, organization_id,
+           coalesce(app_id, ''), type, category, outcome, count(*)
+    from inserted
+    group by 1, 2, 3, 4, 5, 6, 7
+    order by 1, 2, 3, 4, 5, 6, 7
+    on conflict (quarter, environment, organization_id, app_id, type, category, outcome)
+    do update set events = event_counts_quarter.events + excluded.events
+),
+counted_quarter_coarse as (
+    insert into event_counts_quarter_coarse (quarter, environment, organization_id, category, events)
+    select date_bin('15 minutes', occurred_at, timestamptz '1970-01-01 00:00:00+00'), environment, organization_id, category, count(*)
+    from inserted
+    group by 1, 2, 3, 4
+    order by 1, 2, 3, 4
+    on conflict (quarter, environment, organization_id, category)
+    do update set events = event_counts_quarter_coarse.events + excluded.events
+),
+counted_daily as (
+    insert into event_counts_daily (day, environment, organization_id, app_id, type, category, outcome, events)
+    select (occurred_at at time zone 'UTC')::date, environment, organization_id,
+           coalesce(app_id, ''), type, category, outcome, count(*)
+    from inserted
+    group by 1, 2, 3, 4, 5, 6, 7
+    order by 1, 2, 3, 4, 5, 6, 7
+    on conflict (day, environment, organization_id, app_id, type, category, outcome)
+    do update set events = event_counts_daily.events + excluded.events
+),
+counted_daily_coarse as (
+    insert into event_counts_daily_coarse (day, environment, organization_id, category, events)
+    select (occurred_at at time zone 'UTC')::date, environment, organization_id, category, count(*)
+    from inserted
+    group by 1, 2, 3, 4
+    order by 1, 2, 3, 4
+    on conflict (day, environment, organization_id, category)
+    do update set events = event_counts_daily_coarse.events + excluded.events
+),
+counted_per_actor as (
+    insert into actor_counts_daily (actor_key, day, environment, organization_id, app_id, type, category, outcome, events)
+    select actor_key, (occurred_at at time zone 'UTC')::date, environment, organization_id,
+           coalesce(app_id, ''), type, category, outcome, count(*)
+    from inserted
+    where actor_key is not null
+    group by 1, 2, 3, 4, 5, 6, 7, 8
+    order by 1, 2, 3, 4, 5, 6, 7, 8
+    on conflict (actor_key, day, environment, organization_id, app_id, type, category, outcome)
+    do update set events = actor_counts_daily.events + excluded.events
 ),
 valued as (
     insert into event_values (day, environment, dimension, value, events)

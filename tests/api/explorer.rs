@@ -149,21 +149,41 @@ async fn the_chart_counts_exactly_what_the_table_lists(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = false)]
-async fn the_rollup_and_the_events_give_the_same_histogram(pool: PgPool) {
+async fn the_rollups_and_the_events_give_the_same_histogram(pool: PgPool) {
     let app = spawn(pool).await;
     known_events(&app).await;
     let p = &app.pool;
     let now = Utc::now();
-    let from = now_hour() - Duration::days(12);
+    let today = now.duration_trunc(Duration::days(1)).unwrap();
 
-    // Hour-aligned range and hour buckets: answered from the rollup.
-    let hours = Span { from, to: None, bucket_seconds: 3600 };
-    let rollup = histogram(p, &EventFilter::default(), hours, now).await.unwrap();
-    // The same counts from the events themselves (a per-event filter that matches all:
-    // every type has a dot).
-    let raw = histogram(p, &EventFilter::from_query("q=."), hours, now).await.unwrap();
-    assert_eq!(rollup.total, 6);
-    assert_eq!(rollup, raw);
+    // Day-aligned spans with day (and week) bars are answered from the daily
+    // rollups (per actor for a user), hour-aligned ones with hour bars from the
+    // hourly rollups, quarter hours from theirs; the coarse ones without app,
+    // type or outcome, the full ones with them. A per-event filter that matches everything (every type
+    // has a dot) makes the same chart count the events themselves.
+    let spans = [
+        Span { from: today - Duration::days(12), to: None, bucket_seconds: 86_400 },
+        Span { from: today - Duration::days(14), to: Some(today + Duration::days(7)), bucket_seconds: 7 * 86_400 },
+        Span { from: now_hour() - Duration::days(12), to: None, bucket_seconds: 3600 },
+        Span { from: now_hour() - Duration::days(12), to: Some(now_hour() + Duration::hours(3)), bucket_seconds: 3 * 3600 },
+        Span { from: now_hour() - Duration::days(12), to: None, bucket_seconds: 900 },
+    ];
+    for span in spans {
+        let queries = [
+            ("", 6),
+            ("type=app.view", 2),
+            ("env=production&outcome=failure", 1),
+            ("app=insight", 2),
+            ("user=u_ana", 2),
+            ("user=ben@globex.example&type=role.update", 1),
+        ];
+        for (query, expected) in queries {
+            let rollup = histogram(p, &EventFilter::from_query(query), span, now).await.unwrap();
+            let raw = histogram(p, &EventFilter::from_query(&format!("{query}&q=.")), span, now).await.unwrap();
+            assert_eq!(rollup.total, expected, "{query} over {span:?}");
+            assert_eq!(rollup, raw, "{query} over {span:?}");
+        }
+    }
 }
 
 #[sqlx::test(migrations = false)]
