@@ -1,13 +1,14 @@
 -- Rollups for the charts that still counted events one by one or summed large
 -- hourly rollups: per day (30 days and more), per actor and day (a user over
 -- 30 days and more) and per quarter hour (the default 24 hours).
+-- All are filled by the same insert statement as the older rollups
+-- (store::insert_events); here they are backfilled from the hourly rollup or,
+-- where it lacks the grain or the actor, from the events.
 --
--- Daily rollups for charts of long ranges (one bar per day, 90 days and more).
--- From the hourly rollups a 90-day chart summed ≈94 000 coarse rows, or ≈54 000
--- full rows read through the type index for one event type (68 ms and 127 ms at
--- 10 M events); per day these are ≈4 400 and ≈330 000 rows in all, a few
--- thousand for one type. Filled by the same insert statement as the hourly
--- ones (store::insert_events) and backfilled from them here.
+-- Daily rollups for charts with one bar per day. From the hourly rollups a
+-- 90-day chart summed ≈94 000 coarse rows, or ≈54 000 full rows read through
+-- the type index for one event type (68 ms and 127 ms at 10 M events); per day
+-- these are ≈4 400 and ≈330 000 rows in all, a few thousand for one type.
 
 create table event_counts_daily (
     day             date   not null,

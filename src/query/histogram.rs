@@ -10,6 +10,9 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, Span};
 use crate::model::{EventFilter, Histogram};
 
+/// The origin of every bar: bars of a day start at midnight UTC.
+const EPOCH: &str = "timestamptz '1970-01-01 00:00:00+00'";
+
 /// Counts per bar of the span (open spans run up to `now`, and any later
 /// events), stacked by environment when several occur and no environment is
 /// chosen, otherwise by category.
@@ -22,20 +25,25 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
     let mut q = QueryBuilder::<Postgres>::new("select date_bin(make_interval(secs => ");
     q.push_bind(bucket_seconds as f64).push("), ");
     let source = Source::for_span(filter, span);
+    let table = match (&source, coarse) {
+        (Source::Events, _) => "events",
+        (Source::QuarterHourly, true) => "event_counts_quarter_coarse",
+        (Source::QuarterHourly, false) => "event_counts_quarter",
+        (Source::Hourly, true) => "event_counts_coarse",
+        (Source::Hourly, false) => "event_counts",
+        (Source::Daily, true) => "event_counts_daily_coarse",
+        (Source::Daily, false) => "event_counts_daily",
+        (Source::ActorDaily, _) => "actor_counts_daily",
+    };
     match source {
         Source::Events => {
-            q.push("occurred_at, timestamptz '1970-01-01 00:00:00+00') as bucket, environment, category, count(*) from events where true");
+            q.push(format!("occurred_at, {EPOCH}) as bucket, environment, category, count(*) from {table} where true"));
             push_span(&mut q, from, to);
             push_conditions(&mut q, filter);
         }
         Source::QuarterHourly | Source::Hourly => {
-            let (table, time) = match source {
-                Source::QuarterHourly if coarse => ("event_counts_quarter_coarse", "quarter"),
-                Source::QuarterHourly => ("event_counts_quarter", "quarter"),
-                _ if coarse => ("event_counts_coarse", "hour"),
-                _ => ("event_counts", "hour"),
-            };
-            q.push(format!("{time}, timestamptz '1970-01-01 00:00:00+00') as bucket, environment, category, sum(events)::int8 from {table} where {time} >= "))
+            let time = if source == Source::QuarterHourly { "quarter" } else { "hour" };
+            q.push(format!("{time}, {EPOCH}) as bucket, environment, category, sum(events)::int8 from {table} where {time} >= "))
                 .push_bind(from);
             if let Some(to) = to {
                 q.push(format!(" and {time} < ")).push_bind(to);
@@ -43,14 +51,7 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
             push_dimension_conditions(&mut q, filter);
         }
         Source::Daily | Source::ActorDaily => {
-            let table = match source {
-                Source::ActorDaily => "actor_counts_daily",
-                _ if coarse => "event_counts_daily_coarse",
-                _ => "event_counts_daily",
-            };
-            q.push("day::timestamp at time zone 'UTC', timestamptz '1970-01-01 00:00:00+00') as bucket, environment, category, sum(events)::int8 from ")
-                .push(table)
-                .push(" where day >= ")
+            q.push(format!("day::timestamp at time zone 'UTC', {EPOCH}) as bucket, environment, category, sum(events)::int8 from {table} where day >= "))
                 .push_bind(from.date_naive());
             if let Some(to) = to {
                 q.push(" and day < ").push_bind(to.date_naive());

@@ -63,9 +63,9 @@ pub struct InsertOutcome {
 
 /// Insert a batch in one statement (UNNEST of column arrays), together with its
 /// rollups (counts per quarter hour, hour and day, each in full and coarse, per
-/// actor and day, and the daily values of each dimension), the sessions it touches and the names it
-/// mentions. An event whose id is already stored, or repeated within the batch,
-/// is counted as a duplicate and not written again.
+/// actor and day, and the daily values of each dimension), the sessions it
+/// touches and the names it mentions. An event whose id is already stored, or
+/// repeated within the batch, is counted as a duplicate and not written again.
 /// When this returns, the batch is committed.
 ///
 /// Batches are written one at a time under a transaction-scoped advisory lock,
@@ -272,7 +272,7 @@ sessioned as (
         machine_id, client_info, country_code, device_type, device_key, latitude, longitude
     )
     select s.environment, s.organization_id, s.session_id, r.organization_name,
-           coalesce(r.actor_id, r.actor_email, r.actor_name), r.actor_name, r.actor_email,
+           r.actor_key, r.actor_name, r.actor_email,
            r.actor_role, s.started, s.last, s.ended, s.n, r.client_ip, r.user_agent,
            r.machine_id, r.client_info, r.country_code, r.device_type,
            nullif(concat_ws(' | ', r.device_type, r.client_info->>'os', r.client_info->>'browser', r.machine_id), ''),
@@ -310,11 +310,36 @@ sessioned as (
         latitude = coalesce(sessions.latitude, excluded.latitude),
         longitude = coalesce(sessions.longitude, excluded.longitude)
 ),
+per_quarter as (
+    -- The batch counted once at the finest grain the count rollups share; each
+    -- of them sums these few rows up to its own grain and dimensions.
+    select date_bin('15 minutes', occurred_at, timestamptz '1970-01-01 00:00:00+00') as quarter,
+           environment, organization_id, coalesce(app_id, '') as app_id, type, category, outcome,
+           count(*) as events
+    from inserted
+    group by 1, 2, 3, 4, 5, 6, 7
+),
+counted_quarter as (
+    insert into event_counts_quarter (quarter, environment, organization_id, app_id, type, category, outcome, events)
+    select quarter, environment, organization_id, app_id, type, category, outcome, events
+    from per_quarter
+    order by 1, 2, 3, 4, 5, 6, 7
+    on conflict (quarter, environment, organization_id, app_id, type, category, outcome)
+    do update set events = event_counts_quarter.events + excluded.events
+),
+counted_quarter_coarse as (
+    insert into event_counts_quarter_coarse (quarter, environment, organization_id, category, events)
+    select quarter, environment, organization_id, category, sum(events)::int8
+    from per_quarter
+    group by 1, 2, 3, 4
+    order by 1, 2, 3, 4
+    on conflict (quarter, environment, organization_id, category)
+    do update set events = event_counts_quarter_coarse.events + excluded.events
+),
 counted as (
     insert into event_counts (hour, environment, organization_id, app_id, type, category, outcome, events)
-    select date_trunc('hour', occurred_at, 'UTC'), environment, organization_id,
-           coalesce(app_id, ''), type, category, outcome, count(*)
-    from inserted
+    select date_trunc('hour', quarter, 'UTC'), environment, organization_id, app_id, type, category, outcome, sum(events)::int8
+    from per_quarter
     group by 1, 2, 3, 4, 5, 6, 7
     order by 1, 2, 3, 4, 5, 6, 7
     on conflict (hour, environment, organization_id, app_id, type, category, outcome)
@@ -322,37 +347,17 @@ counted as (
 ),
 counted_coarse as (
     insert into event_counts_coarse (hour, environment, organization_id, category, events)
-    select date_trunc('hour', occurred_at, 'UTC'), environment, organization_id, category, count(*)
-    from inserted
+    select date_trunc('hour', quarter, 'UTC'), environment, organization_id, category, sum(events)::int8
+    from per_quarter
     group by 1, 2, 3, 4
     order by 1, 2, 3, 4
     on conflict (hour, environment, organization_id, category)
     do update set events = event_counts_coarse.events + excluded.events
 ),
-counted_quarter as (
-    insert into event_counts_quarter (quarter, environment, organization_id, app_id, type, category, outcome, events)
-    select date_bin('15 minutes', occurred_at, timestamptz '1970-01-01 00:00:00+00'), environment, organization_id,
-           coalesce(app_id, ''), type, category, outcome, count(*)
-    from inserted
-    group by 1, 2, 3, 4, 5, 6, 7
-    order by 1, 2, 3, 4, 5, 6, 7
-    on conflict (quarter, environment, organization_id, app_id, type, category, outcome)
-    do update set events = event_counts_quarter.events + excluded.events
-),
-counted_quarter_coarse as (
-    insert into event_counts_quarter_coarse (quarter, environment, organization_id, category, events)
-    select date_bin('15 minutes', occurred_at, timestamptz '1970-01-01 00:00:00+00'), environment, organization_id, category, count(*)
-    from inserted
-    group by 1, 2, 3, 4
-    order by 1, 2, 3, 4
-    on conflict (quarter, environment, organization_id, category)
-    do update set events = event_counts_quarter_coarse.events + excluded.events
-),
 counted_daily as (
     insert into event_counts_daily (day, environment, organization_id, app_id, type, category, outcome, events)
-    select (occurred_at at time zone 'UTC')::date, environment, organization_id,
-           coalesce(app_id, ''), type, category, outcome, count(*)
-    from inserted
+    select (quarter at time zone 'UTC')::date, environment, organization_id, app_id, type, category, outcome, sum(events)::int8
+    from per_quarter
     group by 1, 2, 3, 4, 5, 6, 7
     order by 1, 2, 3, 4, 5, 6, 7
     on conflict (day, environment, organization_id, app_id, type, category, outcome)
@@ -360,12 +365,27 @@ counted_daily as (
 ),
 counted_daily_coarse as (
     insert into event_counts_daily_coarse (day, environment, organization_id, category, events)
-    select (occurred_at at time zone 'UTC')::date, environment, organization_id, category, count(*)
-    from inserted
+    select (quarter at time zone 'UTC')::date, environment, organization_id, category, sum(events)::int8
+    from per_quarter
     group by 1, 2, 3, 4
     order by 1, 2, 3, 4
     on conflict (day, environment, organization_id, category)
     do update set events = event_counts_daily_coarse.events + excluded.events
+),
+valued as (
+    insert into event_values (day, environment, dimension, value, events)
+    select day, environment, dimension, value, sum(events)::int8
+    from (
+        select (quarter at time zone 'UTC')::date as day, environment, events,
+               unnest(array['organization', 'app', 'type', 'category', 'outcome']) as dimension,
+               unnest(array[organization_id, app_id, type, category, outcome]) as value
+        from per_quarter
+    ) v
+    where value <> ''
+    group by 1, 2, 3, 4
+    order by 1, 2, 3, 4
+    on conflict (day, environment, dimension, value)
+    do update set events = event_values.events + excluded.events
 ),
 counted_per_actor as (
     insert into actor_counts_daily (actor_key, day, environment, organization_id, app_id, type, category, outcome, events)
@@ -378,21 +398,6 @@ counted_per_actor as (
     on conflict (actor_key, day, environment, organization_id, app_id, type, category, outcome)
     do update set events = actor_counts_daily.events + excluded.events
 ),
-valued as (
-    insert into event_values (day, environment, dimension, value, events)
-    select day, environment, dimension, value, count(*)
-    from (
-        select (occurred_at at time zone 'UTC')::date as day, environment,
-               unnest(array['organization', 'app', 'type', 'category', 'outcome']) as dimension,
-               unnest(array[organization_id, coalesce(app_id, ''), type, category, outcome]) as value
-        from inserted
-    ) v
-    where value <> ''
-    group by 1, 2, 3, 4
-    order by 1, 2, 3, 4
-    on conflict (day, environment, dimension, value)
-    do update set events = event_values.events + excluded.events
-),
 named as (
     insert into names (kind, id, name, email, last_seen)
     select distinct on (kind, id) kind, id, name, email, seen
@@ -403,7 +408,7 @@ named as (
         union all
         select 'app', app_id, app_name, null, occurred_at from inserted where app_id is not null
         union all
-        select 'actor', coalesce(actor_id, actor_email, actor_name), actor_name, actor_email, occurred_at
+        select 'actor', actor_key, actor_name, actor_email, occurred_at
         from inserted
     ) mentioned
     order by kind, id, seen desc
