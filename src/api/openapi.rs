@@ -74,7 +74,7 @@ fn ingest() {}
         ("outcome" = Option<String>, Query, description = "success, failure or denied"),
         ("target" = Option<String>, Query, description = "Target id"),
         ("ip" = Option<String>, Query, description = "Client IP address"),
-        ("q" = Option<String>, Query, description = "Free text over actor, target, type, path, reason and IP"),
+        ("q" = Option<String>, Query, description = "Free text over actor, target, type, path, reason and IP: whole words, all of them, any case; a word ending in * matches the start of a word"),
         ("range" = Option<String>, Query, description = "15m, 1h, 24h (default), 7d, 30d, 90d or 1y"),
         ("from" = Option<String>, Query, description = "RFC 3339 start (inclusive); overrides range"),
         ("to" = Option<String>, Query, description = "RFC 3339 end (exclusive); needs from"),

@@ -135,7 +135,8 @@ pub fn FilterBar(filter: EventFilter, options: FilterOptions) -> impl IntoView {
                             node_ref=text_input
                             name="q"
                             type="search"
-                            placeholder="actor, target, type, path, reason or IP"
+                            placeholder="words in actor, target, type, path, reason or IP"
+                            title="Whole words, all of them, any case; end a word with * for a prefix (lind*, 81.2.69*)"
                             value=filter.text.clone().unwrap_or_default()
                         />
                     </label>

@@ -75,7 +75,8 @@ pub struct EventFilter {
     /// Target id.
     pub target: Option<String>,
     pub ip: Option<String>,
-    /// Free text over actor, target, type, path, reason and IP.
+    /// Free text over actor, target, type, path, reason and IP: whole words, all
+    /// of them; a trailing `*` makes a word a prefix (`query::filter::SearchWords`).
     pub text: Option<String>,
     pub range: TimeRange,
     /// Rows per page of the table (not a filter, but part of the view).

@@ -53,9 +53,67 @@ pub fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter)
         }
     }
     if let Some(text) = &filter.text {
-        // `search_text` is stored lower-cased; so is the pattern (bound as a value,
-        // so the planner sees it and can tell a rare word from a common one).
-        q.push(" and search_text like ").push_bind(format!("%{}%", escape_like(&text.to_lowercase())));
+        push_text(q, &SearchWords::parse(text));
+    }
+}
+
+/// A free-text query as words (see migration 10): an event matches when its
+/// terms (`vigil_terms(search_text)`) include every whole word and, for every
+/// word written with a trailing `*`, a term that starts with it.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SearchWords {
+    /// Lower-cased, the punctuation at their ends cut off.
+    pub whole: Vec<String>,
+    /// Likewise; an empty prefix (a lone `*`) matches any event.
+    pub prefixes: Vec<String>,
+}
+
+impl SearchWords {
+    pub fn parse(text: &str) -> SearchWords {
+        let trim = |word: &str| word.trim_matches(|c: char| !c.is_alphanumeric()).to_string();
+        let mut words = SearchWords::default();
+        for word in text.to_lowercase().split_whitespace() {
+            match word.strip_suffix('*') {
+                Some(prefix) => words.prefixes.push(trim(prefix)),
+                None if !trim(word).is_empty() => words.whole.push(trim(word)),
+                None => {}
+            }
+        }
+        words
+    }
+
+    /// The one term a query of one plain word (letters and digits) looks for:
+    /// the `term_counts` rollup can count it.
+    pub fn single_term(&self) -> Option<&str> {
+        match (self.whole.as_slice(), self.prefixes.is_empty()) {
+            ([word], true) if word.chars().all(char::is_alphanumeric) => Some(word),
+            _ => None,
+        }
+    }
+}
+
+/// Append the conditions of free text. Every word must also occur in
+/// `search_text` as it is: a cheap test that the planner runs before
+/// tokenizing a row, when it reads the newest events in order instead of
+/// using the index of terms. Prefixes test with LIKE, which the trigram index
+/// answers.
+fn push_text(q: &mut QueryBuilder<'_, Postgres>, words: &SearchWords) {
+    if words.whole.is_empty() && words.prefixes.is_empty() {
+        q.push(" and false");
+        return;
+    }
+    for word in &words.whole {
+        q.push(" and strpos(search_text, ").push_bind(word.clone()).push(") > 0");
+    }
+    if !words.whole.is_empty() {
+        q.push(" and vigil_terms(search_text) @> vigil_terms(").push_bind(words.whole.join(" ")).push(")");
+    }
+    for prefix in words.prefixes.iter().filter(|p| !p.is_empty()) {
+        let pattern = escape_like(prefix);
+        q.push(" and search_text like ").push_bind(format!("%{pattern}%"));
+        q.push(" and exists (select from unnest(vigil_terms(search_text)) as term where term like ")
+            .push_bind(format!("{pattern}%"))
+            .push(")");
     }
 }
 

@@ -1,13 +1,13 @@
 //! The activity histogram: event counts per bucket, from a rollup (per day, per
-//! actor and day, per hour, per quarter hour) when one can answer exactly,
-//! otherwise from the events themselves.
+//! actor and day, per hour, per quarter hour, per word and hour) when one can
+//! answer exactly, otherwise from the events themselves.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, Span};
+use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, SearchWords, Span};
 use crate::model::{EventFilter, Histogram};
 
 /// The origin of every bar: bars of a day start at midnight UTC.
@@ -19,12 +19,21 @@ const EPOCH: &str = "timestamptz '1970-01-01 00:00:00+00'";
 #[tracing::instrument(skip(pool))]
 pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: DateTime<Utc>) -> sqlx::Result<Histogram> {
     let Span { from, to, bucket_seconds } = span;
-    // Without app, type or outcome, the coarse rollups (environment × organization
-    // × category) are a fraction of the size of the full ones.
-    let coarse = filter.app.is_none() && filter.types.is_empty() && filter.outcome.is_none();
+    let coarse = coarse(filter);
     let mut q = QueryBuilder::<Postgres>::new("select date_bin(make_interval(secs => ");
     q.push_bind(bucket_seconds as f64).push("), ");
-    let source = Source::for_span(filter, span);
+    let mut source = Source::for_span(filter, span);
+    if let Source::Terms(term) = &source {
+        // The rollup holds the terms that `vigil_terms` keeps whole; make sure
+        // the database splits this word as the explorer does.
+        let whole: bool = sqlx::query_scalar("select vigil_terms($1) = array[$1]")
+            .bind(term)
+            .fetch_one(pool)
+            .await?;
+        if !whole {
+            source = Source::Events;
+        }
+    }
     let table = match (&source, coarse) {
         (Source::Events, _) => "events",
         (Source::QuarterHourly, true) => "event_counts_quarter_coarse",
@@ -34,6 +43,7 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
         (Source::Daily, true) => "event_counts_daily_coarse",
         (Source::Daily, false) => "event_counts_daily",
         (Source::ActorDaily, _) => "actor_counts_daily",
+        (Source::Terms(_), _) => "term_counts",
     };
     match source {
         Source::Events => {
@@ -41,12 +51,15 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
             push_span(&mut q, from, to);
             push_conditions(&mut q, filter);
         }
-        Source::QuarterHourly | Source::Hourly => {
+        Source::QuarterHourly | Source::Hourly | Source::Terms(_) => {
             let time = if source == Source::QuarterHourly { "quarter" } else { "hour" };
             q.push(format!("{time}, {EPOCH}) as bucket, environment, category, sum(events)::int8 from {table} where {time} >= "))
                 .push_bind(from);
             if let Some(to) = to {
                 q.push(format!(" and {time} < ")).push_bind(to);
+            }
+            if let Source::Terms(term) = &source {
+                q.push(" and term = ").push_bind(term.clone());
             }
             push_dimension_conditions(&mut q, filter);
         }
@@ -71,7 +84,7 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
 /// Where a chart's counts come from: the events themselves, or the coarsest
 /// rollup whose grain divides both the bars and the span's ends (so it counts
 /// exactly the same events as the table). A user's chart has a daily rollup of
-/// its own.
+/// its own, and so has a search for one plain word, per hour.
 #[derive(Debug, PartialEq, Eq)]
 enum Source {
     Events,
@@ -79,6 +92,7 @@ enum Source {
     Hourly,
     Daily,
     ActorDaily,
+    Terms(String),
 }
 
 impl Source {
@@ -88,8 +102,14 @@ impl Source {
                 && from.timestamp() % grain == 0
                 && to.is_none_or(|to| to.timestamp() % grain == 0)
         };
+        let term = filter.text.as_deref().map(SearchWords::parse);
+        let term = term.as_ref().and_then(SearchWords::single_term);
+        let only_text = filter.target.is_none() && filter.ip.is_none() && filter.user.is_none();
         match (needs_events(filter), filter.user.is_some()) {
-            (true, _) => Source::Events,
+            (true, _) => match term {
+                Some(term) if only_text && coarse(filter) && fits(3600) => Source::Terms(term.to_string()),
+                _ => Source::Events,
+            },
             (false, true) if fits(86_400) => Source::ActorDaily,
             (false, true) => Source::Events,
             _ if fits(86_400) => Source::Daily,
@@ -98,6 +118,12 @@ impl Source {
             _ => Source::Events,
         }
     }
+}
+
+/// Whether the coarse rollups (environment × organization × category), a
+/// fraction of the size of the full ones, can answer: no app, type or outcome.
+fn coarse(filter: &EventFilter) -> bool {
+    filter.app.is_none() && filter.types.is_empty() && filter.outcome.is_none()
 }
 
 /// Lay the rows out as series over every bucket of the range, empty ones included.
@@ -159,6 +185,14 @@ mod tests {
         assert_eq!(source("", bounded), Source::Events, "an end inside a quarter hour");
         assert_eq!(source("user=u_ana&app=insight", span(day, 86_400)), Source::ActorDaily);
         assert_eq!(source("user=u_ana", span(day, 3600)), Source::Events);
-        assert_eq!(source("q=support", span(day, 86_400)), Source::Events);
+        let support = || Source::Terms("support".into());
+        assert_eq!(source("q=Support", span(day, 86_400)), support());
+        assert_eq!(source("q=support&env=production&org=acme&category=access", span(day, 3 * 3600)), support());
+        assert_eq!(source("q=support", span(day, 900)), Source::Events, "a quarter hour");
+        assert_eq!(source("q=support&app=insight", span(day, 86_400)), Source::Events);
+        assert_eq!(source("q=support&user=u_ana", span(day, 86_400)), Source::Events);
+        assert_eq!(source("q=support*", span(day, 86_400)), Source::Events);
+        assert_eq!(source("q=ana%20silva", span(day, 86_400)), Source::Events);
+        assert_eq!(source("q=role.update", span(day, 86_400)), Source::Events);
     }
 }

@@ -263,7 +263,7 @@ inserted as (
     returning occurred_at, environment, organization_id, organization_name, app_id, app_name,
               type, category, outcome, actor_key, actor_id, actor_name, actor_email, actor_role,
               actor_session_id, client_ip, user_agent, machine_id, client_info, country_code,
-              device_type
+              device_type, search_text
 ),
 sessioned as (
     insert into sessions (
@@ -386,6 +386,17 @@ valued as (
     order by 1, 2, 3, 4
     on conflict (day, environment, dimension, value)
     do update set events = event_values.events + excluded.events
+),
+counted_terms as (
+    -- Single words only (no punctuation), as migration 10 explains.
+    insert into term_counts (term, hour, environment, organization_id, category, events)
+    select term, date_trunc('hour', occurred_at, 'UTC'), environment, organization_id, category, count(*)
+    from inserted, lateral (select distinct term from unnest(vigil_terms(search_text)) as term) as terms
+    where term !~ '[^[:alnum:]]'
+    group by 1, 2, 3, 4, 5
+    order by 1, 2, 3, 4, 5
+    on conflict (term, hour, environment, organization_id, category)
+    do update set events = term_counts.events + excluded.events
 ),
 counted_per_actor as (
     insert into actor_counts_daily (actor_key, day, environment, organization_id, app_id, type, category, outcome, events)

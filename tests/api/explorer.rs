@@ -91,13 +91,33 @@ async fn free_text_searches_actor_target_type_path_reason_and_ip(pool: PgPool) {
     known_events(&app).await;
     let p = &app.pool;
 
-    assert_eq!(ids(p, "q=silva").await, set(&["e1"]), "actor name, any case");
-    assert_eq!(ids(p, "q=support").await, set(&["e2", "e3"]), "target name");
-    assert_eq!(ids(p, "q=permission_add").await, set(&["e3"]), "type");
-    assert_eq!(ids(p, "q=/api/roles").await, set(&["e2"]), "request path");
-    assert_eq!(ids(p, "q=lacks%20permission").await, set(&["e2"]), "reason");
-    assert_eq!(ids(p, "q=81.2.69").await, set(&["e1"]), "IP");
+    assert_eq!(ids(p, "q=SILVA").await, set(&["e1"]), "actor name, any case");
+    assert_eq!(ids(p, "q=support").await, set(&["e2", "e3"]), "target name and path");
+    assert_eq!(ids(p, "q=role.permission_add").await, set(&["e3"]), "type as written");
+    assert_eq!(ids(p, "q=permission").await, set(&["e2", "e3"]), "a word of a type or a reason");
+    assert_eq!(ids(p, "q=/api/roles/support").await, set(&["e2"]), "request path");
+    assert_eq!(ids(p, "q=Manage%20lacks").await, set(&["e2"]), "every word, in any order");
+    assert_eq!(ids(p, "q=lacks%20silva").await, set(&[]), "not any word");
+    assert_eq!(ids(p, "q=81.2.69.160").await, set(&["e1"]), "IP");
+    assert_eq!(ids(p, "q=ana@acme.example,").await, set(&["e1"]), "e-mail, punctuation at the ends cut off");
     assert_eq!(ids(p, "q=100%25").await, set(&[]), "LIKE wildcards are literal");
+}
+
+#[sqlx::test(migrations = false)]
+async fn free_text_matches_whole_words_and_prefixes_with_a_star(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+    let p = &app.pool;
+
+    assert_eq!(ids(p, "q=upd").await, set(&[]), "part of a word");
+    assert_eq!(ids(p, "q=acme.example").await, set(&[]), "part of an e-mail");
+    assert_eq!(ids(p, "q=upd*").await, set(&["e2"]));
+    assert_eq!(ids(p, "q=/api/roles*").await, set(&["e2"]), "the start of a path");
+    assert_eq!(ids(p, "q=81.2.69*").await, set(&["e1"]), "the start of an IP");
+    assert_eq!(ids(p, "q=2001:db8*").await, set(&["e4"]), "the start of an IPv6 address");
+    assert_eq!(ids(p, "q=per*%20sup*").await, set(&["e2", "e3"]), "every prefix");
+    assert_eq!(ids(p, "q=%25*").await, set(&["e1", "e2", "e3", "e4"]), "a star alone matches every event");
+    assert_eq!(ids(p, "q=...").await, set(&[]), "no word: nothing");
 }
 
 #[sqlx::test(migrations = false)]
@@ -159,8 +179,8 @@ async fn the_rollups_and_the_events_give_the_same_histogram(pool: PgPool) {
     // Day-aligned spans with day (and week) bars are answered from the daily
     // rollups (per actor for a user), hour-aligned ones with hour bars from the
     // hourly rollups, quarter hours from theirs; the coarse ones without app,
-    // type or outcome, the full ones with them. A per-event filter that matches everything (every type
-    // has a dot) makes the same chart count the events themselves.
+    // type or outcome, the full ones with them; one word from the hourly rollup
+    // of words.
     let spans = [
         Span { from: today - Duration::days(12), to: None, bucket_seconds: 86_400 },
         Span { from: today - Duration::days(14), to: Some(today + Duration::days(7)), bucket_seconds: 7 * 86_400 },
@@ -176,10 +196,17 @@ async fn the_rollups_and_the_events_give_the_same_histogram(pool: PgPool) {
             ("app=insight", 2),
             ("user=u_ana", 2),
             ("user=ben@globex.example&type=role.update", 1),
+            ("q=support", 2),
+            ("env=production&q=Silva", 2),
         ];
         for (query, expected) in queries {
             let rollup = histogram(p, &EventFilter::from_query(query), span, now).await.unwrap();
-            let raw = histogram(p, &EventFilter::from_query(&format!("{query}&q=.")), span, now).await.unwrap();
+            // The same search plus a lone star (any event) counts the events.
+            let raw = match query.contains("q=") {
+                true => format!("{query}%20*"),
+                false => format!("{query}&q=*"),
+            };
+            let raw = histogram(p, &EventFilter::from_query(&raw), span, now).await.unwrap();
             assert_eq!(rollup.total, expected, "{query} over {span:?}");
             assert_eq!(rollup, raw, "{query} over {span:?}");
         }
