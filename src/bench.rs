@@ -31,7 +31,7 @@ pub struct BenchArgs {
 }
 
 /// Pages: one per filter and a few combinations, over the default 24 hours and longer ranges.
-const PAGES: [&str; 16] = [
+const PAGES: [&str; 19] = [
     "",
     "env=production",
     "org=org_acme",
@@ -43,6 +43,9 @@ const PAGES: [&str; 16] = [
     "category=session",
     "outcome=denied",
     "q=Support",
+    "q=lindqvist",
+    "q=91.64*",
+    "range=90d&q=support",
     "range=7d&env=production&type=role.update",
     "range=30d&outcome=denied&app=app_insight",
     "range=90d&user=usr_0012&type=app.update",
@@ -51,7 +54,7 @@ const PAGES: [&str; 16] = [
 ];
 
 /// Chart ranges and filters for the aggregation figures.
-const CHARTS: [&str; 12] = [
+const CHARTS: [&str; 18] = [
     "range=15m",
     "range=1h",
     "range=24h",
@@ -64,6 +67,12 @@ const CHARTS: [&str; 12] = [
     "range=30d&app=app_billing&env=production",
     "range=7d&user=usr_0007",
     "range=24h&q=Support",
+    "range=24h&q=lindqvist",
+    "range=24h&q=91.64*",
+    "range=7d&q=support",
+    "range=90d&q=support",
+    "range=90d&env=production&q=support",
+    "range=90d&q=126.0.232.10",
 ];
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {

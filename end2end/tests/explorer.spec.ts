@@ -96,6 +96,18 @@ test("several event types, a user and free text filter together", async ({ page 
   await expect(page).toHaveURL(/\/events$/);
 });
 
+test("free text matches whole words, and the start of one with a star", async ({ page }) => {
+  const start = tag.slice(0, -1);
+  await open(page, `/events?range=7d&q=${start}`);
+  await expect(page.getByRole("heading", { name: "No events match" })).toBeVisible();
+
+  await page.getByRole("searchbox", { name: "Search" }).fill(`ROLE-${start}*`);
+  await page.getByRole("button", { name: "Search" }).click();
+  await expect(page).toHaveURL(/q=ROLE-/);
+  await expect(rows(page)).toHaveCount(3);
+  await expect(page.locator("#activity-chart")).toHaveAttribute("aria-label", /chart: 3 events/);
+});
+
 test("time range presets and a custom range", async ({ page }) => {
   await open(page, `/events?q=${tag}`);
   await expect(rows(page)).toHaveCount(3); // the 30-hour-old event is outside the last 24 hours

@@ -180,3 +180,24 @@ pub fn push_scope(q: &mut QueryBuilder<'_, Postgres>, scope: &Scope) {
 fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(whole: &[&str], prefixes: &[&str]) -> SearchWords {
+        let owned = |w: &[&str]| w.iter().map(|s| s.to_string()).collect();
+        SearchWords { whole: owned(whole), prefixes: owned(prefixes) }
+    }
+
+    #[test]
+    fn a_query_is_lower_cased_words_and_starred_prefixes() {
+        assert_eq!(SearchWords::parse("  Ana  (Silva), "), words(&["ana", "silva"], &[]));
+        assert_eq!(SearchWords::parse("/api/roles* 81.2.69.160"), words(&["81.2.69.160"], &["api/roles"]));
+        assert_eq!(SearchWords::parse("* ..."), words(&[], &[""]), "a lone star; punctuation alone is no word");
+        assert_eq!(SearchWords::parse("Müller").single_term(), Some("müller"));
+        assert_eq!(SearchWords::parse("role.update").single_term(), None, "punctuation inside");
+        assert_eq!(SearchWords::parse("ana silva").single_term(), None);
+        assert_eq!(SearchWords::parse("ana*").single_term(), None);
+    }
+}

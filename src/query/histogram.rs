@@ -1,5 +1,5 @@
 //! The activity histogram: event counts per bucket, from a rollup (per day, per
-//! actor and day, per hour, per quarter hour, per word and hour) when one can
+//! actor and day, per hour, per quarter hour, per word) when one can
 //! answer exactly, otherwise from the events themselves.
 
 use std::collections::BTreeMap;
@@ -23,7 +23,7 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
     let mut q = QueryBuilder::<Postgres>::new("select date_bin(make_interval(secs => ");
     q.push_bind(bucket_seconds as f64).push("), ");
     let mut source = Source::for_span(filter, span);
-    if let Source::Terms(term) = &source {
+    if let Some(term) = source.word() {
         // The rollup holds the terms that `vigil_terms` keeps whole; make sure
         // the database splits this word as the explorer does.
         let whole: bool = sqlx::query_scalar("select vigil_terms($1) = array[$1]")
@@ -43,7 +43,8 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
         (Source::Daily, true) => "event_counts_daily_coarse",
         (Source::Daily, false) => "event_counts_daily",
         (Source::ActorDaily, _) => "actor_counts_daily",
-        (Source::Terms(_), _) => "term_counts",
+        (Source::WordQuarterly(_), _) => "term_counts_quarter",
+        (Source::WordDaily(_), _) => "term_counts_daily",
     };
     match source {
         Source::Events => {
@@ -51,19 +52,17 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
             push_span(&mut q, from, to);
             push_conditions(&mut q, filter);
         }
-        Source::QuarterHourly | Source::Hourly | Source::Terms(_) => {
-            let time = if source == Source::QuarterHourly { "quarter" } else { "hour" };
+        Source::QuarterHourly | Source::Hourly | Source::WordQuarterly(_) => {
+            let time = if source == Source::Hourly { "hour" } else { "quarter" };
             q.push(format!("{time}, {EPOCH}) as bucket, environment, category, sum(events)::int8 from {table} where {time} >= "))
                 .push_bind(from);
             if let Some(to) = to {
                 q.push(format!(" and {time} < ")).push_bind(to);
             }
-            if let Source::Terms(term) = &source {
-                q.push(" and term = ").push_bind(term.clone());
-            }
+            push_word(&mut q, &source);
             push_dimension_conditions(&mut q, filter);
         }
-        Source::Daily | Source::ActorDaily => {
+        Source::Daily | Source::ActorDaily | Source::WordDaily(_) => {
             q.push(format!("day::timestamp at time zone 'UTC', {EPOCH}) as bucket, environment, category, sum(events)::int8 from {table} where day >= "))
                 .push_bind(from.date_naive());
             if let Some(to) = to {
@@ -72,6 +71,7 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
             if let Some(user) = &filter.user {
                 push_user(&mut q, user);
             }
+            push_word(&mut q, &source);
             push_dimension_conditions(&mut q, filter);
         }
     }
@@ -84,7 +84,7 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
 /// Where a chart's counts come from: the events themselves, or the coarsest
 /// rollup whose grain divides both the bars and the span's ends (so it counts
 /// exactly the same events as the table). A user's chart has a daily rollup of
-/// its own, and so has a search for one plain word, per hour.
+/// its own, and so has a search for one plain word (per quarter hour and per day).
 #[derive(Debug, PartialEq, Eq)]
 enum Source {
     Events,
@@ -92,10 +92,19 @@ enum Source {
     Hourly,
     Daily,
     ActorDaily,
-    Terms(String),
+    WordQuarterly(String),
+    WordDaily(String),
 }
 
 impl Source {
+    /// The word a rollup of words is read for.
+    fn word(&self) -> Option<&str> {
+        match self {
+            Source::WordQuarterly(term) | Source::WordDaily(term) => Some(term),
+            _ => None,
+        }
+    }
+
     fn for_span(filter: &EventFilter, Span { from, to, bucket_seconds }: Span) -> Source {
         let fits = |grain: i64| {
             bucket_seconds % grain == 0
@@ -107,7 +116,8 @@ impl Source {
         let only_text = filter.target.is_none() && filter.ip.is_none() && filter.user.is_none();
         match (needs_events(filter), filter.user.is_some()) {
             (true, _) => match term {
-                Some(term) if only_text && coarse(filter) && fits(3600) => Source::Terms(term.to_string()),
+                Some(term) if only_text && coarse(filter) && fits(86_400) => Source::WordDaily(term.to_string()),
+                Some(term) if only_text && coarse(filter) && fits(900) => Source::WordQuarterly(term.to_string()),
                 _ => Source::Events,
             },
             (false, true) if fits(86_400) => Source::ActorDaily,
@@ -117,6 +127,12 @@ impl Source {
             _ if fits(900) => Source::QuarterHourly,
             _ => Source::Events,
         }
+    }
+}
+
+fn push_word(q: &mut QueryBuilder<'_, Postgres>, source: &Source) {
+    if let Some(term) = source.word() {
+        q.push(" and term = ").push_bind(term.to_string());
     }
 }
 
@@ -185,10 +201,12 @@ mod tests {
         assert_eq!(source("", bounded), Source::Events, "an end inside a quarter hour");
         assert_eq!(source("user=u_ana&app=insight", span(day, 86_400)), Source::ActorDaily);
         assert_eq!(source("user=u_ana", span(day, 3600)), Source::Events);
-        let support = || Source::Terms("support".into());
-        assert_eq!(source("q=Support", span(day, 86_400)), support());
-        assert_eq!(source("q=support&env=production&org=acme&category=access", span(day, 3 * 3600)), support());
-        assert_eq!(source("q=support", span(day, 900)), Source::Events, "a quarter hour");
+        let daily = Source::WordDaily("support".into());
+        let quarterly = Source::WordQuarterly("support".into());
+        assert_eq!(source("q=Support", span(day, 86_400)), daily);
+        assert_eq!(source("q=support&env=production&org=acme&category=access", span(day, 3 * 3600)), quarterly);
+        assert_eq!(source("q=support", span(day, 900)), quarterly);
+        assert_eq!(source("q=support", span(day, 300)), Source::Events, "five minutes");
         assert_eq!(source("q=support&app=insight", span(day, 86_400)), Source::Events);
         assert_eq!(source("q=support&user=u_ana", span(day, 86_400)), Source::Events);
         assert_eq!(source("q=support*", span(day, 86_400)), Source::Events);

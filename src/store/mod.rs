@@ -387,16 +387,30 @@ valued as (
     on conflict (day, environment, dimension, value)
     do update set events = event_values.events + excluded.events
 ),
-counted_terms as (
-    -- Single words only (no punctuation), as migration 10 explains.
-    insert into term_counts (term, hour, environment, organization_id, category, events)
-    select term, date_trunc('hour', occurred_at, 'UTC'), environment, organization_id, category, count(*)
+per_term_quarter as (
+    -- Single words only (no punctuation), each once per event; migration 10 says why.
+    select term, date_bin('15 minutes', occurred_at, timestamptz '1970-01-01 00:00:00+00') as quarter,
+           environment, organization_id, category, count(*) as events
     from inserted, lateral (select distinct term from unnest(vigil_terms(search_text)) as term) as terms
     where term !~ '[^[:alnum:]]'
     group by 1, 2, 3, 4, 5
+),
+counted_terms_quarter as (
+    insert into term_counts_quarter (term, quarter, environment, organization_id, category, events)
+    select term, quarter, environment, organization_id, category, events
+    from per_term_quarter
     order by 1, 2, 3, 4, 5
-    on conflict (term, hour, environment, organization_id, category)
-    do update set events = term_counts.events + excluded.events
+    on conflict (term, quarter, environment, organization_id, category)
+    do update set events = term_counts_quarter.events + excluded.events
+),
+counted_terms_daily as (
+    insert into term_counts_daily (term, day, environment, organization_id, category, events)
+    select term, (quarter at time zone 'UTC')::date, environment, organization_id, category, sum(events)::int8
+    from per_term_quarter
+    group by 1, 2, 3, 4, 5
+    order by 1, 2, 3, 4, 5
+    on conflict (term, day, environment, organization_id, category)
+    do update set events = term_counts_daily.events + excluded.events
 ),
 counted_per_actor as (
     insert into actor_counts_daily (actor_key, day, environment, organization_id, app_id, type, category, outcome, events)

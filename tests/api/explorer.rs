@@ -179,8 +179,8 @@ async fn the_rollups_and_the_events_give_the_same_histogram(pool: PgPool) {
     // Day-aligned spans with day (and week) bars are answered from the daily
     // rollups (per actor for a user), hour-aligned ones with hour bars from the
     // hourly rollups, quarter hours from theirs; the coarse ones without app,
-    // type or outcome, the full ones with them; one word from the hourly rollup
-    // of words.
+    // type or outcome, the full ones with them; one word from the daily or
+    // quarter-hour rollup of words.
     let spans = [
         Span { from: today - Duration::days(12), to: None, bucket_seconds: 86_400 },
         Span { from: today - Duration::days(14), to: Some(today + Duration::days(7)), bucket_seconds: 7 * 86_400 },
