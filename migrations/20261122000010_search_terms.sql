@@ -40,8 +40,10 @@ create index events_terms_idx on events using gin (vigil_terms(search_text));
 -- Words with punctuation (IPs, e-mails, paths) are left out: they are the many
 -- one-off terms, and few enough events carry each that the chart counts them
 -- from the index above. The count is in the key's index, so a chart is an
--- index-only scan. At 10 M events: ≈22 M quarter-hour rows (a common word over
--- 7 days sums a few tens of thousands) and ≈3 M daily ones.
+-- index-only scan. At 10 M events: 29.7 M quarter-hour rows (5.2 GB with their
+-- index; a common word over 7 days sums a few tens of thousands) and 1.6 M
+-- daily ones (256 MB). On that store the index took ≈15 minutes to build and
+-- the quarter-hour backfill ≈30.
 create table term_counts_quarter (
     term            text        not null,
     quarter         timestamptz not null,
