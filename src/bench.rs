@@ -31,7 +31,7 @@ pub struct BenchArgs {
 }
 
 /// Pages: one per filter and a few combinations, over the default 24 hours and longer ranges.
-const PAGES: [&str; 19] = [
+const PAGES: [&str; 22] = [
     "",
     "env=production",
     "org=org_acme",
@@ -42,6 +42,8 @@ const PAGES: [&str; 19] = [
     "type=app.view&type=api.access",
     "category=session",
     "outcome=denied",
+    "target=role_support",
+    "ip=126.0.232.10",
     "q=Support",
     "q=lindqvist",
     "q=91.64*",
@@ -49,12 +51,13 @@ const PAGES: [&str; 19] = [
     "range=7d&env=production&type=role.update",
     "range=30d&outcome=denied&app=app_insight",
     "range=90d&user=usr_0012&type=app.update",
+    "range=90d&target=role_support&type=role.permission_add",
     "range=90d",
     "range=90d&env=staging&org=org_globex&category=change",
 ];
 
 /// Chart ranges and filters for the aggregation figures.
-const CHARTS: [&str; 18] = [
+const CHARTS: [&str; 20] = [
     "range=15m",
     "range=1h",
     "range=24h",
@@ -66,6 +69,8 @@ const CHARTS: [&str; 18] = [
     "range=90d&outcome=denied",
     "range=30d&app=app_billing&env=production",
     "range=7d&user=usr_0007",
+    "range=90d&target=role_support",
+    "range=90d&ip=126.0.232.10",
     "range=24h&q=Support",
     "range=24h&q=lindqvist",
     "range=24h&q=91.64*",

@@ -42,15 +42,20 @@ test("session filters live in the URL: country, device, flag and ended sessions"
   await expect(page.locator("tbody tr")).toHaveCount(1);
   await expect(page.locator("tbody tr")).toContainText("Mobile Safari");
 
+  // Each choice is a navigation: wait for it before the next one.
   await page.locator('select[name="device"]').selectOption("");
+  await expect(page).not.toHaveURL(/device=/);
   await page.locator('select[name="flag"]').selectOption("new_country");
+  await expect(page).toHaveURL(/flag=new_country/);
   await expect(page.locator("tbody tr")).toHaveCount(1);
 
   await page.locator('select[name="flag"]').selectOption("");
+  await expect(page).not.toHaveURL(/flag=/);
   await page.getByLabel("Include sessions ended in the last 7 days").check();
   await expect(page).toHaveURL(/status=all/);
   await expect(page.locator("tbody tr")).toHaveCount(3);
   await page.locator('select[name="country"]').selectOption("GB");
+  await expect(page).toHaveURL(/country=GB/);
   await expect(page.locator("tbody tr")).toHaveCount(1);
   await expect(page.locator("tbody tr")).toContainText("signed out");
   await page.goBack();
