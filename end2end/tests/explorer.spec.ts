@@ -67,6 +67,23 @@ test("filtering by environment, organization, app, category and outcome narrows 
   await expect(rows(page)).toHaveCount(2);
 });
 
+test("a second choice made while the first is still loading keeps both", async ({ page }) => {
+  await open(page, "/events?range=7d");
+  // Hold the explorer's data back, so the second choice is made on the page drawn before the first.
+  const slow = "**/api/explore_events*";
+  await page.route(slow, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+  });
+  await page.locator('select[name="env"]').selectOption(prod);
+  await page.locator('select[name="category"]').selectOption("change");
+  await expect(page).toHaveURL(/category=change/);
+  expect(page.url()).toContain(`env=${prod}`);
+  await page.unroute(slow);
+  await expect(rows(page)).toHaveCount(2);
+  await expect(page.locator('select[name="env"]')).toHaveValue(prod);
+});
+
 test("several event types, a user and free text filter together", async ({ page }) => {
   await open(page, `/events?range=7d&q=${tag}`);
   await expect(rows(page)).toHaveCount(4);

@@ -3,7 +3,7 @@
 
 use leptos::html;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
+use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::NavigateOptions;
 
 use crate::model::{EventFilter, FilterOption, FilterOptions, TimeRange, PRESETS};
@@ -11,30 +11,29 @@ use crate::model::{EventFilter, FilterOption, FilterOptions, TimeRange, PRESETS}
 #[component]
 pub fn FilterBar(filter: EventFilter, options: FilterOptions) -> impl IntoView {
     let go = navigator();
+    let live = live_query();
+    let live = move || EventFilter::from_query(&live());
     let select = |key: &'static str, label: &'static str, choices: Vec<FilterOption>| {
-        let filter = filter.clone();
         let current = filter.get(key).cloned().unwrap_or_default();
-        option_select(key, label, current, choices, move |value| filter.with(key, Some(value)).href())
+        option_select(key, label, current, choices, move |value| live().with(key, Some(value)).href())
     };
 
     let type_choices: Vec<FilterOption> =
         options.types.iter().filter(|t| !filter.types.contains(&t.value)).cloned().collect();
     let add_type = {
-        let filter = filter.clone();
         let go = go.clone();
-        move |ev: leptos::ev::Event| go(filter.with("type", Some(&event_target_value(&ev))).href())
+        move |ev: leptos::ev::Event| go(live().with("type", Some(&event_target_value(&ev))).href())
     };
     let range_value = match &filter.range {
         TimeRange::Last(key) => key.clone(),
         TimeRange::Between { .. } => "custom".into(),
     };
     let pick_range = {
-        let filter = filter.clone();
         let go = go.clone();
         move |ev: leptos::ev::Event| {
             let value = event_target_value(&ev);
             if value != "custom" {
-                go(filter.with("range", Some(&value)).href());
+                go(live().with("range", Some(&value)).href());
             }
         }
     };
@@ -42,13 +41,12 @@ pub fn FilterBar(filter: EventFilter, options: FilterOptions) -> impl IntoView {
     let user_input = NodeRef::<html::Input>::new();
     let text_input = NodeRef::<html::Input>::new();
     let search = {
-        let filter = filter.clone();
         let go = go.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let user = user_input.get().map(|i| i.value()).unwrap_or_default();
             let text = text_input.get().map(|i| i.value()).unwrap_or_default();
-            go(filter.with("user", Some(&user)).with("q", Some(&text)).href());
+            go(live().with("user", Some(&user)).with("q", Some(&text)).href());
         }
     };
 
@@ -61,7 +59,6 @@ pub fn FilterBar(filter: EventFilter, options: FilterOptions) -> impl IntoView {
         TimeRange::Last(_) => (String::new(), String::new()),
     };
     let custom_range = {
-        let filter = filter.clone();
         let go = go.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
@@ -71,7 +68,7 @@ pub fn FilterBar(filter: EventFilter, options: FilterOptions) -> impl IntoView {
             };
             if let (Some(from), Some(to)) = (parse(from_input), parse(to_input)) {
                 if from < to {
-                    go(filter.with_span(from, to).href());
+                    go(live().with_span(from, to).href());
                 }
             }
         }
@@ -205,6 +202,14 @@ fn ActiveFilters(filter: EventFilter) -> impl IntoView {
         </ul>
     }
     .into_any()
+}
+
+/// The query string in the address bar now. Controls build the next URL from
+/// it rather than from the view they were drawn with, so that a second choice
+/// made while the first one's page is still loading keeps the first.
+pub fn live_query() -> impl Fn() -> String + Copy + 'static {
+    let location = use_location();
+    move || location.search.get_untracked()
 }
 
 /// Navigate within the app to an href, adding a history entry.

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_location;
 
 use crate::api::sessions_page;
-use crate::components::filter_bar::{navigator, option_select};
+use crate::components::filter_bar::{live_query, navigator, option_select};
 use crate::components::time::Time;
 use crate::model::{encode, flag_label, FilterOption, SessionFilter, SessionSummary, FLAGS};
 
@@ -80,25 +80,27 @@ fn SessionFilters(
     let go = navigator();
     let flags: Vec<FilterOption> =
         FLAGS.iter().map(|f| FilterOption { value: f.to_string(), label: flag_label(f).into(), events: 0 }).collect();
+    let live = live_query();
+    let live = move || SessionFilter::from_query(&live());
     let select = |key: &'static str, label: &'static str, choices: Vec<FilterOption>| {
-        let filter = filter.clone();
         let current = filter.get(key).cloned().unwrap_or_default();
-        option_select(key, label, current, choices, move |value| filter.with(key, Some(value)).href())
+        option_select(key, label, current, choices, move |value| live().with(key, Some(value)).href())
     };
     let user_input = NodeRef::<leptos::html::Input>::new();
     let search = {
-        let filter = filter.clone();
         let go = go.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
             let user = user_input.get().map(|i| i.value()).unwrap_or_default();
-            go(filter.with("user", Some(&user)).href());
+            go(live().with("user", Some(&user)).href());
         }
     };
     let toggle = {
-        let filter = filter.clone();
         let go = go.clone();
-        move |_| go(filter.with("status", Some(if filter.include_ended { "active" } else { "all" })).href())
+        move |_| {
+            let filter = live();
+            go(filter.with("status", Some(if filter.include_ended { "active" } else { "all" })).href())
+        }
     };
     let include_ended = filter.include_ended;
     view! {
