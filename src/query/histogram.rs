@@ -25,8 +25,9 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
     let mut source = Source::for_span(filter, span);
     if let Some(term) = source.word() {
         // The rollup holds the terms that `vigil_terms` keeps whole; make sure
-        // the database splits this word as the explorer does.
-        let whole: bool = sqlx::query_scalar("select vigil_terms($1) = array[$1]")
+        // the database splits this word as the explorer does: into itself
+        // only (it lists a plain word twice, as a run and as a word).
+        let whole: bool = sqlx::query_scalar("select vigil_terms($1) <@ array[$1]")
             .bind(term)
             .fetch_one(pool)
             .await?;

@@ -213,6 +213,39 @@ async fn the_rollups_and_the_events_give_the_same_histogram(pool: PgPool) {
     }
 }
 
+/// Each rollup is really read where it fits: counts added to it (in this
+/// test's own database) show up in the chart.
+#[sqlx::test(migrations = false)]
+async fn each_rollup_answers_the_charts_it_fits(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+    let p = &app.pool;
+    let now = Utc::now();
+    let today = now.duration_trunc(Duration::days(1)).unwrap();
+    let days = Span { from: today - Duration::days(12), to: None, bucket_seconds: 86_400 };
+    let hours = Span { from: now_hour() - Duration::days(12), to: None, bucket_seconds: 3600 };
+    let quarters = Span { from: now_hour() - Duration::days(12), to: None, bucket_seconds: 900 };
+    for (query, span, table) in [
+        ("", days, "event_counts_daily_coarse"),
+        ("type=app.view", days, "event_counts_daily"),
+        ("user=u_ana", days, "actor_counts_daily"),
+        ("", hours, "event_counts_coarse"),
+        ("type=app.view", hours, "event_counts"),
+        ("", quarters, "event_counts_quarter_coarse"),
+        ("type=app.view", quarters, "event_counts_quarter"),
+        ("q=support", days, "term_counts_daily"),
+        ("q=Support", quarters, "term_counts_quarter"),
+    ] {
+        let filter = EventFilter::from_query(query);
+        let before = histogram(p, &filter, span, now).await.unwrap().total;
+        let bump = |delta: i64| format!("update {table} set events = events + {delta}");
+        sqlx::query(&bump(1000)).execute(p).await.unwrap();
+        let after = histogram(p, &filter, span, now).await.unwrap().total;
+        sqlx::query(&bump(-1000)).execute(p).await.unwrap();
+        assert!(after >= before + 1000, "{query:?} with {}-second bars reads {table}", span.bucket_seconds);
+    }
+}
+
 #[sqlx::test(migrations = false)]
 async fn the_chart_stacks_by_environment_when_several_are_shown(pool: PgPool) {
     let app = spawn(pool).await;
