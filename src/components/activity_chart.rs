@@ -8,7 +8,7 @@ use charming::series::Bar;
 use charming::Chart;
 use leptos::prelude::*;
 
-use crate::model::{absolute_time, EventFilter, Histogram};
+use crate::model::{absolute_time, Histogram};
 
 /// The ECharts option for a histogram: stacked bars, one series per stack value.
 pub fn chart_for(histogram: &Histogram) -> Chart {
@@ -39,7 +39,7 @@ pub fn chart_for(histogram: &Histogram) -> Chart {
 }
 
 #[component]
-pub fn ActivityChart(histogram: Histogram, filter: EventFilter) -> impl IntoView {
+pub fn ActivityChart(histogram: Histogram) -> impl IntoView {
     let description = format!(
         "Activity chart: {} events from {} in {} bars, stacked by {}.",
         histogram.total,
@@ -51,11 +51,10 @@ pub fn ActivityChart(histogram: Histogram, filter: EventFilter) -> impl IntoView
     #[cfg(feature = "hydrate")]
     {
         let go = crate::components::filter_bar::navigator();
+        let live = crate::components::filter_bar::live_query();
         let histogram = histogram.clone();
-        Effect::new(move |_| draw(&histogram, &filter, go.clone()));
+        Effect::new(move |_| draw(&histogram, live, go.clone()));
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = filter;
 
     view! {
         <figure class="chart">
@@ -65,7 +64,7 @@ pub fn ActivityChart(histogram: Histogram, filter: EventFilter) -> impl IntoView
 }
 
 #[cfg(feature = "hydrate")]
-fn draw(histogram: &Histogram, filter: &EventFilter, go: impl Fn(String) + Clone + 'static) {
+fn draw(histogram: &Histogram, live: impl Fn() -> String + Copy + 'static, go: impl Fn(String) + Clone + 'static) {
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
 
@@ -105,10 +104,11 @@ fn draw(histogram: &Histogram, filter: &EventFilter, go: impl Fn(String) + Clone
 
     let buckets = histogram.buckets.clone();
     let width = chrono::Duration::seconds(histogram.bucket_seconds);
-    let filter = filter.clone();
+    // From the address bar, as the filter bar does: a click made while another
+    // change still loads keeps that change.
     let narrow = move |first: usize, last: usize| {
         let (Some(start), Some(end)) = (buckets.get(first), buckets.get(last)) else { return };
-        go(filter.with_span(*start, *end + width).href());
+        go(crate::model::EventFilter::from_query(&live()).with_span(*start, *end + width).href());
     };
     let on_click = {
         let narrow = narrow.clone();

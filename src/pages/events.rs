@@ -66,7 +66,7 @@ pub fn EventsPage() -> impl IntoView {
                                     <a href=export("ndjson") download rel="external">"NDJSON"</a>
                                 </span>
                             </div>
-                            <ActivityChart histogram=explore.histogram filter=filter.clone()/>
+                            <ActivityChart histogram=explore.histogram/>
                             <EventTable page=explore.page filter is_first_page/>
                         }
                     })
