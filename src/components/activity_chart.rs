@@ -51,7 +51,7 @@ pub fn ActivityChart(histogram: Histogram) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         let go = crate::components::filter_bar::navigator();
-        let live = crate::components::filter_bar::live_query();
+        let live = crate::components::filter_bar::live_view(crate::model::EventFilter::from_query);
         let histogram = histogram.clone();
         Effect::new(move |_| draw(&histogram, live, go.clone()));
     }
@@ -64,7 +64,11 @@ pub fn ActivityChart(histogram: Histogram) -> impl IntoView {
 }
 
 #[cfg(feature = "hydrate")]
-fn draw(histogram: &Histogram, live: impl Fn() -> String + Copy + 'static, go: impl Fn(String) + Clone + 'static) {
+fn draw(
+    histogram: &Histogram,
+    live: impl Fn() -> crate::model::EventFilter + Copy + 'static,
+    go: impl Fn(String) + Clone + 'static,
+) {
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
 
@@ -108,7 +112,7 @@ fn draw(histogram: &Histogram, live: impl Fn() -> String + Copy + 'static, go: i
     // change still loads keeps that change.
     let narrow = move |first: usize, last: usize| {
         let (Some(start), Some(end)) = (buckets.get(first), buckets.get(last)) else { return };
-        go(crate::model::EventFilter::from_query(&live()).with_span(*start, *end + width).href());
+        go(live().with_span(*start, *end + width).href());
     };
     let on_click = {
         let narrow = narrow.clone();

@@ -43,7 +43,7 @@ pub fn EventTable(page: EventPage, filter: EventFilter, is_first_page: bool) -> 
         .map(|event| view! { <EventRow event now filter=filter.clone()/> })
         .collect_view();
     let go = crate::components::filter_bar::navigator();
-    let live = crate::components::filter_bar::live_query();
+    let live = crate::components::filter_bar::live_view(EventFilter::from_query);
 
     view! {
         <table class="events">
@@ -67,7 +67,7 @@ pub fn EventTable(page: EventPage, filter: EventFilter, is_first_page: bool) -> 
                 <span>"Rows per page"</span>
                 <select on:change=move |ev| {
                     let value = event_target_value(&ev).parse().unwrap_or(DEFAULT_PAGE_SIZE);
-                    go(EventFilter::from_query(&live()).with_size(value).href());
+                    go(live().with_size(value).href());
                 }>
                     {PAGE_SIZES
                         .iter()

@@ -11,8 +11,7 @@ use crate::model::{EventFilter, FilterOption, FilterOptions, TimeRange, PRESETS}
 #[component]
 pub fn FilterBar(filter: EventFilter, options: FilterOptions) -> impl IntoView {
     let go = navigator();
-    let live = live_query();
-    let live = move || EventFilter::from_query(&live());
+    let live = live_view(EventFilter::from_query);
     let select = |key: &'static str, label: &'static str, choices: Vec<FilterOption>| {
         let current = filter.get(key).cloned().unwrap_or_default();
         option_select(key, label, current, choices, move |value| live().with(key, Some(value)).href())
@@ -204,12 +203,13 @@ fn ActiveFilters(filter: EventFilter) -> impl IntoView {
     .into_any()
 }
 
-/// The query string in the address bar now. Controls build the next URL from
-/// it rather than from the view they were drawn with, so that a second choice
-/// made while the first one's page is still loading keeps the first.
-pub fn live_query() -> impl Fn() -> String + Copy + 'static {
+/// The view in the address bar now, parsed from its query by `parse`. Controls
+/// build the next URL from it rather than from the view they were drawn with,
+/// so that a second choice made while the first one's page is still loading
+/// keeps the first.
+pub fn live_view<F: 'static>(parse: fn(&str) -> F) -> impl Fn() -> F + Copy + 'static {
     let location = use_location();
-    move || location.search.get_untracked()
+    move || parse(&location.search.get_untracked())
 }
 
 /// Navigate within the app to an href, adding a history entry.

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_location;
 
 use crate::api::sessions_page;
-use crate::components::filter_bar::{live_query, navigator, option_select};
+use crate::components::filter_bar::{live_view, navigator, option_select};
 use crate::components::time::Time;
 use crate::model::{encode, flag_label, FilterOption, SessionFilter, SessionSummary, FLAGS};
 
@@ -80,8 +80,7 @@ fn SessionFilters(
     let go = navigator();
     let flags: Vec<FilterOption> =
         FLAGS.iter().map(|f| FilterOption { value: f.to_string(), label: flag_label(f).into(), events: 0 }).collect();
-    let live = live_query();
-    let live = move || SessionFilter::from_query(&live());
+    let live = live_view(SessionFilter::from_query);
     let select = |key: &'static str, label: &'static str, choices: Vec<FilterOption>| {
         let current = filter.get(key).cloned().unwrap_or_default();
         option_select(key, label, current, choices, move |value| live().with(key, Some(value)).href())
