@@ -10,6 +10,8 @@ pub const KEY: &str = "test-ingest-key";
 /// Password of the console users tests create.
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const EXPORT_KEY: &str = "test-export-key";
+/// A request that gets no answer fails the test instead of hanging the whole run.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub struct TestApp {
     pub base: String,
@@ -33,7 +35,7 @@ pub async fn spawn_with(pool: PgPool, config: ServerConfig) -> TestApp {
         .build();
     let state = AppState::new(leptos_options, pool.clone(), config, &ingest_config()).unwrap();
     tokio::spawn(async move { serve_on(listener, state, std::future::pending()).await.unwrap() });
-    TestApp { base: format!("http://{addr}"), pool, client: reqwest::Client::new() }
+    TestApp { base: format!("http://{addr}"), pool, client: reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().unwrap() }
 }
 
 impl TestApp {
@@ -96,6 +98,7 @@ pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(REQUEST_TIMEOUT)
         .build()
         .unwrap()
 }
