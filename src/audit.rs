@@ -132,7 +132,7 @@ pub async fn record(state: &AppState, actor: &Actor, activity: Activity) {
         }
     };
     state.pipeline.prepare(&mut event);
-    if let Err(error) = crate::store::insert_events(&state.pool, &[event]).await {
+    if let Err(error) = crate::store::insert_events(&state.writers, &[event]).await {
         tracing::error!(%error, "self-audit event not stored");
     }
 }

@@ -31,6 +31,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Time the explorer's pages and charts on the stored data (see `make bench`).
     Bench(crate::bench::BenchArgs),
+    /// Send demo events to a running server through its HTTP ingest API (see `make bench`).
+    Load(crate::bench::load::LoadArgs),
     /// Manage console users.
     User {
         #[command(subcommand)]

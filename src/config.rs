@@ -88,6 +88,15 @@ pub struct ServerConfig {
     /// (Each account also gets 5 attempts at once, then one a minute.)
     #[arg(long, env = "VIGIL_SIGN_IN_IP_BURST", default_value_t = 20)]
     pub sign_in_ip_burst: u32,
+
+    /// Database connections that write ingest batches: that many batches commit
+    /// at once, later ones wait. Defaults to the number of CPU cores (at least 2).
+    #[arg(long, env = "VIGIL_INGEST_WRITERS", default_value_t = default_writers())]
+    pub ingest_writers: u32,
+}
+
+fn default_writers() -> u32 {
+    std::thread::available_parallelism().map_or(2, |n| n.get() as u32).max(2)
 }
 
 impl ServerConfig {
@@ -110,6 +119,7 @@ impl ServerConfig {
             console_idle_minutes: 30,
             console_session_hours: 12,
             sign_in_ip_burst: 20,
+            ingest_writers: default_writers(),
         }
     }
 }

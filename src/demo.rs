@@ -96,6 +96,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     progress.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
+    let deriving = Instant::now();
+    crate::store::derive::catch_up(&pool, std::time::Duration::from_secs(600)).await?;
+    println!("demo: derived counts, names and sessions in {:.1} s", deriving.elapsed().as_secs_f64());
     println!(
         "demo: wrote {written} events over {} days in {seconds:.1} s ({:.0} events/s)",
         args.days,
@@ -238,7 +241,7 @@ struct User {
     environment: &'static str,
 }
 
-struct Generator {
+pub(crate) struct Generator {
     rng: SmallRng,
     now: DateTime<Utc>,
     start: DateTime<Utc>,
@@ -256,7 +259,7 @@ struct Generator {
 }
 
 impl Generator {
-    fn new(seed: u64, days: u32, now: DateTime<Utc>, total: u64) -> Self {
+    pub(crate) fn new(seed: u64, days: u32, now: DateTime<Utc>, total: u64) -> Self {
         let mut rng = SmallRng::seed_from_u64(seed);
         let days = days.max(1);
         let start = now - Duration::days(i64::from(days));
@@ -314,7 +317,7 @@ impl Generator {
 
     /// The next `n` events (fewer at the end of the range), in time order:
     /// generated a day at a time, like a real feed.
-    fn take(&mut self, n: usize) -> Vec<Value> {
+    pub(crate) fn take(&mut self, n: usize) -> Vec<Value> {
         while self.pending.len() < n && self.day < self.quotas.len() {
             self.fill_day();
         }

@@ -40,15 +40,36 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            ApiError::Internal(e) if database_unavailable(e) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) | ApiError::Session(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
+    }
+}
+
+/// Seconds a client is asked to wait while the database is away.
+const UNAVAILABLE_RETRY_AFTER: &str = "5";
+
+/// Whether a database error means "cannot reach the database now" (connection
+/// lost or refused, server shutting down or starting, pool exhausted) rather
+/// than a fault of the request or of Vigil.
+pub fn database_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
+            // 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
+        let message = if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(error = %self, "database unavailable");
+            "the database cannot be reached; the request was not applied, retry later".to_string()
+        } else if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "internal error");
             "internal error; the request was not applied".to_string()
         } else {
@@ -63,6 +84,9 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => (status, [(header::WWW_AUTHENTICATE, "Bearer".to_string())], body).into_response(),
             ApiError::TooManyRequests { retry_after } => {
                 (status, [(header::RETRY_AFTER, retry_after.to_string())], body).into_response()
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                (status, [(header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER.to_string())], body).into_response()
             }
             _ => (status, body).into_response(),
         }

@@ -11,6 +11,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { database, server, ingest } => vigil::cli::serve(database, server, ingest).await,
         Command::Demo(args) => vigil::demo::run(args).await,
         Command::Bench(args) => vigil::bench::run(args).await,
+        Command::Load(args) => vigil::bench::load::run(args).await,
         Command::User { command, database } => vigil::cli::user(command, database).await,
         Command::Migrate { database } => vigil::store::connect(&database).await.map(drop),
     }

@@ -33,18 +33,23 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     let now = chrono::Utc::now();
     let span = resolve_span(&filter, now);
     let pool = &state.pool;
-    let (mut page, histogram, options) = tokio::try_join!(
+    let (mut page, histogram, options, counts_as_of) = tokio::try_join!(
         list_events(pool, &filter, Some(span.from), span.to, before.as_ref(), size),
         histogram(pool, &filter, span, now),
         filter_options(pool, &filter, span.from, span.to),
+        crate::store::ledger::counts_as_of(pool, COUNTS_LAG_TOLERANCE),
     )
     .map_err(crate::error::internal)?;
     page.now = now;
     let search = Activity::new("events.search", "access")
         .details(serde_json::json!({"filter": filter.to_query(), "matched": histogram.total}));
     record_in_background(&state, principal.actor(), search);
-    Ok(Explore { page, histogram, options })
+    Ok(Explore { page, histogram, options, counts_as_of })
 }
+
+/// How far the deriving worker may lag before the explorer says how old its counts are.
+#[cfg(feature = "ssr")]
+const COUNTS_LAG_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 
 /// One event, for an expanded row.
 #[server]

@@ -20,7 +20,7 @@ use crate::server::auth::Principal;
 use crate::error::ApiError;
 use crate::model::{parse_query, EventFilter, PageCursor};
 use crate::query::filter::{resolve_span, Span};
-use crate::query;
+use crate::query::{self, ExportPosition};
 use crate::server::AppState;
 
 pub const DEFAULT_API_PAGE_SIZE: u32 = 100;
@@ -204,21 +204,20 @@ pub async fn export(
         (Some(_), Some(_)) => {
             return Err(ApiError::InvalidParameter { field: "since", message: "give since or cursor, not both".into() })
         }
-        (Some(cursor), None) => open_token(&state, "export", "cursor", cursor, &canonical)?
-            .parse::<i64>()
-            .map_err(|_| bad_token("cursor", "is not valid"))?,
+        (Some(cursor), None) => {
+            let payload = open_token(&state, "export", "cursor", cursor, &canonical)?;
+            ExportPosition::decode(&payload).ok_or_else(|| bad_token("cursor", "is not valid"))?
+        }
         (None, Some(since)) => query::export_position_at(&state.pool, since).await?,
-        (None, None) => 0,
+        (None, None) => ExportPosition::default(),
     };
-    let upto = query::export_watermark(&state.pool).await?;
-    let cursor_at = |seq: i64| state.signer.sign("export", &format!("{canonical}\n{seq}"));
+    let upto = query::export_upto(&state.pool).await?;
+    let cursor_at = |position: ExportPosition| state.signer.sign("export", &format!("{canonical}\n{}", position.encode()));
 
     if format == Format::Json {
         let page = query::export_events(&state.pool, &filter, after, upto, size).await?;
-        let last = page.last().map_or(after, |(seq, _)| *seq);
-        let more = page.len() == size as usize && last < upto;
-        let events: Vec<Value> = page.into_iter().map(|(_, e)| e).collect();
-        return Ok(Json(json!({ "events": events, "next_cursor": cursor_at(last), "has_more": more })).into_response());
+        let next = page.next.max(after);
+        return Ok(Json(json!({ "events": page.events, "next_cursor": cursor_at(next), "has_more": page.more })).into_response());
     }
 
     let pool = state.pool.clone();
@@ -227,12 +226,13 @@ pub async fn export(
         let filter = filter.clone();
         async move {
             let page = query::export_events(&pool, &filter, after, upto, STREAM_CHUNK).await?;
-            let last = page.last().map(|(seq, _)| *seq);
-            Ok(last.map(|last| (page.into_iter().map(|(_, e)| e).collect(), Some(last))))
+            let more = page.more;
+            Ok((more || !page.events.is_empty()).then(|| (page.events, more.then_some(page.next))))
         }
     });
     let mut response = download(body, format, "vigil-export");
-    response.headers_mut().insert("vigil-next-cursor", HeaderValue::from_str(&cursor_at(upto)).expect("base64 is a valid header"));
+    let end = cursor_at(upto.max(after));
+    response.headers_mut().insert("vigil-next-cursor", HeaderValue::from_str(&end).expect("base64 is a valid header"));
     Ok(response)
 }
 

@@ -75,7 +75,7 @@ pub async fn post_events(
             Err(rejection) => rejected.push(rejection),
         }
     }
-    let outcome = store::insert_events(&state.pool, &valid).await?;
+    let outcome = store::insert_events(&state.writers, &valid).await?;
 
     let status = if valid.is_empty() && !rejected.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY

@@ -9,6 +9,8 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod events_api;
 #[cfg(feature = "ssr")]
+pub mod health;
+#[cfg(feature = "ssr")]
 pub mod ingest;
 #[cfg(feature = "ssr")]
 pub mod openapi;

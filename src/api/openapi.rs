@@ -5,7 +5,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi, ToSchema};
 
 use crate::api::ingest::IngestReply;
+use crate::api::health::Health;
 use crate::ingest::Rejection;
+use crate::store::ledger::{LedgerStatus, WatermarkHolder};
 
 /// An error: `{"error": {"code", "message", "field"?}}`.
 #[derive(ToSchema)]
@@ -17,7 +19,7 @@ pub struct ErrorBody {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ErrorDetail {
-    /// bad_request, invalid_parameter, unauthorized, payload_too_large, unsupported_media_type, rate_limited, internal
+    /// bad_request, invalid_parameter, unauthorized, payload_too_large, unsupported_media_type, rate_limited, unavailable, internal
     code: String,
     message: String,
     /// The parameter at fault, for invalid_parameter.
@@ -112,6 +114,18 @@ fn list() {}
 #[allow(dead_code)]
 fn export() {}
 
+#[utoipa::path(
+    get, path = "/api/v1/health", tag = "read",
+    responses(
+        (status = 200, description = "The write path's state: the deriving worker's backlog and what holds the export back", body = Health),
+        (status = 401, description = "Missing or wrong export key", body = ErrorBody),
+        (status = 503, description = "The database cannot be reached; see Retry-After", body = ErrorBody),
+    ),
+    security(("export_key" = []))
+)]
+#[allow(dead_code)]
+fn health() {}
+
 struct BearerKeys;
 
 impl Modify for BearerKeys {
@@ -126,8 +140,8 @@ impl Modify for BearerKeys {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vigil API", description = "Send audit events to Vigil, list them and export them in order. Rate limits: VIGIL_API_RATE requests per second per key (burst VIGIL_API_BURST) on the read APIs; over the limit the answer is 429 with Retry-After."),
-    paths(ingest, list, export),
-    components(schemas(IngestReply, Rejection, ErrorBody, ErrorDetail, EventList, ExportPage)),
+    paths(ingest, list, export, health),
+    components(schemas(IngestReply, Rejection, ErrorBody, ErrorDetail, EventList, ExportPage, Health, LedgerStatus, WatermarkHolder)),
     modifiers(&BearerKeys)
 )]
 pub struct ApiDoc;

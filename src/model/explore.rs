@@ -11,6 +11,9 @@ pub struct Explore {
     pub page: EventPage,
     pub histogram: Histogram,
     pub options: FilterOptions,
+    /// Set while the deriving worker lags by more than a few seconds: the
+    /// receive time up to which the chart's and the lists' counts are complete.
+    pub counts_as_of: Option<DateTime<Utc>>,
 }
 
 /// Event counts per time bucket, stacked by one dimension.

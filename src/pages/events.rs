@@ -55,10 +55,18 @@ pub fn EventsPage() -> impl IntoView {
                             let query = filter.to_query();
                             format!("/events/export?{query}&format={format}")
                         };
+                        let counts_as_of = explore.counts_as_of.map(|t| {
+                            view! {
+                                <span class="hint counts-as-of" role="status" title="New events are listed at once; their counts follow as Vigil catches up">
+                                    {format!("Counts as of {} UTC (catching up)", t.format("%H:%M:%S"))}
+                                </span>
+                            }
+                        });
                         view! {
                             <FilterBar filter=filter.clone() options=explore.options/>
                             <div class="summary-row">
                                 <p class="summary" data-total=explore.histogram.total>{summary}</p>
+                                {counts_as_of}
                                 <span class="downloads">
                                     "Download: "
                                     <a href=export("csv") download rel="external">"CSV"</a>

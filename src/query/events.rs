@@ -140,42 +140,6 @@ fn split_page<R>(mut rows: Vec<R>, limit: u32, cursor: impl Fn(&R) -> PageCursor
     }
 }
 
-/// Events after ingestion sequence `after` and up to `upto`, in sequence order,
-/// whole, with their sequence numbers. See `store::insert_events` for why a
-/// reader following `seq` never misses an event.
-#[tracing::instrument(skip(pool))]
-pub async fn export_events(
-    pool: &PgPool,
-    filter: &EventFilter,
-    after: i64,
-    upto: i64,
-    limit: u32,
-) -> sqlx::Result<Vec<(i64, Value)>> {
-    let mut q = QueryBuilder::<Postgres>::new(format!(
-        "select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events where seq > "
-    ));
-    q.push_bind(after).push(" and seq <= ").push_bind(upto);
-    push_conditions(&mut q, filter);
-    q.push(" order by seq limit ").push_bind(i64::from(limit));
-    let rows: Vec<DetailRow> = q.build_query_as().fetch_all(pool).await?;
-    Ok(rows.iter().map(|r| (r.seq, raw_event(r))).collect())
-}
-
-/// The highest ingestion sequence visible now: every event at or below it is committed.
-pub async fn export_watermark(pool: &PgPool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select coalesce(max(seq), 0)::int8 from events").fetch_one(pool).await
-}
-
-/// The export position just before the first event received at or after `since`.
-pub async fn export_position_at(pool: &PgPool, since: DateTime<Utc>) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "select coalesce((select seq from events where received_at < $1 order by seq desc limit 1), 0)::int8",
-    )
-    .bind(since)
-    .fetch_one(pool)
-    .await
-}
-
 /// How many events the store holds (from the hourly rollup, so it is quick).
 pub async fn event_count(pool: &PgPool) -> sqlx::Result<i64> {
     sqlx::query_scalar("select coalesce(sum(events), 0)::int8 from event_counts").fetch_one(pool).await
@@ -187,10 +151,10 @@ pub async fn has_events(pool: &PgPool) -> sqlx::Result<bool> {
 }
 
 #[derive(FromRow)]
-struct DetailRow {
+pub(super) struct DetailRow {
     #[sqlx(flatten)]
     summary: SummaryRow,
-    seq: i64,
+    pub(super) seq: i64,
     received_at: DateTime<Utc>,
     organization_name: Option<String>,
     app_name: Option<String>,
@@ -215,7 +179,7 @@ struct DetailRow {
     client_info: Option<Value>,
 }
 
-const DETAIL_COLUMNS: &str = "seq, received_at, organization_name, app_name, reason, actor_type, \
+pub(super) const DETAIL_COLUMNS: &str = "seq, received_at, organization_name, app_name, reason, actor_type, \
     actor_id, actor_name, actor_role, actor_session_id, actor_api_key_id, target_name, changes, \
     request_id, request_method, request_path, request_status, request, response, user_agent, \
     machine_id, details, client_info";
@@ -263,7 +227,7 @@ impl From<DetailRow> for EventDetail {
 }
 
 /// The event as Vigil holds it, in the shape of the ingest API plus what Vigil added.
-fn raw_event(r: &DetailRow) -> Value {
+pub(super) fn raw_event(r: &DetailRow) -> Value {
     fn object(pairs: &[(&str, Option<Value>)]) -> Option<Value> {
         let map: Map<String, Value> =
             pairs.iter().filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v))).collect();
@@ -318,7 +282,9 @@ pub async fn get_event(pool: &PgPool, id: &str, scope: &Scope) -> sqlx::Result<O
          where (organization_id, occurred_at, id) = \
                (select organization_id, occurred_at, id from event_ids where id = "
     ));
-    q.push_bind(id).push(")");
+    q.push_bind(id);
+    push_scope(&mut q, scope);
+    q.push(" order by occurred_at desc limit 1)");
     push_scope(&mut q, scope);
     let row: Option<DetailRow> = q.build_query_as().fetch_optional(pool).await?;
     Ok(row.map(Into::into))

@@ -1,5 +1,5 @@
 //! The activity histogram: event counts per bucket, from a rollup (per day, per
-//! actor and day, per hour, per quarter hour, per word) when one can
+//! actor and day, per hour, per quarter hour, per word and day) when one can
 //! answer exactly, otherwise from the events themselves.
 
 use std::collections::BTreeMap;
@@ -20,8 +20,6 @@ const EPOCH: &str = "timestamptz '1970-01-01 00:00:00+00'";
 pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: DateTime<Utc>) -> sqlx::Result<Histogram> {
     let Span { from, to, bucket_seconds } = span;
     let coarse = coarse(filter);
-    let mut q = QueryBuilder::<Postgres>::new("select date_bin(make_interval(secs => ");
-    q.push_bind(bucket_seconds as f64).push("), ");
     let mut source = Source::for_span(filter, span);
     if let Some(term) = source.word() {
         // The rollup holds the terms that `vigil_terms` keeps whole; make sure
@@ -44,27 +42,27 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
         (Source::Daily, true) => "event_counts_daily_coarse",
         (Source::Daily, false) => "event_counts_daily",
         (Source::ActorDaily, _) => "actor_counts_daily",
-        (Source::WordQuarterly(_), _) => "term_counts_quarter",
         (Source::WordDaily(_), _) => "term_counts_daily",
     };
+    let mut q = QueryBuilder::<Postgres>::new("select bucket, environment, category, sum(events)::int8 from (");
+    push_bucket(&mut q, bucket_seconds);
     match source {
         Source::Events => {
-            q.push(format!("occurred_at, {EPOCH}) as bucket, environment, category, count(*) from {table} where true"));
+            q.push(format!("occurred_at, {EPOCH}) as bucket, environment, category, count(*) as events from {table} where true"));
             push_span(&mut q, from, to);
             push_conditions(&mut q, filter);
         }
-        Source::QuarterHourly | Source::Hourly | Source::WordQuarterly(_) => {
+        Source::QuarterHourly | Source::Hourly => {
             let time = if source == Source::Hourly { "hour" } else { "quarter" };
-            q.push(format!("{time}, {EPOCH}) as bucket, environment, category, sum(events)::int8 from {table} where {time} >= "))
+            q.push(format!("{time}, {EPOCH}) as bucket, environment, category, events from {table} where {time} >= "))
                 .push_bind(from);
             if let Some(to) = to {
                 q.push(format!(" and {time} < ")).push_bind(to);
             }
-            push_word(&mut q, &source);
             push_dimension_conditions(&mut q, filter);
         }
         Source::Daily | Source::ActorDaily | Source::WordDaily(_) => {
-            q.push(format!("day::timestamp at time zone 'UTC', {EPOCH}) as bucket, environment, category, sum(events)::int8 from {table} where day >= "))
+            q.push(format!("day::timestamp at time zone 'UTC', {EPOCH}) as bucket, environment, category, events from {table} where day >= "))
                 .push_bind(from.date_naive());
             if let Some(to) = to {
                 q.push(" and day < ").push_bind(to.date_naive());
@@ -76,16 +74,52 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
             push_dimension_conditions(&mut q, filter);
         }
     }
-    q.push(" group by 1, 2, 3");
+    if source == Source::Events {
+        q.push(" group by 1, 2, 3");
+    } else {
+        push_underived(&mut q, filter, span);
+    }
+    q.push(") counted group by 1, 2, 3");
     let rows: Vec<(DateTime<Utc>, String, String, i64)> = q.build_query_as().fetch_all(pool).await?;
 
     Ok(stack(rows, filter, from, to.unwrap_or(now), bucket_seconds))
 }
 
+fn push_bucket(q: &mut QueryBuilder<'_, Postgres>, bucket_seconds: i64) {
+    q.push("select date_bin(make_interval(secs => ").push_bind(bucket_seconds as f64).push("), ");
+}
+
+/// Batches the deriving worker has not counted yet, at most this many, are
+/// counted from the events by the chart itself.
+const UNDERIVED_BATCHES: i64 = 200;
+
+/// ` union all` the events of the batches committed but not derived yet, so
+/// that a chart read from a rollup counts exactly what the table lists even
+/// while the worker catches up (in one statement, hence one snapshot of the
+/// rollups and the worker's position). Beyond [`UNDERIVED_BATCHES`] the page
+/// says how old its counts are instead.
+fn push_underived(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter, span: Span) {
+    q.push(" union all ");
+    push_bucket(q, span.bucket_seconds);
+    q.push(format!(
+        "occurred_at, {EPOCH}), environment, category, 1 from (\
+         select b.seq_from, b.seq_to, b.first_occurred_at, b.last_occurred_at \
+         from ingest_batches b, ledger_positions p \
+         where p.consumer = 'derive' and (b.xid, b.batch_id) > (p.xid, p.batch_id) \
+         order by b.xid, b.batch_id limit {UNDERIVED_BATCHES}) u \
+         cross join lateral (select occurred_at, environment, category from events \
+         where seq between u.seq_from and u.seq_to \
+         and occurred_at between u.first_occurred_at and u.last_occurred_at"
+    ));
+    push_span(q, span.from, span.to);
+    push_conditions(q, filter);
+    q.push(") e");
+}
+
 /// Where a chart's counts come from: the events themselves, or the coarsest
 /// rollup whose grain divides both the bars and the span's ends (so it counts
 /// exactly the same events as the table). A user's chart has a daily rollup of
-/// its own, and so has a search for one plain word (per quarter hour and per day).
+/// its own, and so has a search for one plain word (per day).
 #[derive(Debug, PartialEq, Eq)]
 enum Source {
     Events,
@@ -93,7 +127,6 @@ enum Source {
     Hourly,
     Daily,
     ActorDaily,
-    WordQuarterly(String),
     WordDaily(String),
 }
 
@@ -101,7 +134,7 @@ impl Source {
     /// The word a rollup of words is read for.
     fn word(&self) -> Option<&str> {
         match self {
-            Source::WordQuarterly(term) | Source::WordDaily(term) => Some(term),
+            Source::WordDaily(term) => Some(term),
             _ => None,
         }
     }
@@ -118,7 +151,6 @@ impl Source {
         match (needs_events(filter), filter.user.is_some()) {
             (true, _) => match term {
                 Some(term) if only_text && coarse(filter) && fits(86_400) => Source::WordDaily(term.to_string()),
-                Some(term) if only_text && coarse(filter) && fits(900) => Source::WordQuarterly(term.to_string()),
                 _ => Source::Events,
             },
             (false, true) if fits(86_400) => Source::ActorDaily,
@@ -203,10 +235,9 @@ mod tests {
         assert_eq!(source("user=u_ana&app=insight", span(day, 86_400)), Source::ActorDaily);
         assert_eq!(source("user=u_ana", span(day, 3600)), Source::Events);
         let daily = Source::WordDaily("support".into());
-        let quarterly = Source::WordQuarterly("support".into());
         assert_eq!(source("q=Support", span(day, 86_400)), daily);
-        assert_eq!(source("q=support&env=production&org=acme&category=access", span(day, 3 * 3600)), quarterly);
-        assert_eq!(source("q=support", span(day, 900)), quarterly);
+        assert_eq!(source("q=support&env=production&org=acme&category=access", span(day, 3 * 3600)), Source::Events);
+        assert_eq!(source("q=support", span(day, 900)), Source::Events, "no word counts per quarter hour");
         assert_eq!(source("q=support", span(day, 300)), Source::Events, "five minutes");
         assert_eq!(source("q=support&app=insight", span(day, 86_400)), Source::Events);
         assert_eq!(source("q=support&user=u_ana", span(day, 86_400)), Source::Events);

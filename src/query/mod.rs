@@ -1,12 +1,14 @@
 //! Reads for the console and the API: one function per question a screen asks.
 
 mod events;
+mod export;
 pub mod filter;
 mod histogram;
 mod options;
 mod sessions;
 
 pub use events::*;
+pub use export::{export_events, export_position_at, export_upto, ExportPage, ExportPosition};
 pub use histogram::histogram;
 pub use options::filter_options;
 pub use sessions::{list_sessions, session_view};

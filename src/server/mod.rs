@@ -26,7 +26,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 use crate::app::{shell, App};
 use crate::api::rate_limit::RateLimiter;
 use crate::api::token::Signer;
-use crate::api::{events_api, ingest, openapi};
+use crate::api::{events_api, health, ingest, openapi};
 use crate::config::{IngestConfig, ServerConfig};
 use crate::ingest::Pipeline;
 
@@ -35,6 +35,8 @@ use crate::ingest::Pipeline;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub pool: PgPool,
+    /// The connections ingest writes through (`VIGIL_INGEST_WRITERS`).
+    pub writers: PgPool,
     pub config: Arc<ServerConfig>,
     pub signer: Arc<Signer>,
     pub limiter: Arc<RateLimiter>,
@@ -59,6 +61,7 @@ impl AppState {
     ) -> anyhow::Result<Self> {
         Ok(AppState {
             leptos_options,
+            writers: crate::store::writer_pool(&pool, config.ingest_writers),
             pool,
             pipeline: Pipeline::new(ingest)?,
             session_idle_minutes: ingest.session_idle_minutes,
@@ -101,6 +104,7 @@ pub fn router(state: AppState) -> Router {
         .route("/logout", post(auth::sign_out))
         .route("/api/v1/events", post(ingest::post_events).get(events_api::list))
         .route("/api/v1/events/export", get(events_api::export))
+        .route("/api/v1/health", get(health::health))
         .route("/api/openapi.json", get(openapi::spec))
         .route("/events/export", get(events_api::download_filtered))
         .leptos_routes_with_context(
@@ -127,12 +131,16 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     serve_on(listener, state, shutdown_signal()).await
 }
 
+/// How long the deriving worker waits when it has caught up.
+const DERIVE_IDLE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Serve on a bound listener until `shutdown` completes; handlers see the peer address.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    tokio::spawn(crate::store::derive::run(state.pool.clone(), DERIVE_IDLE));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())

@@ -234,7 +234,6 @@ async fn each_rollup_answers_the_charts_it_fits(pool: PgPool) {
         ("", quarters, "event_counts_quarter_coarse"),
         ("type=app.view", quarters, "event_counts_quarter"),
         ("q=support", days, "term_counts_daily"),
-        ("q=Support", quarters, "term_counts_quarter"),
     ] {
         let filter = EventFilter::from_query(query);
         let before = histogram(p, &filter, span, now).await.unwrap().total;

@@ -25,6 +25,7 @@ pub async fn spawn(pool: PgPool) -> TestApp {
 }
 
 pub async fn spawn_with(pool: PgPool, config: ServerConfig) -> TestApp {
+    trace_when_asked();
     vigil::store::migrate(&pool).await.expect("migrations apply");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -56,11 +57,28 @@ impl TestApp {
         let response = request.send().await.expect("request is answered");
         let status = response.status().as_u16();
         let json = response.json::<Value>().await.expect("the reply is JSON");
+        self.derived().await;
         (status, json)
+    }
+
+    /// Wait until every committed batch is derived (deriving here; the
+    /// server's own worker takes turns with it). Other tests' transactions in
+    /// the same cluster may hold the watermark back for a moment.
+    pub async fn derived(&self) {
+        vigil::store::derive::catch_up(&self.pool, REQUEST_TIMEOUT).await.expect("deriving succeeds");
     }
 
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
+    }
+}
+
+/// `TEST_LOG=1` prints the server's tracing output (`RUST_LOG` filters it),
+/// so a failing test shows the logged cause.
+pub fn trace_when_asked() {
+    if std::env::var_os("TEST_LOG").is_some() {
+        let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| "info,sqlx=warn".into());
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
     }
 }
 

@@ -9,3 +9,4 @@ mod helpers;
 mod ingest;
 mod paging;
 mod partitions;
+mod write_path;

@@ -3,6 +3,9 @@
 //! serve`) for single filters and combinations, and the histogram aggregation
 //! for ranges up to 90 days, and prints medians and 95th percentiles. Pages are
 //! read as a signed-in auditor (`bench@vigil.local`, created with a fresh password).
+//! `load` sends events through the HTTP ingest endpoint.
+
+pub mod load;
 
 use std::time::{Duration, Instant};
 
@@ -56,6 +59,23 @@ const PAGES: [&str; 22] = [
     "range=90d&env=staging&org=org_globex&category=change",
 ];
 
+/// The sessions page: active sessions and the last 7 days, with each filter.
+const SESSION_PAGES: [&str; 10] = [
+    "/sessions",
+    "/sessions?status=all",
+    "/sessions?env=production",
+    "/sessions?env=production&status=all",
+    "/sessions?org=org_acme&status=all",
+    "/sessions?user=usr_0007&status=all",
+    "/sessions?country=DE&status=all",
+    "/sessions?device=mobile&status=all",
+    "/sessions?flag=new_device&status=all",
+    "/sessions?flag=impossible_travel",
+];
+
+const CONCURRENT_CLIENTS: usize = 16;
+const CONCURRENT_SECONDS: u64 = 10;
+
 /// Chart ranges and filters for the aggregation figures.
 const CHARTS: [&str; 20] = [
     "range=15m",
@@ -89,15 +109,29 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!("every range ends at {until} (its presets as from/to)\n");
     }
     let cookie = sign_in(&pool, &args.server).await?;
-    println!("events page, server-side render over HTTP, signed in ({} runs each)", args.runs);
-    println!("{:<52} {:>9} {:>9}", "query", "median", "p95");
+    println!("events page, server-side render over HTTP, signed in ({} runs each; rows: those the page rendered)", args.runs);
+    println!("{:<52} {:>9} {:>9} {:>6}", "query", "median", "p95", "rows");
     let mut medians = Vec::new();
     for query in PAGES {
         let path = anchored(EventFilter::from_query(query), until).href();
-        let times = time_runs(args.runs, || get(&args.server, &path, &cookie)).await?;
-        medians.push(report(if query.is_empty() { "(no filter, last 24 hours)" } else { query }, &times));
+        let label = if query.is_empty() { "(no filter, last 24 hours)" } else { query };
+        medians.push(time_page(&args, label, &path, &cookie, "data-event-id=").await?);
     }
     println!("slowest median: {:.1} ms\n", medians.iter().cloned().fold(0.0, f64::max));
+
+    println!("sessions page, server-side render over HTTP, signed in ({} runs each)", args.runs);
+    println!("{:<52} {:>9} {:>9} {:>6}", "query", "median", "p95", "rows");
+    let mut medians = Vec::new();
+    for path in SESSION_PAGES {
+        medians.push(time_page(&args, path, path, &cookie, "data-session-id=").await?);
+    }
+    println!("slowest median: {:.1} ms\n", medians.iter().cloned().fold(0.0, f64::max));
+
+    println!("concurrent use: {CONCURRENT_CLIENTS} signed-in clients for {CONCURRENT_SECONDS} s each");
+    for path in ["/events", "/sessions"] {
+        concurrent(&args.server, path, &cookie).await?;
+    }
+    println!();
 
     println!("histogram aggregation ({} runs each)", args.runs);
     println!("{:<52} {:>9} {:>9}", "query", "median", "p95");
@@ -110,7 +144,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             Ok(())
         })
         .await?;
-        medians.push(report(query, &times));
+        medians.push(report(query, &times, 0));
     }
     println!("slowest median: {:.1} ms", medians.iter().cloned().fold(0.0, f64::max));
     Ok(())
@@ -139,18 +173,18 @@ where
     Ok(times)
 }
 
-/// Print median and p95 in milliseconds; returns the median.
-fn report(label: &str, times: &[Duration]) -> f64 {
+/// Print median and p95 in milliseconds (and the rows rendered); returns the median.
+fn report(label: &str, times: &[Duration], rows: usize) -> f64 {
     let mut ms: Vec<f64> = times.iter().map(|t| t.as_secs_f64() * 1000.0).collect();
     ms.sort_by(|a, b| a.total_cmp(b));
     let median = ms[ms.len() / 2];
     let p95 = ms[((ms.len() as f64 * 0.95).ceil() as usize).saturating_sub(1).min(ms.len() - 1)];
-    println!("{label:<52} {median:>6.1} ms {p95:>6.1} ms");
+    println!("{label:<52} {median:>6.1} ms {p95:>6.1} ms {rows:>6}");
     median
 }
 
 /// Send one HTTP/1.1 request and read the whole response.
-async fn exchange(server: &str, request: String) -> anyhow::Result<String> {
+pub(crate) async fn exchange(server: &str, request: String) -> anyhow::Result<String> {
     let mut stream = tokio::net::TcpStream::connect(server).await?;
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
@@ -179,10 +213,52 @@ async fn sign_in(pool: &sqlx::PgPool, server: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow::anyhow!("sign-in set no cookie"))
 }
 
-/// A GET with the session cookie that reads the whole response; fails unless it is a 200.
-async fn get(server: &str, path: &str, cookie: &str) -> anyhow::Result<()> {
+/// A GET with the session cookie that reads the whole response; fails unless
+/// it is a 200 without an error box. Returns the body.
+async fn get(server: &str, path: &str, cookie: &str) -> anyhow::Result<String> {
     let request = format!("GET {path} HTTP/1.1\r\nHost: {server}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n");
     let response = exchange(server, request).await?;
     anyhow::ensure!(response.starts_with("HTTP/1.1 200"), "{path}: {}", &response[..response.len().min(200)]);
+    anyhow::ensure!(!response.contains("role=\"alert\""), "{path} rendered an error box");
+    Ok(response)
+}
+
+/// Time a page; print its median, p95 and how many rows (`marker`s) it rendered.
+async fn time_page(args: &BenchArgs, label: &str, path: &str, cookie: &str, marker: &str) -> anyhow::Result<f64> {
+    let rows = get(&args.server, path, cookie).await?.matches(marker).count();
+    let times = time_runs(args.runs, || async { get(&args.server, path, cookie).await.map(drop) }).await?;
+    Ok(report(&format!("{label:<52}"), &times, rows))
+}
+
+/// Requests per second and p50/p99 of [`CONCURRENT_CLIENTS`] clients fetching `path` in a loop.
+async fn concurrent(server: &str, path: &str, cookie: &str) -> anyhow::Result<()> {
+    let until = Instant::now() + Duration::from_secs(CONCURRENT_SECONDS);
+    let clients: Vec<_> = (0..CONCURRENT_CLIENTS)
+        .map(|_| {
+            let (server, path, cookie) = (server.to_string(), path.to_string(), cookie.to_string());
+            tokio::spawn(async move {
+                let mut times = Vec::new();
+                while Instant::now() < until {
+                    let started = Instant::now();
+                    get(&server, &path, &cookie).await?;
+                    times.push(started.elapsed());
+                }
+                Ok::<_, anyhow::Error>(times)
+            })
+        })
+        .collect();
+    let mut times = Vec::new();
+    for client in clients {
+        times.extend(client.await??);
+    }
+    let mut ms: Vec<f64> = times.iter().map(|t| t.as_secs_f64() * 1000.0).collect();
+    ms.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| ms[((ms.len() as f64 * q).ceil() as usize).saturating_sub(1).min(ms.len() - 1)];
+    println!(
+        "{path:<20} {:>7.0} requests/s   p50 {:>6.1} ms   p99 {:>6.1} ms   (0 errors)",
+        ms.len() as f64 / CONCURRENT_SECONDS as f64,
+        at(0.5),
+        at(0.99)
+    );
     Ok(())
 }

@@ -1,0 +1,171 @@
+//! `vigil load`: demo events sent to a running `vigil serve` through the real
+//! HTTP ingest endpoint by several concurrent clients, either as fast as the
+//! server takes them (the ingest figure of `make bench`) or at a steady rate
+//! (the deriving worker's lag, sampled from the health endpoint).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio::sync::mpsc;
+
+use super::exchange;
+use crate::demo::Generator;
+
+#[derive(Args, Clone, Debug)]
+pub struct LoadArgs {
+    /// Address of the running `vigil serve`.
+    #[arg(long, default_value = "127.0.0.1:3300")]
+    pub server: String,
+    /// Ingest key.
+    #[arg(long, env = "VIGIL_INGEST_KEY", hide_env_values = true)]
+    pub key: String,
+    /// Export key, for the health endpoint (the worker's lag).
+    #[arg(long, env = "VIGIL_EXPORT_KEY", hide_env_values = true)]
+    pub export_key: String,
+    /// How many events to send.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub events: u64,
+    /// Spread the events over this many days up to now.
+    #[arg(long, default_value_t = 90)]
+    pub days: u32,
+    /// Concurrent HTTP clients.
+    #[arg(long, default_value_t = 4)]
+    pub clients: usize,
+    /// Events per request.
+    #[arg(long, default_value_t = 1000)]
+    pub batch: usize,
+    /// Events per second to send at; 0 sends as fast as the server takes them.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    #[arg(long, default_value_t = 11)]
+    pub seed: u64,
+}
+
+/// Send the events, print the rate, then how long the worker took to catch up.
+pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
+    let progress = ProgressBar::new(args.events);
+    progress.set_style(ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} events ({per_sec}, eta {eta})",
+    )?);
+    let (sender, receiver) = mpsc::channel::<(usize, String)>(args.clients * 2);
+    let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+    let sent = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let clients: Vec<_> = (0..args.clients)
+        .map(|_| {
+            let (receiver, sent, progress, args) = (receiver.clone(), sent.clone(), progress.clone(), args.clone());
+            tokio::spawn(async move {
+                loop {
+                    let Some((events, body)) = receiver.lock().await.recv().await else { return Ok::<_, anyhow::Error>(()) };
+                    post(&args, body).await?;
+                    sent.fetch_add(events as u64, Ordering::Relaxed);
+                    progress.inc(events as u64);
+                }
+            })
+        })
+        .collect();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = (args.rate > 0).then(|| tokio::spawn(sample_lag(args.clone(), stop.clone())));
+    generate(&args, sender).await;
+    for client in clients {
+        client.await??;
+    }
+    progress.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    let total = sent.load(Ordering::Relaxed);
+    println!(
+        "load: {total} events over HTTP by {} clients in {seconds:.1} s: {:.0} events/s",
+        args.clients,
+        total as f64 / seconds
+    );
+    let ended = Instant::now();
+    if let Some(sampler) = sampler {
+        stop.store(true, Ordering::Relaxed);
+        report_lags(&sampler.await?);
+    }
+    wait_for_worker(&args).await?;
+    println!("load: the deriving worker caught up {:.1} s after the load ended", ended.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Produce the batches as JSON bodies, paced when a rate is set.
+async fn generate(args: &LoadArgs, sender: mpsc::Sender<(usize, String)>) {
+    let mut generator = Generator::new(args.seed, args.days, Utc::now(), args.events);
+    let started = Instant::now();
+    let mut produced = 0u64;
+    while produced < args.events {
+        let events = generator.take((args.events - produced).min(args.batch as u64) as usize);
+        if events.is_empty() {
+            break;
+        }
+        produced += events.len() as u64;
+        let body = serde_json::to_string(&events).expect("JSON serialises");
+        if sender.send((events.len(), body)).await.is_err() {
+            break;
+        }
+        if args.rate > 0 {
+            let due = Duration::from_secs_f64(produced as f64 / args.rate as f64);
+            tokio::time::sleep(due.saturating_sub(started.elapsed())).await;
+        }
+    }
+}
+
+async fn post(args: &LoadArgs, body: String) -> anyhow::Result<()> {
+    let request = format!(
+        "POST /api/v1/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        args.server,
+        args.key,
+        body.len()
+    );
+    let response = exchange(&args.server, request).await?;
+    anyhow::ensure!(response.starts_with("HTTP/1.1 200"), "ingest failed: {}", &response[..response.len().min(300)]);
+    Ok(())
+}
+
+/// The health endpoint's ledger: seconds since the oldest underived batch was received.
+async fn worker_lag(args: &LoadArgs) -> anyhow::Result<(f64, i64)> {
+    let request = format!(
+        "GET /api/v1/health HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        args.server, args.export_key
+    );
+    let response = exchange(&args.server, request).await?;
+    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+    let health: serde_json::Value = serde_json::from_str(body)?;
+    let since = health["ledger"]["underived_since"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+    let lag = since.map_or(0.0, |t| (Utc::now() - t.to_utc()).num_milliseconds() as f64 / 1000.0);
+    Ok((lag.max(0.0), health["ledger"]["underived_events"].as_i64().unwrap_or(0)))
+}
+
+/// The worker's lag every half second until `stop`.
+async fn sample_lag(args: LoadArgs, stop: Arc<std::sync::atomic::AtomicBool>) -> Vec<f64> {
+    let mut lags = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        if let Ok((lag, _)) = worker_lag(&args).await {
+            lags.push(lag);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    lags
+}
+
+fn report_lags(lags: &[f64]) {
+    let mut sorted = lags.to_vec();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let at = |q: f64| sorted.get(((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0);
+    println!("load: worker lag over {} samples: p50 {:.2} s, p99 {:.2} s, max {:.2} s", sorted.len(), at(0.5), at(0.99), at(1.0));
+}
+
+async fn wait_for_worker(args: &LoadArgs) -> anyhow::Result<()> {
+    loop {
+        let (_, underived) = worker_lag(args).await?;
+        if underived == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}

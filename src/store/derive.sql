@@ -1,0 +1,214 @@
+-- The deriving worker's statement (store::derive): everything derived from
+-- the events of a run of ledger batches, given as their sequence ranges and
+-- time bounds ($1 seq_from, $2 seq_to, $3 first_occurred_at, $4 last_occurred_at).
+-- Counts per quarter hour, hour and day (full and coarse), per actor and day,
+-- daily values of each dimension, daily counts of words, names and sessions.
+-- Upserts are sorted by their keys. Returns, per user whose sessions changed,
+-- the earliest start among them (their flags are computed again from there).
+with ranges as (
+    select * from unnest($1::int8[], $2::int8[], $3::timestamptz[], $4::timestamptz[])
+        as r(seq_from, seq_to, first_at, last_at)
+),
+inserted as materialized (
+    select e.id, e.occurred_at, e.environment, e.organization_id, e.organization_name, e.app_id,
+           e.app_name, e.type, e.category, e.outcome, e.actor_key, e.actor_id, e.actor_name,
+           e.actor_email, e.actor_role, e.actor_session_id, e.client_ip, e.user_agent, e.machine_id,
+           e.client_info, e.country_code, e.device_type, e.search_text
+    from ranges r
+    cross join lateral (
+        select * from events
+        where seq between r.seq_from and r.seq_to
+          and occurred_at between r.first_at and r.last_at
+    ) e
+),
+sessioned as (
+    -- A session takes its user, device and place from its best event: a
+    -- sign-in first, then one with an IP, then the earliest (then the lowest
+    -- id), so it ends up the same whatever order its events arrive in.
+    insert into sessions (
+        environment, organization_id, session_id, organization_name, user_key, user_name,
+        user_email, user_role, started_at, last_seen, ended_at, events, ip, user_agent,
+        machine_id, client_info, country_code, device_type, device_key, latitude, longitude,
+        info_rank, info_at, info_event_id
+    )
+    select s.environment, s.organization_id, s.session_id, r.organization_name,
+           r.actor_key, r.actor_name, r.actor_email,
+           r.actor_role, s.started, s.last, s.ended, s.n, r.client_ip, r.user_agent,
+           r.machine_id, r.client_info, r.country_code, r.device_type,
+           nullif(concat_ws(' | ', r.device_type, r.client_info->>'os', r.client_info->>'browser', r.machine_id), ''),
+           (r.client_info->>'latitude')::float8, (r.client_info->>'longitude')::float8,
+           r.info_rank, r.occurred_at, r.id
+    from (
+        select environment, organization_id, actor_session_id as session_id,
+               min(occurred_at) as started, max(occurred_at) as last, count(*) as n,
+               max(occurred_at) filter (where type in ('session.sign_out', 'session.end', 'session.revoke', 'session.expire')) as ended
+        from inserted where actor_session_id is not null
+        group by 1, 2, 3
+    ) s
+    join (
+        select distinct on (environment, organization_id, actor_session_id) *
+        from (
+            select *, ((type <> 'session.sign_in')::int * 2 + (client_ip is null)::int)::int2 as info_rank
+            from inserted where actor_session_id is not null
+        ) ranked
+        order by environment, organization_id, actor_session_id, info_rank, occurred_at, id
+    ) r on (r.environment, r.organization_id, r.actor_session_id) = (s.environment, s.organization_id, s.session_id)
+    order by 1, 2, 3
+    on conflict (environment, organization_id, session_id) do update set
+        started_at = least(sessions.started_at, excluded.started_at),
+        last_seen = greatest(sessions.last_seen, excluded.last_seen),
+        ended_at = greatest(sessions.ended_at, excluded.ended_at),
+        events = sessions.events + excluded.events,
+        organization_name = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.organization_name else sessions.organization_name end,
+        user_key = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.user_key else sessions.user_key end,
+        user_name = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.user_name else sessions.user_name end,
+        user_email = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.user_email else sessions.user_email end,
+        user_role = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.user_role else sessions.user_role end,
+        ip = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.ip else sessions.ip end,
+        user_agent = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.user_agent else sessions.user_agent end,
+        machine_id = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.machine_id else sessions.machine_id end,
+        client_info = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.client_info else sessions.client_info end,
+        country_code = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.country_code else sessions.country_code end,
+        device_type = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.device_type else sessions.device_type end,
+        device_key = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.device_key else sessions.device_key end,
+        latitude = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.latitude else sessions.latitude end,
+        longitude = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.longitude else sessions.longitude end,
+        info_rank = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.info_rank else sessions.info_rank end,
+        info_at = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.info_at else sessions.info_at end,
+        info_event_id = case when (excluded.info_rank, excluded.info_at, excluded.info_event_id) < (coalesce(sessions.info_rank, 4), sessions.info_at, sessions.info_event_id) then excluded.info_event_id else sessions.info_event_id end
+    returning environment, organization_id, user_key, started_at
+),
+per_quarter as (
+    -- The batch counted once at the finest grain the count rollups share; each
+    -- of them sums these few rows up to its own grain and dimensions.
+    select date_bin('15 minutes', occurred_at, timestamptz '1970-01-01 00:00:00+00') as quarter,
+           environment, organization_id, coalesce(app_id, '') as app_id, type, category, outcome,
+           count(*) as events
+    from inserted
+    group by 1, 2, 3, 4, 5, 6, 7
+),
+counted_quarter as (
+    insert into event_counts_quarter (quarter, environment, organization_id, app_id, type, category, outcome, events)
+    select quarter, environment, organization_id, app_id, type, category, outcome, events
+    from per_quarter
+    order by 1, 2, 3, 4, 5, 6, 7
+    on conflict (quarter, environment, organization_id, app_id, type, category, outcome)
+    do update set events = event_counts_quarter.events + excluded.events
+),
+counted_quarter_coarse as (
+    insert into event_counts_quarter_coarse (quarter, environment, organization_id, category, events)
+    select quarter, environment, organization_id, category, sum(events)::int8
+    from per_quarter
+    group by 1, 2, 3, 4
+    order by 1, 2, 3, 4
+    on conflict (quarter, environment, organization_id, category)
+    do update set events = event_counts_quarter_coarse.events + excluded.events
+),
+counted as (
+    insert into event_counts (hour, environment, organization_id, app_id, type, category, outcome, events)
+    select date_trunc('hour', quarter, 'UTC'), environment, organization_id, app_id, type, category, outcome, sum(events)::int8
+    from per_quarter
+    group by 1, 2, 3, 4, 5, 6, 7
+    order by 1, 2, 3, 4, 5, 6, 7
+    on conflict (hour, environment, organization_id, app_id, type, category, outcome)
+    do update set events = event_counts.events + excluded.events
+),
+counted_coarse as (
+    insert into event_counts_coarse (hour, environment, organization_id, category, events)
+    select date_trunc('hour', quarter, 'UTC'), environment, organization_id, category, sum(events)::int8
+    from per_quarter
+    group by 1, 2, 3, 4
+    order by 1, 2, 3, 4
+    on conflict (hour, environment, organization_id, category)
+    do update set events = event_counts_coarse.events + excluded.events
+),
+counted_daily as (
+    insert into event_counts_daily (day, environment, organization_id, app_id, type, category, outcome, events)
+    select (quarter at time zone 'UTC')::date, environment, organization_id, app_id, type, category, outcome, sum(events)::int8
+    from per_quarter
+    group by 1, 2, 3, 4, 5, 6, 7
+    order by 1, 2, 3, 4, 5, 6, 7
+    on conflict (day, environment, organization_id, app_id, type, category, outcome)
+    do update set events = event_counts_daily.events + excluded.events
+),
+counted_daily_coarse as (
+    insert into event_counts_daily_coarse (day, environment, organization_id, category, events)
+    select (quarter at time zone 'UTC')::date, environment, organization_id, category, sum(events)::int8
+    from per_quarter
+    group by 1, 2, 3, 4
+    order by 1, 2, 3, 4
+    on conflict (day, environment, organization_id, category)
+    do update set events = event_counts_daily_coarse.events + excluded.events
+),
+valued as (
+    insert into event_values (day, environment, dimension, value, events)
+    select day, environment, dimension, value, sum(events)::int8
+    from (
+        select (quarter at time zone 'UTC')::date as day, environment, events,
+               unnest(array['organization', 'app', 'type', 'category', 'outcome']) as dimension,
+               unnest(array[organization_id, app_id, type, category, outcome]) as value
+        from per_quarter
+    ) v
+    where value <> ''
+    group by 1, 2, 3, 4
+    order by 1, 2, 3, 4
+    on conflict (day, environment, dimension, value)
+    do update set events = event_values.events + excluded.events
+),
+per_term_daily as (
+    -- Single words only (no punctuation), each once per event; migration 10 says why.
+    select term, (occurred_at at time zone 'UTC')::date as day,
+           environment, organization_id, category, count(*) as events
+    from inserted, lateral (select distinct term from unnest(vigil_terms(search_text)) as term) as terms
+    where term !~ '[^[:alnum:]]'
+    group by 1, 2, 3, 4, 5
+),
+counted_terms_daily as (
+    insert into term_counts_daily (term, day, environment, organization_id, category, events)
+    select term, day, environment, organization_id, category, events
+    from per_term_daily
+    order by 1, 2, 3, 4, 5
+    on conflict (term, day, environment, organization_id, category)
+    do update set events = term_counts_daily.events + excluded.events
+),
+counted_per_actor as (
+    insert into actor_counts_daily (actor_key, day, environment, organization_id, app_id, type, category, outcome, events)
+    select actor_key, (occurred_at at time zone 'UTC')::date, environment, organization_id,
+           coalesce(app_id, ''), type, category, outcome, count(*)
+    from inserted
+    where actor_key is not null
+    group by 1, 2, 3, 4, 5, 6, 7, 8
+    order by 1, 2, 3, 4, 5, 6, 7, 8
+    on conflict (actor_key, day, environment, organization_id, app_id, type, category, outcome)
+    do update set events = actor_counts_daily.events + excluded.events
+),
+named as (
+    insert into names (kind, id, name, email, last_seen)
+    select distinct on (kind, id) kind, id, name, email, seen
+    from (
+        select 'organization' as kind, organization_id as id, organization_name as name,
+               null::text as email, occurred_at as seen
+        from inserted where organization_id <> ''
+        union all
+        select 'app', app_id, app_name, null, occurred_at from inserted where app_id is not null
+        union all
+        select 'actor', actor_key, actor_name, actor_email, occurred_at
+        from inserted
+    ) mentioned
+    order by kind, id, seen desc
+    on conflict (kind, id) do update set
+        name = case when excluded.last_seen >= names.last_seen
+                    then coalesce(excluded.name, names.name) else names.name end,
+        email = case when excluded.last_seen >= names.last_seen
+                     then coalesce(excluded.email, names.email) else names.email end,
+        last_seen = greatest(names.last_seen, excluded.last_seen)
+)
+select coalesce(array_agg(environment), '{}') as environments,
+       coalesce(array_agg(organization_id), '{}') as organizations,
+       coalesce(array_agg(user_key), '{}') as users,
+       coalesce(array_agg(started_at), '{}') as since
+from (
+    select environment, organization_id, user_key, min(started_at) as started_at
+    from sessioned
+    group by 1, 2, 3
+) touched

@@ -1,0 +1,78 @@
+//! The state of the ledger of committed batches, for the health endpoint and
+//! the console: how far the deriving worker has come, and what, if anything,
+//! holds the watermark back (a long write transaction anywhere in the cluster
+//! keeps every follower of the ledger waiting; nothing is lost).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+
+/// A backend whose open transaction holds the watermark back.
+#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct WatermarkHolder {
+    pub pid: i32,
+    /// Seconds since its transaction began.
+    pub age_seconds: f64,
+    pub state: Option<String>,
+    pub application_name: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct LedgerStatus {
+    /// When the oldest batch the worker has not derived yet was received
+    /// (`None`: everything committed is derived).
+    pub underived_since: Option<DateTime<Utc>>,
+    /// Events committed but not derived yet (counted up to 1 000 000).
+    pub underived_events: i64,
+    /// Seconds the export and the worker wait behind the oldest open write
+    /// transaction (0 when none is older than a second).
+    pub export_lag_seconds: f64,
+    /// That transaction's backend, when it is older than a second.
+    pub watermark_holder: Option<WatermarkHolder>,
+}
+
+/// The worker's backlog and the watermark's holder, now.
+pub async fn status(pool: &PgPool) -> sqlx::Result<LedgerStatus> {
+    let (underived_since, underived_events): (Option<DateTime<Utc>>, i64) = sqlx::query_as(
+        "select min(received_at), coalesce(sum(events), 0)::int8
+         from (
+             select b.received_at, b.events
+             from ingest_batches b, ledger_positions p
+             where p.consumer = 'derive' and (b.xid, b.batch_id) > (p.xid, p.batch_id)
+             order by b.xid, b.batch_id
+             limit 1000
+         ) backlog",
+    )
+    .fetch_one(pool)
+    .await?;
+    let holder: Option<WatermarkHolder> = sqlx::query_as(
+        "select pid, extract(epoch from now() - xact_start)::float8 as age_seconds, state, application_name
+         from pg_stat_activity
+         where backend_xid is not null and xact_start < now() - interval '1 second'
+         order by age(backend_xid) desc
+         limit 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(LedgerStatus {
+        underived_since,
+        underived_events,
+        export_lag_seconds: holder.as_ref().map_or(0.0, |h| h.age_seconds),
+        watermark_holder: holder,
+    })
+}
+
+/// When the charts' counts are as of, if the worker lags by more than
+/// `tolerance`: the receive time of the oldest batch it has not derived yet.
+pub async fn counts_as_of(pool: &PgPool, tolerance: chrono::Duration) -> sqlx::Result<Option<DateTime<Utc>>> {
+    let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "select b.received_at
+         from ingest_batches b, ledger_positions p
+         where p.consumer = 'derive' and (b.xid, b.batch_id) > (p.xid, p.batch_id)
+         order by b.xid, b.batch_id
+         limit 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(oldest.filter(|t| Utc::now() - *t > tolerance))
+}

@@ -1,0 +1,404 @@
+//! The write path: concurrent writers and a held transaction against the
+//! gap-free export, event ids unique per environment and organization, the
+//! deriving worker against a recount from the events, session flags whatever
+//! the arrival order, and the server killed mid-ingest.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use vigil::config::ServerConfig;
+
+use crate::export::follow;
+use crate::helpers::{spawn, spawn_with, TestApp, EXPORT_KEY, KEY, REQUEST_TIMEOUT};
+
+fn fast_reads() -> ServerConfig {
+    let mut config = ServerConfig::with_keys(KEY, EXPORT_KEY);
+    config.api_rate = 10_000.0;
+    config.api_burst = 10_000.0;
+    config
+}
+
+/// A mixed batch: two environments, three organizations, apps, types,
+/// outcomes, sessions that span batches, and times over the last three days.
+pub fn mixed_batch(writer: usize, batch: usize, size: usize) -> Vec<Value> {
+    let now = Utc::now();
+    (0..size)
+        .map(|i| {
+            let n = writer * 7919 + batch * 131 + i;
+            let environment = ["production", "staging"][n % 2];
+            let event_type = ["app.view", "role.update", "session.sign_in", "query.execute"][n % 4];
+            let outcome = ["success", "success", "failure", "denied"][n % 4];
+            let ip = ["81.2.69.160", "8.8.8.8", "1.1.1.1"][n % 3];
+            json!({
+                "id": format!("w{writer}-b{batch}-{i}"),
+                "occurred_at": (now - chrono::Duration::minutes((n * 37 % 4000) as i64)).to_rfc3339(),
+                "environment": environment,
+                "organization": {"id": format!("org_{}", n % 3), "name": format!("Org {}", n % 3)},
+                "app": {"id": format!("app_{}", n % 4), "name": format!("App {}", n % 4)},
+                "type": event_type,
+                "outcome": outcome,
+                "actor": {"id": format!("u{}", n % 11), "name": format!("User {}", n % 11), "session_id": format!("s{}", n % 17)},
+                "target": {"type": "role", "id": format!("role_{}", n % 5), "name": "Support"},
+                "request": {"method": "POST", "path": format!("/api/roles/{}", n % 5)},
+                "client": {"ip": ip, "user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"},
+            })
+        })
+        .collect()
+}
+
+async fn post(client: &reqwest::Client, base: &str, batch: &[Value]) -> reqwest::Result<reqwest::Response> {
+    client.post(format!("{base}/api/v1/events")).bearer_auth(KEY).json(&batch).send().await
+}
+
+fn ids(batch: &[Value]) -> Vec<String> {
+    batch.iter().map(|e| e["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_export_gets_every_acknowledged_event_once_from_8_writers_and_one_held_transaction(pool: PgPool) {
+    let app = spawn_with(pool, fast_reads()).await;
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let (client, base) = (app.client.clone(), app.base.clone());
+            tokio::spawn(async move {
+                let mut sent = Vec::new();
+                for b in 0..15 {
+                    let batch = mixed_batch(w, b, 40);
+                    let response = post(&client, &base, &batch).await.unwrap();
+                    assert_eq!(response.status(), 200);
+                    sent.extend(ids(&batch));
+                }
+                sent
+            })
+        })
+        .collect();
+    // A ninth writer holds its transaction open for three seconds mid-run.
+    let held = {
+        let pool = app.pool.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let batch = mixed_batch(99, 0, 25);
+            let events: Vec<_> = batch.iter().map(|v| vigil::ingest::validate(0, v, Utc::now()).unwrap()).collect();
+            let days: Vec<_> = events.iter().map(|e| e.occurred_at.date_naive()).collect();
+            vigil::store::ensure_partitions(&pool, &days).await.unwrap();
+            let mut tx = pool.begin().await.unwrap();
+            vigil::store::write::write_batch(&mut tx, &events).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            tx.commit().await.unwrap();
+            ids(&batch)
+        })
+    };
+    let holder_seen = {
+        let (client, base) = (app.client.clone(), app.base.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(2000)).await;
+            let health: Value = client.get(format!("{base}/api/v1/health")).bearer_auth(EXPORT_KEY).send().await.unwrap().json().await.unwrap();
+            health["ledger"]["watermark_holder"]["pid"].as_i64().is_some()
+        })
+    };
+
+    let (mut cursor, mut seen, mut seen_while_writing) = (None, Vec::new(), 0);
+    while !(writers.iter().all(|w| w.is_finished()) && held.is_finished()) {
+        follow(&app, &mut cursor, &mut seen).await;
+        seen_while_writing = seen.len();
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut sent = BTreeSet::new();
+    for writer in writers {
+        sent.extend(writer.await.unwrap());
+    }
+    sent.extend(held.await.unwrap());
+    follow(&app, &mut cursor, &mut seen).await;
+
+    assert!(seen_while_writing > 0, "the export ran while the writers wrote");
+    assert!(seen_while_writing < sent.len(), "and finished after them");
+    assert!(holder_seen.await.unwrap(), "the health endpoint names the transaction that holds the watermark");
+    let exported: BTreeSet<_> = seen.iter().cloned().collect();
+    assert_eq!(exported.len(), seen.len(), "no event exported twice");
+    let missing: Vec<_> = sent.difference(&exported).collect();
+    let unexpected: Vec<_> = exported.difference(&sent).collect();
+    assert!(missing.is_empty() && unexpected.is_empty(), "missing {missing:?}, unexpected {unexpected:?}");
+    let mut again = Vec::new();
+    follow(&app, &mut None, &mut again).await;
+    assert_eq!(again, seen, "the order is stable");
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_event_id_is_unique_per_environment_and_organization(pool: PgPool) {
+    let app = spawn(pool).await;
+    let event = crate::helpers::event("same", &Utc::now().to_rfc3339());
+    let batch = json!([event]);
+    let ((_, a), (_, b)) = tokio::join!(app.ingest(&batch), app.ingest(&batch));
+    assert_eq!(a["accepted"].as_u64().unwrap() + b["accepted"].as_u64().unwrap(), 1, "two racing writers store it once");
+    assert_eq!(a["duplicates"].as_u64().unwrap() + b["duplicates"].as_u64().unwrap(), 1);
+
+    let mut other_org = event.clone();
+    other_org["organization"] = json!({"id": "org_2"});
+    let mut other_env = event.clone();
+    other_env["environment"] = json!("staging");
+    let (_, reply) = app.ingest(&json!([other_org, other_env])).await;
+    assert_eq!((reply["accepted"].as_u64(), reply["duplicates"].as_u64()), (Some(2), Some(0)), "{reply}");
+    let (_, retried) = app.ingest(&json!([other_org, other_env])).await;
+    assert_eq!((retried["accepted"].as_u64(), retried["duplicates"].as_u64()), (Some(0), Some(2)), "a retry is duplicates");
+    assert_eq!(app.count("select count(*) from events where id = 'same'").await, 3);
+
+    let admin = app.console("admin").await;
+    let secret = admin
+        .call_ok("create_api_key", &[("name", "dev"), ("kind", "ingest"), ("environments", "dev"), ("organizations", "")])
+        .await;
+    let dev_key = secret["value"].as_str().unwrap().to_string();
+    let mut probe = event.clone();
+    probe.as_object_mut().unwrap().remove("environment");
+    let (status, reply) = app.ingest_raw(json!([probe]).to_string(), "application/json", Some(&dev_key)).await;
+    assert_eq!(status, 200);
+    assert_eq!(reply["duplicates"], 0, "a key of dev learns nothing of production's ids: {reply}");
+    let (_, reply) = app.ingest_raw(json!([probe]).to_string(), "application/json", Some(&dev_key)).await;
+    assert_eq!(reply["duplicates"], 1, "its own ids are its own");
+}
+
+/// Rows of a derived table that a recount from the events does not give, and
+/// the other way round: (rollup, recount) queries that must agree exactly.
+const RECOUNTS: [(&str, &str, &str); 11] = [
+    ("event_counts_quarter",
+     "select quarter, environment, organization_id, app_id, type, category, outcome, events from event_counts_quarter",
+     "select date_bin('15 minutes', occurred_at, timestamptz '1970-01-01 00:00:00+00'), environment, organization_id, coalesce(app_id, ''), type, category, outcome, count(*) from events group by 1, 2, 3, 4, 5, 6, 7"),
+    ("event_counts_quarter_coarse",
+     "select quarter, environment, organization_id, category, events from event_counts_quarter_coarse",
+     "select date_bin('15 minutes', occurred_at, timestamptz '1970-01-01 00:00:00+00'), environment, organization_id, category, count(*) from events group by 1, 2, 3, 4"),
+    ("event_counts",
+     "select hour, environment, organization_id, app_id, type, category, outcome, events from event_counts",
+     "select date_trunc('hour', occurred_at, 'UTC'), environment, organization_id, coalesce(app_id, ''), type, category, outcome, count(*) from events group by 1, 2, 3, 4, 5, 6, 7"),
+    ("event_counts_coarse",
+     "select hour, environment, organization_id, category, events from event_counts_coarse",
+     "select date_trunc('hour', occurred_at, 'UTC'), environment, organization_id, category, count(*) from events group by 1, 2, 3, 4"),
+    ("event_counts_daily",
+     "select day, environment, organization_id, app_id, type, category, outcome, events from event_counts_daily",
+     "select (occurred_at at time zone 'UTC')::date, environment, organization_id, coalesce(app_id, ''), type, category, outcome, count(*) from events group by 1, 2, 3, 4, 5, 6, 7"),
+    ("event_counts_daily_coarse",
+     "select day, environment, organization_id, category, events from event_counts_daily_coarse",
+     "select (occurred_at at time zone 'UTC')::date, environment, organization_id, category, count(*) from events group by 1, 2, 3, 4"),
+    ("actor_counts_daily",
+     "select actor_key, day, environment, organization_id, app_id, type, category, outcome, events from actor_counts_daily",
+     "select actor_key, (occurred_at at time zone 'UTC')::date, environment, organization_id, coalesce(app_id, ''), type, category, outcome, count(*) from events where actor_key is not null group by 1, 2, 3, 4, 5, 6, 7, 8"),
+    ("event_values",
+     "select day, environment, dimension, value, events from event_values",
+     "select day, environment, dimension, value, count(*) from (
+          select (occurred_at at time zone 'UTC')::date as day, environment,
+                 unnest(array['organization', 'app', 'type', 'category', 'outcome']) as dimension,
+                 unnest(array[organization_id, coalesce(app_id, ''), type, category, outcome]) as value
+          from events) v
+      where value <> '' group by 1, 2, 3, 4"),
+    ("term_counts_daily",
+     "select term, day, environment, organization_id, category, events from term_counts_daily",
+     "select term, (occurred_at at time zone 'UTC')::date, environment, organization_id, category, count(*)
+      from events, lateral (select distinct term from unnest(vigil_terms(search_text)) as term) t
+      where term !~ '[^[:alnum:]]' group by 1, 2, 3, 4, 5"),
+    ("names",
+     "select kind, id, last_seen from names",
+     "select 'organization', organization_id, max(occurred_at) from events where organization_id <> '' group by 2
+      union all select 'app', app_id, max(occurred_at) from events where app_id is not null group by 2
+      union all select 'actor', actor_key, max(occurred_at) from events where actor_key is not null group by 2"),
+    ("sessions",
+     "select environment, organization_id, session_id, started_at, last_seen, events from sessions",
+     "select environment, organization_id, actor_session_id, min(occurred_at), max(occurred_at), count(*)
+      from events where actor_session_id is not null group by 1, 2, 3"),
+];
+
+/// Every derived table equals a recount from the events themselves.
+pub async fn assert_derived_data_matches_a_recount(pool: &PgPool) {
+    for (table, derived, recount) in RECOUNTS {
+        let differing: i64 = sqlx::query_scalar(&format!(
+            "with derived as ({derived}), recount as ({recount}) \
+             select count(*) from ((table derived except all table recount) union all (table recount except all table derived)) d"
+        ))
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{table}: {e}"));
+        let rows: i64 = sqlx::query_scalar(&format!("select count(*) from ({derived}) r")).fetch_one(pool).await.unwrap();
+        assert!(rows > 0, "{table} holds rows");
+        assert_eq!(differing, 0, "{table} equals a recount from the events");
+    }
+    let ledger: i64 = sqlx::query_scalar("select coalesce(sum(events), 0)::int8 from ingest_batches").fetch_one(pool).await.unwrap();
+    let events: i64 = sqlx::query_scalar("select count(*) from events").fetch_one(pool).await.unwrap();
+    assert_eq!(ledger, events, "the ledger counts every stored event once");
+}
+
+#[sqlx::test(migrations = false)]
+async fn derived_data_equals_a_recount_after_a_mixed_concurrent_load(pool: PgPool) {
+    let app = spawn(pool).await;
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (client, base) = (app.client.clone(), app.base.clone());
+            tokio::spawn(async move {
+                for b in 0..10 {
+                    // Writers 2 and 3 resend writers 0 and 1's batches: duplicates race too.
+                    let batch = mixed_batch(w % 2 + usize::from(w == 3), b, 60);
+                    assert_eq!(post(&client, &base, &batch).await.unwrap().status(), 200);
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    app.derived().await;
+    assert_derived_data_matches_a_recount(&app.pool).await;
+}
+
+/// One user's sign-ins from several places and devices, each its own session.
+fn sign_in(environment: &str, n: usize) -> Value {
+    let places = ["81.2.69.160", "8.8.8.8", "81.2.69.160", "1.1.1.1", "8.8.8.8", "81.2.69.160", "1.1.1.1", "8.8.8.8"];
+    let agents = [
+        "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Mobile/15E148 Safari/604.1",
+        "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 Chrome/120.0 Safari/537.36",
+    ];
+    let day = Utc::now() - chrono::Duration::days(2);
+    json!({
+        "id": format!("sign-in-{n}"),
+        "occurred_at": (day + chrono::Duration::minutes(37 * n as i64)).to_rfc3339(),
+        "environment": environment,
+        "type": "session.sign_in",
+        "actor": {"id": "u_ana", "session_id": format!("session-{n}")},
+        "client": {"ip": places[n], "user_agent": agents[n % agents.len()]},
+    })
+}
+
+#[sqlx::test(migrations = false)]
+async fn session_flags_are_the_same_whether_events_arrive_in_order_or_shuffled(pool: PgPool) {
+    let app = spawn(pool).await;
+    for (environment, order) in [("in-order", [0, 1, 2, 3, 4, 5, 6, 7]), ("shuffled", [5, 2, 7, 0, 3, 6, 1, 4])] {
+        for n in order {
+            app.ingest(&json!([sign_in(environment, n)])).await;
+        }
+    }
+    let flags = |environment: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            let rows: Vec<(String, Vec<String>)> = sqlx::query_as(
+                "select session_id, coalesce(flags, '{}') from sessions where environment = $1 order by session_id",
+            )
+            .bind(environment)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            rows
+        }
+    };
+    let in_order = flags("in-order").await;
+    assert_eq!(in_order.len(), 8);
+    assert!(in_order.iter().any(|(_, f)| f.contains(&"new_device".to_string())), "{in_order:?}");
+    assert_eq!(flags("shuffled").await, in_order);
+}
+
+/// The URL of the test's own database.
+fn database_url(pool: &PgPool) -> String {
+    let options = pool.connect_options();
+    format!(
+        "postgres://{}@{}:{}/{}",
+        options.get_username(),
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    )
+}
+
+/// `vigil serve` as a real process on `port`.
+fn start_server(pool: &PgPool, port: u16) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .arg("serve")
+        .env("DATABASE_URL", database_url(pool))
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("VIGIL_INGEST_KEY", KEY)
+        .env("VIGIL_EXPORT_KEY", EXPORT_KEY)
+        .env("VIGIL_SECRET", "a test secret of at least thirty-two bytes")
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("vigil starts")
+}
+
+async fn wait_until_serving(client: &reqwest::Client, base: &str) {
+    for _ in 0..300 {
+        if client.get(format!("{base}/api/openapi.json")).send().await.is_ok_and(|r| r.status() == 200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("vigil did not start serving at {base}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_server_killed_mid_ingest_keeps_every_acknowledged_event_and_counts_it_once(pool: PgPool) {
+    vigil::store::migrate(&pool).await.unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().unwrap();
+    let mut server = start_server(&pool, port);
+    wait_until_serving(&client, &base).await;
+
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let (client, base) = (client.clone(), base.clone());
+            tokio::spawn(async move {
+                let mut acknowledged = Vec::new();
+                for b in 0.. {
+                    let batch = mixed_batch(w, b, 100);
+                    match post(&client, &base, &batch).await {
+                        Ok(response) if response.status() == 200 => acknowledged.extend(ids(&batch)),
+                        _ => return acknowledged,
+                    }
+                }
+                acknowledged
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    server.kill().expect("SIGKILL");
+    server.wait().unwrap();
+    let mut acknowledged = BTreeSet::new();
+    for writer in writers {
+        acknowledged.extend(writer.await.unwrap());
+    }
+    assert!(acknowledged.len() >= 400, "ingest ran before the kill ({} events)", acknowledged.len());
+
+    let mut server = start_server(&pool, port);
+    wait_until_serving(&client, &base).await;
+    let (_, reply) = {
+        let response = post(&client, &base, &mixed_batch(50, 0, 10)).await.unwrap();
+        (response.status(), response.json::<Value>().await.unwrap())
+    };
+    assert_eq!(reply["accepted"], 10, "the restarted server takes events");
+    vigil::store::derive::catch_up(&pool, REQUEST_TIMEOUT).await.unwrap();
+    server.kill().unwrap();
+    server.wait().unwrap();
+
+    let stored: BTreeSet<String> = sqlx::query_scalar("select id from events").fetch_all(&pool).await.unwrap().into_iter().collect();
+    let lost: Vec<_> = acknowledged.difference(&stored).collect();
+    assert!(lost.is_empty(), "acknowledged but not stored: {lost:?}");
+    assert_derived_data_matches_a_recount(&pool).await;
+}
+
+impl TestApp {
+    /// The health endpoint's JSON.
+    pub async fn health(&self) -> Value {
+        let response = self.client.get(format!("{}/api/v1/health", self.base)).bearer_auth(EXPORT_KEY).send().await.unwrap();
+        response.json().await.unwrap()
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_health_endpoint_reports_the_worker_and_the_watermark(pool: PgPool) {
+    let app = spawn(pool).await;
+    app.ingest(&json!(mixed_batch(0, 0, 5))).await;
+    let health = app.health().await;
+    assert_eq!(health["status"], "ok", "{health}");
+    assert_eq!(health["ledger"]["underived_events"], 0, "{health}");
+    assert!(health["ledger"]["export_lag_seconds"].is_number(), "{health}");
+    let anonymous = app.client.get(format!("{}/api/v1/health", app.base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+}
