@@ -6,7 +6,7 @@ use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
 use crate::api::current_user;
-use crate::pages::settings::{ConsoleSessionsPage, KeysPage, UsersPage};
+use crate::pages::settings::{ConsoleSessionsPage, KeysPage, SystemPage, UsersPage};
 use crate::pages::{
     event::EventPage, events::EventsPage, login::LoginPage, not_found::NotFound, session::SessionPage,
     sessions::SessionsPage, target::TargetPage,
@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings") view=UsersPage/>
                     <Route path=path!("/settings/keys") view=KeysPage/>
                     <Route path=path!("/settings/sessions") view=ConsoleSessionsPage/>
+                    <Route path=path!("/settings/system") view=SystemPage/>
                 </Routes>
             </main>
             <footer class="footer">

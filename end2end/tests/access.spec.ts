@@ -115,3 +115,12 @@ test("revoking a console session signs that browser out on its next request", as
   await open(page, `/events?env=vigil&type=console_session.revoke`);
   await expect(page.locator("tbody tr[data-event-id]").first()).toBeVisible();
 });
+
+test("an administrator sees the write path catch up after events arrive", async ({ page, request }) => {
+  await ingest(request, [{ id: `wp-${tag}`, type: "app.view", environment: `wp-${tag}`, actor: { id: `u-${tag}` } }]);
+  await page.goto("/settings/system");
+  await expect(page.getByRole("link", { name: "Write path" })).toHaveAttribute("aria-current", "page");
+  // The page reads the state again every few seconds: the worker catches up by itself.
+  await expect(page.locator("[data-worker]")).toHaveText("caught up", { timeout: 15_000 });
+  await expect(page.locator(".write-path")).toContainText("Export lag");
+});

@@ -24,7 +24,7 @@ const LAGGING_SECONDS: f64 = 30.0;
 pub async fn health(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Health>, ApiError> {
     authorize_key(&state, &headers, KeyKind::Export).await?;
     let ledger = ledger::status(&state.pool).await?;
-    let derive_lag = ledger.underived_since.map_or(0.0, |t| (chrono::Utc::now() - t).num_milliseconds() as f64 / 1000.0);
+    let derive_lag = ledger.derive_lag_seconds(chrono::Utc::now());
     let lagging = derive_lag > LAGGING_SECONDS || ledger.export_lag_seconds > LAGGING_SECONDS;
     Ok(Json(Health { status: if lagging { "lagging" } else { "ok" }, ledger }))
 }

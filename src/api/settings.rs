@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{ApiKey, ConsoleSession, ConsoleUser, Secret, SignedInUser};
+use crate::model::{ApiKey, ConsoleSession, ConsoleUser, LedgerStatus, Secret, SignedInUser};
 
 /// A settings list and the instant it was read (for relative times).
 pub type Listing<T> = (DateTime<Utc>, Vec<T>);
@@ -212,4 +212,13 @@ pub async fn revoke_console_session(id: String) -> Result<(), ServerFnError> {
     let activity = Activity::new("console_session.revoke", "change").target("console_session", id, None);
     record(&state, &admin.actor(), activity).await;
     Ok(())
+}
+
+/// The write path's state (deriving worker, export watermark) and when it was read.
+#[server(prefix = "/api/admin")]
+pub async fn write_path_status() -> Result<(DateTime<Utc>, LedgerStatus), ServerFnError> {
+    use admin::*;
+    require_admin().await?;
+    let status = crate::store::ledger::status(&state().pool).await.map_err(internal)?;
+    Ok((Utc::now(), status))
 }

@@ -6,6 +6,7 @@ mod client;
 mod event;
 mod explore;
 mod filter;
+mod health;
 mod session;
 mod time;
 
@@ -14,5 +15,6 @@ pub use client::*;
 pub use event::*;
 pub use explore::*;
 pub use filter::*;
+pub use health::*;
 pub use session::*;
 pub use time::*;

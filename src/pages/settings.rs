@@ -1,4 +1,5 @@
-//! Settings (admins only): console users, API keys, and live console sessions.
+//! Settings (admins only): console users, API keys, live console sessions and
+//! the write path's state.
 //! Every change goes through a server action; secrets are shown once.
 
 use leptos::prelude::*;
@@ -8,7 +9,7 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 use crate::api::{
-    list_api_keys, list_console_sessions, list_users, AddUser, CreateApiKey, ResetPassword, RevokeApiKey,
+    list_api_keys, list_console_sessions, list_users, write_path_status, AddUser, CreateApiKey, ResetPassword, RevokeApiKey,
     RevokeConsoleSession, SetUserDisabled, UpdateUser,
 };
 use crate::components::time::Time;
@@ -23,6 +24,7 @@ fn SettingsHead() -> impl IntoView {
             <A href="/settings" exact=true>"Users"</A>
             <A href="/settings/keys">"API keys"</A>
             <A href="/settings/sessions">"Console sessions"</A>
+            <A href="/settings/system">"Write path"</A>
         </nav>
     }
 }
@@ -258,6 +260,67 @@ pub fn ConsoleSessionsPage() -> impl IntoView {
                             }).collect_view()}
                         </tbody>
                     </table>
+                })
+            })}
+        </Transition>
+    }
+}
+
+/// The write path: how far the deriving worker lags, and what holds the
+/// export's watermark back. Read again every few seconds while open.
+#[component]
+pub fn SystemPage() -> impl IntoView {
+    let (tick, set_tick) = signal(0u32);
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(move || set_tick.update(|t| *t += 1), std::time::Duration::from_secs(5));
+        on_cleanup(move || {
+            if let Ok(handle) = handle {
+                handle.clear();
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = set_tick;
+    let status = Resource::new(move || tick.get(), |_| write_path_status());
+    view! {
+        <Title text="Write path · Settings"/>
+        <SettingsHead/>
+        <p class="hint">
+            "Batches commit in parallel; the deriving worker (counts, names, sessions) and the export follow them in commit order. "
+            "A write transaction left open anywhere in the database holds both back: nothing is lost, they wait."
+        </p>
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                status.await.map(|(now, status)| {
+                    let worker = match status.underived_since {
+                        None => "caught up".to_string(),
+                        Some(_) => format!(
+                            "{} events behind, {:.1} s",
+                            status.underived_events,
+                            status.derive_lag_seconds(now)
+                        ),
+                    };
+                    let holder = match &status.watermark_holder {
+                        None => "none".to_string(),
+                        Some(h) => format!(
+                            "backend {} ({}{}), transaction open for {:.1} s",
+                            h.pid,
+                            h.state.clone().unwrap_or_default(),
+                            h.application_name.as_deref().filter(|a| !a.is_empty()).map(|a| format!(", {a}")).unwrap_or_default(),
+                            h.age_seconds
+                        ),
+                    };
+                    view! {
+                        <section class="facts write-path">
+                            <dl>
+                                <dt>"Deriving worker"</dt><dd data-worker=worker.clone()>{worker.clone()}</dd>
+                                <dt>"Export lag"</dt><dd>{format!("{:.1} s", status.export_lag_seconds)}</dd>
+                                <dt>"Holding the watermark"</dt><dd>{holder}</dd>
+                                <dt>"Read at"</dt><dd>{format!("{} UTC", now.format("%H:%M:%S"))}</dd>
+                            </dl>
+                        </section>
+                    }
                 })
             })}
         </Transition>

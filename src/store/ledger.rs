@@ -4,32 +4,9 @@
 //! keeps every follower of the ledger waiting; nothing is lost).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::PgPool;
 
-/// A backend whose open transaction holds the watermark back.
-#[derive(Clone, Debug, PartialEq, Serialize, sqlx::FromRow, utoipa::ToSchema)]
-pub struct WatermarkHolder {
-    pub pid: i32,
-    /// Seconds since its transaction began.
-    pub age_seconds: f64,
-    pub state: Option<String>,
-    pub application_name: Option<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct LedgerStatus {
-    /// When the oldest batch the worker has not derived yet was received
-    /// (`None`: everything committed is derived).
-    pub underived_since: Option<DateTime<Utc>>,
-    /// Events committed but not derived yet (counted up to 1 000 000).
-    pub underived_events: i64,
-    /// Seconds the export and the worker wait behind the oldest open write
-    /// transaction (0 when none is older than a second).
-    pub export_lag_seconds: f64,
-    /// That transaction's backend, when it is older than a second.
-    pub watermark_holder: Option<WatermarkHolder>,
-}
+pub use crate::model::{LedgerStatus, WatermarkHolder};
 
 /// The worker's backlog and the watermark's holder, now.
 pub async fn status(pool: &PgPool) -> sqlx::Result<LedgerStatus> {
@@ -45,7 +22,7 @@ pub async fn status(pool: &PgPool) -> sqlx::Result<LedgerStatus> {
     )
     .fetch_one(pool)
     .await?;
-    let holder: Option<WatermarkHolder> = sqlx::query_as(
+    let holder: Option<(i32, f64, Option<String>, Option<String>)> = sqlx::query_as(
         "select pid, extract(epoch from now() - xact_start)::float8 as age_seconds, state, application_name
          from pg_stat_activity
          where backend_xid is not null and xact_start < now() - interval '1 second'
@@ -54,6 +31,7 @@ pub async fn status(pool: &PgPool) -> sqlx::Result<LedgerStatus> {
     )
     .fetch_optional(pool)
     .await?;
+    let holder = holder.map(|(pid, age_seconds, state, application_name)| WatermarkHolder { pid, age_seconds, state, application_name });
     Ok(LedgerStatus {
         underived_since,
         underived_events,

@@ -42,7 +42,7 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
 pub fn writer_pool(pool: &PgPool, writers: u32) -> PgPool {
     PgPoolOptions::new()
         .max_connections(writers.max(1))
-        .acquire_timeout(std::time::Duration::from_secs(10))
+        .acquire_timeout(std::time::Duration::from_secs(5))
         .connect_lazy_with((*pool.connect_options()).clone())
 }
 

@@ -166,8 +166,8 @@ async fn each_role_reaches_exactly_its_paths(pool: sqlx::PgPool) {
     let viewer = app.console("viewer").await;
 
     let readable = ["/", "/events", "/events/p-a-0", "/targets/role/role_shared", "/sessions", "/sessions/sess-p-a", "/events/export?format=csv"];
-    let admin_pages = ["/settings", "/settings/keys", "/settings/sessions"];
-    let admin_fns = ["list_users", "list_api_keys", "list_console_sessions"];
+    let admin_pages = ["/settings", "/settings/keys", "/settings/sessions", "/settings/system"];
+    let admin_fns = ["list_users", "list_api_keys", "list_console_sessions", "write_path_status"];
     for (console, is_admin) in [(&admin, true), (&auditor, false), (&viewer, false)] {
         for path in readable {
             assert_eq!(console.get(path).await.status(), 200, "{} GET {path}", console.email);

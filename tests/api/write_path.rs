@@ -402,3 +402,76 @@ async fn the_health_endpoint_reports_the_worker_and_the_watermark(pool: PgPool) 
     let anonymous = app.client.get(format!("{}/api/v1/health", app.base)).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
 }
+
+/// A PostgreSQL cluster of the test's own (`.ci/postgres` with its own folder
+/// and port), so that stopping it leaves the other tests' databases alone.
+struct OwnCluster {
+    data: String,
+    port: u16,
+}
+
+impl OwnCluster {
+    fn start() -> OwnCluster {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let folder = format!("/tmp/vigil-test-cluster-{}-{port}", std::process::id());
+        std::fs::create_dir_all(&folder).unwrap();
+        let cluster = OwnCluster { data: format!("{folder}/pg"), port };
+        cluster.run("start");
+        cluster.run("createdb");
+        cluster
+    }
+
+    fn run(&self, command: &str) {
+        let mut script = std::process::Command::new(".ci/postgres");
+        script.arg(command).env("VIGIL_PG_DATA", &self.data).env("VIGIL_PG_PORT", self.port.to_string());
+        if command == "createdb" {
+            script.arg("vigil");
+        }
+        assert!(script.stdout(std::process::Stdio::null()).status().unwrap().success(), ".ci/postgres {command}");
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/vigil", self.port)
+    }
+}
+
+impl Drop for OwnCluster {
+    fn drop(&mut self) {
+        self.run("stop");
+        let _ = std::fs::remove_dir_all(std::path::Path::new(&self.data).parent().unwrap());
+    }
+}
+
+#[tokio::test]
+async fn while_the_database_is_away_ingest_answers_503_with_retry_after_and_recovers_by_itself() {
+    let cluster = OwnCluster::start();
+    let database = vigil::config::DatabaseConfig { database_url: cluster.url(), db_max_connections: 8 };
+    let app = spawn(vigil::store::connect(&database).await.unwrap()).await;
+    let send = |n: usize| {
+        let (client, base) = (app.client.clone(), app.base.clone());
+        async move { post(&client, &base, &mixed_batch(70, n, 20)).await.unwrap() }
+    };
+    assert_eq!(send(0).await.status(), 200);
+
+    cluster.run("stop");
+    let asked = std::time::Instant::now();
+    let away = send(1).await;
+    assert_eq!(away.status(), 503, "the database is away");
+    assert_eq!(away.headers()["retry-after"], "5");
+    let body: Value = away.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    assert!(asked.elapsed() < Duration::from_secs(15), "answered without hanging ({:?})", asked.elapsed());
+
+    cluster.run("start");
+    let mut recovered = false;
+    for n in 2..60 {
+        if send(n).await.status() == 200 {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(recovered, "ingest works again without a restart of Vigil");
+    let batch_1: i64 = sqlx::query_scalar("select count(*) from events where id like 'w70-b1-%'").fetch_one(&app.pool).await.unwrap();
+    assert_eq!(batch_1, 0, "the refused batch was not stored");
+}
