@@ -16,7 +16,7 @@ pub(super) const SUMMARY_COLUMNS: &str = "id, occurred_at, environment, nullif(o
     target_type, target_id, coalesce(target_name, target_id) as target, \
     app_id, coalesce(app_name, app_id) as app, host(client_ip) as client_ip, country_code";
 
-#[derive(FromRow)]
+#[derive(Clone, FromRow)]
 pub(super) struct SummaryRow {
     id: String,
     occurred_at: DateTime<Utc>,
@@ -102,7 +102,7 @@ pub async fn list_full_events(
     let mut q = newest_first(&columns, filter, from, to, before, limit);
     let rows: Vec<DetailRow> = q.build_query_as().fetch_all(pool).await?;
     let (rows, next) = split_page(rows, limit, |r| r.summary.cursor());
-    Ok((rows.iter().map(raw_event).collect(), next))
+    Ok((rows.into_iter().map(raw_event).collect(), next))
 }
 
 fn newest_first<'a>(
@@ -150,7 +150,7 @@ pub async fn has_events(pool: &PgPool) -> sqlx::Result<bool> {
     sqlx::query_scalar("select exists(select 1 from events)").fetch_one(pool).await
 }
 
-#[derive(FromRow)]
+#[derive(Clone, FromRow)]
 pub(super) struct DetailRow {
     #[sqlx(flatten)]
     summary: SummaryRow,
@@ -186,7 +186,7 @@ pub(super) const DETAIL_COLUMNS: &str = "seq, received_at, organization_name, ap
 
 impl From<DetailRow> for EventDetail {
     fn from(r: DetailRow) -> Self {
-        let raw = raw_event(&r);
+        let raw = raw_event(r.clone());
         let pretty = |v: &Option<Value>| v.as_ref().map(|v| serde_json::to_string_pretty(v).unwrap_or_default());
         let changes = match &r.changes {
             Some(Value::Array(items)) => items
@@ -226,49 +226,47 @@ impl From<DetailRow> for EventDetail {
     }
 }
 
-/// The event as Vigil holds it, in the shape of the ingest API plus what Vigil added.
-pub(super) fn raw_event(r: &DetailRow) -> Value {
-    fn object(pairs: &[(&str, Option<Value>)]) -> Option<Value> {
-        let map: Map<String, Value> =
-            pairs.iter().filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v))).collect();
+/// The event as Vigil holds it, in the shape of the ingest API plus what Vigil
+/// added. Takes the row, so that its JSON moves into the event (the export
+/// builds one per event).
+pub(super) fn raw_event(r: DetailRow) -> Value {
+    fn object<const N: usize>(pairs: [(&str, Option<Value>); N]) -> Option<Value> {
+        let map: Map<String, Value> = pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), v))).collect();
         (!map.is_empty()).then_some(Value::Object(map))
     }
-    let text = |v: &Option<String>| v.as_ref().map(|s| json!(s));
-    let s = &r.summary;
-    let event = object(&[
-        ("id", Some(json!(s.id))),
+    let text = |v: Option<String>| v.map(Value::String);
+    let s = r.summary;
+    let event = object([
+        ("id", Some(Value::String(s.id))),
         ("occurred_at", Some(json!(s.occurred_at))),
         ("received_at", Some(json!(r.received_at))),
         ("seq", Some(json!(r.seq))),
-        ("environment", Some(json!(s.environment))),
-        ("organization", object(&[("id", text(&s.organization_id)), ("name", text(&r.organization_name))])),
-        ("app", object(&[("id", text(&s.app_id)), ("name", text(&r.app_name))])),
-        ("type", Some(json!(s.event_type))),
-        ("category", Some(json!(s.category))),
-        ("outcome", Some(json!(s.outcome))),
-        ("reason", text(&r.reason)),
+        ("environment", Some(Value::String(s.environment))),
+        ("organization", object([("id", text(s.organization_id)), ("name", text(r.organization_name))])),
+        ("app", object([("id", text(s.app_id)), ("name", text(r.app_name))])),
+        ("type", Some(Value::String(s.event_type))),
+        ("category", Some(Value::String(s.category))),
+        ("outcome", Some(Value::String(s.outcome))),
+        ("reason", text(r.reason)),
         (
             "actor",
-            object(&[
-                ("type", Some(json!(r.actor_type))),
-                ("id", text(&r.actor_id)),
-                ("name", text(&r.actor_name)),
-                ("email", text(&s.actor_email)),
-                ("role", text(&r.actor_role)),
-                ("session_id", text(&r.actor_session_id)),
-                ("api_key_id", text(&r.actor_api_key_id)),
+            object([
+                ("type", Some(Value::String(r.actor_type))),
+                ("id", text(r.actor_id)),
+                ("name", text(r.actor_name)),
+                ("email", text(s.actor_email)),
+                ("role", text(r.actor_role)),
+                ("session_id", text(r.actor_session_id)),
+                ("api_key_id", text(r.actor_api_key_id)),
             ]),
         ),
-        ("target", object(&[("type", text(&s.target_type)), ("id", text(&s.target_id)), ("name", text(&r.target_name))])),
-        ("changes", r.changes.clone()),
-        ("request", r.request.clone()),
-        ("response", r.response.clone()),
-        (
-            "client",
-            object(&[("ip", text(&s.client_ip)), ("user_agent", text(&r.user_agent)), ("machine_id", text(&r.machine_id))]),
-        ),
-        ("details", r.details.clone()),
-        ("enrichment", r.client_info.clone()),
+        ("target", object([("type", text(s.target_type)), ("id", text(s.target_id)), ("name", text(r.target_name))])),
+        ("changes", r.changes),
+        ("request", r.request),
+        ("response", r.response),
+        ("client", object([("ip", text(s.client_ip)), ("user_agent", text(r.user_agent)), ("machine_id", text(r.machine_id))])),
+        ("details", r.details),
+        ("enrichment", r.client_info),
     ]);
     event.unwrap_or(Value::Null)
 }

@@ -9,6 +9,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use super::events::{raw_event, DetailRow, DETAIL_COLUMNS, SUMMARY_COLUMNS};
 use super::filter::push_conditions;
 use crate::model::EventFilter;
+use crate::store::ledger::{Batch, BATCH_COLUMNS};
 
 /// A place in the feed: everything before batch (xid, batch_id) and, of that
 /// batch, the events up to `seq` are behind it.
@@ -38,16 +39,6 @@ pub struct ExportPage {
     pub next: ExportPosition,
     /// Whether batches up to `upto` remain after `next`.
     pub more: bool,
-}
-
-#[derive(sqlx::FromRow)]
-struct Batch {
-    xid: i64,
-    batch_id: i64,
-    seq_from: i64,
-    seq_to: i64,
-    first_occurred_at: DateTime<Utc>,
-    last_occurred_at: DateTime<Utc>,
 }
 
 /// The end of the feed now: the last batch below the watermark.
@@ -87,14 +78,14 @@ pub async fn export_events(
     upto: ExportPosition,
     limit: u32,
 ) -> sqlx::Result<ExportPage> {
-    let batches: Vec<Batch> = sqlx::query_as(
-        "select xid::text::int8 as xid, batch_id, seq_from, seq_to, first_occurred_at, last_occurred_at
+    let batches: Vec<Batch> = sqlx::query_as(&format!(
+        "select {BATCH_COLUMNS}
          from ingest_batches
          where (xid, batch_id) >= ($1::text::xid8, $2) and (xid, batch_id) <= ($3::text::xid8, $4)
            and ((xid, batch_id) > ($1::text::xid8, $2) or seq_to > $5)
          order by xid, batch_id
-         limit $6",
-    )
+         limit $6"
+    ))
     .bind(after.xid.to_string())
     .bind(after.batch_id)
     .bind(upto.xid.to_string())
@@ -113,7 +104,7 @@ pub async fn export_events(
         Some((xid, batch_id, row)) if full => ExportPosition { xid: *xid, batch_id: *batch_id, seq: row.seq },
         _ => end_of_batches,
     };
-    Ok(ExportPage { events: rows.iter().map(|(_, _, r)| raw_event(r)).collect(), next, more: next < upto })
+    Ok(ExportPage { events: rows.into_iter().map(|(_, _, r)| raw_event(r)).collect(), next, more: next < upto })
 }
 
 /// The events of `batches` that match `filter`, after `after`, in feed order.

@@ -10,6 +10,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
+use super::ledger::{Batch, BATCH_COLUMNS};
+
 /// Events one step derives at most (whole batches; at least one batch).
 const STEP_EVENTS: i64 = 20_000;
 
@@ -23,17 +25,6 @@ const FLAGS: &str = include_str!("flags.sql");
 pub struct Position {
     pub xid: i64,
     pub batch_id: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct Batch {
-    xid: i64,
-    batch_id: i64,
-    seq_from: i64,
-    seq_to: i64,
-    first_occurred_at: DateTime<Utc>,
-    last_occurred_at: DateTime<Utc>,
-    events: i32,
 }
 
 /// Run until the process ends: derive whatever is ready, then wait a moment.
@@ -112,8 +103,8 @@ pub async fn step(pool: &PgPool) -> sqlx::Result<u64> {
 /// The ledger rows after `position` whose transactions have all ended, in
 /// order, up to about [`STEP_EVENTS`] events.
 async fn next_batches(conn: &mut PgConnection, position: Position) -> sqlx::Result<Vec<Batch>> {
-    sqlx::query_as(
-        "select xid::text::int8 as xid, batch_id, seq_from, seq_to, first_occurred_at, last_occurred_at, events
+    sqlx::query_as(&format!(
+        "select {BATCH_COLUMNS}
          from (
              select *, sum(events) over (order by xid, batch_id) - events as before
              from (
@@ -125,8 +116,8 @@ async fn next_batches(conn: &mut PgConnection, position: Position) -> sqlx::Resu
              ) next
          ) counted
          where before < $3
-         order by xid, batch_id",
-    )
+         order by xid, batch_id"
+    ))
     .bind(position.xid.to_string())
     .bind(position.batch_id)
     .bind(STEP_EVENTS)

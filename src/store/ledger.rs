@@ -8,6 +8,23 @@ use sqlx::PgPool;
 
 pub use crate::model::{LedgerStatus, WatermarkHolder};
 
+/// One committed batch as its followers read it: where it stands in the
+/// ledger's order and where its events are.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Batch {
+    pub xid: i64,
+    pub batch_id: i64,
+    pub seq_from: i64,
+    pub seq_to: i64,
+    pub first_occurred_at: DateTime<Utc>,
+    pub last_occurred_at: DateTime<Utc>,
+    pub events: i32,
+}
+
+/// The columns of [`Batch`] in a query of `ingest_batches`.
+pub const BATCH_COLUMNS: &str =
+    "xid::text::int8 as xid, batch_id, seq_from, seq_to, first_occurred_at, last_occurred_at, events";
+
 /// The worker's backlog and the watermark's holder, now.
 pub async fn status(pool: &PgPool) -> sqlx::Result<LedgerStatus> {
     let (underived_since, underived_events): (Option<DateTime<Utc>>, i64) = sqlx::query_as(
