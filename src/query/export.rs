@@ -116,7 +116,6 @@ async fn batch_events(
     limit: u32,
 ) -> sqlx::Result<Vec<(i64, i64, DetailRow)>> {
     let column = |f: fn(&Batch) -> i64| batches.iter().map(f).collect::<Vec<_>>();
-    let time = |f: fn(&Batch) -> DateTime<Utc>| batches.iter().map(f).collect::<Vec<_>>();
     // The first batch may be partly exported already: start after `after.seq` there.
     let from: Vec<i64> = batches
         .iter()
@@ -130,14 +129,10 @@ async fn batch_events(
         .push_bind(from)
         .push("::int8[], ")
         .push_bind(column(|b| b.seq_to))
-        .push("::int8[], ")
-        .push_bind(time(|b| b.first_occurred_at))
-        .push("::timestamptz[], ")
-        .push_bind(time(|b| b.last_occurred_at))
         .push(format!(
-            "::timestamptz[]) with ordinality as b(xid, batch_id, seq_from, seq_to, first_at, last_at, n) \
+            "::int8[]) with ordinality as b(xid, batch_id, seq_from, seq_to, n) \
              cross join lateral (select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events \
-             where seq between b.seq_from and b.seq_to and occurred_at between b.first_at and b.last_at"
+             where seq between b.seq_from and b.seq_to"
         ));
     push_conditions(&mut q, filter);
     q.push(" order by seq limit ").push_bind(i64::from(limit));

@@ -9,6 +9,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, SearchWords, Span};
 use crate::model::{EventFilter, Histogram};
+use crate::store::ledger::UNDERIVED;
 
 /// The origin of every bar: bars of a day start at midnight UTC.
 const EPOCH: &str = "timestamptz '1970-01-01 00:00:00+00'";
@@ -103,17 +104,17 @@ fn push_underived(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter, span
     push_bucket(q, span.bucket_seconds);
     q.push(format!(
         "occurred_at, {EPOCH}), environment, category, 1 from (\
-         select b.seq_from, b.seq_to, b.first_occurred_at, b.last_occurred_at \
-         from ingest_batches b, ledger_positions p \
-         where p.consumer = 'derive' and (b.xid, b.batch_id) > (p.xid, p.batch_id) \
+         select b.seq_from, b.seq_to \
+         from ingest_batches b where {UNDERIVED} \
          order by b.xid, b.batch_id limit {UNDERIVED_BATCHES}) u \
          cross join lateral (select occurred_at, environment, category from events \
-         where seq between u.seq_from and u.seq_to \
-         and occurred_at between u.first_occurred_at and u.last_occurred_at"
+         where seq between u.seq_from and u.seq_to"
     ));
     push_span(q, span.from, span.to);
     push_conditions(q, filter);
-    q.push(") e");
+    // offset 0: a lookup by sequence per pending batch, never a scan of the
+    // filter's matches joined afterwards (seconds for a common word at 10 M events).
+    q.push(" offset 0) e");
 }
 
 /// Where a chart's counts come from: the events themselves, or the coarsest

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
-use super::ledger::{Batch, BATCH_COLUMNS};
+use super::ledger::{Batch, BATCH_COLUMNS, UNDERIVED};
 
 /// Events one step derives at most (whole batches; at least one batch).
 const STEP_EVENTS: i64 = 20_000;
@@ -60,8 +60,7 @@ pub async fn catch_up(pool: &PgPool, patience: Duration) -> sqlx::Result<u64> {
 /// Whether a committed batch waits to be derived.
 async fn pending(pool: &PgPool) -> sqlx::Result<bool> {
     sqlx::query_scalar(
-        "select exists (select from ingest_batches b, ledger_positions p
-                        where p.consumer = 'derive' and (b.xid, b.batch_id) > (p.xid, p.batch_id))",
+        &format!("select exists (select from ingest_batches b where {UNDERIVED})"),
     )
     .fetch_one(pool)
     .await
@@ -127,12 +126,9 @@ async fn next_batches(conn: &mut PgConnection, position: Position) -> sqlx::Resu
 
 async fn derive(conn: &mut PgConnection, batches: &[Batch]) -> sqlx::Result<()> {
     let column = |f: fn(&Batch) -> i64| batches.iter().map(f).collect::<Vec<_>>();
-    let time = |f: fn(&Batch) -> DateTime<Utc>| batches.iter().map(f).collect::<Vec<_>>();
     let touched: (Vec<String>, Vec<String>, Vec<String>, Vec<DateTime<Utc>>) = sqlx::query_as(DERIVE)
         .bind(column(|b| b.seq_from))
         .bind(column(|b| b.seq_to))
-        .bind(time(|b| b.first_occurred_at))
-        .bind(time(|b| b.last_occurred_at))
         .fetch_one(&mut *conn)
         .await?;
     if !touched.2.is_empty() {

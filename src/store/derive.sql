@@ -1,14 +1,13 @@
 -- The deriving worker's statement (store::derive): everything derived from
--- the events of a run of ledger batches, given as their sequence ranges and
--- time bounds ($1 seq_from, $2 seq_to, $3 first_occurred_at, $4 last_occurred_at).
+-- the events of a run of ledger batches, given as their sequence ranges
+-- ($1 seq_from, $2 seq_to).
 -- Counts per quarter hour, hour and day (full and coarse), per actor and day,
 -- daily values of each dimension, daily counts of words, names and sessions.
 -- Upserts are sorted by their keys. Returns, per user whose sessions are new
 -- or changed where flags look, the earliest start among them (their flags are
 -- computed again from there on).
 with ranges as (
-    select * from unnest($1::int8[], $2::int8[], $3::timestamptz[], $4::timestamptz[])
-        as r(seq_from, seq_to, first_at, last_at)
+    select * from unnest($1::int8[], $2::int8[]) as r(seq_from, seq_to)
 ),
 inserted as materialized (
     select e.id, e.occurred_at, e.environment, e.organization_id, e.organization_name, e.app_id,
@@ -17,9 +16,11 @@ inserted as materialized (
            e.client_info, e.country_code, e.device_type, e.search_text
     from ranges r
     cross join lateral (
+        -- The sequence index alone finds a batch (one probe per partition;
+        -- its time range may be wide); offset 0 keeps this a lookup per batch.
         select * from events
         where seq between r.seq_from and r.seq_to
-          and occurred_at between r.first_at and r.last_at
+        offset 0
     ) e
 ),
 per_session as (

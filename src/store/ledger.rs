@@ -21,22 +21,28 @@ pub struct Batch {
     pub events: i32,
 }
 
+/// The condition on `ingest_batches b` of the batches the deriving worker has
+/// not derived yet. Two scalar subqueries, so that the comparison is an index
+/// range from the worker's position, not a scan of the whole ledger.
+pub const UNDERIVED: &str = "(b.xid, b.batch_id) > ((select xid from ledger_positions where consumer = 'derive'), \
+     (select batch_id from ledger_positions where consumer = 'derive'))";
+
 /// The columns of [`Batch`] in a query of `ingest_batches`.
 pub const BATCH_COLUMNS: &str =
     "xid::text::int8 as xid, batch_id, seq_from, seq_to, first_occurred_at, last_occurred_at, events";
 
 /// The worker's backlog and the watermark's holder, now.
 pub async fn status(pool: &PgPool) -> sqlx::Result<LedgerStatus> {
-    let (underived_since, underived_events): (Option<DateTime<Utc>>, i64) = sqlx::query_as(
+    let (underived_since, underived_events): (Option<DateTime<Utc>>, i64) = sqlx::query_as(&format!(
         "select min(received_at), coalesce(sum(events), 0)::int8
          from (
              select b.received_at, b.events
-             from ingest_batches b, ledger_positions p
-             where p.consumer = 'derive' and (b.xid, b.batch_id) > (p.xid, p.batch_id)
+             from ingest_batches b
+             where {UNDERIVED}
              order by b.xid, b.batch_id
              limit 1000
-         ) backlog",
-    )
+         ) backlog"
+    ))
     .fetch_one(pool)
     .await?;
     let holder: Option<(i32, f64, Option<String>, Option<String>)> = sqlx::query_as(
@@ -60,13 +66,9 @@ pub async fn status(pool: &PgPool) -> sqlx::Result<LedgerStatus> {
 /// When the charts' counts are as of, if the worker lags by more than
 /// `tolerance`: the receive time of the oldest batch it has not derived yet.
 pub async fn counts_as_of(pool: &PgPool, tolerance: chrono::Duration) -> sqlx::Result<Option<DateTime<Utc>>> {
-    let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "select b.received_at
-         from ingest_batches b, ledger_positions p
-         where p.consumer = 'derive' and (b.xid, b.batch_id) > (p.xid, p.batch_id)
-         order by b.xid, b.batch_id
-         limit 1",
-    )
+    let oldest: Option<DateTime<Utc>> = sqlx::query_scalar(&format!(
+        "select b.received_at from ingest_batches b where {UNDERIVED} order by b.xid, b.batch_id limit 1"
+    ))
     .fetch_optional(pool)
     .await?;
     Ok(oldest.filter(|t| Utc::now() - *t > tolerance))
