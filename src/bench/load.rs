@@ -78,9 +78,10 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     let total = sent.load(Ordering::Relaxed);
     println!(
-        "load: {total} events over HTTP by {} clients in {seconds:.1} s: {:.0} events/s",
+        "load: {total} events over HTTP by {} clients in {seconds:.1} s: {:.0} events/s ({} batches sent again after a 503)",
         args.clients,
-        total as f64 / seconds
+        total as f64 / seconds,
+        RETRIES.load(Ordering::Relaxed)
     );
     let ended = Instant::now();
     if let Some(sampler) = sampler {
@@ -114,17 +115,32 @@ async fn generate(args: &LoadArgs, sender: mpsc::Sender<(usize, String)>) {
     }
 }
 
+/// Send one batch; a 503 (the server is saturated or the database away) is
+/// sent again after its Retry-After, as a well-behaved sender would.
 async fn post(args: &LoadArgs, body: String) -> anyhow::Result<()> {
-    let request = format!(
+    for _ in 0..10 {
+        let response = exchange(&args.server, request(args, &body)).await?;
+        if response.starts_with("HTTP/1.1 200") {
+            return Ok(());
+        }
+        anyhow::ensure!(response.starts_with("HTTP/1.1 503"), "ingest failed: {}", &response[..response.len().min(300)]);
+        RETRIES.fetch_add(1, Ordering::Relaxed);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    anyhow::bail!("ingest kept answering 503")
+}
+
+/// Batches sent again after a 503.
+static RETRIES: AtomicU64 = AtomicU64::new(0);
+
+fn request(args: &LoadArgs, body: &str) -> String {
+    format!(
         "POST /api/v1/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         args.server,
         args.key,
         body.len()
-    );
-    let response = exchange(&args.server, request).await?;
-    anyhow::ensure!(response.starts_with("HTTP/1.1 200"), "ingest failed: {}", &response[..response.len().min(300)]);
-    Ok(())
+    )
 }
 
 /// The health endpoint's ledger: seconds since the oldest underived batch was received.

@@ -38,11 +38,12 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
 }
 
 /// The pool that ingest writes through: `writers` connections, so that that
-/// many batches commit in parallel and further requests wait their turn.
+/// many batches commit in parallel and further requests wait their turn (up
+/// to 10 s; then, as when the database is away, the answer is a 503).
 pub fn writer_pool(pool: &PgPool, writers: u32) -> PgPool {
     PgPoolOptions::new()
         .max_connections(writers.max(1))
-        .acquire_timeout(std::time::Duration::from_secs(5))
+        .acquire_timeout(std::time::Duration::from_secs(10))
         .connect_lazy_with((*pool.connect_options()).clone())
 }
 

@@ -12,8 +12,3 @@ create index sessions_user_device_idx on sessions (environment, organization_id,
 -- query looks for sessions without flags any more.
 drop index sessions_unflagged_idx;
 
--- Prefix search (`upd*`, `91.64*`) tests search_text with LIKE, which only
--- the trigram index answers: without it (migration 12) a prefix over the
--- default 24 hours read the whole day's events, ≈1 s at 10 M events. Back it
--- comes, at its cost to every write, until prefixes have an index of their own.
-create index events_search_text_idx on events using gin (search_text gin_trgm_ops);
