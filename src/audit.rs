@@ -6,7 +6,7 @@
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Environment and organization of Vigil's own events.
 pub const VIGIL: &str = "vigil";

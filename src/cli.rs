@@ -7,7 +7,7 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::{DatabaseConfig, IngestConfig, ServerConfig};
 use crate::demo::DemoArgs;
-use crate::server::AppState;
+use crate::state::AppState;
 
 #[derive(Parser, Debug)]
 #[command(name = "vigil", version, about = "Self-hosted audit-log console")]
@@ -78,7 +78,7 @@ pub enum UserCommand {
 /// Run a `vigil user …` command.
 pub async fn user(command: UserCommand, database: DatabaseConfig) -> anyhow::Result<()> {
     use crate::model::{Role, Scope};
-    use crate::server::auth::{generate_password, hash_password};
+    use crate::auth::{generate_password, hash_password};
 
     let UserCommand::Add { email, admin, role, environments, organizations, password_stdin, reset } = command;
     let email = email.trim().to_lowercase();

@@ -3,6 +3,11 @@
 //! Data flows one way: `ingest` → `store` → PostgreSQL → `query` → `api` →
 //! `pages`/`components`. Server-only modules are compiled with the `ssr` feature;
 //! `model` is shared by the server and the browser.
+//!
+//! Layers (a module imports only from the layers below it):
+//! `main`/`cli` → `server` (router, guard, serve loop) → `api` (handlers,
+//! server functions) → `auth`, `audit`, `query`, `store`, `ingest` → `state`,
+//! `model`, `config`, `error`.
 
 pub mod api;
 pub mod app;
@@ -12,6 +17,8 @@ pub mod pages;
 
 #[cfg(feature = "ssr")]
 pub mod audit;
+#[cfg(feature = "ssr")]
+pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod bench;
 #[cfg(feature = "ssr")]
@@ -28,6 +35,8 @@ pub mod ingest;
 pub mod query;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod state;
 #[cfg(feature = "ssr")]
 pub mod store;
 

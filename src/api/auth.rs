@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 use crate::model::Scope;
-use crate::server::AppState;
+use crate::state::AppState;
 
 /// Which API a key is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub fn key_hash(key: &str) -> String {
 
 /// A new key of `kind`: `vigil_<kind>_<43 random characters>`.
 pub fn new_key(kind: KeyKind) -> String {
-    format!("vigil_{}_{}", kind.as_str(), crate::server::auth::random_token(32))
+    format!("vigil_{}_{}", kind.as_str(), crate::auth::random_token(32))
 }
 
 /// Check `Authorization: Bearer <key>` for `kind`: the operator key, or a live key of that kind.

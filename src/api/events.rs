@@ -22,8 +22,8 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     use crate::model::{parse_query, EventFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
     use crate::query::{filter::resolve_span, filter_options, histogram, list_events};
 
-    let principal = crate::server::auth::principal().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
     let mut filter = EventFilter::from_query(&query);
     filter.scope = principal.scope();
     let before = parse_query(&query).into_iter().find(|(k, _)| k == "before").map(|(_, v)| v);
@@ -54,8 +54,8 @@ const COUNTS_LAG_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 /// One event, for an expanded row.
 #[server]
 pub async fn get_event(id: String) -> Result<Option<EventDetail>, ServerFnError> {
-    let principal = crate::server::auth::principal().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
     let event = crate::query::get_event(&state.pool, &id, &principal.scope()).await.map_err(crate::error::internal)?;
     audit_view(&state, &principal, &id, event.is_some(), "expanded row");
     Ok(event)
@@ -64,8 +64,8 @@ pub async fn get_event(id: String) -> Result<Option<EventDetail>, ServerFnError>
 /// One event with its related events, for the detail page.
 #[server]
 pub async fn event_page(id: String) -> Result<Option<EventView>, ServerFnError> {
-    let principal = crate::server::auth::principal().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
     let view = crate::query::event_view(&state.pool, &id, &principal.scope()).await.map_err(crate::error::internal)?;
     audit_view(&state, &principal, &id, view.is_some(), "detail page");
     Ok(view)
@@ -73,7 +73,7 @@ pub async fn event_page(id: String) -> Result<Option<EventView>, ServerFnError> 
 
 /// Record who looked at which event (or tried to: out of scope or unknown is "not found").
 #[cfg(feature = "ssr")]
-fn audit_view(state: &crate::server::AppState, principal: &crate::server::auth::Principal, id: &str, found: bool, from: &str) {
+fn audit_view(state: &crate::state::AppState, principal: &crate::auth::Principal, id: &str, found: bool, from: &str) {
     use crate::audit::{record_in_background, Activity};
     let mut view = Activity::new("event.view", "access").target("event", id, None).details(serde_json::json!({"from": from}));
     if !found {
@@ -89,8 +89,8 @@ pub async fn target_history_page(
     target_id: String,
     after: Option<String>,
 ) -> Result<TargetHistory, ServerFnError> {
-    let principal = crate::server::auth::principal().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
     let after = cursor_param(after.as_deref())?;
     crate::query::target_history(&state.pool, &target_type, &target_id, &principal.scope(), after.as_ref(), 100)
         .await

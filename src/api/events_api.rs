@@ -16,12 +16,12 @@ use serde_json::{json, Value};
 
 use crate::api::auth::{authorize_key, KeyKind};
 use crate::audit::{record_in_background, Activity};
-use crate::server::auth::Principal;
+use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::model::{parse_query, EventFilter, PageCursor};
 use crate::query::filter::{resolve_span, Span};
 use crate::query::{self, ExportPosition};
-use crate::server::AppState;
+use crate::state::AppState;
 
 pub const DEFAULT_API_PAGE_SIZE: u32 = 100;
 pub const MAX_API_PAGE_SIZE: u32 = 10_000;

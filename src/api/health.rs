@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::api::auth::{authorize_key, KeyKind};
 use crate::error::ApiError;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::store::ledger::{self, LedgerStatus};
 
 #[derive(Serialize, utoipa::ToSchema)]

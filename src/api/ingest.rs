@@ -11,7 +11,7 @@ use serde::Serialize;
 use crate::api::auth::{authorize_key, KeyKind};
 use crate::error::ApiError;
 use crate::ingest::{self, BodyError, Rejection};
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::store;
 
 /// What happened to a batch: counts, and each rejected item with its field and reason.

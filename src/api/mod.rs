@@ -14,10 +14,6 @@ pub mod health;
 pub mod ingest;
 #[cfg(feature = "ssr")]
 pub mod openapi;
-#[cfg(feature = "ssr")]
-pub mod rate_limit;
-#[cfg(feature = "ssr")]
-pub mod token;
 
 pub use events::*;
 pub use sessions::*;

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 /// Sessions for the sessions page, filtered by the URL query.
 #[server]
 pub async fn sessions_page(query: String) -> Result<crate::model::SessionList, ServerFnError> {
-    let principal = crate::server::auth::principal().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
     let mut filter = crate::model::SessionFilter::from_query(&query);
     filter.scope = principal.scope();
     crate::query::list_sessions(&state.pool, &filter, state.session_idle_minutes, crate::model::SESSION_PAGE_LIMIT)
@@ -17,8 +17,8 @@ pub async fn sessions_page(query: String) -> Result<crate::model::SessionList, S
 /// One session with its timeline.
 #[server]
 pub async fn session_page(id: String) -> Result<Option<crate::model::SessionView>, ServerFnError> {
-    let principal = crate::server::auth::principal().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
     crate::query::session_view(&state.pool, &id, &principal.scope(), state.session_idle_minutes)
         .await
         .map_err(crate::error::internal)

@@ -16,8 +16,8 @@ mod admin {
     pub use crate::audit::{record, Activity};
     pub use crate::error::internal;
     pub use crate::model::{ConsoleUser, Role, Scope};
-    pub use crate::server::auth::{generate_password, hash_password, require_admin};
-    pub use crate::server::AppState;
+    pub use crate::auth::{generate_password, hash_password, require_admin};
+    pub use crate::state::AppState;
     pub use crate::store::access;
 
     pub fn state() -> AppState {
@@ -45,7 +45,7 @@ mod admin {
 /// The signed-in user, for the header; `None` when nobody is.
 #[server]
 pub async fn current_user() -> Result<Option<SignedInUser>, ServerFnError> {
-    Ok(crate::server::auth::principal().await.ok().map(|p| p.signed_in_user()))
+    Ok(crate::auth::principal().await.ok().map(|p| p.signed_in_user()))
 }
 
 #[server(prefix = "/api/admin")]

@@ -194,7 +194,7 @@ pub(crate) async fn exchange(server: &str, request: String) -> anyhow::Result<St
 
 /// Create (or reset) the bench auditor, sign in, and return the session cookie.
 async fn sign_in(pool: &sqlx::PgPool, server: &str) -> anyhow::Result<String> {
-    use crate::server::auth::{generate_password, hash_password};
+    use crate::auth::{generate_password, hash_password};
     let password = generate_password();
     let scope = crate::model::Scope::default();
     let role = crate::model::Role::Auditor;

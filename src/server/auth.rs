@@ -1,7 +1,8 @@
-//! Console sign-in. Owns passwords, the sign-in and sign-out handlers, and the
-//! guard every request passes: sign-in required except for a short list of
-//! public paths, admin-only settings, and same-origin checks on state changes.
-//! Server functions get the signed-in user from [`principal`].
+//! Console sign-in: the sign-in and sign-out handlers, and the guard every
+//! request passes: sign-in required except for a short list of public paths,
+//! admin-only settings, and same-origin checks on state changes. It puts the
+//! [`Principal`] in the request, where server functions find it
+//! (`crate::auth::principal`).
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;
@@ -11,81 +12,20 @@ use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form, Json};
-use base64::Engine;
 use chrono::{Duration, Utc};
-use rand::RngCore;
 use serde::Deserialize;
 use serde_json::json;
 use tower_sessions::Session;
 
 use crate::audit::{self, Activity, Actor};
 use crate::error::ApiError;
-use crate::model::{ConsoleUser, SignedInUser, Role, Scope};
-use crate::server::AppState;
+use crate::model::{ConsoleUser, Role};
+use crate::auth::{hash_password, random_token, verify_password, Principal, ADMIN_API_PREFIX};
+use crate::state::AppState;
 use crate::store::access::{self, NewConsoleSession};
 
 /// Key of the console session id in the tower-sessions record.
 const SESSION_KEY: &str = "console_session";
-
-/// Server functions only admins may call live under this prefix, which the guard enforces.
-pub const ADMIN_API_PREFIX: &str = "/api/admin";
-
-/// The signed-in user of a request, put in the request's extensions by [`guard`].
-#[derive(Clone, Debug)]
-pub struct Principal {
-    pub user: ConsoleUser,
-    pub session_id: String,
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-impl Principal {
-    /// The events this user may read: a viewer's scope, everything for the others.
-    pub fn scope(&self) -> Scope {
-        match self.user.role {
-            Role::Viewer => self.user.scope.clone(),
-            Role::Admin | Role::Auditor => Scope::default(),
-        }
-    }
-
-    pub fn actor(&self) -> Actor {
-        Actor {
-            user_id: Some(self.user.id),
-            email: self.user.email.clone(),
-            role: Some(self.user.role.as_str().into()),
-            session_id: Some(self.session_id.clone()),
-            ip: self.ip.clone(),
-            user_agent: self.user_agent.clone(),
-        }
-    }
-
-    pub fn signed_in_user(&self) -> SignedInUser {
-        SignedInUser { email: self.user.email.clone(), role: self.user.role, scope: self.scope() }
-    }
-}
-
-// ---- passwords and secrets ----
-
-/// An argon2id hash in PHC format.
-pub fn hash_password(password: &str) -> String {
-    password_auth::generate_hash(password)
-}
-
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    password_auth::verify_password(password, hash).is_ok()
-}
-
-/// `bytes` random bytes, base64url without padding.
-pub fn random_token(bytes: usize) -> String {
-    let mut buffer = vec![0u8; bytes];
-    rand::thread_rng().fill_bytes(&mut buffer);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
-}
-
-/// A generated password: 120 random bits.
-pub fn generate_password() -> String {
-    random_token(15)
-}
 
 /// Spend the time of one verification, so an unknown e-mail answers as slowly as a known one.
 fn verify_nothing(password: &str) {
@@ -184,23 +124,6 @@ async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<(C
     let Some(session_id) = session.get::<String>(SESSION_KEY).await.ok().flatten() else { return Ok(None) };
     let user = access::live_session_user(&state.pool, &session_id, state.config.console_idle_seconds()).await?;
     Ok(user.map(|user| (user, session_id)))
-}
-
-/// The signed-in user, inside a server function.
-pub async fn principal() -> Result<Principal, leptos::prelude::ServerFnError> {
-    leptos_axum::extract::<Extension<Principal>>()
-        .await
-        .map(|Extension(p)| p)
-        .map_err(|_| leptos::prelude::ServerFnError::new("sign in first"))
-}
-
-/// The signed-in administrator, inside a server function.
-pub async fn require_admin() -> Result<Principal, leptos::prelude::ServerFnError> {
-    let principal = principal().await?;
-    if principal.user.role != Role::Admin {
-        return Err(leptos::prelude::ServerFnError::new("only administrators may do this"));
-    }
-    Ok(principal)
 }
 
 // ---- sign-in and sign-out ----

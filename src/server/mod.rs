@@ -1,21 +1,16 @@
-//! Composition root: application state, the router (console pages, server
-//! functions, HTTP API, static files) behind the sign-in guard, and the serve loop.
+//! Composition root: the router (console pages, server functions, HTTP API,
+//! static files) behind the sign-in guard, and the serve loop. Nothing imports it.
 
 pub mod auth;
 
-use std::sync::Arc;
-
 use std::net::SocketAddr;
 
-use axum::extract::FromRef;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
-use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
-use sqlx::PgPool;
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::GovernorLayer;
 use tower_http::trace::TraceLayer;
@@ -24,54 +19,8 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::app::{shell, App};
-use crate::api::rate_limit::RateLimiter;
-use crate::api::token::Signer;
 use crate::api::{events_api, health, ingest, openapi};
-use crate::config::{IngestConfig, ServerConfig};
-use crate::ingest::Pipeline;
-
-/// Everything a request handler or server function may need.
-#[derive(Clone)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    pub pool: PgPool,
-    /// The connections ingest writes through (`VIGIL_INGEST_WRITERS`).
-    pub writers: PgPool,
-    pub config: Arc<ServerConfig>,
-    pub signer: Arc<Signer>,
-    pub limiter: Arc<RateLimiter>,
-    /// Sign-in attempts per account.
-    pub sign_in_limiter: Arc<RateLimiter>,
-    pub pipeline: Pipeline,
-    pub session_idle_minutes: i64,
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
-
-impl AppState {
-    pub fn new(
-        leptos_options: LeptosOptions,
-        pool: PgPool,
-        config: ServerConfig,
-        ingest: &IngestConfig,
-    ) -> anyhow::Result<Self> {
-        Ok(AppState {
-            leptos_options,
-            writers: crate::store::writer_pool(&pool, config.ingest_writers),
-            pool,
-            pipeline: Pipeline::new(ingest)?,
-            session_idle_minutes: ingest.session_idle_minutes,
-            signer: Arc::new(Signer::new(config.secret.as_deref())),
-            limiter: Arc::new(RateLimiter::new(config.api_rate, config.api_burst)),
-            sign_in_limiter: Arc::new(RateLimiter::new(1.0 / 60.0, 5.0)),
-            config: Arc::new(config),
-        })
-    }
-}
+use crate::state::AppState;
 
 /// The whole application as one router, every route behind [`auth::guard`].
 pub fn router(state: AppState) -> Router {

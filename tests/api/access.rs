@@ -47,7 +47,7 @@ async fn load(app: &TestApp) {
 
 #[test]
 fn passwords_are_hashed_with_a_salt_and_verified() {
-    use vigil::server::auth::{hash_password, verify_password};
+    use vigil::auth::{hash_password, verify_password};
     let first = hash_password("hunter2 hunter2");
     let second = hash_password("hunter2 hunter2");
     assert!(first.starts_with("$argon2id$"), "{first}");

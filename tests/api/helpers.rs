@@ -4,7 +4,8 @@ use leptos::config::LeptosOptions;
 use serde_json::Value;
 use sqlx::PgPool;
 use vigil::config::ServerConfig;
-use vigil::server::{serve_on, AppState};
+use vigil::server::serve_on;
+use vigil::state::AppState;
 
 pub const KEY: &str = "test-ingest-key";
 /// Password of the console users tests create.
@@ -167,7 +168,7 @@ impl TestApp {
             organizations: organizations.iter().map(|s| s.to_string()).collect(),
         };
         let role = vigil::model::Role::parse(role).unwrap();
-        let hash = vigil::server::auth::hash_password(PASSWORD);
+        let hash = vigil::auth::hash_password(PASSWORD);
         vigil::store::access::upsert_user(&self.pool, email, &hash, role, &scope, true).await.unwrap();
     }
 

@@ -1,0 +1,88 @@
+//! Who is asking: the signed-in [`Principal`] with its role and scope (put in
+//! the request by the sign-in guard, `server::auth`), role checks for server
+//! functions, and the password and token helpers. Knows no router.
+
+use axum::Extension;
+use base64::Engine;
+use rand::RngCore;
+
+use crate::audit::Actor;
+use crate::model::{ConsoleUser, Role, Scope, SignedInUser};
+
+/// Server functions only admins may call live under this prefix, which the guard enforces.
+pub const ADMIN_API_PREFIX: &str = "/api/admin";
+
+/// The signed-in user of a request, put in the request's extensions by [`guard`].
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub user: ConsoleUser,
+    pub session_id: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+impl Principal {
+    /// The events this user may read: a viewer's scope, everything for the others.
+    pub fn scope(&self) -> Scope {
+        match self.user.role {
+            Role::Viewer => self.user.scope.clone(),
+            Role::Admin | Role::Auditor => Scope::default(),
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor {
+            user_id: Some(self.user.id),
+            email: self.user.email.clone(),
+            role: Some(self.user.role.as_str().into()),
+            session_id: Some(self.session_id.clone()),
+            ip: self.ip.clone(),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+
+    pub fn signed_in_user(&self) -> SignedInUser {
+        SignedInUser { email: self.user.email.clone(), role: self.user.role, scope: self.scope() }
+    }
+}
+
+// ---- passwords and secrets ----
+
+/// An argon2id hash in PHC format.
+pub fn hash_password(password: &str) -> String {
+    password_auth::generate_hash(password)
+}
+
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    password_auth::verify_password(password, hash).is_ok()
+}
+
+/// `bytes` random bytes, base64url without padding.
+pub fn random_token(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buffer);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buffer)
+}
+
+/// A generated password: 120 random bits.
+pub fn generate_password() -> String {
+    random_token(15)
+}
+
+/// The signed-in user, inside a server function.
+pub async fn principal() -> Result<Principal, leptos::prelude::ServerFnError> {
+    leptos_axum::extract::<Extension<Principal>>()
+        .await
+        .map(|Extension(p)| p)
+        .map_err(|_| leptos::prelude::ServerFnError::new("sign in first"))
+}
+
+/// The signed-in administrator, inside a server function.
+pub async fn require_admin() -> Result<Principal, leptos::prelude::ServerFnError> {
+    let principal = principal().await?;
+    if principal.user.role != Role::Admin {
+        return Err(leptos::prelude::ServerFnError::new("only administrators may do this"));
+    }
+    Ok(principal)
+}
+

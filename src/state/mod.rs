@@ -1,0 +1,63 @@
+//! Application state: what a request handler, server function or background
+//! task may need (pools, configuration, the token signer, rate limiters, the
+//! ingest pipeline). Every layer may use it; it knows no layer that uses it
+//! (only the ingest pipeline's type and the store's pool constructor, neither
+//! of which knows the state).
+
+pub mod rate_limit;
+pub mod token;
+
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::PgPool;
+
+use crate::config::{IngestConfig, ServerConfig};
+use crate::ingest::Pipeline;
+use rate_limit::RateLimiter;
+use token::Signer;
+
+/// Everything a request handler or server function may need.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub pool: PgPool,
+    /// The connections ingest writes through (`VIGIL_INGEST_WRITERS`).
+    pub writers: PgPool,
+    pub config: Arc<ServerConfig>,
+    pub signer: Arc<Signer>,
+    pub limiter: Arc<RateLimiter>,
+    /// Sign-in attempts per account.
+    pub sign_in_limiter: Arc<RateLimiter>,
+    pub pipeline: Pipeline,
+    pub session_idle_minutes: i64,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    pub fn new(
+        leptos_options: LeptosOptions,
+        pool: PgPool,
+        config: ServerConfig,
+        ingest: &IngestConfig,
+    ) -> anyhow::Result<Self> {
+        Ok(AppState {
+            leptos_options,
+            writers: crate::store::writer_pool(&pool, config.ingest_writers),
+            pool,
+            pipeline: Pipeline::new(ingest)?,
+            session_idle_minutes: ingest.session_idle_minutes,
+            signer: Arc::new(Signer::new(config.secret.as_deref())),
+            limiter: Arc::new(RateLimiter::new(config.api_rate, config.api_burst)),
+            sign_in_limiter: Arc::new(RateLimiter::new(1.0 / 60.0, 5.0)),
+            config: Arc::new(config),
+        })
+    }
+}
+
