@@ -271,19 +271,19 @@ pub(super) fn raw_event(r: DetailRow) -> Value {
     event.unwrap_or(Value::Null)
 }
 
-/// One event by id, found through the id ledger (which names its partition).
-/// Out of `scope`, an event does not exist.
+/// One event by id, found through the id ledger (which names its partition);
+/// the newest in `scope` when the id recurs in several environments or
+/// organizations. Out of `scope`, an event does not exist.
 #[tracing::instrument(skip(pool))]
 pub async fn get_event(pool: &PgPool, id: &str, scope: &Scope) -> sqlx::Result<Option<EventDetail>> {
     let mut q = QueryBuilder::<Postgres>::new(format!(
         "select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events \
-         where (organization_id, occurred_at, id) = \
-               (select organization_id, occurred_at, id from event_ids where id = "
+         where (organization_id, occurred_at, id, environment) = \
+               (select organization_id, occurred_at, id, environment from event_ids where id = "
     ));
     q.push_bind(id);
     push_scope(&mut q, scope);
     q.push(" order by occurred_at desc limit 1)");
-    push_scope(&mut q, scope);
     let row: Option<DetailRow> = q.build_query_as().fetch_optional(pool).await?;
     Ok(row.map(Into::into))
 }

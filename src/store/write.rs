@@ -6,7 +6,7 @@
 //! transaction. Everything derived from events (counts, names, terms,
 //! sessions) is the deriving worker's job (`store::derive`).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
@@ -50,12 +50,7 @@ pub async fn insert_events(pool: &PgPool, events: &[NewEvent]) -> sqlx::Result<I
 /// Write a batch inside the caller's transaction (the months it touches must
 /// have partitions). Exposed so a test can hold a writer's transaction open.
 pub async fn write_batch(conn: &mut PgConnection, events: &[NewEvent]) -> sqlx::Result<InsertOutcome> {
-    let claimed = claim_ids(conn, events).await?;
-    let mut seen = HashSet::with_capacity(claimed.len());
-    let stored: Vec<&NewEvent> = events
-        .iter()
-        .filter(|e| claimed.contains(&key(e)) && seen.insert(key(e)))
-        .collect();
+    let stored = claim_ids(conn, events).await?;
     for chunk in stored.chunks(BATCH_SEQ_SPAN as usize) {
         let batch_id: i64 = sqlx::query_scalar("select nextval('ingest_batch_seq')").fetch_one(&mut *conn).await?;
         let rows = CopyRows::encode(chunk, batch_id * BATCH_SEQ_SPAN);
@@ -74,38 +69,36 @@ fn key(e: &NewEvent) -> Key<'_> {
     (e.id.as_str(), e.environment.as_str(), e.organization_id.as_str())
 }
 
-/// Claim the batch's ids in the id ledger, in key order so that two writers
-/// claiming overlapping ids cannot deadlock; the second of two racing writers
-/// waits for the first to commit and then finds the id taken.
-async fn claim_ids<'e>(conn: &mut PgConnection, events: &'e [NewEvent]) -> sqlx::Result<HashSet<Key<'e>>> {
-    let (mut ids, mut environments, mut organizations, mut times) = (vec![], vec![], vec![], vec![]);
-    for e in events {
-        ids.push(e.id.as_str());
-        environments.push(e.environment.as_str());
-        organizations.push(e.organization_id.as_str());
-        times.push(e.occurred_at);
+/// Claim the batch's ids in the id ledger and return the events to store: the
+/// first of each id the batch claimed (its time is the one the ledger keeps). Claimed in key order, so that two
+/// writers claiming overlapping ids cannot deadlock; the second of two racing
+/// writers waits for the first to commit and then finds the id taken.
+async fn claim_ids<'e>(conn: &mut PgConnection, events: &'e [NewEvent]) -> sqlx::Result<Vec<&'e NewEvent>> {
+    let mut first: HashMap<Key<'e>, usize> = HashMap::with_capacity(events.len());
+    for (index, event) in events.iter().enumerate() {
+        first.entry(key(event)).or_insert(index);
     }
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
+    let column = |f: fn(&NewEvent) -> &str| events.iter().map(f).collect::<Vec<_>>();
+    let times: Vec<_> = events.iter().map(|e| e.occurred_at).collect();
+    let claimed: Vec<(String, String, String)> = sqlx::query_as(
         "insert into event_ids (id, environment, organization_id, occurred_at) \
-         select distinct on (id, environment, organization_id) * \
-         from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) \
-             as b(id, environment, organization_id, occurred_at) \
-         order by id, environment, organization_id \
+         select distinct on (id, environment, organization_id) id, environment, organization_id, occurred_at \
+         from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) with ordinality \
+             as b(id, environment, organization_id, occurred_at, n) \
+         order by id, environment, organization_id, n \
          on conflict do nothing \
          returning id, environment, organization_id",
     )
-    .bind(&ids)
-    .bind(&environments)
-    .bind(&organizations)
+    .bind(column(|e| &e.id))
+    .bind(column(|e| &e.environment))
+    .bind(column(|e| &e.organization_id))
     .bind(&times)
     .fetch_all(&mut *conn)
     .await?;
-    let claimed: HashSet<(String, String, String)> = rows.into_iter().collect();
-    Ok(events
-        .iter()
-        .map(key)
-        .filter(|(i, e, o)| claimed.contains(&(i.to_string(), e.to_string(), o.to_string())))
-        .collect())
+    let mut indexes: Vec<usize> =
+        claimed.iter().filter_map(|(i, e, o)| first.get(&(i.as_str(), e.as_str(), o.as_str())).copied()).collect();
+    indexes.sort_unstable();
+    Ok(indexes.into_iter().map(|index| &events[index]).collect())
 }
 
 /// The batch's ledger row, in the batch's transaction (its `xid` defaults to
