@@ -118,12 +118,14 @@ pub async fn list(
     let to_param = time_param(&pairs, "to")?;
     let mut filter = filter_of(&pairs);
     filter.scope = scope;
+    // `from` without `to` is open-ended: the token binds the `from` sent, not a moving "now".
+    let mut open_from = None;
     match (from_param, to_param) {
         (Some(from), Some(to)) if from < to => filter = filter.with_span(from, to),
         (Some(_), Some(_)) => {
             return Err(ApiError::InvalidParameter { field: "from", message: "from must be before to".into() })
         }
-        (Some(from), None) => filter = filter.with_span(from, Utc::now() + chrono::Duration::days(1)),
+        (Some(from), None) => open_from = Some(from),
         (None, Some(_)) => return Err(ApiError::InvalidParameter { field: "from", message: "to needs from".into() }),
         (None, None) => {
             if let Some(range) = param(&pairs, "range") {
@@ -137,7 +139,10 @@ pub async fn list(
             }
         }
     }
-    let canonical = filter.to_query();
+    let canonical = match open_from {
+        Some(from) => format!("{}&from={}", filter.to_query(), from.timestamp_micros()),
+        None => filter.to_query(),
+    };
 
     // A page token pins the query and the resolved start of the range.
     let (from, to, before) = match param(&pairs, "page_token") {
@@ -151,10 +156,13 @@ pub async fn list(
             let cursor = PageCursor::decode(cursor).ok_or_else(|| bad_token("page_token", "is not valid"))?;
             (time(from).ok_or_else(|| bad_token("page_token", "is not valid"))?, time(to), Some(cursor))
         }
-        None => {
-            let span = resolve_span(&filter, Utc::now());
-            (span.from, span.to, None)
-        }
+        None => match open_from {
+            Some(from) => (from, None, None),
+            None => {
+                let span = resolve_span(&filter, Utc::now());
+                (span.from, span.to, None)
+            }
+        },
     };
 
     let (events, next) = query::list_full_events(&state.pool, &filter, Some(from), to, before.as_ref(), size).await?;

@@ -9,6 +9,7 @@ use chrono::Utc;
 use serde::Serialize;
 
 use crate::api::auth::{authorize_key, KeyKind};
+use crate::audit;
 use crate::error::ApiError;
 use crate::ingest::{self, BodyError, Rejection};
 use crate::state::AppState;
@@ -59,13 +60,18 @@ pub async fn post_events(
             }
             _ => ingest::validate(index, value, now),
         };
-        let in_bound = |event: ingest::NewEvent| match bound {
-            Some(env) if env != event.environment => Err(Rejection {
-                index,
-                field: Some("environment".into()),
-                error: format!("this key may only send events for environment {env:?}"),
-            }),
-            _ => Ok(event),
+        let in_bound = |event: ingest::NewEvent| {
+            let refuse = |error: String| Err(Rejection { index, field: Some("environment".into()), error });
+            match bound {
+                _ if event.environment.eq_ignore_ascii_case(audit::VIGIL) => refuse(format!(
+                    "environment {:?} is reserved for Vigil's own audit trail",
+                    event.environment
+                )),
+                Some(env) if env != event.environment => {
+                    refuse(format!("this key may only send events for environment {env:?}"))
+                }
+                _ => Ok(event),
+            }
         };
         match item.as_ref().map_err(Clone::clone).and_then(parse).and_then(in_bound) {
             Ok(mut event) => {

@@ -54,10 +54,10 @@ pub async fn filter_options(
     if let Some(env) = &filter.environment {
         q.push(" and environment = ").push_bind(env.clone());
     }
-    q.push(
-        " group by 1, 2) d left join names n on n.kind = d.dimension and n.id = d.value \
-         order by 1, 4 desc",
-    );
+    // The name of each value as last seen where this reader may look.
+    q.push(" group by 1, 2) d left join lateral (select n.name from names n where n.kind = d.dimension and n.id = d.value");
+    push_names_scope(&mut q, filter);
+    q.push(" order by n.last_seen desc limit 1) n on true order by 1, 4 desc");
     let rows: Vec<(String, String, String, i64)> = q.build_query_as().fetch_all(pool).await?;
 
     let mut options = FilterOptions::default();
@@ -72,26 +72,41 @@ pub async fn filter_options(
         };
         list.push(FilterOption { value, label, events });
     }
-    if !scope.is_unrestricted() {
-        // The actor list spans every environment; a restricted reader types a user instead.
-        return Ok(options);
-    }
-    options.users = sqlx::query_as::<_, (String, Option<String>, Option<String>)>(
-        "select id, name, email from names where kind = 'actor' order by last_seen desc limit 200",
-    )
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|(id, name, email)| FilterOption {
-        label: match (name, email) {
-            (Some(n), Some(e)) => format!("{n} <{e}>"),
-            (Some(n), None) => n,
-            (None, Some(e)) => e,
-            (None, None) => id.clone(),
-        },
-        value: id,
-        events: 0,
-    })
-    .collect();
+    options.users = recent_users(pool, filter).await?;
     Ok(options)
+}
+
+/// Restrict `names` to the reader's scope and the chosen environment.
+fn push_names_scope(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter) {
+    push_scope(q, &filter.scope);
+    if let Some(env) = &filter.environment {
+        q.push(" and environment = ").push_bind(env.clone());
+    }
+}
+
+/// The actors seen most recently where the reader may look, each once, with
+/// their name and e-mail as last seen.
+async fn recent_users(pool: &PgPool, filter: &EventFilter) -> sqlx::Result<Vec<FilterOption>> {
+    const SHOWN: usize = 200;
+    let mut q = QueryBuilder::<Postgres>::new("select id, name, email from names where kind = 'actor'");
+    push_names_scope(&mut q, filter);
+    // The same actor may be named in several environments: read a few more to show 200.
+    q.push(" order by last_seen desc limit ").push_bind(2 * SHOWN as i64);
+    let rows: Vec<(String, Option<String>, Option<String>)> = q.build_query_as().fetch_all(pool).await?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter(|(id, _, _)| seen.insert(id.clone()))
+        .take(SHOWN)
+        .map(|(id, name, email)| FilterOption {
+            label: match (name, email) {
+                (Some(n), Some(e)) => format!("{n} <{e}>"),
+                (Some(n), None) => n,
+                (None, Some(e)) => e,
+                (None, None) => id.clone(),
+            },
+            value: id,
+            events: 0,
+        })
+        .collect())
 }

@@ -43,6 +43,23 @@ pub fn is_public(path: &str) -> bool {
         || path.starts_with("/api/v1/")
 }
 
+/// Whether a path is in the one form both the guard and the router see: no
+/// `.` or `..` segments (also percent-encoded), no empty segments, no encoded
+/// slashes and no backslashes. Anything else is refused before the guard decides.
+pub fn is_canonical(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix('/') else { return false };
+    let lowered = rest.to_ascii_lowercase();
+    if lowered.contains(['\\']) || lowered.contains("%2f") || lowered.contains("%5c") {
+        return false;
+    }
+    let segments: Vec<&str> = lowered.split('/').collect();
+    let last = segments.len() - 1;
+    segments.iter().enumerate().all(|(i, segment)| {
+        let dots = segment.replace("%2e", ".");
+        dots != "." && dots != ".." && (!segment.is_empty() || i == last)
+    })
+}
+
 fn client_ip(request: &Request) -> Option<String> {
     request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
 }
@@ -79,6 +96,9 @@ fn refusal(path: &str, status: StatusCode, code: &str, message: &str) -> Respons
 /// same-origin; everything else needs a live console session, and settings an admin.
 pub async fn guard(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_string();
+    if !is_canonical(&path) {
+        return json_error(StatusCode::BAD_REQUEST, "bad_path", "the path has `.`, `..`, empty or encoded-slash segments");
+    }
     let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if changes_state && !path.starts_with("/api/v1/") && !same_origin(request.headers()) {
         return json_error(StatusCode::FORBIDDEN, "cross_origin", "cross-origin requests may not change anything");
@@ -136,9 +156,23 @@ pub struct SignInForm {
     pub next: String,
 }
 
-/// Where to go after signing in: a path on this site, never another site.
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") { next } else { "/events" }
+/// Where to go after signing in: `next` resolved against the console's own
+/// origin when it stays there, else `/events`. Control characters, whitespace
+/// and backslashes are refused outright: browsers drop or reinterpret them
+/// (`/\t/evil.example` becomes `//evil.example`).
+pub fn safe_next(next: &str) -> String {
+    const HOME: &str = "/events";
+    let suspicious = |c: char| c.is_control() || c.is_whitespace() || c == '\\';
+    if !next.starts_with('/') || next.contains(suspicious) {
+        return HOME.into();
+    }
+    let origin = url::Url::parse("http://console.invalid/").expect("a valid base");
+    match origin.join(next) {
+        Ok(url) if url.origin() == origin.origin() && !url.path().starts_with("//") => {
+            url[url::Position::BeforePath..].to_string()
+        }
+        _ => HOME.into(),
+    }
 }
 
 fn wants_json(headers: &HeaderMap) -> bool {
@@ -169,7 +203,7 @@ pub async fn sign_in(
     Form(form): Form<SignInForm>,
 ) -> Result<Response, ApiError> {
     let email = form.email.trim().to_lowercase();
-    let next = safe_next(&form.next).to_string();
+    let next = safe_next(&form.next);
     let mut actor = Actor {
         email: email.clone(),
         ip: Some(peer.ip().to_string()),

@@ -208,20 +208,22 @@ counted_per_actor as (
     do update set events = actor_counts_daily.events + excluded.events
 ),
 named as (
-    insert into names (kind, id, name, email, last_seen)
-    select distinct on (kind, id) kind, id, name, email, seen
+    insert into names (environment, organization_id, kind, id, name, email, last_seen)
+    select distinct on (environment, organization_id, kind, id)
+           environment, organization_id, kind, id, name, email, seen
     from (
-        select 'organization' as kind, organization_id as id, organization_name as name,
-               null::text as email, occurred_at as seen
+        select environment, organization_id, 'organization' as kind, organization_id as id,
+               organization_name as name, null::text as email, occurred_at as seen
         from inserted where organization_id <> ''
         union all
-        select 'app', app_id, app_name, null, occurred_at from inserted where app_id is not null
+        select environment, organization_id, 'app', app_id, app_name, null, occurred_at
+        from inserted where app_id is not null
         union all
-        select 'actor', actor_key, actor_name, actor_email, occurred_at
-        from inserted
+        select environment, organization_id, 'actor', actor_key, actor_name, actor_email, occurred_at
+        from inserted where actor_key is not null
     ) mentioned
-    order by kind, id, seen desc
-    on conflict (kind, id) do update set
+    order by environment, organization_id, kind, id, seen desc
+    on conflict (environment, organization_id, kind, id) do update set
         name = case when excluded.last_seen >= names.last_seen
                     then coalesce(excluded.name, names.name) else names.name end,
         email = case when excluded.last_seen >= names.last_seen

@@ -99,7 +99,24 @@ async fn wrong_credentials_get_one_generic_answer_and_are_audited(pool: sqlx::Pg
 async fn a_browser_sign_in_goes_on_to_next_but_never_off_site(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     app.add_user("ana@example.com", "viewer", &[], &[]).await;
-    for (next, expected) in [("/sessions?env=prod", "/sessions?env=prod"), ("//evil.example/x", "/events"), ("https://evil.example", "/events")] {
+    let cases = [
+        ("/sessions?env=prod", "/sessions?env=prod"),
+        ("//evil.example/x", "/events"),
+        ("https://evil.example", "/events"),
+        ("/\t/evil.example", "/events"),
+        ("/\n/evil.example", "/events"),
+        ("/ /evil.example", "/events"),
+        ("/\\evil.example", "/events"),
+        ("/..//evil.example", "/events"),
+        ("/x/../..//evil.example", "/events"),
+        ("/sessions/../events?q=a", "/events?q=a"),
+    ];
+    for (next, expected) in cases {
+        assert_eq!(vigil::server::auth::safe_next(next), expected, "next={next:?}");
+    }
+    // The per-account sign-in limit allows a few of these through the real form.
+    let cases = [cases[0], cases[3], cases[7]];
+    for (next, expected) in cases {
         let response = browser()
             .post(format!("{}/login", app.base))
             .header("origin", &app.base)
@@ -155,6 +172,31 @@ async fn every_route_and_server_function_needs_sign_in(pool: sqlx::PgPool) {
     for path in ["/", "/events", "/settings", "/api/explore_events", "/api/admin/list_users", "/logout", "/sessions/x"] {
         assert!(!vigil::server::auth::is_public(path), "{path} must need sign-in");
     }
+    // Path tricks that would let a public prefix reach a protected page, sent
+    // as raw bytes (an HTTP client library would normalise them first).
+    let tricks = [
+        "/pkg/../settings", "/./settings", "/pkg/%2e%2e/settings", "/pkg/%2E./settings", "/api/v1/../../settings",
+        "//settings", "/pkg//../settings", "/settings%2fkeys", "/pkg/..%2fsettings",
+    ];
+    for path in tricks {
+        let (status, body) = raw_get(&app.base, path).await;
+        assert_eq!(status, 400, "GET {path}: {body}");
+        assert!(body.contains("bad_path") && !body.contains("<html"), "GET {path}: {body}");
+    }
+    assert_ne!(raw_get(&app.base, "/pkg/vigil.js").await.0, 400, "a canonical public path still passes");
+}
+
+/// A GET with the path sent exactly as given; the status and body.
+async fn raw_get(base: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    let status = reply.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, reply)
 }
 
 #[sqlx::test(migrations = false)]

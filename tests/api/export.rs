@@ -63,6 +63,27 @@ async fn page_tokens_walk_every_matching_event_once(pool: sqlx::PgPool) {
     assert_eq!(seen.len(), 80, "every production event");
 }
 
+/// `from` without `to` is open-ended; its next page still works a few seconds later.
+#[sqlx::test(migrations = false)]
+async fn a_token_for_an_open_ended_range_outlives_the_second_it_was_made(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    load(&app).await;
+    let from = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let first = format!("/api/v1/events?from={from}&page_size=50");
+    let (status, page) = app.read(&first).await;
+    assert_eq!(status, 200, "{page}");
+    let mut seen = ids(&page);
+    let token = page["next_page_token"].as_str().unwrap().to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, page) = app.read(&format!("{first}&page_token={token}")).await;
+    assert_eq!(status, 200, "{page}");
+    seen.extend(ids(&page));
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 100);
+    let (_, last) = app.read(&format!("{first}&page_token={}", page["next_page_token"].as_str().unwrap())).await;
+    seen.extend(ids(&last));
+    assert_eq!((seen.len(), last["next_page_token"].as_str()), (120, None));
+}
+
 #[sqlx::test(migrations = false)]
 async fn bad_foreign_or_tampered_tokens_and_sizes_are_400s(pool: sqlx::PgPool) {
     let app = spawn(pool).await;

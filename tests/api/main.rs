@@ -5,6 +5,7 @@ mod access;
 mod enrichment;
 mod explorer;
 mod export;
+mod hardening;
 mod helpers;
 mod ingest;
 mod paging;

@@ -197,10 +197,13 @@ const RECOUNTS: [(&str, &str, &str); 11] = [
       from events, lateral (select distinct term from unnest(vigil_terms(search_text)) as term) t
       where term !~ '[^[:alnum:]]' group by 1, 2, 3, 4, 5"),
     ("names",
-     "select kind, id, last_seen from names",
-     "select 'organization', organization_id, max(occurred_at) from events where organization_id <> '' group by 2
-      union all select 'app', app_id, max(occurred_at) from events where app_id is not null group by 2
-      union all select 'actor', actor_key, max(occurred_at) from events where actor_key is not null group by 2"),
+     "select environment, organization_id, kind, id, last_seen from names",
+     "select environment, organization_id, 'organization', organization_id, max(occurred_at)
+      from events where organization_id <> '' group by 1, 2
+      union all select environment, organization_id, 'app', app_id, max(occurred_at)
+      from events where app_id is not null group by 1, 2, 4
+      union all select environment, organization_id, 'actor', actor_key, max(occurred_at)
+      from events where actor_key is not null group by 1, 2, 4"),
     ("sessions",
      "select environment, organization_id, session_id, started_at, last_seen, events from sessions",
      "select environment, organization_id, actor_session_id, min(occurred_at), max(occurred_at), count(*)
