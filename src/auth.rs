@@ -26,7 +26,7 @@ impl Principal {
     pub fn scope(&self) -> Scope {
         match self.user.role {
             Role::Viewer => self.user.scope.clone(),
-            Role::Admin | Role::Auditor => Scope::default(),
+            Role::Admin | Role::Auditor => Scope::everything(),
         }
     }
 

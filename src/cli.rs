@@ -60,16 +60,18 @@ pub enum UserCommand {
         /// admin, auditor or viewer.
         #[arg(long, default_value = "viewer")]
         role: String,
-        /// For viewers: environments they may see (repeat or comma-separate).
+        /// For viewers: environments they may see (repeat or comma-separate; * for all).
         #[arg(long = "env", value_delimiter = ',')]
         environments: Vec<String>,
-        /// For viewers: organizations they may see (repeat or comma-separate).
+        /// For viewers: organizations they may see (repeat or comma-separate; * for all).
+        /// A viewer without both sees nothing.
         #[arg(long = "org", value_delimiter = ',')]
         organizations: Vec<String>,
         /// Read the password from the first line of stdin.
         #[arg(long)]
         password_stdin: bool,
-        /// If the user exists, set this password, role and scope (and enable them).
+        /// If the user exists, set this password, role and scope and end their
+        /// console sessions (a disabled user stays disabled).
         #[arg(long)]
         reset: bool,
     },
@@ -94,10 +96,16 @@ pub async fn user(command: UserCommand, database: DatabaseConfig) -> anyhow::Res
         generate_password()
     };
     let pool = crate::store::connect(&database).await?;
-    let scope = Scope { environments, organizations };
+    let scope = if role == Role::Viewer { Scope::new(environments, organizations) } else { Scope::everything() };
     let saved = crate::store::access::upsert_user(&pool, &email, &hash_password(&password), role, &scope, reset).await?;
-    anyhow::ensure!(saved.is_some(), "{email} already has an account (add --reset to replace its password)");
+    let saved = saved.ok_or_else(|| anyhow::anyhow!("{email} already has an account (add --reset to replace its password)"))?;
     println!("{} console user {email} ({}, {})", if reset { "Saved" } else { "Added" }, role.as_str(), scope.describe());
+    if scope.is_empty() {
+        eprintln!("warning: this viewer sees nothing until given --env and --org (* for all)");
+    }
+    if saved.disabled {
+        eprintln!("warning: {email} is disabled; an administrator can enable them in Settings → Users");
+    }
     if !password_stdin {
         println!("Password (shown once): {password}");
     }

@@ -33,7 +33,7 @@ test.describe("signed out", () => {
     const email = `viewer-${tag}@e2e.example`;
     const allowed = `prod-${tag}`;
     const hidden = `stage-${tag}`;
-    addUser(email, ["--role", "viewer", "--env", allowed]);
+    addUser(email, ["--role", "viewer", "--env", allowed, "--org", "*"]);
     await ingest(request, [
       { id: `in-${tag}`, type: "role.update", environment: allowed, actor: { name: `Ana ${tag}` }, target: { type: "role", id: `r-${tag}` } },
       { id: `out-${tag}`, type: "role.update", environment: hidden, actor: { name: `Bo ${tag}` }, target: { type: "role", id: `r-${tag}` } },

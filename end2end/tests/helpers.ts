@@ -30,7 +30,7 @@ export const ADMIN = "admin@e2e.example";
 /** Password of every console user the tests create. */
 export const PASSWORD = "e2e password 1234";
 
-/** Create (or reset) a console user with the real CLI, e.g. addUser(email, ["--role", "viewer", "--env", "prod"]). */
+/** Create (or reset) a console user with the real CLI, e.g. addUser(email, ["--role", "viewer", "--env", "prod", "--org", "*"]). */
 export function addUser(email: string, args: string[]) {
   execFileSync("../target/debug/vigil", ["user", "add", email, "--password-stdin", "--reset", ...args], {
     input: `${PASSWORD}\n`,

@@ -60,7 +60,7 @@ pub async fn authorize_key(state: &AppState, headers: &HeaderMap, kind: KeyKind)
         KeyKind::Export => &state.config.export_key,
     };
     if constant_time_eq(presented.as_bytes(), operator.as_bytes()) {
-        return Ok(Grant { holder: format!("operator {name} key"), scope: Scope::default() });
+        return Ok(Grant { holder: format!("operator {name} key"), scope: Scope::everything() });
     }
     match crate::store::access::use_api_key(&state.pool, name, &key_hash(presented)).await? {
         Some(key) => Ok(Grant { holder: format!("key:{}", key.id), scope: key.scope }),

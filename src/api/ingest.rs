@@ -44,10 +44,7 @@ pub async fn post_events(
 
     // A key bound to one environment writes there: items that name no
     // environment get it, items that name another are rejected.
-    let bound = match grant.scope.environments.as_slice() {
-        [only] => Some(only.as_str()),
-        _ => None,
-    };
+    let bound = grant.scope.single_environment();
     let now = Utc::now();
     let mut valid = Vec::with_capacity(items.len());
     let mut rejected = Vec::new();

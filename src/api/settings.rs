@@ -36,6 +36,26 @@ mod admin {
             .ok_or_else(|| leptos::prelude::ServerFnError::new("no such user"))
     }
 
+    /// The scope typed for a viewer or an export key. Both lists must be given
+    /// (`*` for all), so a blank field never means "everything" — nor, by
+    /// mistake, "nothing". Admins and auditors read everything.
+    pub fn reader_scope(role: Role, environments: &str, organizations: &str) -> Result<Scope, leptos::prelude::ServerFnError> {
+        if role != Role::Viewer {
+            return Ok(Scope::everything());
+        }
+        let scope = Scope::from_lists(environments, organizations);
+        let missing = |what: &str| {
+            Err(leptos::prelude::ServerFnError::new(format!("list the {what} it may read, or * for all")))
+        };
+        if scope.environments.is_empty() {
+            return missing("environments");
+        }
+        if scope.organizations.is_empty() {
+            return missing("organizations");
+        }
+        Ok(scope)
+    }
+
     /// Hash off the async threads: argon2 takes tens of milliseconds on purpose.
     pub async fn hash(password: String) -> Result<String, leptos::prelude::ServerFnError> {
         tokio::task::spawn_blocking(move || hash_password(&password)).await.map_err(internal)
@@ -65,7 +85,7 @@ pub async fn add_user(email: String, role: String, environments: String, organiz
         return Err(ServerFnError::new("enter the user's e-mail address"));
     }
     let role = parse_role(&role)?;
-    let scope = Scope::from_lists(&environments, &organizations);
+    let scope = reader_scope(role, &environments, &organizations)?;
     let password = generate_password();
     let state = state();
     let created = access::upsert_user(&state.pool, &email, &hash(password.clone()).await?, role, &scope, false)
@@ -86,7 +106,7 @@ pub async fn update_user(id: i64, role: String, environments: String, organizati
     use admin::*;
     let admin = require_admin().await?;
     let role = parse_role(&role)?;
-    let scope = Scope::from_lists(&environments, &organizations);
+    let scope = reader_scope(role, &environments, &organizations)?;
     let state = state();
     let before = user(&state, id).await?;
     if before.id == admin.user.id && role != Role::Admin {
@@ -153,10 +173,22 @@ pub async fn create_api_key(name: String, kind: String, environments: String, or
         return Err(ServerFnError::new("give the key a name, e.g. the service that will use it"));
     }
     let kind = KeyKind::parse(&kind).ok_or_else(|| ServerFnError::new("kind must be ingest or export"))?;
-    let scope = Scope::from_lists(&environments, &organizations);
-    if kind == KeyKind::Ingest && (scope.environments.len() != 1 || !scope.organizations.is_empty()) {
-        return Err(ServerFnError::new("an ingest key is bound to exactly one environment"));
-    }
+    let scope = match kind {
+        KeyKind::Ingest => {
+            let scope = Scope::from_lists(&environments, "");
+            match scope.single_environment() {
+                None => return Err(ServerFnError::new("an ingest key is bound to exactly one environment")),
+                Some(env) if env.eq_ignore_ascii_case(crate::audit::VIGIL) => {
+                    return Err(ServerFnError::new("the environment vigil is reserved for Vigil's own audit trail"))
+                }
+                Some(_) if !organizations.trim().is_empty() => {
+                    return Err(ServerFnError::new("an ingest key is bound to an environment, not to organizations"))
+                }
+                Some(_) => scope,
+            }
+        }
+        KeyKind::Export => reader_scope(Role::Viewer, &environments, &organizations)?,
+    };
     let key = new_key(kind);
     let state = state();
     let record_row = access::NewApiKey {

@@ -196,7 +196,7 @@ pub(crate) async fn exchange(server: &str, request: String) -> anyhow::Result<St
 async fn sign_in(pool: &sqlx::PgPool, server: &str) -> anyhow::Result<String> {
     use crate::auth::{generate_password, hash_password};
     let password = generate_password();
-    let scope = crate::model::Scope::default();
+    let scope = crate::model::Scope::everything();
     let role = crate::model::Role::Auditor;
     crate::store::access::upsert_user(pool, "bench@vigil.local", &hash_password(&password), role, &scope, true).await?;
     let body = format!("email=bench%40vigil.local&password={}", crate::model::encode(&password));

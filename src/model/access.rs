@@ -14,7 +14,7 @@ pub enum Role {
     Admin,
     /// Read-only, all data.
     Auditor,
-    /// Read-only, restricted to the environments / organizations of their scope.
+    /// Read-only, restricted to the environments and organizations of their scope.
     #[default]
     Viewer,
 }
@@ -35,8 +35,10 @@ impl Role {
     }
 }
 
-/// The events a reader may see: those whose environment is listed (when any
-/// are) and whose organization is listed (when any are). Empty lists: all.
+/// The events a reader may see: those whose environment and organization are
+/// both in the lists. [`Scope::ANY`] in a list stands for every value; an
+/// empty list allows nothing, so a scope nobody filled in (the default) sees
+/// nothing, and "all data" is always an explicit choice.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Scope {
     pub environments: Vec<String>,
@@ -44,25 +46,69 @@ pub struct Scope {
 }
 
 impl Scope {
+    /// In a list: every value.
+    pub const ANY: &'static str = "*";
+
+    /// Every environment and organization: admins, auditors and operator keys.
+    pub fn everything() -> Scope {
+        Scope { environments: vec![Scope::ANY.into()], organizations: vec![Scope::ANY.into()] }
+    }
+
+    /// A scope from two lists (`*` for all); an item `*` makes the whole list "all".
+    pub fn new(environments: Vec<String>, organizations: Vec<String>) -> Scope {
+        let normalise = |list: Vec<String>| {
+            let list: Vec<String> = list.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(String::from).collect();
+            if list.iter().any(|s| s == Scope::ANY) { vec![Scope::ANY.to_string()] } else { list }
+        };
+        Scope { environments: normalise(environments), organizations: normalise(organizations) }
+    }
+
     /// A scope from two comma-separated lists typed in a form.
     pub fn from_lists(environments: &str, organizations: &str) -> Scope {
-        Scope { environments: split_list(environments), organizations: split_list(organizations) }
+        Scope::new(split_list(environments), split_list(organizations))
+    }
+
+    pub fn any_environment(&self) -> bool {
+        self.environments.iter().any(|e| e == Scope::ANY)
+    }
+
+    pub fn any_organization(&self) -> bool {
+        self.organizations.iter().any(|o| o == Scope::ANY)
     }
 
     pub fn is_unrestricted(&self) -> bool {
-        self.environments.is_empty() && self.organizations.is_empty()
+        self.any_environment() && self.any_organization()
     }
 
-    /// "production · org acme" style summary; "all data" when unrestricted.
+    /// Whether it allows nothing at all (a list is empty).
+    pub fn is_empty(&self) -> bool {
+        self.environments.is_empty() || self.organizations.is_empty()
+    }
+
+    /// The one environment an ingest key is bound to.
+    pub fn single_environment(&self) -> Option<&str> {
+        match self.environments.as_slice() {
+            [only] if only != Scope::ANY => Some(only),
+            _ => None,
+        }
+    }
+
+    /// "environments production · any organization"; "all data"; "no data".
     pub fn describe(&self) -> String {
-        let mut parts = Vec::new();
-        if !self.environments.is_empty() {
-            parts.push(format!("environments {}", self.environments.join(", ")));
+        if self.is_empty() {
+            return "no data (empty scope)".into();
         }
-        if !self.organizations.is_empty() {
-            parts.push(format!("organizations {}", self.organizations.join(", ")));
+        if self.is_unrestricted() {
+            return "all data".into();
         }
-        if parts.is_empty() { "all data".into() } else { parts.join(" · ") }
+        let part = |list: &[String], any: bool, singular: &str, plural: &str| {
+            if any { format!("any {singular}") } else { format!("{plural} {}", list.join(", ")) }
+        };
+        format!(
+            "{} · {}",
+            part(&self.environments, self.any_environment(), "environment", "environments"),
+            part(&self.organizations, self.any_organization(), "organization", "organizations")
+        )
     }
 }
 
@@ -123,4 +169,22 @@ pub struct ConsoleSession {
 pub struct Secret {
     pub label: String,
     pub value: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_scope_allows_nothing_and_all_data_is_explicit() {
+        assert!(Scope::default().is_empty());
+        assert_eq!(Scope::default().describe(), "no data (empty scope)");
+        assert_eq!(Scope::from_lists("production", "").describe(), "no data (empty scope)");
+        assert_eq!(Scope::from_lists("*", " * ").describe(), "all data");
+        assert_eq!(Scope::from_lists("production, *", "*"), Scope::everything());
+        assert_eq!(Scope::from_lists("production, staging", "*").describe(), "environments production, staging · any organization");
+        assert_eq!(Scope::from_lists("*", "acme").describe(), "any environment · organizations acme");
+        assert_eq!(Scope::from_lists("dev", "").single_environment(), Some("dev"));
+        assert_eq!(Scope::everything().single_environment(), None);
+    }
 }

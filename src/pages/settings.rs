@@ -13,7 +13,7 @@ use crate::api::{
     RevokeConsoleSession, SetUserDisabled, UpdateUser,
 };
 use crate::components::time::Time;
-use crate::model::{Role, Secret};
+use crate::model::{Role, Scope, Secret};
 
 /// The heading and tabs every settings page starts with.
 #[component]
@@ -51,6 +51,16 @@ fn server_message(error: &ServerFnError) -> String {
         ServerFnError::ServerError(message) => message.clone(),
         other => other.to_string(),
     }
+}
+
+/// What a user may read, in words; a viewer who may read nothing stands out.
+fn scope_summary(role: Role, scope: &Scope) -> impl IntoView {
+    let (text, class) = match role {
+        Role::Viewer if scope.is_empty() => (scope.describe(), "sub scope-empty"),
+        Role::Viewer => (scope.describe(), "sub"),
+        Role::Admin | Role::Auditor => ("all data".to_string(), "sub"),
+    };
+    view! { <span class=class data-scope="">{text}</span> }
 }
 
 /// A secret returned by an action, shown once with a copy button.
@@ -102,11 +112,12 @@ pub fn UsersPage() -> impl IntoView {
         <SettingsHead/>
         <section class="panel">
             <h2>"Add a console user"</h2>
+            <p class="hint">"Admins and auditors read everything. A viewer reads only the environments and organizations listed for them; * means all, and an empty list means nothing."</p>
             <ActionForm action=add attr:class="settings-form">
                 <label class="field"><span>"E-mail"</span><input type="email" name="email" required/></label>
                 <label class="field"><span>"Role"</span>{role_select("role", Role::Viewer)}</label>
-                <label class="field"><span>"Environments (viewers; comma-separated)"</span><input name="environments" placeholder="any"/></label>
-                <label class="field"><span>"Organizations (viewers; comma-separated)"</span><input name="organizations" placeholder="any"/></label>
+                <label class="field"><span>"Environments (viewers; comma-separated)"</span><input name="environments" placeholder="production, or * for all"/></label>
+                <label class="field"><span>"Organizations (viewers; comma-separated)"</span><input name="organizations" placeholder="acme, or * for all"/></label>
                 <button type="submit" class="button primary">"Add user"</button>
             </ActionForm>
             {shown_once(move || add.value().get())}
@@ -123,17 +134,18 @@ pub fn UsersPage() -> impl IntoView {
                             <th scope="col">"Last sign-in"</th><th scope="col">"Status"</th><th scope="col">"Actions"</th>
                         </tr></thead>
                         <tbody>
-                            {users.into_iter().map(|u| view! {
+                            {users.into_iter().map(|u| { let summary = scope_summary(u.role, &u.scope); view! {
                                 <tr data-user=u.email.clone()>
                                     <td>{u.email.clone()}<span class="sub">{format!("added {}", crate::model::absolute_time(u.created_at))}</span></td>
                                     <td>
                                         <ActionForm action=update attr:class="inline-form">
                                             <input type="hidden" name="id" value=u.id/>
                                             {role_select("role", u.role)}
-                                            <input name="environments" aria-label="Environments" placeholder="any environment" value=u.scope.environments.join(", ")/>
-                                            <input name="organizations" aria-label="Organizations" placeholder="any organization" value=u.scope.organizations.join(", ")/>
+                                            <input name="environments" aria-label="Environments" placeholder="environments or *" value=u.scope.environments.join(", ")/>
+                                            <input name="organizations" aria-label="Organizations" placeholder="organizations or *" value=u.scope.organizations.join(", ")/>
                                             <button type="submit" class="button">"Save"</button>
                                         </ActionForm>
+                                        {summary}
                                     </td>
                                     <td class="time">{time_or_never(u.last_sign_in_at, now)}</td>
                                     <td><span class=if u.disabled { "badge outcome-denied" } else { "badge outcome-success" }>{if u.disabled { "disabled" } else { "active" }}</span></td>
@@ -149,7 +161,7 @@ pub fn UsersPage() -> impl IntoView {
                                         </ActionForm>
                                     </td>
                                 </tr>
-                            }).collect_view()}
+                            }}).collect_view()}
                         </tbody>
                     </table>
                 })
@@ -168,14 +180,14 @@ pub fn KeysPage() -> impl IntoView {
         <SettingsHead/>
         <section class="panel">
             <h2>"Create an API key"</h2>
-            <p class="hint">"Ingest keys send events to one environment. Export keys read events (list and export APIs), optionally only some environments or organizations."</p>
+            <p class="hint">"Ingest keys send events to one environment. Export keys read events (list and export APIs) of the environments and organizations listed; * means all."</p>
             <ActionForm action=create attr:class="settings-form">
                 <label class="field"><span>"Name"</span><input name="name" required placeholder="e.g. billing-service"/></label>
                 <label class="field"><span>"Kind"</span>
                     <select name="kind"><option value="ingest">"ingest"</option><option value="export">"export"</option></select>
                 </label>
                 <label class="field"><span>"Environment(s)"</span><input name="environments" placeholder="production"/></label>
-                <label class="field"><span>"Organizations (export keys)"</span><input name="organizations" placeholder="any"/></label>
+                <label class="field"><span>"Organizations (export keys)"</span><input name="organizations" placeholder="* for all"/></label>
                 <button type="submit" class="button primary">"Create key"</button>
             </ActionForm>
             {shown_once(move || create.value().get())}

@@ -165,14 +165,14 @@ pub fn push_dimension_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &Ev
 }
 
 /// Append the reader's scope: ` and environment = any(…) and organization_id = any(…)`
-/// for the lists that are restricted. Every query that reads events, rollups or
-/// sessions goes through this, so a viewer cannot see outside their scope by URL,
-/// filter, chart, export or session page.
+/// for each list that is not `*` (an empty list matches nothing). Every query
+/// that reads events, rollups, names or sessions goes through this, so a viewer
+/// cannot see outside their scope by URL, filter, chart, export or session page.
 pub fn push_scope(q: &mut QueryBuilder<'_, Postgres>, scope: &Scope) {
-    if !scope.environments.is_empty() {
+    if !scope.any_environment() {
         q.push(" and environment = any(").push_bind(scope.environments.clone()).push(")");
     }
-    if !scope.organizations.is_empty() {
+    if !scope.any_organization() {
         q.push(" and organization_id = any(").push_bind(scope.organizations.clone()).push(")");
     }
 }

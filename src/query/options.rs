@@ -20,7 +20,7 @@ pub async fn filter_options(
     let first_day = from.date_naive();
     let scope = &filter.scope;
     let push_range = |q: &mut QueryBuilder<'_, Postgres>| {
-        if scope.organizations.is_empty() {
+        if scope.any_organization() {
             q.push(" from event_values where day >= ").push_bind(first_day);
             if let Some(to) = to {
                 q.push(" and day <= ").push_bind(to.date_naive());

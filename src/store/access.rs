@@ -65,8 +65,10 @@ pub async fn user_for_sign_in(pool: &PgPool, email: &str) -> sqlx::Result<Option
     Ok(row.map(|r| (r.user.into(), r.password_hash)))
 }
 
-/// Create a user, or with `replace` update an existing one's password, role and
-/// scope (and enable it). `None` when the user exists and `replace` is false.
+/// Create a user, or with `replace` give an existing one this password, role
+/// and scope and end their console sessions (a disabled user stays disabled:
+/// only an administrator enables them again). `None` when the user exists and
+/// `replace` is false.
 pub async fn upsert_user(
     pool: &PgPool,
     email: &str,
@@ -77,10 +79,11 @@ pub async fn upsert_user(
 ) -> sqlx::Result<Option<ConsoleUser>> {
     let conflict = if replace {
         "do update set password_hash = excluded.password_hash, role = excluded.role, \
-         environments = excluded.environments, organizations = excluded.organizations, disabled = false"
+         environments = excluded.environments, organizations = excluded.organizations"
     } else {
         "do nothing"
     };
+    let mut tx = pool.begin().await?;
     let row: Option<UserRow> = sqlx::query_as(&format!(
         "insert into console_users (email, password_hash, role, environments, organizations) \
          values ($1, $2, $3, $4, $5) on conflict (email) {conflict} returning {USER_COLUMNS}"
@@ -90,8 +93,12 @@ pub async fn upsert_user(
     .bind(role.as_str())
     .bind(&scope.environments)
     .bind(&scope.organizations)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    if let Some(user) = &row {
+        revoke_user_sessions(&mut tx, user.id, "vigil user add --reset").await?;
+    }
+    tx.commit().await?;
     Ok(row.map(Into::into))
 }
 

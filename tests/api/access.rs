@@ -241,8 +241,8 @@ async fn each_role_reaches_exactly_its_paths(pool: sqlx::PgPool) {
 async fn a_viewer_sees_nothing_outside_their_scope_by_any_path(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     load(&app).await;
-    app.add_user("prod@example.com", "viewer", &["production"], &[]).await;
-    app.add_user("orga@example.com", "viewer", &[], &["org_a"]).await;
+    app.add_user("prod@example.com", "viewer", &["production"], &["*"]).await;
+    app.add_user("orga@example.com", "viewer", &["*"], &["org_a"]).await;
     let prod = app.sign_in("prod@example.com").await;
     let org_a = app.sign_in("orga@example.com").await;
 
@@ -462,7 +462,7 @@ async fn vigil_audits_searches_views_exports_and_user_changes(pool: sqlx::PgPool
     assert_eq!(auditor.get("/events/p-a-0").await.status(), 200);
     auditor.get("/events/export?env=staging&format=csv").await.text().await.unwrap();
     let added = admin
-        .call_ok("add_user", &[("email", "New@Example.com"), ("role", "viewer"), ("environments", "production"), ("organizations", "")])
+        .call_ok("add_user", &[("email", "New@Example.com"), ("role", "viewer"), ("environments", "production"), ("organizations", "*")])
         .await;
     let password = added["value"].as_str().unwrap();
     assert_eq!(app.try_sign_in("new@example.com", password).await.0.status(), 200, "the generated password works");

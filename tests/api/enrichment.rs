@@ -2,9 +2,8 @@
 
 use serde_json::{json, Value};
 use vigil::ingest::enrich::Enricher;
-use vigil::model::SessionFilter;
 
-use crate::helpers::spawn;
+use crate::helpers::{sessions_reading_all, spawn};
 
 fn enricher() -> Enricher {
     let path = std::env::var("VIGIL_GEOIP_DB").expect("make test installs the location database and sets VIGIL_GEOIP_DB");
@@ -125,7 +124,7 @@ async fn sessions_start_collect_activity_end_and_time_out(pool: sqlx::PgPool) {
     // Activity arriving in a later batch extends the session.
     app.ingest(&json!([session_event("s-live", "data_query.execute", 1, "81.2.69.160", CHROME_WINDOWS)])).await;
 
-    let active = vigil::query::list_sessions(&app.pool, &SessionFilter::default(), 30, 100).await.unwrap();
+    let active = vigil::query::list_sessions(&app.pool, &sessions_reading_all(""), 30, 100).await.unwrap();
     let ids: Vec<_> = active.sessions.iter().map(|s| s.session_id.as_str()).collect();
     assert_eq!(ids, ["s-live"], "only the live session is active");
     let live = &active.sessions[0];
@@ -133,11 +132,11 @@ async fn sessions_start_collect_activity_end_and_time_out(pool: sqlx::PgPool) {
     assert_eq!(live.client.as_ref().unwrap().browser.as_deref(), Some("Chrome"));
     assert_eq!(live.client.as_ref().unwrap().country_code.as_deref(), Some("GB"));
 
-    let recent = vigil::query::list_sessions(&app.pool, &SessionFilter::default().with("status", Some("all")), 30, 100).await.unwrap();
+    let recent = vigil::query::list_sessions(&app.pool, &sessions_reading_all("status=all"), 30, 100).await.unwrap();
     let status: Vec<_> = recent.sessions.iter().map(|s| (s.session_id.as_str(), s.status())).collect();
     assert_eq!(status, [("s-live", "active"), ("s-idle", "timed out"), ("s-done", "signed out")]);
 
-    let view = vigil::query::session_view(&app.pool, "s-live", &Default::default(), 30).await.unwrap().unwrap();
+    let view = vigil::query::session_view(&app.pool, "s-live", &vigil::model::Scope::everything(), 30).await.unwrap().unwrap();
     let timeline: Vec<_> = view.events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(timeline, ["session.sign_in", "app.view", "data_query.execute"]);
 }
@@ -151,7 +150,7 @@ async fn new_country_new_device_and_impossible_travel_are_flagged(pool: sqlx::Pg
     app.ingest(&json!([session_event("s3", "session.sign_in", 60 * 24 * 3, "81.2.69.160", CHROME_WINDOWS)])).await;
     app.ingest(&json!([session_event("s4", "session.sign_in", 10, "81.2.69.160", SAFARI_IPHONE)])).await;
 
-    let all = SessionFilter::default().with("status", Some("all"));
+    let all = sessions_reading_all("status=all");
     let list = vigil::query::list_sessions(&app.pool, &all, 30, 100).await.unwrap();
     let flags = |id: &str| list.sessions.iter().find(|s| s.session_id == id).unwrap().flags.clone();
     assert_eq!(flags("s1"), Vec::<String>::new(), "the first session is the baseline");

@@ -6,11 +6,11 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use vigil::model::{EventFilter, Histogram};
+use vigil::model::Histogram;
 use vigil::query::filter::{resolve_span, Span};
 use vigil::query::{histogram, list_events};
 
-use crate::helpers::{spawn, TestApp};
+use crate::helpers::{reading_all, spawn, TestApp};
 
 fn at(hours_ago: i64) -> String {
     (Utc::now() - Duration::hours(hours_ago) + Duration::minutes(7)).to_rfc3339()
@@ -50,7 +50,7 @@ async fn known_events(app: &TestApp) {
 }
 
 async fn ids(pool: &PgPool, query: &str) -> BTreeSet<String> {
-    let filter = EventFilter::from_query(query);
+    let filter = reading_all(query);
     let now = Utc::now();
     let Span { from, to, .. } = resolve_span(&filter, now);
     let page = list_events(pool, &filter, Some(from), to, None, 500).await.unwrap();
@@ -156,7 +156,7 @@ async fn the_chart_counts_exactly_what_the_table_lists(pool: PgPool) {
 
     for query in ["", "range=30d", "range=7d&env=production", "org=org_a", "user=u_ana&range=30d",
                   "q=support", "type=app.view&range=30d", "outcome=denied", "range=1y&category=system"] {
-        let filter = EventFilter::from_query(query);
+        let filter = reading_all(query);
         let span = resolve_span(&filter, now);
         let (from, to, bucket) = (span.from, span.to, span.bucket_seconds);
         let page = list_events(p, &filter, Some(from), to, None, 500).await.unwrap();
@@ -200,13 +200,13 @@ async fn the_rollups_and_the_events_give_the_same_histogram(pool: PgPool) {
             ("env=production&q=Silva", 2),
         ];
         for (query, expected) in queries {
-            let rollup = histogram(p, &EventFilter::from_query(query), span, now).await.unwrap();
+            let rollup = histogram(p, &reading_all(query), span, now).await.unwrap();
             // The same search plus a lone star (any event) counts the events.
             let raw = match query.contains("q=") {
                 true => format!("{query}%20*"),
                 false => format!("{query}&q=*"),
             };
-            let raw = histogram(p, &EventFilter::from_query(&raw), span, now).await.unwrap();
+            let raw = histogram(p, &reading_all(&raw), span, now).await.unwrap();
             assert_eq!(rollup.total, expected, "{query} over {span:?}");
             assert_eq!(rollup, raw, "{query} over {span:?}");
         }
@@ -235,7 +235,7 @@ async fn each_rollup_answers_the_charts_it_fits(pool: PgPool) {
         ("type=app.view", quarters, "event_counts_quarter"),
         ("q=support", days, "term_counts_daily"),
     ] {
-        let filter = EventFilter::from_query(query);
+        let filter = reading_all(query);
         let before = histogram(p, &filter, span, now).await.unwrap().total;
         let bump = |delta: i64| format!("update {table} set events = events + {delta}");
         sqlx::query(&bump(1000)).execute(p).await.unwrap();
@@ -250,15 +250,15 @@ async fn the_chart_stacks_by_environment_when_several_are_shown(pool: PgPool) {
     let app = spawn(pool).await;
     known_events(&app).await;
     let now = Utc::now();
-    let span = resolve_span(&EventFilter::default(), now);
+    let span = resolve_span(&reading_all(""), now);
     assert_eq!(span.bucket_seconds, 900);
 
-    let all = histogram(&app.pool, &EventFilter::default(), span, now).await.unwrap();
+    let all = histogram(&app.pool, &reading_all(""), span, now).await.unwrap();
     assert_eq!(all.stacked_by, "environment");
     let names: Vec<_> = all.series.iter().map(|s| s.0.as_str()).collect();
     assert_eq!(names, ["production", "staging"]);
 
-    let production = EventFilter::from_query("env=production");
+    let production = reading_all("env=production");
     let one = histogram(&app.pool, &production, span, now).await.unwrap();
     assert_eq!(one.stacked_by, "category");
     assert!((96..=97).contains(&one.buckets.len()), "24 hours of 15-minute bars, the current one included");
@@ -271,7 +271,7 @@ async fn option_lists_come_from_the_data_in_range(pool: PgPool) {
     let now = Utc::now();
     let values = |list: &[vigil::model::FilterOption]| list.iter().map(|o| o.value.clone()).collect::<BTreeSet<_>>();
 
-    let filter = EventFilter::default();
+    let filter = reading_all("");
     let Span { from, to, .. } = resolve_span(&filter, now);
     let options = vigil::query::filter_options(&app.pool, &filter, from, to).await.unwrap();
     assert_eq!(values(&options.environments), set(&["production", "staging"]));
@@ -280,7 +280,7 @@ async fn option_lists_come_from_the_data_in_range(pool: PgPool) {
     assert_eq!(acme.label, "Acme");
     assert!(acme.events >= 2, "counted over the whole days the range touches");
 
-    let staging = EventFilter::from_query("env=staging");
+    let staging = reading_all("env=staging");
     let options = vigil::query::filter_options(&app.pool, &staging, from, to).await.unwrap();
     assert_eq!(values(&options.environments), set(&["production", "staging"]), "all environments stay choosable");
     assert_eq!(values(&options.types), set(&["role.update"]), "other lists follow the environment");
@@ -291,15 +291,15 @@ async fn an_event_and_its_target_history_are_complete(pool: PgPool) {
     let app = spawn(pool).await;
     known_events(&app).await;
 
-    let view = vigil::query::event_view(&app.pool, "e3", &Default::default()).await.unwrap().expect("e3 exists");
+    let view = vigil::query::event_view(&app.pool, "e3", &vigil::model::Scope::everything()).await.unwrap().expect("e3 exists");
     assert_eq!(view.event.changes[0].field, "permissions");
     assert_eq!(view.event.changes[0].old.as_deref(), Some(r#"["a"]"#));
     let raw: Value = serde_json::from_str(&view.event.raw).unwrap();
     assert_eq!(raw["actor"]["email"], "ben@globex.example");
     assert_eq!(raw["changes"][0]["new"], json!(["a", "b"]));
-    assert!(vigil::query::event_view(&app.pool, "nope", &Default::default()).await.unwrap().is_none());
+    assert!(vigil::query::event_view(&app.pool, "nope", &vigil::model::Scope::everything()).await.unwrap().is_none());
 
-    let history = vigil::query::target_history(&app.pool, "role", "role_support", &Default::default(), None, 100).await.unwrap();
+    let history = vigil::query::target_history(&app.pool, "role", "role_support", &vigil::model::Scope::everything(), None, 100).await.unwrap();
     let order: Vec<_> = history.events.iter().map(|e| e.summary.id.as_str()).collect();
     assert_eq!(order, ["e3", "e2"], "oldest first");
     assert_eq!(history.target_name.as_deref(), Some("Support"));

@@ -1,6 +1,6 @@
 //! Findings of the security review, each pinned by a test that failed before
 //! its fix: what one environment's sender can do to another, the reserved
-//! `vigil` environment.
+//! `vigil` environment, scopes that fail closed.
 
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
@@ -60,13 +60,78 @@ async fn nobody_can_send_events_into_the_console_audit_trail(pool: sqlx::PgPool)
         assert!(reply["rejected"][0]["error"].as_str().unwrap().contains("reserved"), "{reply}");
     }
     let admin = app.console("admin").await;
-    let secret = admin
-        .call_ok("create_api_key", &[("name", "v"), ("kind", "ingest"), ("environments", "vigil"), ("organizations", "")])
+    let refused = admin
+        .call("create_api_key", &[("name", "v"), ("kind", "ingest"), ("environments", "vigil"), ("organizations", "")])
         .await;
-    let bound = secret["value"].as_str().unwrap();
-    let (status, reply) =
-        app.ingest_raw(json!([{"type": "session.sign_in", "actor": {"id": "x"}}]).to_string(), "application/json", Some(bound)).await;
-    assert_eq!(status, 422, "a key bound to `vigil` writes nothing there either: {reply}");
+    assert!(refused.text().await.unwrap().contains("reserved"), "no ingest key is bound to `vigil`");
     let forged = app.count("select count(*) from events where environment ilike 'vigil' and type = 'session.sign_in' and actor_email is null").await;
     assert_eq!(forged, 0);
+}
+
+/// Events in production and staging, one organization each.
+async fn two_environments(app: &TestApp) {
+    let events: Vec<Value> = ["production", "staging"]
+        .iter()
+        .map(|env| json!({"environment": env, "type": "role.update", "organization": {"id": "org_a"},
+                          "actor": {"id": "u", "session_id": format!("s-{env}")}}))
+        .collect();
+    assert_eq!(app.ingest(&json!(events)).await.0, 200);
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_empty_scope_sees_nothing_and_all_data_is_an_explicit_choice(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    two_environments(&app).await;
+
+    // A viewer nobody gave a scope (what `vigil user add` makes without --env/--org).
+    app.add_user("empty@example.com", "viewer", &[], &[]).await;
+    app.add_user("half@example.com", "viewer", &["production"], &[]).await;
+    app.add_user("all@example.com", "viewer", &["*"], &["*"]).await;
+    for (email, expected) in [("empty@example.com", 0), ("half@example.com", 0), ("all@example.com", 2)] {
+        let viewer = app.sign_in(email).await;
+        let explored = viewer.call_ok("explore_events", &[("query", "type=role.update&range=24h")]).await;
+        assert_eq!(explored["histogram"]["total"], expected, "{email}");
+        assert_eq!(explored["page"]["events"].as_array().unwrap().len(), expected as usize, "{email}");
+        let sessions = viewer.call_ok("sessions_page", &[("query", "status=all")]).await;
+        assert_eq!(sessions["sessions"].as_array().unwrap().is_empty(), expected == 0, "{email}");
+        let export = viewer.get("/events/export?format=ndjson&type=role.update").await.text().await.unwrap();
+        assert_eq!(export.lines().count(), expected as usize, "{email}");
+    }
+
+    // In Settings, a viewer's or export key's lists must be given; `*` is "all".
+    let admin = app.console("admin").await;
+    for (name, form) in [
+        ("add_user", [("email", "v@example.com"), ("role", "viewer"), ("environments", ""), ("organizations", "")]),
+        ("add_user", [("email", "v@example.com"), ("role", "viewer"), ("environments", "production"), ("organizations", " ")]),
+        ("create_api_key", [("name", "siem"), ("kind", "export"), ("environments", ""), ("organizations", "")]),
+        ("create_api_key", [("name", "siem"), ("kind", "export"), ("environments", "*"), ("organizations", "")]),
+    ] {
+        let response = admin.call(name, &form).await;
+        assert!(!response.status().is_success(), "{name} {form:?} is refused");
+        assert!(response.text().await.unwrap().contains("or * for all"));
+    }
+    let users = admin.call_ok("list_users", &[]).await;
+    let scopes: Vec<(String, Value)> = users[1]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["email"].as_str().unwrap().to_string(), u["scope"].clone()))
+        .collect();
+    assert!(scopes.iter().any(|(e, s)| e == "empty@example.com" && s["environments"] == json!([])));
+
+    let secret = admin
+        .call_ok("create_api_key", &[("name", "siem"), ("kind", "export"), ("environments", "staging, *"), ("organizations", "*")])
+        .await;
+    let (status, page) = read_with(&app, secret["value"].as_str().unwrap(), "/api/v1/events?range=24h&type=role.update").await;
+    assert_eq!((status, page["events"].as_array().unwrap().len()), (200, 2), "`*` anywhere in a list means all");
+
+    // An export key stored with an empty scope (as older versions allowed) reads nothing.
+    sqlx::query("update api_keys set environments = '{}', organizations = '{}'").execute(&app.pool).await.unwrap();
+    let (status, page) = read_with(&app, secret["value"].as_str().unwrap(), "/api/v1/events?range=24h").await;
+    assert_eq!((status, page["events"].as_array().unwrap().len()), (200, 0));
+}
+
+async fn read_with(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
+    let response = app.client.get(format!("{}{path}", app.base)).bearer_auth(key).send().await.unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
 }

@@ -163,10 +163,8 @@ impl Console {
 impl TestApp {
     /// Create a console user with [`PASSWORD`].
     pub async fn add_user(&self, email: &str, role: &str, environments: &[&str], organizations: &[&str]) {
-        let scope = vigil::model::Scope {
-            environments: environments.iter().map(|s| s.to_string()).collect(),
-            organizations: organizations.iter().map(|s| s.to_string()).collect(),
-        };
+        let list = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        let scope = vigil::model::Scope::new(list(environments), list(organizations));
         let role = vigil::model::Role::parse(role).unwrap();
         let hash = vigil::auth::hash_password(PASSWORD);
         vigil::store::access::upsert_user(&self.pool, email, &hash, role, &scope, true).await.unwrap();
@@ -192,10 +190,20 @@ impl TestApp {
         Console { client, email: email.to_string(), base: self.base.clone() }
     }
 
-    /// A signed-in console user with this role and no scope restriction.
+    /// A signed-in console user with this role who may read all data.
     pub async fn console(&self, role: &str) -> Console {
         let email = format!("{role}@example.com");
-        self.add_user(&email, role, &[], &[]).await;
+        self.add_user(&email, role, &["*"], &["*"]).await;
         self.sign_in(&email).await
     }
+}
+
+/// A filter from a URL query, read as an auditor would: all data.
+pub fn reading_all(query: &str) -> vigil::model::EventFilter {
+    vigil::model::EventFilter { scope: vigil::model::Scope::everything(), ..vigil::model::EventFilter::from_query(query) }
+}
+
+/// A sessions filter from a URL query, read with all data in scope.
+pub fn sessions_reading_all(query: &str) -> vigil::model::SessionFilter {
+    vigil::model::SessionFilter { scope: vigil::model::Scope::everything(), ..vigil::model::SessionFilter::from_query(query) }
 }

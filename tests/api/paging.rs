@@ -2,10 +2,10 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use vigil::model::{EventFilter, PageCursor};
+use vigil::model::PageCursor;
 use vigil::query::list_events;
 
-use crate::helpers::spawn;
+use crate::helpers::{reading_all, spawn};
 
 /// 250 events in 25 groups that share a timestamp, ingested in shuffled order.
 async fn load_ties(app: &crate::helpers::TestApp) -> Vec<String> {
@@ -30,7 +30,7 @@ async fn keyset_pages_have_no_gaps_or_repeats_across_equal_timestamps(pool: sqlx
     let mut cursor: Option<PageCursor> = None;
     let mut pages = 0;
     loop {
-        let page = list_events(&app.pool, &EventFilter::default(), None, None, cursor.as_ref(), 7).await.unwrap();
+        let page = list_events(&app.pool, &reading_all(""), None, None, cursor.as_ref(), 7).await.unwrap();
         pages += 1;
         assert!(page.events.len() <= 7);
         seen.extend(page.events.iter().map(|e| (e.occurred_at, e.id.clone())));
@@ -53,10 +53,10 @@ async fn keyset_pages_have_no_gaps_or_repeats_across_equal_timestamps(pool: sqlx
 async fn the_last_page_has_no_next_cursor(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     load_ties(&app).await;
-    let page = list_events(&app.pool, &EventFilter::default(), None, None, None, 250).await.unwrap();
+    let page = list_events(&app.pool, &reading_all(""), None, None, None, 250).await.unwrap();
     assert_eq!(page.events.len(), 250);
     assert_eq!(page.next, None);
-    let page = list_events(&app.pool, &EventFilter::default(), None, None, None, 249).await.unwrap();
+    let page = list_events(&app.pool, &reading_all(""), None, None, None, 249).await.unwrap();
     assert!(page.next.is_some());
 }
 
