@@ -23,9 +23,9 @@ pub struct IngestConfig {
     #[arg(long, env = "VIGIL_GEOIP_DB")]
     pub geoip_db: Option<std::path::PathBuf>,
 
-    /// Key fragments whose values are redacted before storage, comma-separated
-    /// (matched case-insensitively, ignoring `_` and `-`). Defaults to password,
-    /// secret, token, authorization, cookie, api key, private key, card number….
+    /// More key fragments whose values are redacted before storage, comma-separated
+    /// (matched case-insensitively, ignoring `_`, `-` and `.`), added to the
+    /// built-in password, secret, token, authorization, cookie, api key, jwt….
     #[arg(long, env = "VIGIL_REDACT_KEYS", value_delimiter = ',')]
     pub redact_keys: Vec<String>,
 

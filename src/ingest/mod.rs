@@ -60,14 +60,9 @@ pub struct Pipeline {
 
 impl Pipeline {
     pub fn new(config: &crate::config::IngestConfig) -> anyhow::Result<Self> {
-        let keys: Vec<String> = if config.redact_keys.is_empty() {
-            redact::DEFAULT_SECRET_KEYS.iter().map(|k| k.to_string()).collect()
-        } else {
-            config.redact_keys.clone()
-        };
         Ok(Pipeline {
             enricher: Arc::new(enrich::Enricher::new(config.geoip_db.as_deref())?),
-            redactor: redact::Redactor::new(&keys),
+            redactor: redact::Redactor::with_defaults(&config.redact_keys),
         })
     }
 
@@ -78,27 +73,11 @@ impl Pipeline {
         if let Some(changes) = &mut event.changes {
             self.redactor.redact_changes(changes);
         }
-        if let Some(path) = &mut event.request_path {
-            *path = redact_query(&self.redactor, path);
-        }
-        if let Some(Value::String(path)) = event.request.as_mut().and_then(|r| r.get_mut("path")) {
-            *path = redact_query(&self.redactor, path);
+        if let Some((clean, _)) = event.request_path.as_deref().and_then(|path| self.redactor.redact_text(path)) {
+            event.request_path = Some(clean);
         }
         event.client_info = self.enricher.client_info(event.user_agent.as_deref(), event.client_ip.as_deref());
     }
-}
-
-/// `/login?token=abc&x=1` → `/login?token=[REDACTED]&x=1`.
-fn redact_query(redactor: &redact::Redactor, path: &str) -> String {
-    let Some((base, query)) = path.split_once('?') else { return path.to_string() };
-    let pairs: Vec<String> = query
-        .split('&')
-        .map(|pair| match pair.split_once('=') {
-            Some((k, _)) if redactor.is_secret_key(k) => format!("{k}={}", redact::MARKER),
-            _ => pair.to_string(),
-        })
-        .collect();
-    format!("{base}?{}", pairs.join("&"))
 }
 
 /// Why one item of a batch was not stored.

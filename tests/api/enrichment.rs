@@ -100,6 +100,58 @@ async fn secrets_never_reach_the_database(pool: sqlx::PgPool) {
     assert_eq!(path, "/login?token=[REDACTED]&next=/home");
 }
 
+/// Each way a secret slipped past redaction before, each scanned for in the whole stored row.
+#[sqlx::test(migrations = false)]
+async fn secrets_in_header_lists_urls_fragments_numbers_and_text_bodies_are_redacted(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let cases: Vec<(&str, Value)> = vec![
+        ("card as a number", json!({"details": {"card": 4111111111111111u64}})),
+        ("header list of objects", json!({"details": {"headers": [{"name": "Authorization", "value": "Bearer SECRET-A"}]}})),
+        ("header list of pairs", json!({"response": {"body": {"headers": [["Cookie", "sid=SECRET-B"]]}}})),
+        ("a URL", json!({"details": {"url": "https://api.example/v1?api_key=SECRET-C&page=2"}})),
+        ("request.query", json!({"request": {"query": "page=2&access_token=SECRET-D"}})),
+        ("any URL", json!({"details": {"callback": "https://app.example/cb?code=1&client_secret=SECRET-E"}})),
+        ("JSON body as a string", json!({"request": {"body": "{\"user\":\"ana\",\"password\":\"SECRET-F\"}"}})),
+        ("URL fragment", json!({"details": {"redirect": "https://app.example/#access_token=SECRET-G&type=bearer"}})),
+        ("percent-encoded name", json!({"request": {"path": "/reset?pass%77ord=SECRET-H"}})),
+        ("auth", json!({"details": {"auth": "SECRET-I"}})),
+        ("pwd", json!({"details": {"pwd": "SECRET-J"}})),
+        ("passphrase", json!({"details": {"passphrase": "SECRET-K"}})),
+        ("credentials", json!({"details": {"credentials": {"user": "SECRET-L"}}})),
+        ("bearer", json!({"details": {"bearer": "SECRET-M"}})),
+        ("jwt", json!({"details": {"jwt": "SECRET-N"}})),
+        ("api.key", json!({"details": {"api.key": "SECRET-O"}})),
+        ("x-api-key", json!({"details": {"headers": {"x-api-key": "SECRET-P"}}})),
+        ("a JWT under any key", json!({"details": {"note": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJTRUNSRVQifQ.c2lnbmF0dXJl"}})),
+        ("form body as a string", json!({"request": {"body": "user=ana&password=SECRET-Q"}})),
+        ("header lines", json!({"request": {"body": "Host: example.com\nAuthorization: Basic SECRET-R"}})),
+    ];
+    let events: Vec<Value> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, (_, fields))| {
+            let mut event = json!({"id": format!("leak-{i}"), "type": "user.update", "actor": {"id": "u1"}});
+            for (k, v) in fields.as_object().unwrap() {
+                event[k] = v.clone();
+            }
+            event
+        })
+        .collect();
+    let (status, reply) = app.ingest(&json!(events)).await;
+    assert_eq!((status, reply["accepted"].as_u64()), (200, Some(cases.len() as u64)), "{reply}");
+    for (i, (case, _)) in cases.iter().enumerate() {
+        let row: String = sqlx::query_scalar("select e::text from events e where id = $1")
+            .bind(format!("leak-{i}"))
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        for secret in ["SECRET", "4111111111111111", "eyJzdWIi"] {
+            assert!(!row.contains(secret), "{case}: {secret} stored in {row}");
+        }
+        assert!(row.contains("[REDACTED]"), "{case}: {row}");
+    }
+}
+
 const CHROME_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
 
