@@ -93,6 +93,19 @@ pub struct ServerConfig {
     /// at once, later ones wait. Defaults to the number of CPU cores (at least 2).
     #[arg(long, env = "VIGIL_INGEST_WRITERS", default_value_t = default_writers())]
     pub ingest_writers: u32,
+
+    /// Milliseconds a console read (page, chart, options, list API) may run in
+    /// the database before it is stopped with a message to narrow the search.
+    #[arg(long, env = "VIGIL_STATEMENT_TIMEOUT_MS", default_value_t = 5_000)]
+    pub statement_timeout_ms: u64,
+
+    /// Milliseconds an export page or an ingest batch may run in the database.
+    #[arg(long, env = "VIGIL_EXPORT_STATEMENT_TIMEOUT_MS", default_value_t = 60_000)]
+    pub export_statement_timeout_ms: u64,
+
+    /// Largest accepted event, in bytes of JSON; a larger one is rejected by field.
+    #[arg(long, env = "VIGIL_MAX_EVENT_BYTES", default_value_t = 64 * 1024)]
+    pub max_event_bytes: usize,
 }
 
 fn default_writers() -> u32 {
@@ -120,6 +133,9 @@ impl ServerConfig {
             console_session_hours: 12,
             sign_in_ip_burst: 20,
             ingest_writers: default_writers(),
+            statement_timeout_ms: 5_000,
+            export_statement_timeout_ms: 60_000,
+            max_event_bytes: 64 * 1024,
         }
     }
 }

@@ -41,6 +41,7 @@ impl ApiError {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             ApiError::Internal(e) if database_unavailable(e) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(e) if timed_out(e) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
             ApiError::Internal(_) | ApiError::Session(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -48,6 +49,15 @@ impl ApiError {
 
 /// Seconds a client is asked to wait while the database is away.
 const UNAVAILABLE_RETRY_AFTER: &str = "5";
+
+const UNAVAILABLE_MESSAGE: &str = "the database cannot be reached; the request was not applied, retry later";
+const TIMEOUT_MESSAGE: &str =
+    "the search took longer than its time limit and was stopped; narrow the time range or the filters";
+
+/// Whether the database stopped a statement that ran past its time limit.
+pub fn timed_out(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("57014"))
+}
 
 /// Whether a database error means "cannot reach the database now" (connection
 /// lost or refused, server shutting down or starting, pool exhausted) rather
@@ -66,9 +76,12 @@ pub fn database_unavailable(error: &sqlx::Error) -> bool {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if status == StatusCode::SERVICE_UNAVAILABLE {
+        let message = if code == "timeout" {
+            tracing::warn!(error = %self, "statement timeout");
+            TIMEOUT_MESSAGE.to_string()
+        } else if status == StatusCode::SERVICE_UNAVAILABLE {
             tracing::warn!(error = %self, "database unavailable");
-            "the database cannot be reached; the request was not applied, retry later".to_string()
+            UNAVAILABLE_MESSAGE.to_string()
         } else if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "internal error");
             "internal error; the request was not applied".to_string()
@@ -97,4 +110,18 @@ impl IntoResponse for ApiError {
 pub fn internal(cause: impl std::fmt::Display) -> ServerFnError {
     tracing::error!(error = %cause, "server function failed");
     ServerFnError::new("internal error")
+}
+
+/// A failed read inside a server function: what the reader can do about a
+/// time limit or an absent database, else a generic internal error.
+pub fn from_database(error: sqlx::Error) -> ServerFnError {
+    if timed_out(&error) {
+        tracing::warn!(%error, "statement timeout");
+        ServerFnError::new(TIMEOUT_MESSAGE)
+    } else if database_unavailable(&error) {
+        tracing::warn!(%error, "database unavailable");
+        ServerFnError::new(UNAVAILABLE_MESSAGE)
+    } else {
+        internal(error)
+    }
 }

@@ -26,6 +26,9 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     let state = expect_context::<crate::state::AppState>();
     let mut filter = EventFilter::from_query(&query);
     filter.scope = principal.scope();
+    if let Some((_, message)) = crate::query::filter::out_of_bounds(&filter, chrono::Utc::now()) {
+        return Err(ServerFnError::new(message));
+    }
     let before = parse_query(&query).into_iter().find(|(k, _)| k == "before").map(|(_, v)| v);
     let before = cursor_param(before.as_deref())?;
     let size = filter.size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
@@ -39,7 +42,7 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
         filter_options(pool, &filter, span.from, span.to),
         crate::store::ledger::counts_as_of(pool, COUNTS_LAG_TOLERANCE),
     )
-    .map_err(crate::error::internal)?;
+    .map_err(crate::error::from_database)?;
     page.now = now;
     let search = Activity::new("events.search", "access")
         .details(serde_json::json!({"filter": filter.to_query(), "matched": histogram.total}));
@@ -56,7 +59,7 @@ const COUNTS_LAG_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 pub async fn get_event(id: String) -> Result<Option<EventDetail>, ServerFnError> {
     let principal = crate::auth::principal().await?;
     let state = expect_context::<crate::state::AppState>();
-    let event = crate::query::get_event(&state.pool, &id, &principal.scope()).await.map_err(crate::error::internal)?;
+    let event = crate::query::get_event(&state.pool, &id, &principal.scope()).await.map_err(crate::error::from_database)?;
     audit_view(&state, &principal, &id, event.is_some(), "expanded row");
     Ok(event)
 }
@@ -66,7 +69,7 @@ pub async fn get_event(id: String) -> Result<Option<EventDetail>, ServerFnError>
 pub async fn event_page(id: String) -> Result<Option<EventView>, ServerFnError> {
     let principal = crate::auth::principal().await?;
     let state = expect_context::<crate::state::AppState>();
-    let view = crate::query::event_view(&state.pool, &id, &principal.scope()).await.map_err(crate::error::internal)?;
+    let view = crate::query::event_view(&state.pool, &id, &principal.scope()).await.map_err(crate::error::from_database)?;
     audit_view(&state, &principal, &id, view.is_some(), "detail page");
     Ok(view)
 }
@@ -94,5 +97,5 @@ pub async fn target_history_page(
     let after = cursor_param(after.as_deref())?;
     crate::query::target_history(&state.pool, &target_type, &target_id, &principal.scope(), after.as_ref(), 100)
         .await
-        .map_err(crate::error::internal)
+        .map_err(crate::error::from_database)
 }

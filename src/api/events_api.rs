@@ -90,6 +90,14 @@ async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<crate::model
     Ok(grant.scope)
 }
 
+/// Refuse a filter that asks for more than a request may read.
+fn within_bounds(filter: &EventFilter) -> Result<(), ApiError> {
+    match crate::query::filter::out_of_bounds(filter, Utc::now()) {
+        Some((field, message)) => Err(ApiError::InvalidParameter { field, message }),
+        None => Ok(()),
+    }
+}
+
 fn bad_token(field: &'static str, why: &str) -> ApiError {
     ApiError::InvalidParameter { field, message: format!("{field} {why}; start again without it") }
 }
@@ -139,6 +147,10 @@ pub async fn list(
             }
         }
     }
+    within_bounds(&match open_from {
+        Some(from) => filter.with_span(from, Utc::now()),
+        None => filter.clone(),
+    })?;
     let canonical = match open_from {
         Some(from) => format!("{}&from={}", filter.to_query(), from.timestamp_micros()),
         None => filter.to_query(),
@@ -206,6 +218,7 @@ pub async fn export(
     let size = page_size(&pairs)?;
     let mut filter = filter_of(&pairs);
     filter.scope = scope;
+    within_bounds(&filter)?;
     let canonical = filter.to_query();
 
     let after = match (param(&pairs, "cursor"), time_param(&pairs, "since")?) {
@@ -223,12 +236,12 @@ pub async fn export(
     let cursor_at = |position: ExportPosition| state.signer.sign("export", &format!("{canonical}\n{}", position.encode()));
 
     if format == Format::Json {
-        let page = query::export_events(&state.pool, &filter, after, upto, size).await?;
+        let page = query::export_events(&state.exports, &filter, after, upto, size).await?;
         let next = page.next.max(after);
         return Ok(Json(json!({ "events": page.events, "next_cursor": cursor_at(next), "has_more": page.more })).into_response());
     }
 
-    let pool = state.pool.clone();
+    let pool = state.exports.clone();
     let body = stream(format, after, move |after| {
         let pool = pool.clone();
         let filter = filter.clone();
@@ -260,11 +273,12 @@ pub async fn download_filtered(
     }
     let mut filter = EventFilter::from_query(&query);
     filter.scope = principal.scope();
+    within_bounds(&filter)?;
     let export = Activity::new("events.export", "access")
         .details(json!({"filter": filter.to_query(), "format": param(&pairs, "format")}));
     record_in_background(&state, principal.actor(), export);
     let Span { from, to, .. } = resolve_span(&filter, Utc::now());
-    let pool = state.pool.clone();
+    let pool = state.exports.clone();
     let body = stream(format, None::<PageCursor>, move |before| {
         let pool = pool.clone();
         let filter = filter.clone();

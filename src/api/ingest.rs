@@ -48,7 +48,9 @@ pub async fn post_events(
     let now = Utc::now();
     let mut valid = Vec::with_capacity(items.len());
     let mut rejected = Vec::new();
+    let max_event_bytes = state.config.max_event_bytes;
     for (index, item) in items.iter().enumerate() {
+        let sized = |value| ingest::check_size(index, value, max_event_bytes).map(|_| value);
         let parse = |value: &serde_json::Value| match (bound, value) {
             (Some(env), serde_json::Value::Object(map)) if !map.contains_key("environment") => {
                 let mut map = map.clone();
@@ -70,7 +72,7 @@ pub async fn post_events(
                 _ => Ok(event),
             }
         };
-        match item.as_ref().map_err(Clone::clone).and_then(parse).and_then(in_bound) {
+        match item.as_ref().map_err(Clone::clone).and_then(sized).and_then(parse).and_then(in_bound) {
             Ok(mut event) => {
                 state.pipeline.prepare(&mut event);
                 valid.push(event)

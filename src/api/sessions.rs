@@ -11,7 +11,7 @@ pub async fn sessions_page(query: String) -> Result<crate::model::SessionList, S
     filter.scope = principal.scope();
     crate::query::list_sessions(&state.pool, &filter, state.session_idle_minutes, crate::model::SESSION_PAGE_LIMIT)
         .await
-        .map_err(crate::error::internal)
+        .map_err(crate::error::from_database)
 }
 
 /// One session with its timeline.
@@ -21,5 +21,5 @@ pub async fn session_page(id: String) -> Result<Option<crate::model::SessionView
     let state = expect_context::<crate::state::AppState>();
     crate::query::session_view(&state.pool, &id, &principal.scope(), state.session_idle_minutes)
         .await
-        .map_err(crate::error::internal)
+        .map_err(crate::error::from_database)
 }

@@ -139,6 +139,36 @@ pub fn split_body(
     Ok(items)
 }
 
+/// Refuse an item larger than `max_bytes` of JSON, naming its largest field.
+pub fn check_size(index: usize, item: &Value, max_bytes: usize) -> Result<(), Rejection> {
+    let size = json_size(item);
+    if size <= max_bytes {
+        return Ok(());
+    }
+    let largest = item.as_object().and_then(|map| map.iter().max_by_key(|(_, v)| json_size(v)));
+    let (field, detail) = match largest {
+        Some((name, value)) => (Some(name.clone()), format!("; {name} alone is {} bytes", json_size(value))),
+        None => (None, String::new()),
+    };
+    Err(Rejection {
+        index,
+        field,
+        error: format!("the event is {size} bytes of JSON, more than the limit of {max_bytes} per event{detail}"),
+    })
+}
+
+/// About how many bytes a value takes as JSON, without writing it out.
+fn json_size(value: &Value) -> usize {
+    match value {
+        Value::Null => 4,
+        Value::Bool(_) => 5,
+        Value::Number(n) => n.to_string().len(),
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(|v| json_size(v) + 1).sum::<usize>(),
+        Value::Object(map) => 2 + map.iter().map(|(k, v)| k.len() + 4 + json_size(v)).sum::<usize>(),
+    }
+}
+
 /// Validate one item. `now` is the receive time: the default `occurred_at`.
 pub fn validate(index: usize, item: &Value, now: DateTime<Utc>) -> Result<NewEvent, Rejection> {
     parse_event(item, now).map_err(|FieldError(field, error)| Rejection {

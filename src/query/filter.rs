@@ -33,6 +33,35 @@ pub fn resolve_span(filter: &EventFilter, now: DateTime<Utc>) -> Span {
     }
 }
 
+/// The longest custom range read at once (about three years: at most 157 weekly bars).
+pub const MAX_SPAN_DAYS: i64 = 1100;
+/// The shortest prefix a `word*` search may have: shorter ones match most of the store.
+pub const MIN_PREFIX: usize = 3;
+/// The most words a free-text search may have.
+pub const MAX_WORDS: usize = 8;
+
+/// Why a filter asks for more work than a request may do, as the query
+/// parameter to blame and what to change; `None` when it is within bounds.
+pub fn out_of_bounds(filter: &EventFilter, now: DateTime<Utc>) -> Option<(&'static str, String)> {
+    if let TimeRange::Between { from, to } = &filter.range {
+        let earliest = DateTime::<Utc>::UNIX_EPOCH;
+        if *from < earliest || *to > now + chrono::Duration::days(366) {
+            return Some(("from", "the range must lie between 1970 and a year from now".into()));
+        }
+        if *to - *from > chrono::Duration::days(MAX_SPAN_DAYS) {
+            return Some(("from", format!("a range may span at most {MAX_SPAN_DAYS} days; narrow it or use the export API")));
+        }
+    }
+    let words = filter.text.as_deref().map(SearchWords::parse).unwrap_or_default();
+    if words.whole.len() + words.prefixes.len() > MAX_WORDS {
+        return Some(("q", format!("search for at most {MAX_WORDS} words at once")));
+    }
+    if let Some(short) = words.prefixes.iter().find(|p| p.chars().count() < MIN_PREFIX) {
+        return Some(("q", format!("\"{short}*\": a word ending in * needs at least {MIN_PREFIX} letters before the *")));
+    }
+    None
+}
+
 /// Append ` and …` conditions on `events` for every filter except time.
 pub fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter) {
     push_dimension_conditions(q, filter);

@@ -22,9 +22,13 @@ use token::Signer;
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// Console reads and everything small, stopped after `VIGIL_STATEMENT_TIMEOUT_MS`.
     pub pool: PgPool,
     /// The connections ingest writes through (`VIGIL_INGEST_WRITERS`).
     pub writers: PgPool,
+    /// The connections exports stream through: a few at once, each statement
+    /// allowed `VIGIL_EXPORT_STATEMENT_TIMEOUT_MS`.
+    pub exports: PgPool,
     pub config: Arc<ServerConfig>,
     pub signer: Arc<Signer>,
     pub limiter: Arc<RateLimiter>,
@@ -40,6 +44,9 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+/// Exports that may read at once; more wait for a connection.
+const EXPORT_CONNECTIONS: u32 = 4;
+
 impl AppState {
     pub fn new(
         leptos_options: LeptosOptions,
@@ -47,10 +54,16 @@ impl AppState {
         config: ServerConfig,
         ingest: &IngestConfig,
     ) -> anyhow::Result<Self> {
+        use crate::store::limited_pool;
+        use std::time::Duration;
+        let reads = Duration::from_millis(config.statement_timeout_ms);
+        let long = Duration::from_millis(config.export_statement_timeout_ms);
+        let connections = pool.options().get_max_connections();
         Ok(AppState {
             leptos_options,
-            writers: crate::store::writer_pool(&pool, config.ingest_writers),
-            pool,
+            writers: limited_pool(&pool, config.ingest_writers, Duration::from_secs(10), long),
+            exports: limited_pool(&pool, EXPORT_CONNECTIONS, Duration::from_secs(10), long),
+            pool: limited_pool(&pool, connections, Duration::from_secs(5), reads),
             pipeline: Pipeline::new(ingest)?,
             session_idle_minutes: ingest.session_idle_minutes,
             signer: Arc::new(Signer::new(config.secret.as_deref())),

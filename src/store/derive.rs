@@ -71,6 +71,8 @@ async fn pending(pool: &PgPool) -> sqlx::Result<bool> {
 #[tracing::instrument(skip_all)]
 pub async fn step(pool: &PgPool) -> sqlx::Result<u64> {
     let mut tx = pool.begin().await?;
+    // Deriving a step may take longer than a console read is allowed.
+    sqlx::query("set local statement_timeout = '5min'").execute(&mut *tx).await?;
     // An advisory lock rather than a row lock: it gives the transaction no
     // xid, so a step with nothing to do holds no one's watermark back.
     sqlx::query("select pg_advisory_xact_lock($1)").bind(DERIVE_LOCK).execute(&mut *tx).await?;

@@ -13,6 +13,7 @@ pub use write::{insert_events, InsertOutcome};
 
 use std::collections::BTreeSet;
 use std::str::FromStr;
+use std::time::Duration;
 
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -30,21 +31,23 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
         .options([("jit", "off"), ("idle_in_transaction_session_timeout", "60s")]);
     let pool = PgPoolOptions::new()
         .max_connections(config.db_max_connections)
-        .acquire_timeout(std::time::Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
         .connect_with(options)
         .await?;
     migrate(&pool).await?;
     Ok(pool)
 }
 
-/// The pool that ingest writes through: `writers` connections, so that that
-/// many batches commit in parallel and further requests wait their turn (up
-/// to 10 s; then, as when the database is away, the answer is a 503).
-pub fn writer_pool(pool: &PgPool, writers: u32) -> PgPool {
-    PgPoolOptions::new()
-        .max_connections(writers.max(1))
-        .acquire_timeout(std::time::Duration::from_secs(10))
-        .connect_lazy_with((*pool.connect_options()).clone())
+/// A pool to the same database as `pool`, with its own size and a time limit
+/// on every statement: ingest writes through one (`writers` connections, so
+/// that that many batches commit in parallel and further requests wait their
+/// turn, up to `acquire` — then, as when the database is away, the answer is a
+/// 503), console reads and exports through others.
+pub fn limited_pool(pool: &PgPool, connections: u32, acquire: Duration, statement_timeout: Duration) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("statement_timeout", format!("{}ms", statement_timeout.as_millis()))]);
+    PgPoolOptions::new().max_connections(connections.max(1)).acquire_timeout(acquire).connect_lazy_with(options)
 }
 
 /// Apply the migrations in `migrations/` and create partitions for this month and the next three.

@@ -1,11 +1,13 @@
 //! Findings of the security review, each pinned by a test that failed before
 //! its fix: what one environment's sender can do to another, the reserved
-//! `vigil` environment, scopes that fail closed.
+//! `vigil` environment, scopes that fail closed, bounds on expensive requests.
 
 use chrono::{Duration, Utc};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn, TestApp};
+use vigil::config::ServerConfig;
+
+use crate::helpers::{spawn, spawn_with, TestApp, EXPORT_KEY, KEY};
 
 /// A key bound to `dev`, made by an admin in Settings.
 async fn dev_ingest_key(app: &TestApp) -> String {
@@ -134,4 +136,63 @@ async fn an_empty_scope_sees_nothing_and_all_data_is_an_explicit_choice(pool: sq
 async fn read_with(app: &TestApp, key: &str, path: &str) -> (u16, Value) {
     let response = app.client.get(format!("{}{path}", app.base)).bearer_auth(key).send().await.unwrap();
     (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[sqlx::test(migrations = false)]
+async fn expensive_requests_are_refused_or_stopped_with_a_clear_answer(pool: sqlx::PgPool) {
+    let config = ServerConfig { statement_timeout_ms: 300, ..ServerConfig::with_keys(KEY, EXPORT_KEY) };
+    let app = spawn_with(pool, config).await;
+    two_environments(&app).await;
+
+    let cases = [
+        ("/api/v1/events?from=0001-01-01T00:00:00Z&to=9999-12-31T00:00:00Z", "from", "between 1970"),
+        ("/api/v1/events?from=0001-01-01T00:00:00Z", "from", "between 1970"),
+        ("/api/v1/events?from=2020-01-01T00:00:00Z&to=2025-01-01T00:00:00Z", "from", "at most 1100 days"),
+        ("/api/v1/events?q=a*", "q", "at least 3 letters"),
+        ("/api/v1/events?q=*", "q", "at least 3 letters"),
+        ("/api/v1/events?q=a%20b%20c%20d%20e%20f%20g%20h%20i", "q", "at most 8 words"),
+        ("/api/v1/events/export?q=ab*", "q", "at least 3 letters"),
+    ];
+    for (url, field, message) in cases {
+        let (status, reply) = read_with(&app, EXPORT_KEY, url).await;
+        assert_eq!(status, 400, "{url}: {reply}");
+        assert_eq!(reply["error"]["field"], field, "{url}");
+        assert!(reply["error"]["message"].as_str().unwrap().contains(message), "{url}: {reply}");
+    }
+    let auditor = app.console("auditor").await;
+    let refused = auditor.call("explore_events", &[("query", "q=a*")]).await.text().await.unwrap();
+    assert!(refused.contains("at least 3 letters"), "{refused}");
+    let refused = auditor.get("/events/export?format=csv&from=0001-01-01T00:00:00Z&to=9999-12-31T00:00:00Z").await;
+    assert_eq!(refused.status(), 400);
+
+    // A read that runs past the time limit (here: held up by a lock) is
+    // stopped and says so, in the console and in the API; then all is well again.
+    let mut lock = app.pool.begin().await.unwrap();
+    sqlx::query("lock table events in access exclusive mode").execute(&mut *lock).await.unwrap();
+    let started = std::time::Instant::now();
+    let stopped = auditor.call("explore_events", &[("query", "range=24h")]).await.text().await.unwrap();
+    assert!(stopped.contains("time limit"), "{stopped}");
+    let (status, reply) = read_with(&app, EXPORT_KEY, "/api/v1/events?range=24h").await;
+    assert_eq!((status, reply["error"]["code"].as_str()), (503, Some("timeout")), "{reply}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "stopped at the limit, not later");
+    lock.rollback().await.unwrap();
+    let (status, reply) = read_with(&app, EXPORT_KEY, "/api/v1/events?range=24h&type=role.update").await;
+    assert_eq!((status, reply["events"].as_array().map(Vec::len)), (200, Some(2)));
+}
+
+#[sqlx::test(migrations = false)]
+async fn an_oversized_event_is_rejected_by_field_and_the_rest_of_its_batch_stored(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let big = "x".repeat(70 * 1024);
+    let batch = json!([
+        {"id": "small-1", "type": "app.view", "actor": {"id": "u"}},
+        {"id": "huge", "type": "app.view", "actor": {"id": "u"}, "details": {"blob": big}},
+        {"id": "small-2", "type": "app.view", "actor": {"id": "u"}},
+    ]);
+    let (status, reply) = app.ingest(&batch).await;
+    assert_eq!((status, reply["accepted"].as_u64()), (200, Some(2)), "{reply}");
+    let rejection = &reply["rejected"][0];
+    assert_eq!((rejection["index"].as_u64(), rejection["field"].as_str()), (Some(1), Some("details")));
+    assert!(rejection["error"].as_str().unwrap().contains("more than the limit of 65536"), "{rejection}");
+    assert_eq!(app.count("select count(*) from events where id = 'huge'").await, 0);
 }
