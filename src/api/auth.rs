@@ -2,6 +2,8 @@
 //! (everything) and the keys created on the settings page (stored as SHA-256
 //! hashes; an ingest key writes to one environment, an export key reads its scope).
 
+use std::net::IpAddr;
+
 use axum::http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
 
@@ -46,8 +48,10 @@ pub fn new_key(kind: KeyKind) -> String {
     format!("vigil_{}_{}", kind.as_str(), crate::auth::random_token(32))
 }
 
-/// Check `Authorization: Bearer <key>` for `kind`: the operator key, or a live key of that kind.
-pub async fn authorize_key(state: &AppState, headers: &HeaderMap, kind: KeyKind) -> Result<Grant, ApiError> {
+/// Check `Authorization: Bearer <key>` for `kind`: the operator key, or a live
+/// key of that kind. Failures count against the caller's address and the
+/// key's prefix; past their limit the answer is 429 before any key is checked.
+pub async fn authorize_key(state: &AppState, headers: &HeaderMap, peer: IpAddr, kind: KeyKind) -> Result<Grant, ApiError> {
     let name = kind.as_str();
     let presented = headers
         .get(header::AUTHORIZATION)
@@ -55,6 +59,10 @@ pub async fn authorize_key(state: &AppState, headers: &HeaderMap, kind: KeyKind)
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or_else(|| ApiError::Unauthorized(format!("send the {name} key as \"Authorization: Bearer <key>\"")))?;
+    let by_address = format!("ip:{peer}");
+    let by_prefix = format!("prefix:{}", presented.chars().take(KEY_PREFIX_CHARS).collect::<String>());
+    state.auth_failures.allows(&by_address)?;
+    state.auth_failures.allows(&by_prefix)?;
     let operator = match kind {
         KeyKind::Ingest => &state.config.ingest_key,
         KeyKind::Export => &state.config.export_key,
@@ -64,9 +72,17 @@ pub async fn authorize_key(state: &AppState, headers: &HeaderMap, kind: KeyKind)
     }
     match crate::store::access::use_api_key(&state.pool, name, &key_hash(presented)).await? {
         Some(key) => Ok(Grant { holder: format!("key:{}", key.id), scope: key.scope }),
-        None => Err(ApiError::Unauthorized(format!("the {name} key is not valid"))),
+        None => {
+            state.auth_failures.charge(&by_address);
+            state.auth_failures.charge(&by_prefix);
+            Err(ApiError::Unauthorized(format!("the {name} key is not valid")))
+        }
     }
 }
+
+/// How much of a key names it (`vigil_ingest_` and a few random characters),
+/// as shown on the settings page and used to throttle guesses at one key.
+pub const KEY_PREFIX_CHARS: usize = 18;
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0

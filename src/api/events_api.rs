@@ -7,7 +7,9 @@
 use std::future::Future;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -84,8 +86,8 @@ fn filter_of(pairs: &[(String, String)]) -> EventFilter {
 }
 
 /// The export key's scope, after its rate limit.
-async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<crate::model::Scope, ApiError> {
-    let grant = authorize_key(state, headers, KeyKind::Export).await?;
+async fn authorize(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> Result<crate::model::Scope, ApiError> {
+    let grant = authorize_key(state, headers, peer.ip(), KeyKind::Export).await?;
     state.limiter.check(&grant.holder)?;
     Ok(grant.scope)
 }
@@ -116,10 +118,11 @@ fn open_token(state: &AppState, kind: &str, field: &'static str, token: &str, ca
 /// `GET /api/v1/events`: events matching the filters, newest first, a page at a time.
 pub async fn list(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let scope = authorize(&state, &headers).await?;
+    let scope = authorize(&state, &headers, peer).await?;
     let pairs = params(&query, &["range", "from", "to", "page_size", "page_token"])?;
     let size = page_size(&pairs)?;
     let from_param = time_param(&pairs, "from")?;
@@ -209,10 +212,11 @@ fn format_of(pairs: &[(String, String)]) -> Result<Format, ApiError> {
 /// cursor to continue from in the `Vigil-Next-Cursor` header.
 pub async fn export(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Result<Response, ApiError> {
-    let scope = authorize(&state, &headers).await?;
+    let scope = authorize(&state, &headers, peer).await?;
     let pairs = params(&query, &["since", "cursor", "format", "page_size"])?;
     let format = format_of(&pairs)?;
     let size = page_size(&pairs)?;

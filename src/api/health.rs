@@ -1,7 +1,9 @@
 //! `GET /api/v1/health`: whether the database answers, how far the deriving
 //! worker lags, and what holds the export's watermark back.
 
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::Serialize;
@@ -21,8 +23,12 @@ pub struct Health {
 /// Seconds of lag from which the health endpoint says "lagging".
 const LAGGING_SECONDS: f64 = 30.0;
 
-pub async fn health(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Health>, ApiError> {
-    authorize_key(&state, &headers, KeyKind::Export).await?;
+pub async fn health(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+) -> Result<Json<Health>, ApiError> {
+    authorize_key(&state, &headers, peer.ip(), KeyKind::Export).await?;
     let ledger = ledger::status(&state.pool).await?;
     let derive_lag = ledger.derive_lag_seconds(chrono::Utc::now());
     let lagging = derive_lag > LAGGING_SECONDS || ledger.export_lag_seconds > LAGGING_SECONDS;

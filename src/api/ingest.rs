@@ -1,7 +1,9 @@
 //! `POST /api/v1/events`: the ingest endpoint described in DESIGN.md.
 
+use std::net::SocketAddr;
+
 use axum::body::{to_bytes, Body};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -27,10 +29,11 @@ pub struct IngestReply {
 /// 200 when nothing was rejected or something was stored; 422 when every item was rejected.
 pub async fn post_events(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let grant = authorize_key(&state, &headers, KeyKind::Ingest).await?;
+    let grant = authorize_key(&state, &headers, peer.ip(), KeyKind::Ingest).await?;
     let ndjson = is_ndjson(&headers)?;
     let limit = state.config.max_body_bytes;
     let bytes = to_bytes(body, limit).await.map_err(|_| {

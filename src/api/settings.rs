@@ -194,7 +194,7 @@ pub async fn create_api_key(name: String, kind: String, environments: String, or
     let record_row = access::NewApiKey {
         name: &name,
         kind: kind.as_str(),
-        prefix: &key[..key.len().min(18)],
+        prefix: &key[..key.len().min(crate::api::auth::KEY_PREFIX_CHARS)],
         key_hash: &key_hash(&key),
         scope: &scope,
         created_by: &admin.user.email,

@@ -129,6 +129,15 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
     if admin_only && user.role != Role::Admin {
         return refusal(&path, StatusCode::FORBIDDEN, "forbidden", "only administrators may do this");
     }
+    let server_function = path.starts_with("/api/") && !path.starts_with("/api/v1/");
+    if server_function {
+        if let Err(ApiError::TooManyRequests { retry_after }) = state.console_limiter.check(&session_id) {
+            let message = "too many requests from this console session; wait a moment";
+            let mut response = refusal(&path, StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
+            response.headers_mut().insert(header::RETRY_AFTER, retry_after.into());
+            return response;
+        }
+    }
     let principal = Principal {
         ip: client_ip(&request),
         user_agent: user_agent(request.headers()),

@@ -34,6 +34,10 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     /// Sign-in attempts per account.
     pub sign_in_limiter: Arc<RateLimiter>,
+    /// Failed API-key checks per address and per key prefix.
+    pub auth_failures: Arc<RateLimiter>,
+    /// Server-function calls per console session.
+    pub console_limiter: Arc<RateLimiter>,
     pub pipeline: Pipeline,
     pub session_idle_minutes: i64,
 }
@@ -43,6 +47,13 @@ impl FromRef<AppState> for LeptosOptions {
         state.leptos_options.clone()
     }
 }
+
+/// Wrong API keys one address (or one key prefix) may present at once, then per minute.
+const AUTH_FAILURES_BURST: f64 = 20.0;
+const AUTH_FAILURES_PER_MINUTE: f64 = 10.0;
+/// Server-function calls one console session may make at once, then per second.
+const CONSOLE_CALLS_BURST: f64 = 100.0;
+const CONSOLE_CALLS_PER_SECOND: f64 = 20.0;
 
 /// Exports that may read at once; more wait for a connection.
 const EXPORT_CONNECTIONS: u32 = 4;
@@ -69,6 +80,8 @@ impl AppState {
             signer: Arc::new(Signer::new(config.secret.as_deref())),
             limiter: Arc::new(RateLimiter::new(config.api_rate, config.api_burst)),
             sign_in_limiter: Arc::new(RateLimiter::new(1.0 / 60.0, 5.0)),
+            auth_failures: Arc::new(RateLimiter::new(AUTH_FAILURES_PER_MINUTE / 60.0, AUTH_FAILURES_BURST)),
+            console_limiter: Arc::new(RateLimiter::new(CONSOLE_CALLS_PER_SECOND, CONSOLE_CALLS_BURST)),
             config: Arc::new(config),
         })
     }

@@ -304,15 +304,19 @@ pub async fn list_api_keys(pool: &PgPool) -> sqlx::Result<Vec<ApiKey>> {
 /// The live key of `kind` with this hash, marked as used (at most once a minute).
 pub async fn use_api_key(pool: &PgPool, kind: &str, key_hash: &str) -> sqlx::Result<Option<ApiKey>> {
     let row: Option<KeyRow> = sqlx::query_as(&format!(
-        "update api_keys set last_used_at = case \
-             when last_used_at is null or last_used_at < now() - interval '1 minute' then now() else last_used_at end \
-         where key_hash = $1 and kind = $2 and revoked_at is null returning {KEY_COLUMNS}"
+        "select {KEY_COLUMNS} from api_keys where key_hash = $1 and kind = $2 and revoked_at is null"
     ))
     .bind(key_hash)
     .bind(kind)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(Into::into))
+    let Some(row) = row else { return Ok(None) };
+    // The last use, to the minute: no write for every request.
+    let stale = row.last_used_at.is_none_or(|at| at < Utc::now() - chrono::Duration::minutes(1));
+    if stale {
+        sqlx::query("update api_keys set last_used_at = now() where id = $1").bind(row.id).execute(pool).await?;
+    }
+    Ok(Some(row.into()))
 }
 
 /// Revoke a key; the key as it was, or `None` when there is no live key with this id.

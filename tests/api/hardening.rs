@@ -196,3 +196,51 @@ async fn an_oversized_event_is_rejected_by_field_and_the_rest_of_its_batch_store
     assert!(rejection["error"].as_str().unwrap().contains("more than the limit of 65536"), "{rejection}");
     assert_eq!(app.count("select count(*) from events where id = 'huge'").await, 0);
 }
+
+#[sqlx::test(migrations = false)]
+async fn wrong_keys_are_throttled_and_right_ones_write_nothing_per_request(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let mut statuses = Vec::new();
+    for i in 0..25 {
+        let (status, _) = read_with_raw(&app, &format!("vigil_export_guess{i:04}"), "/api/v1/events").await;
+        statuses.push(status);
+    }
+    assert_eq!(statuses[..20], [401; 20], "{statuses:?}");
+    assert_eq!(statuses[20..], [429; 5], "past 20 failures from one address: {statuses:?}");
+    let (status, _) = read_with_raw(&app, EXPORT_KEY, "/api/v1/events").await;
+    assert_eq!(status, 429, "that address waits, whatever key it sends now");
+
+    // A key's last use is written at most once a minute, not on every request.
+    let other = spawn(app.pool.clone()).await;
+    let admin = other.console("admin").await;
+    let secret = admin
+        .call_ok("create_api_key", &[("name", "siem"), ("kind", "export"), ("environments", "*"), ("organizations", "*")])
+        .await;
+    let key = secret["value"].as_str().unwrap();
+    let version = || async { other.count("select xmin::text::int8 from api_keys where name = 'siem'").await };
+    assert_eq!(read_with_raw(&other, key, "/api/v1/events").await.0, 200);
+    let after_first = version().await;
+    for _ in 0..3 {
+        assert_eq!(read_with_raw(&other, key, "/api/v1/events").await.0, 200);
+    }
+    assert_eq!(version().await, after_first, "no UPDATE per request");
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_console_session_cannot_call_server_functions_without_limit(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let auditor = app.console("auditor").await;
+    let mut statuses = Vec::new();
+    for _ in 0..110 {
+        statuses.push(auditor.call("current_user", &[]).await.status().as_u16());
+    }
+    assert!(statuses[..90].iter().all(|s| *s == 200), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let other = app.console("viewer").await;
+    assert_eq!(other.call("current_user", &[]).await.status(), 200, "per session");
+}
+
+async fn read_with_raw(app: &TestApp, key: &str, path: &str) -> (u16, String) {
+    let response = app.client.get(format!("{}{path}", app.base)).bearer_auth(key).send().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
