@@ -50,7 +50,7 @@ export default defineConfig({
       DATABASE_URL: process.env.E2E_DATABASE_URL ?? process.env.DATABASE_URL ?? "",
       VIGIL_INGEST_KEY: INGEST_KEY,
       VIGIL_EXPORT_KEY: "e2e-export-key",
-      VIGIL_SECRET: "e2e-secret",
+      VIGIL_SECRET: "e2e-secret-e2e-secret-e2e-secret-e2e",
       ...(process.env.VIGIL_GEOIP_DB ? { VIGIL_GEOIP_DB: process.env.VIGIL_GEOIP_DB } : {}),
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: "target/site",

@@ -22,6 +22,10 @@ pub struct Actor {
     pub session_id: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// How the browser came to the request (`Sec-Fetch-Site`), so that a search
+    /// or view planted by a link on another site can be told from one made in
+    /// the console.
+    pub opened_from: Option<&'static str>,
 }
 
 /// One thing that happened in the console.
@@ -103,6 +107,12 @@ fn event_json(actor: &Actor, activity: &Activity) -> Value {
     if let Some(details) = &activity.details {
         event["details"] = details.clone();
     }
+    if let Some(opened_from) = actor.opened_from {
+        if !event["details"].is_object() {
+            event["details"] = json!({});
+        }
+        event["details"]["opened_from"] = json!(opened_from);
+    }
     strip_nulls(&mut event);
     event
 }
@@ -150,6 +160,7 @@ mod tests {
             session_id: Some("s1".into()),
             ip: Some("81.2.69.160".into()),
             user_agent: None,
+            opened_from: None,
         };
         let activity = Activity::new("console_user.update", "change")
             .target("console_user", "3", Some("bo@example.com".into()))

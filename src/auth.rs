@@ -2,6 +2,9 @@
 //! the request by the sign-in guard, `server::auth`), role checks for server
 //! functions, and the password and token helpers. Knows no router.
 
+use std::net::IpAddr;
+
+use axum::http::HeaderMap;
 use axum::Extension;
 use base64::Engine;
 use rand::RngCore;
@@ -19,6 +22,8 @@ pub struct Principal {
     pub session_id: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The request's `Sec-Fetch-Site`.
+    pub fetch_site: Option<String>,
 }
 
 impl Principal {
@@ -38,12 +43,38 @@ impl Principal {
             session_id: Some(self.session_id.clone()),
             ip: self.ip.clone(),
             user_agent: self.user_agent.clone(),
+            opened_from: self.fetch_site.as_deref().and_then(opened_from),
         }
     }
 
     pub fn signed_in_user(&self) -> SignedInUser {
         SignedInUser { email: self.user.email.clone(), role: self.user.role, scope: self.scope() }
     }
+}
+
+/// `Sec-Fetch-Site` in words.
+fn opened_from(fetch_site: &str) -> Option<&'static str> {
+    match fetch_site {
+        "same-origin" => Some("the console"),
+        "same-site" => Some("another site of the same domain"),
+        "cross-site" => Some("a link on another site"),
+        "none" => Some("the address bar or a bookmark"),
+        _ => None,
+    }
+}
+
+/// The address a request came from: the peer, or — when the peer is a
+/// trusted proxy — the nearest address in `X-Forwarded-For` that is not one.
+pub fn client_ip(peer: IpAddr, headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> IpAddr {
+    if !trusted_proxies.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",");
+    forwarded
+        .rsplit(',')
+        .filter_map(|hop| hop.trim().parse::<IpAddr>().ok())
+        .find(|hop| !trusted_proxies.contains(hop))
+        .unwrap_or(peer)
 }
 
 // ---- passwords and secrets ----

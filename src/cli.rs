@@ -129,6 +129,11 @@ pub async fn serve(database: DatabaseConfig, server: ServerConfig, ingest: Inges
         cookie_sessions,
         std::time::Duration::from_secs(3600),
     ));
+    let mut server = server;
+    if server.secret.is_none() {
+        tracing::info!("VIGIL_SECRET is not set: using the secret generated on the first start, kept in the database");
+        server.secret = Some(crate::store::access::token_secret(&pool).await?);
+    }
     let state = AppState::new(leptos_options, pool, server, &ingest)?;
     crate::server::serve(state).await
 }

@@ -51,8 +51,8 @@ pub struct ServerConfig {
     #[arg(long, env = "VIGIL_EXPORT_KEY", hide_env_values = true)]
     pub export_key: String,
 
-    /// Secret that signs page tokens and export cursors. When unset, a random
-    /// one is drawn at start-up and tokens do not survive a restart.
+    /// Secret that signs page tokens and export cursors, at least 32 bytes. When
+    /// unset, one is generated on the first start and kept in the database.
     #[arg(long, env = "VIGIL_SECRET", hide_env_values = true)]
     pub secret: Option<String>,
 
@@ -72,9 +72,21 @@ pub struct ServerConfig {
     #[arg(long, env = "VIGIL_MAX_BATCH_EVENTS", default_value_t = 10_000)]
     pub max_batch_events: usize,
 
-    /// Send the console cookie only over HTTPS (set when serving behind TLS).
+    /// Send the console cookie only over HTTPS. On by itself when
+    /// `VIGIL_PUBLIC_URL` is https.
     #[arg(long, env = "VIGIL_SECURE_COOKIES", default_value_t = false)]
     pub secure_cookies: bool,
+
+    /// The address people open the console at (e.g. `https://vigil.example.com`),
+    /// when it differs from the one Vigil listens on (behind a reverse proxy):
+    /// requests that change something must come from this origin.
+    #[arg(long, env = "VIGIL_PUBLIC_URL")]
+    pub public_url: Option<url::Url>,
+
+    /// Addresses of reverse proxies whose `X-Forwarded-For` names the client
+    /// (comma-separated). Other peers' `X-Forwarded-For` is ignored.
+    #[arg(long, env = "VIGIL_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 
     /// Minutes without a request after which a console sign-in ends.
     #[arg(long, env = "VIGIL_CONSOLE_IDLE_MINUTES", default_value_t = 30)]
@@ -113,6 +125,16 @@ fn default_writers() -> u32 {
 }
 
 impl ServerConfig {
+    /// Whether the console cookie is sent over HTTPS only.
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies || self.public_url.as_ref().is_some_and(|u| u.scheme() == "https")
+    }
+
+    /// The console's public origin (`https://vigil.example.com`), when configured.
+    pub fn public_origin(&self) -> Option<String> {
+        self.public_url.as_ref().map(|u| u.origin().ascii_serialization())
+    }
+
     /// The idle limit of a console sign-in, in seconds.
     pub fn console_idle_seconds(&self) -> i64 {
         self.console_idle_minutes * 60
@@ -123,12 +145,14 @@ impl ServerConfig {
         ServerConfig {
             ingest_key: ingest_key.into(),
             export_key: export_key.into(),
-            secret: Some("test secret".into()),
+            secret: Some("a test secret of at least thirty-two bytes".into()),
             api_rate: 10.0,
             api_burst: 20.0,
             max_body_bytes: 10 * 1024 * 1024,
             max_batch_events: 10_000,
             secure_cookies: false,
+            public_url: None,
+            trusted_proxies: Vec::new(),
             console_idle_minutes: 30,
             console_session_hours: 12,
             sign_in_ip_burst: 20,

@@ -59,6 +59,7 @@ pub async fn authorize_key(state: &AppState, headers: &HeaderMap, peer: IpAddr, 
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or_else(|| ApiError::Unauthorized(format!("send the {name} key as \"Authorization: Bearer <key>\"")))?;
+    let peer = crate::auth::client_ip(peer, headers, &state.config.trusted_proxies);
     let by_address = format!("ip:{peer}");
     let by_prefix = format!("prefix:{}", presented.chars().take(KEY_PREFIX_CHARS).collect::<String>());
     state.auth_failures.allows(&by_address)?;

@@ -20,7 +20,7 @@ use tower_sessions::Session;
 use crate::audit::{self, Activity, Actor};
 use crate::error::ApiError;
 use crate::model::{ConsoleUser, Role};
-use crate::auth::{hash_password, random_token, verify_password, Principal, ADMIN_API_PREFIX};
+use crate::auth::{client_ip, hash_password, random_token, verify_password, Principal, ADMIN_API_PREFIX};
 use crate::state::AppState;
 use crate::store::access::{self, NewConsoleSession};
 
@@ -60,8 +60,9 @@ pub fn is_canonical(path: &str) -> bool {
     })
 }
 
-fn client_ip(request: &Request) -> Option<String> {
-    request.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string())
+fn request_ip(state: &AppState, request: &Request) -> Option<String> {
+    let peer = request.extensions().get::<ConnectInfo<SocketAddr>>()?.0.ip();
+    Some(client_ip(peer, request.headers(), &state.config.trusted_proxies).to_string())
 }
 
 fn user_agent(headers: &HeaderMap) -> Option<String> {
@@ -69,11 +70,15 @@ fn user_agent(headers: &HeaderMap) -> Option<String> {
 }
 
 /// Whether a state-changing request comes from a page of this site: its
-/// `Origin` (or, failing that, `Referer`) names the host it was sent to.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else { return false };
+/// `Origin` (or, failing that, `Referer`) is the configured public origin, or
+/// without one, names the host the request was sent to.
+fn same_origin(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
     let source = headers.get(header::ORIGIN).or_else(|| headers.get(header::REFERER)).and_then(|v| v.to_str().ok());
     let Some(source) = source else { return false };
+    if let Some(origin) = public_origin {
+        return source == origin || source.strip_prefix(origin).is_some_and(|rest| rest.starts_with('/'));
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else { return false };
     let without_scheme = source.split_once("://").map_or("", |(_, rest)| rest);
     without_scheme.split('/').next() == Some(host)
 }
@@ -100,7 +105,7 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
         return json_error(StatusCode::BAD_REQUEST, "bad_path", "the path has `.`, `..`, empty or encoded-slash segments");
     }
     let changes_state = !matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if changes_state && !path.starts_with("/api/v1/") && !same_origin(request.headers()) {
+    if changes_state && !path.starts_with("/api/v1/") && !same_origin(request.headers(), state.config.public_origin().as_deref()) {
         return json_error(StatusCode::FORBIDDEN, "cross_origin", "cross-origin requests may not change anything");
     }
     if is_public(&path) && path != "/login" {
@@ -139,8 +144,9 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
         }
     }
     let principal = Principal {
-        ip: client_ip(&request),
+        ip: request_ip(&state, &request),
         user_agent: user_agent(request.headers()),
+        fetch_site: request.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()).map(String::from),
         user,
         session_id,
     };
@@ -215,13 +221,15 @@ pub async fn sign_in(
     let next = safe_next(&form.next);
     let mut actor = Actor {
         email: email.clone(),
-        ip: Some(peer.ip().to_string()),
+        ip: Some(client_ip(peer.ip(), &headers, &state.config.trusted_proxies).to_string()),
         user_agent: user_agent(&headers),
         ..Actor::default()
     };
     let failed = |reason: &str| Activity::new("session.sign_in", "session").outcome("failure", reason);
 
-    if state.sign_in_limiter.check(&email).is_err() {
+    // Per account and address: a stranger guessing cannot lock the owner out.
+    let attempt = format!("{email} {}", actor.ip.as_deref().unwrap_or_default());
+    if state.sign_in_limiter.check(&attempt).is_err() {
         audit::record(&state, &actor, failed("too many attempts for this account")).await;
         return Ok(refused(&headers, true, &next));
     }

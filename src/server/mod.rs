@@ -30,7 +30,7 @@ pub fn router(state: AppState) -> Router {
         .with_name("vigil_session")
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
-        .with_secure(state.config.secure_cookies)
+        .with_secure(state.config.cookies_secure())
         .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::hours(
             state.config.console_session_hours,
         )));

@@ -77,7 +77,7 @@ impl AppState {
             pool: limited_pool(&pool, connections, Duration::from_secs(5), reads),
             pipeline: Pipeline::new(ingest)?,
             session_idle_minutes: ingest.session_idle_minutes,
-            signer: Arc::new(Signer::new(config.secret.as_deref())),
+            signer: Arc::new(Signer::new(config.secret.as_deref().unwrap_or_default())?),
             limiter: Arc::new(RateLimiter::new(config.api_rate, config.api_burst)),
             sign_in_limiter: Arc::new(RateLimiter::new(1.0 / 60.0, 5.0)),
             auth_failures: Arc::new(RateLimiter::new(AUTH_FAILURES_PER_MINUTE / 60.0, AUTH_FAILURES_BURST)),

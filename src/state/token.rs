@@ -6,22 +6,23 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// The shortest secret a signer accepts.
+pub const MIN_SECRET_BYTES: usize = 32;
+
 #[derive(Clone)]
 pub struct Signer {
     key: Vec<u8>,
 }
 
 impl Signer {
-    /// A signer keyed by the configured secret, or by a random one.
-    pub fn new(secret: Option<&str>) -> Self {
-        let key = match secret {
-            Some(secret) => secret.as_bytes().to_vec(),
-            None => {
-                tracing::warn!("VIGIL_SECRET is not set: page tokens and export cursors will not survive a restart");
-                (0..32).map(|_| rand::random::<u8>()).collect()
-            }
-        };
-        Signer { key }
+    /// A signer keyed by `secret`, which must have at least [`MIN_SECRET_BYTES`].
+    pub fn new(secret: &str) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            secret.len() >= MIN_SECRET_BYTES,
+            "VIGIL_SECRET must have at least {MIN_SECRET_BYTES} bytes (it signs page tokens and export \
+             cursors); e.g. `head -c 32 /dev/urandom | base64`, or leave it unset to use one generated and kept in the database"
+        );
+        Ok(Signer { key: secret.as_bytes().to_vec() })
     }
 
     fn mac(&self, kind: &str, payload: &[u8]) -> Hmac<Sha256> {
@@ -53,11 +54,13 @@ mod tests {
 
     #[test]
     fn tokens_verify_only_unaltered_and_for_their_kind() {
-        let signer = Signer::new(Some("s3cret"));
+        let signer = Signer::new("s3cret s3cret s3cret s3cret s3cret").unwrap();
         let token = signer.sign("page", "env=production\n123_abc");
         assert_eq!(signer.verify("page", &token).as_deref(), Some("env=production\n123_abc"));
         assert_eq!(signer.verify("export", &token), None, "another kind");
-        assert_eq!(Signer::new(Some("other")).verify("page", &token), None, "another secret");
+        let other = Signer::new("another secret, just as long as the first").unwrap();
+        assert_eq!(other.verify("page", &token), None, "another secret");
+        assert!(Signer::new("short").is_err(), "too short to sign anything");
         let (payload, tag) = token.split_once('.').unwrap();
         let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode("env=staging\n123_abc"));
         assert_ne!(payload, URL_SAFE_NO_PAD.encode("env=staging\n123_abc"));

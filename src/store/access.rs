@@ -330,3 +330,16 @@ pub async fn revoke_api_key(pool: &PgPool, id: i64, by: &str) -> sqlx::Result<Op
     .await?;
     Ok(row.map(Into::into))
 }
+
+// ---- the token secret ----
+
+/// The secret that signs page tokens and export cursors when none is
+/// configured: drawn on the first start and kept, so tokens survive restarts
+/// and every instance signs alike.
+pub async fn token_secret(pool: &PgPool) -> sqlx::Result<String> {
+    sqlx::query("insert into server_secrets (name, value) values ('token_signer', $1) on conflict (name) do nothing")
+        .bind(crate::auth::random_token(48))
+        .execute(pool)
+        .await?;
+    sqlx::query_scalar("select value from server_secrets where name = 'token_signer'").fetch_one(pool).await
+}

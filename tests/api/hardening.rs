@@ -244,3 +244,118 @@ async fn read_with_raw(app: &TestApp, key: &str, path: &str) -> (u16, String) {
     let response = app.client.get(format!("{}{path}", app.base)).bearer_auth(key).send().await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
 }
+
+/// Behind a reverse proxy: the public origin guards changes, cookies are
+/// Secure, client addresses come from trusted proxies only, and a stranger's
+/// guesses do not lock the owner of an account out.
+#[sqlx::test(migrations = false)]
+async fn behind_a_proxy_the_public_origin_and_forwarded_addresses_are_used(pool: sqlx::PgPool) {
+    let config = ServerConfig {
+        public_url: Some("https://vigil.example.com".parse().unwrap()),
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..ServerConfig::with_keys(KEY, EXPORT_KEY)
+    };
+    let app = spawn_with(pool, config).await;
+    app.add_user("ana@example.com", "auditor", &["*"], &["*"]).await;
+    let sign_in = |origin: &'static str, from: &'static str, password: &'static str| {
+        let base = app.base.clone();
+        async move {
+            crate::helpers::browser()
+                .post(format!("{base}/login"))
+                .header("origin", origin)
+                .header("x-forwarded-for", format!("10.9.9.9, {from}"))
+                .form(&[("email", "ana@example.com"), ("password", password)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let refused = crate::helpers::browser()
+        .post(format!("{}/login", app.base))
+        .header("origin", &app.base)
+        .form(&[("email", "ana@example.com"), ("password", crate::helpers::PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "the address Vigil listens on is not the public origin");
+
+    // A stranger guessing from one address is limited there; Ana, elsewhere, is not.
+    for _ in 0..6 {
+        sign_in("https://vigil.example.com", "198.51.100.1", "guess").await;
+    }
+    assert_eq!(sign_in("https://vigil.example.com", "198.51.100.1", crate::helpers::PASSWORD).await.status(), 303);
+    let signed_in = sign_in("https://vigil.example.com", "203.0.113.7", crate::helpers::PASSWORD).await;
+    assert_eq!(signed_in.status(), 303);
+    assert_eq!(signed_in.headers()["location"], "/events");
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("Secure"), "https public URL: {cookie}");
+
+    let addresses: Vec<(String, String)> = sqlx::query_as(
+        "select host(client_ip), coalesce(reason, 'signed in') from events where environment = 'vigil' and type = 'session.sign_in' order by seq",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(addresses.last().unwrap().0, "203.0.113.7", "{addresses:?}");
+    assert!(addresses[..6].iter().all(|(ip, _)| ip == "198.51.100.1"), "the proxy's own hop (10.9.9.9) is not the client: {addresses:?}");
+    assert_eq!(addresses[6].1, "too many attempts for this account", "{addresses:?}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn forwarded_addresses_from_untrusted_peers_are_ignored(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let (status, reply) = app
+        .client
+        .post(format!("{}/api/v1/events", app.base))
+        .bearer_auth("wrong")
+        .header("x-forwarded-for", "203.0.113.99")
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), r))
+        .unwrap();
+    assert_eq!(status, 401, "{:?}", reply.text().await);
+    // Twenty more failures "from elsewhere" still count against 127.0.0.1.
+    for i in 0..20 {
+        let forged = format!("203.0.113.{i}");
+        app.client.get(format!("{}/api/v1/events", app.base)).bearer_auth("wrong").header("x-forwarded-for", forged).send().await.unwrap();
+    }
+    let (status, _) = read_with_raw(&app, EXPORT_KEY, "/api/v1/events").await;
+    assert_eq!(status, 429);
+}
+
+/// A search or view opened by a link on another site is marked as such in the audit trail.
+#[sqlx::test(migrations = false)]
+async fn reads_planted_by_a_link_from_another_site_say_so(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let auditor = app.console("auditor").await;
+    let page = auditor.client.get(format!("{}/events?q=planted", app.base)).header("sec-fetch-site", "cross-site").send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    auditor.client.get(format!("{}/events?q=mine", app.base)).header("sec-fetch-site", "same-origin").send().await.unwrap();
+    let mut searches: Vec<(String, Option<String>)> = Vec::new();
+    for _ in 0..50 {
+        searches = sqlx::query_as(
+            "select details->>'filter', details->>'opened_from' from events where environment = 'vigil' and type = 'events.search' order by seq",
+        )
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+        if searches.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(searches.contains(&("q=planted".into(), Some("a link on another site".into()))), "{searches:?}");
+    assert!(searches.contains(&("q=mine".into(), Some("the console".into()))), "{searches:?}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_token_secret_is_long_enough_and_generated_once_when_not_configured(pool: sqlx::PgPool) {
+    vigil::store::migrate(&pool).await.unwrap();
+    let first = vigil::store::access::token_secret(&pool).await.unwrap();
+    assert!(first.len() >= 32);
+    assert_eq!(vigil::store::access::token_secret(&pool).await.unwrap(), first, "kept, not drawn again");
+    let short = ServerConfig { secret: Some("hunter2".into()), ..ServerConfig::with_keys(KEY, EXPORT_KEY) };
+    let options = leptos::config::LeptosOptions::builder().output_name("vigil").build();
+    let refused = vigil::state::AppState::new(options, pool, short, &crate::helpers::ingest_config());
+    assert!(refused.err().unwrap().to_string().contains("at least 32 bytes"));
+}
