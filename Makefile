@@ -14,7 +14,6 @@ DEBUG_RUSTFLAGS := --cfg erase_components
 PORT ?= 3000
 PG_PORT ?= 54329
 export VIGIL_PG_PORT := $(PG_PORT)
-PG_URL := postgres://postgres@127.0.0.1:$(PG_PORT)
 DEMO_DAYS ?= 30
 DEMO_EVENTS ?= 200000
 
@@ -48,10 +47,10 @@ release:
 
 # --- run: release build, demo data on first start, serve until Ctrl-C ---
 run: release
-	@PORT=$(PORT) PG_URL=$(PG_URL) DEMO_DAYS=$(DEMO_DAYS) DEMO_EVENTS=$(DEMO_EVENTS) .ci/serve
+	@PORT=$(PORT) DEMO_DAYS=$(DEMO_DAYS) DEMO_EVENTS=$(DEMO_EVENTS) .ci/serve
 
 demo: release db
-	@export DATABASE_URL="$${DATABASE_URL:-$(PG_URL)/vigil}"; \
+	@export DATABASE_URL="$${DATABASE_URL:-$$(.ci/postgres url vigil)}"; \
 	export VIGIL_GEOIP_DB="$${VIGIL_GEOIP_DB:-$(CURDIR)/.vigil/geo/dbip-city-lite.mmdb}"; \
 	target/release/vigil demo --days $(DEMO_DAYS) --events $(DEMO_EVENTS) --seed $$RANDOM
 

@@ -4,6 +4,7 @@
 mod access;
 mod enrichment;
 mod explorer;
+mod fuzz;
 mod export;
 mod hardening;
 mod helpers;

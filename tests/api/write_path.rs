@@ -298,16 +298,11 @@ async fn session_flags_are_the_same_whether_events_arrive_in_order_or_shuffled(p
     assert_eq!(flags("shuffled").await, in_order);
 }
 
-/// The URL of the test's own database.
+/// The URL of the test's own database: `DATABASE_URL` (with its password) naming it.
 fn database_url(pool: &PgPool) -> String {
-    let options = pool.connect_options();
-    format!(
-        "postgres://{}@{}:{}/{}",
-        options.get_username(),
-        options.get_host(),
-        options.get_port(),
-        options.get_database().unwrap_or("postgres")
-    )
+    let mut url = url::Url::parse(&std::env::var("DATABASE_URL").expect("DATABASE_URL is set")).unwrap();
+    url.set_path(pool.connect_options().get_database().unwrap_or("postgres"));
+    url.to_string()
 }
 
 /// `vigil serve` as a real process on `port`.
@@ -434,7 +429,8 @@ impl OwnCluster {
     }
 
     fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/vigil", self.port)
+        let password = std::fs::read_to_string(format!("{}.password", self.data)).unwrap();
+        format!("postgres://postgres:{}@127.0.0.1:{}/vigil", password.trim(), self.port)
     }
 }
 
