@@ -33,6 +33,8 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Send demo events to a running server through its HTTP ingest API (see `make bench`).
     Load(crate::bench::load::LoadArgs),
+    /// A mixed load of pages, API reads and ingest on a running server (see `make reliability`).
+    Soak(crate::bench::soak::SoakArgs),
     /// Manage console users.
     User {
         #[command(subcommand)]

@@ -50,7 +50,7 @@ impl ApiError {
 /// Seconds a client is asked to wait while the database is away.
 const UNAVAILABLE_RETRY_AFTER: &str = "5";
 
-const UNAVAILABLE_MESSAGE: &str = "the database cannot be reached; the request was not applied, retry later";
+const UNAVAILABLE_MESSAGE: &str = "the database cannot take the request now; nothing of it was applied, retry later";
 const TIMEOUT_MESSAGE: &str =
     "the search took longer than its time limit and was stopped; narrow the time range or the filters";
 
@@ -59,15 +59,16 @@ pub fn timed_out(error: &sqlx::Error) -> bool {
     matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("57014"))
 }
 
-/// Whether a database error means "cannot reach the database now" (connection
-/// lost or refused, server shutting down or starting, pool exhausted) rather
-/// than a fault of the request or of Vigil.
+/// Whether a database error means "cannot store or read now" (connection lost
+/// or refused, server shutting down or starting, pool exhausted, disk or memory
+/// full) rather than a fault of the request or of Vigil.
 pub fn database_unavailable(error: &sqlx::Error) -> bool {
     match error {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
         sqlx::Error::Database(e) => e.code().is_some_and(|code| {
-            // 08: connection exception; 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
+            // 08: connection exception; 53: out of disk, memory or connections;
+            // 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
+            code.starts_with("08") || code.starts_with("53") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
         }),
         _ => false,
     }

@@ -119,7 +119,7 @@ fn export() {}
     responses(
         (status = 200, description = "The write path's state: the deriving worker's backlog and what holds the export back", body = Health),
         (status = 401, description = "Missing or wrong export key", body = ErrorBody),
-        (status = 503, description = "The database cannot be reached; see Retry-After", body = ErrorBody),
+        (status = 503, description = "The database cannot take the request now (unreachable or out of space), or a read hit its time limit; see Retry-After", body = ErrorBody),
     ),
     security(("export_key" = []))
 )]

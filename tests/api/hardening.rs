@@ -359,3 +359,33 @@ async fn the_token_secret_is_long_enough_and_generated_once_when_not_configured(
     let refused = vigil::state::AppState::new(options, pool, short, &crate::helpers::ingest_config());
     assert!(refused.err().unwrap().to_string().contains("at least 32 bytes"));
 }
+
+/// A batch the database cannot finish (here: the disk is "full" at its fifth
+/// event) is answered 503 with Retry-After, and nothing of it is stored.
+#[sqlx::test(migrations = false)]
+async fn a_batch_the_database_cannot_finish_is_refused_whole(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    sqlx::raw_sql(
+        "create function vigil_test_disk_full() returns trigger language plpgsql as $$
+         begin if new.id = 'boom' then raise exception 'could not extend file' using errcode = 'disk_full'; end if;
+         return new; end $$;
+         create trigger disk_full before insert on events for each row execute function vigil_test_disk_full();",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let batch: Vec<Value> = (0..10)
+        .map(|i| json!({"id": if i == 4 { "boom".to_string() } else { format!("ok-{i}") }, "type": "app.view", "actor": {"id": "u"}}))
+        .collect();
+    let response = app.client.post(format!("{}/api/v1/events", app.base)).bearer_auth(KEY).json(&batch).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    let reply: Value = response.json().await.unwrap();
+    assert!(reply["error"]["message"].as_str().unwrap().contains("nothing of it was applied"), "{reply}");
+    assert_eq!(app.count("select count(*) from events where environment <> 'vigil'").await, 0, "nothing half-written");
+    assert_eq!(app.count("select count(*) from event_ids where environment <> 'vigil'").await, 0, "no id claimed");
+
+    sqlx::query("drop trigger disk_full on events").execute(&app.pool).await.unwrap();
+    let (status, reply) = app.ingest(&json!(batch)).await;
+    assert_eq!((status, reply["accepted"].as_u64()), (200, Some(10)), "the same batch, sent again, is stored whole");
+}
