@@ -91,7 +91,9 @@ async fn drive(args: &SoakArgs, cookie: &str, ids: &[String], length: Duration) 
             let (args, cookie, ids) = (args.clone(), cookie.to_string(), ids.to_vec());
             tokio::spawn(async move {
                 let mut rng = SmallRng::seed_from_u64(n as u64 ^ until.elapsed().as_nanos() as u64);
-                let mut generator = Generator::new(n as u64, 7, Utc::now(), u64::MAX);
+                // Demo events of the last day, a few thousand at a time (a generator makes whole days).
+                let fresh = |round: u64| Generator::new(n as u64 * 1000 + round, 1, Utc::now(), 5_000);
+                let (mut round, mut generator) = (0, fresh(0));
                 let mut tally = Tally::default();
                 while Instant::now() < until {
                     let kind = rng.gen_range(0..KINDS.len());
@@ -101,7 +103,15 @@ async fn drive(args: &SoakArgs, cookie: &str, ids: &[String], length: Duration) 
                         1 => get(&args.server, SESSION_PAGES[rng.gen_range(0..SESSION_PAGES.len())], &cookie).await.map(drop),
                         2 => get(&args.server, &format!("/events/{}", ids[rng.gen_range(0..ids.len())]), &cookie).await.map(drop),
                         3 => api(&args, &format!("/api/v1/events?page_size=100&{}", PAGES[rng.gen_range(0..PAGES.len())])).await,
-                        _ => ingest(&args, &serde_json::to_string(&generator.take(100)).unwrap_or_default()).await,
+                        _ => {
+                            let mut batch = generator.take(100);
+                            if batch.is_empty() {
+                                round += 1;
+                                generator = fresh(round);
+                                batch = generator.take(100);
+                            }
+                            ingest(&args, &serde_json::to_string(&batch).unwrap_or_default()).await
+                        }
                     };
                     match outcome {
                         Ok(()) => tally.times.push((kind, started.elapsed().as_secs_f64() * 1000.0)),
