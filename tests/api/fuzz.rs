@@ -80,7 +80,7 @@ fn body(rng: &mut SmallRng) -> (Vec<u8>, &'static str) {
         2 => {
             let text = json!(batch(rng)).to_string();
             let cut = rng.gen_range(0..text.len());
-            (text[..cut].as_bytes().to_vec(), JSON)
+            (text.as_bytes()[..cut].to_vec(), JSON)
         }
         3 => ((0..rng.gen_range(0..512)).map(|_| rng.gen::<u8>()).collect(), JSON),
         4 => {
@@ -148,7 +148,7 @@ async fn generated_bodies_never_get_a_server_error(pool: sqlx::PgPool) {
                     Ok(r) => (r.status().as_u16(), r.text().await.unwrap_or_default()),
                     Err(e) => return Some(format!("body {i}: no answer ({e}); sent {sent}")),
                 };
-                fault(status, &text).map(|why| format!("body {i}: {why}: {}; sent {sent}", &text[..text.len().min(300)]))
+                fault(status, &text).map(|why| format!("body {i}: {why}: {}; sent {sent}", text.chars().take(300).collect::<String>()))
             }
         })
         .buffer_unordered(8)
