@@ -108,7 +108,7 @@ pub struct ServerConfig {
 
     /// Milliseconds a console read (page, chart, options, list API) may run in
     /// the database before it is stopped with a message to narrow the search.
-    #[arg(long, env = "VIGIL_STATEMENT_TIMEOUT_MS", default_value_t = 5_000)]
+    #[arg(long, env = "VIGIL_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
     pub statement_timeout_ms: u64,
 
     /// Milliseconds an export page or an ingest batch may run in the database.
@@ -157,7 +157,7 @@ impl ServerConfig {
             console_session_hours: 12,
             sign_in_ip_burst: 20,
             ingest_writers: default_writers(),
-            statement_timeout_ms: 5_000,
+            statement_timeout_ms: 10_000,
             export_statement_timeout_ms: 60_000,
             max_event_bytes: 64 * 1024,
         }

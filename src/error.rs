@@ -42,7 +42,9 @@ impl ApiError {
             }
             ApiError::Internal(e) if database_unavailable(e) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(e) if timed_out(e) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
-            ApiError::Internal(_) | ApiError::Session(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            // The console's cookie store is the database: failing, it is away.
+            ApiError::Session(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }

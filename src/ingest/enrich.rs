@@ -1,5 +1,5 @@
 //! Enrichment on ingest: the user agent parsed with the uap-core regexes
-//! (shipped in `uap-regexes.yaml`, compiled into the binary), and the client IP
+//! (shipped in `uap-regexes.json`, uap-core's `regexes.yaml` as JSON, compiled into the binary), and the client IP
 //! located with a MaxMind-format database (DB-IP City Lite by default).
 
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::model::ClientInfo;
 
-const UAP_REGEXES: &str = include_str!("uap-regexes.yaml");
+const UAP_REGEXES: &str = include_str!("uap-regexes.json");
 /// Distinct user agents kept parsed; the cache starts over beyond this.
 const UA_CACHE_LIMIT: usize = 20_000;
 
@@ -30,7 +30,7 @@ impl Enricher {
     pub fn new(geo_database: Option<&Path>) -> anyhow::Result<Self> {
         let ua = UA_EXTRACTOR.get_or_init(|| {
             let regexes: ua_parser::Regexes<'static> =
-                serde_yaml::from_str(UAP_REGEXES).expect("the shipped regexes parse");
+                serde_json::from_str(UAP_REGEXES).expect("the shipped regexes parse");
             ua_parser::Extractor::try_from(regexes).expect("the shipped regexes compile")
         });
         let geo = match geo_database {

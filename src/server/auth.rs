@@ -97,6 +97,29 @@ fn refusal(path: &str, status: StatusCode, code: &str, message: &str) -> Respons
     json_error(status, code, message)
 }
 
+/// The answer when the sign-in check itself failed (the database is away): a
+/// page that says so and tries again for a browser, the server function's own
+/// error encoding for the console, JSON otherwise.
+fn unavailable(path: &str, method: &Method, error: ApiError) -> Response {
+    let response = error.into_response();
+    if response.status() != StatusCode::SERVICE_UNAVAILABLE {
+        return response;
+    }
+    let message = "Vigil cannot reach its database just now; nothing was changed. Try again in a few seconds.";
+    if method == Method::GET && !path.starts_with("/api/") {
+        let page = format!(
+            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"5\">\
+             <title>Database unavailable · Vigil</title></head><body><main role=\"alert\"><h1>Database unavailable</h1>\
+             <p>{message}</p><p>This page tries again every 5 seconds.</p></main></body></html>"
+        );
+        let headers = [(header::RETRY_AFTER, "5"), (header::CONTENT_TYPE, "text/html; charset=utf-8")];
+        return (StatusCode::SERVICE_UNAVAILABLE, headers, page).into_response();
+    }
+    let mut refused = refusal(path, StatusCode::SERVICE_UNAVAILABLE, "unavailable", message);
+    refused.headers_mut().insert(header::RETRY_AFTER, 5.into());
+    refused
+}
+
 /// Every request passes here. Public paths go through; state changes must be
 /// same-origin; everything else needs a live console session, and settings an admin.
 pub async fn guard(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
@@ -113,7 +136,7 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
     }
     let signed_in = match signed_in_user(&state, &session).await {
         Ok(signed_in) => signed_in,
-        Err(error) => return error.into_response(),
+        Err(error) => return unavailable(&path, request.method(), error),
     };
     if path == "/login" {
         // Already signed in: the sign-in page has nothing to offer.
@@ -156,7 +179,8 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
 
 /// The user and console session id behind the request's cookie, if it is live.
 async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<(ConsoleUser, String)>, ApiError> {
-    let Some(session_id) = session.get::<String>(SESSION_KEY).await.ok().flatten() else { return Ok(None) };
+    // The cookie store is the database: when it is away, that is an outage, not a sign-out.
+    let Some(session_id) = session.get::<String>(SESSION_KEY).await? else { return Ok(None) };
     let user = access::live_session_user(&state.pool, &session_id, state.config.console_idle_seconds()).await?;
     Ok(user.map(|user| (user, session_id)))
 }

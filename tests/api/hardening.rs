@@ -389,3 +389,38 @@ async fn a_batch_the_database_cannot_finish_is_refused_whole(pool: sqlx::PgPool)
     let (status, reply) = app.ingest(&json!(batch)).await;
     assert_eq!((status, reply["accepted"].as_u64()), (200, Some(10)), "the same batch, sent again, is stored whole");
 }
+
+/// `vigil user add --reset`, as `make run` calls it for the demo administrator.
+fn cli_reset(pool: &sqlx::PgPool, email: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["user", "add", email, "--admin", "--password-stdin", "--reset"])
+        .env("DATABASE_URL", crate::helpers::database_url(pool))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{}", crate::helpers::PASSWORD).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_password_reset_from_the_command_line_ends_sessions_and_never_re_enables(pool: sqlx::PgPool) {
+    let app = spawn(pool.clone()).await;
+    let bo = app.console("auditor").await;
+    assert_eq!(bo.get("/events").await.status(), 200);
+    cli_reset(&pool, "auditor@example.com");
+    assert_eq!(bo.get("/events").await.status(), 303, "the old sign-in ended with the reset");
+
+    let admin = app.console("admin").await;
+    let users = admin.call_ok("list_users", &[]).await;
+    let id = users[1].as_array().unwrap().iter().find(|u| u["email"] == "auditor@example.com").unwrap()["id"].to_string();
+    admin.call_ok("set_user_disabled", &[("id", &id), ("disabled", "true")]).await;
+    let said = cli_reset(&pool, "auditor@example.com");
+    assert!(said.contains("is disabled"), "{said}");
+    let (refused, _) = app.try_sign_in("auditor@example.com", crate::helpers::PASSWORD).await;
+    assert_eq!(refused.status(), 401, "a disabled user stays disabled after make run");
+}

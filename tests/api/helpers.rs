@@ -207,3 +207,10 @@ pub fn reading_all(query: &str) -> vigil::model::EventFilter {
 pub fn sessions_reading_all(query: &str) -> vigil::model::SessionFilter {
     vigil::model::SessionFilter { scope: vigil::model::Scope::everything(), ..vigil::model::SessionFilter::from_query(query) }
 }
+
+/// The URL of the test's own database: `DATABASE_URL` (with its password) naming it.
+pub fn database_url(pool: &PgPool) -> String {
+    let mut url = url::Url::parse(&std::env::var("DATABASE_URL").expect("DATABASE_URL is set")).unwrap();
+    url.set_path(pool.connect_options().get_database().unwrap_or("postgres"));
+    url.to_string()
+}

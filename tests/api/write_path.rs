@@ -12,7 +12,7 @@ use sqlx::PgPool;
 use vigil::config::ServerConfig;
 
 use crate::export::follow;
-use crate::helpers::{spawn, spawn_with, TestApp, EXPORT_KEY, KEY, REQUEST_TIMEOUT};
+use crate::helpers::{database_url, spawn, spawn_with, TestApp, EXPORT_KEY, KEY, REQUEST_TIMEOUT};
 
 fn fast_reads() -> ServerConfig {
     let mut config = ServerConfig::with_keys(KEY, EXPORT_KEY);
@@ -298,13 +298,6 @@ async fn session_flags_are_the_same_whether_events_arrive_in_order_or_shuffled(p
     assert_eq!(flags("shuffled").await, in_order);
 }
 
-/// The URL of the test's own database: `DATABASE_URL` (with its password) naming it.
-fn database_url(pool: &PgPool) -> String {
-    let mut url = url::Url::parse(&std::env::var("DATABASE_URL").expect("DATABASE_URL is set")).unwrap();
-    url.set_path(pool.connect_options().get_database().unwrap_or("postgres"));
-    url.to_string()
-}
-
 /// `vigil serve` as a real process on `port`.
 fn start_server(pool: &PgPool, port: u16) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
@@ -451,6 +444,7 @@ async fn while_the_database_is_away_ingest_answers_503_with_retry_after_and_reco
         async move { post(&client, &base, &mixed_batch(70, n, 20)).await.unwrap() }
     };
     assert_eq!(send(0).await.status(), 200);
+    let auditor = app.console("auditor").await;
 
     cluster.run("stop");
     let asked = std::time::Instant::now();
@@ -460,6 +454,16 @@ async fn while_the_database_is_away_ingest_answers_503_with_retry_after_and_reco
     let body: Value = away.json().await.unwrap();
     assert_eq!(body["error"]["code"], "unavailable", "{body}");
     assert!(asked.elapsed() < Duration::from_secs(15), "answered without hanging ({:?})", asked.elapsed());
+
+    // The console says so too: a page that tries again, and a message for the page's calls.
+    let page = auditor.get("/events").await;
+    assert_eq!(page.status(), 503);
+    assert_eq!(page.headers()["retry-after"], "5");
+    let page = page.text().await.unwrap();
+    assert!(page.contains("cannot reach its database") && page.contains("http-equiv=\"refresh\""), "{page}");
+    let call = auditor.call("explore_events", &[("query", "")]).await;
+    assert_eq!(call.status(), 503);
+    assert!(call.text().await.unwrap().contains("cannot reach its database"));
 
     cluster.run("start");
     let mut recovered = false;
@@ -471,6 +475,7 @@ async fn while_the_database_is_away_ingest_answers_503_with_retry_after_and_reco
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(recovered, "ingest works again without a restart of Vigil");
+    assert_eq!(auditor.get("/events").await.status(), 200, "and the console, still signed in");
     let batch_1: i64 = sqlx::query_scalar("select count(*) from events where id like 'w70-b1-%'").fetch_one(&app.pool).await.unwrap();
     assert_eq!(batch_1, 0, "the refused batch was not stored");
 }
