@@ -42,6 +42,7 @@ impl ApiError {
             }
             ApiError::Internal(e) if database_unavailable(e) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(e) if timed_out(e) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
+            ApiError::Internal(e) if unstorable_text(e) => (StatusCode::BAD_REQUEST, "invalid_parameter"),
             // The console's cookie store is the database: failing, it is away.
             ApiError::Session(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
@@ -55,6 +56,14 @@ const UNAVAILABLE_RETRY_AFTER: &str = "5";
 const UNAVAILABLE_MESSAGE: &str = "the database cannot take the request now; nothing of it was applied, retry later";
 const TIMEOUT_MESSAGE: &str =
     "the search took longer than its time limit and was stopped; narrow the time range or the filters";
+
+const UNSTORABLE_MESSAGE: &str = "a value contains a NUL character, which no stored text can contain";
+
+/// Whether the database refused a parameter's text (a NUL byte: SQLSTATE 22021),
+/// which only a client sends.
+fn unstorable_text(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("22021"))
+}
 
 /// Whether the database stopped a statement that ran past its time limit.
 pub fn timed_out(error: &sqlx::Error) -> bool {
@@ -79,7 +88,9 @@ pub fn database_unavailable(error: &sqlx::Error) -> bool {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let message = if code == "timeout" {
+        let message = if code == "invalid_parameter" && matches!(self, ApiError::Internal(_)) {
+            UNSTORABLE_MESSAGE.to_string()
+        } else if code == "timeout" {
             tracing::warn!(error = %self, "statement timeout");
             TIMEOUT_MESSAGE.to_string()
         } else if status == StatusCode::SERVICE_UNAVAILABLE {
@@ -121,6 +132,8 @@ pub fn from_database(error: sqlx::Error) -> ServerFnError {
     if timed_out(&error) {
         tracing::warn!(%error, "statement timeout");
         ServerFnError::new(TIMEOUT_MESSAGE)
+    } else if unstorable_text(&error) {
+        ServerFnError::new(UNSTORABLE_MESSAGE)
     } else if database_unavailable(&error) {
         tracing::warn!(%error, "database unavailable");
         ServerFnError::new(UNAVAILABLE_MESSAGE)

@@ -5,10 +5,9 @@
 //! console's `GET /events/export` download of the current filter.
 
 use std::future::Future;
-
-use axum::body::{Body, Bytes};
 use std::net::SocketAddr;
 
+use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};

@@ -153,6 +153,12 @@ async fn expensive_requests_are_refused_or_stopped_with_a_clear_answer(pool: sql
         ("/api/v1/events?q=a%20b%20c%20d%20e%20f%20g%20h%20i", "q", "at most 8 words"),
         ("/api/v1/events/export?q=ab*", "q", "at least 3 letters"),
     ];
+    // Found by schemathesis: a NUL byte in a filter was a 500.
+    for url in ["/api/v1/events?app=%00", "/api/v1/events/export?user=a%00b"] {
+        let (status, reply) = read_with(&app, EXPORT_KEY, url).await;
+        assert_eq!(status, 400, "{url}: {reply}");
+        assert!(reply["error"]["message"].as_str().unwrap().contains("NUL"), "{url}: {reply}");
+    }
     for (url, field, message) in cases {
         let (status, reply) = read_with(&app, EXPORT_KEY, url).await;
         assert_eq!(status, 400, "{url}: {reply}");
@@ -162,6 +168,8 @@ async fn expensive_requests_are_refused_or_stopped_with_a_clear_answer(pool: sql
     let auditor = app.console("auditor").await;
     let refused = auditor.call("explore_events", &[("query", "q=a*")]).await.text().await.unwrap();
     assert!(refused.contains("at least 3 letters"), "{refused}");
+    let refused = auditor.call("sessions_page", &[("query", "env=%00")]).await.text().await.unwrap();
+    assert!(refused.contains("NUL"), "{refused}");
     let refused = auditor.get("/events/export?format=csv&from=0001-01-01T00:00:00Z&to=9999-12-31T00:00:00Z").await;
     assert_eq!(refused.status(), 400);
 
