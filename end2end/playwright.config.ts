@@ -4,6 +4,7 @@ import { defineConfig } from "@playwright/test";
 // of its own (E2E_DATABASE_URL, recreated by `make test`).
 const port = Number(process.env.E2E_PORT ?? 3100);
 export const INGEST_KEY = "e2e-ingest-key";
+export const EXPORT_KEY = "e2e-export-key";
 /** Where the setup project keeps the signed-in administrator's cookies. */
 export const ADMIN_STATE = "test-results/.auth/admin.json";
 
@@ -49,7 +50,7 @@ export default defineConfig({
     env: {
       DATABASE_URL: process.env.E2E_DATABASE_URL ?? process.env.DATABASE_URL ?? "",
       VIGIL_INGEST_KEY: INGEST_KEY,
-      VIGIL_EXPORT_KEY: "e2e-export-key",
+      VIGIL_EXPORT_KEY: EXPORT_KEY,
       VIGIL_SECRET: "e2e-secret-e2e-secret-e2e-secret-e2e",
       ...(process.env.VIGIL_GEOIP_DB ? { VIGIL_GEOIP_DB: process.env.VIGIL_GEOIP_DB } : {}),
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,

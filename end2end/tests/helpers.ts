@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { APIRequestContext, Page, expect } from "@playwright/test";
-import { INGEST_KEY } from "../playwright.config";
+import { EXPORT_KEY, INGEST_KEY } from "../playwright.config";
 
 /** Open a page and wait until the browser has hydrated it. */
 export async function open(page: Page, path: string) {
@@ -8,7 +8,8 @@ export async function open(page: Page, path: string) {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 }
 
-/** Send events through the real ingest API. */
+/** Send events through the real ingest API, and wait until the deriving
+ * worker has counted them (sessions, chart and option lists follow it). */
 export async function ingest(request: APIRequestContext, events: object[]) {
   const response = await request.post("/api/v1/events", {
     headers: { Authorization: `Bearer ${INGEST_KEY}` },
@@ -17,7 +18,17 @@ export async function ingest(request: APIRequestContext, events: object[]) {
   expect(response.status()).toBe(200);
   const reply = await response.json();
   expect(reply.rejected).toEqual([]);
+  await derived(request);
   return reply;
+}
+
+/** Wait until the health endpoint reports nothing left to derive. */
+export async function derived(request: APIRequestContext) {
+  await expect(async () => {
+    const health = await request.get("/api/v1/health", { headers: { Authorization: `Bearer ${EXPORT_KEY}` } });
+    expect(health.status()).toBe(200);
+    expect((await health.json()).ledger.underived_events).toBe(0);
+  }).toPass({ intervals: [100, 200, 500], timeout: 20_000 });
 }
 
 /** A unique word for this test run, to find our own rows. */
