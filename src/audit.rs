@@ -11,6 +11,11 @@ use crate::state::AppState;
 /// Environment and organization of Vigil's own events.
 pub const VIGIL: &str = "vigil";
 
+/// Whether an environment is Vigil's own (in any case), which no key may write to.
+pub fn is_reserved_environment(environment: &str) -> bool {
+    environment.eq_ignore_ascii_case(VIGIL)
+}
+
 /// Who did it, and from where.
 #[derive(Clone, Debug, Default)]
 pub struct Actor {

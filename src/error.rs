@@ -30,22 +30,22 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    fn status_and_code(&self) -> (StatusCode, &'static str) {
+    /// The status, the code and, for database failures a client can act on, the message.
+    fn answer(&self) -> (StatusCode, &'static str, Option<&'static str>) {
+        let client = |status, code| (status, code, None);
         match self {
-            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-            ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter"),
-            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-            ApiError::UnsupportedMediaType(_) => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
-            }
-            ApiError::Internal(e) if database_unavailable(e) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            ApiError::Internal(e) if timed_out(e) => (StatusCode::SERVICE_UNAVAILABLE, "timeout"),
-            ApiError::Internal(e) if unstorable_text(e) => (StatusCode::BAD_REQUEST, "invalid_parameter"),
+            ApiError::BadRequest(_) => client(StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::InvalidParameter { .. } => client(StatusCode::BAD_REQUEST, "invalid_parameter"),
+            ApiError::TooManyRequests { .. } => client(StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Unauthorized(_) => client(StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::PayloadTooLarge(_) => client(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            ApiError::UnsupportedMediaType(_) => client(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::Internal(e) => match database_answer(e) {
+                Some((status, code, message)) => (status, code, Some(message)),
+                None => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
+            },
             // The console's cookie store is the database: failing, it is away.
-            ApiError::Session(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            ApiError::Session(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", Some(UNAVAILABLE_MESSAGE)),
         }
     }
 }
@@ -54,53 +54,44 @@ impl ApiError {
 const UNAVAILABLE_RETRY_AFTER: &str = "5";
 
 const UNAVAILABLE_MESSAGE: &str = "the database cannot take the request now; nothing of it was applied, retry later";
-const TIMEOUT_MESSAGE: &str =
-    "the search took longer than its time limit and was stopped; narrow the time range or the filters";
 
-const UNSTORABLE_MESSAGE: &str = "a value contains a NUL character, which no stored text can contain";
-
-/// Whether the database refused a parameter's text (a NUL byte: SQLSTATE 22021),
-/// which only a client sends.
-fn unstorable_text(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("22021"))
-}
-
-/// Whether the database stopped a statement that ran past its time limit.
-pub fn timed_out(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(e) if e.code().as_deref() == Some("57014"))
-}
-
-/// Whether a database error means "cannot store or read now" (connection lost
-/// or refused, server shutting down or starting, pool exhausted, disk or memory
-/// full) rather than a fault of the request or of Vigil.
-pub fn database_unavailable(error: &sqlx::Error) -> bool {
-    match error {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => true,
-        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
-            // 08: connection exception; 53: out of disk, memory or connections;
-            // 57P01-57P03: admin shutdown, crash shutdown, cannot connect now.
-            code.starts_with("08") || code.starts_with("53") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03")
-        }),
-        _ => false,
+/// What a database error means to the client — a status, a code and a message
+/// it can act on — or `None` when it is Vigil's own fault. SQLSTATE 08…:
+/// connection lost; 53…: out of disk, memory or connections; 57P01–57P03:
+/// shutting down or starting; 57014: a statement past its time limit; 22021: a
+/// parameter with a NUL byte, which only a client sends.
+fn database_answer(error: &sqlx::Error) -> Option<(StatusCode, &'static str, &'static str)> {
+    let unavailable = Some((StatusCode::SERVICE_UNAVAILABLE, "unavailable", UNAVAILABLE_MESSAGE));
+    let sqlx::Error::Database(e) = error else {
+        let away = matches!(error, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_));
+        return if away { unavailable } else { None };
+    };
+    let code = e.code().unwrap_or_default();
+    match code.as_ref() {
+        c if c.starts_with("08") || c.starts_with("53") || matches!(c, "57P01" | "57P02" | "57P03") => unavailable,
+        "57014" => Some((
+            StatusCode::SERVICE_UNAVAILABLE,
+            "timeout",
+            "the search took longer than its time limit and was stopped; narrow the time range or the filters",
+        )),
+        "22021" => Some((StatusCode::BAD_REQUEST, "invalid_parameter", "a value contains a NUL character, which no stored text can contain")),
+        _ => None,
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        let message = if code == "invalid_parameter" && matches!(self, ApiError::Internal(_)) {
-            UNSTORABLE_MESSAGE.to_string()
-        } else if code == "timeout" {
-            tracing::warn!(error = %self, "statement timeout");
-            TIMEOUT_MESSAGE.to_string()
-        } else if status == StatusCode::SERVICE_UNAVAILABLE {
-            tracing::warn!(error = %self, "database unavailable");
-            UNAVAILABLE_MESSAGE.to_string()
-        } else if status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(error = %self, "internal error");
-            "internal error; the request was not applied".to_string()
-        } else {
-            self.to_string()
+        let (status, code, known) = self.answer();
+        let message = match known {
+            Some(message) => {
+                tracing::warn!(error = %self, code, "database refused the request");
+                message.to_string()
+            }
+            None if status == StatusCode::INTERNAL_SERVER_ERROR => {
+                tracing::error!(error = %self, "internal error");
+                "internal error; the request was not applied".to_string()
+            }
+            None => self.to_string(),
         };
         let mut error = json!({ "code": code, "message": message });
         if let ApiError::InvalidParameter { field, .. } = &self {
@@ -127,17 +118,13 @@ pub fn internal(cause: impl std::fmt::Display) -> ServerFnError {
 }
 
 /// A failed read inside a server function: what the reader can do about a
-/// time limit or an absent database, else a generic internal error.
+/// time limit, an absent database or a bad value, else a generic internal error.
 pub fn from_database(error: sqlx::Error) -> ServerFnError {
-    if timed_out(&error) {
-        tracing::warn!(%error, "statement timeout");
-        ServerFnError::new(TIMEOUT_MESSAGE)
-    } else if unstorable_text(&error) {
-        ServerFnError::new(UNSTORABLE_MESSAGE)
-    } else if database_unavailable(&error) {
-        tracing::warn!(%error, "database unavailable");
-        ServerFnError::new(UNAVAILABLE_MESSAGE)
-    } else {
-        internal(error)
+    match database_answer(&error) {
+        Some((_, code, message)) => {
+            tracing::warn!(%error, code, "database refused the request");
+            ServerFnError::new(message)
+        }
+        None => internal(error),
     }
 }

@@ -65,7 +65,7 @@ pub async fn post_events(
         let in_bound = |event: ingest::NewEvent| {
             let refuse = |error: String| Err(Rejection { index, field: Some("environment".into()), error });
             match bound {
-                _ if event.environment.eq_ignore_ascii_case(audit::VIGIL) => refuse(format!(
+                _ if audit::is_reserved_environment(&event.environment) => refuse(format!(
                     "environment {:?} is reserved for Vigil's own audit trail",
                     event.environment
                 )),

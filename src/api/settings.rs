@@ -178,7 +178,7 @@ pub async fn create_api_key(name: String, kind: String, environments: String, or
             let scope = Scope::from_lists(&environments, "");
             match scope.single_environment() {
                 None => return Err(ServerFnError::new("an ingest key is bound to exactly one environment")),
-                Some(env) if env.eq_ignore_ascii_case(crate::audit::VIGIL) => {
+                Some(env) if crate::audit::is_reserved_environment(env) => {
                     return Err(ServerFnError::new("the environment vigil is reserved for Vigil's own audit trail"))
                 }
                 Some(_) if !organizations.trim().is_empty() => {

@@ -12,7 +12,7 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio::sync::mpsc;
 
-use super::exchange;
+use super::{body_of, exchange, ingest_request, keyed_get};
 use crate::demo::Generator;
 
 #[derive(Args, Clone, Debug)]
@@ -119,7 +119,7 @@ async fn generate(args: &LoadArgs, sender: mpsc::Sender<(usize, String)>) {
 /// sent again after its Retry-After, as a well-behaved sender would.
 async fn post(args: &LoadArgs, body: String) -> anyhow::Result<()> {
     for _ in 0..10 {
-        let response = exchange(&args.server, request(args, &body)).await?;
+        let response = exchange(&args.server, ingest_request(&args.server, &args.key, &body)).await?;
         if response.starts_with("HTTP/1.1 200") {
             return Ok(());
         }
@@ -133,25 +133,10 @@ async fn post(args: &LoadArgs, body: String) -> anyhow::Result<()> {
 /// Batches sent again after a 503.
 static RETRIES: AtomicU64 = AtomicU64::new(0);
 
-fn request(args: &LoadArgs, body: &str) -> String {
-    format!(
-        "POST /api/v1/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        args.server,
-        args.key,
-        body.len()
-    )
-}
-
 /// The health endpoint's ledger: seconds since the oldest underived batch was received.
 async fn worker_lag(args: &LoadArgs) -> anyhow::Result<(f64, i64)> {
-    let request = format!(
-        "GET /api/v1/health HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
-        args.server, args.export_key
-    );
-    let response = exchange(&args.server, request).await?;
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
-    let health: serde_json::Value = serde_json::from_str(body)?;
+    let response = exchange(&args.server, keyed_get(&args.server, "/api/v1/health", &args.export_key)).await?;
+    let health: serde_json::Value = serde_json::from_str(body_of(&response))?;
     let since = health["ledger"]["underived_since"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
     let lag = since.map_or(0.0, |t| (Utc::now() - t.to_utc()).num_milliseconds() as f64 / 1000.0);
     Ok((lag.max(0.0), health["ledger"]["underived_events"].as_i64().unwrap_or(0)))

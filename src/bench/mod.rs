@@ -194,6 +194,25 @@ pub(crate) async fn exchange(server: &str, request: String) -> anyhow::Result<St
     Ok(String::from_utf8_lossy(&response).into_owned())
 }
 
+/// A GET of `path` with a bearer key.
+pub(crate) fn keyed_get(server: &str, path: &str, key: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {server}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n")
+}
+
+/// A POST of a JSON batch of events to the ingest API.
+pub(crate) fn ingest_request(server: &str, key: &str, body: &str) -> String {
+    format!(
+        "POST /api/v1/events HTTP/1.1\r\nHost: {server}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// The body of a whole HTTP/1.1 response.
+pub(crate) fn body_of(response: &str) -> &str {
+    response.split_once("\r\n\r\n").map_or("", |(_, body)| body)
+}
+
 /// Create (or reset) the bench auditor, sign in, and return the session cookie.
 async fn sign_in(pool: &sqlx::PgPool, server: &str) -> anyhow::Result<String> {
     use crate::auth::{generate_password, hash_password};

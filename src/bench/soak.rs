@@ -12,7 +12,7 @@ use clap::Args;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
-use super::{exchange, get, sign_in, PAGES, SESSION_PAGES};
+use super::{body_of, exchange, get, ingest_request, keyed_get, sign_in, PAGES, SESSION_PAGES};
 use crate::config::DatabaseConfig;
 use crate::demo::Generator;
 
@@ -131,37 +131,22 @@ async fn drive(args: &SoakArgs, cookie: &str, ids: &[String], length: Duration) 
 
 /// A GET of the list API with the export key; fails unless 200.
 async fn api(args: &SoakArgs, path: &str) -> anyhow::Result<()> {
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
-        args.server, args.export_key
-    );
-    let response = exchange(&args.server, request).await?;
+    let response = exchange(&args.server, keyed_get(&args.server, path, &args.export_key)).await?;
     anyhow::ensure!(response.starts_with("HTTP/1.1 200"), "{path}: {}", &response[..response.len().min(200)]);
     Ok(())
 }
 
 async fn ingest(args: &SoakArgs, body: &str) -> anyhow::Result<()> {
-    let request = format!(
-        "POST /api/v1/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        args.server,
-        args.key,
-        body.len()
-    );
-    let response = exchange(&args.server, request).await?;
+    let response = exchange(&args.server, ingest_request(&args.server, &args.key, body)).await?;
     anyhow::ensure!(response.starts_with("HTTP/1.1 200"), "{}", &response[..response.len().min(200)]);
     Ok(())
 }
 
 /// Ids of recent events, from the list API, to open their detail pages.
 async fn event_ids(args: &SoakArgs) -> anyhow::Result<Vec<String>> {
-    let request = format!(
-        "GET /api/v1/events?range=30d&page_size=500 HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
-        args.server, args.export_key
-    );
-    let response = exchange(&args.server, request).await?;
-    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
-    let page: serde_json::Value = serde_json::from_str(body)?;
+    let path = "/api/v1/events?range=30d&page_size=500";
+    let response = exchange(&args.server, keyed_get(&args.server, path, &args.export_key)).await?;
+    let page: serde_json::Value = serde_json::from_str(body_of(&response))?;
     Ok(page["events"].as_array().into_iter().flatten().filter_map(|e| e["id"].as_str().map(String::from)).collect())
 }
 
