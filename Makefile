@@ -44,7 +44,7 @@ build:
 
 release:
 	@.ci/install-tools release
-	PATH="$(CURDIR)/.vigil/tools/node_modules/.bin:$$PATH" cargo leptos build --release
+	@.ci/release
 
 # --- run: release build, demo data on first start, serve until Ctrl-C ---
 run: release

@@ -7,8 +7,9 @@ use leptos_router::{path, SsrMode};
 
 use crate::api::current_user;
 use crate::pages::settings::{ConsoleSessionsPage, KeysPage, SystemPage, UsersPage};
+use crate::components::errors::NotFound;
 use crate::pages::{
-    event::EventPage, events::EventsPage, login::LoginPage, not_found::NotFound, session::SessionPage,
+    event::EventPage, events::EventsPage, login::LoginPage, session::SessionPage,
     sessions::SessionsPage, target::TargetPage,
 };
 

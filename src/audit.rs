@@ -6,6 +6,7 @@
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
+use crate::model::{ActorType, Category, Outcome};
 use crate::state::AppState;
 
 /// Environment and organization of Vigil's own events.
@@ -37,8 +38,8 @@ pub struct Actor {
 pub struct Activity {
     /// e.g. "session.sign_in", "event.view".
     pub event_type: &'static str,
-    pub category: &'static str,
-    pub outcome: &'static str,
+    pub category: Category,
+    pub outcome: Outcome,
     pub reason: Option<String>,
     /// (type, id, name)
     pub target: Option<(&'static str, String, Option<String>)>,
@@ -48,11 +49,11 @@ pub struct Activity {
 }
 
 impl Activity {
-    pub fn new(event_type: &'static str, category: &'static str) -> Self {
-        Activity { event_type, category, outcome: "success", reason: None, target: None, changes: Vec::new(), details: None }
+    pub fn new(event_type: &'static str, category: Category) -> Self {
+        Activity { event_type, category, outcome: Outcome::Success, reason: None, target: None, changes: Vec::new(), details: None }
     }
 
-    pub fn outcome(mut self, outcome: &'static str, reason: impl Into<String>) -> Self {
+    pub fn outcome(mut self, outcome: Outcome, reason: impl Into<String>) -> Self {
         self.outcome = outcome;
         self.reason = Some(reason.into());
         self
@@ -77,7 +78,7 @@ impl Activity {
 /// The event as the ingest API would receive it.
 fn event_json(actor: &Actor, activity: &Activity) -> Value {
     let mut actor_json = Map::new();
-    actor_json.insert("type".into(), json!("user"));
+    actor_json.insert("type".into(), json!(ActorType::User));
     actor_json.insert("email".into(), json!(actor.email));
     if let Some(id) = actor.user_id {
         actor_json.insert("id".into(), json!(format!("console-user:{id}")));
@@ -167,7 +168,7 @@ mod tests {
             user_agent: None,
             opened_from: None,
         };
-        let activity = Activity::new("console_user.update", "change")
+        let activity = Activity::new("console_user.update", Category::Change)
             .target("console_user", "3", Some("bo@example.com".into()))
             .change("role", "viewer", "auditor")
             .details(json!({"query": "env=prod"}));

@@ -44,7 +44,7 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     )
     .map_err(crate::error::from_database)?;
     page.now = now;
-    let search = Activity::new("events.search", "access")
+    let search = Activity::new("events.search", crate::model::Category::Access)
         .details(serde_json::json!({"filter": filter.to_query(), "matched": histogram.total}));
     record_in_background(&state, principal.actor(), search);
     Ok(Explore { page, histogram, options, counts_as_of })
@@ -78,9 +78,9 @@ pub async fn event_page(id: String) -> Result<Option<EventView>, ServerFnError> 
 #[cfg(feature = "ssr")]
 fn audit_view(state: &crate::state::AppState, principal: &crate::auth::Principal, id: &str, found: bool, from: &str) {
     use crate::audit::{record_in_background, Activity};
-    let mut view = Activity::new("event.view", "access").target("event", id, None).details(serde_json::json!({"from": from}));
+    let mut view = Activity::new("event.view", crate::model::Category::Access).target("event", id, None).details(serde_json::json!({"from": from}));
     if !found {
-        view = view.outcome("failure", "no such event in the reader's scope");
+        view = view.outcome(crate::model::Outcome::Failure, "no such event in the reader's scope");
     }
     record_in_background(state, principal.actor(), view);
 }

@@ -92,7 +92,7 @@ pub async fn add_user(email: String, role: String, environments: String, organiz
         .await
         .map_err(internal)?
         .ok_or_else(|| ServerFnError::new(format!("{email} already has an account")))?;
-    let activity = Activity::new("console_user.create", "change")
+    let activity = Activity::new("console_user.create", crate::model::Category::Change)
         .target("console_user", created.id.to_string(), Some(email.clone()))
         .change("role", serde_json::Value::Null, role.as_str())
         .change("scope", serde_json::Value::Null, scope.describe());
@@ -113,7 +113,7 @@ pub async fn update_user(id: i64, role: String, environments: String, organizati
         return Err(ServerFnError::new("you cannot take away your own admin role"));
     }
     access::update_user_access(&state.pool, id, role, &scope).await.map_err(internal)?;
-    let activity = Activity::new("console_user.update", "change")
+    let activity = Activity::new("console_user.update", crate::model::Category::Change)
         .target("console_user", id.to_string(), Some(before.email))
         .change("role", before.role.as_str(), role.as_str())
         .change("scope", before.scope.describe(), scope.describe());
@@ -133,7 +133,7 @@ pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<(), ServerFnEr
     let user = user(&state, id).await?;
     access::set_user_disabled(&state.pool, id, disabled, &admin.user.email).await.map_err(internal)?;
     let kind = if disabled { "console_user.disable" } else { "console_user.enable" };
-    let activity = Activity::new(kind, "change")
+    let activity = Activity::new(kind, crate::model::Category::Change)
         .target("console_user", id.to_string(), Some(user.email))
         .change("disabled", user.disabled, disabled);
     record(&state, &admin.actor(), activity).await;
@@ -150,7 +150,7 @@ pub async fn reset_password(id: i64) -> Result<Secret, ServerFnError> {
     let password = generate_password();
     access::set_password(&state.pool, id, &hash(password.clone()).await?, &admin.user.email).await.map_err(internal)?;
     let activity =
-        Activity::new("console_user.password_reset", "change").target("console_user", id.to_string(), Some(user.email.clone()));
+        Activity::new("console_user.password_reset", crate::model::Category::Change).target("console_user", id.to_string(), Some(user.email.clone()));
     record(&state, &admin.actor(), activity).await;
     Ok(Secret { label: format!("New password for {}", user.email), value: password })
 }
@@ -200,7 +200,7 @@ pub async fn create_api_key(name: String, kind: String, environments: String, or
         created_by: &admin.user.email,
     };
     let created = access::create_api_key(&state.pool, &record_row).await.map_err(internal)?;
-    let activity = Activity::new("api_key.create", "change")
+    let activity = Activity::new("api_key.create", crate::model::Category::Change)
         .target("api_key", created.id.to_string(), Some(name.clone()))
         .details(serde_json::json!({"kind": kind.as_str(), "scope": scope.describe()}));
     record(&state, &admin.actor(), activity).await;
@@ -217,7 +217,7 @@ pub async fn revoke_api_key(id: i64) -> Result<(), ServerFnError> {
         .await
         .map_err(internal)?
         .ok_or_else(|| ServerFnError::new("no live key with this id"))?;
-    let activity = Activity::new("api_key.revoke", "change").target("api_key", id.to_string(), Some(key.name));
+    let activity = Activity::new("api_key.revoke", crate::model::Category::Change).target("api_key", id.to_string(), Some(key.name));
     record(&state, &admin.actor(), activity).await;
     Ok(())
 }
@@ -241,7 +241,7 @@ pub async fn revoke_console_session(id: String) -> Result<(), ServerFnError> {
     if !access::revoke_console_session(&state.pool, &id, &admin.user.email).await.map_err(internal)? {
         return Err(ServerFnError::new("this session has already ended"));
     }
-    let activity = Activity::new("console_session.revoke", "change").target("console_session", id, None);
+    let activity = Activity::new("console_session.revoke", crate::model::Category::Change).target("console_session", id, None);
     record(&state, &admin.actor(), activity).await;
     Ok(())
 }

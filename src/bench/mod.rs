@@ -220,7 +220,7 @@ async fn sign_in(pool: &sqlx::PgPool, server: &str) -> anyhow::Result<String> {
     let scope = crate::model::Scope::everything();
     let role = crate::model::Role::Auditor;
     crate::store::access::upsert_user(pool, "bench@vigil.local", &hash_password(&password), role, &scope, true).await?;
-    let body = format!("email=bench%40vigil.local&password={}", crate::model::encode(&password));
+    let body = format!("email=bench%40vigil.local&password={}", crate::model::query_value(&password));
     let request = format!(
         "POST /login HTTP/1.1\r\nHost: {server}\r\nOrigin: http://{server}\r\nAccept: application/json\r\n\
          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",

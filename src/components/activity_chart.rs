@@ -50,8 +50,8 @@ pub fn ActivityChart(histogram: Histogram) -> impl IntoView {
 
     #[cfg(feature = "hydrate")]
     {
-        let go = crate::components::filter_bar::navigator();
-        let live = crate::components::filter_bar::live_view(crate::model::EventFilter::from_query);
+        let go = crate::components::navigation::navigator();
+        let live = crate::components::navigation::live_view(crate::model::EventFilter::from_query);
         let histogram = histogram.clone();
         Effect::new(move |_| draw(&histogram, live, go.clone()));
     }

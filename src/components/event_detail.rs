@@ -4,31 +4,33 @@
 
 use leptos::prelude::*;
 
+use crate::components::copy_button::CopyButton;
+use crate::components::facts::Facts;
 use crate::components::time::Time;
-use crate::model::{absolute_time, encode, EventDetail};
+use crate::model::{absolute_time, path_segment, Change, EventDetail};
 
 #[component]
 pub fn EventSections(event: EventDetail, now: chrono::DateTime<chrono::Utc>, compact: bool) -> impl IntoView {
     let s = event.summary.clone();
     let history_href = match (&s.target_type, &s.target_id) {
-        (Some(kind), Some(id)) => Some(format!("/targets/{}/{}", encode(kind), encode(id))),
+        (Some(kind), Some(id)) => Some(format!("/targets/{}/{}", path_segment(kind), path_segment(id))),
         _ => None,
     };
-    let detail_href = format!("/events/{}", encode(&s.id));
-    let session_link = event.actor_session_id.clone().map(|id| format!("/sessions/{}", encode(&id)));
+    let detail_href = format!("/events/{}", path_segment(&s.id));
+    let session_link = event.actor_session_id.clone().map(|id| format!("/sessions/{}", path_segment(&id)));
     let actor = [
         ("Name", event.actor_name.clone()),
         ("E-mail", s.actor_email.clone()),
         ("Id", event.actor_id.clone()),
-        ("Type", Some(event.actor_type.clone())),
+        ("Type", Some(event.actor_type.to_string())),
         ("Role", event.actor_role.clone()),
         ("Session", event.actor_session_id.clone()),
         ("API key", event.actor_api_key_id.clone()),
     ];
     let what = [
         ("Type", Some(s.event_type.clone())),
-        ("Category", Some(s.category.clone())),
-        ("Outcome", Some(s.outcome.clone())),
+        ("Category", Some(s.category.to_string())),
+        ("Outcome", Some(s.outcome.to_string())),
         ("Reason", event.reason.clone()),
         ("Target", s.target.clone().map(|t| format!("{} {t}", s.target_type.clone().unwrap_or_default()))),
         ("Target id", s.target_id.clone()),
@@ -72,29 +74,11 @@ pub fn EventSections(event: EventDetail, now: chrono::DateTime<chrono::Utc>, com
                 <Facts title="Where" facts=where_.to_vec()/>
                 <Facts title="How" facts=how.to_vec()/>
             </div>
-            {(!event.changes.is_empty()).then(|| view! {
-                <section class="changes">
-                    <h3>"Changes"</h3>
-                    <table class="diff">
-                        <thead><tr><th scope="col">"Field"</th><th scope="col">"Old"</th><th scope="col">"New"</th></tr></thead>
-                        <tbody>
-                            {event.changes.iter().map(|c| view! {
-                                <tr>
-                                    <th scope="row"><code>{c.field.clone()}</code></th>
-                                    <td class="old"><code>{c.old.clone().unwrap_or_else(|| "—".into())}</code></td>
-                                    <td class="new"><code>{c.new.clone().unwrap_or_else(|| "—".into())}</code></td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </section>
-            })}
+            <ChangesTable changes=event.changes.clone()/>
             <div class="payloads">
                 {[("Request", event.request.clone()), ("Response", event.response.clone()), ("Details", event.details.clone())]
                     .into_iter()
-                    .filter_map(|(title, body)| body.map(|body| view! {
-                        <section class="payload"><h3>{title}</h3><pre>{body}</pre></section>
-                    }))
+                    .filter_map(|(title, body)| body.map(|body| view! { <section class="payload"><h3>{title}</h3><pre>{body}</pre></section> }))
                     .collect_view()}
             </div>
             <RawJson raw=event.raw.clone() open=!compact/>
@@ -107,49 +91,36 @@ pub fn EventSections(event: EventDetail, now: chrono::DateTime<chrono::Utc>, com
     }
 }
 
+/// The changes of a change event as a table of old → new.
 #[component]
-fn Facts(title: &'static str, facts: Vec<(&'static str, Option<String>)>) -> impl IntoView {
-    let present: Vec<_> = facts.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
-    view! {
-        <section class="facts">
-            <h3>{title}</h3>
-            {if present.is_empty() {
-                view! { <p class="hint">"Not recorded"</p> }.into_any()
-            } else {
-                view! {
-                    <dl>
-                        {present.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
-                    </dl>
-                }.into_any()
-            }}
+fn ChangesTable(changes: Vec<Change>) -> impl IntoView {
+    let or_dash = |value: Option<String>| value.unwrap_or_else(|| "—".into());
+    (!changes.is_empty()).then(|| view! {
+        <section class="changes">
+            <h3>"Changes"</h3>
+            <table class="diff">
+                <thead><tr><th scope="col">"Field"</th><th scope="col">"Old"</th><th scope="col">"New"</th></tr></thead>
+                <tbody>
+                    {changes.into_iter().map(|c| view! {
+                        <tr>
+                            <th scope="row"><code>{c.field}</code></th>
+                            <td class="old"><code>{or_dash(c.old)}</code></td>
+                            <td class="new"><code>{or_dash(c.new)}</code></td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
         </section>
-    }
+    })
 }
 
 /// The stored event as pretty JSON, with a button that copies it.
 #[component]
 fn RawJson(raw: String, open: bool) -> impl IntoView {
-    let (copied, set_copied) = signal(false);
-    let text = raw.clone();
-    let copy = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            if let Some(window) = web_sys::window() {
-                let _ = window.navigator().clipboard().write_text(&text);
-                set_copied.set(true);
-            }
-        }
-        #[cfg(not(feature = "hydrate"))]
-        {
-            let _ = (&text, set_copied);
-        }
-    };
     view! {
         <details class="raw" open=open>
             <summary>"Raw JSON"</summary>
-            <button type="button" class="button copy" on:click=copy>
-                {move || if copied.get() { "Copied" } else { "Copy JSON" }}
-            </button>
+            <CopyButton text=raw.clone() label="Copy JSON"/>
             <pre class="json">{raw}</pre>
         </details>
     }

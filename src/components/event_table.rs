@@ -6,7 +6,9 @@ use leptos::prelude::*;
 use crate::api::get_event;
 use crate::components::event_detail::EventSections;
 use crate::components::time::Time;
-use crate::model::{encode, EventFilter, EventPage, EventSummary, DEFAULT_PAGE_SIZE};
+use crate::components::badges::OutcomeBadge;
+use crate::components::errors::ErrorMessage;
+use crate::model::{path_segment, query_value, EventFilter, EventPage, EventSummary, DEFAULT_PAGE_SIZE};
 
 const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
 
@@ -36,14 +38,14 @@ pub fn EventTable(page: EventPage, filter: EventFilter, is_first_page: bool) -> 
     }
     let now = page.now;
     let size = filter.size.unwrap_or(DEFAULT_PAGE_SIZE);
-    let older = page.next.map(|cursor| format!("{}before={}", with_sep(&filter.href()), encode(&cursor.encode())));
+    let older = page.next.map(|cursor| format!("{}before={}", with_sep(&filter.href()), query_value(&cursor.encode())));
     let rows = page
         .events
         .into_iter()
         .map(|event| view! { <EventRow event now filter=filter.clone()/> })
         .collect_view();
-    let go = crate::components::filter_bar::navigator();
-    let live = crate::components::filter_bar::live_view(EventFilter::from_query);
+    let go = crate::components::navigation::navigator();
+    let live = crate::components::navigation::live_view(EventFilter::from_query);
 
     view! {
         <table class="events">
@@ -94,8 +96,7 @@ fn with_sep(href: &str) -> String {
 fn EventRow(event: EventSummary, now: chrono::DateTime<chrono::Utc>, filter: EventFilter) -> impl IntoView {
     let (open, set_open) = signal(false);
     let id = event.id.clone();
-    let detail_id = format!("event-{}", encode(&event.id));
-    let outcome_class = format!("badge outcome-{}", event.outcome);
+    let detail_id = format!("event-{}", path_segment(&event.id));
     let link = |key: &str, value: &Option<String>, text: String| match value {
         Some(v) => view! { <a class="filter-link" href=filter.with(key, Some(v)).href() title="Add as filter">{text}</a> }.into_any(),
         None => view! { <span>{text}</span> }.into_any(),
@@ -109,7 +110,7 @@ fn EventRow(event: EventSummary, now: chrono::DateTime<chrono::Utc>, filter: Eve
     let actor_key = (!event.actor_key.is_empty()).then(|| event.actor_key.clone());
     let type_href = filter.with("type", Some(&event.event_type)).href();
     let env_href = filter.with("env", Some(&event.environment)).href();
-    let detail_href = format!("/events/{}", encode(&event.id));
+    let detail_href = format!("/events/{}", path_segment(&event.id));
 
     view! {
         <tbody class="event" class:open=move || open.get()>
@@ -132,14 +133,14 @@ fn EventRow(event: EventSummary, now: chrono::DateTime<chrono::Utc>, filter: Eve
                 <td class="type"><a class="filter-link" href=type_href><code>{event.event_type.clone()}</code></a></td>
                 <td class="target">{link("target", &event.target_id, target_text)}</td>
                 <td>{link("app", &event.app_id, event.app.clone().unwrap_or_default())}</td>
-                <td><span class=outcome_class>{event.outcome.clone()}</span></td>
+                <td><OutcomeBadge outcome=event.outcome/></td>
                 <td class="ip">
                     {link("ip", &event.client_ip, event.client_ip.clone().unwrap_or_default())}
                     {event.country_code.clone().map(|c| view! { <span class="country" title="Country of the IP address">{c}</span> })}
                 </td>
             </tr>
             <Show when=move || open.get()>
-                <tr class="expansion" id=format!("event-{}", encode(&id))>
+                <tr class="expansion" id=format!("event-{}", path_segment(&id))>
                     <td colspan="9"><ExpandedEvent id=id.clone() now/></td>
                 </tr>
             </Show>
@@ -156,8 +157,8 @@ fn ExpandedEvent(id: String, now: chrono::DateTime<chrono::Utc>) -> impl IntoVie
             {move || Suspend::new(async move {
                 match detail.await {
                     Ok(Some(event)) => view! { <EventSections event now compact=true/> }.into_any(),
-                    Ok(None) => view! { <p class="error">"This event no longer exists."</p> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{format!("Could not load the event: {e}")}</p> }.into_any(),
+                    Ok(None) => view! { <ErrorMessage message="This event no longer exists."/> }.into_any(),
+                    Err(e) => view! { <ErrorMessage message=format!("Could not load the event: {e}")/> }.into_any(),
                 }
             })}
         </Suspense>

@@ -1,7 +1,14 @@
-//! Reusable view pieces.
+//! View pieces the pages are built from. Pages import from here, never from
+//! each other.
 
 pub mod activity_chart;
+pub mod badges;
+pub mod copy_button;
+pub mod errors;
 pub mod event_detail;
 pub mod event_table;
+pub mod facts;
 pub mod filter_bar;
+pub mod navigation;
 pub mod time;
+pub mod timeline;

@@ -4,36 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::ClientInfo;
-
-/// What a console user may do.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Everything, including settings.
-    Admin,
-    /// Read-only, all data.
-    Auditor,
-    /// Read-only, restricted to the environments and organizations of their scope.
-    #[default]
-    Viewer,
-}
-
-impl Role {
-    pub const ALL: [Role; 3] = [Role::Admin, Role::Auditor, Role::Viewer];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Admin => "admin",
-            Role::Auditor => "auditor",
-            Role::Viewer => "viewer",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == text)
-    }
-}
+use super::{ClientInfo, Role};
 
 /// The events a reader may see: those whose environment and organization are
 /// both in the lists. [`Scope::ANY`] in a list stands for every value; an

@@ -12,8 +12,8 @@ pub struct EventSummary {
     pub organization_id: Option<String>,
     pub organization: Option<String>,
     pub event_type: String,
-    pub category: String,
-    pub outcome: String,
+    pub category: super::Category,
+    pub outcome: super::Outcome,
     /// Display name of the actor.
     pub actor: String,
     /// The value that filters by this actor: its id, else e-mail, else name.
@@ -76,7 +76,7 @@ pub struct EventDetail {
     pub seq: i64,
     pub received_at: DateTime<Utc>,
     pub reason: Option<String>,
-    pub actor_type: String,
+    pub actor_type: super::ActorType,
     pub actor_id: Option<String>,
     pub actor_name: Option<String>,
     pub actor_role: Option<String>,

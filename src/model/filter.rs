@@ -5,7 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Scope;
+use super::{parse_query, to_query, Scope};
 
 /// Relative time ranges offered as presets, newest events up to now.
 pub const PRESETS: [(&str, &str, i64); 7] = [
@@ -87,38 +87,22 @@ pub struct EventFilter {
     pub scope: Scope,
 }
 
-/// The single-valued filters, by URL key, for code that treats them alike.
-pub const SINGLE_KEYS: [&str; 9] = ["env", "org", "user", "app", "category", "outcome", "target", "ip", "q"];
+super::single_valued_filters!(EventFilter {
+    environment: "env", "environment";
+    organization: "org", "organization";
+    user: "user", "user";
+    app: "app", "app";
+    category: "category", "category";
+    outcome: "outcome", "outcome";
+    target: "target", "target";
+    ip: "ip", "IP";
+    text: "q", "text";
+});
 
 impl EventFilter {
-    pub fn get(&self, key: &str) -> Option<&String> {
-        match key {
-            "env" => self.environment.as_ref(),
-            "org" => self.organization.as_ref(),
-            "user" => self.user.as_ref(),
-            "app" => self.app.as_ref(),
-            "category" => self.category.as_ref(),
-            "outcome" => self.outcome.as_ref(),
-            "target" => self.target.as_ref(),
-            "ip" => self.ip.as_ref(),
-            "q" => self.text.as_ref(),
-            _ => None,
-        }
-    }
-
-    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
-        Some(match key {
-            "env" => &mut self.environment,
-            "org" => &mut self.organization,
-            "user" => &mut self.user,
-            "app" => &mut self.app,
-            "category" => &mut self.category,
-            "outcome" => &mut self.outcome,
-            "target" => &mut self.target,
-            "ip" => &mut self.ip,
-            "q" => &mut self.text,
-            _ => return None,
-        })
+    /// Every filter parameter a URL or the API may carry, `type` included.
+    pub fn params() -> impl Iterator<Item = &'static str> {
+        Self::FIELDS.iter().map(|(key, _)| *key).chain(["type"])
     }
 
     /// A copy with one filter set (or cleared with `None`); `type` adds to the list.
@@ -157,7 +141,7 @@ impl EventFilter {
 
     /// Whether any filter other than the time range is set.
     pub fn is_narrowed(&self) -> bool {
-        !self.types.is_empty() || SINGLE_KEYS.iter().any(|k| self.get(k).is_some())
+        !self.types.is_empty() || self.set_fields().next().is_some()
     }
 
     /// Parse a URL query (`env=production&type=a.b&type=c.d&range=7d`); unknown keys are ignored.
@@ -193,15 +177,8 @@ impl EventFilter {
 
     /// The URL query for this filter, without a leading `?`; defaults are left out.
     pub fn to_query(&self) -> String {
-        let mut pairs: Vec<(&str, String)> = Vec::new();
-        for key in SINGLE_KEYS {
-            if let Some(value) = self.get(key) {
-                pairs.push((key, value.clone()));
-            }
-        }
-        for t in &self.types {
-            pairs.push(("type", t.clone()));
-        }
+        let mut pairs: Vec<(&str, String)> = self.set_fields().map(|(key, value)| (key, value.clone())).collect();
+        pairs.extend(self.types.iter().map(|t| ("type", t.clone())));
         match &self.range {
             TimeRange::Last(key) if key == DEFAULT_RANGE => {}
             TimeRange::Last(key) => pairs.push(("range", key.clone())),
@@ -213,7 +190,7 @@ impl EventFilter {
         if let Some(size) = self.size {
             pairs.push(("size", size.to_string()));
         }
-        pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&")
+        to_query(pairs.iter().map(|(k, v)| (*k, v.as_str())))
     }
 
     /// `/events?…` for this filter.
@@ -225,52 +202,6 @@ impl EventFilter {
 
 fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc))
-}
-
-/// Split a query string into decoded pairs (`+` is a space).
-pub fn parse_query(query: &str) -> Vec<(String, String)> {
-    query
-        .trim_start_matches('?')
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-/// Percent-encode a query value.
-pub fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or(""), 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]
@@ -296,6 +227,5 @@ mod tests {
         assert_eq!(EventFilter::from_query("range=forever&from=x").range, TimeRange::default());
         assert_eq!(EventFilter::from_query("?range=7d").range, TimeRange::Last("7d".into()));
         assert_eq!(EventFilter::from_query("type=a.b,c.d").types, vec!["a.b", "c.d"]);
-        assert_eq!(EventFilter::from_query("q=%zz+x").text.as_deref(), Some("%zz x"));
     }
 }

@@ -9,6 +9,8 @@ mod filter;
 mod health;
 mod session;
 mod time;
+mod url;
+mod vocabulary;
 
 pub use access::*;
 pub use client::*;
@@ -18,3 +20,5 @@ pub use filter::*;
 pub use health::*;
 pub use session::*;
 pub use time::*;
+pub use url::*;
+pub use vocabulary::*;

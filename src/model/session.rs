@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{encode, parse_query, ClientInfo, EventSummary, FilterOption};
+use super::{parse_query, to_query, ClientInfo, EventSummary, FilterOption};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionSummary {
@@ -71,33 +71,16 @@ pub struct SessionFilter {
     pub scope: super::Scope,
 }
 
-const KEYS: [&str; 6] = ["env", "org", "user", "country", "device", "flag"];
+super::single_valued_filters!(SessionFilter {
+    environment: "env", "environment";
+    organization: "org", "organization";
+    user: "user", "user";
+    country: "country", "country";
+    device_type: "device", "device";
+    flag: "flag", "flag";
+});
 
 impl SessionFilter {
-    fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
-        Some(match key {
-            "env" => &mut self.environment,
-            "org" => &mut self.organization,
-            "user" => &mut self.user,
-            "country" => &mut self.country,
-            "device" => &mut self.device_type,
-            "flag" => &mut self.flag,
-            _ => return None,
-        })
-    }
-
-    pub fn get(&self, key: &str) -> Option<&String> {
-        match key {
-            "env" => self.environment.as_ref(),
-            "org" => self.organization.as_ref(),
-            "user" => self.user.as_ref(),
-            "country" => self.country.as_ref(),
-            "device" => self.device_type.as_ref(),
-            "flag" => self.flag.as_ref(),
-            _ => None,
-        }
-    }
-
     pub fn with(&self, key: &str, value: Option<&str>) -> Self {
         let mut next = self.clone();
         let value = value.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
@@ -114,12 +97,9 @@ impl SessionFilter {
     }
 
     pub fn href(&self) -> String {
-        let mut pairs: Vec<String> =
-            KEYS.iter().filter_map(|k| self.get(k).map(|v| format!("{k}={}", encode(v)))).collect();
-        if self.include_ended {
-            pairs.push("status=all".into());
-        }
-        if pairs.is_empty() { "/sessions".into() } else { format!("/sessions?{}", pairs.join("&")) }
+        let status = self.include_ended.then_some(("status", "all"));
+        let query = to_query(self.set_fields().map(|(key, value)| (key, value.as_str())).chain(status));
+        if query.is_empty() { "/sessions".into() } else { format!("/sessions?{query}") }
     }
 }
 

@@ -6,10 +6,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::event_page;
+use crate::components::badges::OutcomeBadge;
+use crate::components::errors::{ErrorMessage, NotFound};
 use crate::components::event_detail::EventSections;
-use crate::components::time::Time;
-use crate::model::{encode, EventSummary};
-use crate::pages::not_found::NotFound;
+use crate::components::timeline::TimelineItem;
+use crate::model::EventSummary;
 
 #[component]
 pub fn EventPage() -> impl IntoView {
@@ -29,7 +30,7 @@ pub fn EventPage() -> impl IntoView {
                             <nav class="crumbs"><a href="/events">"Events"</a> " / " <span>{s.id.clone()}</span></nav>
                             <div class="page-head">
                                 <h1>{title}</h1>
-                                <span class=format!("badge outcome-{}", s.outcome)>{s.outcome.clone()}</span>
+                                <OutcomeBadge outcome=s.outcome/>
                             </div>
                             <EventSections event=v.event now=v.now compact=false/>
                             <Related title="Same session" events=v.same_session current=s.id.clone() now=v.now/>
@@ -38,7 +39,7 @@ pub fn EventPage() -> impl IntoView {
                         .into_any()
                     }
                     Ok(None) => view! { <NotFound/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{format!("Could not load the event: {e}")}</p> }.into_any(),
+                    Err(e) => view! { <ErrorMessage message=format!("Could not load the event: {e}")/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -61,15 +62,7 @@ fn Related(
             <ol class="timeline">
                 {events.into_iter().map(|e| {
                     let here = e.id == current;
-                    view! {
-                        <li class:current=here>
-                            <Time at=e.occurred_at now/>
-                            <a href=format!("/events/{}", encode(&e.id))><code>{e.event_type.clone()}</code></a>
-                            <span>{e.target.clone().unwrap_or_default()}</span>
-                            <span class=format!("badge outcome-{}", e.outcome)>{e.outcome.clone()}</span>
-                            {here.then(|| view! { <span class="hint">"(this event)"</span> })}
-                        </li>
-                    }
+                    view! { <TimelineItem event=e now current=here/> }
                 }).collect_view()}
             </ol>
         </section>

@@ -8,6 +8,7 @@ use leptos_router::hooks::use_location;
 
 use crate::api::explore_events;
 use crate::components::activity_chart::ActivityChart;
+use crate::components::errors::error_list;
 use crate::components::event_table::EventTable;
 use crate::components::filter_bar::FilterBar;
 use crate::model::{bucket_label, count_label, EventFilter};
@@ -33,14 +34,7 @@ pub fn EventsPage() -> impl IntoView {
             fallback=|| view! { <p class="loading" role="status">"Loading events…"</p> }
             set_pending
         >
-            <ErrorBoundary fallback=|errors| {
-                view! {
-                    <div class="error" role="alert">
-                        <strong>"Could not load events. "</strong>
-                        {move || errors.get().into_iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("; ")}
-                    </div>
-                }
-            }>
+            <ErrorBoundary fallback=error_list("Could not load events. ")>
                 {move || Suspend::new(async move {
                     data.await.map(|explore| {
                         let filter = filter.get_untracked();

@@ -3,7 +3,6 @@
 pub mod event;
 pub mod events;
 pub mod login;
-pub mod not_found;
 pub mod session;
 pub mod sessions;
 pub mod settings;

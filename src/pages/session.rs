@@ -6,10 +6,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::session_page;
-use crate::components::time::Time;
-use crate::model::{absolute_time, encode};
-use crate::pages::not_found::NotFound;
-use crate::pages::sessions::Flags;
+use crate::components::badges::{Flags, StatusBadge};
+use crate::components::errors::{ErrorMessage, NotFound};
+use crate::components::facts::Facts;
+use crate::components::timeline::TimelineItem;
+use crate::model::absolute_time;
 
 #[component]
 pub fn SessionPage() -> impl IntoView {
@@ -25,64 +26,38 @@ pub fn SessionPage() -> impl IntoView {
                         let client = s.client.clone().unwrap_or_default();
                         let title = format!("Session of {}", s.user_label());
                         let now = v.now;
-                        let facts = |pairs: Vec<(&'static str, Option<String>)>| {
-                            view! {
-                                <dl>
-                                    {pairs.into_iter().filter_map(|(k, v)| v.map(|v| view! { <dt>{k}</dt><dd>{v}</dd> })).collect_view()}
-                                </dl>
-                            }
-                        };
                         view! {
                             <Title text=title.clone()/>
                             <nav class="crumbs"><a href="/sessions">"Sessions"</a> " / " <span>{s.session_id.clone()}</span></nav>
                             <div class="page-head">
                                 <h1>{title}</h1>
-                                <span class=format!("badge status-{}", s.status().replace(' ', "-"))>{s.status()}</span>
+                                <StatusBadge status=s.status()/>
                                 <Flags flags=s.flags.clone()/>
                             </div>
                             <div class="section-grid">
-                                <section class="facts">
-                                    <h3>"User"</h3>
-                                    {facts(vec![("Name", s.user_name.clone()), ("E-mail", s.user_email.clone()), ("Id", Some(s.user_key.clone())),
-                                                ("Role", s.user_role.clone()), ("Organization", s.organization.clone()), ("Environment", Some(s.environment.clone()))])}
-                                </section>
-                                <section class="facts">
-                                    <h3>"Device"</h3>
-                                    {facts(vec![("Browser", client.browser.clone().map(|b| format!("{b} {}", client.browser_version.clone().unwrap_or_default()))),
+                                <Facts title="User" facts=vec![("Name", s.user_name.clone()), ("E-mail", s.user_email.clone()), ("Id", Some(s.user_key.clone())),
+                                                ("Role", s.user_role.clone()), ("Organization", s.organization.clone()), ("Environment", Some(s.environment.clone()))]/>
+                                <Facts title="Device" facts=vec![("Browser", client.browser.clone().map(|b| format!("{b} {}", client.browser_version.clone().unwrap_or_default()))),
                                                 ("Engine", client.engine.clone()),
                                                 ("OS", client.os.clone().map(|o| format!("{o} {}", client.os_version.clone().unwrap_or_default()))),
                                                 ("Device", client.device_type.clone()), ("Brand", client.device_brand.clone()), ("Model", client.device_model.clone()),
-                                                ("Machine", s.machine_id.clone())])}
-                                </section>
-                                <section class="facts">
-                                    <h3>"Location"</h3>
-                                    {facts(vec![("IP address", s.ip.clone()), ("Place", client.location_label()), ("Time zone", client.time_zone.clone()),
-                                                ("Coordinates", client.latitude.zip(client.longitude).map(|(a, b)| format!("{a:.3}, {b:.3}")))])}
-                                </section>
-                                <section class="facts">
-                                    <h3>"Session"</h3>
-                                    {facts(vec![("Id", Some(s.session_id.clone())), ("Started", Some(absolute_time(s.started_at))),
+                                                ("Machine", s.machine_id.clone())]/>
+                                <Facts title="Location" facts=vec![("IP address", s.ip.clone()), ("Place", client.location_label()), ("Time zone", client.time_zone.clone()),
+                                                ("Coordinates", client.latitude.zip(client.longitude).map(|(a, b)| format!("{a:.3}, {b:.3}")))]/>
+                                <Facts title="Session" facts=vec![("Id", Some(s.session_id.clone())), ("Started", Some(absolute_time(s.started_at))),
                                                 ("Last seen", Some(absolute_time(s.last_seen))), ("Ended", s.ended_at.map(absolute_time)),
-                                                ("Events", Some(s.events.to_string()))])}
-                                </section>
+                                                ("Events", Some(s.events.to_string()))]/>
                             </div>
                             <section class="related">
                                 <h2>"Timeline" <span class="hint">{format!(" {} events, oldest first", v.events.len())}</span></h2>
                                 <ol class="timeline session-timeline">
-                                    {v.events.into_iter().map(|e| view! {
-                                        <li>
-                                            <Time at=e.occurred_at now/>
-                                            <a href=format!("/events/{}", encode(&e.id))><code>{e.event_type.clone()}</code></a>
-                                            <span>{e.target.clone().unwrap_or_default()}</span>
-                                            <span class=format!("badge outcome-{}", e.outcome)>{e.outcome.clone()}</span>
-                                        </li>
-                                    }).collect_view()}
+                                    {v.events.into_iter().map(|e| view! { <TimelineItem event=e now/> }).collect_view()}
                                 </ol>
                             </section>
                         }.into_any()
                     }
                     Ok(None) => view! { <NotFound/> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{format!("Could not load the session: {e}")}</p> }.into_any(),
+                    Err(e) => view! { <ErrorMessage message=format!("Could not load the session: {e}")/> }.into_any(),
                 }
             })}
         </Suspense>

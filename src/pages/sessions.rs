@@ -6,9 +6,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_location;
 
 use crate::api::sessions_page;
-use crate::components::filter_bar::{live_view, navigator, option_select};
+use crate::components::navigation::{live_view, navigator, option_select};
+use crate::components::badges::{Flags, StatusBadge};
+use crate::components::errors::error_list;
 use crate::components::time::Time;
-use crate::model::{encode, flag_label, FilterOption, SessionFilter, SessionSummary, FLAGS};
+use crate::model::{path_segment, flag_label, FilterOption, SessionFilter, SessionSummary, FLAGS};
 
 /// Sessions listed at most (the server function's limit).
 const SESSION_LIMIT: usize = crate::model::SESSION_PAGE_LIMIT as usize;
@@ -26,11 +28,7 @@ pub fn SessionsPage() -> impl IntoView {
             <span class="hint">"All times in UTC"</span>
         </div>
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading sessions…"</p> }>
-            <ErrorBoundary fallback=|errors| view! {
-                <div class="error" role="alert">
-                    {move || errors.get().into_iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("; ")}
-                </div>
-            }>
+            <ErrorBoundary fallback=error_list("")>
                 {move || Suspend::new(async move {
                     data.await.map(|list| {
                         let filter = SessionFilter::from_query(&search());
@@ -146,7 +144,7 @@ fn SessionTable(sessions: Vec<SessionSummary>, now: chrono::DateTime<chrono::Utc
             </thead>
             <tbody>
                 {sessions.into_iter().map(|s| {
-                    let href = format!("/sessions/{}", encode(&s.session_id));
+                    let href = format!("/sessions/{}", path_segment(&s.session_id));
                     let device = s.client.as_ref().and_then(|c| c.device_label()).unwrap_or_default();
                     let place = s.client.as_ref().and_then(|c| c.location_label()).unwrap_or_default();
                     let status = s.status();
@@ -158,7 +156,7 @@ fn SessionTable(sessions: Vec<SessionSummary>, now: chrono::DateTime<chrono::Utc
                             </td>
                             <td class="time"><Time at=s.started_at now/></td>
                             <td class="time"><Time at=s.last_seen now/></td>
-                            <td><span class=format!("badge status-{}", status.replace(' ', "-"))>{status}</span></td>
+                            <td><StatusBadge status/></td>
                             <td class="device">{device}</td>
                             <td class="ip">{s.ip.clone().unwrap_or_default()}</td>
                             <td>{place}</td>
@@ -170,10 +168,4 @@ fn SessionTable(sessions: Vec<SessionSummary>, now: chrono::DateTime<chrono::Utc
             </tbody>
         </table>
     }
-}
-
-/// Flag badges of a session.
-#[component]
-pub fn Flags(flags: Vec<String>) -> impl IntoView {
-    flags.into_iter().map(|f| view! { <span class="badge flag">{flag_label(&f)}</span> }).collect_view()
 }

@@ -12,6 +12,8 @@ use crate::api::{
     list_api_keys, list_console_sessions, list_users, write_path_status, AddUser, CreateApiKey, ResetPassword, RevokeApiKey,
     RevokeConsoleSession, SetUserDisabled, UpdateUser,
 };
+use crate::components::copy_button::CopyButton;
+use crate::components::errors::ErrorMessage;
 use crate::components::time::Time;
 use crate::model::{Role, Scope, Secret};
 
@@ -40,7 +42,7 @@ fn time_or_never(at: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTim
 /// The error of the last run of an action, if it failed.
 fn action_error<O>(value: impl Fn() -> Option<Result<O, ServerFnError>> + Send + Sync + 'static) -> impl IntoView {
     move || match value() {
-        Some(Err(e)) => Some(view! { <p class="error" role="alert">{server_message(&e)}</p> }),
+        Some(Err(e)) => Some(view! { <ErrorMessage message=server_message(&e)/> }),
         _ => None,
     }
 }
@@ -67,24 +69,15 @@ fn scope_summary(role: Role, scope: &Scope) -> impl IntoView {
 fn shown_once(value: impl Fn() -> Option<Result<Secret, ServerFnError>> + Send + Sync + 'static) -> impl IntoView {
     move || match value() {
         Some(Ok(secret)) => {
-            let copy_text = secret.value.clone();
-            let copy = move |_| {
-                #[cfg(feature = "hydrate")]
-                {
-                    let _ = window().navigator().clipboard().write_text(&copy_text);
-                }
-                #[cfg(not(feature = "hydrate"))]
-                let _ = &copy_text;
-            };
             Some(view! {
                 <div class="secret" role="status">
                     <p><strong>{secret.label}</strong>" — shown once; copy it now, Vigil keeps only a hash."</p>
-                    <code class="secret-value">{secret.value}</code>
-                    <button type="button" class="button" on:click=copy>"Copy"</button>
+                    <code class="secret-value">{secret.value.clone()}</code>
+                    <CopyButton text=secret.value/>
                 </div>
             }.into_any())
         }
-        Some(Err(e)) => Some(view! { <div class="error" role="alert">{server_message(&e)}</div> }.into_any()),
+        Some(Err(e)) => Some(view! { <ErrorMessage message=server_message(&e)/> }.into_any()),
         None => None,
     }
 }
@@ -92,7 +85,7 @@ fn shown_once(value: impl Fn() -> Option<Result<Secret, ServerFnError>> + Send +
 fn role_select(name: &'static str, current: Role) -> impl IntoView {
     view! {
         <select name=name aria-label="Role">
-            {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str() selected=r == current>{r.as_str()}</option> }).collect_view()}
+            {Role::ALL.iter().copied().map(|r| view! { <option value=r.as_str() selected=r == current>{r.as_str()}</option> }).collect_view()}
         </select>
     }
 }

@@ -6,8 +6,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::target_history_page;
+use crate::components::badges::OutcomeBadge;
 use crate::components::time::Time;
-use crate::model::{encode, EventFilter};
+use crate::model::{path_segment, query_value, EventFilter};
 
 #[component]
 pub fn TargetPage() -> impl IntoView {
@@ -30,7 +31,7 @@ pub fn TargetPage() -> impl IntoView {
                     let title = format!("History of {} {}", h.target_type, name);
                     let events_href = EventFilter::default().with("target", Some(&h.target_id)).with("range", Some("1y")).href();
                     let more = h.next.as_ref().map(|c| {
-                        format!("/targets/{}/{}?after={}", encode(&h.target_type), encode(&h.target_id), encode(&c.encode()))
+                        format!("/targets/{}/{}?after={}", path_segment(&h.target_type), path_segment(&h.target_id), query_value(&c.encode()))
                     });
                     let now = h.now;
                     view! {
@@ -53,8 +54,8 @@ pub fn TargetPage() -> impl IntoView {
                                                 <div class="history-head">
                                                     <Time at=s.occurred_at now/>
                                                     <strong class="actor">{s.actor.clone()}</strong>
-                                                    <a href=format!("/events/{}", encode(&s.id))><code>{s.event_type.clone()}</code></a>
-                                                    <span class=format!("badge outcome-{}", s.outcome)>{s.outcome.clone()}</span>
+                                                    <a href=format!("/events/{}", path_segment(&s.id))><code>{s.event_type.clone()}</code></a>
+                                                    <OutcomeBadge outcome=s.outcome/>
                                                     {e.reason.clone().map(|r| view! { <span class="reason">{r}</span> })}
                                                 </div>
                                                 {(!e.changes.is_empty()).then(|| view! {

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
 use super::filter::{push_conditions, push_scope, push_span};
-use crate::model::{Change, EventDetail, EventFilter, EventPage, EventSummary, EventView, PageCursor, Scope, TargetHistory};
+use crate::model::{ActorType, Category, Change, EventDetail, EventFilter, EventPage, EventSummary, EventView, Outcome, PageCursor, Scope, TargetHistory};
 
 /// The columns of `EventSummary`, as a select list over `events`.
 pub(super) const SUMMARY_COLUMNS: &str = "id, occurred_at, environment, nullif(organization_id, '') as organization_id, \
@@ -24,8 +24,8 @@ pub(super) struct SummaryRow {
     organization_id: Option<String>,
     organization: Option<String>,
     event_type: String,
-    category: String,
-    outcome: String,
+    category: Category,
+    outcome: Outcome,
     actor: String,
     actor_key: String,
     actor_email: Option<String>,
@@ -159,7 +159,7 @@ pub(super) struct DetailRow {
     organization_name: Option<String>,
     app_name: Option<String>,
     reason: Option<String>,
-    actor_type: String,
+    actor_type: ActorType,
     actor_id: Option<String>,
     actor_name: Option<String>,
     actor_role: Option<String>,
@@ -245,13 +245,13 @@ pub(super) fn raw_event(r: DetailRow) -> Value {
         ("organization", object([("id", text(s.organization_id)), ("name", text(r.organization_name))])),
         ("app", object([("id", text(s.app_id)), ("name", text(r.app_name))])),
         ("type", Some(Value::String(s.event_type))),
-        ("category", Some(Value::String(s.category))),
-        ("outcome", Some(Value::String(s.outcome))),
+        ("category", Some(Value::from(s.category.as_str()))),
+        ("outcome", Some(Value::from(s.outcome.as_str()))),
         ("reason", text(r.reason)),
         (
             "actor",
             object([
-                ("type", Some(Value::String(r.actor_type))),
+                ("type", Some(Value::from(r.actor_type.as_str()))),
                 ("id", text(r.actor_id)),
                 ("name", text(r.actor_name)),
                 ("email", text(s.actor_email)),

@@ -13,23 +13,11 @@ use crate::store::ledger::{Batch, BATCH_COLUMNS};
 
 /// A place in the feed: everything before batch (xid, batch_id) and, of that
 /// batch, the events up to `seq` are behind it.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct ExportPosition {
     pub xid: i64,
     pub batch_id: i64,
     pub seq: i64,
-}
-
-impl ExportPosition {
-    pub fn encode(&self) -> String {
-        format!("{}.{}.{}", self.xid, self.batch_id, self.seq)
-    }
-
-    pub fn decode(text: &str) -> Option<ExportPosition> {
-        let mut parts = text.split('.').map(str::parse::<i64>);
-        let position = ExportPosition { xid: parts.next()?.ok()?, batch_id: parts.next()?.ok()?, seq: parts.next()?.ok()? };
-        parts.next().is_none().then_some(position)
-    }
 }
 
 /// One page of the feed.

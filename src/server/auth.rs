@@ -19,7 +19,7 @@ use tower_sessions::Session;
 
 use crate::audit::{self, Activity, Actor};
 use crate::error::ApiError;
-use crate::model::{ConsoleUser, Role};
+use crate::model::{Category, ConsoleUser, Outcome, Role};
 use crate::auth::{client_ip, hash_password, random_token, verify_password, Principal, ADMIN_API_PREFIX};
 use crate::state::AppState;
 use crate::store::access::{self, NewConsoleSession};
@@ -149,7 +149,7 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
         let is_page = request.method() == Method::GET && !path.starts_with("/api/");
         if is_page {
             let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
-            return Redirect::to(&format!("/login?next={}", crate::model::encode(target))).into_response();
+            return Redirect::to(&format!("/login?next={}", crate::model::query_value(target))).into_response();
         }
         return refusal(&path, StatusCode::UNAUTHORIZED, "unauthorized", "you are signed out; reload the page to sign in");
     };
@@ -230,7 +230,7 @@ fn refused(headers: &HeaderMap, limited: bool, next: &str) -> Response {
         return json_error(status, code, message);
     }
     let error = if limited { "limited" } else { "invalid" };
-    Redirect::to(&format!("/login?error={error}&next={}", crate::model::encode(next))).into_response()
+    Redirect::to(&format!("/login?error={error}&next={}", crate::model::query_value(next))).into_response()
 }
 
 /// `POST /login`: check the password, open a console session, go on to `next`.
@@ -249,7 +249,7 @@ pub async fn sign_in(
         user_agent: user_agent(&headers),
         ..Actor::default()
     };
-    let failed = |reason: &str| Activity::new("session.sign_in", "session").outcome("failure", reason);
+    let failed = |reason: &str| Activity::new("session.sign_in", Category::Session).outcome(Outcome::Failure, reason);
 
     // Per account and address: a stranger guessing cannot lock the owner out.
     let attempt = format!("{email} {}", actor.ip.as_deref().unwrap_or_default());
@@ -301,7 +301,7 @@ pub async fn sign_in(
     actor.user_id = Some(user.id);
     actor.role = Some(user.role.as_str().into());
     actor.session_id = Some(session_id);
-    audit::record(&state, &actor, Activity::new("session.sign_in", "session")).await;
+    audit::record(&state, &actor, Activity::new("session.sign_in", Category::Session)).await;
 
     if wants_json(&headers) {
         return Ok(Json(json!({"signed_in": user.email, "role": user.role.as_str()})).into_response());
@@ -319,6 +319,6 @@ pub async fn sign_out(
         tracing::error!(%error, "ending a console session failed");
     }
     let _ = session.flush().await;
-    audit::record(&state, &principal.actor(), Activity::new("session.sign_out", "session")).await;
+    audit::record(&state, &principal.actor(), Activity::new("session.sign_out", Category::Session)).await;
     Redirect::to("/login?signed_out=1").into_response()
 }

@@ -1,17 +1,18 @@
 //! Application state: what a request handler, server function or background
 //! task may need (pools, configuration, the token signer, rate limiters, the
-//! ingest pipeline). Every layer may use it; it knows no layer that uses it
-//! (only the ingest pipeline's type and the store's pool constructor, neither
-//! of which knows the state).
+//! ingest pipeline). Every layer may use it; it knows no layer above it: the
+//! one module it names besides configuration and errors is `ingest`, for the
+//! type of the pipeline it holds (`ingest` knows nothing of the state).
 
 pub mod rate_limit;
 pub mod token;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sqlx::PgPool;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::config::{IngestConfig, ServerConfig};
 use crate::ingest::Pipeline;
@@ -65,8 +66,6 @@ impl AppState {
         config: ServerConfig,
         ingest: &IngestConfig,
     ) -> anyhow::Result<Self> {
-        use crate::store::limited_pool;
-        use std::time::Duration;
         let reads = Duration::from_millis(config.statement_timeout_ms);
         let long = Duration::from_millis(config.export_statement_timeout_ms);
         let connections = pool.options().get_max_connections();
@@ -87,3 +86,14 @@ impl AppState {
     }
 }
 
+/// A pool to the same database as `pool`, with its own size and a time limit
+/// on every statement: ingest writes through one (`writers` connections, so
+/// that that many batches commit in parallel and further requests wait their
+/// turn, up to `acquire` — then, as when the database is away, the answer is a
+/// 503), console reads and exports through others.
+fn limited_pool(pool: &PgPool, connections: u32, acquire: Duration, statement_timeout: Duration) -> PgPool {
+    let options = (*pool.connect_options())
+        .clone()
+        .options([("statement_timeout", format!("{}ms", statement_timeout.as_millis()))]);
+    PgPoolOptions::new().max_connections(connections.max(1)).acquire_timeout(acquire).connect_lazy_with(options)
+}

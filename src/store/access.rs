@@ -335,10 +335,14 @@ pub async fn revoke_api_key(pool: &PgPool, id: i64, by: &str) -> sqlx::Result<Op
 
 /// The secret that signs page tokens and export cursors when none is
 /// configured: drawn on the first start and kept, so tokens survive restarts
-/// and every instance signs alike.
+/// and every instance signs alike. Drawn by PostgreSQL's strong random source:
+/// two version-4 UUIDs, 244 random bits as 64 hex digits.
 pub async fn token_secret(pool: &PgPool) -> sqlx::Result<String> {
-    sqlx::query("insert into server_secrets (name, value) values ('token_signer', $1) on conflict (name) do nothing")
-        .bind(crate::auth::random_token(48))
+    sqlx::query(
+        "insert into server_secrets (name, value) \
+         values ('token_signer', replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '')) \
+         on conflict (name) do nothing",
+    )
         .execute(pool)
         .await?;
     sqlx::query_scalar("select value from server_secrets where name = 'token_signer'").fetch_one(pool).await

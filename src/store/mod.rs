@@ -38,18 +38,6 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-/// A pool to the same database as `pool`, with its own size and a time limit
-/// on every statement: ingest writes through one (`writers` connections, so
-/// that that many batches commit in parallel and further requests wait their
-/// turn, up to `acquire` — then, as when the database is away, the answer is a
-/// 503), console reads and exports through others.
-pub fn limited_pool(pool: &PgPool, connections: u32, acquire: Duration, statement_timeout: Duration) -> PgPool {
-    let options = (*pool.connect_options())
-        .clone()
-        .options([("statement_timeout", format!("{}ms", statement_timeout.as_millis()))]);
-    PgPoolOptions::new().max_connections(connections.max(1)).acquire_timeout(acquire).connect_lazy_with(options)
-}
-
 /// Apply the migrations in `migrations/` and create partitions for this month and the next three.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::migrate!().run(pool).await?;

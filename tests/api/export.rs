@@ -153,7 +153,7 @@ async fn since_starts_the_export_at_a_time(pool: sqlx::PgPool) {
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     app.ingest(&json!([{"id": "late", "type": "a.b", "actor": {"id": "x"}}])).await;
 
-    let since = vigil::model::encode(&middle.to_rfc3339());
+    let since = vigil::model::query_value(&middle.to_rfc3339());
     let (status, page) = app.read(&format!("/api/v1/events/export?since={since}")).await;
     assert_eq!(status, 200);
     assert_eq!(ids(&page), ["late"]);

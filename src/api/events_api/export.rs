@@ -1,0 +1,104 @@
+//! `GET /api/v1/events/export`, the feed for SIEM tools, and `GET /events/export`,
+//! the console's download of the current filter.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use serde_json::json;
+
+use super::stream::{download, format_of, stream, Format, STREAM_CHUNK};
+use super::{authorize, filter_of, issue_token, page_size, param, params, redeem_token, time_param, within_bounds};
+use crate::audit::{record_in_background, Activity};
+use crate::auth::Principal;
+use crate::error::ApiError;
+use crate::model::{parse_query, Category, EventFilter, PageCursor};
+use crate::query::filter::{resolve_span, Span};
+use crate::query::{self, ExportPosition};
+use crate::state::AppState;
+
+/// Events in ingestion order after a cursor (or received since a time, or
+/// from the beginning). `json` answers one page with `next_cursor`; `ndjson`
+/// and `csv` stream everything up to now and give the cursor to continue from
+/// in the `Vigil-Next-Cursor` header.
+pub async fn export(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let scope = authorize(&state, &headers, peer).await?;
+    let pairs = params(&query, &["since", "cursor", "format", "page_size"])?;
+    let format = format_of(&pairs)?;
+    let size = page_size(&pairs)?;
+    let filter = filter_of(&pairs, scope);
+    within_bounds(&filter)?;
+    let canonical = filter.to_query();
+    let after = match (param(&pairs, "cursor"), time_param(&pairs, "since")?) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::InvalidParameter { field: "since", message: "give since or cursor, not both".into() })
+        }
+        (Some(cursor), None) => redeem_token(&state, "export", "cursor", cursor, &canonical)?,
+        (None, Some(since)) => query::export_position_at(&state.pool, since).await?,
+        (None, None) => ExportPosition::default(),
+    };
+    let upto = query::export_upto(&state.pool).await?;
+    let cursor_at = |position: ExportPosition| issue_token(&state, "export", &canonical, position);
+
+    if format == Format::Json {
+        let page = query::export_events(&state.exports, &filter, after, upto, size).await?;
+        let next = page.next.max(after);
+        return Ok(Json(json!({ "events": page.events, "next_cursor": cursor_at(next), "has_more": page.more })).into_response());
+    }
+    let pool = state.exports.clone();
+    let body = stream(format, after, move |after| {
+        let pool = pool.clone();
+        let filter = filter.clone();
+        async move {
+            let page = query::export_events(&pool, &filter, after, upto, STREAM_CHUNK).await?;
+            let more = page.more;
+            Ok((more || !page.events.is_empty()).then(|| (page.events, more.then_some(page.next))))
+        }
+    });
+    let mut response = download(body, format, "vigil-export");
+    let end = cursor_at(upto.max(after));
+    response.headers_mut().insert("vigil-next-cursor", HeaderValue::from_str(&end).expect("base64 is a valid header"));
+    Ok(response)
+}
+
+/// `GET /events/export?<explorer query>&format=csv|ndjson`: exactly the
+/// current filter and range, newest first, read in the signed-in user's scope,
+/// and audited.
+pub async fn download_filtered(
+    State(state): State<AppState>,
+    axum::Extension(principal): axum::Extension<Principal>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let query = query.unwrap_or_default();
+    let pairs = parse_query(&query);
+    let format = format_of(&pairs)?;
+    if format == Format::Json {
+        return Err(ApiError::InvalidParameter { field: "format", message: "format must be ndjson or csv".into() });
+    }
+    let mut filter = EventFilter::from_query(&query);
+    filter.scope = principal.scope();
+    within_bounds(&filter)?;
+    let export = Activity::new("events.export", Category::Access)
+        .details(json!({"filter": filter.to_query(), "format": param(&pairs, "format")}));
+    record_in_background(&state, principal.actor(), export);
+    let Span { from, to, .. } = resolve_span(&filter, Utc::now());
+    let pool = state.exports.clone();
+    let body = stream(format, None::<PageCursor>, move |before| {
+        let pool = pool.clone();
+        let filter = filter.clone();
+        async move {
+            let (events, next) =
+                query::list_full_events(&pool, &filter, Some(from), to, before.as_ref(), STREAM_CHUNK).await?;
+            Ok((!events.is_empty()).then(|| (events, next.map(Some))))
+        }
+    });
+    Ok(download(body, format, "vigil-events"))
+}

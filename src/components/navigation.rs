@@ -1,0 +1,56 @@
+//! Navigation from controls: the view in the address bar now, going to a new
+//! URL (a history entry, so the back button undoes it), and the labelled
+//! select every filter uses.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::NavigateOptions;
+
+use crate::model::FilterOption;
+
+/// The view in the address bar now, parsed from its query by `parse`. Controls
+/// build the next URL from it rather than from the view they were drawn with,
+/// so that a second choice made while the first one's page is still loading
+/// keeps the first.
+pub fn live_view<F: 'static>(parse: fn(&str) -> F) -> impl Fn() -> F + Copy + 'static {
+    let location = use_location();
+    move || parse(&location.search.get_untracked())
+}
+
+/// Navigate within the app to an href, adding a history entry.
+pub fn navigator() -> impl Fn(String) + Clone + 'static {
+    let navigate = use_navigate();
+    move |href: String| navigate(&href, NavigateOptions::default())
+}
+
+/// A labelled select of one filter's choices ("Any" first, counts when known);
+/// choosing navigates to `href_for(value)`. The current value stays listed even
+/// when the data no longer holds it.
+pub fn option_select(
+    name: &'static str,
+    label: &'static str,
+    current: String,
+    mut choices: Vec<FilterOption>,
+    href_for: impl Fn(&str) -> String + 'static,
+) -> impl IntoView {
+    let go = navigator();
+    if !current.is_empty() && !choices.iter().any(|c| c.value == current) {
+        choices.insert(0, FilterOption { value: current.clone(), label: current.clone(), events: 0 });
+    }
+    view! {
+        <label class="field">
+            <span>{label}</span>
+            <select name=name on:change=move |ev| go(href_for(&event_target_value(&ev)))>
+                <option value="" selected=current.is_empty()>"Any"</option>
+                {choices
+                    .into_iter()
+                    .map(|c| {
+                        let selected = c.value == current;
+                        let text = if c.events > 0 { format!("{} ({})", c.label, c.events) } else { c.label };
+                        view! { <option value=c.value selected=selected>{text}</option> }
+                    })
+                    .collect_view()}
+            </select>
+        </label>
+    }
+}

@@ -1,0 +1,75 @@
+//! How the console writes and reads its URLs: query strings as HTML forms
+//! encode them (`form_urlencoded`), path segments percent-encoded, and the one
+//! declaration of a filter's single-valued fields that both filters use.
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+
+/// Characters escaped in a path segment: all but letters, digits and `-._~`.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+
+/// One path segment (an event id, a session id), escaped.
+pub fn path_segment(text: &str) -> String {
+    utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+/// A query string's pairs, decoded (`+` is a space; a stray `%` stays as it is).
+pub fn parse_query(query: &str) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.trim_start_matches('?').as_bytes()).into_owned().collect()
+}
+
+/// Pairs as a query string, without the leading `?`.
+pub fn to_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+/// One value as it stands in a query string (`next=…`).
+pub fn query_value(text: &str) -> String {
+    form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// Declares a filter's single-valued fields once: the struct field, its key in
+/// URLs and the API, and its label on a chip. Derives `FIELDS` (key, label),
+/// `get(key)` and `slot(key)` from that one list.
+macro_rules! single_valued_filters {
+    ($filter:ty { $($field:ident: $key:literal, $label:literal;)* }) => {
+        impl $filter {
+            /// The single-valued filters as (URL key, label), in URL order.
+            pub const FIELDS: &'static [(&'static str, &'static str)] = &[$(($key, $label)),*];
+
+            pub fn get(&self, key: &str) -> Option<&String> {
+                match key {
+                    $($key => self.$field.as_ref(),)*
+                    _ => None,
+                }
+            }
+
+            fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+                match key {
+                    $($key => Some(&mut self.$field),)*
+                    _ => None,
+                }
+            }
+
+            /// The set single-valued filters as (URL key, value), in URL order.
+            pub fn set_fields(&self) -> impl Iterator<Item = (&'static str, &String)> + '_ {
+                Self::FIELDS.iter().filter_map(|(key, _)| self.get(key).map(|value| (*key, value)))
+            }
+        }
+    };
+}
+pub(crate) use single_valued_filters;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_and_segments_are_escaped_and_read_back() {
+        assert_eq!(path_segment("a b/c?d"), "a%20b%2Fc%3Fd");
+        assert_eq!(query_value("/sessions?status=all"), "%2Fsessions%3Fstatus%3Dall");
+        let pairs = [("q", "100% & more"), ("user", "ana silva@x.com")];
+        let text = to_query(pairs);
+        assert_eq!(parse_query(&text), pairs.map(|(k, v)| (k.to_string(), v.to_string())));
+        assert_eq!(parse_query("?q=%zz+x"), vec![("q".to_string(), "%zz x".to_string())]);
+    }
+}

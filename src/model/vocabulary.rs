@@ -1,0 +1,116 @@
+//! The fixed vocabularies of the event model, as enums serialised to the same
+//! strings the API and the database have always used: an event's category,
+//! outcome and actor type, and a console user's role.
+
+/// Declares an enum whose variants stand for fixed strings: serde and (on the
+/// server) sqlx read and write those strings, `ALL` lists the variants,
+/// `as_str` and `parse` convert.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident = $text:literal,)* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(type_name = "text"))]
+        pub enum $name {
+            $($(#[$variant_meta])* #[serde(rename = $text)] #[cfg_attr(feature = "ssr", sqlx(rename = $text))] $variant,)*
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+
+            pub fn parse(text: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| v.as_str() == text)
+            }
+
+            /// Every value, as `a, b or c` for error messages and documentation.
+            pub fn choices() -> String {
+                let names: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                match names.split_last() {
+                    Some((last, [])) => last.to_string(),
+                    Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+                    None => String::new(),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary!(
+    /// What kind of thing an event records.
+    Category {
+        /// Someone read or used something (an API call, a query, a download).
+        Access = "access",
+        /// Something was created, changed or deleted.
+        Change = "change",
+        /// Sign-in, sign-out and session lifecycle.
+        Session = "session",
+        /// The platform itself (servers, jobs, configuration).
+        System = "system",
+    }
+);
+
+vocabulary!(
+    /// How an event ended.
+    Outcome {
+        Success = "success",
+        Failure = "failure",
+        /// Refused by an access rule.
+        Denied = "denied",
+    }
+);
+
+vocabulary!(
+    /// Who acted.
+    ActorType {
+        User = "user",
+        ApiKey = "api_key",
+        Service = "service",
+        Workflow = "workflow",
+        System = "system",
+    }
+);
+
+vocabulary!(
+    /// What a console user may do.
+    Role {
+        /// Everything, including settings.
+        Admin = "admin",
+        /// Read-only, all data.
+        Auditor = "auditor",
+        /// Read-only, restricted to the environments and organizations of their scope.
+        Viewer = "viewer",
+    }
+);
+
+impl Default for Role {
+    fn default() -> Self {
+        Role::Viewer
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_value_reads_and_writes_as_its_string() {
+        for outcome in Outcome::ALL {
+            assert_eq!(Outcome::parse(outcome.as_str()), Some(*outcome));
+            assert_eq!(serde_json::to_value(outcome).unwrap(), outcome.as_str());
+        }
+        assert_eq!(serde_json::from_str::<ActorType>("\"api_key\"").unwrap(), ActorType::ApiKey);
+        assert_eq!(Category::parse("Access"), None);
+        assert_eq!(Outcome::choices(), "success, failure or denied");
+    }
+}
