@@ -12,12 +12,6 @@ use crate::model::{absolute_time, path_segment, Change, EventDetail};
 #[component]
 pub fn EventSections(event: EventDetail, now: chrono::DateTime<chrono::Utc>, compact: bool) -> impl IntoView {
     let s = event.summary.clone();
-    let history_href = match (&s.target_type, &s.target_id) {
-        (Some(kind), Some(id)) => Some(format!("/targets/{}/{}", path_segment(kind), path_segment(id))),
-        _ => None,
-    };
-    let detail_href = format!("/events/{}", path_segment(&s.id));
-    let session_link = event.actor_session_id.clone().map(|id| format!("/sessions/{}", path_segment(&id)));
     let actor = [
         ("Name", event.actor_name.clone()),
         ("E-mail", s.actor_email.clone()),
@@ -82,12 +76,27 @@ pub fn EventSections(event: EventDetail, now: chrono::DateTime<chrono::Utc>, com
                     .collect_view()}
             </div>
             <RawJson raw=event.raw.clone() open=!compact/>
-            <p class="event-links">
-                {compact.then(|| view! { <a href=detail_href class="button">"Open event page"</a> })}
-                {session_link.map(|href| view! { <a href=href class="button">"Open session"</a> })}
-                {history_href.map(|href| view! { <a href=href class="button">"History of this target"</a> })}
-            </p>
+            <EventLinks event=event.clone() compact/>
         </div>
+    }
+}
+
+/// Where to go from an event: its page (from a table row), its session, its target's history.
+#[component]
+fn EventLinks(event: EventDetail, compact: bool) -> impl IntoView {
+    let s = &event.summary;
+    let detail_href = format!("/events/{}", path_segment(&s.id));
+    let session_href = event.actor_session_id.as_ref().map(|id| format!("/sessions/{}", path_segment(id)));
+    let history_href = match (&s.target_type, &s.target_id) {
+        (Some(kind), Some(id)) => Some(format!("/targets/{}/{}", path_segment(kind), path_segment(id))),
+        _ => None,
+    };
+    view! {
+        <p class="event-links">
+            {compact.then(|| view! { <a href=detail_href class="button">"Open event page"</a> })}
+            {session_href.map(|href| view! { <a href=href class="button">"Open session"</a> })}
+            {history_href.map(|href| view! { <a href=href class="button">"History of this target"</a> })}
+        </p>
     }
 }
 
