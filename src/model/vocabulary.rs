@@ -83,21 +83,17 @@ vocabulary!(
 
 vocabulary!(
     /// What a console user may do.
+    #[derive(Default)]
     Role {
         /// Everything, including settings.
         Admin = "admin",
         /// Read-only, all data.
         Auditor = "auditor",
         /// Read-only, restricted to the environments and organizations of their scope.
+        #[default]
         Viewer = "viewer",
     }
 );
-
-impl Default for Role {
-    fn default() -> Self {
-        Role::Viewer
-    }
-}
 
 #[cfg(test)]
 mod tests {

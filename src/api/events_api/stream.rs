@@ -99,7 +99,7 @@ fn csv_row(event: &Value) -> String {
     let cells: Vec<String> = CSV_COLUMNS
         .iter()
         .map(|path| {
-            let value = path.split('.').fold(Some(event), |v, key| v.and_then(|v| v.get(key)));
+            let value = path.split('.').try_fold(event, |v, key| v.get(key));
             match value {
                 None | Some(Value::Null) => String::new(),
                 Some(Value::String(s)) => csv_cell(s),
