@@ -43,7 +43,6 @@ build:
 	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo leptos build
 
 release:
-	@.ci/install-tools release
 	@.ci/release
 
 # --- run: release build, demo data on first start, serve until Ctrl-C ---
