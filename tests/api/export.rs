@@ -126,6 +126,22 @@ async fn reading_needs_the_export_key(pool: sqlx::PgPool) {
     }
 }
 
+#[sqlx::test(migrations = false)]
+async fn an_export_cursor_kept_from_before_versioned_tokens_still_goes_on(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    load(&app).await;
+    // The unversioned form an earlier Vigil signed: the canonical query, then xid.batch.seq.
+    let secret = ServerConfig::with_keys(KEY, EXPORT_KEY).secret.unwrap();
+    let signer = vigil::state::token::Signer::new(&secret).unwrap();
+    let start = signer.sign("export", "env=staging\n0.0.0");
+    let (status, page) = app.read(&format!("/api/v1/events/export?env=staging&cursor={start}")).await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(ids(&page).len(), 40, "every staging event from the start");
+    let other_query = signer.sign("export", "env=production\n0.0.0");
+    let (status, _) = app.read(&format!("/api/v1/events/export?env=staging&cursor={other_query}")).await;
+    assert_eq!(status, 400, "still bound to its query");
+}
+
 /// Follow the export cursor in JSON pages until a page is empty and `has_more` is false.
 pub async fn follow(app: &TestApp, cursor: &mut Option<String>, seen: &mut Vec<String>) -> usize {
     let mut pages = 0;

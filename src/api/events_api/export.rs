@@ -41,7 +41,8 @@ pub async fn export(
         (Some(_), Some(_)) => {
             return Err(ApiError::InvalidParameter { field: "since", message: "give since or cursor, not both".into() })
         }
-        (Some(cursor), None) => redeem_token(&state, "export", "cursor", cursor, &canonical)?,
+        (Some(cursor), None) => redeem_token(&state, "export", "cursor", cursor, &canonical)
+            .or_else(|refused| unversioned_cursor(&state, cursor, &canonical).ok_or(refused))?,
         (None, Some(since)) => query::export_position_at(&state.pool, since).await?,
         (None, None) => ExportPosition::default(),
     };
@@ -67,6 +68,17 @@ pub async fn export(
     let end = cursor_at(upto.max(after));
     response.headers_mut().insert("vigil-next-cursor", HeaderValue::from_str(&end).expect("base64 is a valid header"));
     Ok(response)
+}
+
+/// An export cursor from before tokens carried a version
+/// (`<query>\n<xid>.<batch_id>.<seq>`, signed alike): a SIEM tool that kept
+/// one across an upgrade goes on where it was.
+fn unversioned_cursor(state: &AppState, cursor: &str, canonical: &str) -> Option<ExportPosition> {
+    let payload = state.signer.verify("export", cursor)?;
+    let (query, position) = payload.split_once('\n')?;
+    let mut parts = position.split('.').map(str::parse::<i64>);
+    let position = ExportPosition { xid: parts.next()?.ok()?, batch_id: parts.next()?.ok()?, seq: parts.next()?.ok()? };
+    (query == canonical && parts.next().is_none()).then_some(position)
 }
 
 /// `GET /events/export?<explorer query>&format=csv|ndjson`: exactly the
