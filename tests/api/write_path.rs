@@ -4,6 +4,8 @@
 //! the arrival order, and the server killed mid-ingest.
 
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -60,12 +62,18 @@ fn ids(batch: &[Value]) -> Vec<String> {
 #[sqlx::test(migrations = false)]
 async fn the_export_gets_every_acknowledged_event_once_from_8_writers_and_one_held_transaction(pool: PgPool) {
     let app = spawn_with(pool, fast_reads()).await;
+    // Each writer sends 15 batches, then 2 more once the exporter has received
+    // something: so the export surely runs while writers still write.
+    let exporter_started = Arc::new(AtomicBool::new(false));
     let writers: Vec<_> = (0..8)
         .map(|w| {
-            let (client, base) = (app.client.clone(), app.base.clone());
+            let (client, base, started) = (app.client.clone(), app.base.clone(), exporter_started.clone());
             tokio::spawn(async move {
                 let mut sent = Vec::new();
-                for b in 0..15 {
+                for b in 0..17 {
+                    while b == 15 && !started.load(Ordering::SeqCst) {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
                     let batch = mixed_batch(w, b, 40);
                     let response = post(&client, &base, &batch).await.unwrap();
                     assert_eq!(response.status(), 200);
@@ -100,11 +108,13 @@ async fn the_export_gets_every_acknowledged_event_once_from_8_writers_and_one_he
         })
     };
 
-    let total = 8 * 15 * 40 + 25;
+    let total = 8 * 17 * 40 + 25;
     let (mut cursor, mut seen, mut exported_midway) = (None, Vec::new(), false);
     while !(writers.iter().all(|w| w.is_finished()) && held.is_finished()) {
         follow(&app, &mut cursor, &mut seen).await;
-        exported_midway |= !seen.is_empty() && seen.len() < total;
+        if !seen.is_empty() && !exporter_started.swap(true, Ordering::SeqCst) {
+            exported_midway = seen.len() < total;
+        }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mut sent = BTreeSet::new();
