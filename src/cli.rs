@@ -87,7 +87,7 @@ pub async fn user(command: UserCommand, database: DatabaseConfig) -> anyhow::Res
     let UserCommand::Add { email, admin, role, environments, organizations, password_stdin, reset } = command;
     let email = email.trim().to_lowercase();
     anyhow::ensure!(email.contains('@'), "{email:?} is not an e-mail address");
-    let role = if admin { Role::Admin } else { Role::parse(&role).ok_or_else(|| anyhow::anyhow!("role must be admin, auditor or viewer"))? };
+    let role = if admin { Role::Admin } else { Role::parse(&role).ok_or_else(|| anyhow::anyhow!("role must be {}", Role::choices()))? };
     let password = if password_stdin {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;

@@ -25,7 +25,7 @@ mod admin {
     }
 
     pub fn parse_role(text: &str) -> Result<Role, leptos::prelude::ServerFnError> {
-        Role::parse(text).ok_or_else(|| leptos::prelude::ServerFnError::new("role must be admin, auditor or viewer"))
+        Role::parse(text).ok_or_else(|| leptos::prelude::ServerFnError::new(format!("role must be {}", Role::choices())))
     }
 
     /// The user with this id, or an error saying there is none.
