@@ -35,6 +35,9 @@ pub enum Command {
     Load(crate::bench::load::LoadArgs),
     /// A mixed load of pages, API reads and ingest on a running server (see `make reliability`).
     Soak(crate::bench::soak::SoakArgs),
+    /// Check that no stored event, batch or checkpoint was altered, deleted or
+    /// forged since it was sealed; exits 1 and names every finding.
+    Verify(VerifyArgs),
     /// Manage console users.
     User {
         #[command(subcommand)]
@@ -47,6 +50,89 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseConfig,
     },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// The seal key file whose public half checks the signatures.
+    #[arg(long, env = "VIGIL_SEAL_KEY", default_value = ".vigil/seal.key")]
+    pub seal_key: std::path::PathBuf,
+    /// Check against this public key (base64) instead of the key file's: the
+    /// copy kept away from this machine.
+    #[arg(long)]
+    pub trusted_key: Option<String>,
+    /// The checkpoint log kept outside the database.
+    #[arg(long, env = "VIGIL_CHECKPOINT_LOG", default_value = ".vigil/checkpoints.jsonl")]
+    pub checkpoint_log: std::path::PathBuf,
+    /// Print the seal key's public key and exit.
+    #[arg(long)]
+    pub public_key: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `vigil verify`: the report, and exit status 1 on any finding.
+pub async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
+    use crate::state::seal_key::{parse_public_key, SealKey};
+
+    if args.public_key {
+        println!("{}", SealKey::load_or_create(&args.seal_key)?.public_key_text());
+        return Ok(());
+    }
+    let key = match &args.trusted_key {
+        Some(text) => parse_public_key(text)?,
+        None => {
+            anyhow::ensure!(args.seal_key.exists(), "no seal key at {} (give --seal-key or --trusted-key)", args.seal_key.display());
+            SealKey::load_or_create(&args.seal_key)?.public_key()
+        }
+    };
+    let pool = crate::store::connect(&args.database).await?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} batches {msg}")
+            .expect("a valid template"),
+    );
+    let mut progress = |done: i64, total: i64, events: i64| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        bar.set_message(format!("{events} events"));
+    };
+    let log = Some(args.checkpoint_log.as_path());
+    let report = crate::integrity::verify(&pool, &key, log, None, &mut progress).await?;
+    bar.finish_and_clear();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_report(&report);
+    }
+    if !report.is_clean() {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+fn print_report(report: &crate::model::VerifyReport) {
+    let rate = report.events as f64 / report.seconds.max(1e-6);
+    println!(
+        "Checked {} events in {} batches and {} retention drops against {} signed checkpoints in {:.1} s ({rate:.0} events/s).",
+        report.events, report.entries - report.prunes, report.prunes, report.checkpoints, report.seconds
+    );
+    match report.last_checkpoint {
+        Some((position, at)) => println!("Newest checkpoint: position {position}, {}.", at.format("%Y-%m-%d %H:%M:%S UTC")),
+        None => println!("No checkpoint yet: nothing is proven until the first one is written."),
+    }
+    if report.unsealed_events > 0 {
+        println!("{} events are newer than the last checkpoint and not covered yet.", report.unsealed_events);
+    }
+    if report.is_clean() {
+        println!("OK: nothing was altered, deleted or forged.");
+    }
+    for finding in &report.findings {
+        println!("FOUND {}: {}", finding.kind, finding.message);
+    }
 }
 
 #[derive(Subcommand, Debug)]

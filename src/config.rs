@@ -118,6 +118,57 @@ pub struct ServerConfig {
     /// Largest accepted event, in bytes of JSON; a larger one is rejected by field.
     #[arg(long, env = "VIGIL_MAX_EVENT_BYTES", default_value_t = 64 * 1024)]
     pub max_event_bytes: usize,
+
+    #[command(flatten)]
+    pub lifecycle: LifecycleConfig,
+}
+
+/// Retention and tamper evidence: where the signing key and the checkpoints
+/// live (outside the database), how often checkpoints and purges run.
+#[derive(Args, Clone, Debug)]
+pub struct LifecycleConfig {
+    /// The Ed25519 key (PKCS#8 PEM) that signs checkpoints and retention
+    /// drops; generated with mode 0600 on the first start. Keep a copy of its
+    /// public key (`vigil verify --public-key`) away from this machine.
+    #[arg(long, env = "VIGIL_SEAL_KEY", default_value = ".vigil/seal.key")]
+    pub seal_key: std::path::PathBuf,
+
+    /// File every signed checkpoint is appended to (JSON lines), outside the database.
+    #[arg(long, env = "VIGIL_CHECKPOINT_LOG", default_value = ".vigil/checkpoints.jsonl")]
+    pub checkpoint_log: std::path::PathBuf,
+
+    /// Seconds between checkpoints while events arrive (one an hour regardless).
+    #[arg(long, env = "VIGIL_CHECKPOINT_SECONDS", default_value_t = 60)]
+    pub checkpoint_seconds: u64,
+
+    /// Days an environment's events are kept unless Settings → Data says otherwise.
+    #[arg(long, env = "VIGIL_RETENTION_DAYS", default_value_t = 400)]
+    pub retention_days: i32,
+
+    /// Minutes between retention runs (each drops the monthly partitions whose
+    /// every environment's period has passed).
+    #[arg(long, env = "VIGIL_PURGE_MINUTES", default_value_t = 60)]
+    pub purge_minutes: u64,
+
+    /// Folder where a partition is archived (gzip NDJSON, read back and hashed)
+    /// before it is dropped; without it, partitions are dropped unarchived.
+    #[arg(long, env = "VIGIL_ARCHIVE_DIR")]
+    pub archive_dir: Option<std::path::PathBuf>,
+}
+
+impl LifecycleConfig {
+    /// Settings for tests: a fresh folder for the key and the checkpoint log.
+    pub fn in_temp_folder() -> Self {
+        let folder = std::env::temp_dir().join(format!("vigil-{}", uuid::Uuid::new_v4()));
+        LifecycleConfig {
+            seal_key: folder.join("seal.key"),
+            checkpoint_log: folder.join("checkpoints.jsonl"),
+            checkpoint_seconds: 60,
+            retention_days: 400,
+            purge_minutes: 60,
+            archive_dir: None,
+        }
+    }
 }
 
 fn default_writers() -> u32 {
@@ -160,6 +211,7 @@ impl ServerConfig {
             statement_timeout_ms: 10_000,
             export_statement_timeout_ms: 60_000,
             max_event_bytes: 64 * 1024,
+            lifecycle: LifecycleConfig::in_temp_folder(),
         }
     }
 }

@@ -1,10 +1,11 @@
 //! Application state: what a request handler, server function or background
-//! task may need (pools, configuration, the token signer, rate limiters, the
-//! ingest pipeline). Every layer may use it; it knows no layer above it: the
+//! task may need (pools, configuration, the token signer, the seal key, rate
+//! limiters, the ingest pipeline). Every layer may use it; it knows no layer above it: the
 //! one module it names besides configuration and errors is `ingest`, for the
 //! type of the pipeline it holds (`ingest` knows nothing of the state).
 
 pub mod rate_limit;
+pub mod seal_key;
 pub mod token;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions};
 use crate::config::{IngestConfig, ServerConfig};
 use crate::ingest::Pipeline;
 use rate_limit::RateLimiter;
+use seal_key::SealKey;
 use token::Signer;
 
 /// Everything a request handler or server function may need.
@@ -41,6 +43,8 @@ pub struct AppState {
     pub console_limiter: Arc<RateLimiter>,
     pub pipeline: Pipeline,
     pub session_idle_minutes: i64,
+    /// Signs checkpoints and retention drops (`VIGIL_SEAL_KEY`).
+    pub seal_key: Arc<SealKey>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -81,6 +85,7 @@ impl AppState {
             sign_in_limiter: Arc::new(RateLimiter::new(1.0 / 60.0, 5.0)),
             auth_failures: Arc::new(RateLimiter::new(AUTH_FAILURES_PER_MINUTE / 60.0, AUTH_FAILURES_BURST)),
             console_limiter: Arc::new(RateLimiter::new(CONSOLE_CALLS_PER_SECOND, CONSOLE_CALLS_BURST)),
+            seal_key: Arc::new(SealKey::load_or_create(&config.lifecycle.seal_key)?),
             config: Arc::new(config),
         })
     }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
-use super::ledger::{Batch, BATCH_COLUMNS, UNDERIVED};
+use super::ledger::{self, Batch, Position, UNDERIVED};
 
 /// Events one step derives at most (whole batches; at least one batch).
 const STEP_EVENTS: i64 = 20_000;
@@ -19,13 +19,6 @@ const DERIVE: &str = include_str!("derive.sql");
 /// Advisory lock key held by the one running step ("vigildrv").
 const DERIVE_LOCK: i64 = 0x7669_6769_6c64_7276;
 const FLAGS: &str = include_str!("flags.sql");
-
-/// Where a follower of the ledger stands: every batch up to (xid, batch_id) is done.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Position {
-    pub xid: i64,
-    pub batch_id: i64,
-}
 
 /// Run until the process ends: derive whatever is ready, then wait a moment.
 pub async fn run(pool: PgPool, idle: Duration) {
@@ -76,11 +69,8 @@ pub async fn step(pool: &PgPool) -> sqlx::Result<u64> {
     // An advisory lock rather than a row lock: it gives the transaction no
     // xid, so a step with nothing to do holds no one's watermark back.
     sqlx::query("select pg_advisory_xact_lock($1)").bind(DERIVE_LOCK).execute(&mut *tx).await?;
-    let position: Position = sqlx::query_as("select xid::text::int8, batch_id from ledger_positions where consumer = 'derive'")
-        .fetch_one(&mut *tx)
-        .await
-        .map(|(xid, batch_id)| Position { xid, batch_id })?;
-    let batches = next_batches(&mut tx, position).await?;
+    let position = ledger::position(&mut tx, "derive").await?;
+    let batches = ledger::next_batches(&mut tx, position, STEP_EVENTS).await?;
     let Some(last) = batches.last() else {
         tx.rollback().await?;
         return Ok(0);
@@ -90,40 +80,9 @@ pub async fn step(pool: &PgPool) -> sqlx::Result<u64> {
         let _ = tx.rollback().await;
         return Err(error);
     }
-    sqlx::query(
-        "update ledger_positions set xid = $1::text::xid8, batch_id = $2, updated_at = now() where consumer = 'derive'",
-    )
-    .bind(end.xid.to_string())
-    .bind(end.batch_id)
-    .execute(&mut *tx)
-    .await?;
+    ledger::set_position(&mut tx, "derive", end).await?;
     tx.commit().await?;
     Ok(batches.iter().map(|b| b.events as u64).sum())
-}
-
-/// The ledger rows after `position` whose transactions have all ended, in
-/// order, up to about [`STEP_EVENTS`] events.
-async fn next_batches(conn: &mut PgConnection, position: Position) -> sqlx::Result<Vec<Batch>> {
-    sqlx::query_as(&format!(
-        "select {BATCH_COLUMNS}
-         from (
-             select *, sum(events) over (order by xid, batch_id) - events as before
-             from (
-                 select * from ingest_batches
-                 where (xid, batch_id) > ($1::text::xid8, $2)
-                   and xid < pg_snapshot_xmin(pg_current_snapshot())
-                 order by xid, batch_id
-                 limit 1000
-             ) next
-         ) counted
-         where before < $3
-         order by xid, batch_id"
-    ))
-    .bind(position.xid.to_string())
-    .bind(position.batch_id)
-    .bind(STEP_EVENTS)
-    .fetch_all(conn)
-    .await
 }
 
 async fn derive(conn: &mut PgConnection, batches: &[Batch]) -> sqlx::Result<()> {

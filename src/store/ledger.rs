@@ -4,7 +4,7 @@
 //! keeps every follower of the ledger waiting; nothing is lost).
 
 use chrono::{DateTime, Utc};
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 pub use crate::model::{LedgerStatus, WatermarkHolder};
 
@@ -19,6 +19,61 @@ pub struct Batch {
     pub first_occurred_at: DateTime<Utc>,
     pub last_occurred_at: DateTime<Utc>,
     pub events: i32,
+}
+
+/// Where a follower of the ledger stands: every batch up to (xid, batch_id) is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Position {
+    pub xid: i64,
+    pub batch_id: i64,
+}
+
+/// Where a follower (`derive`, `seal`) stands; lock its row of `ledger_positions`
+/// in the caller's transaction only by updating it later.
+pub async fn position(conn: &mut PgConnection, consumer: &str) -> sqlx::Result<Position> {
+    sqlx::query_as("select xid::text::int8, batch_id from ledger_positions where consumer = $1")
+        .bind(consumer)
+        .fetch_one(conn)
+        .await
+        .map(|(xid, batch_id)| Position { xid, batch_id })
+}
+
+/// Move a follower past `end`, in the transaction of the work it did.
+pub async fn set_position(conn: &mut PgConnection, consumer: &str, end: Position) -> sqlx::Result<()> {
+    sqlx::query(
+        "update ledger_positions set xid = $1::text::xid8, batch_id = $2, updated_at = now() where consumer = $3",
+    )
+    .bind(end.xid.to_string())
+    .bind(end.batch_id)
+    .bind(consumer)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// The ledger rows after `position` whose transactions have all ended, in
+/// order, up to about `max_events` events (at least one batch).
+pub async fn next_batches(conn: &mut PgConnection, position: Position, max_events: i64) -> sqlx::Result<Vec<Batch>> {
+    sqlx::query_as(&format!(
+        "select {BATCH_COLUMNS}
+         from (
+             select *, sum(events) over (order by xid, batch_id) - events as before
+             from (
+                 select * from ingest_batches
+                 where (xid, batch_id) > ($1::text::xid8, $2)
+                   and xid < pg_snapshot_xmin(pg_current_snapshot())
+                 order by xid, batch_id
+                 limit 1000
+             ) next
+         ) counted
+         where before < $3
+         order by xid, batch_id"
+    ))
+    .bind(position.xid.to_string())
+    .bind(position.batch_id)
+    .bind(max_events)
+    .fetch_all(conn)
+    .await
 }
 
 /// The condition on `ingest_batches b` of the batches the deriving worker has

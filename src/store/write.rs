@@ -8,10 +8,10 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use sha2::{Digest, Sha256};
+use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
+use super::seal::{batch_root, month_of, month_parts, stored_time, Canonical, Hash};
 use crate::ingest::NewEvent;
 
 /// Most events one ledger batch holds: its events are numbered
@@ -57,7 +57,7 @@ pub async fn write_batch(conn: &mut PgConnection, events: &[NewEvent]) -> sqlx::
         let mut copy = conn.copy_in_raw(COPY_EVENTS).await?;
         copy.send(rows.text).await?;
         copy.finish().await?;
-        record_batch(conn, batch_id, chunk, &rows.leaves).await?;
+        record_batch(conn, batch_id, chunk, &rows.root).await?;
     }
     let inserted = stored.len() as u64;
     Ok(InsertOutcome { inserted, duplicates: events.len() as u64 - inserted })
@@ -103,7 +103,7 @@ async fn claim_ids<'e>(conn: &mut PgConnection, events: &'e [NewEvent]) -> sqlx:
 
 /// The batch's ledger row, in the batch's transaction (its `xid` defaults to
 /// that transaction's id).
-async fn record_batch(conn: &mut PgConnection, batch_id: i64, events: &[&NewEvent], leaves: &[[u8; 32]]) -> sqlx::Result<()> {
+async fn record_batch(conn: &mut PgConnection, batch_id: i64, events: &[&NewEvent], root: &Hash) -> sqlx::Result<()> {
     let first = events.iter().map(|e| e.occurred_at).min();
     let last = events.iter().map(|e| e.occurred_at).max();
     let distinct = |f: fn(&NewEvent) -> &str| {
@@ -123,29 +123,10 @@ async fn record_batch(conn: &mut PgConnection, batch_id: i64, events: &[&NewEven
     .bind(last)
     .bind(distinct(|e| &e.environment))
     .bind(distinct(|e| &e.organization_id))
-    .bind(merkle_root(leaves).to_vec())
+    .bind(root.to_vec())
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// SHA-256 Merkle root: pairs hashed level by level, an odd last node paired
-/// with itself. Leaves are the SHA-256 of each event's stored row (its `COPY` line).
-pub fn merkle_root(leaves: &[[u8; 32]]) -> [u8; 32] {
-    let mut level: Vec<[u8; 32]> = leaves.to_vec();
-    if level.is_empty() {
-        return Sha256::digest([]).into();
-    }
-    while level.len() > 1 {
-        level = level
-            .chunks(2)
-            .map(|pair| {
-                let right = pair.get(1).unwrap_or(&pair[0]);
-                Sha256::new().chain_update(pair[0]).chain_update(right).finalize().into()
-            })
-            .collect();
-    }
-    level[0]
 }
 
 const COPY_EVENTS: &str = "copy events (
@@ -153,25 +134,28 @@ const COPY_EVENTS: &str = "copy events (
     type, category, outcome, reason, actor_type, actor_id, actor_name, actor_email, actor_role,
     actor_session_id, actor_api_key_id, target_type, target_id, target_name, changes,
     request_id, request_method, request_path, request_status, request, response, client_ip,
-    user_agent, machine_id, details, client_info, country_code, device_type
+    user_agent, machine_id, details, client_info, country_code, device_type, leaf
 ) from stdin";
 
-/// A chunk of events in PostgreSQL's text `COPY` format, with the hash of each line.
+/// A chunk of events in PostgreSQL's text `COPY` format, each with its leaf,
+/// and the chunk's root (see `store::seal`).
 struct CopyRows {
     text: Vec<u8>,
-    leaves: Vec<[u8; 32]>,
+    root: Hash,
 }
 
 impl CopyRows {
     fn encode(events: &[&NewEvent], first_seq: i64) -> CopyRows {
-        let mut rows = CopyRows { text: Vec::with_capacity(events.len() * 1024), leaves: Vec::with_capacity(events.len()) };
+        let mut text = Vec::with_capacity(events.len() * 1024);
+        let mut leaves = Vec::with_capacity(events.len());
         for (i, e) in events.iter().enumerate() {
-            let start = rows.text.len();
-            Line::new(&mut rows.text).event(e, first_seq + i as i64);
-            rows.leaves.push(Sha256::digest(&rows.text[start..]).into());
-            rows.text.push(b'\n');
+            let seq = first_seq + i as i64;
+            let leaf = Canonical::of(e, seq).leaf();
+            Line::new(&mut text).event(e, seq).bytea(&leaf);
+            text.push(b'\n');
+            leaves.push((month_of(e.occurred_at), leaf));
         }
-        rows
+        CopyRows { text, root: batch_root(&month_parts(leaves)) }
     }
 }
 
@@ -186,7 +170,7 @@ impl<'a> Line<'a> {
         Line { out, first: true }
     }
 
-    fn event(self, e: &NewEvent, seq: i64) {
+    fn event(self, e: &NewEvent, seq: i64) -> Self {
         let info = e.client_info.as_ref();
         self.text(Some(&e.organization_id))
             .time(e.occurred_at)
@@ -223,7 +207,12 @@ impl<'a> Line<'a> {
             .json(e.details.as_ref())
             .json(info.map(|i| serde_json::to_value(i).expect("client info serialises")).as_ref())
             .text(info.and_then(|i| i.country_code.as_deref()))
-            .text(info.and_then(|i| i.device_type.as_deref()));
+            .text(info.and_then(|i| i.device_type.as_deref()))
+    }
+
+    /// `\\x` and hex: a backslash escaped for `COPY`, then bytea's hex form.
+    fn bytea(self, value: &[u8]) -> Self {
+        self.raw(&format!("\\\\x{}", hex::encode(value)))
     }
 
     fn separate(&mut self) {
@@ -241,7 +230,7 @@ impl<'a> Line<'a> {
     /// In microseconds, cut off as sqlx cuts off the times it binds (the
     /// ledger's time range), never rounded up past them.
     fn time(self, value: DateTime<Utc>) -> Self {
-        self.raw(&value.to_rfc3339_opts(SecondsFormat::Micros, true))
+        self.raw(&stored_time(value))
     }
 
     fn text(mut self, value: Option<&str>) -> Self {
@@ -293,13 +282,5 @@ mod tests {
         let time = DateTime::parse_from_rfc3339("2026-12-01T23:59:59.999999999Z").unwrap().to_utc();
         Line::new(&mut out).time(time);
         assert_eq!(out, b"2026-12-01T23:59:59.999999Z");
-    }
-
-    #[test]
-    fn a_merkle_root_pairs_an_odd_last_leaf_with_itself() {
-        let leaf = |b: u8| -> [u8; 32] { Sha256::digest([b]).into() };
-        let pair = |l: [u8; 32], r: [u8; 32]| -> [u8; 32] { Sha256::new().chain_update(l).chain_update(r).finalize().into() };
-        assert_eq!(merkle_root(&[leaf(1)]), leaf(1));
-        assert_eq!(merkle_root(&[leaf(1), leaf(2), leaf(3)]), pair(pair(leaf(1), leaf(2)), pair(leaf(3), leaf(3))));
     }
 }

@@ -18,6 +18,8 @@ pub struct TestApp {
     pub base: String,
     pub pool: PgPool,
     pub client: reqwest::Client,
+    /// Where this app's seal key and checkpoint log are.
+    pub lifecycle: vigil::config::LifecycleConfig,
 }
 
 /// Migrate the fresh database like `vigil serve` does and serve the app on port 0.
@@ -35,9 +37,11 @@ pub async fn spawn_with(pool: PgPool, config: ServerConfig) -> TestApp {
         .site_root("target/site")
         .site_addr(addr)
         .build();
+    let lifecycle = config.lifecycle.clone();
     let state = AppState::new(leptos_options, pool.clone(), config, &ingest_config()).unwrap();
     tokio::spawn(async move { serve_on(listener, state, std::future::pending()).await.unwrap() });
-    TestApp { base: format!("http://{addr}"), pool, client: reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().unwrap() }
+    let client = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().unwrap();
+    TestApp { base: format!("http://{addr}"), pool, client, lifecycle }
 }
 
 impl TestApp {
@@ -67,6 +71,26 @@ impl TestApp {
     /// the same cluster may hold the watermark back for a moment.
     pub async fn derived(&self) {
         vigil::store::derive::catch_up(&self.pool, REQUEST_TIMEOUT).await.expect("deriving succeeds");
+    }
+
+    /// The app's seal key (read from its file, as `vigil verify` does).
+    pub fn seal_key(&self) -> vigil::state::seal_key::SealKey {
+        vigil::state::seal_key::SealKey::load_or_create(&self.lifecycle.seal_key).unwrap()
+    }
+
+    /// Seal every committed batch and write a checkpoint.
+    pub async fn seal(&self) -> vigil::store::seal::Checkpoint {
+        vigil::integrity::seal_now(&self.pool, &self.seal_key(), &self.lifecycle.checkpoint_log, REQUEST_TIMEOUT)
+            .await
+            .expect("sealing succeeds")
+    }
+
+    /// Verify the store against the app's key and checkpoint log.
+    pub async fn verify(&self) -> vigil::model::VerifyReport {
+        let key = self.seal_key().public_key();
+        vigil::integrity::verify(&self.pool, &key, Some(&self.lifecycle.checkpoint_log), None, &mut |_, _, _| {})
+            .await
+            .expect("verification runs")
     }
 
     pub async fn count(&self, sql: &str) -> i64 {

@@ -9,6 +9,7 @@ mod export;
 mod hardening;
 mod helpers;
 mod ingest;
+mod integrity;
 mod paging;
 mod partitions;
 mod write_path;

@@ -1,0 +1,146 @@
+//! Tamper evidence: the sealer that follows the ledger and chains every
+//! committed batch, the signed checkpoints of the chain's head (in the
+//! database and appended to a file outside it), and [`verify`], which
+//! recomputes everything from the stored events and names what differs.
+//! Hashing and SQL are in `store::seal`; the key in `state::seal_key`.
+
+pub mod verify;
+
+pub use verify::verify;
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::config::LifecycleConfig;
+use crate::state::seal_key::SealKey;
+use crate::store::seal::{self, Checkpoint};
+
+/// Events one sealing step covers at most (whole batches).
+const STEP_EVENTS: i64 = 50_000;
+/// A checkpoint is written at least this often, even when nothing arrived.
+const HEARTBEAT: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+/// How long the sealer waits when it has caught up.
+const IDLE: Duration = Duration::from_millis(500);
+
+/// What a checkpoint's signature covers: its fields in canonical JSON.
+pub fn checkpoint_message(position: i64, total_events: i64, head: &[u8], signed_at: DateTime<Utc>) -> Vec<u8> {
+    let statement = json!({
+        "position": position.to_string(),
+        "total_events": total_events.to_string(),
+        "head": hex::encode(head),
+        "signed_at": seal::stored_time(signed_at),
+    });
+    serde_json_canonicalizer::to_vec(&statement).expect("a checkpoint serialises")
+}
+
+/// Run until the process ends: seal what is committed, and checkpoint every
+/// `checkpoint_seconds` while the chain grows (hourly while it does not).
+pub async fn run(pool: PgPool, key: std::sync::Arc<SealKey>, config: LifecycleConfig) {
+    let every = Duration::from_secs(config.checkpoint_seconds.max(1));
+    let mut last_check: Option<Instant> = None;
+    loop {
+        let sealed = match seal::seal_step(&pool, STEP_EVENTS).await {
+            Ok(sealed) => sealed,
+            Err(error) => {
+                tracing::warn!(%error, "sealer: step failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if last_check.is_none_or(|at| at.elapsed() >= every) {
+            let due = |last: &Checkpoint, end: i64, now: DateTime<Utc>| last.position != end || now - last.signed_at >= HEARTBEAT;
+            if let Err(error) = checkpoint(&pool, &key, &config.checkpoint_log, due).await {
+                tracing::warn!(%error, "sealer: writing a checkpoint failed");
+            }
+            last_check = Some(Instant::now());
+        }
+        if sealed == 0 {
+            tokio::time::sleep(IDLE).await;
+        }
+    }
+}
+
+/// Seal every batch committed so far and write a checkpoint of the result
+/// (tests, `vigil verify --seal`). Waits while the watermark is held, up to `patience`.
+pub async fn seal_now(pool: &PgPool, key: &SealKey, log: &Path, patience: Duration) -> anyhow::Result<Checkpoint> {
+    let started = Instant::now();
+    loop {
+        while seal::seal_step(pool, STEP_EVENTS).await? > 0 {}
+        let waiting: bool = sqlx::query_scalar("select exists (select from ingest_batches where (xid, batch_id) > \
+             ((select xid from ledger_positions where consumer = 'seal'), (select batch_id from ledger_positions where consumer = 'seal')))")
+            .fetch_one(pool)
+            .await?;
+        if !waiting {
+            break;
+        }
+        anyhow::ensure!(started.elapsed() < patience, "batches still wait to be sealed after {patience:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let written = checkpoint(pool, key, log, |_, _, _| true).await?;
+    Ok(written.expect("an unconditional checkpoint is written"))
+}
+
+/// Write a checkpoint of the chain's current head when `due(last, end, now)`
+/// says so (or when there is none yet): appended to `log` first, then stored.
+pub async fn checkpoint(
+    pool: &PgPool,
+    key: &SealKey,
+    log: &Path,
+    due: impl Fn(&Checkpoint, i64, DateTime<Utc>) -> bool,
+) -> anyhow::Result<Option<Checkpoint>> {
+    let mut tx = pool.begin().await?;
+    seal::lock_chain(&mut tx).await?;
+    let (position, head, total_events) = seal::chain_end(&mut tx).await?;
+    let now = Utc::now();
+    if let Some(last) = seal::last_checkpoint(&mut tx).await? {
+        if !due(&last, position, now) {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+    }
+    let signed_at: DateTime<Utc> = seal::stored_time(now).parse()?;
+    let signature = key.sign(&checkpoint_message(position, total_events, &head, signed_at));
+    let written = Checkpoint { position, total_events, head: head.to_vec(), signed_at, signature, public_key: key.public_key_text() };
+    append_to_log(log, &written)?;
+    seal::insert_checkpoint(&mut tx, &written).await?;
+    tx.commit().await?;
+    Ok(Some(written))
+}
+
+/// Append one checkpoint as a JSON line, synced before the database is told.
+fn append_to_log(log: &Path, checkpoint: &Checkpoint) -> anyhow::Result<()> {
+    if let Some(folder) = log.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(folder)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| anyhow::anyhow!("opening the checkpoint log {}: {e}", log.display()))?;
+    let mut line = serde_json::to_vec(checkpoint)?;
+    line.push(b'\n');
+    file.write_all(&line)?;
+    file.sync_data()?;
+    Ok(())
+}
+
+/// The checkpoints of a log file; a line that does not parse is an error naming it.
+pub fn read_log(log: &Path) -> anyhow::Result<Vec<Checkpoint>> {
+    let text = match std::fs::read_to_string(log) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => anyhow::bail!("reading the checkpoint log {}: {e}", log.display()),
+    };
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .map(|(n, line)| {
+            serde_json::from_str(line).map_err(|e| anyhow::anyhow!("{} line {}: {e}", log.display(), n + 1))
+        })
+        .collect()
+}

@@ -1,0 +1,574 @@
+//! The SQL and the hashing of tamper evidence: an event's canonical form and
+//! leaf, a batch's root, the chain of sealed batches and retention drops, and
+//! the signed checkpoints of its head. Signing and verifying live in
+//! `crate::integrity`; this module only hashes and stores.
+//!
+//! * leaf = SHA-256 of the RFC 8785 (JCS) form of [`Canonical`]: every stored
+//!   field of the event, its `seq` included, integers as strings;
+//! * a batch's root = SHA-256 over its [`MonthPart`]s, one per month its
+//!   events fall in (month ‖ count ‖ Merkle root of that month's leaves in
+//!   `seq` order), so that dropping one month's partition leaves the rest of
+//!   the batch checkable against the part the drop recorded;
+//! * head_n = SHA-256(head_{n-1} ‖ kind ‖ batch id ‖ count ‖ root), from 32 zero bytes.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+
+use super::ledger::{self, Batch, Position};
+use crate::ingest::NewEvent;
+
+pub type Hash = [u8; 32];
+
+/// The fields of a stored event a leaf covers, as JCS writes them. Built from
+/// the event being written ([`Canonical::of`]) and from the row read back
+/// ([`StoredEvent::canonical`]); the two must agree for an untouched row.
+#[derive(Serialize)]
+pub struct Canonical<'a> {
+    seq: String,
+    id: &'a str,
+    occurred_at: String,
+    environment: &'a str,
+    organization_id: &'a str,
+    organization_name: Option<&'a str>,
+    app_id: Option<&'a str>,
+    app_name: Option<&'a str>,
+    r#type: &'a str,
+    category: &'a str,
+    outcome: &'a str,
+    reason: Option<&'a str>,
+    actor_type: &'a str,
+    actor_id: Option<&'a str>,
+    actor_name: Option<&'a str>,
+    actor_email: Option<&'a str>,
+    actor_role: Option<&'a str>,
+    actor_session_id: Option<&'a str>,
+    actor_api_key_id: Option<&'a str>,
+    target_type: Option<&'a str>,
+    target_id: Option<&'a str>,
+    target_name: Option<&'a str>,
+    changes: Option<&'a Value>,
+    request_id: Option<&'a str>,
+    request_method: Option<&'a str>,
+    request_path: Option<&'a str>,
+    request_status: Option<String>,
+    request: Option<&'a Value>,
+    response: Option<&'a Value>,
+    client_ip: Option<&'a str>,
+    user_agent: Option<&'a str>,
+    machine_id: Option<&'a str>,
+    details: Option<&'a Value>,
+    client_info: Option<Value>,
+    country_code: Option<&'a str>,
+    device_type: Option<&'a str>,
+}
+
+/// A time as the store keeps it: microseconds, cut off, never rounded up.
+pub fn stored_time(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+impl<'a> Canonical<'a> {
+    pub fn of(e: &'a NewEvent, seq: i64) -> Self {
+        let info = e.client_info.as_ref();
+        Canonical {
+            seq: seq.to_string(),
+            id: &e.id,
+            occurred_at: stored_time(e.occurred_at),
+            environment: &e.environment,
+            organization_id: &e.organization_id,
+            organization_name: e.organization_name.as_deref(),
+            app_id: e.app_id.as_deref(),
+            app_name: e.app_name.as_deref(),
+            r#type: &e.event_type,
+            category: e.category.as_str(),
+            outcome: e.outcome.as_str(),
+            reason: e.reason.as_deref(),
+            actor_type: e.actor_type.as_str(),
+            actor_id: e.actor_id.as_deref(),
+            actor_name: e.actor_name.as_deref(),
+            actor_email: e.actor_email.as_deref(),
+            actor_role: e.actor_role.as_deref(),
+            actor_session_id: e.actor_session_id.as_deref(),
+            actor_api_key_id: e.actor_api_key_id.as_deref(),
+            target_type: e.target_type.as_deref(),
+            target_id: e.target_id.as_deref(),
+            target_name: e.target_name.as_deref(),
+            changes: e.changes.as_ref(),
+            request_id: e.request_id.as_deref(),
+            request_method: e.request_method.as_deref(),
+            request_path: e.request_path.as_deref(),
+            request_status: e.request_status.map(|s| s.to_string()),
+            request: e.request.as_ref(),
+            response: e.response.as_ref(),
+            client_ip: e.client_ip.as_deref(),
+            user_agent: e.user_agent.as_deref(),
+            machine_id: e.machine_id.as_deref(),
+            details: e.details.as_ref(),
+            client_info: info.map(|i| serde_json::to_value(i).expect("client info serialises")),
+            country_code: info.and_then(|i| i.country_code.as_deref()),
+            device_type: info.and_then(|i| i.device_type.as_deref()),
+        }
+    }
+
+    pub fn leaf(&self) -> Hash {
+        let bytes = serde_json_canonicalizer::to_vec(self).expect("a canonical form serialises");
+        Sha256::digest(bytes).into()
+    }
+}
+
+/// An event row as stored, for recomputing its leaf.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub id: String,
+    pub occurred_at: DateTime<Utc>,
+    pub environment: String,
+    pub organization_id: String,
+    pub organization_name: Option<String>,
+    pub app_id: Option<String>,
+    pub app_name: Option<String>,
+    pub r#type: String,
+    pub category: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub actor_type: String,
+    pub actor_id: Option<String>,
+    pub actor_name: Option<String>,
+    pub actor_email: Option<String>,
+    pub actor_role: Option<String>,
+    pub actor_session_id: Option<String>,
+    pub actor_api_key_id: Option<String>,
+    pub target_type: Option<String>,
+    pub target_id: Option<String>,
+    pub target_name: Option<String>,
+    pub changes: Option<Value>,
+    pub request_id: Option<String>,
+    pub request_method: Option<String>,
+    pub request_path: Option<String>,
+    pub request_status: Option<i32>,
+    pub request: Option<Value>,
+    pub response: Option<Value>,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub machine_id: Option<String>,
+    pub details: Option<Value>,
+    pub client_info: Option<Value>,
+    pub country_code: Option<String>,
+    pub device_type: Option<String>,
+    /// The leaf written beside the row (absent for rows stored before sealing).
+    pub leaf: Option<Vec<u8>>,
+}
+
+/// The columns of [`StoredEvent`], every one as stored.
+const STORED_COLUMNS: &str = "seq, id, occurred_at, environment, organization_id, organization_name, app_id, \
+     app_name, type, category, outcome, reason, actor_type, actor_id, actor_name, actor_email, actor_role, \
+     actor_session_id, actor_api_key_id, target_type, target_id, target_name, changes, request_id, \
+     request_method, request_path, request_status, request, response, host(client_ip) as client_ip, \
+     user_agent, machine_id, details, client_info, country_code, device_type, leaf";
+
+impl StoredEvent {
+    pub fn canonical(&self) -> Canonical<'_> {
+        Canonical {
+            seq: self.seq.to_string(),
+            id: &self.id,
+            occurred_at: stored_time(self.occurred_at),
+            environment: &self.environment,
+            organization_id: &self.organization_id,
+            organization_name: self.organization_name.as_deref(),
+            app_id: self.app_id.as_deref(),
+            app_name: self.app_name.as_deref(),
+            r#type: &self.r#type,
+            category: &self.category,
+            outcome: &self.outcome,
+            reason: self.reason.as_deref(),
+            actor_type: &self.actor_type,
+            actor_id: self.actor_id.as_deref(),
+            actor_name: self.actor_name.as_deref(),
+            actor_email: self.actor_email.as_deref(),
+            actor_role: self.actor_role.as_deref(),
+            actor_session_id: self.actor_session_id.as_deref(),
+            actor_api_key_id: self.actor_api_key_id.as_deref(),
+            target_type: self.target_type.as_deref(),
+            target_id: self.target_id.as_deref(),
+            target_name: self.target_name.as_deref(),
+            changes: self.changes.as_ref(),
+            request_id: self.request_id.as_deref(),
+            request_method: self.request_method.as_deref(),
+            request_path: self.request_path.as_deref(),
+            request_status: self.request_status.map(|s| s.to_string()),
+            request: self.request.as_ref(),
+            response: self.response.as_ref(),
+            client_ip: self.client_ip.as_deref(),
+            user_agent: self.user_agent.as_deref(),
+            machine_id: self.machine_id.as_deref(),
+            details: self.details.as_ref(),
+            client_info: self.client_info.clone(),
+            country_code: self.country_code.as_deref(),
+            device_type: self.device_type.as_deref(),
+        }
+    }
+}
+
+/// The events with `seq` in `from..=to` (one batch), in `seq` order.
+pub async fn stored_events(conn: &mut PgConnection, from: i64, to: i64) -> sqlx::Result<Vec<StoredEvent>> {
+    sqlx::query_as(&format!("select {STORED_COLUMNS} from events where seq between $1 and $2 order by seq"))
+        .bind(from)
+        .bind(to)
+        .fetch_all(conn)
+        .await
+}
+
+/// The events of one partition (a month), in `seq` order.
+pub async fn partition_events(conn: &mut PgConnection, partition: &str) -> sqlx::Result<Vec<StoredEvent>> {
+    let table = format!("\"{}\"", partition.replace('"', "\"\""));
+    sqlx::query_as(&format!("select {STORED_COLUMNS} from {table} order by seq")).fetch_all(conn).await
+}
+
+/// The `YYYY-MM` month of a time, the unit of partitions and of root parts.
+pub fn month_of(time: DateTime<Utc>) -> String {
+    time.format("%Y-%m").to_string()
+}
+
+/// One month's share of a batch: how many events, and the Merkle root of their leaves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthPart {
+    pub month: String,
+    pub events: u64,
+    #[serde(with = "hex_hash")]
+    pub root: Hash,
+}
+
+/// Group leaves (in `seq` order) by month into parts, months ascending.
+pub fn month_parts(leaves: impl IntoIterator<Item = (String, Hash)>) -> Vec<MonthPart> {
+    let mut months: BTreeMap<String, Vec<Hash>> = BTreeMap::new();
+    for (month, leaf) in leaves {
+        months.entry(month).or_default().push(leaf);
+    }
+    months
+        .into_iter()
+        .map(|(month, leaves)| MonthPart { month, events: leaves.len() as u64, root: merkle_root(&leaves) })
+        .collect()
+}
+
+/// A batch's root from its month parts (months ascending).
+pub fn batch_root(parts: &[MonthPart]) -> Hash {
+    let mut hash = Sha256::new();
+    for part in parts {
+        hash.update(part.month.as_bytes());
+        hash.update(part.events.to_be_bytes());
+        hash.update(part.root);
+    }
+    hash.finalize().into()
+}
+
+/// SHA-256 Merkle root: pairs hashed level by level, an odd last node paired
+/// with itself; the empty list's root is the hash of nothing.
+pub fn merkle_root(leaves: &[Hash]) -> Hash {
+    let mut level: Vec<Hash> = leaves.to_vec();
+    if level.is_empty() {
+        return Sha256::digest([]).into();
+    }
+    while level.len() > 1 {
+        level = level
+            .chunks(2)
+            .map(|pair| {
+                let right = pair.get(1).unwrap_or(&pair[0]);
+                Sha256::new().chain_update(pair[0]).chain_update(right).finalize().into()
+            })
+            .collect();
+    }
+    level[0]
+}
+
+/// What a chain entry stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryKind {
+    Batch,
+    Prune,
+}
+
+impl EntryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Batch => "batch",
+            EntryKind::Prune => "prune",
+        }
+    }
+}
+
+/// The chain's next head.
+pub fn next_head(previous: &Hash, kind: EntryKind, batch_id: i64, events: i64, root: &Hash) -> Hash {
+    Sha256::new()
+        .chain_update(previous)
+        .chain_update(kind.as_str().as_bytes())
+        .chain_update(batch_id.to_be_bytes())
+        .chain_update(events.to_be_bytes())
+        .chain_update(root)
+        .finalize()
+        .into()
+}
+
+/// The head before the first entry.
+pub const GENESIS: Hash = [0; 32];
+
+/// One entry of the chain as stored.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ChainEntry {
+    pub position: i64,
+    pub kind: String,
+    pub batch_id: i64,
+    pub events: i64,
+    pub root: Vec<u8>,
+    pub head: Vec<u8>,
+    pub total_events: i64,
+    pub prune: Option<Value>,
+    pub signature: Option<Vec<u8>>,
+    pub sealed_at: DateTime<Utc>,
+}
+
+/// The chain's last entry: (position, head, total events), or the genesis.
+pub async fn chain_end(conn: &mut PgConnection) -> sqlx::Result<(i64, Hash, i64)> {
+    let last: Option<(i64, Vec<u8>, i64)> =
+        sqlx::query_as("select position, head, total_events from seal_chain order by position desc limit 1")
+            .fetch_optional(conn)
+            .await?;
+    Ok(last.map_or((0, GENESIS, 0), |(position, head, total)| (position, to_hash(&head), total)))
+}
+
+/// A stored hash; a column of the wrong length (an edited row) reads as zeros,
+/// which no real hash equals.
+pub fn to_hash(bytes: &[u8]) -> Hash {
+    bytes.try_into().unwrap_or([0; 32])
+}
+
+/// Advisory lock of whoever appends to the chain ("vigilsel").
+const SEAL_LOCK: i64 = 0x7669_6769_6c73_656c;
+
+/// Take the chain's lock for this transaction: one appender at a time, across instances.
+pub async fn lock_chain(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("select pg_advisory_xact_lock($1)").bind(SEAL_LOCK).execute(conn).await.map(drop)
+}
+
+/// Append one entry after `end`; returns the new end.
+pub async fn append(
+    conn: &mut PgConnection,
+    end: (i64, Hash, i64),
+    kind: EntryKind,
+    batch_id: i64,
+    events: i64,
+    root: &Hash,
+    prune: Option<(&Value, &[u8])>,
+) -> sqlx::Result<(i64, Hash, i64)> {
+    let (position, previous, total) = end;
+    let head = next_head(&previous, kind, batch_id, events, root);
+    let total = if kind == EntryKind::Batch { total + events } else { total };
+    sqlx::query(
+        "insert into seal_chain (position, kind, batch_id, events, root, head, total_events, prune, signature) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(position + 1)
+    .bind(kind.as_str())
+    .bind(batch_id)
+    .bind(events)
+    .bind(root.to_vec())
+    .bind(head.to_vec())
+    .bind(total)
+    .bind(prune.map(|(record, _)| record))
+    .bind(prune.map(|(_, signature)| signature))
+    .execute(conn)
+    .await?;
+    Ok((position + 1, head, total))
+}
+
+/// Seal the next committed batches below the watermark, in ledger order, in
+/// one transaction with the sealer's position. Returns how many batches.
+pub async fn seal_step(pool: &PgPool, max_events: i64) -> sqlx::Result<usize> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("set local statement_timeout = '5min'").execute(&mut *tx).await?;
+    lock_chain(&mut tx).await?;
+    let position = ledger::position(&mut tx, "seal").await?;
+    let batches = ledger::next_batches(&mut tx, position, max_events).await?;
+    let Some(last) = batches.last() else {
+        tx.rollback().await?;
+        return Ok(0);
+    };
+    let mut end = chain_end(&mut tx).await?;
+    for batch in &batches {
+        let root = batch_root_of(&mut tx, batch).await?;
+        end = append(&mut tx, end, EntryKind::Batch, batch.batch_id, batch.events as i64, &root, None).await?;
+    }
+    ledger::set_position(&mut tx, "seal", Position { xid: last.xid, batch_id: last.batch_id }).await?;
+    tx.commit().await?;
+    Ok(batches.len())
+}
+
+/// The root the writer recorded, or (for batches stored before sealing) one
+/// computed now from the stored rows, and recorded.
+async fn batch_root_of(conn: &mut PgConnection, batch: &Batch) -> sqlx::Result<Hash> {
+    let recorded: Option<Vec<u8>> = sqlx::query_scalar("select root_hash from ingest_batches where batch_id = $1")
+        .bind(batch.batch_id)
+        .fetch_one(&mut *conn)
+        .await?;
+    if let Some(root) = recorded {
+        return Ok(to_hash(&root));
+    }
+    let rows = stored_events(&mut *conn, batch.seq_from, batch.seq_to).await?;
+    let root = batch_root(&month_parts(rows.iter().map(|r| (month_of(r.occurred_at), r.canonical().leaf()))));
+    sqlx::query("update ingest_batches set root_hash = $2 where batch_id = $1")
+        .bind(batch.batch_id)
+        .bind(root.to_vec())
+        .execute(conn)
+        .await?;
+    Ok(root)
+}
+
+/// A signed statement of the chain's head.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct Checkpoint {
+    pub position: i64,
+    pub total_events: i64,
+    #[serde(with = "hex_bytes")]
+    pub head: Vec<u8>,
+    pub signed_at: DateTime<Utc>,
+    #[serde(with = "hex_bytes")]
+    pub signature: Vec<u8>,
+    pub public_key: String,
+}
+
+pub async fn insert_checkpoint(conn: &mut PgConnection, checkpoint: &Checkpoint) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into seal_checkpoints (position, total_events, head, signed_at, signature, public_key) \
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(checkpoint.position)
+    .bind(checkpoint.total_events)
+    .bind(&checkpoint.head)
+    .bind(checkpoint.signed_at)
+    .bind(&checkpoint.signature)
+    .bind(&checkpoint.public_key)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Every checkpoint in the database, oldest first.
+pub async fn checkpoints(pool: &PgPool) -> sqlx::Result<Vec<Checkpoint>> {
+    sqlx::query_as(
+        "select position, total_events, head, signed_at, signature, public_key from seal_checkpoints order by number",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The newest checkpoint, if any.
+pub async fn last_checkpoint(conn: &mut PgConnection) -> sqlx::Result<Option<Checkpoint>> {
+    sqlx::query_as(
+        "select position, total_events, head, signed_at, signature, public_key \
+         from seal_checkpoints order by number desc limit 1",
+    )
+    .fetch_optional(conn)
+    .await
+}
+
+/// The chain's entries from `after` on, `limit` at a time, in order.
+pub async fn chain_entries(pool: &PgPool, after: i64, limit: i64) -> sqlx::Result<Vec<ChainEntry>> {
+    sqlx::query_as(
+        "select position, kind, batch_id, events, root, head, total_events, prune, signature, sealed_at \
+         from seal_chain where position > $1 order by position limit $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// A batch's ledger row, as verification compares it.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct LedgerRow {
+    pub batch_id: i64,
+    pub seq_from: i64,
+    pub seq_to: i64,
+    pub root_hash: Option<Vec<u8>>,
+}
+
+/// The ledger rows of these batches.
+pub async fn ledger_rows(pool: &PgPool, batch_ids: &[i64]) -> sqlx::Result<Vec<LedgerRow>> {
+    sqlx::query_as("select batch_id, seq_from, seq_to, root_hash from ingest_batches where batch_id = any($1)")
+        .bind(batch_ids)
+        .fetch_all(pool)
+        .await
+}
+
+/// The chain's retention drops, in order.
+pub async fn prune_entries(pool: &PgPool) -> sqlx::Result<Vec<ChainEntry>> {
+    sqlx::query_as(
+        "select position, kind, batch_id, events, root, head, total_events, prune, signature, sealed_at \
+         from seal_chain where kind = 'prune' order by position",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Event rows stored, and events in committed batches not sealed yet.
+pub async fn rows_and_unsealed(pool: &PgPool) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as(
+        "select (select count(*) from events), \
+                (select coalesce(sum(b.events), 0)::int8 from ingest_batches b \
+                 where not exists (select from seal_chain c where c.kind = 'batch' and c.batch_id = b.batch_id))",
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Serde as lowercase hex.
+pub mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        hex::decode(String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+mod hex_hash {
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &super::Hash, s: S) -> Result<S::Ok, S::Error> {
+        super::hex_bytes::serialize(bytes, s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<super::Hash, D::Error> {
+        let bytes = super::hex_bytes::deserialize(d)?;
+        bytes.try_into().map_err(|_| serde::de::Error::custom("a hash has 32 bytes"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_merkle_root_pairs_an_odd_last_leaf_with_itself() {
+        let leaf = |b: u8| -> Hash { Sha256::digest([b]).into() };
+        let pair = |l: Hash, r: Hash| -> Hash { Sha256::new().chain_update(l).chain_update(r).finalize().into() };
+        assert_eq!(merkle_root(&[leaf(1)]), leaf(1));
+        assert_eq!(merkle_root(&[leaf(1), leaf(2), leaf(3)]), pair(pair(leaf(1), leaf(2)), pair(leaf(3), leaf(3))));
+    }
+
+    #[test]
+    fn leaves_group_by_month_in_order() {
+        let leaf = |b: u8| -> Hash { Sha256::digest([b]).into() };
+        let parts = month_parts([("2026-02".into(), leaf(1)), ("2026-01".into(), leaf(2)), ("2026-02".into(), leaf(3))]);
+        assert_eq!(parts.len(), 2);
+        assert_eq!((parts[0].month.as_str(), parts[0].events), ("2026-01", 1));
+        assert_eq!(parts[1].root, merkle_root(&[leaf(1), leaf(3)]));
+    }
+}
