@@ -32,6 +32,15 @@ pub struct Actor {
     /// or view planted by a link on another site can be told from one made in
     /// the console.
     pub opened_from: Option<&'static str>,
+    /// Vigil itself (a scheduled job), not a person.
+    pub system: bool,
+}
+
+impl Actor {
+    /// Vigil's own scheduled work (retention, checks).
+    pub fn system() -> Self {
+        Actor { email: "vigil".into(), system: true, ..Default::default() }
+    }
 }
 
 /// One thing that happened in the console.
@@ -78,8 +87,14 @@ impl Activity {
 /// The event as the ingest API would receive it.
 fn event_json(actor: &Actor, activity: &Activity) -> Value {
     let mut actor_json = Map::new();
-    actor_json.insert("type".into(), json!(ActorType::User));
-    actor_json.insert("email".into(), json!(actor.email));
+    if actor.system {
+        actor_json.insert("type".into(), json!(ActorType::System));
+        actor_json.insert("id".into(), json!(VIGIL));
+        actor_json.insert("name".into(), json!("Vigil"));
+    } else {
+        actor_json.insert("type".into(), json!(ActorType::User));
+        actor_json.insert("email".into(), json!(actor.email));
+    }
     if let Some(id) = actor.user_id {
         actor_json.insert("id".into(), json!(format!("console-user:{id}")));
     }
@@ -167,6 +182,7 @@ mod tests {
             ip: Some("81.2.69.160".into()),
             user_agent: None,
             opened_from: None,
+            system: false,
         };
         let activity = Activity::new("console_user.update", Category::Change)
             .target("console_user", "3", Some("bo@example.com".into()))

@@ -44,6 +44,7 @@ impl Principal {
             ip: self.ip.clone(),
             user_agent: self.user_agent.clone(),
             opened_from: self.fetch_site.as_deref().and_then(opened_from),
+            system: false,
         }
     }
 

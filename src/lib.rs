@@ -39,6 +39,8 @@ pub mod ingest;
 #[cfg(feature = "ssr")]
 pub mod integrity;
 #[cfg(feature = "ssr")]
+pub mod lifecycle;
+#[cfg(feature = "ssr")]
 pub mod query;
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -90,6 +90,7 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     tokio::spawn(crate::store::derive::run(state.pool.clone(), DERIVE_IDLE));
+    tokio::spawn(crate::lifecycle::run(state.clone()));
     tokio::spawn(crate::integrity::run(state.pool.clone(), state.seal_key.clone(), state.config.lifecycle.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;

@@ -7,6 +7,7 @@
 pub mod access;
 pub mod derive;
 pub mod ledger;
+pub mod retention;
 pub mod seal;
 pub mod write;
 

@@ -19,7 +19,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 
+use futures::TryStreamExt;
+
 use super::ledger::{self, Batch, Position};
+use super::write::BATCH_SEQ_SPAN;
 use crate::ingest::NewEvent;
 
 pub type Hash = [u8; 32];
@@ -223,10 +226,20 @@ pub async fn stored_events(conn: &mut PgConnection, from: i64, to: i64) -> sqlx:
         .await
 }
 
-/// The events of one partition (a month), in `seq` order.
-pub async fn partition_events(conn: &mut PgConnection, partition: &str) -> sqlx::Result<Vec<StoredEvent>> {
-    let table = format!("\"{}\"", partition.replace('"', "\"\""));
-    sqlx::query_as(&format!("select {STORED_COLUMNS} from {table} order by seq")).fetch_all(conn).await
+/// The month parts of every batch with events in one partition (a month),
+/// from the stored rows: what a retention drop records before it drops them.
+pub async fn partition_parts(conn: &mut PgConnection, partition: &str) -> sqlx::Result<Vec<(i64, MonthPart)>> {
+    let sql = format!("select {STORED_COLUMNS} from \"{}\" order by seq", partition.replace('"', "\"\""));
+    let mut rows = sqlx::query_as::<_, StoredEvent>(&sql).fetch(conn);
+    let mut batches: BTreeMap<i64, Vec<(String, Hash)>> = BTreeMap::new();
+    while let Some(row) = rows.try_next().await? {
+        let leaf = (month_of(row.occurred_at), row.canonical().leaf());
+        batches.entry(row.seq / BATCH_SEQ_SPAN).or_default().push(leaf);
+    }
+    Ok(batches
+        .into_iter()
+        .flat_map(|(batch_id, leaves)| month_parts(leaves).into_iter().map(move |part| (batch_id, part)))
+        .collect())
 }
 
 /// The `YYYY-MM` month of a time, the unit of partitions and of root parts.

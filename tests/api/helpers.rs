@@ -20,6 +20,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Where this app's seal key and checkpoint log are.
     pub lifecycle: vigil::config::LifecycleConfig,
+    /// The server's state, for running its scheduled jobs with a set clock.
+    pub state: AppState,
 }
 
 /// Migrate the fresh database like `vigil serve` does and serve the app on port 0.
@@ -39,9 +41,10 @@ pub async fn spawn_with(pool: PgPool, config: ServerConfig) -> TestApp {
         .build();
     let lifecycle = config.lifecycle.clone();
     let state = AppState::new(leptos_options, pool.clone(), config, &ingest_config()).unwrap();
-    tokio::spawn(async move { serve_on(listener, state, std::future::pending()).await.unwrap() });
+    let served = state.clone();
+    tokio::spawn(async move { serve_on(listener, served, std::future::pending()).await.unwrap() });
     let client = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().unwrap();
-    TestApp { base: format!("http://{addr}"), pool, client, lifecycle }
+    TestApp { base: format!("http://{addr}"), pool, client, lifecycle, state }
 }
 
 impl TestApp {

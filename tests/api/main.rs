@@ -12,4 +12,5 @@ mod ingest;
 mod integrity;
 mod paging;
 mod partitions;
+mod retention;
 mod write_path;

@@ -1,0 +1,194 @@
+//! Retention: each environment keeps its events for a period (default
+//! `VIGIL_RETENTION_DAYS`), enforced by dropping whole monthly partitions
+//! once every environment in them has passed its period — never by DELETE.
+//! A scheduled job inside the server (one instance at a time) creates the
+//! coming months' partitions, archives a partition first when an archive
+//! folder is set (dropping it only once the file was read back and matched),
+//! records each drop in the tamper-evidence chain as a signed prune record,
+//! and raises failures as events in the `vigil` environment. [`health`] says
+//! how well all of this is kept. SQL is in `store::retention`.
+
+mod archive;
+mod health;
+
+pub use health::health;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Months, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::audit::{self, Activity, Actor};
+use crate::model::{Category, Outcome, PurgeRun};
+use crate::state::AppState;
+use crate::store::retention::{self, Partition};
+use crate::store::seal::{self, EntryKind};
+
+/// Advisory lock of the one retention run in progress ("vigilret").
+const PURGE_LOCK: i64 = 0x7669_6769_6c72_6574;
+/// Months of partitions kept ready ahead of the current one.
+const MONTHS_AHEAD: u32 = 3;
+
+/// Run until the process ends: a retention run shortly after start, then
+/// every `VIGIL_PURGE_MINUTES` (never when it is 0).
+pub async fn run(state: AppState) {
+    if state.config.lifecycle.purge_minutes == 0 {
+        return;
+    }
+    let every = Duration::from_secs(state.config.lifecycle.purge_minutes * 60);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    loop {
+        if let Err(error) = scheduled(&state, every).await {
+            tracing::warn!(%error, "retention run failed");
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// One scheduled run, unless another instance is running one.
+async fn scheduled(state: &AppState, every: Duration) -> anyhow::Result<()> {
+    let mut conn = state.pool.acquire().await?;
+    let locked: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)").bind(PURGE_LOCK).fetch_one(&mut *conn).await?;
+    if !locked {
+        return Ok(());
+    }
+    let now = Utc::now();
+    if let Some(last) = retention::recent_runs(&state.pool, 1).await?.pop() {
+        let late = now - last.started_at - chrono::Duration::from_std(every * 2)?;
+        if late > chrono::Duration::minutes(5) {
+            let reason = format!("the last retention run started {} hours ago", (now - last.started_at).num_hours());
+            audit::record(state, &Actor::system(), Activity::new("retention.purge_missed", Category::System).outcome(Outcome::Failure, reason)).await;
+        }
+    }
+    let result = purge(state, now).await;
+    sqlx::query("select pg_advisory_unlock($1)").bind(PURGE_LOCK).execute(&mut *conn).await?;
+    result.map(drop)
+}
+
+/// One retention run as of `now` (tests set the clock): partitions created
+/// ahead, every partition past all its environments' periods archived (if
+/// set up) and dropped. Recorded in `purge_runs`; a failure is also an event.
+pub async fn purge(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<PurgeRun> {
+    let id = retention::start_run(&state.pool, now).await?;
+    let mut run = PurgeRun { started_at: now, ..Default::default() };
+    let mut errors = Vec::new();
+    if let Err(error) = create_ahead(state, now, &mut run).await {
+        errors.push(format!("creating partitions ahead: {error}"));
+    }
+    match due_partitions(state, now).await {
+        Ok(due) => {
+            for partition in due {
+                match drop_one(state, &partition).await {
+                    Ok(()) => {
+                        run.dropped.push(partition.name.clone());
+                        run.bytes_reclaimed += partition.bytes;
+                    }
+                    Err(error) => errors.push(format!("{}: {error:#}", partition.name)),
+                }
+            }
+        }
+        Err(error) => errors.push(format!("listing partitions: {error}")),
+    }
+    run.finished_at = Some(Utc::now().max(now));
+    run.ok = Some(errors.is_empty());
+    run.error = (!errors.is_empty()).then(|| errors.join("; "));
+    retention::finish_run(&state.pool, id, &run).await?;
+    if let Some(error) = &run.error {
+        let activity = Activity::new("retention.purge_failed", Category::System).outcome(Outcome::Failure, error.clone());
+        audit::record(state, &Actor::system(), activity).await;
+    }
+    Ok(run)
+}
+
+async fn create_ahead(state: &AppState, now: DateTime<Utc>, run: &mut PurgeRun) -> anyhow::Result<()> {
+    let before: Vec<String> = retention::partitions(&state.pool).await?.into_iter().map(|p| p.name).collect();
+    let today = now.date_naive();
+    let months: Vec<_> = (0..=MONTHS_AHEAD).filter_map(|n| today.checked_add_months(Months::new(n))).collect();
+    crate::store::ensure_partitions(&state.pool, &months).await?;
+    let after = retention::partitions(&state.pool).await?;
+    run.created_ahead = after.into_iter().map(|p| p.name).filter(|name| !before.contains(name)).collect();
+    Ok(())
+}
+
+/// Each environment's period in days: its own setting, else the default (`None`: forever).
+pub async fn periods(state: &AppState) -> sqlx::Result<impl Fn(&str) -> Option<i32>> {
+    let set: HashMap<String, Option<i32>> = retention::policies(&state.pool).await?.into_iter().collect();
+    let default = state.config.lifecycle.retention_days;
+    Ok(move |environment: &str| set.get(environment).copied().unwrap_or(Some(default)))
+}
+
+/// When a partition may go: once its month's end is past the longest period
+/// of the environments in it (`None` when one of them keeps forever).
+pub fn drop_after(partition: &Partition, environments: &[String], period: &impl Fn(&str) -> Option<i32>) -> Option<DateTime<Utc>> {
+    let longest = if environments.is_empty() {
+        period("")
+    } else {
+        environments.iter().map(|e| period(e)).try_fold(0, |longest, days| days.map(|d| longest.max(d)))
+    }?;
+    Some(partition.to + chrono::Duration::days(longest.into()))
+}
+
+/// The partitions whose every environment has passed its period by `now`.
+async fn due_partitions(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Vec<Partition>> {
+    let partitions = retention::partitions(&state.pool).await?;
+    let environments = retention::environments_by_month(&state.pool, &partitions).await?;
+    let period = periods(state).await?;
+    Ok(partitions
+        .into_iter()
+        .zip(environments)
+        .filter(|(p, envs)| drop_after(p, envs, &period).is_some_and(|at| at <= now))
+        .map(|(p, _)| p)
+        .collect())
+}
+
+/// Archive (when set up), record the drop in the chain, drop.
+async fn drop_one(state: &AppState, partition: &Partition) -> anyhow::Result<()> {
+    let archived = match &state.config.lifecycle.archive_dir {
+        Some(dir) => match archive::write(&state.pool, partition, dir).await {
+            Ok(archived) => Some(archived),
+            Err(error) => {
+                retention::record_archive(&state.pool, &archive::failed(partition, &error)).await?;
+                return Err(error.context("archiving failed; the partition is kept"));
+            }
+        },
+        None => None,
+    };
+    let mut conn = state.pool.acquire().await?;
+    let parts = seal::partition_parts(&mut conn, &partition.name).await?;
+    drop(conn);
+    let events: u64 = parts.iter().map(|(_, part)| part.events).sum();
+    let record = json!({
+        "partition": partition.name,
+        "from": seal::stored_time(partition.from),
+        "to": seal::stored_time(partition.to),
+        "events": events.to_string(),
+        "archive_sha256": archived.as_ref().and_then(|a| a.sha256.clone()),
+        "parts": parts.iter().map(|(batch_id, part)| {
+            let mut value = serde_json::to_value(part).expect("a part serialises");
+            value["batch_id"] = json!(batch_id);
+            value
+        }).collect::<Vec<_>>(),
+    });
+    let bytes = serde_json_canonicalizer::to_vec(&record)?;
+    let root: seal::Hash = Sha256::digest(&bytes).into();
+    let signature = state.seal_key.sign(&bytes);
+
+    let mut tx = state.pool.begin().await?;
+    seal::lock_chain(&mut tx).await?;
+    let end = seal::chain_end(&mut tx).await?;
+    seal::append(&mut tx, end, EntryKind::Prune, -1, events as i64, &root, Some((&record, &signature))).await?;
+    retention::drop_partition(&mut tx, partition).await?;
+    tx.commit().await?;
+
+    if let Some(mut archived) = archived {
+        archived.dropped_at = Some(Utc::now());
+        retention::record_archive(&state.pool, &archived).await?;
+    }
+    let activity = Activity::new("retention.partition_dropped", Category::System)
+        .target("partition", partition.name.clone(), None)
+        .details(json!({"events": events, "bytes": partition.bytes, "from": partition.from, "to": partition.to}));
+    audit::record(state, &Actor::system(), activity).await;
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! The SQL of retention: policies per environment, the monthly partitions of
+//! `events` and what is in them, dropping one (with everything derived from
+//! its month), the record of runs and archives. The decisions are
+//! `crate::lifecycle`'s.
+
+use chrono::{DateTime, Datelike, Months, NaiveDate, TimeZone, Utc};
+use futures::TryStreamExt;
+use sqlx::{PgConnection, PgPool};
+
+use super::ledger::UNDERIVED;
+
+pub use crate::model::{PartitionArchive, PurgeRun};
+
+/// Each environment's retention in days, where set (`None`: forever).
+pub async fn policies(pool: &PgPool) -> sqlx::Result<Vec<(String, Option<i32>)>> {
+    sqlx::query_as("select environment, days from retention_policies order by environment").fetch_all(pool).await
+}
+
+/// Set an environment's retention; returns the previous setting (outer
+/// `None`: there was none, the default applied).
+pub async fn set_policy(pool: &PgPool, environment: &str, days: Option<i32>, by: &str) -> sqlx::Result<Option<Option<i32>>> {
+    let mut tx = pool.begin().await?;
+    let previous: Option<Option<i32>> = sqlx::query_scalar("select days from retention_policies where environment = $1 for update")
+        .bind(environment)
+        .fetch_optional(&mut *tx)
+        .await?;
+    sqlx::query(
+        "insert into retention_policies (environment, days, updated_by) values ($1, $2, $3) \
+         on conflict (environment) do update set days = excluded.days, updated_by = excluded.updated_by, updated_at = now()",
+    )
+    .bind(environment)
+    .bind(days)
+    .bind(by)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(previous)
+}
+
+/// Every environment events were stored for, or a policy names.
+pub async fn environments(pool: &PgPool) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "select environment from (select distinct unnest(environments) as environment from ingest_batches \
+         union select environment from retention_policies) e order by environment",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// The oldest stored event of an environment.
+pub async fn oldest_event(pool: &PgPool, environment: &str) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar("select min(occurred_at) from events where environment = $1").bind(environment).fetch_one(pool).await
+}
+
+/// One monthly partition of `events`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Partition {
+    pub name: String,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub bytes: i64,
+    /// The planner's estimate (exact after ANALYZE).
+    pub rows: i64,
+}
+
+/// The month a partition named `events_YYYY_MM` holds, as its bounds.
+pub fn month_bounds(name: &str) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let (year, month) = name.strip_prefix("events_")?.split_once('_')?;
+    month_of_day(NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, 1)?)
+}
+
+/// The bounds of the month (the partition) a time falls in.
+pub fn month_containing(time: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    month_of_day(time.date_naive()).expect("a stored time's month has bounds")
+}
+
+fn month_of_day(day: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    let first = day.with_day(1)?;
+    let next = first.checked_add_months(Months::new(1))?;
+    let at = |day: NaiveDate| Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight exists"));
+    Some((at(first), at(next)))
+}
+
+/// Every monthly partition, oldest first.
+pub async fn partitions(pool: &PgPool) -> sqlx::Result<Vec<Partition>> {
+    let rows: Vec<(String, i64, f32)> = sqlx::query_as(
+        "select c.relname::text, pg_total_relation_size(c.oid), c.reltuples \
+         from pg_inherits i join pg_class c on c.oid = i.inhrelid \
+         where i.inhparent = 'events'::regclass order by c.relname",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(name, bytes, rows)| {
+            let (from, to) = month_bounds(&name)?;
+            Some(Partition { name, from, to, bytes, rows: rows.max(0.0) as i64 })
+        })
+        .collect())
+}
+
+/// A partition's name, quoted for SQL (it comes from the catalog, never from a request).
+fn quoted(partition: &str) -> String {
+    format!("\"{}\"", partition.replace('"', "\"\""))
+}
+
+/// The environments with events in each partition's month: from the daily
+/// counts, and for batches the deriving worker has not counted yet from their
+/// ledger rows (every month from their first event's to their last's), so
+/// that a partition is never thought to hold fewer environments than it does.
+pub async fn environments_by_month(pool: &PgPool, partitions: &[Partition]) -> sqlx::Result<Vec<Vec<String>>> {
+    let from: Vec<DateTime<Utc>> = partitions.iter().map(|p| p.from).collect();
+    let to: Vec<DateTime<Utc>> = partitions.iter().map(|p| p.to).collect();
+    let rows: Vec<(i32, Vec<String>)> = sqlx::query_as(&format!(
+        "select m.n::int4, array( \
+             select distinct environment from event_counts_daily_coarse \
+             where day >= (m.from_at at time zone 'UTC')::date and day < (m.to_at at time zone 'UTC')::date \
+             union \
+             select e from ingest_batches b, unnest(b.environments) e \
+             where {UNDERIVED} and b.first_occurred_at < m.to_at and b.last_occurred_at >= m.from_at \
+             order by 1) \
+         from unnest($1::timestamptz[], $2::timestamptz[]) with ordinality as m(from_at, to_at, n) order by m.n"
+    ))
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(_, environments)| environments).collect())
+}
+
+/// A partition's rows as JSON lines, in `seq` order, to `each`.
+pub async fn stream_rows_json(
+    conn: &mut PgConnection,
+    partition: &str,
+    mut each: impl FnMut(&str) -> std::io::Result<()>,
+) -> anyhow::Result<u64> {
+    let sql = format!("select row_to_json(e)::text from {} e order by seq", quoted(partition));
+    let mut rows = sqlx::query_scalar::<_, String>(&sql).fetch(conn);
+    let mut count = 0;
+    while let Some(line) = rows.try_next().await? {
+        each(&line)?;
+        count += 1;
+    }
+    Ok(count)
+}
+
+/// Drop a partition and what was derived from its month, in the caller's
+/// transaction. Waits at most `lock_timeout` for readers of `events`.
+pub async fn drop_partition(conn: &mut PgConnection, partition: &Partition) -> sqlx::Result<()> {
+    sqlx::query("set local lock_timeout = '10s'").execute(&mut *conn).await?;
+    sqlx::query(&format!("drop table {}", quoted(&partition.name))).execute(&mut *conn).await?;
+    for (table, column) in DERIVED_BY_TIME {
+        sqlx::query(&format!("delete from {table} where {column} >= $1 and {column} < $2"))
+            .bind(partition.from)
+            .bind(partition.to)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Derived tables of counts by time, and their time column: a dropped month's
+/// rows go with it, so that the chart never counts events that are gone.
+const DERIVED_BY_TIME: [(&str, &str); 9] = [
+    ("event_counts_quarter", "quarter"),
+    ("event_counts_quarter_coarse", "quarter"),
+    ("event_counts", "hour"),
+    ("event_counts_coarse", "hour"),
+    ("event_counts_daily", "day"),
+    ("event_counts_daily_coarse", "day"),
+    ("event_values", "day"),
+    ("term_counts_daily", "day"),
+    ("actor_counts_daily", "day"),
+];
+
+pub async fn start_run(pool: &PgPool, at: DateTime<Utc>) -> sqlx::Result<i64> {
+    sqlx::query_scalar("insert into purge_runs (started_at) values ($1) returning id").bind(at).fetch_one(pool).await
+}
+
+pub async fn finish_run(pool: &PgPool, id: i64, run: &PurgeRun) -> sqlx::Result<()> {
+    sqlx::query(
+        "update purge_runs set finished_at = $2, ok = $3, error = $4, dropped = $5, bytes_reclaimed = $6, \
+         created_ahead = $7 where id = $1",
+    )
+    .bind(id)
+    .bind(run.finished_at)
+    .bind(run.ok)
+    .bind(&run.error)
+    .bind(&run.dropped)
+    .bind(run.bytes_reclaimed)
+    .bind(&run.created_ahead)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
+/// The newest runs, newest first.
+pub async fn recent_runs(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<PurgeRun>> {
+    sqlx::query_as(
+        "select started_at, finished_at, ok, error, dropped, bytes_reclaimed, created_ahead \
+         from purge_runs order by started_at desc, id desc limit $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn record_archive(pool: &PgPool, archive: &PartitionArchive) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into partition_archives (partition, range_from, range_to, path, rows, bytes, sha256, archived_at, dropped_at, error) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         on conflict (partition) do update set path = excluded.path, rows = excluded.rows, bytes = excluded.bytes, \
+             sha256 = excluded.sha256, archived_at = excluded.archived_at, dropped_at = excluded.dropped_at, error = excluded.error",
+    )
+    .bind(&archive.partition)
+    .bind(archive.range_from)
+    .bind(archive.range_to)
+    .bind(&archive.path)
+    .bind(archive.rows)
+    .bind(archive.bytes)
+    .bind(&archive.sha256)
+    .bind(archive.archived_at)
+    .bind(archive.dropped_at)
+    .bind(&archive.error)
+    .execute(pool)
+    .await
+    .map(drop)
+}
+
+pub async fn archives(pool: &PgPool) -> sqlx::Result<Vec<PartitionArchive>> {
+    sqlx::query_as(
+        "select partition, range_from, range_to, path, rows, bytes, sha256, archived_at, dropped_at, error \
+         from partition_archives order by range_from desc",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_name_gives_its_month() {
+        let (from, to) = month_bounds("events_2025_12").unwrap();
+        assert_eq!(from.to_rfc3339(), "2025-12-01T00:00:00+00:00");
+        assert_eq!(to.to_rfc3339(), "2026-01-01T00:00:00+00:00");
+        assert_eq!(month_bounds("events_default"), None);
+    }
+}
