@@ -109,6 +109,15 @@ pub async fn principal() -> Result<Principal, leptos::prelude::ServerFnError> {
         .map_err(|_| leptos::prelude::ServerFnError::new("sign in first"))
 }
 
+/// The signed-in administrator or auditor (who read everything), inside a server function.
+pub async fn require_auditor() -> Result<Principal, leptos::prelude::ServerFnError> {
+    let principal = principal().await?;
+    if !matches!(principal.user.role, Role::Admin | Role::Auditor) {
+        return Err(leptos::prelude::ServerFnError::new("only administrators and auditors may do this"));
+    }
+    Ok(principal)
+}
+
 /// The signed-in administrator, inside a server function.
 pub async fn require_admin() -> Result<Principal, leptos::prelude::ServerFnError> {
     let principal = principal().await?;

@@ -1,6 +1,8 @@
 //! `POST /api/v1/events`: the ingest endpoint described in DESIGN.md.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, State};
@@ -13,6 +15,7 @@ use serde::Serialize;
 use crate::api::auth::{authorize_key, KeyKind};
 use crate::audit;
 use crate::error::ApiError;
+use crate::ingest::rules::Rules;
 use crate::ingest::{self, BodyError, Rejection};
 use crate::state::AppState;
 use crate::store;
@@ -22,6 +25,8 @@ use crate::store;
 pub struct IngestReply {
     pub accepted: u64,
     pub duplicates: u64,
+    /// Valid events a recording rule chose not to store.
+    pub dropped: u64,
     pub rejected: Vec<Rejection>,
 }
 
@@ -49,6 +54,8 @@ pub async fn post_events(
     // environment get it, items that name another are rejected.
     let bound = grant.scope.single_environment();
     let now = Utc::now();
+    let rules = recording_rules(&state).await?;
+    let mut dropped: HashMap<i64, i64> = HashMap::new();
     let mut valid = Vec::with_capacity(items.len());
     let mut rejected = Vec::new();
     let max_event_bytes = state.config.max_event_bytes;
@@ -76,6 +83,7 @@ pub async fn post_events(
             }
         };
         match item.as_ref().map_err(Clone::clone).and_then(sized).and_then(parse).and_then(in_bound) {
+            Ok(event) if let Some(rule) = rules.dropping(&event) => *dropped.entry(rule).or_default() += 1,
             Ok(mut event) => {
                 state.pipeline.prepare(&mut event);
                 valid.push(event)
@@ -84,14 +92,29 @@ pub async fn post_events(
         }
     }
     let outcome = store::insert_events(&state.writers, &valid).await?;
+    if !dropped.is_empty() {
+        let counts: Vec<(i64, i64)> = dropped.iter().map(|(rule, n)| (*rule, *n)).collect();
+        if let Err(error) = store::rules::count_dropped(&state.pool, now.date_naive(), &counts).await {
+            tracing::warn!(%error, "counting the events recording rules dropped failed");
+        }
+    }
 
-    let status = if valid.is_empty() && !rejected.is_empty() {
+    let status = if valid.is_empty() && dropped.is_empty() && !rejected.is_empty() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
         StatusCode::OK
     };
-    let reply = IngestReply { accepted: outcome.inserted, duplicates: outcome.duplicates, rejected };
+    let dropped = dropped.values().sum::<i64>() as u64;
+    let reply = IngestReply { accepted: outcome.inserted, duplicates: outcome.duplicates, dropped, rejected };
     Ok((status, Json(reply)).into_response())
+}
+
+/// The recording rules in force: as cached, or read again when stale.
+async fn recording_rules(state: &AppState) -> Result<Arc<Rules>, ApiError> {
+    if let Some(rules) = state.recording_rules.fresh() {
+        return Ok(rules);
+    }
+    Ok(state.recording_rules.store(store::rules::load(&state.pool).await?))
 }
 
 fn is_ndjson(headers: &HeaderMap) -> Result<bool, ApiError> {

@@ -2,6 +2,7 @@
 //! call `store`/`query`, map errors.
 
 mod events;
+mod lifecycle;
 mod sessions;
 mod settings;
 #[cfg(feature = "ssr")]
@@ -16,5 +17,6 @@ pub mod ingest;
 pub mod openapi;
 
 pub use events::*;
+pub use lifecycle::*;
 pub use sessions::*;
 pub use settings::*;

@@ -4,6 +4,7 @@
 
 pub mod enrich;
 pub mod redact;
+pub mod rules;
 mod validate;
 
 pub use validate::{category_of, validate};

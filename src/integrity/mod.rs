@@ -144,3 +144,21 @@ pub fn read_log(log: &Path) -> anyhow::Result<Vec<Checkpoint>> {
         })
         .collect()
 }
+
+/// The sealer's state: chain length, newest checkpoint, what waits to be sealed.
+pub async fn status(pool: &PgPool, key: &SealKey, config: &LifecycleConfig) -> anyhow::Result<crate::model::IntegrityStatus> {
+    let mut conn = pool.acquire().await?;
+    let (chain_entries, _, sealed_events) = seal::chain_end(&mut conn).await?;
+    let last = seal::last_checkpoint(&mut conn).await?;
+    drop(conn);
+    let (_, unsealed_events) = seal::rows_and_unsealed(pool).await?;
+    Ok(crate::model::IntegrityStatus {
+        public_key: key.public_key_text(),
+        chain_entries,
+        sealed_events,
+        last_checkpoint: last.map(|c| (c.position, c.signed_at)),
+        unsealed_events,
+        checkpoint_log: config.checkpoint_log.display().to_string(),
+        checkpoint_seconds: config.checkpoint_seconds,
+    })
+}

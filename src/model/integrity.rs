@@ -41,3 +41,18 @@ impl VerifyReport {
         self.findings.is_empty()
     }
 }
+
+/// The sealer's state, for the Verify page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntegrityStatus {
+    /// Base64 of the Ed25519 public key that signs checkpoints.
+    pub public_key: String,
+    pub chain_entries: i64,
+    pub sealed_events: i64,
+    /// Position and time of the newest checkpoint.
+    pub last_checkpoint: Option<(i64, DateTime<Utc>)>,
+    /// Committed events the sealer has not chained yet.
+    pub unsealed_events: i64,
+    pub checkpoint_log: String,
+    pub checkpoint_seconds: u64,
+}

@@ -2,7 +2,7 @@
 //! task may need (pools, configuration, the token signer, the seal key, rate
 //! limiters, the ingest pipeline). Every layer may use it; it knows no layer above it: the
 //! one module it names besides configuration and errors is `ingest`, for the
-//! type of the pipeline it holds (`ingest` knows nothing of the state).
+//! types of the pipeline and the rule cache it holds (`ingest` knows nothing of the state).
 
 pub mod rate_limit;
 pub mod seal_key;
@@ -16,6 +16,7 @@ use leptos::config::LeptosOptions;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use crate::config::{IngestConfig, ServerConfig};
+use crate::ingest::rules::RuleCache;
 use crate::ingest::Pipeline;
 use rate_limit::RateLimiter;
 use seal_key::SealKey;
@@ -45,6 +46,8 @@ pub struct AppState {
     pub session_idle_minutes: i64,
     /// Signs checkpoints and retention drops (`VIGIL_SEAL_KEY`).
     pub seal_key: Arc<SealKey>,
+    /// The recording rules in force, as last read.
+    pub recording_rules: Arc<RuleCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -86,6 +89,7 @@ impl AppState {
             auth_failures: Arc::new(RateLimiter::new(AUTH_FAILURES_PER_MINUTE / 60.0, AUTH_FAILURES_BURST)),
             console_limiter: Arc::new(RateLimiter::new(CONSOLE_CALLS_PER_SECOND, CONSOLE_CALLS_BURST)),
             seal_key: Arc::new(SealKey::load_or_create(&config.lifecycle.seal_key)?),
+            recording_rules: Arc::default(),
             config: Arc::new(config),
         })
     }

@@ -8,6 +8,7 @@ pub mod access;
 pub mod derive;
 pub mod ledger;
 pub mod retention;
+pub mod rules;
 pub mod seal;
 pub mod write;
 

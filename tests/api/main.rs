@@ -13,4 +13,5 @@ mod integrity;
 mod paging;
 mod partitions;
 mod retention;
+mod rules;
 mod write_path;

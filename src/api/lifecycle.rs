@@ -1,0 +1,169 @@
+//! Server functions of data lifecycle: recording rules and retention
+//! (administrators, under `/api/admin`), and the integrity status and
+//! verification (administrators and auditors). Every change is audited.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+
+use crate::model::{IntegrityStatus, PurgeHealth, RecordingRule, VerifyReport};
+
+#[cfg(feature = "ssr")]
+mod server {
+    pub use crate::audit::{record, Activity};
+    pub use crate::auth::{require_admin, require_auditor};
+    pub use crate::error::internal;
+    pub use crate::model::{Category, Outcome};
+    pub use crate::state::AppState;
+
+    pub fn state() -> AppState {
+        leptos::prelude::expect_context::<AppState>()
+    }
+
+    /// A rule's pattern field: `*` when blank, at most 200 characters.
+    pub fn pattern(label: &str, text: &str) -> Result<String, leptos::prelude::ServerFnError> {
+        let text = text.trim();
+        if text.chars().count() > 200 {
+            return Err(leptos::prelude::ServerFnError::new(format!("the {label} pattern is longer than 200 characters")));
+        }
+        Ok(if text.is_empty() { "*".into() } else { text.into() })
+    }
+}
+
+/// Every recording rule with its counts, and when they were read.
+#[server(prefix = "/api/admin")]
+pub async fn list_recording_rules() -> Result<(DateTime<Utc>, Vec<RecordingRule>), ServerFnError> {
+    use server::*;
+    require_admin().await?;
+    let now = Utc::now();
+    let rules = crate::store::rules::list(&state().pool, now.date_naive()).await.map_err(internal)?;
+    Ok((now, rules))
+}
+
+/// Add a rule: blank patterns match everything; a blank outcome means
+/// successes only; a blank `keep_one_in` drops every match.
+#[server(prefix = "/api/admin")]
+pub async fn add_recording_rule(
+    environment: String,
+    organization: String,
+    app: String,
+    event_type: String,
+    outcome: String,
+    keep_one_in: String,
+    note: String,
+) -> Result<(), ServerFnError> {
+    use server::*;
+    let admin = require_admin().await?;
+    let outcome = match outcome.trim() {
+        "" => None,
+        text => Some(Outcome::parse(text).ok_or_else(|| ServerFnError::new(format!("outcome must be {}", Outcome::choices())))?),
+    };
+    let keep_one_in = match keep_one_in.trim() {
+        "" => None,
+        text => match text.parse::<i32>() {
+            Ok(n) if (2..=1_000_000).contains(&n) => Some(n),
+            _ => return Err(ServerFnError::new("keep one in n: n must be a whole number from 2 to 1 000 000")),
+        },
+    };
+    let rule = crate::ingest::rules::Rule {
+        id: 0,
+        environment: pattern("environment", &environment)?,
+        organization: pattern("organization", &organization)?,
+        app: pattern("app", &app)?,
+        event_type: pattern("event type", &event_type)?,
+        outcome,
+        keep_one_in,
+    };
+    let note = Some(note.trim()).filter(|n| !n.is_empty()).map(|n| n.chars().take(500).collect::<String>());
+    let state = state();
+    let id = crate::store::rules::insert(&state.pool, &rule, note.as_deref(), &admin.user.email).await.map_err(internal)?;
+    state.recording_rules.invalidate();
+    let activity = Activity::new("recording_rule.create", Category::Change)
+        .target("recording_rule", id.to_string(), None)
+        .change("environment", serde_json::Value::Null, rule.environment)
+        .change("organization", serde_json::Value::Null, rule.organization)
+        .change("app", serde_json::Value::Null, rule.app)
+        .change("event_type", serde_json::Value::Null, rule.event_type)
+        .change("outcome", serde_json::Value::Null, outcome.map_or("success only".into(), |o| o.to_string()))
+        .change("keep_one_in", serde_json::Value::Null, keep_one_in);
+    record(&state, &admin.actor(), activity).await;
+    Ok(())
+}
+
+#[server(prefix = "/api/admin")]
+pub async fn delete_recording_rule(id: i64) -> Result<(), ServerFnError> {
+    use server::*;
+    let admin = require_admin().await?;
+    let state = state();
+    if !crate::store::rules::delete(&state.pool, id).await.map_err(internal)? {
+        return Err(ServerFnError::new("no such rule"));
+    }
+    state.recording_rules.invalidate();
+    let activity = Activity::new("recording_rule.delete", Category::Change).target("recording_rule", id.to_string(), None);
+    record(&state, &admin.actor(), activity).await;
+    Ok(())
+}
+
+/// Retention and purge health, and when they were read.
+#[server(prefix = "/api/admin")]
+pub async fn data_status() -> Result<(DateTime<Utc>, PurgeHealth), ServerFnError> {
+    use server::*;
+    require_admin().await?;
+    let now = Utc::now();
+    let health = crate::lifecycle::health(&state(), now).await.map_err(internal)?;
+    Ok((now, health))
+}
+
+/// Set an environment's retention: days (1 to 36 500), or `forever`.
+#[server(prefix = "/api/admin")]
+pub async fn set_retention(environment: String, days: String) -> Result<(), ServerFnError> {
+    use server::*;
+    let admin = require_admin().await?;
+    let environment = environment.trim().to_string();
+    if environment.is_empty() || environment.len() > 200 {
+        return Err(ServerFnError::new("name the environment"));
+    }
+    let days = match days.trim().to_lowercase().as_str() {
+        "forever" => None,
+        text => match text.parse::<i32>() {
+            Ok(n) if (1..=36_500).contains(&n) => Some(n),
+            _ => return Err(ServerFnError::new("retention is a number of days from 1 to 36 500, or forever")),
+        },
+    };
+    let state = state();
+    let previous = crate::store::retention::set_policy(&state.pool, &environment, days, &admin.user.email).await.map_err(internal)?;
+    let shown = |days: Option<i32>| days.map_or("forever".to_string(), |d| format!("{d} days"));
+    let old = previous.map_or(format!("{} (default)", shown(Some(state.config.lifecycle.retention_days))), shown);
+    let activity = Activity::new("retention.policy_change", Category::Change)
+        .target("environment", environment.clone(), Some(environment))
+        .change("retention", old, shown(days));
+    record(&state, &admin.actor(), activity).await;
+    Ok(())
+}
+
+/// The sealer's state and the public key.
+#[server]
+pub async fn seal_status() -> Result<IntegrityStatus, ServerFnError> {
+    use server::*;
+    require_auditor().await?;
+    let state = state();
+    crate::integrity::status(&state.pool, &state.seal_key, &state.config.lifecycle).await.map_err(internal)
+}
+
+/// Verify the store (at most a minute here; `vigil verify` has no limit).
+#[server]
+pub async fn run_verification() -> Result<VerifyReport, ServerFnError> {
+    use server::*;
+    let reader = require_auditor().await?;
+    let state = state();
+    let key = state.seal_key.public_key();
+    let log = Some(state.config.lifecycle.checkpoint_log.as_path());
+    let limit = Some(std::time::Duration::from_secs(60));
+    let report = crate::integrity::verify(&state.pool, &key, log, limit, &mut |_, _, _| {}).await.map_err(internal)?;
+    let mut activity = Activity::new("integrity.verify", Category::Access)
+        .details(serde_json::json!({"events": report.events, "findings": report.findings.len(), "complete": report.complete}));
+    if !report.is_clean() {
+        activity = activity.outcome(Outcome::Failure, format!("{} findings", report.findings.len()));
+    }
+    record(&state, &reader.actor(), activity).await;
+    Ok(report)
+}

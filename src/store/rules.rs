@@ -1,0 +1,96 @@
+//! The SQL of recording rules: the rules in force, adding and deleting them,
+//! and counting what each dropped per day.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::PgPool;
+
+use crate::ingest::rules::{Rule, Rules};
+use crate::model::{Outcome, RecordingRule};
+
+/// The rules in force, in the order they apply.
+pub async fn load(pool: &PgPool) -> sqlx::Result<Rules> {
+    let rows: Vec<(i64, String, String, String, String, Option<Outcome>, Option<i32>)> = sqlx::query_as(
+        "select id, environment, organization, app, event_type, outcome, keep_one_in \
+         from recording_rules order by position, id",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(Rules(
+        rows.into_iter()
+            .map(|(id, environment, organization, app, event_type, outcome, keep_one_in)| Rule {
+                id,
+                environment,
+                organization,
+                app,
+                event_type,
+                outcome,
+                keep_one_in,
+            })
+            .collect(),
+    ))
+}
+
+/// Every rule with what it dropped today (UTC) and in all.
+pub async fn list(pool: &PgPool, today: NaiveDate) -> sqlx::Result<Vec<RecordingRule>> {
+    type Row = (i64, String, String, String, String, Option<Outcome>, Option<i32>, Option<String>, DateTime<Utc>, String, i64, i64);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select r.id, r.environment, r.organization, r.app, r.event_type, r.outcome, r.keep_one_in, r.note, \
+                r.created_at, r.created_by, \
+                coalesce(sum(c.dropped) filter (where c.day = $1), 0)::int8, coalesce(sum(c.dropped), 0)::int8 \
+         from recording_rules r left join recording_rule_counts c on c.rule_id = r.id \
+         group by r.id order by r.position, r.id",
+    )
+    .bind(today)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, environment, organization, app, event_type, outcome, keep_one_in, note, created_at, created_by, dropped_today, dropped_total)| {
+            RecordingRule { id, environment, organization, app, event_type, outcome, keep_one_in, note, created_at, created_by, dropped_today, dropped_total }
+        })
+        .collect())
+}
+
+/// Add a rule after the others; its id.
+pub async fn insert(pool: &PgPool, rule: &Rule, note: Option<&str>, by: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into recording_rules (position, environment, organization, app, event_type, outcome, action, keep_one_in, note, created_by) \
+         values ((select coalesce(max(position), 0) + 1 from recording_rules), $1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+    )
+    .bind(&rule.environment)
+    .bind(&rule.organization)
+    .bind(&rule.app)
+    .bind(&rule.event_type)
+    .bind(rule.outcome)
+    .bind(if rule.keep_one_in.is_some() { "sample" } else { "drop" })
+    .bind(rule.keep_one_in)
+    .bind(note)
+    .bind(by)
+    .fetch_one(pool)
+    .await
+}
+
+/// Delete a rule; whether there was one.
+pub async fn delete(pool: &PgPool, id: i64) -> sqlx::Result<bool> {
+    Ok(sqlx::query("delete from recording_rules where id = $1").bind(id).execute(pool).await?.rows_affected() == 1)
+}
+
+/// Add what rules dropped to today's counts (rule ids sorted, so that
+/// concurrent batches take the rows' locks in one order).
+pub async fn count_dropped(pool: &PgPool, today: NaiveDate, dropped: &[(i64, i64)]) -> sqlx::Result<()> {
+    let mut dropped = dropped.to_vec();
+    dropped.sort_unstable();
+    let (ids, counts): (Vec<i64>, Vec<i64>) = dropped.into_iter().unzip();
+    sqlx::query(
+        "insert into recording_rule_counts (rule_id, day, dropped) \
+         select id, $1, n from unnest($2::int8[], $3::int8[]) as d(id, n) \
+         where exists (select from recording_rules r where r.id = d.id) \
+         on conflict (rule_id, day) do update set dropped = recording_rule_counts.dropped + excluded.dropped",
+    )
+    .bind(today)
+    .bind(&ids)
+    .bind(&counts)
+    .execute(pool)
+    .await
+    .map(drop)
+}
