@@ -35,7 +35,7 @@ stop:
 	@.ci/postgres stop
 
 clean-data: stop
-	rm -rf .vigil/pg .vigil/pg.log .vigil/ingest-key .vigil/export-key .vigil/secret
+	rm -rf .vigil/pg .vigil/pg.log .vigil/ingest-key .vigil/export-key .vigil/secret .vigil/checkpoints.jsonl
 
 # --- build ---
 build:

@@ -58,6 +58,9 @@ export default defineConfig({
       LEPTOS_OUTPUT_NAME: "vigil",
       RUST_LOG: "warn,vigil=info",
       VIGIL_SIGN_IN_IP_BURST: "200",
+      // The checkpoint log belongs to this run's database (.ci/test removes it).
+      VIGIL_SEAL_KEY: ".vigil/e2e-seal.key",
+      VIGIL_CHECKPOINT_LOG: ".vigil/e2e-checkpoints.jsonl",
     },
   },
 });

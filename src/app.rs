@@ -6,7 +6,9 @@ use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
 use crate::api::current_user;
+use crate::pages::data::{DataPage, RecordingRulesPage};
 use crate::pages::settings::{ConsoleSessionsPage, KeysPage, SystemPage, UsersPage};
+use crate::pages::verify::VerifyPage;
 use crate::components::errors::NotFound;
 use crate::pages::{
     event::EventPage, events::EventsPage, login::LoginPage, session::SessionPage,
@@ -58,6 +60,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/keys") view=KeysPage/>
                     <Route path=path!("/settings/sessions") view=ConsoleSessionsPage/>
                     <Route path=path!("/settings/system") view=SystemPage/>
+                    <Route path=path!("/settings/data") view=DataPage/>
+                    <Route path=path!("/settings/rules") view=RecordingRulesPage/>
+                    <Route path=path!("/verify") view=VerifyPage/>
                 </Routes>
             </main>
             <footer class="footer">
@@ -80,10 +85,12 @@ fn TopBar() -> impl IntoView {
                 {move || Suspend::new(async move {
                     me.await.ok().flatten().map(|user| {
                         let admin = user.role == crate::model::Role::Admin;
+                        let auditor = admin || user.role == crate::model::Role::Auditor;
                         view! {
                             <nav>
                                 <A href="/events">"Events"</A>
                                 <A href="/sessions">"Sessions"</A>
+                                {auditor.then(|| view! { <A href="/verify">"Integrity"</A> })}
                                 {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
                             </nav>
                             <div class="who">

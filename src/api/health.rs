@@ -1,5 +1,6 @@
 //! `GET /api/v1/health`: whether the database answers, how far the deriving
-//! worker lags, and what holds the export's watermark back.
+//! worker lags, what holds the export's watermark back, and (for keys that
+//! read everything) purge health and the sealer's state.
 
 use std::net::SocketAddr;
 
@@ -11,13 +12,19 @@ use serde::Serialize;
 use crate::api::auth::{authorize_key, KeyKind};
 use crate::error::ApiError;
 use crate::state::AppState;
+use crate::model::{IntegrityStatus, PurgeHealth};
 use crate::store::ledger::{self, LedgerStatus};
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Health {
-    /// "ok", or "lagging" when the worker or the export waits more than 30 s.
+    /// "ok"; "lagging" when the worker or the export waits more than 30 s;
+    /// "purge_failing" or "purge_overdue" when retention is not kept.
     pub status: &'static str,
     pub ledger: LedgerStatus,
+    /// Retention and purge health (keys that may read every environment only).
+    pub retention: Option<PurgeHealth>,
+    /// The sealer: chain length, newest checkpoint (unrestricted keys only).
+    pub integrity: Option<IntegrityStatus>,
 }
 
 /// Seconds of lag from which the health endpoint says "lagging".
@@ -28,9 +35,23 @@ pub async fn health(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Json<Health>, ApiError> {
-    authorize_key(&state, &headers, peer.ip(), KeyKind::Export).await?;
+    let grant = authorize_key(&state, &headers, peer.ip(), KeyKind::Export).await?;
+    let now = chrono::Utc::now();
     let ledger = ledger::status(&state.pool).await?;
-    let derive_lag = ledger.derive_lag_seconds(chrono::Utc::now());
+    let derive_lag = ledger.derive_lag_seconds(now);
     let lagging = derive_lag > LAGGING_SECONDS || ledger.export_lag_seconds > LAGGING_SECONDS;
-    Ok(Json(Health { status: if lagging { "lagging" } else { "ok" }, ledger }))
+    let (retention, integrity) = if grant.scope.is_unrestricted() {
+        let retention = crate::lifecycle::health(&state, now).await?;
+        let integrity = crate::integrity::status(&state.pool, &state.seal_key, &state.config.lifecycle).await?;
+        (Some(retention), Some(integrity))
+    } else {
+        (None, None)
+    };
+    let status = match retention.as_ref().map(|r| r.status.as_str()) {
+        _ if lagging => "lagging",
+        Some("failing") => "purge_failing",
+        Some("overdue") => "purge_overdue",
+        _ => "ok",
+    };
+    Ok(Json(Health { status, ledger, retention, integrity }))
 }

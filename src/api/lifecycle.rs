@@ -140,13 +140,14 @@ pub async fn set_retention(environment: String, days: String) -> Result<(), Serv
     Ok(())
 }
 
-/// The sealer's state and the public key.
+/// The sealer's state and the public key, and when they were read.
 #[server]
-pub async fn seal_status() -> Result<IntegrityStatus, ServerFnError> {
+pub async fn seal_status() -> Result<(DateTime<Utc>, IntegrityStatus), ServerFnError> {
     use server::*;
     require_auditor().await?;
     let state = state();
-    crate::integrity::status(&state.pool, &state.seal_key, &state.config.lifecycle).await.map_err(internal)
+    let status = crate::integrity::status(&state.pool, &state.seal_key, &state.config.lifecycle).await.map_err(internal)?;
+    Ok((Utc::now(), status))
 }
 
 /// Verify the store (at most a minute here; `vigil verify` has no limit).

@@ -7,6 +7,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 use crate::api::ingest::IngestReply;
 use crate::api::health::Health;
 use crate::ingest::Rejection;
+use crate::model::{EnvironmentRetention, IntegrityStatus, PartitionArchive, PartitionState, PurgeHealth, PurgeRun};
 use crate::store::ledger::{LedgerStatus, WatermarkHolder};
 
 /// An error: `{"error": {"code", "message", "field"?}}`.
@@ -141,7 +142,7 @@ impl Modify for BearerKeys {
 #[openapi(
     info(title = "Vigil API", description = "Send audit events to Vigil, list them and export them in order. Rate limits: VIGIL_API_RATE requests per second per key (burst VIGIL_API_BURST) on the read APIs; over the limit the answer is 429 with Retry-After."),
     paths(ingest, list, export, health),
-    components(schemas(IngestReply, Rejection, ErrorBody, ErrorDetail, EventList, ExportPage, Health, LedgerStatus, WatermarkHolder)),
+    components(schemas(IngestReply, Rejection, ErrorBody, ErrorDetail, EventList, ExportPage, Health, LedgerStatus, WatermarkHolder, PurgeHealth, PurgeRun, PartitionArchive, EnvironmentRetention, PartitionState, IntegrityStatus)),
     modifiers(&BearerKeys)
 )]
 pub struct ApiDoc;

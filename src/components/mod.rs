@@ -10,5 +10,6 @@ pub mod event_table;
 pub mod facts;
 pub mod filter_bar;
 pub mod navigation;
+pub mod settings;
 pub mod time;
 pub mod timeline;

@@ -146,7 +146,7 @@ pub fn read_log(log: &Path) -> anyhow::Result<Vec<Checkpoint>> {
 }
 
 /// The sealer's state: chain length, newest checkpoint, what waits to be sealed.
-pub async fn status(pool: &PgPool, key: &SealKey, config: &LifecycleConfig) -> anyhow::Result<crate::model::IntegrityStatus> {
+pub async fn status(pool: &PgPool, key: &SealKey, config: &LifecycleConfig) -> sqlx::Result<crate::model::IntegrityStatus> {
     let mut conn = pool.acquire().await?;
     let (chain_entries, _, sealed_events) = seal::chain_end(&mut conn).await?;
     let last = seal::last_checkpoint(&mut conn).await?;

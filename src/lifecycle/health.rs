@@ -12,7 +12,7 @@ use crate::store::retention;
 /// Runs looked at for failures in a row.
 const RECENT_RUNS: i64 = 50;
 
-pub async fn health(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<PurgeHealth> {
+pub async fn health(state: &AppState, now: DateTime<Utc>) -> sqlx::Result<PurgeHealth> {
     let period = periods(state).await?;
     let set: Vec<String> = retention::policies(&state.pool).await?.into_iter().map(|(e, _)| e).collect();
     let mut environments = Vec::new();

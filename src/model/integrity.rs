@@ -42,8 +42,9 @@ impl VerifyReport {
     }
 }
 
-/// The sealer's state, for the Verify page.
+/// The sealer's state, for the Verify page and the health endpoint.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct IntegrityStatus {
     /// Base64 of the Ed25519 public key that signs checkpoints.
     pub public_key: String,

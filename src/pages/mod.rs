@@ -1,5 +1,6 @@
 //! One module per route.
 
+pub mod data;
 pub mod event;
 pub mod events;
 pub mod login;
@@ -7,3 +8,4 @@ pub mod session;
 pub mod sessions;
 pub mod settings;
 pub mod target;
+pub mod verify;

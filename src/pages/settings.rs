@@ -5,7 +5,6 @@
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
-use leptos_router::components::A;
 use leptos_router::hooks::use_location;
 
 use crate::api::{
@@ -14,46 +13,9 @@ use crate::api::{
 };
 use crate::components::copy_button::CopyButton;
 use crate::components::errors::ErrorMessage;
+use crate::components::settings::{action_error, server_message, time_or_never, SettingsHead};
 use crate::components::time::Time;
 use crate::model::{Role, Scope, Secret};
-
-/// The heading and tabs every settings page starts with.
-#[component]
-fn SettingsHead() -> impl IntoView {
-    view! {
-        <div class="page-head"><h1>"Settings"</h1><span class="hint">"All times in UTC"</span></div>
-        <nav class="subnav" aria-label="Settings">
-            <A href="/settings" exact=true>"Users"</A>
-            <A href="/settings/keys">"API keys"</A>
-            <A href="/settings/sessions">"Console sessions"</A>
-            <A href="/settings/system">"Write path"</A>
-        </nav>
-    }
-}
-
-/// A time, or "never" when there is none.
-fn time_or_never(at: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTime<chrono::Utc>) -> AnyView {
-    match at {
-        Some(at) => view! { <Time at now/> }.into_any(),
-        None => "never".into_any(),
-    }
-}
-
-/// The error of the last run of an action, if it failed.
-fn action_error<O>(value: impl Fn() -> Option<Result<O, ServerFnError>> + Send + Sync + 'static) -> impl IntoView {
-    move || match value() {
-        Some(Err(e)) => Some(view! { <ErrorMessage message=server_message(&e)/> }),
-        _ => None,
-    }
-}
-
-/// A server function's message without the framework's prefix.
-fn server_message(error: &ServerFnError) -> String {
-    match error {
-        ServerFnError::ServerError(message) => message.clone(),
-        other => other.to_string(),
-    }
-}
 
 /// What a user may read, in words; a viewer who may read nothing stands out.
 fn scope_summary(role: Role, scope: &Scope) -> impl IntoView {

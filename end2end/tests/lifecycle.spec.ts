@@ -1,0 +1,85 @@
+import { execFileSync } from "node:child_process";
+import { test, expect } from "@playwright/test";
+import { ingest, marker, open } from "./helpers";
+
+const tag = marker("l");
+const env = `life-${tag}`;
+
+/** Run SQL on the test's database, as someone with access to it (not through Vigil). */
+function sql(statement: string) {
+  const url = process.env.E2E_DATABASE_URL ?? process.env.DATABASE_URL ?? "";
+  return execFileSync("psql", [url, "-v", "ON_ERROR_STOP=1", "-At", "-c", statement], { encoding: "utf8" }).trim();
+}
+
+test.beforeAll(async ({ request }) => {
+  await ingest(request, [
+    { id: `${tag}-1`, type: "role.update", environment: env, actor: { id: "u1", name: "Ana" }, target: { type: "role", id: "r1", name: "Support" } },
+    { id: `${tag}-2`, type: "app.view", environment: env, actor: { id: "u2", name: "Bo" } },
+  ]);
+});
+
+test("the Data page shows purge health and sets an environment's retention", async ({ page }) => {
+  await open(page, "/settings/data");
+  await expect(page.locator(".purge-health")).toContainText("Purge health");
+  await expect(page.locator(".purge-health")).toContainText("Created ahead");
+  const row = page.locator(`tr[data-environment="${env}"]`);
+  await expect(row).toContainText("400 days");
+  await expect(row).toContainText("default");
+  await expect(page.locator("table.partitions tbody tr").first()).toContainText("created ahead");
+
+  await row.getByLabel(`Retention of ${env}`).fill("forever");
+  await row.getByRole("button", { name: "Save" }).click();
+  await expect(row).toContainText("kept forever");
+  await row.getByLabel(`Retention of ${env}`).fill("90");
+  await row.getByRole("button", { name: "Save" }).click();
+  await expect(row).toContainText("90 days");
+  await expect(row).not.toContainText("default");
+
+  await row.getByLabel(`Retention of ${env}`).fill("0");
+  await row.getByRole("button", { name: "Save" }).click();
+  await expect(page.getByRole("alert")).toContainText("from 1 to 36 500, or forever");
+});
+
+test("a recording rule drops what it names and counts it", async ({ page, request }) => {
+  await open(page, "/settings/rules");
+  await page.getByLabel("Event type").fill(`noise.${tag}`);
+  await page.getByLabel("Environment").fill(env);
+  await page.getByRole("button", { name: "Add rule" }).click();
+  const rule = page.locator(`tr[data-rule="noise.${tag}"]`);
+  await expect(rule).toContainText(`environment ${env}`);
+  await expect(rule).toContainText("drop");
+
+  const reply = await ingest(request, [{ type: `noise.${tag}`, environment: env, actor: { id: "u1" } }]);
+  expect(reply.dropped).toBe(1);
+  expect(reply.accepted).toBe(0);
+  await page.reload();
+  await expect(rule.locator(".dropped-today")).toHaveText("1");
+  await rule.getByRole("button", { name: "Delete" }).click();
+  await expect(rule).toHaveCount(0);
+});
+
+test("the Integrity page verifies the store, and finds a row edited behind Vigil's back", async ({ page }) => {
+  await open(page, "/verify");
+  await expect(page.locator(".seal-facts")).toContainText("Public key");
+  // The sealer chains committed batches within a second.
+  await expect(async () => {
+    await open(page, "/verify");
+    await expect(page.locator(".seal-facts")).toHaveAttribute("data-unsealed", "0", { timeout: 1_000 });
+  }).toPass({ timeout: 15_000 });
+
+  await page.getByRole("button", { name: "Run verification" }).click();
+  await expect(page.locator('[data-verify="clean"]')).toContainText("Nothing was altered, deleted or forged");
+
+  const original = sql(`select actor_name from events where id = '${tag}-1'`);
+  sql(`update events set actor_name = 'Mallory' where id = '${tag}-1'`);
+  try {
+    await page.getByRole("button", { name: "Run verification" }).click();
+    const result = page.locator('[data-verify="tampered"]');
+    await expect(result).toContainText("The store was tampered with");
+    await expect(result.locator('[data-finding="edited_event"]')).toContainText(`event ${tag}-1`);
+    await result.getByRole("link", { name: "open the event" }).click();
+    await expect(page).toHaveURL(new RegExp(`/events/${tag}-1$`));
+  } finally {
+    sql(`update events set actor_name = '${original}' where id = '${tag}-1'`);
+  }
+});

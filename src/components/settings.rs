@@ -1,0 +1,48 @@
+//! Pieces every settings page shares: the heading with its tabs, an
+//! action's error, a time that may be "never".
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+
+use crate::components::errors::ErrorMessage;
+use crate::components::time::Time;
+
+/// The heading and tabs every settings page starts with.
+#[component]
+pub fn SettingsHead() -> impl IntoView {
+    view! {
+        <div class="page-head"><h1>"Settings"</h1><span class="hint">"All times in UTC"</span></div>
+        <nav class="subnav" aria-label="Settings">
+            <A href="/settings" exact=true>"Users"</A>
+            <A href="/settings/keys">"API keys"</A>
+            <A href="/settings/sessions">"Console sessions"</A>
+            <A href="/settings/system">"Write path"</A>
+            <A href="/settings/data">"Data"</A>
+            <A href="/settings/rules">"Recording rules"</A>
+        </nav>
+    }
+}
+
+/// A time, or "never" when there is none.
+pub fn time_or_never(at: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTime<chrono::Utc>) -> AnyView {
+    match at {
+        Some(at) => view! { <Time at now/> }.into_any(),
+        None => "never".into_any(),
+    }
+}
+
+/// The error of the last run of an action, if it failed.
+pub fn action_error<O>(value: impl Fn() -> Option<Result<O, ServerFnError>> + Send + Sync + 'static) -> impl IntoView {
+    move || match value() {
+        Some(Err(e)) => Some(view! { <ErrorMessage message=server_message(&e)/> }),
+        _ => None,
+    }
+}
+
+/// A server function's message without the framework's prefix.
+pub fn server_message(error: &ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message.clone(),
+        other => other.to_string(),
+    }
+}

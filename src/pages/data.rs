@@ -1,0 +1,275 @@
+//! Settings → Data (admins): retention per environment, purge health,
+//! partitions and archives; Settings → Recording rules: what is not recorded.
+
+use leptos::prelude::*;
+use leptos::server::ServerAction;
+use leptos_meta::Title;
+
+use crate::api::{data_status, list_recording_rules, AddRecordingRule, DeleteRecordingRule, SetRetention};
+use crate::components::settings::{action_error, time_or_never, SettingsHead};
+use crate::components::time::Time;
+use crate::model::{EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule};
+
+/// Bytes as people read them: 1.4 MB.
+fn size(bytes: i64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < units.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", units[unit]) }
+}
+
+fn period(days: Option<i32>) -> String {
+    days.map_or("forever".into(), |d| format!("{d} days"))
+}
+
+#[component]
+pub fn DataPage() -> impl IntoView {
+    let set = ServerAction::<SetRetention>::new();
+    let status = Resource::new(move || set.version().get(), |_| data_status());
+    view! {
+        <Title text="Data · Settings"/>
+        <SettingsHead/>
+        <p class="hint">
+            "Each environment keeps its events for a period, then a job inside the server drops them a whole month at a time "
+            "(never row by row). A month that holds events of several environments is dropped only when every one of them has passed its period."
+        </p>
+        {action_error(move || set.value().get())}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading purge health…"</p> }>
+            {move || Suspend::new(async move {
+                status.await.map(|(now, health)| view! {
+                    <PurgeSummary health=health.clone() now/>
+                    <RetentionTable environments=health.environments.clone() default_days=health.default_days set/>
+                    <PartitionsTable partitions=health.partitions.clone() now/>
+                    <ArchivesTable archives=health.archives.clone() folder=health.archive_dir.clone() now/>
+                })
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn PurgeSummary(health: PurgeHealth, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    let badge = match health.status.as_str() {
+        "ok" => "badge outcome-success",
+        "overdue" => "badge outcome-failure",
+        _ => "badge outcome-denied",
+    };
+    let failures_class = if health.consecutive_failures > 0 { "bad" } else { "" };
+    let last = health.last_run.clone();
+    let last_result = last.as_ref().map(|run| match (run.ok, &run.error) {
+        (Some(true), _) => format!("ok — dropped {}, reclaimed {}", run.dropped.len(), size(run.bytes_reclaimed)),
+        (Some(false), Some(error)) => format!("failed: {error}"),
+        _ => "running".into(),
+    });
+    view! {
+        <section class="panel purge-health" data-purge-status=health.status.clone()>
+            <h2>"Purge health " <span class=badge>{health.status.clone()}</span></h2>
+            <div class="facts"><dl>
+                <dt>"Last run"</dt><dd>{time_or_never(last.as_ref().map(|r| r.started_at), now)}" "{last_result}</dd>
+                <dt>"Next run"</dt><dd>{time_or_never(health.next_run, now)}</dd>
+                <dt>"Failures in a row"</dt><dd class=failures_class>{health.consecutive_failures}</dd>
+                <dt>"Last error"</dt><dd class="bad">{health.last_error.clone().unwrap_or_else(|| "none".into())}</dd>
+                <dt>"Pending drop"</dt><dd>{health.pending().map(|p| p.name.clone()).collect::<Vec<_>>().join(", ")}</dd>
+                <dt>"Created ahead"</dt><dd>{health.ahead().map(|p| p.name.clone()).collect::<Vec<_>>().join(", ")}</dd>
+            </dl></div>
+        </section>
+    }
+}
+
+#[component]
+fn RetentionTable(environments: Vec<EnvironmentRetention>, default_days: i32, set: ServerAction<SetRetention>) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <h2>"Retention per environment"</h2>
+            <p class="hint">{format!("Without a setting of its own an environment keeps {}. Type a number of days or forever.", period(Some(default_days)))}</p>
+            <table class="events settings-table retention">
+                <thead><tr>
+                    <th scope="col">"Environment"</th><th scope="col">"Kept for"</th><th scope="col">"Oldest event"</th><th scope="col">"Change"</th>
+                </tr></thead>
+                <tbody>
+                    {environments.into_iter().map(|e| { let label = format!("Retention of {}", e.environment); let name = e.environment.clone(); view! {
+                        <tr data-environment=e.environment.clone()>
+                            <td>{e.environment.clone()}</td>
+                            <td>
+                                {period(e.days)}
+                                {e.is_default.then(|| view! { <span class="sub">"default"</span> })}
+                                {e.days.is_none().then(|| view! { <span class="badge outcome-failure" title="The disk only grows">"kept forever"</span> })}
+                            </td>
+                            <td>
+                                {e.oldest_event.map(crate::model::absolute_time).unwrap_or_else(|| "none".into())}
+                                {(e.overdue_days > 0).then(|| view! { <span class="badge outcome-denied">{format!("overdue by {} days", e.overdue_days)}</span> })}
+                            </td>
+                            <td>
+                                <ActionForm action=set attr:class="inline-form">
+                                    <input type="hidden" name="environment" value=name/>
+                                    <input name="days" aria-label=label value=e.days.map_or("forever".into(), |d| d.to_string()) size="8"/>
+                                    <button type="submit" class="button">"Save"</button>
+                                </ActionForm>
+                            </td>
+                        </tr>
+                    }}).collect_view()}
+                </tbody>
+            </table>
+            <ActionForm action=set attr:class="settings-form">
+                <label class="field"><span>"Another environment"</span><input name="environment" required placeholder="staging"/></label>
+                <label class="field"><span>"Days, or forever"</span><input name="days" required placeholder="90"/></label>
+                <button type="submit" class="button">"Set retention"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn PartitionsTable(partitions: Vec<PartitionState>, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <h2>"Monthly partitions"</h2>
+            <table class="events settings-table partitions">
+                <thead><tr>
+                    <th scope="col">"Month"</th><th scope="col">"Events (estimate)"</th><th scope="col">"Size"</th>
+                    <th scope="col">"Environments"</th><th scope="col">"Dropped after"</th><th scope="col">"State"</th>
+                </tr></thead>
+                <tbody>
+                    {partitions.into_iter().rev().map(|p| {
+                        let state = if p.pending { "pending drop" } else if p.ahead { "created ahead" } else { "kept" };
+                        view! {
+                            <tr data-partition=p.name.clone()>
+                                <td>{p.from.format("%Y-%m").to_string()}<span class="sub">{p.name.clone()}</span></td>
+                                <td>{p.rows}</td>
+                                <td>{size(p.bytes)}</td>
+                                <td>{p.environments.join(", ")}</td>
+                                <td class="time">{match p.drop_after {
+                                    Some(at) => view! { <Time at now/> }.into_any(),
+                                    None => "never (an environment keeps forever)".into_any(),
+                                }}</td>
+                                <td><span class=if p.pending { "badge outcome-failure" } else { "badge" }>{state}</span></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </section>
+    }
+}
+
+#[component]
+fn ArchivesTable(archives: Vec<PartitionArchive>, folder: Option<String>, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    let about = match folder {
+        Some(folder) => format!("Each partition is written to {folder} as gzip NDJSON, read back and hashed before it is dropped."),
+        None => "No archive folder is set (VIGIL_ARCHIVE_DIR): partitions are dropped without a copy.".into(),
+    };
+    view! {
+        <section class="panel">
+            <h2>"Archives"</h2>
+            <p class="hint">{about}</p>
+            {(!archives.is_empty()).then(|| view! {
+                <table class="events settings-table archives">
+                    <thead><tr>
+                        <th scope="col">"Partition"</th><th scope="col">"Rows"</th><th scope="col">"Size"</th>
+                        <th scope="col">"SHA-256"</th><th scope="col">"Archived"</th><th scope="col">"Dropped"</th>
+                    </tr></thead>
+                    <tbody>
+                        {archives.into_iter().map(|a| view! {
+                            <tr data-archive=a.partition.clone()>
+                                <td>{a.partition.clone()}<span class="sub">{a.path.clone().unwrap_or_default()}</span></td>
+                                <td>{a.rows.map(|r| r.to_string()).unwrap_or_default()}</td>
+                                <td>{a.bytes.map(size).unwrap_or_default()}</td>
+                                <td><code class="hash">{a.sha256.clone().unwrap_or_default()}</code></td>
+                                <td class="time">{match &a.error {
+                                    Some(error) => view! { <span class="bad">{format!("failed: {error}")}</span> }.into_any(),
+                                    None => time_or_never(a.archived_at, now),
+                                }}</td>
+                                <td class="time">{time_or_never(a.dropped_at, now)}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </section>
+    }
+}
+
+#[component]
+pub fn RecordingRulesPage() -> impl IntoView {
+    let add = ServerAction::<AddRecordingRule>::new();
+    let delete = ServerAction::<DeleteRecordingRule>::new();
+    let rules = Resource::new(move || (add.version().get(), delete.version().get()), |_| list_recording_rules());
+    view! {
+        <Title text="Recording rules · Settings"/>
+        <SettingsHead/>
+        <p class="hint">
+            "Rules decide, before anything is stored, which incoming events are not recorded. The first matching rule applies. "
+            "* matches any text. Failures and denials are never dropped unless a rule names their outcome. "
+            "Senders see dropped events counted separately in the ingest reply."
+        </p>
+        <RuleForm add/>
+        {action_error(move || add.value().get())}
+        {action_error(move || delete.value().get())}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading rules…"</p> }>
+            {move || Suspend::new(async move {
+                rules.await.map(|(now, rules)| if rules.is_empty() {
+                    view! { <section class="empty-state"><h2>"Every event is recorded"</h2><p>"No rule drops or samples anything."</p></section> }.into_any()
+                } else {
+                    view! { <RulesTable rules now delete/> }.into_any()
+                })
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn RuleForm(add: ServerAction<AddRecordingRule>) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <h2>"Add a rule"</h2>
+            <ActionForm action=add attr:class="settings-form">
+                <label class="field"><span>"Event type"</span><input name="event_type" required placeholder="app.view or query.*"/></label>
+                <label class="field"><span>"Environment"</span><input name="environment" placeholder="* (any)"/></label>
+                <label class="field"><span>"Organization"</span><input name="organization" placeholder="* (any)"/></label>
+                <label class="field"><span>"App"</span><input name="app" placeholder="* (any)"/></label>
+                <label class="field"><span>"Outcome"</span>
+                    <select name="outcome">
+                        <option value="">"successes only"</option>
+                        {Outcome::ALL.iter().map(|o| view! { <option value=o.as_str()>{o.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field"><span>"Keep one in (blank: drop all)"</span><input name="keep_one_in" inputmode="numeric" placeholder="10"/></label>
+                <label class="field"><span>"Note"</span><input name="note" placeholder="why"/></label>
+                <button type="submit" class="button primary">"Add rule"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn RulesTable(rules: Vec<RecordingRule>, now: chrono::DateTime<chrono::Utc>, delete: ServerAction<DeleteRecordingRule>) -> impl IntoView {
+    view! {
+        <table class="events settings-table rules">
+            <thead><tr>
+                <th scope="col">"Matches"</th><th scope="col">"Action"</th><th scope="col">"Dropped today"</th>
+                <th scope="col">"Dropped in all"</th><th scope="col">"Added"</th><th scope="col"></th>
+            </tr></thead>
+            <tbody>
+                {rules.into_iter().map(|r| view! {
+                    <tr data-rule=r.event_type.clone()>
+                        <td>{r.describe()}{r.note.clone().map(|n| view! { <span class="sub">{n}</span> })}</td>
+                        <td>{r.action_label()}</td>
+                        <td class="dropped-today">{r.dropped_today}</td>
+                        <td>{r.dropped_total}</td>
+                        <td class="time"><Time at=r.created_at now/><span class="sub">{format!("by {}", r.created_by)}</span></td>
+                        <td>
+                            <ActionForm action=delete attr:class="inline-form">
+                                <input type="hidden" name="id" value=r.id/>
+                                <button type="submit" class="button">"Delete"</button>
+                            </ActionForm>
+                        </td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
