@@ -10,7 +10,7 @@ async fn a_valid_batch_is_stored_and_acknowledged(pool: sqlx::PgPool) {
     let (status, reply) = app.ingest(&batch).await;
 
     assert_eq!(status, 200);
-    assert_eq!(reply, json!({"accepted": 2, "duplicates": 0, "rejected": []}));
+    assert_eq!(reply, json!({"accepted": 2, "duplicates": 0, "dropped": 0, "rejected": []}));
     assert_eq!(app.count("select count(*) from events").await, 2);
     let stored: (String, String, Option<String>, serde_json::Value) = sqlx::query_as(
         "select actor_name, category, host(client_ip), changes from events where id = 'e1'",
