@@ -146,7 +146,7 @@ async fn due_partitions(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<
 /// Archive (when set up), record the drop in the chain, drop.
 async fn drop_one(state: &AppState, partition: &Partition) -> anyhow::Result<()> {
     let archived = match &state.config.lifecycle.archive_dir {
-        Some(dir) => match archive::write(&state.pool, partition, dir).await {
+        Some(dir) => match archive::write(&state.owner, partition, dir).await {
             Ok(archived) => Some(archived),
             Err(error) => {
                 retention::record_archive(&state.pool, &archive::failed(partition, &error)).await?;
@@ -155,7 +155,7 @@ async fn drop_one(state: &AppState, partition: &Partition) -> anyhow::Result<()>
         },
         None => None,
     };
-    let mut conn = state.pool.acquire().await?;
+    let mut conn = state.owner.acquire().await?;
     let parts = seal::partition_parts(&mut conn, &partition.name).await?;
     drop(conn);
     let events: u64 = parts.iter().map(|(_, part)| part.events).sum();
@@ -175,7 +175,8 @@ async fn drop_one(state: &AppState, partition: &Partition) -> anyhow::Result<()>
     let root: seal::Hash = Sha256::digest(&bytes).into();
     let signature = state.seal_key.sign(&bytes);
 
-    let mut tx = state.pool.begin().await?;
+    // As the owner: the app role cannot drop what it cannot delete.
+    let mut tx = state.owner.begin().await?;
     seal::lock_chain(&mut tx).await?;
     let end = seal::chain_end(&mut tx).await?;
     seal::append(&mut tx, end, EntryKind::Prune, -1, events as i64, &root, Some((&record, &signature))).await?;

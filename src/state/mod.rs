@@ -26,6 +26,10 @@ use token::Signer;
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// Connections as the login role, which owns the schema: migrations and
+    /// retention (the only drops). Everything else goes through the pools
+    /// below, which act as [`APP_ROLE`].
+    pub owner: PgPool,
     /// Console reads and everything small, stopped after `VIGIL_STATEMENT_TIMEOUT_MS`.
     pub pool: PgPool,
     /// The connections ingest writes through (`VIGIL_INGEST_WRITERS`).
@@ -63,6 +67,11 @@ const AUTH_FAILURES_PER_MINUTE: f64 = 10.0;
 const CONSOLE_CALLS_BURST: f64 = 100.0;
 const CONSOLE_CALLS_PER_SECOND: f64 = 20.0;
 
+/// The database role the server's pools act as: it cannot UPDATE, DELETE or
+/// TRUNCATE events, their ids, the ledger, the chain or the checkpoints
+/// (migration 20).
+pub const APP_ROLE: &str = "vigil_app";
+
 /// Exports that may read at once; more wait for a connection.
 const EXPORT_CONNECTIONS: u32 = 4;
 
@@ -81,6 +90,7 @@ impl AppState {
             writers: limited_pool(&pool, config.ingest_writers, Duration::from_secs(10), long),
             exports: limited_pool(&pool, EXPORT_CONNECTIONS, Duration::from_secs(10), long),
             pool: limited_pool(&pool, connections, Duration::from_secs(5), reads),
+            owner: pool,
             pipeline: Pipeline::new(ingest)?,
             session_idle_minutes: ingest.session_idle_minutes,
             signer: Arc::new(Signer::new(config.secret.as_deref().unwrap_or_default())?),
@@ -95,14 +105,14 @@ impl AppState {
     }
 }
 
-/// A pool to the same database as `pool`, with its own size and a time limit
-/// on every statement: ingest writes through one (`writers` connections, so
+/// A pool to the same database as `pool`, acting as [`APP_ROLE`], with its
+/// own size and a time limit on every statement: ingest writes through one (`writers` connections, so
 /// that that many batches commit in parallel and further requests wait their
 /// turn, up to `acquire` — then, as when the database is away, the answer is a
 /// 503), console reads and exports through others.
 fn limited_pool(pool: &PgPool, connections: u32, acquire: Duration, statement_timeout: Duration) -> PgPool {
     let options = (*pool.connect_options())
         .clone()
-        .options([("statement_timeout", format!("{}ms", statement_timeout.as_millis()))]);
+        .options([("statement_timeout", format!("{}ms", statement_timeout.as_millis())), ("role", APP_ROLE.to_string())]);
     PgPoolOptions::new().max_connections(connections.max(1)).acquire_timeout(acquire).connect_lazy_with(options)
 }

@@ -45,6 +45,13 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::migrate!().run(pool).await?;
     tower_sessions_sqlx_store::PostgresStore::new(pool.clone()).migrate().await?;
+    // The console's cookie sessions are the app role's to read and write.
+    sqlx::raw_sql(
+        "grant usage on schema tower_sessions to vigil_app; \
+         grant select, insert, update, delete on all tables in schema tower_sessions to vigil_app",
+    )
+    .execute(pool)
+    .await?;
     let this_month = month_of(Utc::now().date_naive());
     let ahead: Vec<NaiveDate> = (0..4).map(|n| this_month + Months::new(n)).collect();
     ensure_partitions(pool, &ahead).await?;

@@ -167,3 +167,31 @@ async fn vigil_verify_exits_non_zero_and_names_the_problem(pool: sqlx::PgPool) {
     assert_eq!(tampered.status.code(), Some(1), "{stdout}");
     assert!(stdout.contains("FOUND edited_event: event b3e2"), "{stdout}");
 }
+
+#[sqlx::test(migrations = false)]
+async fn the_servers_own_connections_cannot_alter_or_remove_what_is_sealed(pool: sqlx::PgPool) {
+    let app = sealed_store(pool).await;
+    for pool in [&app.state.writers, &app.state.pool, &app.state.exports] {
+        let role: String = sqlx::query_scalar("select current_user::text").fetch_one(pool).await.unwrap();
+        assert_eq!(role, "vigil_app");
+        for statement in [
+            "update events set actor_name = 'Mallory'",
+            "delete from events",
+            "truncate events",
+            "delete from event_ids",
+            "update ingest_batches set events = 0",
+            "delete from seal_chain",
+            "update seal_checkpoints set total_events = 0",
+            "drop table events_2026_11",
+        ] {
+            let refused = sqlx::query(statement).execute(pool).await.expect_err(statement);
+            let code = refused.as_database_error().and_then(|e| e.code()).map(|c| c.to_string());
+            assert!(matches!(code.as_deref(), Some("42501")), "{statement}: {refused}");
+        }
+    }
+    // Reading, ingesting and sealing keep working as that role.
+    let (status, reply) = app.ingest(&json!([event("after", "2026-11-21T10:00:00Z")])).await;
+    assert_eq!(status, 200, "{reply}");
+    app.seal().await;
+    assert!(app.verify().await.is_clean());
+}
