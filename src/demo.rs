@@ -27,6 +27,11 @@ pub struct DemoArgs {
     /// Skip redaction and enrichment (to measure what they cost).
     #[arg(long)]
     pub no_enrich: bool,
+    /// Store events without their leaves and batch roots, to measure what
+    /// sealing costs at ingest (the sealer later computes such batches' roots
+    /// from the stored rows; verification cannot name an edited event in them).
+    #[arg(long)]
+    pub no_seal: bool,
     /// Spread events over this many days, ending now.
     #[arg(long, default_value_t = 30)]
     pub days: u32,
@@ -86,7 +91,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             .collect::<Result<_, _>>()?;
         produced += batch.len() as u64;
         let pool = pool.clone();
-        in_flight.spawn(async move { crate::store::insert_events(&pool, &batch).await });
+        let sealing = if args.no_seal { crate::store::Sealing::Off } else { crate::store::Sealing::On };
+        in_flight.spawn(async move { crate::store::insert(&pool, &batch, sealing).await });
         if in_flight.len() >= 2 {
             written += collect_one(&mut in_flight, &progress).await?;
         }

@@ -12,7 +12,7 @@ pub mod rules;
 pub mod seal;
 pub mod write;
 
-pub use write::{insert_events, InsertOutcome};
+pub use write::{insert, insert_events, InsertOutcome, Sealing};
 
 use std::collections::BTreeSet;
 use std::str::FromStr;

@@ -30,13 +30,27 @@ pub struct InsertOutcome {
 /// batch, counts as a duplicate and is not written again.
 #[tracing::instrument(skip_all, fields(events = events.len()))]
 pub async fn insert_events(pool: &PgPool, events: &[NewEvent]) -> sqlx::Result<InsertOutcome> {
+    insert(pool, events, Sealing::On).await
+}
+
+/// Whether a batch's events get their leaves and the batch its root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sealing {
+    On,
+    /// Only to measure what sealing costs at ingest (`vigil demo --no-seal`):
+    /// the sealer computes such a batch's root from its stored rows later.
+    Off,
+}
+
+/// [`insert_events`], sealed or not.
+pub async fn insert(pool: &PgPool, events: &[NewEvent], sealing: Sealing) -> sqlx::Result<InsertOutcome> {
     if events.is_empty() {
         return Ok(InsertOutcome::default());
     }
     let days: Vec<_> = events.iter().map(|e| e.occurred_at.date_naive()).collect();
     super::ensure_partitions(pool, &days).await?;
     let mut tx = pool.begin().await?;
-    match write_batch(&mut tx, events).await {
+    match write(&mut tx, events, sealing).await {
         Ok(outcome) => tx.commit().await.map(|()| outcome),
         Err(error) => {
             // Roll back now: a transaction left to roll back when its
@@ -50,10 +64,14 @@ pub async fn insert_events(pool: &PgPool, events: &[NewEvent]) -> sqlx::Result<I
 /// Write a batch inside the caller's transaction (the months it touches must
 /// have partitions). Exposed so a test can hold a writer's transaction open.
 pub async fn write_batch(conn: &mut PgConnection, events: &[NewEvent]) -> sqlx::Result<InsertOutcome> {
+    write(conn, events, Sealing::On).await
+}
+
+async fn write(conn: &mut PgConnection, events: &[NewEvent], sealing: Sealing) -> sqlx::Result<InsertOutcome> {
     let stored = claim_ids(conn, events).await?;
     for chunk in stored.chunks(BATCH_SEQ_SPAN as usize) {
         let batch_id: i64 = sqlx::query_scalar("select nextval('ingest_batch_seq')").fetch_one(&mut *conn).await?;
-        let rows = CopyRows::encode(chunk, batch_id * BATCH_SEQ_SPAN);
+        let rows = CopyRows::encode(chunk, batch_id * BATCH_SEQ_SPAN, sealing);
         let mut copy = conn.copy_in_raw(COPY_EVENTS).await?;
         copy.send(rows.text).await?;
         copy.finish().await?;
@@ -103,7 +121,7 @@ async fn claim_ids<'e>(conn: &mut PgConnection, events: &'e [NewEvent]) -> sqlx:
 
 /// The batch's ledger row, in the batch's transaction (its `xid` defaults to
 /// that transaction's id).
-async fn record_batch(conn: &mut PgConnection, batch_id: i64, events: &[&NewEvent], root: &Hash) -> sqlx::Result<()> {
+async fn record_batch(conn: &mut PgConnection, batch_id: i64, events: &[&NewEvent], root: &Option<Hash>) -> sqlx::Result<()> {
     let first = events.iter().map(|e| e.occurred_at).min();
     let last = events.iter().map(|e| e.occurred_at).max();
     let distinct = |f: fn(&NewEvent) -> &str| {
@@ -123,7 +141,7 @@ async fn record_batch(conn: &mut PgConnection, batch_id: i64, events: &[&NewEven
     .bind(last)
     .bind(distinct(|e| &e.environment))
     .bind(distinct(|e| &e.organization_id))
-    .bind(root.to_vec())
+    .bind(root.map(|r| r.to_vec()))
     .execute(conn)
     .await?;
     Ok(())
@@ -141,21 +159,27 @@ const COPY_EVENTS: &str = "copy events (
 /// and the chunk's root (see `store::seal`).
 struct CopyRows {
     text: Vec<u8>,
-    root: Hash,
+    root: Option<Hash>,
 }
 
 impl CopyRows {
-    fn encode(events: &[&NewEvent], first_seq: i64) -> CopyRows {
+    fn encode(events: &[&NewEvent], first_seq: i64, sealing: Sealing) -> CopyRows {
         let mut text = Vec::with_capacity(events.len() * 1024);
         let mut leaves = Vec::with_capacity(events.len());
         for (i, e) in events.iter().enumerate() {
             let seq = first_seq + i as i64;
-            let leaf = Canonical::of(e, seq).leaf();
-            Line::new(&mut text).event(e, seq).bytea(&leaf);
+            let line = Line::new(&mut text).event(e, seq);
+            if sealing == Sealing::On {
+                let leaf = Canonical::of(e, seq).leaf();
+                line.bytea(&leaf);
+                leaves.push((month_of(e.occurred_at), leaf));
+            } else {
+                line.text(None);
+            }
             text.push(b'\n');
-            leaves.push((month_of(e.occurred_at), leaf));
         }
-        CopyRows { text, root: batch_root(&month_parts(leaves)) }
+        let root = (sealing == Sealing::On).then(|| batch_root(&month_parts(leaves)));
+        CopyRows { text, root }
     }
 }
 
