@@ -7,9 +7,10 @@
 //! Layers (a module imports only from its own layer or the layers below it,
 //! and never in a loop):
 //! `main`/`cli` → `server` (router, guard, serve loop) → `api` (handlers,
-//! server functions) → `auth`, `audit`, `query`, `store`, `ingest` → `state`,
-//! `model`, `config`, `error`. Within the middle layer: `auth` → `audit` →
-//! `store`, `ingest`; `query` → `store`; `store` → `ingest`. `state` holds the
+//! server functions) → `lifecycle`, `integrity`, `auth`, `audit`, `query`,
+//! `store`, `ingest` → `state`, `model`, `config`, `error`. Within the middle
+//! layer: `lifecycle` → `audit`, `store`; `integrity` → `store`; `auth` →
+//! `audit` → `store`, `ingest`; `query` → `store`; `store` → `ingest`. `state` holds the
 //! ingest pipeline and so names its type, nothing else above it. In the
 //! browser half: `app` → `pages` → `components` → `api` (server functions) →
 //! `model`; a page never imports another page.
