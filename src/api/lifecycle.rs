@@ -64,8 +64,7 @@ pub async fn add_recording_rule(
             _ => return Err(ServerFnError::new("keep one in n: n must be a whole number from 2 to 1 000 000")),
         },
     };
-    let rule = crate::ingest::rules::Rule {
-        id: 0,
+    let rule = crate::model::RuleDefinition {
         environment: pattern("environment", &environment)?,
         organization: pattern("organization", &organization)?,
         app: pattern("app", &app)?,

@@ -11,35 +11,23 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::NewEvent;
-use crate::model::Outcome;
+use crate::model::{Outcome, RuleDefinition};
 
-/// One rule as ingest applies it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Rule {
-    pub id: i64,
-    pub environment: String,
-    pub organization: String,
-    pub app: String,
-    pub event_type: String,
-    pub outcome: Option<Outcome>,
-    pub keep_one_in: Option<i32>,
+/// Whether a rule matches an event.
+fn matches(rule: &RuleDefinition, e: &NewEvent) -> bool {
+    let either = |pattern: &str, id: &str, name: Option<&str>| glob(pattern, id) || name.is_some_and(|n| glob(pattern, n));
+    glob(&rule.environment, &e.environment)
+        && either(&rule.organization, &e.organization_id, e.organization_name.as_deref())
+        && either(&rule.app, e.app_id.as_deref().unwrap_or_default(), e.app_name.as_deref())
+        && glob(&rule.event_type, &e.event_type)
+        && rule.outcome.unwrap_or(Outcome::Success) == e.outcome
 }
 
-impl Rule {
-    fn matches(&self, e: &NewEvent) -> bool {
-        let either = |pattern: &str, id: &str, name: Option<&str>| glob(pattern, id) || name.is_some_and(|n| glob(pattern, n));
-        glob(&self.environment, &e.environment)
-            && either(&self.organization, &e.organization_id, e.organization_name.as_deref())
-            && either(&self.app, e.app_id.as_deref().unwrap_or_default(), e.app_name.as_deref())
-            && glob(&self.event_type, &e.event_type)
-            && self.outcome.unwrap_or(Outcome::Success) == e.outcome
-    }
-
-    fn drops(&self, e: &NewEvent) -> bool {
-        match self.keep_one_in {
-            None => true,
-            Some(n) => !sampled_in(&e.id, n.max(1) as u64),
-        }
+/// Whether a matching rule drops this event (a sampling rule keeps one in n).
+fn drops(rule: &RuleDefinition, e: &NewEvent) -> bool {
+    match rule.keep_one_in {
+        None => true,
+        Some(n) => !sampled_in(&e.id, n.max(1) as u64),
     }
 }
 
@@ -69,15 +57,15 @@ fn sampled_in(id: &str, n: u64) -> bool {
     u64::from_be_bytes(hash[..8].try_into().expect("8 bytes")) % n == 0
 }
 
-/// The rules in force, in order.
+/// The rules in force, in order, by id.
 #[derive(Clone, Debug, Default)]
-pub struct Rules(pub Vec<Rule>);
+pub struct Rules(pub Vec<(i64, RuleDefinition)>);
 
 impl Rules {
-    /// The rule that drops this event, if one does.
+    /// The id of the rule that drops this event, if one does.
     pub fn dropping(&self, e: &NewEvent) -> Option<i64> {
-        let rule = self.0.iter().find(|rule| rule.matches(e))?;
-        rule.drops(e).then_some(rule.id)
+        let (id, rule) = self.0.iter().find(|(_, rule)| matches(rule, e))?;
+        drops(rule, e).then_some(*id)
     }
 }
 

@@ -5,18 +5,27 @@ use serde::{Deserialize, Serialize};
 
 use super::Outcome;
 
-/// One rule, as Settings lists it.
+/// What a rule matches — each text a pattern where `*` is any text — and
+/// what it does with a match.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RecordingRule {
-    pub id: i64,
+pub struct RuleDefinition {
     pub environment: String,
+    /// An organization's id or name.
     pub organization: String,
+    /// An app's id or name.
     pub app: String,
     pub event_type: String,
     /// `None`: successes only — failures and denials are never dropped unless named.
     pub outcome: Option<Outcome>,
     /// `None`: drop every match; `Some(n)`: keep one in n.
     pub keep_one_in: Option<i32>,
+}
+
+/// One rule, as Settings lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecordingRule {
+    pub id: i64,
+    pub definition: RuleDefinition,
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
@@ -24,7 +33,7 @@ pub struct RecordingRule {
     pub dropped_total: i64,
 }
 
-impl RecordingRule {
+impl RuleDefinition {
     /// "drop", or "keep 1 in 10".
     pub fn action_label(&self) -> String {
         match self.keep_one_in {

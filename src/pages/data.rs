@@ -255,9 +255,9 @@ fn RulesTable(rules: Vec<RecordingRule>, now: chrono::DateTime<chrono::Utc>, del
             </tr></thead>
             <tbody>
                 {rules.into_iter().map(|r| view! {
-                    <tr data-rule=r.event_type.clone()>
-                        <td>{r.describe()}{r.note.clone().map(|n| view! { <span class="sub">{n}</span> })}</td>
-                        <td>{r.action_label()}</td>
+                    <tr data-rule=r.definition.event_type.clone()>
+                        <td>{r.definition.describe()}{r.note.clone().map(|n| view! { <span class="sub">{n}</span> })}</td>
+                        <td>{r.definition.action_label()}</td>
                         <td class="dropped-today">{r.dropped_today}</td>
                         <td>{r.dropped_total}</td>
                         <td class="time"><Time at=r.created_at now/><span class="sub">{format!("by {}", r.created_by)}</span></td>

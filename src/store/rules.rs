@@ -4,8 +4,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
 
-use crate::ingest::rules::{Rule, Rules};
-use crate::model::{Outcome, RecordingRule};
+use crate::ingest::rules::Rules;
+use crate::model::{Outcome, RecordingRule, RuleDefinition};
 
 /// The rules in force, in the order they apply.
 pub async fn load(pool: &PgPool) -> sqlx::Result<Rules> {
@@ -17,14 +17,8 @@ pub async fn load(pool: &PgPool) -> sqlx::Result<Rules> {
     .await?;
     Ok(Rules(
         rows.into_iter()
-            .map(|(id, environment, organization, app, event_type, outcome, keep_one_in)| Rule {
-                id,
-                environment,
-                organization,
-                app,
-                event_type,
-                outcome,
-                keep_one_in,
+            .map(|(id, environment, organization, app, event_type, outcome, keep_one_in)| {
+                (id, RuleDefinition { environment, organization, app, event_type, outcome, keep_one_in })
             })
             .collect(),
     ))
@@ -46,13 +40,14 @@ pub async fn list(pool: &PgPool, today: NaiveDate) -> sqlx::Result<Vec<Recording
     Ok(rows
         .into_iter()
         .map(|(id, environment, organization, app, event_type, outcome, keep_one_in, note, created_at, created_by, dropped_today, dropped_total)| {
-            RecordingRule { id, environment, organization, app, event_type, outcome, keep_one_in, note, created_at, created_by, dropped_today, dropped_total }
+            let definition = RuleDefinition { environment, organization, app, event_type, outcome, keep_one_in };
+            RecordingRule { id, definition, note, created_at, created_by, dropped_today, dropped_total }
         })
         .collect())
 }
 
 /// Add a rule after the others; its id.
-pub async fn insert(pool: &PgPool, rule: &Rule, note: Option<&str>, by: &str) -> sqlx::Result<i64> {
+pub async fn insert(pool: &PgPool, rule: &RuleDefinition, note: Option<&str>, by: &str) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "insert into recording_rules (position, environment, organization, app, event_type, outcome, action, keep_one_in, note, created_by) \
          values ((select coalesce(max(position), 0) + 1 from recording_rules), $1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
