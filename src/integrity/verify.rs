@@ -237,6 +237,20 @@ impl Walk<'_> {
     }
 }
 
+/// The recomputed leaf of every row, by month; `edited` is told of each row
+/// whose leaf differs from the one stored beside it.
+fn leaves_of(rows: &[StoredEvent], mut edited: impl FnMut(&StoredEvent)) -> Vec<(String, Hash)> {
+    rows.iter()
+        .map(|stored| {
+            let leaf = stored.canonical().leaf();
+            if stored.leaf.as_deref().is_some_and(|l| l != leaf) {
+                edited(stored);
+            }
+            (seal::month_of(stored.occurred_at), leaf)
+        })
+        .collect()
+}
+
 /// Check one sealed batch's events against its entry and ledger row.
 fn check_batch(entry: &ChainEntry, row: Option<&seal::LedgerRow>, rows: &[StoredEvent], pruned: Option<&Vec<MonthPart>>, report: &mut VerifyReport) {
     let before = report.findings.len();
@@ -253,19 +267,14 @@ fn check_batch(entry: &ChainEntry, row: Option<&seal::LedgerRow>, rows: &[Stored
         ))));
         return;
     }
-    let mut leaves = Vec::with_capacity(rows.len());
-    for stored in rows {
-        let leaf = stored.canonical().leaf();
-        if stored.leaf.as_deref().is_some_and(|l| l != leaf) {
-            let mut f = at(finding("edited_event", format!(
-                "event {} (batch {}, seq {}) was edited after it was stored",
-                stored.id, entry.batch_id, stored.seq
-            )));
-            f.event_id = Some(stored.id.clone());
-            report.findings.push(f);
-        }
-        leaves.push((seal::month_of(stored.occurred_at), leaf));
-    }
+    let leaves = leaves_of(rows, |stored| {
+        let mut f = at(finding("edited_event", format!(
+            "event {} (batch {}, seq {}) was edited after it was stored",
+            stored.id, entry.batch_id, stored.seq
+        )));
+        f.event_id = Some(stored.id.clone());
+        report.findings.push(f);
+    });
     let dropped: u64 = pruned.iter().map(|p| p.events).sum();
     let missing = entry.events - dropped as i64 - rows.len() as i64;
     if missing > 0 {

@@ -14,42 +14,8 @@ const RECENT_RUNS: i64 = 50;
 
 pub async fn health(state: &AppState, now: DateTime<Utc>) -> sqlx::Result<PurgeHealth> {
     let period = periods(state).await?;
-    let set: Vec<String> = retention::policies(&state.pool).await?.into_iter().map(|(e, _)| e).collect();
-    let mut environments = Vec::new();
-    for environment in retention::environments(&state.pool).await? {
-        let days = period(&environment);
-        let oldest_event = retention::oldest_event(&state.pool, &environment).await?;
-        let overdue_days = match (days, oldest_event) {
-            (Some(days), Some(oldest)) => {
-                let (_, month_end) = retention::month_containing(oldest);
-                (now - month_end - chrono::Duration::days(days.into())).num_days().max(0)
-            }
-            _ => 0,
-        };
-        environments.push(EnvironmentRetention { is_default: !set.contains(&environment), environment, days, oldest_event, overdue_days });
-    }
-
-    let partitions = retention::partitions(&state.pool).await?;
-    let by_month = retention::environments_by_month(&state.pool, &partitions).await?;
-    let partitions: Vec<PartitionState> = partitions
-        .into_iter()
-        .zip(by_month)
-        .map(|(p, environments)| {
-            let drop_after = drop_after(&p, &environments, &period);
-            PartitionState {
-                pending: drop_after.is_some_and(|at| at <= now),
-                ahead: p.from > now,
-                drop_after,
-                environments,
-                name: p.name,
-                from: p.from,
-                to: p.to,
-                bytes: p.bytes,
-                rows: p.rows,
-            }
-        })
-        .collect();
-
+    let environments = environments(state, now, &period).await?;
+    let partitions = partitions(state, now, &period).await?;
     let runs = retention::recent_runs(&state.pool, RECENT_RUNS).await?;
     let consecutive_failures = runs.iter().take_while(|r| r.ok == Some(false)).count() as i64;
     let last_error = runs.iter().find_map(|r| r.error.clone());
@@ -75,4 +41,47 @@ pub async fn health(state: &AppState, now: DateTime<Utc>) -> sqlx::Result<PurgeH
         archives: retention::archives(&state.pool).await?,
         archive_dir: state.config.lifecycle.archive_dir.as_ref().map(|d| d.display().to_string()),
     })
+}
+
+/// Each environment's period, oldest event, and how overdue it is.
+async fn environments(state: &AppState, now: DateTime<Utc>, period: &impl Fn(&str) -> Option<i32>) -> sqlx::Result<Vec<EnvironmentRetention>> {
+    let set: Vec<String> = retention::policies(&state.pool).await?.into_iter().map(|(e, _)| e).collect();
+    let mut environments = Vec::new();
+    for environment in retention::environments(&state.pool).await? {
+        let days = period(&environment);
+        let oldest_event = retention::oldest_event(&state.pool, &environment).await?;
+        let overdue_days = match (days, oldest_event) {
+            (Some(days), Some(oldest)) => {
+                let (_, month_end) = retention::month_containing(oldest);
+                (now - month_end - chrono::Duration::days(days.into())).num_days().max(0)
+            }
+            _ => 0,
+        };
+        environments.push(EnvironmentRetention { is_default: !set.contains(&environment), environment, days, oldest_event, overdue_days });
+    }
+    Ok(environments)
+}
+
+/// Every partition with its environments and when it may go.
+async fn partitions(state: &AppState, now: DateTime<Utc>, period: &impl Fn(&str) -> Option<i32>) -> sqlx::Result<Vec<PartitionState>> {
+    let partitions = retention::partitions(&state.pool).await?;
+    let by_month = retention::environments_by_month(&state.pool, &partitions).await?;
+    Ok(partitions
+        .into_iter()
+        .zip(by_month)
+        .map(|(p, environments)| {
+            let drop_after = drop_after(&p, &environments, period);
+            PartitionState {
+                pending: drop_after.is_some_and(|at| at <= now),
+                ahead: p.from > now,
+                drop_after,
+                environments,
+                name: p.name,
+                from: p.from,
+                to: p.to,
+                bytes: p.bytes,
+                rows: p.rows,
+            }
+        })
+        .collect())
 }

@@ -21,7 +21,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Activity, Actor};
-use crate::model::{Category, Outcome, PurgeRun};
+use crate::model::{Category, Outcome, PartitionArchive, PurgeRun};
 use crate::state::AppState;
 use crate::store::retention::{self, Partition};
 use crate::store::seal::{self, EntryKind};
@@ -143,6 +143,31 @@ async fn due_partitions(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<
         .collect())
 }
 
+/// The signed record of a drop: the partition, its range, its events and each
+/// batch's part of them (see `store::seal`); and how many events.
+async fn prune_record(state: &AppState, partition: &Partition, archived: Option<&PartitionArchive>) -> anyhow::Result<(serde_json::Value, u64)> {
+    let mut conn = state.owner.acquire().await?;
+    let parts = seal::partition_parts(&mut conn, &partition.name).await?;
+    let events: u64 = parts.iter().map(|(_, part)| part.events).sum();
+    let parts: Vec<_> = parts
+        .iter()
+        .map(|(batch_id, part)| {
+            let mut value = serde_json::to_value(part).expect("a part serialises");
+            value["batch_id"] = json!(batch_id);
+            value
+        })
+        .collect();
+    let record = json!({
+        "partition": partition.name,
+        "from": seal::stored_time(partition.from),
+        "to": seal::stored_time(partition.to),
+        "events": events.to_string(),
+        "archive_sha256": archived.and_then(|a| a.sha256.clone()),
+        "parts": parts,
+    });
+    Ok((record, events))
+}
+
 /// Archive (when set up), record the drop in the chain, drop.
 async fn drop_one(state: &AppState, partition: &Partition) -> anyhow::Result<()> {
     let archived = match &state.config.lifecycle.archive_dir {
@@ -155,22 +180,7 @@ async fn drop_one(state: &AppState, partition: &Partition) -> anyhow::Result<()>
         },
         None => None,
     };
-    let mut conn = state.owner.acquire().await?;
-    let parts = seal::partition_parts(&mut conn, &partition.name).await?;
-    drop(conn);
-    let events: u64 = parts.iter().map(|(_, part)| part.events).sum();
-    let record = json!({
-        "partition": partition.name,
-        "from": seal::stored_time(partition.from),
-        "to": seal::stored_time(partition.to),
-        "events": events.to_string(),
-        "archive_sha256": archived.as_ref().and_then(|a| a.sha256.clone()),
-        "parts": parts.iter().map(|(batch_id, part)| {
-            let mut value = serde_json::to_value(part).expect("a part serialises");
-            value["batch_id"] = json!(batch_id);
-            value
-        }).collect::<Vec<_>>(),
-    });
+    let (record, events) = prune_record(state, partition, archived.as_ref()).await?;
     let bytes = serde_json_canonicalizer::to_vec(&record)?;
     let root: seal::Hash = Sha256::digest(&bytes).into();
     let signature = state.seal_key.sign(&bytes);
