@@ -50,14 +50,41 @@ pub async fn post_events(
         other => ApiError::BadRequest(other.to_string()),
     })?;
 
-    // A key bound to one environment writes there: items that name no
-    // environment get it, items that name another are rejected.
-    let bound = grant.scope.single_environment();
     let now = Utc::now();
     let rules = recording_rules(&state).await?;
-    let mut dropped: HashMap<i64, i64> = HashMap::new();
-    let mut valid = Vec::with_capacity(items.len());
-    let mut rejected = Vec::new();
+    let Sorted { valid, dropped, rejected } = sort_items(&state, &items, grant.scope.single_environment(), &rules, now);
+    let outcome = store::insert_events(&state.writers, &valid).await?;
+    if !dropped.is_empty() {
+        let counts: Vec<(i64, i64)> = dropped.iter().map(|(rule, n)| (*rule, *n)).collect();
+        if let Err(error) = store::rules::count_dropped(&state.pool, now.date_naive(), &counts).await {
+            tracing::warn!(%error, "counting the events recording rules dropped failed");
+        }
+    }
+
+    let status = if valid.is_empty() && dropped.is_empty() && !rejected.is_empty() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let dropped = dropped.values().sum::<i64>() as u64;
+    let reply = IngestReply { accepted: outcome.inserted, duplicates: outcome.duplicates, dropped, rejected };
+    Ok((status, Json(reply)).into_response())
+}
+
+/// A batch's items: the events to store, those recording rules dropped (by
+/// rule), and the rejected.
+struct Sorted {
+    valid: Vec<ingest::NewEvent>,
+    dropped: HashMap<i64, i64>,
+    rejected: Vec<Rejection>,
+}
+
+/// Check each item (size, fields, environment), apply the recording rules,
+/// and prepare (redact, enrich) what will be stored. A key bound to one
+/// environment writes there: items that name no environment get it, items
+/// that name another are rejected.
+fn sort_items(state: &AppState, items: &[Result<serde_json::Value, Rejection>], bound: Option<&str>, rules: &Rules, now: chrono::DateTime<Utc>) -> Sorted {
+    let mut sorted = Sorted { valid: Vec::with_capacity(items.len()), dropped: HashMap::new(), rejected: Vec::new() };
     let max_event_bytes = state.config.max_event_bytes;
     for (index, item) in items.iter().enumerate() {
         let sized = |value| ingest::check_size(index, value, max_event_bytes).map(|_| value);
@@ -83,30 +110,15 @@ pub async fn post_events(
             }
         };
         match item.as_ref().map_err(Clone::clone).and_then(sized).and_then(parse).and_then(in_bound) {
-            Ok(event) if let Some(rule) = rules.dropping(&event) => *dropped.entry(rule).or_default() += 1,
+            Ok(event) if let Some(rule) = rules.dropping(&event) => *sorted.dropped.entry(rule).or_default() += 1,
             Ok(mut event) => {
                 state.pipeline.prepare(&mut event);
-                valid.push(event)
+                sorted.valid.push(event)
             }
-            Err(rejection) => rejected.push(rejection),
+            Err(rejection) => sorted.rejected.push(rejection),
         }
     }
-    let outcome = store::insert_events(&state.writers, &valid).await?;
-    if !dropped.is_empty() {
-        let counts: Vec<(i64, i64)> = dropped.iter().map(|(rule, n)| (*rule, *n)).collect();
-        if let Err(error) = store::rules::count_dropped(&state.pool, now.date_naive(), &counts).await {
-            tracing::warn!(%error, "counting the events recording rules dropped failed");
-        }
-    }
-
-    let status = if valid.is_empty() && dropped.is_empty() && !rejected.is_empty() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
-    let dropped = dropped.values().sum::<i64>() as u64;
-    let reply = IngestReply { accepted: outcome.inserted, duplicates: outcome.duplicates, dropped, rejected };
-    Ok((status, Json(reply)).into_response())
+    sorted
 }
 
 /// The recording rules in force: as cached, or read again when stale.
