@@ -119,8 +119,93 @@ impl<'a> Canonical<'a> {
     }
 
     pub fn leaf(&self) -> Hash {
-        let bytes = serde_json_canonicalizer::to_vec(self).expect("a canonical form serialises");
-        Sha256::digest(bytes).into()
+        Sha256::digest(self.jcs()).into()
+    }
+
+    /// The RFC 8785 (JCS) form, written directly: the keys are ASCII, so
+    /// their UTF-16 order is their byte order, written here in that order;
+    /// strings are escaped as serde_json escapes them, which is JCS's escaping;
+    /// nested JSON goes through `serde_json_canonicalizer`. A test holds it
+    /// equal to that crate's form of the whole record (five times slower).
+    fn jcs(&self) -> Vec<u8> {
+        let mut out = Object::new(Vec::with_capacity(1024));
+        out.text("actor_api_key_id", self.actor_api_key_id);
+        out.text("actor_email", self.actor_email);
+        out.text("actor_id", self.actor_id);
+        out.text("actor_name", self.actor_name);
+        out.text("actor_role", self.actor_role);
+        out.text("actor_session_id", self.actor_session_id);
+        out.text("actor_type", Some(self.actor_type));
+        out.text("app_id", self.app_id);
+        out.text("app_name", self.app_name);
+        out.text("category", Some(self.category));
+        out.json("changes", self.changes);
+        out.json("client_info", self.client_info.as_ref());
+        out.text("client_ip", self.client_ip);
+        out.text("country_code", self.country_code);
+        out.json("details", self.details);
+        out.text("device_type", self.device_type);
+        out.text("environment", Some(self.environment));
+        out.text("id", Some(self.id));
+        out.text("machine_id", self.machine_id);
+        out.text("occurred_at", Some(&self.occurred_at));
+        out.text("organization_id", Some(self.organization_id));
+        out.text("organization_name", self.organization_name);
+        out.text("outcome", Some(self.outcome));
+        out.text("reason", self.reason);
+        out.json("request", self.request);
+        out.text("request_id", self.request_id);
+        out.text("request_method", self.request_method);
+        out.text("request_path", self.request_path);
+        out.text("request_status", self.request_status.as_deref());
+        out.json("response", self.response);
+        out.text("seq", Some(&self.seq));
+        out.text("target_id", self.target_id);
+        out.text("target_name", self.target_name);
+        out.text("target_type", self.target_type);
+        out.text("type", Some(self.r#type));
+        out.text("user_agent", self.user_agent);
+        out.end()
+    }
+}
+
+/// A JSON object written member by member, in the order given.
+struct Object {
+    out: Vec<u8>,
+    first: bool,
+}
+
+impl Object {
+    fn new(mut out: Vec<u8>) -> Self {
+        out.push(b'{');
+        Object { out, first: true }
+    }
+
+    fn key(&mut self, key: &str) {
+        if !std::mem::take(&mut self.first) {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+    }
+
+    fn text(&mut self, key: &str, value: Option<&str>) {
+        self.key(key);
+        serde_json::to_writer(&mut self.out, &value).expect("a string serialises");
+    }
+
+    fn json(&mut self, key: &str, value: Option<&Value>) {
+        self.key(key);
+        match value {
+            None => self.out.extend_from_slice(b"null"),
+            Some(value) => serde_json_canonicalizer::to_writer(value, &mut self.out).expect("JSON serialises"),
+        }
+    }
+
+    fn end(mut self) -> Vec<u8> {
+        self.out.push(b'}');
+        self.out
     }
 }
 
@@ -574,6 +659,35 @@ mod tests {
         let pair = |l: Hash, r: Hash| -> Hash { Sha256::new().chain_update(l).chain_update(r).finalize().into() };
         assert_eq!(merkle_root(&[leaf(1)]), leaf(1));
         assert_eq!(merkle_root(&[leaf(1), leaf(2), leaf(3)]), pair(pair(leaf(1), leaf(2)), pair(leaf(3), leaf(3))));
+    }
+
+    #[test]
+    fn the_written_form_is_the_canonical_form() {
+        let mut e: NewEvent = crate::ingest::validate(
+            0,
+            &serde_json::json!({
+                "id": "evt\u{1} \"quoted\" \\ é 𝄞", "occurred_at": "2026-11-20T10:00:00.123456789Z",
+                "environment": "production", "organization": {"id": "org_1", "name": "Acme\n"},
+                "app": {"id": "a", "name": "App"}, "type": "role.update", "outcome": "denied", "reason": "no",
+                "actor": {"type": "user", "id": "u1", "name": "Ana", "email": "a@x.example", "role": "admin", "session_id": "s1"},
+                "target": {"type": "role", "id": "r", "name": "Support"},
+                "changes": [{"field": "z", "old": 1.0, "new": [1e21, -0.0, 3.14]}, {"field": "a", "old": null, "new": {"ü": 1, "a": 2, "\u{e9}": 3}}],
+                "request": {"id": "q", "method": "POST", "path": "/x?y=1", "status": 403, "body": {"b": true}},
+                "response": {"status": 403}, "client": {"ip": "81.2.69.160", "user_agent": "Mozilla/5.0", "machine_id": "m"},
+                "details": {"k": "\t\u{7f}\u{2028}"}
+            }),
+            Utc::now(),
+        )
+        .expect("valid");
+        e.client_info = Some(crate::model::ClientInfo { browser: Some("Chrome".into()), country_code: Some("GB".into()), ..Default::default() });
+        let canonical = Canonical::of(&e, 123_456);
+        assert_eq!(
+            String::from_utf8(canonical.jcs()).unwrap(),
+            serde_json_canonicalizer::to_string(&canonical).unwrap()
+        );
+        let bare = crate::ingest::validate(0, &serde_json::json!({"type": "app.view", "actor": {"id": "u"}}), Utc::now()).unwrap();
+        let canonical = Canonical::of(&bare, 1);
+        assert_eq!(canonical.jcs(), serde_json_canonicalizer::to_vec(&canonical).unwrap());
     }
 
     #[test]
