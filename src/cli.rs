@@ -117,7 +117,7 @@ pub async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
 fn print_report(report: &crate::model::VerifyReport) {
     let rate = report.events as f64 / report.seconds.max(1e-6);
     println!(
-        "Checked {} events in {} batches and {} retention drops against {} signed checkpoints in {:.1} s ({rate:.0} events/s).",
+        "Checked {} events in {} batches and {} retention drops against {} signed checkpoints (database and log) in {:.1} s ({rate:.0} events/s).",
         report.events, report.entries - report.prunes, report.prunes, report.checkpoints, report.seconds
     );
     match report.last_checkpoint {
