@@ -54,17 +54,28 @@ async fn scheduled(state: &AppState, every: Duration) -> anyhow::Result<()> {
     if !locked {
         return Ok(());
     }
+    let result = async {
+        raise_if_missed(state, every).await?;
+        purge(state, Utc::now()).await
+    }
+    .await;
+    // Always released: a session lock outlives an error on its pooled connection.
+    sqlx::query("select pg_advisory_unlock($1)").bind(PURGE_LOCK).execute(&mut *conn).await?;
+    result.map(drop)
+}
+
+/// Raise `retention.purge_missed` when the last run is much older than the schedule.
+async fn raise_if_missed(state: &AppState, every: Duration) -> anyhow::Result<()> {
     let now = Utc::now();
     if let Some(last) = retention::recent_runs(&state.pool, 1).await?.pop() {
         let late = now - last.started_at - chrono::Duration::from_std(every * 2)?;
         if late > chrono::Duration::minutes(5) {
             let reason = format!("the last retention run started {} hours ago", (now - last.started_at).num_hours());
-            audit::record(state, &Actor::system(), Activity::new("retention.purge_missed", Category::System).outcome(Outcome::Failure, reason)).await;
+            let activity = Activity::new("retention.purge_missed", Category::System).outcome(Outcome::Failure, reason);
+            audit::record(state, &Actor::system(), activity).await;
         }
     }
-    let result = purge(state, now).await;
-    sqlx::query("select pg_advisory_unlock($1)").bind(PURGE_LOCK).execute(&mut *conn).await?;
-    result.map(drop)
+    Ok(())
 }
 
 /// One retention run as of `now` (tests set the clock): partitions created
