@@ -137,6 +137,11 @@ pub struct LifecycleConfig {
     #[arg(long, env = "VIGIL_CHECKPOINT_LOG", default_value = ".vigil/checkpoints.jsonl")]
     pub checkpoint_log: std::path::PathBuf,
 
+    /// Also POST every checkpoint (the JSON line of the log) to this URL, so
+    /// that a copy lives where the database's administrators cannot reach.
+    #[arg(long, env = "VIGIL_CHECKPOINT_WEBHOOK")]
+    pub checkpoint_webhook: Option<url::Url>,
+
     /// Seconds between checkpoints while events arrive (one an hour regardless).
     #[arg(long, env = "VIGIL_CHECKPOINT_SECONDS", default_value_t = 60)]
     pub checkpoint_seconds: u64,
@@ -163,6 +168,7 @@ impl LifecycleConfig {
         LifecycleConfig {
             seal_key: folder.join("seal.key"),
             checkpoint_log: folder.join("checkpoints.jsonl"),
+            checkpoint_webhook: None,
             checkpoint_seconds: 60,
             retention_days: 400,
             // Tests run retention themselves, with a clock they set.

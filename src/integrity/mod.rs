@@ -38,10 +38,37 @@ pub fn checkpoint_message(position: i64, total_events: i64, head: &[u8], signed_
     serde_json_canonicalizer::to_vec(&statement).expect("a checkpoint serialises")
 }
 
+/// Where checkpoints are sent besides the log (`VIGIL_CHECKPOINT_WEBHOOK`).
+pub struct Webhook {
+    client: reqwest::Client,
+    url: url::Url,
+}
+
+/// How long a webhook may take to take a checkpoint.
+const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Webhook {
+    pub fn from_config(config: &LifecycleConfig) -> Option<Webhook> {
+        let url = config.checkpoint_webhook.clone()?;
+        let client = reqwest::Client::builder().timeout(WEBHOOK_TIMEOUT).build().expect("an HTTP client builds");
+        Some(Webhook { client, url })
+    }
+
+    /// POST the checkpoint as JSON; a failure is logged, not fatal (the log
+    /// and the database have it), and the next checkpoint is sent anyway.
+    async fn send(&self, checkpoint: &Checkpoint) {
+        let sent = self.client.post(self.url.clone()).json(checkpoint).send().await.and_then(|r| r.error_for_status());
+        if let Err(error) = sent {
+            tracing::warn!(%error, url = %self.url, "sending a checkpoint to the webhook failed");
+        }
+    }
+}
+
 /// Run until the process ends: seal what is committed, and checkpoint every
 /// `checkpoint_seconds` while the chain grows (hourly while it does not).
 pub async fn run(pool: PgPool, key: std::sync::Arc<SealKey>, config: LifecycleConfig) {
     let every = Duration::from_secs(config.checkpoint_seconds.max(1));
+    let webhook = Webhook::from_config(&config);
     let mut last_check: Option<Instant> = None;
     loop {
         let sealed = match seal::seal_step(&pool, STEP_EVENTS).await {
@@ -54,7 +81,7 @@ pub async fn run(pool: PgPool, key: std::sync::Arc<SealKey>, config: LifecycleCo
         };
         if last_check.is_none_or(|at| at.elapsed() >= every) {
             let due = |last: &Checkpoint, end: i64, now: DateTime<Utc>| last.position != end || now - last.signed_at >= HEARTBEAT;
-            if let Err(error) = checkpoint(&pool, &key, &config.checkpoint_log, due).await {
+            if let Err(error) = checkpoint(&pool, &key, &config.checkpoint_log, webhook.as_ref(), due).await {
                 tracing::warn!(%error, "sealer: writing a checkpoint failed");
             }
             last_check = Some(Instant::now());
@@ -67,7 +94,13 @@ pub async fn run(pool: PgPool, key: std::sync::Arc<SealKey>, config: LifecycleCo
 
 /// Seal every batch committed so far and write a checkpoint of the result
 /// (tests, `vigil verify --seal`). Waits while the watermark is held, up to `patience`.
-pub async fn seal_now(pool: &PgPool, key: &SealKey, log: &Path, patience: Duration) -> anyhow::Result<Checkpoint> {
+pub async fn seal_now(
+    pool: &PgPool,
+    key: &SealKey,
+    log: &Path,
+    webhook: Option<&Webhook>,
+    patience: Duration,
+) -> anyhow::Result<Checkpoint> {
     let started = Instant::now();
     loop {
         while seal::seal_step(pool, STEP_EVENTS).await? > 0 {}
@@ -81,16 +114,18 @@ pub async fn seal_now(pool: &PgPool, key: &SealKey, log: &Path, patience: Durati
         anyhow::ensure!(started.elapsed() < patience, "batches still wait to be sealed after {patience:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let written = checkpoint(pool, key, log, |_, _, _| true).await?;
+    let written = checkpoint(pool, key, log, webhook, |_, _, _| true).await?;
     Ok(written.expect("an unconditional checkpoint is written"))
 }
 
 /// Write a checkpoint of the chain's current head when `due(last, end, now)`
-/// says so (or when there is none yet): appended to `log` first, then stored.
+/// says so (or when there is none yet): appended to `log` first, then stored,
+/// then sent to the webhook.
 pub async fn checkpoint(
     pool: &PgPool,
     key: &SealKey,
     log: &Path,
+    webhook: Option<&Webhook>,
     due: impl Fn(&Checkpoint, i64, DateTime<Utc>) -> bool,
 ) -> anyhow::Result<Option<Checkpoint>> {
     let mut tx = pool.begin().await?;
@@ -109,6 +144,9 @@ pub async fn checkpoint(
     append_to_log(log, &written)?;
     seal::insert_checkpoint(&mut tx, &written).await?;
     tx.commit().await?;
+    if let Some(webhook) = webhook {
+        webhook.send(&written).await;
+    }
     Ok(Some(written))
 }
 

@@ -83,7 +83,8 @@ impl TestApp {
 
     /// Seal every committed batch and write a checkpoint.
     pub async fn seal(&self) -> vigil::store::seal::Checkpoint {
-        vigil::integrity::seal_now(&self.pool, &self.seal_key(), &self.lifecycle.checkpoint_log, REQUEST_TIMEOUT)
+        let webhook = vigil::integrity::Webhook::from_config(&self.lifecycle);
+        vigil::integrity::seal_now(&self.pool, &self.seal_key(), &self.lifecycle.checkpoint_log, webhook.as_ref(), REQUEST_TIMEOUT)
             .await
             .expect("sealing succeeds")
     }

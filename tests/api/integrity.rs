@@ -115,7 +115,7 @@ async fn a_checkpoint_signed_with_another_key_is_refused(pool: sqlx::PgPool) {
     let other = vigil::config::LifecycleConfig::in_temp_folder();
     let forger = vigil::state::seal_key::SealKey::load_or_create(&other.seal_key).unwrap();
     // A forger who controls the database appends a checkpoint of a shorter chain.
-    vigil::integrity::seal_now(&app.pool, &forger, &other.checkpoint_log, std::time::Duration::from_secs(10)).await.unwrap();
+    vigil::integrity::seal_now(&app.pool, &forger, &other.checkpoint_log, None, std::time::Duration::from_secs(10)).await.unwrap();
     let report = app.verify().await;
     assert_eq!(kinds(&report), ["bad_checkpoint"], "{:?}", report.findings);
     assert!(report.findings[0].message.contains("another key"));
@@ -194,4 +194,37 @@ async fn the_servers_own_connections_cannot_alter_or_remove_what_is_sealed(pool:
     assert_eq!(status, 200, "{reply}");
     app.seal().await;
     assert!(app.verify().await.is_clean());
+}
+
+#[sqlx::test(migrations = false)]
+async fn each_checkpoint_is_also_sent_to_the_webhook(pool: sqlx::PgPool) {
+    use axum::routing::post;
+    let (sender, mut received) = tokio::sync::mpsc::unbounded_channel::<serde_json::Value>();
+    let hook = axum::Router::new().route(
+        "/checkpoints",
+        post(move |axum::Json(body): axum::Json<serde_json::Value>| {
+            let sender = sender.clone();
+            async move { sender.send(body).unwrap() }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/checkpoints", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, hook).await.unwrap() });
+
+    let mut config = vigil::config::ServerConfig::with_keys(crate::helpers::KEY, crate::helpers::EXPORT_KEY);
+    config.lifecycle.checkpoint_webhook = Some(url.parse().unwrap());
+    let app = crate::helpers::spawn_with(pool, config).await;
+    let (status, _) = app.ingest(&json!([event("w1", "2026-11-20T10:00:00Z")])).await;
+    assert_eq!(status, 200);
+    let written = app.seal().await;
+
+    // The server's own sealer may have sent one at its start; the last one is ours.
+    let mut last = received.recv().await.unwrap();
+    while let Ok(next) = received.try_recv() {
+        last = next;
+    }
+    let sent: vigil::store::seal::Checkpoint = serde_json::from_value(last).unwrap();
+    assert_eq!(sent, written);
+    let message = vigil::integrity::checkpoint_message(sent.position, sent.total_events, &sent.head, sent.signed_at);
+    assert!(vigil::state::seal_key::signed_by(&app.seal_key().public_key(), &message, &sent.signature));
 }
