@@ -104,10 +104,7 @@ pub async fn seal_now(
     let started = Instant::now();
     loop {
         while seal::seal_step(pool, STEP_EVENTS).await? > 0 {}
-        let waiting: bool = sqlx::query_scalar("select exists (select from ingest_batches where (xid, batch_id) > \
-             ((select xid from ledger_positions where consumer = 'seal'), (select batch_id from ledger_positions where consumer = 'seal')))")
-            .fetch_one(pool)
-            .await?;
+        let waiting = crate::store::ledger::pending(pool, "seal").await?;
         if !waiting {
             break;
         }

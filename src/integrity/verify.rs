@@ -43,7 +43,7 @@ pub async fn verify(
     let mut report = VerifyReport { public_key: public_key_text(key), ..Default::default() };
     let signed = check_checkpoints(pool, key, log, &mut report).await?;
     let pruned = check_prunes(pool, key, &mut report).await?;
-    let total: i64 = sqlx::query_scalar("select coalesce(max(position), 0) from seal_chain").fetch_one(pool).await?;
+    let (total, _, _) = seal::chain_end(&mut *pool.acquire().await?).await?;
     let mut walk = Walk { head: seal::GENESIS, position: 0, rows_seen: 0, signed: &signed, pruned: &pruned };
     report.complete = true;
     loop {

@@ -26,8 +26,6 @@ use crate::state::AppState;
 use crate::store::retention::{self, Partition};
 use crate::store::seal::{self, EntryKind};
 
-/// Advisory lock of the one retention run in progress ("vigilret").
-const PURGE_LOCK: i64 = 0x7669_6769_6c72_6574;
 /// Months of partitions kept ready ahead of the current one.
 const MONTHS_AHEAD: u32 = 3;
 
@@ -50,8 +48,7 @@ pub async fn run(state: AppState) {
 /// One scheduled run, unless another instance is running one.
 async fn scheduled(state: &AppState, every: Duration) -> anyhow::Result<()> {
     let mut conn = state.pool.acquire().await?;
-    let locked: bool = sqlx::query_scalar("select pg_try_advisory_lock($1)").bind(PURGE_LOCK).fetch_one(&mut *conn).await?;
-    if !locked {
+    if !retention::try_lock_runs(&mut conn).await? {
         return Ok(());
     }
     let result = async {
@@ -60,7 +57,7 @@ async fn scheduled(state: &AppState, every: Duration) -> anyhow::Result<()> {
     }
     .await;
     // Always released: a session lock outlives an error on its pooled connection.
-    sqlx::query("select pg_advisory_unlock($1)").bind(PURGE_LOCK).execute(&mut *conn).await?;
+    retention::unlock_runs(&mut conn).await?;
     result.map(drop)
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
-use super::ledger::{self, Batch, Position, UNDERIVED};
+use super::ledger::{self, Batch, Position};
 
 /// Events one step derives at most (whole batches; at least one batch).
 const STEP_EVENTS: i64 = 20_000;
@@ -42,21 +42,12 @@ pub async fn catch_up(pool: &PgPool, patience: Duration) -> sqlx::Result<u64> {
     let mut total = 0;
     loop {
         match step(pool).await? {
-            0 if !pending(pool).await? => return Ok(total),
+            0 if !ledger::pending(pool, "derive").await? => return Ok(total),
             0 if started.elapsed() > patience => return Err(sqlx::Error::PoolTimedOut),
             0 => tokio::time::sleep(Duration::from_millis(20)).await,
             n => total += n,
         }
     }
-}
-
-/// Whether a committed batch waits to be derived.
-async fn pending(pool: &PgPool) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        &format!("select exists (select from ingest_batches b where {UNDERIVED})"),
-    )
-    .fetch_one(pool)
-    .await
 }
 
 /// One transaction: the next batches below the watermark, derived, and the

@@ -51,6 +51,17 @@ pub async fn set_position(conn: &mut PgConnection, consumer: &str, end: Position
     .map(drop)
 }
 
+/// Whether a committed batch waits for this follower.
+pub async fn pending(pool: &PgPool, consumer: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select from ingest_batches b where (b.xid, b.batch_id) > \
+             ((select xid from ledger_positions where consumer = $1), (select batch_id from ledger_positions where consumer = $1)))",
+    )
+    .bind(consumer)
+    .fetch_one(pool)
+    .await
+}
+
 /// The ledger rows after `position` whose transactions have all ended, in
 /// order, up to about `max_events` events (at least one batch).
 pub async fn next_batches(conn: &mut PgConnection, position: Position, max_events: i64) -> sqlx::Result<Vec<Batch>> {

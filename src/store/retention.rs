@@ -173,6 +173,19 @@ const DERIVED_BY_TIME: [(&str, &str); 9] = [
     ("actor_counts_daily", "day"),
 ];
 
+/// Advisory lock of the one retention run in progress ("vigilret").
+const RUN_LOCK: i64 = 0x7669_6769_6c72_6574;
+
+/// Take the run lock on this connection (held until [`unlock_runs`]); false
+/// when another instance holds it.
+pub async fn try_lock_runs(conn: &mut PgConnection) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select pg_try_advisory_lock($1)").bind(RUN_LOCK).fetch_one(conn).await
+}
+
+pub async fn unlock_runs(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("select pg_advisory_unlock($1)").bind(RUN_LOCK).execute(conn).await.map(drop)
+}
+
 pub async fn start_run(pool: &PgPool, at: DateTime<Utc>) -> sqlx::Result<i64> {
     sqlx::query_scalar("insert into purge_runs (started_at) values ($1) returning id").bind(at).fetch_one(pool).await
 }
