@@ -57,14 +57,14 @@ pub struct VerifyArgs {
     #[command(flatten)]
     pub database: DatabaseConfig,
     /// The seal key file whose public half checks the signatures.
-    #[arg(long, env = "VIGIL_SEAL_KEY", default_value = ".vigil/seal.key")]
+    #[arg(long, env = "VIGIL_SEAL_KEY", default_value = crate::config::DEFAULT_SEAL_KEY)]
     pub seal_key: std::path::PathBuf,
     /// Check against this public key (base64) instead of the key file's: the
     /// copy kept away from this machine.
     #[arg(long)]
     pub trusted_key: Option<String>,
     /// The checkpoint log kept outside the database.
-    #[arg(long, env = "VIGIL_CHECKPOINT_LOG", default_value = ".vigil/checkpoints.jsonl")]
+    #[arg(long, env = "VIGIL_CHECKPOINT_LOG", default_value = crate::config::DEFAULT_CHECKPOINT_LOG)]
     pub checkpoint_log: std::path::PathBuf,
     /// Print the seal key's public key and exit.
     #[arg(long)]
@@ -78,16 +78,14 @@ pub struct VerifyArgs {
 pub async fn verify(args: VerifyArgs) -> anyhow::Result<()> {
     use crate::state::seal_key::{parse_public_key, SealKey};
 
+    // Verifying never creates a key: a missing one is an error naming the path.
     if args.public_key {
-        println!("{}", SealKey::load_or_create(&args.seal_key)?.public_key_text());
+        println!("{}", SealKey::load(&args.seal_key)?.public_key_text());
         return Ok(());
     }
     let key = match &args.trusted_key {
         Some(text) => parse_public_key(text)?,
-        None => {
-            anyhow::ensure!(args.seal_key.exists(), "no seal key at {} (give --seal-key or --trusted-key)", args.seal_key.display());
-            SealKey::load_or_create(&args.seal_key)?.public_key()
-        }
+        None => SealKey::load(&args.seal_key)?.public_key(),
     };
     let pool = crate::store::connect(&args.database).await?;
     let bar = indicatif::ProgressBar::new(0);

@@ -123,6 +123,10 @@ pub struct ServerConfig {
     pub lifecycle: LifecycleConfig,
 }
 
+/// Where the seal key and the checkpoint log are unless configured (`serve`, `verify`).
+pub const DEFAULT_SEAL_KEY: &str = ".vigil/seal.key";
+pub const DEFAULT_CHECKPOINT_LOG: &str = ".vigil/checkpoints.jsonl";
+
 /// Retention and tamper evidence: where the signing key and the checkpoints
 /// live (outside the database), how often checkpoints and purges run.
 #[derive(Args, Clone, Debug)]
@@ -130,11 +134,11 @@ pub struct LifecycleConfig {
     /// The Ed25519 key (PKCS#8 PEM) that signs checkpoints and retention
     /// drops; generated with mode 0600 on the first start. Keep a copy of its
     /// public key (`vigil verify --public-key`) away from this machine.
-    #[arg(long, env = "VIGIL_SEAL_KEY", default_value = ".vigil/seal.key")]
+    #[arg(long, env = "VIGIL_SEAL_KEY", default_value = DEFAULT_SEAL_KEY)]
     pub seal_key: std::path::PathBuf,
 
     /// File every signed checkpoint is appended to (JSON lines), outside the database.
-    #[arg(long, env = "VIGIL_CHECKPOINT_LOG", default_value = ".vigil/checkpoints.jsonl")]
+    #[arg(long, env = "VIGIL_CHECKPOINT_LOG", default_value = DEFAULT_CHECKPOINT_LOG)]
     pub checkpoint_log: std::path::PathBuf,
 
     /// Also POST every checkpoint (the JSON line of the log) to this URL, so

@@ -12,7 +12,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::json;
 use sqlx::PgPool;
 
@@ -93,7 +93,7 @@ pub async fn run(pool: PgPool, key: std::sync::Arc<SealKey>, config: LifecycleCo
 }
 
 /// Seal every batch committed so far and write a checkpoint of the result
-/// (tests, `vigil verify --seal`). Waits while the watermark is held, up to `patience`.
+/// (tests). Waits while the watermark is held, up to `patience`.
 pub async fn seal_now(
     pool: &PgPool,
     key: &SealKey,
@@ -135,7 +135,8 @@ pub async fn checkpoint(
             return Ok(None);
         }
     }
-    let signed_at: DateTime<Utc> = seal::stored_time(now).parse()?;
+    // As the database keeps times: microseconds.
+    let signed_at = now.trunc_subsecs(6);
     let signature = key.sign(&checkpoint_message(position, total_events, &head, signed_at));
     let written = Checkpoint { position, total_events, head: head.to_vec(), signed_at, signature, public_key: key.public_key_text() };
     append_to_log(log, &written)?;
@@ -186,7 +187,7 @@ pub async fn status(pool: &PgPool, key: &SealKey, config: &LifecycleConfig) -> s
     let (chain_entries, _, sealed_events) = seal::chain_end(&mut conn).await?;
     let last = seal::last_checkpoint(&mut conn).await?;
     drop(conn);
-    let (_, unsealed_events) = seal::rows_and_unsealed(pool).await?;
+    let unsealed_events = crate::store::ledger::backlog_events(pool, "seal").await?;
     Ok(crate::model::IntegrityStatus {
         public_key: key.public_key_text(),
         chain_entries,

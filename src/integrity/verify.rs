@@ -12,7 +12,6 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use ed25519_dalek::VerifyingKey;
-use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
 use super::{checkpoint_message, read_log};
@@ -26,6 +25,11 @@ const PAGE: i64 = 500;
 
 fn finding(kind: &str, message: String) -> Finding {
     Finding { kind: kind.into(), message, position: None, batch_id: None, event_id: None }
+}
+
+/// A finding about one position of the chain.
+fn finding_at(kind: &str, position: i64, message: String) -> Finding {
+    Finding { position: Some(position), ..finding(kind, message) }
 }
 
 /// Progress of a long run: entries done, entries in all, events checked.
@@ -83,21 +87,17 @@ async fn check_checkpoints(
     for (label, checkpoint, in_database) in labelled {
         let message = checkpoint_message(checkpoint.position, checkpoint.total_events, &checkpoint.head, checkpoint.signed_at);
         if !signed_by(key, &message, &checkpoint.signature) {
-            let mut f = finding("bad_checkpoint", format!(
+            report.findings.push(finding_at("bad_checkpoint", checkpoint.position, format!(
                 "{label} (position {}, {}) is not signed by this key: it was edited, or signed with another key",
                 checkpoint.position, checkpoint.signed_at
-            ));
-            f.position = Some(checkpoint.position);
-            report.findings.push(f);
+            )));
             continue;
         }
         if !in_database && !stored.iter().any(|s| same_checkpoint(s, checkpoint)) {
-            let mut f = finding("missing_checkpoint", format!(
+            report.findings.push(finding_at("missing_checkpoint", checkpoint.position, format!(
                 "{label} (position {}, {}) is missing from the database: it was deleted there",
                 checkpoint.position, checkpoint.signed_at
-            ));
-            f.position = Some(checkpoint.position);
-            report.findings.push(f);
+            )));
         }
         report.checkpoints += 1;
         if report.last_checkpoint.is_none_or(|(p, at)| (checkpoint.position, checkpoint.signed_at) > (p, at)) {
@@ -115,39 +115,23 @@ fn same_checkpoint(a: &Checkpoint, b: &Checkpoint) -> bool {
 /// What retention drops recorded of each batch: its dropped month parts.
 type Pruned = HashMap<i64, Vec<MonthPart>>;
 
-/// The record of one retention drop, as signed.
-#[derive(serde::Deserialize)]
-struct PruneRecord {
-    parts: Vec<PrunedPart>,
-}
-
-#[derive(serde::Deserialize)]
-struct PrunedPart {
-    batch_id: i64,
-    #[serde(flatten)]
-    part: MonthPart,
-}
-
 /// Check every drop record's signature and root; collect the parts they dropped.
 async fn check_prunes(pool: &PgPool, key: &VerifyingKey, report: &mut VerifyReport) -> anyhow::Result<Pruned> {
     let mut pruned = Pruned::new();
     for entry in seal::prune_entries(pool).await? {
         let record = entry.prune.clone().unwrap_or_default();
-        let bytes = serde_json_canonicalizer::to_vec(&record)?;
-        let root: Hash = Sha256::digest(&bytes).into();
+        let (bytes, root) = seal::prune_digest(&record);
         let signature = entry.signature.as_deref().unwrap_or_default();
         if !signed_by(key, &bytes, signature) || root[..] != entry.root[..] {
-            let mut f = finding("bad_prune_record", format!(
+            report.findings.push(finding_at("bad_prune_record", entry.position, format!(
                 "the retention drop at position {} does not match its signature: its record was edited or forged",
                 entry.position
-            ));
-            f.position = Some(entry.position);
-            report.findings.push(f);
+            )));
             continue;
         }
         report.prunes += 1;
-        let record: PruneRecord = serde_json::from_value(record)?;
-        for PrunedPart { batch_id, part } in record.parts {
+        let record: seal::PruneRecord = serde_json::from_value(record)?;
+        for seal::PrunedPart { batch_id, part } in record.parts {
             pruned.entry(batch_id).or_default().push(part);
         }
     }
@@ -166,21 +150,18 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     async fn entries(&mut self, pool: &PgPool, entries: &[ChainEntry], report: &mut VerifyReport) -> anyhow::Result<()> {
-        let ids: Vec<i64> = entries.iter().filter(|e| e.kind == "batch").map(|e| e.batch_id).collect();
+        let ids: Vec<i64> = entries.iter().filter(|e| e.kind == EntryKind::Batch).map(|e| e.batch_id).collect();
         let ledger: HashMap<i64, seal::LedgerRow> =
             seal::ledger_rows(pool, &ids).await?.into_iter().map(|row| (row.batch_id, row)).collect();
         let mut conn = pool.acquire().await?;
         for entry in entries {
             if entry.position != self.position + 1 {
-                let mut f = finding("truncated", format!(
+                report.findings.push(finding_at("truncated", self.position + 1, format!(
                     "the chain skips from position {} to {}: entries were deleted",
                     self.position, entry.position
-                ));
-                f.position = Some(self.position + 1);
-                report.findings.push(f);
+                )));
             }
-            let kind = if entry.kind == "batch" { EntryKind::Batch } else { EntryKind::Prune };
-            if kind == EntryKind::Batch {
+            if entry.kind == EntryKind::Batch {
                 let row = ledger.get(&entry.batch_id);
                 let (from, to) = row.map_or((entry.batch_id * BATCH_SEQ_SPAN, entry.batch_id * BATCH_SEQ_SPAN + entry.events - 1), |r| (r.seq_from, r.seq_to));
                 let rows = seal::stored_events(&mut conn, from, to).await?;
@@ -188,7 +169,7 @@ impl Walk<'_> {
                 report.events += rows.len() as i64;
                 check_batch(entry, row, &rows, self.pruned.get(&entry.batch_id), report);
             }
-            self.head = seal::next_head(&self.head, kind, entry.batch_id, entry.events, &seal::to_hash(&entry.root));
+            self.head = seal::next_head(&self.head, entry.kind, entry.batch_id, entry.events, &seal::to_hash(&entry.root));
             self.position = entry.position;
             report.entries += 1;
             self.check_head(entry, report);
@@ -202,14 +183,12 @@ impl Walk<'_> {
             return;
         };
         if *head != self.head {
-            let since = self.signed.range(..entry.position).rev().find(|_| true).map_or(0, |(p, _)| *p);
-            let mut f = finding("chain_diverges", format!(
+            let since = self.signed.range(..entry.position).next_back().map_or(0, |(p, _)| *p);
+            report.findings.push(finding_at("chain_diverges", entry.position, format!(
                 "the chain recomputed up to position {} does not reach the head signed in {label}: entries \
                  between positions {} and {} were reordered, replaced or rewritten",
                 entry.position, since + 1, entry.position
-            ));
-            f.position = Some(entry.position);
-            report.findings.push(f);
+            )));
         }
     }
 
@@ -217,15 +196,14 @@ impl Walk<'_> {
     /// every event row must belong to a sealed or a not-yet-sealed batch.
     async fn finish(&self, pool: &PgPool, report: &mut VerifyReport) -> anyhow::Result<()> {
         if let Some((&position, (_, label))) = self.signed.last_key_value().filter(|(p, _)| **p > self.position) {
-            let mut f = finding("truncated", format!(
+            report.findings.push(finding_at("truncated", self.position + 1, format!(
                 "the chain ends at position {} but {label} covers position {position}: the newest batches \
                  (or their chain entries) were deleted",
                 self.position
-            ));
-            f.position = Some(self.position + 1);
-            report.findings.push(f);
+            )));
         }
-        let (rows, unsealed) = seal::rows_and_unsealed(pool).await?;
+        let rows = seal::event_rows(pool).await?;
+        let unsealed = crate::store::ledger::backlog_events(pool, "seal").await?;
         report.unsealed_events = unsealed;
         let unaccounted = rows - self.rows_seen - unsealed;
         if unaccounted > 0 {

@@ -46,20 +46,23 @@ pub async fn health(state: &AppState, now: DateTime<Utc>) -> sqlx::Result<PurgeH
 /// Each environment's period, oldest event, and how overdue it is.
 async fn environments(state: &AppState, now: DateTime<Utc>, period: &impl Fn(&str) -> Option<i32>) -> sqlx::Result<Vec<EnvironmentRetention>> {
     let set: Vec<String> = retention::policies(&state.pool).await?.into_iter().map(|(e, _)| e).collect();
-    let mut environments = Vec::new();
-    for environment in retention::environments(&state.pool).await? {
-        let days = period(&environment);
-        let oldest_event = retention::oldest_event(&state.pool, &environment).await?;
-        let overdue_days = match (days, oldest_event) {
-            (Some(days), Some(oldest)) => {
-                let (_, month_end) = retention::month_containing(oldest);
-                (now - month_end - chrono::Duration::days(days.into())).num_days().max(0)
-            }
-            _ => 0,
-        };
-        environments.push(EnvironmentRetention { is_default: !set.contains(&environment), environment, days, oldest_event, overdue_days });
-    }
-    Ok(environments)
+    let names = retention::environments(&state.pool).await?;
+    let oldest = retention::oldest_events(&state.pool, &names).await?;
+    Ok(names
+        .into_iter()
+        .zip(oldest)
+        .map(|(environment, oldest_event)| {
+            let days = period(&environment);
+            let overdue_days = match (days, oldest_event) {
+                (Some(days), Some(oldest)) => {
+                    let (_, month_end) = retention::month_containing(oldest);
+                    (now - month_end - chrono::Duration::days(days.into())).num_days().max(0)
+                }
+                _ => 0,
+            };
+            EnvironmentRetention { is_default: !set.contains(&environment), environment, days, oldest_event, overdue_days }
+        })
+        .collect())
 }
 
 /// Every partition with its environments and when it may go.

@@ -18,13 +18,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Months, Utc};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Activity, Actor};
 use crate::model::{Category, Outcome, PartitionArchive, PurgeRun};
 use crate::state::AppState;
 use crate::store::retention::{self, Partition};
-use crate::store::seal::{self, EntryKind};
+use crate::store::seal::{self, EntryKind, PruneRecord, PrunedPart};
 
 /// Months of partitions kept ready ahead of the current one.
 const MONTHS_AHEAD: u32 = 3;
@@ -157,23 +156,15 @@ async fn prune_record(state: &AppState, partition: &Partition, archived: Option<
     let mut conn = state.owner.acquire().await?;
     let parts = seal::partition_parts(&mut conn, &partition.name).await?;
     let events: u64 = parts.iter().map(|(_, part)| part.events).sum();
-    let parts: Vec<_> = parts
-        .iter()
-        .map(|(batch_id, part)| {
-            let mut value = serde_json::to_value(part).expect("a part serialises");
-            value["batch_id"] = json!(batch_id);
-            value
-        })
-        .collect();
-    let record = json!({
-        "partition": partition.name,
-        "from": seal::stored_time(partition.from),
-        "to": seal::stored_time(partition.to),
-        "events": events.to_string(),
-        "archive_sha256": archived.and_then(|a| a.sha256.clone()),
-        "parts": parts,
-    });
-    Ok((record, events))
+    let record = PruneRecord {
+        partition: partition.name.clone(),
+        from: seal::stored_time(partition.from),
+        to: seal::stored_time(partition.to),
+        events: events.to_string(),
+        archive_sha256: archived.and_then(|a| a.sha256.clone()),
+        parts: parts.into_iter().map(|(batch_id, part)| PrunedPart { batch_id, part }).collect(),
+    };
+    Ok((serde_json::to_value(record)?, events))
 }
 
 /// Archive (when set up), record the drop in the chain, drop.
@@ -189,8 +180,7 @@ async fn drop_one(state: &AppState, partition: &Partition) -> anyhow::Result<()>
         None => None,
     };
     let (record, events) = prune_record(state, partition, archived.as_ref()).await?;
-    let bytes = serde_json_canonicalizer::to_vec(&record)?;
-    let root: seal::Hash = Sha256::digest(&bytes).into();
+    let (bytes, root) = seal::prune_digest(&record);
     let signature = state.seal_key.sign(&bytes);
 
     // As the owner: the app role cannot drop what it cannot delete.

@@ -16,14 +16,18 @@ pub struct SealKey {
 }
 
 impl SealKey {
+    /// Read the key at `path`.
+    pub fn load(path: &Path) -> anyhow::Result<SealKey> {
+        let pem = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading the seal key {}: {e}", path.display()))?;
+        let key = SigningKey::from_pkcs8_pem(&pem)
+            .map_err(|e| anyhow::anyhow!("the seal key {} is not an Ed25519 PKCS#8 PEM key: {e}", path.display()))?;
+        Ok(SealKey { key })
+    }
+
     /// Read the key at `path`, or create it there (and its folder) with mode 0600.
     pub fn load_or_create(path: &Path) -> anyhow::Result<SealKey> {
         if path.exists() {
-            let pem = std::fs::read_to_string(path)
-                .map_err(|e| anyhow::anyhow!("reading the seal key {}: {e}", path.display()))?;
-            let key = SigningKey::from_pkcs8_pem(&pem)
-                .map_err(|e| anyhow::anyhow!("the seal key {} is not an Ed25519 PKCS#8 PEM key: {e}", path.display()))?;
-            return Ok(SealKey { key });
+            return SealKey::load(path);
         }
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(folder)?;

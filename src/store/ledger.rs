@@ -19,6 +19,9 @@ pub struct Batch {
     pub first_occurred_at: DateTime<Utc>,
     pub last_occurred_at: DateTime<Utc>,
     pub events: i32,
+    /// The root of its events' leaves (`store::seal`); absent for batches
+    /// stored before sealing, or written unsealed.
+    pub root_hash: Option<Vec<u8>>,
 }
 
 /// Where a follower of the ledger stands: every batch up to (xid, batch_id) is done.
@@ -51,15 +54,25 @@ pub async fn set_position(conn: &mut PgConnection, consumer: &str, end: Position
     .map(drop)
 }
 
+/// The condition on `ingest_batches b` of the batches the follower named by
+/// `$1` has not done yet: an index range from its position.
+const AFTER_FOLLOWER: &str = "(b.xid, b.batch_id) > \
+     ((select xid from ledger_positions where consumer = $1), (select batch_id from ledger_positions where consumer = $1))";
+
 /// Whether a committed batch waits for this follower.
 pub async fn pending(pool: &PgPool, consumer: &str) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "select exists (select from ingest_batches b where (b.xid, b.batch_id) > \
-             ((select xid from ledger_positions where consumer = $1), (select batch_id from ledger_positions where consumer = $1)))",
-    )
-    .bind(consumer)
-    .fetch_one(pool)
-    .await
+    sqlx::query_scalar(&format!("select exists (select from ingest_batches b where {AFTER_FOLLOWER})"))
+        .bind(consumer)
+        .fetch_one(pool)
+        .await
+}
+
+/// Events in the committed batches this follower has not done yet.
+pub async fn backlog_events(pool: &PgPool, consumer: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(&format!("select coalesce(sum(b.events), 0)::int8 from ingest_batches b where {AFTER_FOLLOWER}"))
+        .bind(consumer)
+        .fetch_one(pool)
+        .await
 }
 
 /// The ledger rows after `position` whose transactions have all ended, in
@@ -95,7 +108,7 @@ pub const UNDERIVED: &str = "(b.xid, b.batch_id) > ((select xid from ledger_posi
 
 /// The columns of [`Batch`] in a query of `ingest_batches`.
 pub const BATCH_COLUMNS: &str =
-    "xid::text::int8 as xid, batch_id, seq_from, seq_to, first_occurred_at, last_occurred_at, events";
+    "xid::text::int8 as xid, batch_id, seq_from, seq_to, first_occurred_at, last_occurred_at, events, root_hash";
 
 /// The worker's backlog and the watermark's holder, now.
 pub async fn status(pool: &PgPool) -> sqlx::Result<LedgerStatus> {

@@ -314,7 +314,7 @@ pub async fn stored_events(conn: &mut PgConnection, from: i64, to: i64) -> sqlx:
 /// The month parts of every batch with events in one partition (a month),
 /// from the stored rows: what a retention drop records before it drops them.
 pub async fn partition_parts(conn: &mut PgConnection, partition: &str) -> sqlx::Result<Vec<(i64, MonthPart)>> {
-    let sql = format!("select {STORED_COLUMNS} from \"{}\" order by seq", partition.replace('"', "\"\""));
+    let sql = format!("select {STORED_COLUMNS} from {} order by seq", super::retention::quoted(partition));
     let mut rows = sqlx::query_as::<_, StoredEvent>(&sql).fetch(conn);
     let mut batches: BTreeMap<i64, Vec<(String, Hash)>> = BTreeMap::new();
     while let Some(row) = rows.try_next().await? {
@@ -383,8 +383,37 @@ pub fn merkle_root(leaves: &[Hash]) -> Hash {
     level[0]
 }
 
+/// One batch's part of a dropped month, as a prune record lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PrunedPart {
+    pub batch_id: i64,
+    #[serde(flatten)]
+    pub part: MonthPart,
+}
+
+/// The record of a retention drop, signed and kept in its chain entry.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PruneRecord {
+    pub partition: String,
+    pub from: String,
+    pub to: String,
+    /// How many events, as a string (integers are strings in signed forms).
+    pub events: String,
+    pub archive_sha256: Option<String>,
+    pub parts: Vec<PrunedPart>,
+}
+
+/// A prune record's canonical bytes (what is signed) and their SHA-256 (its
+/// chain entry's root), from the record as stored.
+pub fn prune_digest(record: &Value) -> (Vec<u8>, Hash) {
+    let bytes = serde_json_canonicalizer::to_vec(record).expect("JSON serialises");
+    let root = Sha256::digest(&bytes).into();
+    (bytes, root)
+}
+
 /// What a chain entry stands for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "lowercase")]
 pub enum EntryKind {
     Batch,
     Prune,
@@ -418,7 +447,7 @@ pub const GENESIS: Hash = [0; 32];
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ChainEntry {
     pub position: i64,
-    pub kind: String,
+    pub kind: EntryKind,
     pub batch_id: i64,
     pub events: i64,
     pub root: Vec<u8>,
@@ -470,7 +499,7 @@ pub async fn append(
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(position + 1)
-    .bind(kind.as_str())
+    .bind(kind)
     .bind(batch_id)
     .bind(events)
     .bind(root.to_vec())
@@ -508,12 +537,8 @@ pub async fn seal_step(pool: &PgPool, max_events: i64) -> sqlx::Result<usize> {
 /// The root the writer recorded, or (for batches stored before sealing) one
 /// computed now from the stored rows, and recorded.
 async fn batch_root_of(conn: &mut PgConnection, batch: &Batch) -> sqlx::Result<Hash> {
-    let recorded: Option<Vec<u8>> = sqlx::query_scalar("select root_hash from ingest_batches where batch_id = $1")
-        .bind(batch.batch_id)
-        .fetch_one(&mut *conn)
-        .await?;
-    if let Some(root) = recorded {
-        return Ok(to_hash(&root));
+    if let Some(root) = &batch.root_hash {
+        return Ok(to_hash(root));
     }
     let rows = stored_events(&mut *conn, batch.seq_from, batch.seq_to).await?;
     let root = batch_root(&month_parts(rows.iter().map(|r| (month_of(r.occurred_at), r.canonical().leaf()))));
@@ -557,7 +582,7 @@ pub async fn insert_checkpoint(conn: &mut PgConnection, checkpoint: &Checkpoint)
 /// Every checkpoint in the database, oldest first.
 pub async fn checkpoints(pool: &PgPool) -> sqlx::Result<Vec<Checkpoint>> {
     sqlx::query_as(
-        "select position, total_events, head, signed_at, signature, public_key from seal_checkpoints order by number",
+        &format!("select {CHECKPOINT_COLUMNS} from seal_checkpoints order by number"),
     )
     .fetch_all(pool)
     .await
@@ -566,18 +591,22 @@ pub async fn checkpoints(pool: &PgPool) -> sqlx::Result<Vec<Checkpoint>> {
 /// The newest checkpoint, if any.
 pub async fn last_checkpoint(conn: &mut PgConnection) -> sqlx::Result<Option<Checkpoint>> {
     sqlx::query_as(
-        "select position, total_events, head, signed_at, signature, public_key \
-         from seal_checkpoints order by number desc limit 1",
+        &format!("select {CHECKPOINT_COLUMNS} from seal_checkpoints order by number desc limit 1"),
     )
     .fetch_optional(conn)
     .await
 }
 
+/// The columns of [`ChainEntry`].
+const CHAIN_COLUMNS: &str = "position, kind, batch_id, events, root, head, total_events, prune, signature, sealed_at";
+
+/// The columns of [`Checkpoint`].
+const CHECKPOINT_COLUMNS: &str = "position, total_events, head, signed_at, signature, public_key";
+
 /// The chain's entries from `after` on, `limit` at a time, in order.
 pub async fn chain_entries(pool: &PgPool, after: i64, limit: i64) -> sqlx::Result<Vec<ChainEntry>> {
     sqlx::query_as(
-        "select position, kind, batch_id, events, root, head, total_events, prune, signature, sealed_at \
-         from seal_chain where position > $1 order by position limit $2",
+        &format!("select {CHAIN_COLUMNS} from seal_chain where position > $1 order by position limit $2"),
     )
     .bind(after)
     .bind(limit)
@@ -605,22 +634,15 @@ pub async fn ledger_rows(pool: &PgPool, batch_ids: &[i64]) -> sqlx::Result<Vec<L
 /// The chain's retention drops, in order.
 pub async fn prune_entries(pool: &PgPool) -> sqlx::Result<Vec<ChainEntry>> {
     sqlx::query_as(
-        "select position, kind, batch_id, events, root, head, total_events, prune, signature, sealed_at \
-         from seal_chain where kind = 'prune' order by position",
+        &format!("select {CHAIN_COLUMNS} from seal_chain where kind = 'prune' order by position"),
     )
     .fetch_all(pool)
     .await
 }
 
-/// Event rows stored, and events in committed batches not sealed yet.
-pub async fn rows_and_unsealed(pool: &PgPool) -> sqlx::Result<(i64, i64)> {
-    sqlx::query_as(
-        "select (select count(*) from events), \
-                (select coalesce(sum(b.events), 0)::int8 from ingest_batches b \
-                 where not exists (select from seal_chain c where c.kind = 'batch' and c.batch_id = b.batch_id))",
-    )
-    .fetch_one(pool)
-    .await
+/// Every event row stored (a scan of the whole store: for verification only).
+pub async fn event_rows(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from events").fetch_one(pool).await
 }
 
 /// Serde as lowercase hex.

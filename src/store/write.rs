@@ -75,7 +75,7 @@ async fn write(conn: &mut PgConnection, events: &[NewEvent], sealing: Sealing) -
         let mut copy = conn.copy_in_raw(COPY_EVENTS).await?;
         copy.send(rows.text).await?;
         copy.finish().await?;
-        record_batch(conn, batch_id, chunk, &rows.root).await?;
+        record_batch(conn, batch_id, chunk, rows.root).await?;
     }
     let inserted = stored.len() as u64;
     Ok(InsertOutcome { inserted, duplicates: events.len() as u64 - inserted })
@@ -121,7 +121,7 @@ async fn claim_ids<'e>(conn: &mut PgConnection, events: &'e [NewEvent]) -> sqlx:
 
 /// The batch's ledger row, in the batch's transaction (its `xid` defaults to
 /// that transaction's id).
-async fn record_batch(conn: &mut PgConnection, batch_id: i64, events: &[&NewEvent], root: &Option<Hash>) -> sqlx::Result<()> {
+async fn record_batch(conn: &mut PgConnection, batch_id: i64, events: &[&NewEvent], root: Option<Hash>) -> sqlx::Result<()> {
     let first = events.iter().map(|e| e.occurred_at).min();
     let last = events.iter().map(|e| e.occurred_at).max();
     let distinct = |f: fn(&NewEvent) -> &str| {
