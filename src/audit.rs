@@ -55,11 +55,29 @@ pub struct Activity {
     /// (field, old, new)
     pub changes: Vec<(&'static str, Value, Value)>,
     pub details: Option<Value>,
+    /// Where it is recorded when not in Vigil's own environment: (environment,
+    /// app id, app name) — e.g. a monitored service's state change.
+    pub recorded_in: Option<(String, &'static str, &'static str)>,
 }
 
 impl Activity {
     pub fn new(event_type: &'static str, category: Category) -> Self {
-        Activity { event_type, category, outcome: Outcome::Success, reason: None, target: None, changes: Vec::new(), details: None }
+        Activity {
+            event_type,
+            category,
+            outcome: Outcome::Success,
+            reason: None,
+            target: None,
+            changes: Vec::new(),
+            details: None,
+            recorded_in: None,
+        }
+    }
+
+    /// Record it in another environment, as done by another Vigil app.
+    pub fn recorded_in(mut self, environment: impl Into<String>, app_id: &'static str, app_name: &'static str) -> Self {
+        self.recorded_in = Some((environment.into(), app_id, app_name));
+        self
     }
 
     pub fn outcome(mut self, outcome: Outcome, reason: impl Into<String>) -> Self {
@@ -103,12 +121,16 @@ fn event_json(actor: &Actor, activity: &Activity) -> Value {
             actor_json.insert(key.into(), json!(v));
         }
     }
+    let (environment, app_id, app_name) = match &activity.recorded_in {
+        Some((environment, app_id, app_name)) => (environment.as_str(), *app_id, *app_name),
+        None => (VIGIL, "vigil-console", "Vigil console"),
+    };
     let mut event = json!({
         "id": uuid::Uuid::now_v7().to_string(),
         "occurred_at": Utc::now().to_rfc3339(),
-        "environment": VIGIL,
+        "environment": environment,
         "organization": {"id": VIGIL, "name": "Vigil"},
-        "app": {"id": "vigil-console", "name": "Vigil console"},
+        "app": {"id": app_id, "name": app_name},
         "type": activity.event_type,
         "category": activity.category,
         "outcome": activity.outcome,

@@ -121,6 +121,40 @@ pub struct ServerConfig {
 
     #[command(flatten)]
     pub lifecycle: LifecycleConfig,
+
+    #[command(flatten)]
+    pub monitor: MonitorConfig,
+}
+
+/// Availability checks and alerts: how often the scheduler and the evaluator
+/// look, how many checks run at once, how long results are kept.
+#[derive(Args, Clone, Debug)]
+pub struct MonitorConfig {
+    /// Milliseconds between looks for due checks, new batches to evaluate and
+    /// notifications to send; 0 turns checks, alert evaluation and delivery off.
+    #[arg(long, env = "VIGIL_MONITOR_TICK_MS", default_value_t = 500)]
+    pub monitor_tick_ms: u64,
+
+    /// Checks that may run at once; more wait for their turn.
+    #[arg(long, env = "VIGIL_CHECK_CONCURRENCY", default_value_t = 64)]
+    pub check_concurrency: usize,
+
+    /// Days check results are kept (dropped a month at a time).
+    #[arg(long, env = "VIGIL_CHECK_RESULTS_DAYS", default_value_t = 90)]
+    pub check_results_days: i64,
+
+    /// Seconds before the first retry of a failed notification; each further
+    /// retry waits twice as long, and the sixth failure gives up.
+    #[arg(long, env = "VIGIL_ALERT_RETRY_SECONDS", default_value_t = 10)]
+    pub alert_retry_seconds: i64,
+}
+
+impl MonitorConfig {
+    /// Settings for tests: nothing runs by itself; tests drive checks,
+    /// evaluation and delivery with a clock they set.
+    pub fn driven_by_tests() -> Self {
+        MonitorConfig { monitor_tick_ms: 0, check_concurrency: 64, check_results_days: 90, alert_retry_seconds: 10 }
+    }
 }
 
 /// Where the seal key and the checkpoint log are unless configured (`serve`, `verify`).
@@ -197,6 +231,14 @@ impl ServerConfig {
         self.public_url.as_ref().map(|u| u.origin().ascii_serialization())
     }
 
+    /// Where people open the console: `VIGIL_PUBLIC_URL`, or the address Vigil listens on.
+    pub fn console_base(&self, listening: std::net::SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.as_str().trim_end_matches('/').to_string(),
+            None => format!("http://{listening}"),
+        }
+    }
+
     /// The idle limit of a console sign-in, in seconds.
     pub fn console_idle_seconds(&self) -> i64 {
         self.console_idle_minutes * 60
@@ -223,6 +265,7 @@ impl ServerConfig {
             export_statement_timeout_ms: 60_000,
             max_event_bytes: 64 * 1024,
             lifecycle: LifecycleConfig::in_temp_folder(),
+            monitor: MonitorConfig::driven_by_tests(),
         }
     }
 }

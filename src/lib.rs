@@ -7,9 +7,10 @@
 //! Layers (a module imports only from its own layer or the layers below it,
 //! and never in a loop):
 //! `main`/`cli` → `server` (router, guard, serve loop) → `api` (handlers,
-//! server functions) → `lifecycle`, `integrity`, `auth`, `audit`, `query`,
+//! server functions) → `lifecycle`, `integrity`, `monitor`, `alerts`, `auth`, `audit`, `query`,
 //! `store`, `ingest` → `state`, `model`, `config`, `error`. Within the middle
-//! layer: `lifecycle` → `audit`, `store`; `integrity` → `store`; `auth` →
+//! layer: `lifecycle` → `monitor`, `audit`, `store`; `monitor` → `audit`, `store`;
+//! `alerts` → `audit`, `query`, `store`; `integrity` → `store`; `auth` →
 //! `audit` → `store`, `ingest`; `query` → `store`; `store` → `ingest`. `state` holds the
 //! ingest pipeline and so names its type, nothing else above it. In the
 //! browser half: `app` → `pages` → `components` → `api` (server functions) →
@@ -21,6 +22,8 @@ pub mod components;
 pub mod model;
 pub mod pages;
 
+#[cfg(feature = "ssr")]
+pub mod alerts;
 #[cfg(feature = "ssr")]
 pub mod audit;
 #[cfg(feature = "ssr")]
@@ -41,6 +44,8 @@ pub mod ingest;
 pub mod integrity;
 #[cfg(feature = "ssr")]
 pub mod lifecycle;
+#[cfg(feature = "ssr")]
+pub mod monitor;
 #[cfg(feature = "ssr")]
 pub mod query;
 #[cfg(feature = "ssr")]

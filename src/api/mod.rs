@@ -12,6 +12,8 @@ pub mod events_api;
 #[cfg(feature = "ssr")]
 pub mod health;
 #[cfg(feature = "ssr")]
+pub mod heartbeat;
+#[cfg(feature = "ssr")]
 pub mod ingest;
 #[cfg(feature = "ssr")]
 pub mod openapi;

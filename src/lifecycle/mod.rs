@@ -84,6 +84,9 @@ pub async fn purge(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Purge
     if let Err(error) = create_ahead(state, now, &mut run).await {
         errors.push(format!("creating partitions ahead: {error}"));
     }
+    if let Err(error) = crate::monitor::keep_results(state, now).await {
+        errors.push(format!("check results: {error}"));
+    }
     match due_partitions(state, now).await {
         Ok(due) => {
             for partition in due {

@@ -95,6 +95,74 @@ vocabulary!(
     }
 );
 
+vocabulary!(
+    /// How an availability check reaches a service.
+    CheckKind {
+        /// An HTTP(S) request: status range, keyword, certificate expiry.
+        Http = "http",
+        /// A TCP connection to host:port.
+        Tcp = "tcp",
+        /// A name that resolves (optionally to an expected address).
+        Dns = "dns",
+        /// The service calls Vigil at least every interval.
+        Heartbeat = "heartbeat",
+    }
+);
+
+vocabulary!(
+    /// Whether a service is reachable, by its recent checks.
+    ServiceState {
+        /// Not enough checks yet.
+        Unknown = "unknown",
+        Up = "up",
+        Down = "down",
+    }
+);
+
+vocabulary!(
+    /// What an alert rule watches.
+    AlertKind {
+        /// Every new event that matches an explorer view.
+        Match = "match",
+        /// More than a threshold of matching events within a window.
+        Count = "count",
+        /// A service goes down.
+        ServiceDown = "service_down",
+        /// A service's TLS certificate expires within 14 days.
+        Certificate = "certificate",
+    }
+);
+
+vocabulary!(
+    /// What a count rule counts separately.
+    GroupBy {
+        User = "user",
+        Ip = "ip",
+    }
+);
+
+vocabulary!(
+    /// Where notifications go.
+    ChannelKind {
+        /// A JSON POST signed with the channel's secret.
+        Webhook = "webhook",
+        /// An e-mail through the SMTP server of Settings.
+        Email = "email",
+    }
+);
+
+vocabulary!(
+    /// How Vigil talks to the SMTP server.
+    TlsMode {
+        /// Plain SMTP (a relay on the same host).
+        None = "none",
+        /// Plain, upgraded with STARTTLS (port 587).
+        Starttls = "starttls",
+        /// TLS from the start (port 465).
+        Tls = "tls",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

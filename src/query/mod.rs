@@ -1,5 +1,6 @@
 //! Reads for the console and the API: one function per question a screen asks.
 
+pub mod alerts;
 mod events;
 mod export;
 pub mod filter;

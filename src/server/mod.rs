@@ -19,7 +19,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::app::{shell, App};
-use crate::api::{events_api, health, ingest, openapi};
+use crate::api::{events_api, health, heartbeat, ingest, openapi};
 use crate::state::AppState;
 
 /// The whole application as one router, every route behind [`auth::guard`].
@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", post(ingest::post_events).get(events_api::list))
         .route("/api/v1/events/export", get(events_api::export))
         .route("/api/v1/health", get(health::health))
+        .route("/api/v1/heartbeats/{token}", post(heartbeat::heartbeat))
         .route("/api/openapi.json", get(openapi::spec))
         .route("/events/export", get(events_api::download_filtered))
         .leptos_routes_with_context(
@@ -92,6 +93,10 @@ pub async fn serve_on(
     tokio::spawn(crate::store::derive::run(state.pool.clone(), DERIVE_IDLE));
     tokio::spawn(crate::lifecycle::run(state.clone()));
     tokio::spawn(crate::integrity::run(state.pool.clone(), state.seal_key.clone(), state.config.lifecycle.clone()));
+    if state.config.monitor.monitor_tick_ms > 0 {
+        tokio::spawn(crate::monitor::run(state.clone()));
+        tokio::spawn(crate::alerts::run(state.clone()));
+    }
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())

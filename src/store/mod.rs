@@ -5,8 +5,10 @@
 //! users, API keys and console sessions.
 
 pub mod access;
+pub mod alerts;
 pub mod derive;
 pub mod ledger;
+pub mod monitor;
 pub mod retention;
 pub mod rules;
 pub mod seal;
@@ -55,6 +57,7 @@ pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     let this_month = month_of(Utc::now().date_naive());
     let ahead: Vec<NaiveDate> = (0..4).map(|n| this_month + Months::new(n)).collect();
     ensure_partitions(pool, &ahead).await?;
+    monitor::ensure_result_partitions(pool, &ahead).await?;
     Ok(())
 }
 

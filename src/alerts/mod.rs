@@ -1,0 +1,254 @@
+//! Alerts: rules evaluated on what Vigil sees, their state per group
+//! (ok → firing → ok) and the notifications they queue.
+//!
+//! - "Any match" rules follow the ledger of committed batches (after the
+//!   deriving worker, so names are known), in order, each batch exactly once:
+//!   the position moves in the transaction that writes the history and queues
+//!   the notifications. Every evaluation with new matches notifies; the rule
+//!   resolves after its re-notify interval passes without a match.
+//! - Count rules (events of a view within a window, per group) and service
+//!   rules (a service is down, a certificate expires soon) are evaluated every
+//!   few seconds: a group that starts firing notifies, re-notifies every
+//!   interval while it fires, and notifies when it resolves.
+//!
+//! Muted rules keep their state and history but queue nothing. Delivery is in
+//! `deliver`; the SQL in `store::alerts` and `query::alerts`.
+
+pub mod deliver;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+
+use crate::model::{AlertKind, EventFilter, CERTIFICATE_WARNING_DAYS};
+use crate::state::AppState;
+use crate::store::alerts::{self as store, GroupState, NewHistory, RuleRow};
+use crate::store::ledger::{self, Position};
+
+/// Events one evaluation of the ledger covers at most (whole batches).
+const STEP_EVENTS: i64 = 20_000;
+/// How often count and service rules are evaluated.
+pub const WINDOW_EVERY: Duration = Duration::from_secs(5);
+/// The ledger follower's name.
+const CONSUMER: &str = "alerts";
+
+/// A rule's condition in one group, as found now.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Finding {
+    pub group: String,
+    pub count: i64,
+    pub event_ids: Vec<String>,
+    pub summary: String,
+}
+
+/// Run until the process ends: follow the ledger, evaluate windows every
+/// [`WINDOW_EVERY`], and send what is due.
+pub async fn run(state: AppState) {
+    let tick = Duration::from_millis(state.config.monitor.monitor_tick_ms.max(1));
+    let deliverer = deliver::Deliverer::new(&state);
+    let mut last_window: Option<Instant> = None;
+    loop {
+        let now = Utc::now();
+        let followed = match follow_ledger(&state, now).await {
+            Ok(batches) => batches,
+            Err(error) => {
+                tracing::warn!(%error, "alerts: evaluating new batches failed");
+                0
+            }
+        };
+        if last_window.is_none_or(|at| at.elapsed() >= WINDOW_EVERY) {
+            if let Err(error) = evaluate_windows(&state, now).await {
+                tracing::warn!(%error, "alerts: evaluating count and service rules failed");
+            }
+            last_window = Some(Instant::now());
+        }
+        if let Err(error) = deliverer.deliver_due(&state, Utc::now()).await {
+            tracing::warn!(%error, "alerts: delivering notifications failed");
+        }
+        if followed == 0 {
+            tokio::time::sleep(tick).await;
+        }
+    }
+}
+
+/// Evaluate the any-match rules on the committed batches after the
+/// evaluator's position (and already derived); the number of batches done.
+pub async fn follow_ledger(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<usize> {
+    let mut tx = state.pool.begin().await?;
+    if !store::try_lock(&mut tx, store::MATCH_LOCK).await? {
+        return Ok(0);
+    }
+    let position = ledger::position(&mut tx, CONSUMER).await?;
+    let derived = ledger::position(&mut tx, "derive").await?;
+    let batches: Vec<_> = ledger::next_batches(&mut tx, position, STEP_EVENTS)
+        .await?
+        .into_iter()
+        .take_while(|b| Position { xid: b.xid, batch_id: b.batch_id } <= derived)
+        .collect();
+    let Some(last) = batches.last() else {
+        return Ok(0);
+    };
+    let end = Position { xid: last.xid, batch_id: last.batch_id };
+    let ranges: Vec<(i64, i64)> = batches.iter().map(|b| (b.seq_from, b.seq_to)).collect();
+    for rule in store::rules(&mut tx, &[AlertKind::Match.as_str()]).await? {
+        let filter = EventFilter::from_query(&rule.definition.query);
+        let (count, event_ids) = crate::query::alerts::matches_in(&mut tx, &filter, &ranges).await?;
+        if count > 0 {
+            let noun = if count == 1 { "event matches" } else { "events match" };
+            let summary = format!("{count} new {noun} \"{}\"", rule.definition.name);
+            let finding = Finding { group: String::new(), count, event_ids, summary };
+            notify_matches(&mut tx, &rule, finding, now).await?;
+        }
+    }
+    ledger::set_position(&mut tx, CONSUMER, end).await?;
+    tx.commit().await?;
+    Ok(batches.len())
+}
+
+/// Evaluate count and service rules at `now`, and resolve any-match rules
+/// that have been quiet for their re-notify interval. One instance at a time.
+pub async fn evaluate_windows(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<()> {
+    let mut tx = state.pool.begin().await?;
+    if !store::try_lock(&mut tx, store::WINDOW_LOCK).await? {
+        return Ok(());
+    }
+    let kinds = [AlertKind::Match, AlertKind::Count, AlertKind::ServiceDown, AlertKind::Certificate].map(|k| k.as_str());
+    for rule in store::rules(&mut tx, &kinds).await? {
+        let findings = match rule.definition.kind {
+            AlertKind::Match => {
+                resolve_quiet(&mut tx, &rule, now).await?;
+                continue;
+            }
+            AlertKind::Count => count_findings(&mut tx, &rule, now).await?,
+            AlertKind::ServiceDown => service_findings(&mut tx, &rule).await?,
+            AlertKind::Certificate => certificate_findings(&mut tx, &rule, now).await?,
+        };
+        apply(&mut tx, &rule, findings, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn count_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<Utc>) -> sqlx::Result<Vec<Finding>> {
+    let def = &rule.definition;
+    let (Some(threshold), Some(window)) = (def.threshold, def.window_seconds) else {
+        return Ok(Vec::new());
+    };
+    let filter = EventFilter::from_query(&def.query);
+    let from = now - chrono::Duration::seconds(i64::from(window));
+    let groups = crate::query::alerts::counts_over(conn, &filter, def.group_by, from, now, i64::from(threshold)).await?;
+    Ok(groups
+        .into_iter()
+        .map(|(group, count, event_ids)| {
+            let of = if group.is_empty() { String::new() } else { format!(" for {group}") };
+            let summary = format!("{count} events in {} (threshold {threshold}){of}: \"{}\"", minutes(window), def.name);
+            Finding { group, count, event_ids, summary }
+        })
+        .collect())
+}
+
+fn minutes(seconds: i32) -> String {
+    if seconds % 3600 == 0 { format!("{} h", seconds / 3600) } else { format!("{} min", seconds / 60) }
+}
+
+async fn service_findings(conn: &mut PgConnection, rule: &RuleRow) -> sqlx::Result<Vec<Finding>> {
+    let down = crate::store::monitor::down(conn).await?;
+    Ok(down
+        .into_iter()
+        .filter(|(id, ..)| rule.definition.service_id.is_none_or(|wanted| wanted == *id))
+        .map(|(_, name, since, reason)| {
+            let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
+            let summary = format!("{name} is down since {} UTC{why}", since.format("%Y-%m-%d %H:%M"));
+            Finding { group: name, count: 1, event_ids: Vec::new(), summary }
+        })
+        .collect())
+}
+
+async fn certificate_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<Utc>) -> sqlx::Result<Vec<Finding>> {
+    let soon = now + chrono::Duration::days(CERTIFICATE_WARNING_DAYS);
+    let expiring = crate::store::monitor::expiring_certificates(conn, soon).await?;
+    Ok(expiring
+        .into_iter()
+        .filter(|(id, ..)| rule.definition.service_id.is_none_or(|wanted| wanted == *id))
+        .map(|(_, name, _, expiry)| {
+            let summary = format!("the TLS certificate of {name} expires {} UTC", expiry.format("%Y-%m-%d %H:%M"));
+            Finding { group: name, count: 1, event_ids: Vec::new(), summary }
+        })
+        .collect())
+}
+
+fn muted(rule: &RuleRow, now: DateTime<Utc>) -> bool {
+    rule.muted_until.is_some_and(|until| until > now)
+}
+
+/// Write a history line, queued for the rule's channels unless it is muted.
+async fn note(conn: &mut PgConnection, rule: &RuleRow, kind: &'static str, finding: &Finding, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let quiet = kind == "resolved" && !rule.definition.notify_resolved;
+    let channels: &[i64] = if quiet { &[] } else { &rule.definition.channel_ids };
+    let history = NewHistory {
+        rule_id: rule.id,
+        group_key: &finding.group,
+        kind,
+        at: now,
+        count: finding.count,
+        event_ids: &finding.event_ids,
+        summary: &finding.summary,
+        muted: muted(rule, now),
+    };
+    store::record(conn, &history, channels).await.map(drop)
+}
+
+/// New matches of an any-match rule: notify now, whatever the state.
+async fn notify_matches(conn: &mut PgConnection, rule: &RuleRow, finding: Finding, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let firing = store::firing(conn, rule.id).await?;
+    let since = firing.first().map_or(now, |g| g.since);
+    let total = firing.first().map_or(0, |g| g.count) + finding.count;
+    note(conn, rule, "firing", &finding, now).await?;
+    let state = GroupState { group_key: finding.group, since, last_notified_at: Some(now), count: total };
+    store::set_firing(conn, rule.id, &state).await
+}
+
+/// An any-match rule without a match for its re-notify interval resolves.
+async fn resolve_quiet(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let quiet = chrono::Duration::seconds(i64::from(rule.definition.renotify_seconds));
+    for group in store::firing(conn, rule.id).await? {
+        if group.last_notified_at.is_none_or(|at| now - at >= quiet) {
+            resolve(conn, rule, &group, now).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn resolve(conn: &mut PgConnection, rule: &RuleRow, group: &GroupState, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let of = if group.group_key.is_empty() { String::new() } else { format!(" for {}", group.group_key) };
+    let summary = format!("\"{}\" resolved{of}", rule.definition.name);
+    let finding = Finding { group: group.group_key.clone(), count: 0, event_ids: Vec::new(), summary };
+    note(conn, rule, "resolved", &finding, now).await?;
+    store::set_resolved(conn, rule.id, &group.group_key).await
+}
+
+/// Compare what a count or service rule finds now with its firing groups:
+/// new groups fire, groups still firing re-notify after the interval, groups
+/// no longer found resolve.
+async fn apply(conn: &mut PgConnection, rule: &RuleRow, findings: Vec<Finding>, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let renotify = chrono::Duration::seconds(i64::from(rule.definition.renotify_seconds));
+    let mut firing: HashMap<String, GroupState> = store::firing(conn, rule.id).await?.into_iter().map(|g| (g.group_key.clone(), g)).collect();
+    for finding in findings {
+        let (kind, since, notified) = match firing.remove(&finding.group) {
+            None => (Some("firing"), now, Some(now)),
+            Some(g) if g.last_notified_at.is_none_or(|at| now - at >= renotify) => (Some("renotify"), g.since, Some(now)),
+            Some(g) => (None, g.since, g.last_notified_at),
+        };
+        if let Some(kind) = kind {
+            note(conn, rule, kind, &finding, now).await?;
+        }
+        let state = GroupState { group_key: finding.group, since, last_notified_at: notified, count: finding.count };
+        store::set_firing(conn, rule.id, &state).await?;
+    }
+    for (_, group) in firing {
+        resolve(conn, rule, &group, now).await?;
+    }
+    Ok(())
+}

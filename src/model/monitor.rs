@@ -1,0 +1,191 @@
+//! Availability checks and alerts as the console shows them: services with
+//! their recent results, incidents and uptime; alert rules with their state,
+//! history and channels.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{AlertKind, ChannelKind, CheckKind, GroupBy, ServiceState, TlsMode};
+
+/// Results a service's bar shows.
+pub const RESULT_BAR: usize = 90;
+/// A certificate expiring sooner than this is raised.
+pub const CERTIFICATE_WARNING_DAYS: i64 = 14;
+
+/// What to check and when a service counts as down or up again.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ServiceDefinition {
+    pub name: String,
+    pub environment: String,
+    pub kind: CheckKind,
+    /// URL (http), host:port (tcp), a name (dns); empty for heartbeats.
+    pub target: String,
+    pub http_method: String,
+    pub status_min: i32,
+    pub status_max: i32,
+    /// Text the response body must contain (http).
+    pub keyword: Option<String>,
+    /// An address the name must resolve to (dns).
+    pub expected_address: Option<String>,
+    pub timeout_ms: i32,
+    pub interval_seconds: i32,
+    /// Failures in a row that make it down.
+    pub down_after: i32,
+    /// Successes in a row that make it up again.
+    pub up_after: i32,
+}
+
+/// One check run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub checked_at: DateTime<Utc>,
+    pub ok: bool,
+    pub latency_ms: Option<i32>,
+    /// HTTP status, when there was a response.
+    pub status: Option<i32>,
+    pub error: Option<String>,
+    pub in_maintenance: bool,
+}
+
+/// A time a service was down.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub started_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub reason: String,
+}
+
+/// A planned time during which failures do not take a service down or alert.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MaintenanceWindow {
+    pub id: i64,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub note: Option<String>,
+}
+
+/// A service as the Services page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceSummary {
+    pub id: i64,
+    pub definition: ServiceDefinition,
+    pub state: ServiceState,
+    pub state_since: DateTime<Utc>,
+    pub paused: bool,
+    /// The newest results, oldest first (at most [`RESULT_BAR`]).
+    pub recent: Vec<CheckResult>,
+    /// Share of successful checks over 24 hours, 7 days and 30 days.
+    pub uptime: [Option<f64>; 3],
+    pub incident: Option<Incident>,
+    pub certificate_expires_at: Option<DateTime<Utc>>,
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+    pub in_maintenance: bool,
+}
+
+/// One service in full: its latencies, incidents and maintenance windows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceDetail {
+    pub summary: ServiceSummary,
+    /// (hour, mean latency ms, checks, failures) over the last 7 days.
+    pub latency: Vec<(DateTime<Utc>, Option<f64>, i64, i64)>,
+    pub incidents: Vec<Incident>,
+    pub maintenance: Vec<MaintenanceWindow>,
+}
+
+/// What an alert rule watches and whom it tells.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct AlertRuleDefinition {
+    pub name: String,
+    pub kind: AlertKind,
+    /// The explorer query string it watches (match, count).
+    pub query: String,
+    /// Count rules: fire at this many events within the window.
+    pub threshold: Option<i32>,
+    pub window_seconds: Option<i32>,
+    pub group_by: Option<GroupBy>,
+    /// Service rules: one service, or all.
+    pub service_id: Option<i64>,
+    pub channel_ids: Vec<i64>,
+    pub renotify_seconds: i32,
+    pub notify_resolved: bool,
+}
+
+/// One group of a rule that is firing now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FiringGroup {
+    /// '' when the rule is not grouped.
+    pub group: String,
+    pub since: DateTime<Utc>,
+    pub count: i64,
+    pub last_notified_at: Option<DateTime<Utc>>,
+}
+
+/// A rule as the Alerts page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertRule {
+    pub id: i64,
+    pub definition: AlertRuleDefinition,
+    pub muted_until: Option<DateTime<Utc>>,
+    pub firing: Vec<FiringGroup>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// A rule started or kept firing, or resolved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertHistoryEntry {
+    pub id: i64,
+    pub rule_id: i64,
+    pub rule_name: String,
+    pub group: String,
+    /// firing, renotify or resolved.
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub count: i64,
+    pub event_ids: Vec<String>,
+    pub summary: String,
+    /// Recorded while the rule was muted: nobody was told.
+    pub muted: bool,
+}
+
+/// Where notifications go.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: i64,
+    pub name: String,
+    pub kind: ChannelKind,
+    /// The webhook's URL or the recipients.
+    pub destination: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// One notification to one channel, with the last attempt's outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub id: i64,
+    pub channel: String,
+    pub rule: String,
+    pub summary: String,
+    pub created_at: DateTime<Utc>,
+    pub attempts: i32,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub last_status: Option<i32>,
+    pub last_response: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// The SMTP server e-mail channels use (the password is never sent back).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: i32,
+    pub tls: TlsMode,
+    pub username: Option<String>,
+    pub has_password: bool,
+    pub sender: String,
+}

@@ -1,0 +1,384 @@
+//! The SQL of availability checks: services, the scheduler's lease on due
+//! checks, results (monthly partitions with their own retention), incidents,
+//! maintenance windows and heartbeats.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::{PgConnection, PgPool};
+
+use crate::model::{
+    CheckResult, Incident, MaintenanceWindow, ServiceDefinition, ServiceState, ServiceSummary, RESULT_BAR,
+};
+
+/// The columns of [`ServiceDefinition`] on `services s`.
+const DEFINITION: &str = "s.name, s.environment, s.kind, s.target, s.http_method, s.status_min, s.status_max, \
+     s.keyword, s.expected_address, s.timeout_ms, s.interval_seconds, s.down_after, s.up_after";
+
+/// Add a service; its first check runs at `first_run`.
+pub async fn insert(pool: &PgPool, s: &ServiceDefinition, heartbeat_hash: Option<&[u8]>, first_run: DateTime<Utc>, by: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into services (name, environment, kind, target, http_method, status_min, status_max, keyword, \
+             expected_address, timeout_ms, interval_seconds, down_after, up_after, heartbeat_token_hash, next_run_at, \
+             last_heartbeat_at, created_by) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, case when $14 is null then null else now() end, $16) \
+         returning id",
+    )
+    .bind(&s.name)
+    .bind(&s.environment)
+    .bind(s.kind)
+    .bind(&s.target)
+    .bind(&s.http_method)
+    .bind(s.status_min)
+    .bind(s.status_max)
+    .bind(&s.keyword)
+    .bind(&s.expected_address)
+    .bind(s.timeout_ms)
+    .bind(s.interval_seconds)
+    .bind(s.down_after)
+    .bind(s.up_after)
+    .bind(heartbeat_hash)
+    .bind(first_run)
+    .bind(by)
+    .fetch_one(pool)
+    .await
+}
+
+/// Delete a service with its results' owner row; its name, if there was one.
+pub async fn delete(pool: &PgPool, id: i64) -> sqlx::Result<Option<String>> {
+    let name = sqlx::query_scalar("delete from services where id = $1 returning name").bind(id).fetch_optional(pool).await?;
+    sqlx::query("delete from service_results where service_id = $1").bind(id).execute(pool).await?;
+    Ok(name)
+}
+
+/// Pause or resume a service's checks; its name, if there is one.
+pub async fn set_paused(pool: &PgPool, id: i64, paused: bool) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("update services set paused = $2, running_until = null where id = $1 returning name")
+        .bind(id)
+        .bind(paused)
+        .fetch_optional(pool)
+        .await
+}
+
+/// A check the scheduler has claimed.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DueCheck {
+    pub id: i64,
+    #[sqlx(flatten)]
+    pub definition: ServiceDefinition,
+    /// When it was due; how late it starts is measured from here.
+    pub scheduled_for: DateTime<Utc>,
+    pub last_heartbeat_at: Option<DateTime<Utc>>,
+}
+
+/// Claim up to `limit` checks due at `now` for this instance: each gets a
+/// lease while it runs and its next slot on its own grid (every interval, at a
+/// phase derived from its id, so that services spread over the interval and a
+/// late run does not shift the ones after it), so that no other instance, and
+/// no later tick of this one, runs it again before it is due.
+pub async fn claim_due(pool: &PgPool, now: DateTime<Utc>, limit: i64) -> sqlx::Result<Vec<DueCheck>> {
+    sqlx::query_as(&format!(
+        "with due as (
+             select id, next_run_at, ((id * 7919) % (interval_seconds * 1000)) / 1000.0 as phase from services
+             where not paused and next_run_at <= $1 and (running_until is null or running_until < $1)
+             order by next_run_at
+             for update skip locked
+             limit $2
+         )
+         update services s set
+             next_run_at = to_timestamp((floor((extract(epoch from $1) - due.phase) / s.interval_seconds) + 1)
+                                        * s.interval_seconds + due.phase),
+             running_until = $1 + make_interval(secs => s.timeout_ms / 1000.0 + 30)
+         from due where s.id = due.id
+         returning s.id, due.next_run_at as scheduled_for, s.last_heartbeat_at, {DEFINITION}"
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// A service's counters, locked for the transaction that records a result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Counters {
+    pub state: ServiceState,
+    pub state_since: DateTime<Utc>,
+    pub failures_in_row: i32,
+    pub successes_in_row: i32,
+    pub certificate_warned_for: Option<DateTime<Utc>>,
+}
+
+/// Lock a service's row and read its counters; `None` when it was deleted meanwhile.
+pub async fn lock_counters(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Counters>> {
+    let row: Option<(ServiceState, DateTime<Utc>, i32, i32, Option<DateTime<Utc>>)> = sqlx::query_as(
+        "select state, state_since, failures_in_row, successes_in_row, certificate_warned_for from services where id = $1 for update",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(state, state_since, failures_in_row, successes_in_row, certificate_warned_for)| Counters {
+        state,
+        state_since,
+        failures_in_row,
+        successes_in_row,
+        certificate_warned_for,
+    }))
+}
+
+/// Store the counters after a result and release the run's lease.
+pub async fn save_counters(conn: &mut PgConnection, id: i64, c: &Counters, certificate_expires_at: Option<DateTime<Utc>>) -> sqlx::Result<()> {
+    sqlx::query(
+        "update services set state = $2, state_since = $3, failures_in_row = $4, successes_in_row = $5, \
+             certificate_warned_for = $6, certificate_expires_at = coalesce($7, certificate_expires_at), running_until = null \
+         where id = $1",
+    )
+    .bind(id)
+    .bind(c.state)
+    .bind(c.state_since)
+    .bind(c.failures_in_row)
+    .bind(c.successes_in_row)
+    .bind(c.certificate_warned_for)
+    .bind(certificate_expires_at)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Whether a maintenance window of the service covers `at`.
+pub async fn in_maintenance(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists (select from maintenance_windows where service_id = $1 and $2 >= starts_at and $2 < ends_at)")
+        .bind(id)
+        .bind(at)
+        .fetch_one(conn)
+        .await
+}
+
+pub async fn insert_result(conn: &mut PgConnection, id: i64, r: &CheckResult, late_ms: i32) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into service_results (service_id, checked_at, ok, latency_ms, status, error, late_ms, in_maintenance) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(r.checked_at)
+    .bind(r.ok)
+    .bind(r.latency_ms)
+    .bind(r.status)
+    .bind(&r.error)
+    .bind(late_ms)
+    .bind(r.in_maintenance)
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
+/// Open an incident (the service went down) or close the open one.
+pub async fn open_incident(conn: &mut PgConnection, id: i64, at: DateTime<Utc>, reason: &str) -> sqlx::Result<()> {
+    sqlx::query("insert into service_incidents (service_id, started_at, reason) values ($1, $2, $3) on conflict do nothing")
+        .bind(id)
+        .bind(at)
+        .bind(reason)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+pub async fn close_incident(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("update service_incidents set ended_at = $2 where service_id = $1 and ended_at is null")
+        .bind(id)
+        .bind(at)
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Note a heartbeat; the service's id and name, when the token is known.
+pub async fn heartbeat(pool: &PgPool, token_hash: &[u8], at: DateTime<Utc>) -> sqlx::Result<Option<(i64, String)>> {
+    sqlx::query_as("update services set last_heartbeat_at = $2 where heartbeat_token_hash = $1 and kind = 'heartbeat' returning id, name")
+        .bind(token_hash)
+        .bind(at)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Every service (in `environments`, when given) with its recent results,
+/// uptime and open incident, by name.
+pub async fn list(pool: &PgPool, environments: Option<&[String]>, now: DateTime<Utc>) -> sqlx::Result<Vec<ServiceSummary>> {
+    let rows: Vec<ServiceRow> = sqlx::query_as(&format!(
+        "select s.id, s.state, s.state_since, s.paused, s.certificate_expires_at, s.last_heartbeat_at,
+                exists (select from maintenance_windows m where m.service_id = s.id and $2 >= m.starts_at and $2 < m.ends_at)
+                    as in_maintenance,
+                vigil_uptime(s.id, s.created_at, $2 - interval '1 day', $2) as uptime_day,
+                vigil_uptime(s.id, s.created_at, $2 - interval '7 days', $2) as uptime_week,
+                vigil_uptime(s.id, s.created_at, $2 - interval '30 days', $2) as uptime_month,
+                {DEFINITION}
+         from services s
+         where $1::text[] is null or s.environment = any($1)
+         order by s.name"
+    ))
+    .bind(environments)
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    let mut recent = recent_results(pool, &ids).await?;
+    let mut incidents = open_incidents(pool, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ServiceSummary {
+            id: row.id,
+            definition: row.definition,
+            state: row.state,
+            state_since: row.state_since,
+            paused: row.paused,
+            recent: recent.remove(&row.id).unwrap_or_default(),
+            uptime: [row.uptime_day, row.uptime_week, row.uptime_month],
+            incident: incidents.remove(&row.id),
+            certificate_expires_at: row.certificate_expires_at,
+            last_heartbeat_at: row.last_heartbeat_at,
+            in_maintenance: row.in_maintenance,
+        })
+        .collect())
+}
+
+/// A service row of [`list`].
+#[derive(sqlx::FromRow)]
+struct ServiceRow {
+    id: i64,
+    state: ServiceState,
+    state_since: DateTime<Utc>,
+    paused: bool,
+    certificate_expires_at: Option<DateTime<Utc>>,
+    last_heartbeat_at: Option<DateTime<Utc>>,
+    in_maintenance: bool,
+    uptime_day: Option<f64>,
+    uptime_week: Option<f64>,
+    uptime_month: Option<f64>,
+    #[sqlx(flatten)]
+    definition: ServiceDefinition,
+}
+
+type ResultRow = (i64, DateTime<Utc>, bool, Option<i32>, Option<i32>, Option<String>, bool);
+
+/// The newest [`RESULT_BAR`] results of each service, oldest first.
+async fn recent_results(pool: &PgPool, ids: &[i64]) -> sqlx::Result<std::collections::HashMap<i64, Vec<CheckResult>>> {
+    let rows: Vec<ResultRow> = sqlx::query_as(
+        "select s.id, r.checked_at, r.ok, r.latency_ms, r.status, r.error, r.in_maintenance
+         from unnest($1::int8[]) s(id)
+         cross join lateral (
+             select * from service_results where service_id = s.id order by checked_at desc limit $2
+         ) r
+         order by s.id, r.checked_at",
+    )
+    .bind(ids)
+    .bind(RESULT_BAR as i64)
+    .fetch_all(pool)
+    .await?;
+    let mut by_service: std::collections::HashMap<i64, Vec<CheckResult>> = Default::default();
+    for (id, checked_at, ok, latency_ms, status, error, in_maintenance) in rows {
+        by_service.entry(id).or_default().push(CheckResult { checked_at, ok, latency_ms, status, error, in_maintenance });
+    }
+    Ok(by_service)
+}
+
+async fn open_incidents(pool: &PgPool, ids: &[i64]) -> sqlx::Result<std::collections::HashMap<i64, Incident>> {
+    let rows: Vec<(i64, DateTime<Utc>, String)> =
+        sqlx::query_as("select service_id, started_at, reason from service_incidents where ended_at is null and service_id = any($1)")
+            .bind(ids)
+            .fetch_all(pool)
+            .await?;
+    Ok(rows.into_iter().map(|(id, started_at, reason)| (id, Incident { started_at, ended_at: None, reason })).collect())
+}
+
+/// Hourly latency (mean, checks, failures) over the 7 days before `now`.
+pub async fn latency(pool: &PgPool, id: i64, now: DateTime<Utc>) -> sqlx::Result<Vec<(DateTime<Utc>, Option<f64>, i64, i64)>> {
+    sqlx::query_as(
+        "select date_trunc('hour', checked_at), avg(latency_ms)::float8, count(*), count(*) filter (where not ok)
+         from service_results where service_id = $1 and checked_at >= $2 - interval '7 days' and checked_at <= $2
+         group by 1 order by 1",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_all(pool)
+    .await
+}
+
+/// The newest 50 incidents of a service.
+pub async fn incidents(pool: &PgPool, id: i64) -> sqlx::Result<Vec<Incident>> {
+    let rows: Vec<(DateTime<Utc>, Option<DateTime<Utc>>, String)> = sqlx::query_as(
+        "select started_at, ended_at, reason from service_incidents where service_id = $1 order by started_at desc limit 50",
+    )
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(started_at, ended_at, reason)| Incident { started_at, ended_at, reason }).collect())
+}
+
+/// Maintenance windows of a service that have not ended by `now`.
+pub async fn maintenance(pool: &PgPool, id: i64, now: DateTime<Utc>) -> sqlx::Result<Vec<MaintenanceWindow>> {
+    let rows: Vec<(i64, DateTime<Utc>, DateTime<Utc>, Option<String>)> = sqlx::query_as(
+        "select id, starts_at, ends_at, note from maintenance_windows where service_id = $1 and ends_at > $2 order by starts_at",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|(id, starts_at, ends_at, note)| MaintenanceWindow { id, starts_at, ends_at, note }).collect())
+}
+
+pub async fn add_maintenance(pool: &PgPool, service_id: i64, starts_at: DateTime<Utc>, ends_at: DateTime<Utc>, note: Option<&str>, by: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into maintenance_windows (service_id, starts_at, ends_at, note, created_by) values ($1, $2, $3, $4, $5) returning id",
+    )
+    .bind(service_id)
+    .bind(starts_at)
+    .bind(ends_at)
+    .bind(note)
+    .bind(by)
+    .fetch_one(pool)
+    .await
+}
+
+/// Services whose certificate expires before `before`: (id, name, environment, expiry).
+pub async fn expiring_certificates(conn: &mut PgConnection, before: DateTime<Utc>) -> sqlx::Result<Vec<(i64, String, String, DateTime<Utc>)>> {
+    sqlx::query_as(
+        "select id, name, environment, certificate_expires_at from services where certificate_expires_at < $1 and not paused order by id",
+    )
+    .bind(before)
+    .fetch_all(conn)
+    .await
+}
+
+/// Services that are down now: (id, name, since, reason of the open incident).
+pub async fn down(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, String, DateTime<Utc>, Option<String>)>> {
+    sqlx::query_as(
+        "select s.id, s.name, s.state_since, i.reason from services s \
+         left join service_incidents i on i.service_id = s.id and i.ended_at is null \
+         where s.state = 'down' and not s.paused order by s.id",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Create the results' monthly partitions holding these days (as the owner).
+pub async fn ensure_result_partitions(owner: &PgPool, days: &[NaiveDate]) -> sqlx::Result<()> {
+    sqlx::query("select vigil_ensure_result_partition(d) from unnest($1::date[]) as d")
+        .bind(days)
+        .execute(owner)
+        .await
+        .map(drop)
+}
+
+/// Drop the results' partitions that end on or before `before` (as the
+/// owner); the names dropped.
+pub async fn drop_old_results(owner: &PgPool, before: DateTime<Utc>) -> sqlx::Result<Vec<String>> {
+    let old: Vec<String> = sqlx::query_scalar(
+        "select c.relname::text from pg_inherits i join pg_class c on c.oid = i.inhrelid \
+         where i.inhparent = 'service_results'::regclass \
+           and to_timestamp(substring(c.relname from 'service_results_(\\d{4}_\\d{2})'), 'YYYY_MM') + interval '1 month' <= $1",
+    )
+    .bind(before)
+    .fetch_all(owner)
+    .await?;
+    for name in &old {
+        sqlx::query(&format!("drop table {}", super::retention::quoted(name))).execute(owner).await?;
+    }
+    Ok(old)
+}
