@@ -9,6 +9,9 @@ use crate::api::current_user;
 use crate::pages::data::{DataPage, RecordingRulesPage};
 use crate::pages::settings::{ConsoleSessionsPage, KeysPage, SystemPage, UsersPage};
 use crate::pages::verify::VerifyPage;
+use crate::pages::alerts::{AlertsPage, NewAlertPage};
+use crate::pages::monitoring::{ChannelsPage, ServicesSettingsPage};
+use crate::pages::services::{ServicePage, ServicesPage};
 use crate::components::errors::NotFound;
 use crate::pages::{
     event::EventPage, events::EventsPage, login::LoginPage, session::SessionPage,
@@ -63,6 +66,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/data") view=DataPage/>
                     <Route path=path!("/settings/rules") view=RecordingRulesPage/>
                     <Route path=path!("/verify") view=VerifyPage/>
+                    <Route path=path!("/services") view=ServicesPage/>
+                    <Route path=path!("/services/:id") view=ServicePage/>
+                    <Route path=path!("/alerts") view=AlertsPage/>
+                    <Route path=path!("/alerts/new") view=NewAlertPage/>
+                    <Route path=path!("/settings/services") view=ServicesSettingsPage/>
+                    <Route path=path!("/settings/channels") view=ChannelsPage/>
                 </Routes>
             </main>
             <footer class="footer">
@@ -90,6 +99,8 @@ fn TopBar() -> impl IntoView {
                             <nav>
                                 <A href="/events">"Events"</A>
                                 <A href="/sessions">"Sessions"</A>
+                                <A href="/services">"Services"</A>
+                                {auditor.then(|| view! { <A href="/alerts">"Alerts"</A> })}
                                 {auditor.then(|| view! { <A href="/verify">"Integrity"</A> })}
                                 {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
                             </nav>

@@ -131,6 +131,33 @@ impl Deliverer {
     }
 }
 
+/// Send a test notification through a channel at once (not queued); `None`
+/// when there is no such channel.
+pub async fn send_test(state: &AppState, channel_id: i64) -> sqlx::Result<Option<Sent>> {
+    let Some((channel_name, channel_kind, destination, secret)) = store::channel(&state.pool, channel_id).await? else {
+        return Ok(None);
+    };
+    let test = Outgoing {
+        id: 0,
+        attempts: 1,
+        channel_name,
+        channel_kind,
+        destination,
+        secret,
+        rule_id: 0,
+        rule_name: "Test notification".into(),
+        rule_kind: AlertKind::Match,
+        rule_query: String::new(),
+        state: "test".into(),
+        group_key: String::new(),
+        at: Utc::now(),
+        count: 0,
+        event_ids: Vec::new(),
+        summary: "A test notification from Vigil: this channel works.".into(),
+    };
+    Ok(Some(Deliverer::new(state).send(state, &test).await))
+}
+
 fn failed(error: impl Into<String>) -> Sent {
     Sent { ok: false, status: None, response: None, error: Some(error.into()) }
 }

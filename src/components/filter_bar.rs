@@ -144,7 +144,7 @@ fn CustomRange(range: TimeRange) -> impl IntoView {
         ev.prevent_default();
         let parse = |node: NodeRef<html::Input>| {
             let value = node.get().map(|i| i.value()).unwrap_or_default();
-            chrono::NaiveDateTime::parse_from_str(&value, "%Y-%m-%dT%H:%M").ok().map(|t| t.and_utc())
+            crate::model::parse_time_input(&value)
         };
         if let (Some(from), Some(to)) = (parse(from_input), parse(to_input)) {
             if from < to {

@@ -19,6 +19,8 @@ pub fn SettingsHead() -> impl IntoView {
             <A href="/settings/system">"Write path"</A>
             <A href="/settings/data">"Data"</A>
             <A href="/settings/rules">"Recording rules"</A>
+            <A href="/settings/services">"Services"</A>
+            <A href="/settings/channels">"Channels"</A>
         </nav>
     }
 }

@@ -189,3 +189,24 @@ pub struct SmtpSettings {
     pub has_password: bool,
     pub sender: String,
 }
+
+/// What the Alerts page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertsOverview {
+    pub now: DateTime<Utc>,
+    pub rules: Vec<AlertRule>,
+    pub history: Vec<AlertHistoryEntry>,
+    pub channels: Vec<Channel>,
+    /// (id, name) of every service, for service rules.
+    pub services: Vec<(i64, String)>,
+}
+
+/// What Settings → Channels shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelsOverview {
+    pub now: DateTime<Utc>,
+    pub channels: Vec<Channel>,
+    pub deliveries: Vec<Delivery>,
+    pub smtp: Option<SmtpSettings>,
+}
+

@@ -47,3 +47,13 @@ mod tests {
         assert_eq!(absolute_time(now), "2026-11-21 12:00:00 UTC");
     }
 }
+
+/// A time typed in a `datetime-local` field (`2026-12-02T14:00`, read as
+/// UTC) or written in RFC 3339.
+pub fn parse_time_input(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+        .map(|t| t.and_utc())
+        .ok()
+        .or_else(|| DateTime::parse_from_rfc3339(text).ok().map(|t| t.with_timezone(&Utc)))
+}

@@ -49,6 +49,10 @@ pub fn EventsPage() -> impl IntoView {
                             let query = filter.to_query();
                             format!("/events/export?{query}&format={format}")
                         };
+                        let create_alert = format!(
+                            "/alerts/new?view={}",
+                            form_urlencoded::byte_serialize(filter.to_query().as_bytes()).collect::<String>()
+                        );
                         let counts_as_of = explore.counts_as_of.map(|t| {
                             view! {
                                 <span class="hint counts-as-of" role="status" title="New events are listed at once; their counts follow as Vigil catches up">
@@ -66,6 +70,8 @@ pub fn EventsPage() -> impl IntoView {
                                     <a href=export("csv") download rel="external">"CSV"</a>
                                     " · "
                                     <a href=export("ndjson") download rel="external">"NDJSON"</a>
+                                    " · "
+                                    <a class="create-alert" href=create_alert>"Create alert"</a>
                                 </span>
                             </div>
                             <ActivityChart histogram=explore.histogram/>

@@ -240,6 +240,11 @@ pub async fn delete_channel(pool: &PgPool, id: i64) -> sqlx::Result<Option<Strin
     sqlx::query_scalar("delete from alert_channels where id = $1 returning name").bind(id).fetch_optional(pool).await
 }
 
+/// One channel's kind, destination and secret.
+pub async fn channel(pool: &PgPool, id: i64) -> sqlx::Result<Option<(String, ChannelKind, String, Option<String>)>> {
+    sqlx::query_as("select name, kind, destination, secret from alert_channels where id = $1").bind(id).fetch_optional(pool).await
+}
+
 pub async fn channels(pool: &PgPool) -> sqlx::Result<Vec<Channel>> {
     let rows: Vec<(i64, String, ChannelKind, String, DateTime<Utc>, String)> =
         sqlx::query_as("select id, name, kind, destination, created_at, created_by from alert_channels order by name")

@@ -1,0 +1,228 @@
+//! Server functions of alerts: rules with their state and history
+//! (administrators and auditors read; administrators change, under
+//! `/api/admin`), channels, deliveries and the SMTP server. Every change is audited.
+
+use leptos::prelude::*;
+
+use crate::model::{AlertsOverview, ChannelsOverview};
+
+#[cfg(feature = "ssr")]
+mod server {
+    pub use crate::api::form::{number, optional, text};
+    pub use crate::audit::{record, Activity};
+    pub use crate::auth::{require_admin, require_auditor};
+    pub use crate::error::internal;
+    pub use crate::model::{AlertKind, AlertRuleDefinition, Category, ChannelKind, GroupBy, TlsMode};
+    pub use crate::state::AppState;
+    pub use chrono::Utc;
+
+    pub fn state() -> AppState {
+        leptos::prelude::expect_context::<AppState>()
+    }
+
+    /// "3, 5" → [3, 5].
+    pub fn ids(text: &str) -> Result<Vec<i64>, leptos::prelude::ServerFnError> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| t.parse().map_err(|_| leptos::prelude::ServerFnError::new(format!("{t:?} is not a channel id"))))
+            .collect()
+    }
+}
+
+#[server]
+pub async fn load_alerts() -> Result<AlertsOverview, ServerFnError> {
+    use server::*;
+    require_auditor().await?;
+    let state = state();
+    let rules = crate::store::alerts::list_rules(&state.pool).await.map_err(internal)?;
+    let history = crate::store::alerts::history(&state.pool, None, 100).await.map_err(internal)?;
+    let channels = crate::store::alerts::channels(&state.pool).await.map_err(internal)?;
+    let services = crate::store::monitor::list(&state.pool, None, Utc::now()).await.map_err(internal)?;
+    let services = services.into_iter().map(|s| (s.id, s.definition.name)).collect();
+    Ok(AlertsOverview { now: Utc::now(), rules, history, channels, services })
+}
+
+/// Add a rule. `query` is an explorer query string (match and count rules);
+/// `channels` the channel ids, comma-separated.
+#[server(prefix = "/api/admin")]
+#[allow(clippy::too_many_arguments)]
+pub async fn add_alert_rule(
+    name: String,
+    kind: String,
+    query: String,
+    threshold: String,
+    window_minutes: String,
+    group_by: String,
+    service_id: String,
+    channels: String,
+    renotify_minutes: String,
+    notify_resolved: Option<String>,
+) -> Result<i64, ServerFnError> {
+    use server::*;
+    let admin = require_admin().await?;
+    let kind = AlertKind::parse(kind.trim()).ok_or_else(|| ServerFnError::new(format!("kind must be {}", AlertKind::choices())))?;
+    let counts = kind == AlertKind::Count;
+    let query = crate::model::EventFilter::from_query(query.trim().trim_start_matches('?')).to_query();
+    let definition = AlertRuleDefinition {
+        name: text("name", &name, 200)?,
+        kind,
+        query,
+        threshold: counts.then(|| number("threshold", &threshold, 20, 1..=1_000_000)).transpose()?,
+        window_seconds: counts.then(|| number("window (minutes)", &window_minutes, 10, 1..=10_080).map(|m| m * 60)).transpose()?,
+        group_by: match group_by.trim() {
+            "" => None,
+            g => Some(GroupBy::parse(g).ok_or_else(|| ServerFnError::new(format!("group by must be {}", GroupBy::choices())))?),
+        }
+        .filter(|_| counts),
+        service_id: match service_id.trim() {
+            "" => None,
+            id => Some(id.parse().map_err(|_| ServerFnError::new("no such service"))?),
+        }
+        .filter(|_| matches!(kind, AlertKind::ServiceDown | AlertKind::Certificate)),
+        channel_ids: ids(&channels)?,
+        renotify_seconds: number("re-notify (minutes)", &renotify_minutes, 60, 1..=10_080)? * 60,
+        notify_resolved: notify_resolved.is_some(),
+    };
+    let state = state();
+    let id = crate::store::alerts::insert_rule(&state.pool, &definition, &admin.user.email).await.map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => ServerFnError::new("no such service"),
+        _ => internal(e),
+    })?;
+    let activity = Activity::new("alert_rule.create", Category::Change)
+        .target("alert_rule", id.to_string(), Some(definition.name.clone()))
+        .change("kind", serde_json::Value::Null, kind.as_str())
+        .change("query", serde_json::Value::Null, definition.query.clone())
+        .change("channels", serde_json::Value::Null, serde_json::json!(definition.channel_ids));
+    record(&state, &admin.actor(), activity).await;
+    Ok(id)
+}
+
+#[server(prefix = "/api/admin")]
+pub async fn delete_alert_rule(id: i64) -> Result<(), ServerFnError> {
+    use server::*;
+    let admin = require_admin().await?;
+    let state = state();
+    let name = crate::store::alerts::delete_rule(&state.pool, id).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such rule"))?;
+    record(&state, &admin.actor(), Activity::new("alert_rule.delete", Category::Change).target("alert_rule", id.to_string(), Some(name))).await;
+    Ok(())
+}
+
+/// Mute a rule for some minutes (0 unmutes).
+#[server(prefix = "/api/admin")]
+pub async fn mute_alert_rule(id: i64, minutes: String) -> Result<(), ServerFnError> {
+    use server::*;
+    let admin = require_admin().await?;
+    let minutes = number("minutes", &minutes, 60, 0..=60 * 24 * 90)?;
+    let until = (minutes > 0).then(|| Utc::now() + chrono::Duration::minutes(i64::from(minutes)));
+    let state = state();
+    let (name, before) =
+        crate::store::alerts::mute_rule(&state.pool, id, until).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such rule"))?;
+    let event_type = if until.is_some() { "alert_rule.mute" } else { "alert_rule.unmute" };
+    let activity = Activity::new(event_type, Category::Change)
+        .target("alert_rule", id.to_string(), Some(name))
+        .change("muted_until", serde_json::json!(before), serde_json::json!(until));
+    record(&state, &admin.actor(), activity).await;
+    Ok(())
+}
+
+#[server(prefix = "/api/admin")]
+pub async fn load_channels() -> Result<ChannelsOverview, ServerFnError> {
+    use server::*;
+    require_admin().await?;
+    let state = state();
+    let channels = crate::store::alerts::channels(&state.pool).await.map_err(internal)?;
+    let deliveries = crate::store::alerts::deliveries(&state.pool, None, 100).await.map_err(internal)?;
+    let smtp = crate::store::alerts::smtp(&state.pool).await.map_err(internal)?.map(|(settings, _)| settings);
+    Ok(ChannelsOverview { now: Utc::now(), channels, deliveries, smtp })
+}
+
+/// Add a channel: a webhook URL (with an optional signing secret) or e-mail recipients.
+#[server(prefix = "/api/admin")]
+pub async fn add_channel(name: String, kind: String, destination: String, secret: String) -> Result<(), ServerFnError> {
+    use server::*;
+    let admin = require_admin().await?;
+    let kind = ChannelKind::parse(kind.trim()).ok_or_else(|| ServerFnError::new(format!("kind must be {}", ChannelKind::choices())))?;
+    let destination = text("destination", &destination, 1000)?;
+    let valid = match kind {
+        ChannelKind::Webhook => url::Url::parse(&destination).is_ok_and(|u| matches!(u.scheme(), "http" | "https")),
+        ChannelKind::Email => destination.split(',').all(|a| a.trim().parse::<lettre::Address>().is_ok()),
+    };
+    if !valid {
+        let expected = if kind == ChannelKind::Webhook { "an http:// or https:// URL" } else { "e-mail addresses, comma-separated" };
+        return Err(ServerFnError::new(format!("destination must be {expected}")));
+    }
+    let name = text("name", &name, 200)?;
+    let secret = optional(&secret).filter(|_| kind == ChannelKind::Webhook);
+    let state = state();
+    let id = crate::store::alerts::insert_channel(&state.pool, &name, kind, &destination, secret.as_deref(), &admin.user.email)
+        .await
+        .map_err(|e| match &e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => ServerFnError::new("a channel with this name exists"),
+            _ => internal(e),
+        })?;
+    let activity = Activity::new("alert_channel.create", Category::Change)
+        .target("alert_channel", id.to_string(), Some(name))
+        .change("destination", serde_json::Value::Null, destination)
+        .change("signed", serde_json::Value::Null, secret.is_some());
+    record(&state, &admin.actor(), activity).await;
+    Ok(())
+}
+
+#[server(prefix = "/api/admin")]
+pub async fn delete_channel(id: i64) -> Result<(), ServerFnError> {
+    use server::*;
+    let admin = require_admin().await?;
+    let state = state();
+    let name = crate::store::alerts::delete_channel(&state.pool, id).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such channel"))?;
+    record(&state, &admin.actor(), Activity::new("alert_channel.delete", Category::Change).target("alert_channel", id.to_string(), Some(name))).await;
+    Ok(())
+}
+
+/// Send a test notification through a channel now; what came of it.
+#[server(prefix = "/api/admin")]
+pub async fn test_channel(id: i64) -> Result<String, ServerFnError> {
+    use server::*;
+    let admin = require_admin().await?;
+    let state = state();
+    let sent = crate::alerts::deliver::send_test(&state, id).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such channel"))?;
+    let mut activity = Activity::new("alert_channel.test", Category::Access).target("alert_channel", id.to_string(), None);
+    if !sent.ok {
+        activity = activity.outcome(crate::model::Outcome::Failure, sent.error.clone().unwrap_or_default());
+    }
+    record(&state, &admin.actor(), activity).await;
+    Ok(match (sent.ok, sent.status, sent.error) {
+        (true, status, _) => format!("Delivered{}", status.map(|s| format!(" (status {s})")).unwrap_or_default()),
+        (false, _, Some(error)) => format!("Not delivered: {error}"),
+        (false, status, None) => format!("Not delivered (status {})", status.unwrap_or_default()),
+    })
+}
+
+/// Set the SMTP server; a blank password keeps the stored one.
+#[server(prefix = "/api/admin")]
+pub async fn set_smtp(host: String, port: String, tls: String, username: String, password: String, sender: String) -> Result<(), ServerFnError> {
+    use server::*;
+    let admin = require_admin().await?;
+    let tls = TlsMode::parse(tls.trim()).ok_or_else(|| ServerFnError::new(format!("TLS must be {}", TlsMode::choices())))?;
+    let sender = text("sender", &sender, 300)?;
+    if sender.parse::<lettre::message::Mailbox>().is_err() {
+        return Err(ServerFnError::new("sender must be an e-mail address, e.g. Vigil <vigil@example.com>"));
+    }
+    let settings = crate::model::SmtpSettings {
+        host: text("host", &host, 253)?,
+        port: number("port", &port, 587, 1..=65_535)?,
+        tls,
+        username: optional(&username),
+        has_password: false,
+        sender,
+    };
+    let password = Some(password.as_str()).filter(|p| !p.is_empty());
+    let state = state();
+    crate::store::alerts::set_smtp(&state.pool, &settings, password, &admin.user.email).await.map_err(internal)?;
+    let activity = Activity::new("smtp.update", Category::Change)
+        .target("smtp", settings.host.clone(), None)
+        .change("server", serde_json::Value::Null, format!("{}:{} ({})", settings.host, settings.port, settings.tls))
+        .change("password_changed", serde_json::Value::Null, password.is_some());
+    record(&state, &admin.actor(), activity).await;
+    Ok(())
+}

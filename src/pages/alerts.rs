@@ -1,0 +1,250 @@
+//! The Alerts page (`/alerts`): every rule with its state (OK, or the
+//! groups firing now), mute and delete for administrators, and the history of
+//! what fired and resolved; `/alerts/new?view=<explorer query>` creates a
+//! rule from an explorer view.
+
+use leptos::prelude::*;
+use leptos::server::ServerAction;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use crate::api::{load_alerts, AddAlertRule, DeleteAlertRule, MuteAlertRule};
+use crate::components::errors::ErrorMessage;
+use crate::components::settings::{action_error, server_message};
+use crate::components::time::Time;
+use crate::model::{AlertHistoryEntry, AlertKind, AlertRule, AlertsOverview, EventFilter, GroupBy};
+
+#[component]
+pub fn AlertsPage() -> impl IntoView {
+    let mute = ServerAction::<MuteAlertRule>::new();
+    let delete = ServerAction::<DeleteAlertRule>::new();
+    let data = Resource::new(move || (mute.version().get(), delete.version().get()), |_| load_alerts());
+    view! {
+        <Title text="Alerts"/>
+        <div class="page-head">
+            <h1>"Alerts"</h1>
+            <span class="hint">"All times in UTC"</span>
+            <a class="button primary" href="/alerts/new">"New alert"</a>
+        </div>
+        {action_error(move || mute.value().get())}
+        {action_error(move || delete.value().get())}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading alerts…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorMessage message=server_message(&e)/> }.into_any(),
+                    Ok(overview) => view! { <AlertsView overview mute delete/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn AlertsView(overview: AlertsOverview, mute: ServerAction<MuteAlertRule>, delete: ServerAction<DeleteAlertRule>) -> impl IntoView {
+    let now = overview.now;
+    let rules = if overview.rules.is_empty() {
+        view! {
+            <section class="empty-state">
+                <h2>"No alert rule yet"</h2>
+                <p>"Open a view in the "<a href="/events">"explorer"</a>" and choose “Create alert”, or start from "<a href="/alerts/new">"a new alert"</a>"."</p>
+            </section>
+        }
+        .into_any()
+    } else {
+        view! {
+            <table class="events alert-rules">
+                <thead><tr>
+                    <th scope="col">"Rule"</th><th scope="col">"State"</th><th scope="col">"Channels"</th><th scope="col"></th>
+                </tr></thead>
+                <tbody>
+                    {overview.rules.iter().map(|r| view! { <RuleRow rule=r.clone() overview=overview.clone() mute delete/> }).collect_view()}
+                </tbody>
+            </table>
+        }
+        .into_any()
+    };
+    view! {
+        {rules}
+        <section class="panel">
+            <h2>"History"</h2>
+            <History entries=overview.history.clone() now/>
+        </section>
+    }
+}
+
+fn describe(rule: &AlertRule, overview: &AlertsOverview) -> String {
+    let d = &rule.definition;
+    let view = if d.query.is_empty() { "every event".to_string() } else { d.query.clone() };
+    let service = || match d.service_id {
+        Some(id) => overview.services.iter().find(|(s, _)| *s == id).map_or(format!("service #{id}"), |(_, n)| n.clone()),
+        None => "any service".into(),
+    };
+    match d.kind {
+        AlertKind::Match => format!("any new event matching {view}"),
+        AlertKind::Count => {
+            let per = d.group_by.map(|g| format!(" per {g}")).unwrap_or_default();
+            format!("≥ {} events in {} min{per} matching {view}", d.threshold.unwrap_or(0), d.window_seconds.unwrap_or(0) / 60)
+        }
+        AlertKind::ServiceDown => format!("{} goes down", service()),
+        AlertKind::Certificate => format!("TLS certificate of {} expires within 14 days", service()),
+    }
+}
+
+#[component]
+fn RuleRow(rule: AlertRule, overview: AlertsOverview, mute: ServerAction<MuteAlertRule>, delete: ServerAction<DeleteAlertRule>) -> impl IntoView {
+    let now = overview.now;
+    let channels: Vec<String> = rule
+        .definition
+        .channel_ids
+        .iter()
+        .map(|id| overview.channels.iter().find(|c| c.id == *id).map_or(format!("#{id} (deleted)"), |c| c.name.clone()))
+        .collect();
+    let muted = rule.muted_until.filter(|until| *until > now);
+    let link = (!matches!(rule.definition.kind, AlertKind::ServiceDown | AlertKind::Certificate))
+        .then(|| EventFilter::from_query(&rule.definition.query).href());
+    view! {
+        <tr data-rule=rule.definition.name.clone() data-firing=(!rule.firing.is_empty()).to_string()>
+            <td>
+                {match link {
+                    Some(href) => view! { <a href=href>{rule.definition.name.clone()}</a> }.into_any(),
+                    None => view! { <a href="/services">{rule.definition.name.clone()}</a> }.into_any(),
+                }}
+                <span class="sub">{describe(&rule, &overview)}</span>
+            </td>
+            <td class="alert-state">
+                {if rule.firing.is_empty() {
+                    view! { <span class="badge outcome-success">"OK"</span> }.into_any()
+                } else {
+                    view! {
+                        <span class="badge outcome-denied">"FIRING"</span>
+                        {rule.firing.iter().map(|g| view! {
+                            <span class="sub">
+                                {if g.group.is_empty() { String::new() } else { format!("{} · ", g.group) }}
+                                {format!("{} · since ", g.count)}<Time at=g.since now/>
+                            </span>
+                        }).collect_view()}
+                    }.into_any()
+                }}
+                {muted.map(|until| view! { <span class="badge">"muted"</span><span class="sub">"until "<Time at=until now/></span> })}
+            </td>
+            <td>{if channels.is_empty() { "none (page only)".to_string() } else { channels.join(", ") }}</td>
+            <td class="actions">
+                <ActionForm action=mute attr:class="inline-form">
+                    <input type="hidden" name="id" value=rule.id/>
+                    <input type="hidden" name="minutes" value=if muted.is_some() { "0" } else { "60" }/>
+                    <button type="submit" class="button">{if muted.is_some() { "Unmute" } else { "Mute 1 h" }}</button>
+                </ActionForm>
+                <ActionForm action=delete attr:class="inline-form">
+                    <input type="hidden" name="id" value=rule.id/>
+                    <button type="submit" class="button">"Delete"</button>
+                </ActionForm>
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn History(entries: Vec<AlertHistoryEntry>, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    if entries.is_empty() {
+        return view! { <p class="hint">"Nothing has fired yet."</p> }.into_any();
+    }
+    view! {
+        <table class="events alert-history">
+            <thead><tr><th scope="col">"When"</th><th scope="col">"Rule"</th><th scope="col">"What"</th><th scope="col">"Events"</th></tr></thead>
+            <tbody>
+                {entries.into_iter().map(|h| {
+                    let badge = match h.kind.as_str() {
+                        "resolved" => "badge outcome-success",
+                        "renotify" => "badge outcome-failure",
+                        _ => "badge outcome-denied",
+                    };
+                    view! {
+                        <tr data-history=h.kind.clone()>
+                            <td class="time"><Time at=h.at now/></td>
+                            <td>{h.rule_name.clone()}</td>
+                            <td><span class=badge>{h.kind.clone()}</span>{h.muted.then_some(" (muted)")}" "{h.summary.clone()}</td>
+                            <td>{h.event_ids.iter().map(|id| view! { <a class="event-id" href=format!("/events/{id}")>{id.chars().take(8).collect::<String>()}</a>" " }).collect_view()}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// `/alerts/new?view=<explorer query>`: a rule from a view.
+#[component]
+pub fn NewAlertPage() -> impl IntoView {
+    let query = use_query_map();
+    let view_query = move || query.read().get("view").unwrap_or_default();
+    let add = ServerAction::<AddAlertRule>::new();
+    let data = Resource::new(|| (), |_| load_alerts());
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            navigate("/alerts", Default::default());
+        }
+    });
+    view! {
+        <Title text="New alert"/>
+        <nav class="crumbs"><a href="/alerts">"Alerts"</a> " / " <span>"New"</span></nav>
+        <div class="page-head"><h1>"New alert"</h1></div>
+        {action_error(move || add.value().get())}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorMessage message=server_message(&e)/> }.into_any(),
+                    Ok(overview) => view! { <AlertForm add overview view_query=view_query()/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn AlertForm(add: ServerAction<AddAlertRule>, overview: AlertsOverview, view_query: String) -> impl IntoView {
+    let filter = EventFilter::from_query(&view_query);
+    let shown = if view_query.is_empty() { "every event".to_string() } else { view_query.clone() };
+    view! {
+        <section class="panel">
+            <p class="hint">"Watching the view: "<a href=filter.href()><code>{shown}</code></a>
+                " (its time range is ignored: match rules watch new events, count rules their window)."</p>
+            <ActionForm action=add attr:class="settings-form">
+                <input type="hidden" name="query" value=view_query.clone()/>
+                <label class="field wide"><span>"Name"</span><input name="name" required placeholder="Failed sign-ins in production"/></label>
+                <label class="field"><span>"Fire when"</span>
+                    <select name="kind">
+                        <option value=AlertKind::Match.as_str()>"any new event matches"</option>
+                        <option value=AlertKind::Count.as_str()>"count over a window"</option>
+                        <option value=AlertKind::ServiceDown.as_str()>"a service goes down"</option>
+                        <option value=AlertKind::Certificate.as_str()>"a certificate expires soon"</option>
+                    </select>
+                </label>
+                <label class="field"><span>"Count at least"</span><input name="threshold" inputmode="numeric" placeholder="20"/></label>
+                <label class="field"><span>"Within (minutes)"</span><input name="window_minutes" inputmode="numeric" placeholder="10"/></label>
+                <label class="field"><span>"Per"</span>
+                    <select name="group_by">
+                        <option value="">"(all together)"</option>
+                        {GroupBy::ALL.iter().map(|g| view! { <option value=g.as_str()>{g.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field"><span>"Service"</span>
+                    <select name="service_id">
+                        <option value="">"(any service)"</option>
+                        {overview.services.iter().map(|(id, name)| view! { <option value=id.to_string()>{name.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field"><span>"Notify"</span>
+                    <select name="channels">
+                        <option value="">"(this page only)"</option>
+                        {overview.channels.iter().map(|c| view! { <option value=c.id.to_string()>{format!("{} ({})", c.name, c.kind)}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field"><span>"Re-notify every (minutes)"</span><input name="renotify_minutes" inputmode="numeric" placeholder="60"/></label>
+                <label class="field checkbox"><input type="checkbox" name="notify_resolved" value="on" checked/><span>"Notify when resolved"</span></label>
+                <button type="submit" class="button primary">"Create alert"</button>
+            </ActionForm>
+        </section>
+    }
+}

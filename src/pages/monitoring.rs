@@ -1,0 +1,296 @@
+//! Settings → Services (admins): add, pause, delete services and plan
+//! maintenance; Settings → Channels: webhooks and e-mail, the SMTP server,
+//! a test button and every delivery with its response.
+
+use leptos::prelude::*;
+use leptos::server::ServerAction;
+use leptos_meta::Title;
+
+use crate::api::{
+    list_services, load_channels, AddChannel, AddMaintenance, AddService, DeleteChannel, DeleteService, PauseService, SetSmtp, TestChannel,
+};
+use crate::components::errors::ErrorMessage;
+use crate::components::service_state::StateBadge;
+use crate::components::settings::{action_error, server_message, time_or_never, SettingsHead};
+use crate::components::time::Time;
+use crate::model::{Channel, ChannelKind, CheckKind, Delivery, ServiceSummary, SmtpSettings, TlsMode};
+
+#[component]
+pub fn ServicesSettingsPage() -> impl IntoView {
+    let add = ServerAction::<AddService>::new();
+    let delete = ServerAction::<DeleteService>::new();
+    let pause = ServerAction::<PauseService>::new();
+    let maintenance = ServerAction::<AddMaintenance>::new();
+    let services = Resource::new(
+        move || (add.version().get(), delete.version().get(), pause.version().get(), maintenance.version().get()),
+        |_| list_services(),
+    );
+    view! {
+        <Title text="Services · Settings"/>
+        <SettingsHead/>
+        <p class="hint">
+            "Vigil checks each service every interval from inside the server (with several instances, each check runs once). "
+            "A service is down after its failures in a row and up again after its successes in a row; each change, and a TLS "
+            "certificate that expires within 14 days, is an event in the service's environment. Results are kept 90 days."
+        </p>
+        <ServiceForm add/>
+        {action_error(move || add.value().get())}
+        {move || add.value().get().and_then(|r| r.ok()).flatten().map(|token| view! {
+            <div class="panel new-key" role="status">
+                <h2>"Heartbeat address (shown once)"</h2>
+                <p>"The service calls this at least every interval:"</p>
+                <code class="token">{format!("POST /api/v1/heartbeats/{token}")}</code>
+            </div>
+        })}
+        {action_error(move || delete.value().get())}
+        {action_error(move || pause.value().get())}
+        {action_error(move || maintenance.value().get())}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading services…"</p> }>
+            {move || Suspend::new(async move {
+                match services.await {
+                    Err(e) => view! { <ErrorMessage message=server_message(&e)/> }.into_any(),
+                    Ok((_, list)) if list.is_empty() => view! {
+                        <section class="empty-state"><h2>"No service yet"</h2><p>"Add the first one above."</p></section>
+                    }.into_any(),
+                    Ok((now, list)) => view! { <ServiceRows services=list now delete pause maintenance/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ServiceForm(add: ServerAction<AddService>) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <h2>"Add a service"</h2>
+            <ActionForm action=add attr:class="settings-form">
+                <label class="field"><span>"Name"</span><input name="name" required placeholder="Billing API"/></label>
+                <label class="field"><span>"Environment"</span><input name="environment" required placeholder="production"/></label>
+                <label class="field"><span>"Check"</span>
+                    <select name="kind">
+                        {CheckKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field wide"><span>"Target (URL, host:port or name; blank for heartbeats)"</span><input name="target" placeholder="https://billing.example.com/health"/></label>
+                <label class="field"><span>"Method"</span><input name="http_method" placeholder="GET"/></label>
+                <label class="field"><span>"Expected status"</span><input name="expected_status" placeholder="200-399"/></label>
+                <label class="field"><span>"Body contains"</span><input name="keyword" placeholder="ok"/></label>
+                <label class="field"><span>"Resolves to"</span><input name="expected_address" placeholder="(any address)"/></label>
+                <label class="field"><span>"Timeout (ms)"</span><input name="timeout_ms" inputmode="numeric" placeholder="10000"/></label>
+                <label class="field"><span>"Every (s, ≥ 15)"</span><input name="interval_seconds" inputmode="numeric" placeholder="60"/></label>
+                <label class="field"><span>"Down after failures"</span><input name="down_after" inputmode="numeric" placeholder="3"/></label>
+                <label class="field"><span>"Up after successes"</span><input name="up_after" inputmode="numeric" placeholder="2"/></label>
+                <button type="submit" class="button primary">"Add service"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn ServiceRows(
+    services: Vec<ServiceSummary>,
+    now: chrono::DateTime<chrono::Utc>,
+    delete: ServerAction<DeleteService>,
+    pause: ServerAction<PauseService>,
+    maintenance: ServerAction<AddMaintenance>,
+) -> impl IntoView {
+    view! {
+        <table class="events settings-table services-admin">
+            <thead><tr>
+                <th scope="col">"Service"</th><th scope="col">"State"</th><th scope="col">"Last heartbeat"</th>
+                <th scope="col">"Maintenance"</th><th scope="col"></th>
+            </tr></thead>
+            <tbody>
+                {services.into_iter().map(|s| view! {
+                    <tr data-service=s.definition.name.clone()>
+                        <td><a href=format!("/services/{}", s.id)>{s.definition.name.clone()}</a>
+                            <span class="badge env">{s.definition.environment.clone()}</span>
+                            <span class="sub">{format!("{} {} · every {} s", s.definition.kind, s.definition.target, s.definition.interval_seconds)}</span></td>
+                        <td><StateBadge state=s.state paused=s.paused/></td>
+                        <td class="time">{time_or_never(s.last_heartbeat_at, now)}</td>
+                        <td>
+                            <ActionForm action=maintenance attr:class="inline-form">
+                                <input type="hidden" name="service_id" value=s.id/>
+                                <input type="hidden" name="starts" value=""/>
+                                <input name="minutes" inputmode="numeric" size="4" placeholder="60" aria-label="Minutes"/>
+                                <input name="note" size="10" placeholder="why" aria-label="Note"/>
+                                <button type="submit" class="button">"Start window"</button>
+                            </ActionForm>
+                        </td>
+                        <td class="actions">
+                            <ActionForm action=pause attr:class="inline-form">
+                                <input type="hidden" name="id" value=s.id/>
+                                <input type="hidden" name="paused" value=(!s.paused).to_string()/>
+                                <button type="submit" class="button">{if s.paused { "Resume" } else { "Pause" }}</button>
+                            </ActionForm>
+                            <ActionForm action=delete attr:class="inline-form">
+                                <input type="hidden" name="id" value=s.id/>
+                                <button type="submit" class="button">"Delete"</button>
+                            </ActionForm>
+                        </td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+#[component]
+pub fn ChannelsPage() -> impl IntoView {
+    let add = ServerAction::<AddChannel>::new();
+    let delete = ServerAction::<DeleteChannel>::new();
+    let test = ServerAction::<TestChannel>::new();
+    let smtp = ServerAction::<SetSmtp>::new();
+    let data = Resource::new(
+        move || (add.version().get(), delete.version().get(), test.version().get(), smtp.version().get()),
+        |_| load_channels(),
+    );
+    view! {
+        <Title text="Channels · Settings"/>
+        <SettingsHead/>
+        <p class="hint">
+            "Alert rules notify through channels. A webhook receives a JSON POST; with a secret, it carries "
+            <code>"Vigil-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">"</code>
+            ". Failed deliveries are retried with growing pauses, then given up as an alert.delivery_failed event."
+        </p>
+        <ChannelForm add/>
+        {action_error(move || add.value().get())}
+        {action_error(move || delete.value().get())}
+        {action_error(move || smtp.value().get())}
+        {action_error(move || test.value().get())}
+        {move || test.value().get().and_then(|r| r.ok()).map(|text| view! { <p class="notice test-result" role="status">{text}</p> })}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading channels…"</p> }>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <ErrorMessage message=server_message(&e)/> }.into_any(),
+                    Ok(view) => view! {
+                        <ChannelRows channels=view.channels delete test/>
+                        <SmtpForm smtp settings=view.smtp/>
+                        <Deliveries deliveries=view.deliveries now=view.now/>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ChannelForm(add: ServerAction<AddChannel>) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <h2>"Add a channel"</h2>
+            <ActionForm action=add attr:class="settings-form">
+                <label class="field"><span>"Name"</span><input name="name" required placeholder="On-call webhook"/></label>
+                <label class="field"><span>"Kind"</span>
+                    <select name="kind">
+                        {ChannelKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field wide"><span>"URL, or e-mail addresses"</span><input name="destination" required placeholder="https://hooks.example.com/vigil"/></label>
+                <label class="field"><span>"Signing secret (webhooks)"</span><input name="secret" type="password" autocomplete="new-password"/></label>
+                <button type="submit" class="button primary">"Add channel"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn ChannelRows(channels: Vec<Channel>, delete: ServerAction<DeleteChannel>, test: ServerAction<TestChannel>) -> impl IntoView {
+    if channels.is_empty() {
+        return view! { <section class="empty-state"><h2>"No channel yet"</h2><p>"Alerts are shown on the Alerts page only."</p></section> }.into_any();
+    }
+    view! {
+        <table class="events settings-table channels">
+            <thead><tr><th scope="col">"Channel"</th><th scope="col">"Kind"</th><th scope="col">"Destination"</th><th scope="col"></th></tr></thead>
+            <tbody>
+                {channels.into_iter().map(|c| view! {
+                    <tr data-channel=c.name.clone()>
+                        <td>{c.name.clone()}<span class="sub">{format!("#{} · by {}", c.id, c.created_by)}</span></td>
+                        <td>{c.kind.as_str()}</td>
+                        <td><code>{c.destination.clone()}</code></td>
+                        <td class="actions">
+                            <ActionForm action=test attr:class="inline-form">
+                                <input type="hidden" name="id" value=c.id/>
+                                <button type="submit" class="button">"Send test"</button>
+                            </ActionForm>
+                            <ActionForm action=delete attr:class="inline-form">
+                                <input type="hidden" name="id" value=c.id/>
+                                <button type="submit" class="button">"Delete"</button>
+                            </ActionForm>
+                        </td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
+
+#[component]
+fn SmtpForm(smtp: ServerAction<SetSmtp>, settings: Option<SmtpSettings>) -> impl IntoView {
+    let s = settings.clone();
+    let value = move |f: fn(&SmtpSettings) -> String| s.as_ref().map(f).unwrap_or_default();
+    let tls = settings.as_ref().map_or(TlsMode::Starttls, |s| s.tls);
+    let password_hint = if settings.as_ref().is_some_and(|s| s.has_password) { "(set; blank keeps it)" } else { "" };
+    view! {
+        <section class="panel">
+            <h2>"SMTP server for e-mail channels"</h2>
+            <ActionForm action=smtp attr:class="settings-form">
+                <label class="field"><span>"Host"</span><input name="host" required value=value(|s| s.host.clone()) placeholder="smtp.example.com"/></label>
+                <label class="field"><span>"Port"</span><input name="port" inputmode="numeric" value=value(|s| s.port.to_string()) placeholder="587"/></label>
+                <label class="field"><span>"TLS"</span>
+                    <select name="tls">
+                        {TlsMode::ALL.iter().map(|m| view! { <option value=m.as_str() selected=*m == tls>{m.as_str()}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label class="field"><span>"User"</span><input name="username" value=value(|s| s.username.clone().unwrap_or_default()) autocomplete="off"/></label>
+                <label class="field"><span>{format!("Password {password_hint}")}</span><input name="password" type="password" autocomplete="new-password"/></label>
+                <label class="field"><span>"Sender"</span><input name="sender" required value=value(|s| s.sender.clone()) placeholder="Vigil <vigil@example.com>"/></label>
+                <button type="submit" class="button primary">"Save"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn Deliveries(deliveries: Vec<Delivery>, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+    view! {
+        <section class="panel">
+            <h2>"Deliveries"</h2>
+            {if deliveries.is_empty() {
+                view! { <p class="hint">"Nothing sent yet."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="events deliveries">
+                        <thead><tr>
+                            <th scope="col">"Queued"</th><th scope="col">"Channel"</th><th scope="col">"Notification"</th>
+                            <th scope="col">"Attempts"</th><th scope="col">"Outcome"</th><th scope="col">"Response"</th>
+                        </tr></thead>
+                        <tbody>
+                            {deliveries.into_iter().map(|d| view! {
+                                <tr data-delivery=d.id>
+                                    <td class="time"><Time at=d.created_at now/></td>
+                                    <td>{d.channel.clone()}</td>
+                                    <td>{d.rule.clone()}<span class="sub">{d.summary.clone()}</span></td>
+                                    <td class="attempts">{d.attempts}</td>
+                                    <td class="outcome">{delivery_outcome(&d, now)}</td>
+                                    <td><code class="response">{d.last_status.map(|s| format!("{s} ")).unwrap_or_default()}{d.last_error.clone().or(d.last_response.clone()).unwrap_or_default()}</code></td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            }}
+        </section>
+    }
+}
+
+fn delivery_outcome(d: &Delivery, now: chrono::DateTime<chrono::Utc>) -> AnyView {
+    match (d.delivered_at, d.failed_at) {
+        (Some(at), _) => view! { <span class="badge outcome-success">"delivered"</span>" "<Time at now/> }.into_any(),
+        (None, Some(at)) => view! { <span class="badge outcome-denied">"given up"</span>" "<Time at now/> }.into_any(),
+        (None, None) if d.attempts == 0 => view! { <span class="badge">"queued"</span> }.into_any(),
+        (None, None) => view! { <span class="badge outcome-failure">"retrying"</span>" next "<Time at=d.next_attempt_at now/> }.into_any(),
+    }
+}
