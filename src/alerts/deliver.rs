@@ -223,14 +223,14 @@ fn message(settings: &SmtpSettings, d: &Outgoing, link: &str) -> Result<Message,
     }
     let ids = if d.event_ids.is_empty() { String::new() } else { format!("\nEvents: {}\n", d.event_ids.join(", ")) };
     let body = format!(
-        "{}\n\nRule: {} ({})\nAt: {} UTC\nCount: {}\n{ids}\nOpen in Vigil: {link}\n",
+        "{}\n\nRule: {} ({})\nAt: {} UTC\nCount: {}\n{ids}\nOpen in Vigil:\n{link}\n",
         d.summary,
         d.rule_name,
         d.rule_kind,
         d.at.format("%Y-%m-%d %H:%M:%S"),
         d.count
     );
-    builder.body(body).map_err(|e| e.to_string())
+    builder.header(lettre::message::header::ContentType::TEXT_PLAIN).body(body).map_err(|e| e.to_string())
 }
 
 fn transport(settings: &SmtpSettings, password: Option<String>) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {

@@ -93,7 +93,7 @@ pub async fn follow_ledger(state: &AppState, now: DateTime<Utc>) -> anyhow::Resu
     let end = Position { xid: last.xid, batch_id: last.batch_id };
     let ranges: Vec<(i64, i64)> = batches.iter().map(|b| (b.seq_from, b.seq_to)).collect();
     for rule in store::rules(&mut tx, &[AlertKind::Match.as_str()]).await? {
-        let filter = EventFilter::from_query(&rule.definition.query);
+        let filter = watched(&rule.definition.query);
         let (count, event_ids) = crate::query::alerts::matches_in(&mut tx, &filter, &ranges).await?;
         if count > 0 {
             let noun = if count == 1 { "event matches" } else { "events match" };
@@ -136,7 +136,7 @@ async fn count_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<U
     let (Some(threshold), Some(window)) = (def.threshold, def.window_seconds) else {
         return Ok(Vec::new());
     };
-    let filter = EventFilter::from_query(&def.query);
+    let filter = watched(&def.query);
     let from = now - chrono::Duration::seconds(i64::from(window));
     let groups = crate::query::alerts::counts_over(conn, &filter, def.group_by, from, now, i64::from(threshold)).await?;
     Ok(groups
@@ -147,6 +147,11 @@ async fn count_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<U
             Finding { group, count, event_ids, summary }
         })
         .collect())
+}
+
+/// The view a rule watches, over all data (rules are administrators').
+fn watched(query: &str) -> EventFilter {
+    EventFilter { scope: crate::model::Scope::everything(), ..EventFilter::from_query(query) }
 }
 
 fn minutes(seconds: i32) -> String {

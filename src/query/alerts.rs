@@ -25,7 +25,7 @@ pub async fn matches_in(conn: &mut PgConnection, filter: &EventFilter, ranges: &
         .push_bind(from)
         .push("::int8[], ")
         .push_bind(to)
-        .push("::int8[]) as r(lo, hi) on seq between r.lo and r.hi where not (environment = 'vigil' and event_type like 'alert.%')");
+        .push("::int8[]) as r(lo, hi) on seq between r.lo and r.hi where not (environment = 'vigil' and type like 'alert.%')");
     push_conditions(&mut q, filter);
     q.build_query_as().fetch_one(conn).await
 }

@@ -10,6 +10,7 @@ mod hardening;
 mod helpers;
 mod ingest;
 mod integrity;
+mod monitoring;
 mod paging;
 mod partitions;
 mod retention;

@@ -1,0 +1,566 @@
+//! Availability checks and alerts against real local servers started here: an
+//! HTTP service whose answer the test switches, a TCP listener, a webhook
+//! receiver that checks the signature, and an SMTP sink. Checks, evaluation
+//! and delivery are driven with a clock the test sets.
+
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use chrono::{DateTime, Duration, Utc};
+use hmac::Mac;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use vigil::model::{AlertKind, AlertRuleDefinition, ChannelKind, CheckKind, GroupBy, ServiceDefinition, SmtpSettings, TlsMode};
+use vigil::monitor::Prober;
+use vigil::store;
+
+use crate::helpers::{self, event, spawn, TestApp};
+
+const SECRET: &str = "webhook secret";
+
+/// An HTTP service answering with the status the test sets.
+async fn switchable_service() -> (String, Arc<AtomicU16>) {
+    let status = Arc::new(AtomicU16::new(200));
+    let app = axum::Router::new()
+        .route("/health", get(|State(s): State<Arc<AtomicU16>>| async move { (StatusCode::from_u16(s.load(Ordering::SeqCst)).unwrap(), "all good") }))
+        .with_state(status.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/health", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, status)
+}
+
+/// Requests a webhook receiver took: (verified signature, body). It answers
+/// 500 to the first `failures` requests.
+#[derive(Clone, Default)]
+struct Receiver {
+    received: Arc<Mutex<Vec<(bool, Value)>>>,
+    failures: Arc<AtomicU16>,
+}
+
+async fn webhook_receiver(failures: u16) -> (String, Receiver) {
+    let receiver = Receiver { failures: Arc::new(AtomicU16::new(failures)), ..Default::default() };
+    let app = axum::Router::new()
+        .route(
+            "/hook",
+            post(|State(r): State<Receiver>, headers: HeaderMap, body: String| async move {
+                let verified = headers.get("vigil-signature").and_then(|v| v.to_str().ok()).is_some_and(|v| signature_holds(v, &body));
+                r.received.lock().unwrap().push((verified, serde_json::from_str(&body).unwrap()));
+                if r.failures.load(Ordering::SeqCst) > 0 {
+                    r.failures.fetch_sub(1, Ordering::SeqCst);
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "receiver broken");
+                }
+                (StatusCode::OK, "thanks")
+            }),
+        )
+        .with_state(receiver.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, receiver)
+}
+
+/// `t=<ts>,v1=<hex HMAC-SHA256(secret, "<ts>.<body>")>`, checked as a receiver would.
+fn signature_holds(header: &str, body: &str) -> bool {
+    let Some((t, v1)) = header.split_once(",v1=") else { return false };
+    let t = t.trim_start_matches("t=");
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    mac.verify_slice(&hex::decode(v1).unwrap_or_default()).is_ok()
+}
+
+impl Receiver {
+    fn states(&self) -> Vec<String> {
+        self.received.lock().unwrap().iter().map(|(_, body)| body["state"].as_str().unwrap().to_string()).collect()
+    }
+}
+
+fn service(name: &str, kind: CheckKind, target: &str) -> ServiceDefinition {
+    ServiceDefinition {
+        name: name.into(),
+        environment: "production".into(),
+        kind,
+        target: target.into(),
+        http_method: "GET".into(),
+        status_min: 200,
+        status_max: 399,
+        keyword: None,
+        expected_address: None,
+        timeout_ms: 2_000,
+        interval_seconds: 15,
+        down_after: 3,
+        up_after: 2,
+    }
+}
+
+async fn add_service(app: &TestApp, s: &ServiceDefinition, now: DateTime<Utc>) -> i64 {
+    store::monitor::insert(&app.pool, s, None, now, "test").await.unwrap()
+}
+
+fn rule(name: &str, kind: AlertKind, query: &str, channels: Vec<i64>) -> AlertRuleDefinition {
+    AlertRuleDefinition {
+        name: name.into(),
+        kind,
+        query: query.into(),
+        threshold: None,
+        window_seconds: None,
+        group_by: None,
+        service_id: None,
+        channel_ids: channels,
+        renotify_seconds: 600,
+        notify_resolved: true,
+    }
+}
+
+async fn webhook_channel(app: &TestApp, url: &str) -> i64 {
+    store::alerts::insert_channel(&app.pool, "hook", ChannelKind::Webhook, url, Some(SECRET), "test").await.unwrap()
+}
+
+/// Run the checks due at `at` (every service is due once per 15 s slot).
+async fn check_at(app: &TestApp, at: DateTime<Utc>) -> usize {
+    vigil::monitor::check_now(&app.state, &Prober::default(), at).await.unwrap()
+}
+
+async fn state_of(app: &TestApp, id: i64) -> String {
+    sqlx::query_scalar("select state from services where id = $1").bind(id).fetch_one(&app.pool).await.unwrap()
+}
+
+async fn deliver(app: &TestApp, at: DateTime<Utc>) -> usize {
+    vigil::alerts::deliver::Deliverer::new(&app.state).deliver_due(&app.state, at).await.unwrap()
+}
+
+#[sqlx::test]
+async fn a_failing_service_goes_down_alerts_once_renotifies_and_resolves(pool: PgPool) {
+    let app = spawn(pool).await;
+    let (url, status) = switchable_service().await;
+    let (hook, receiver) = webhook_receiver(0).await;
+    let t0 = Utc::now();
+    let id = add_service(&app, &service("billing", CheckKind::Http, &url), t0).await;
+    let channel = webhook_channel(&app, &hook).await;
+    store::alerts::insert_rule(&app.pool, &rule("billing down", AlertKind::ServiceDown, "", vec![channel]), "test").await.unwrap();
+
+    assert_eq!(check_at(&app, t0).await, 1);
+    assert_eq!(check_at(&app, t0).await, 0, "a check runs once per slot");
+    assert_eq!(state_of(&app, id).await, "up");
+    status.store(503, Ordering::SeqCst);
+    let mut at = t0;
+    for n in 1..=3 {
+        at = t0 + Duration::seconds(15 * n);
+        assert_eq!(check_at(&app, at).await, 1);
+        let expected = if n < 3 { "up" } else { "down" };
+        assert_eq!(state_of(&app, id).await, expected, "after {n} failures");
+    }
+    let reason: String = sqlx::query_scalar("select reason from service_incidents where service_id = $1 and ended_at is null")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(reason.contains("503"), "{reason}");
+    app.derived().await;
+    assert_eq!(app.count("select count(*) from events where type = 'service.down' and environment = 'production'").await, 1);
+
+    vigil::alerts::evaluate_windows(&app.state, at).await.unwrap();
+    vigil::alerts::evaluate_windows(&app.state, at + Duration::seconds(5)).await.unwrap();
+    assert_eq!(deliver(&app, at + Duration::seconds(5)).await, 1, "fires once");
+    vigil::alerts::evaluate_windows(&app.state, at + Duration::seconds(601)).await.unwrap();
+    assert_eq!(deliver(&app, at + Duration::seconds(601)).await, 1, "re-notifies after the interval");
+
+    status.store(200, Ordering::SeqCst);
+    for n in 4..=5 {
+        at = t0 + Duration::seconds(15 * n + 600);
+        check_at(&app, at).await;
+    }
+    assert_eq!(state_of(&app, id).await, "up");
+    vigil::alerts::evaluate_windows(&app.state, at).await.unwrap();
+    deliver(&app, at).await;
+    assert_eq!(receiver.states(), ["firing", "renotify", "resolved"]);
+    let received = receiver.received.lock().unwrap().clone();
+    assert!(received.iter().all(|(verified, _)| *verified), "every request carries a valid signature");
+    assert_eq!(received[0].1["group"], "billing");
+    assert!(received[0].1["link"].as_str().unwrap().ends_with("/services"));
+    app.derived().await;
+    assert_eq!(app.count("select count(*) from events where type = 'service.up'").await, 1);
+    assert_eq!(app.count("select count(*) from service_incidents where ended_at is not null").await, 1);
+}
+
+#[sqlx::test]
+async fn maintenance_windows_keep_a_failing_service_up_and_quiet(pool: PgPool) {
+    let app = spawn(pool).await;
+    let (url, status) = switchable_service().await;
+    let t0 = Utc::now();
+    let id = add_service(&app, &service("search", CheckKind::Http, &url), t0).await;
+    check_at(&app, t0).await;
+    store::monitor::add_maintenance(&app.pool, id, t0, t0 + Duration::hours(1), Some("upgrade"), "test").await.unwrap();
+    status.store(500, Ordering::SeqCst);
+    for n in 1..=5 {
+        check_at(&app, t0 + Duration::seconds(15 * n)).await;
+    }
+    assert_eq!(state_of(&app, id).await, "up");
+    assert_eq!(app.count("select count(*) from service_results where in_maintenance and not ok").await, 5);
+    app.derived().await;
+    assert_eq!(app.count("select count(*) from events where type = 'service.down'").await, 0);
+    // After the window, failures count again.
+    for n in 0..3 {
+        check_at(&app, t0 + Duration::hours(1) + Duration::seconds(15 * n)).await;
+    }
+    assert_eq!(state_of(&app, id).await, "down");
+}
+
+#[sqlx::test]
+async fn a_heartbeat_that_stops_arriving_takes_the_service_down(pool: PgPool) {
+    let app = spawn(pool).await;
+    let t0 = Utc::now();
+    let token = "heartbeat-token-of-the-test";
+    let hash = vigil::monitor::token_hash(token);
+    let id = store::monitor::insert(&app.pool, &service("nightly job", CheckKind::Heartbeat, ""), Some(&hash), t0, "test").await.unwrap();
+    let beat = |token: &str| app.client.post(format!("{}/api/v1/heartbeats/{token}", app.base)).send();
+    let response = beat(token).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.json::<Value>().await.unwrap()["service"]["name"], "nightly job");
+    let wrong = beat("not-the-token").await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    assert_eq!(wrong.json::<Value>().await.unwrap()["error"]["code"], "unauthorized");
+
+    check_at(&app, Utc::now()).await;
+    assert_eq!(state_of(&app, id).await, "up");
+    for n in 1..=3 {
+        check_at(&app, Utc::now() + Duration::seconds(15 * n + 1)).await;
+    }
+    assert_eq!(state_of(&app, id).await, "down");
+    let error: String = sqlx::query_scalar("select error from service_results where not ok order by checked_at desc limit 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(error.contains("no heartbeat for"), "{error}");
+}
+
+#[sqlx::test]
+async fn tcp_dns_and_keyword_checks(_pool: PgPool) {
+    let (url, _) = switchable_service().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let open = listener.local_addr().unwrap().to_string();
+    let closed = {
+        let gone = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        gone.local_addr().unwrap().to_string()
+    };
+    let prober = Prober::default();
+    let now = Utc::now();
+    let probe = |s: ServiceDefinition| {
+        let prober = prober.clone();
+        async move { prober.check(&s, None, now).await.result }
+    };
+    assert!(probe(service("tcp", CheckKind::Tcp, &open)).await.ok);
+    let refused = probe(service("tcp", CheckKind::Tcp, &closed)).await;
+    assert!(!refused.ok && refused.error.is_some());
+    assert!(probe(service("dns", CheckKind::Dns, "localhost")).await.ok);
+    let pinned = ServiceDefinition { expected_address: Some("127.0.0.1".into()), ..service("dns", CheckKind::Dns, "localhost") };
+    assert!(probe(pinned).await.ok);
+    let elsewhere = ServiceDefinition { expected_address: Some("10.9.9.9".into()), ..service("dns", CheckKind::Dns, "localhost") };
+    assert!(probe(elsewhere).await.error.unwrap().contains("not 10.9.9.9"));
+    assert!(!probe(service("dns", CheckKind::Dns, "no-such-host.invalid")).await.ok);
+    let keyword = |k: &str| ServiceDefinition { keyword: Some(k.into()), ..service("http", CheckKind::Http, &url) };
+    let found = probe(keyword("good")).await;
+    assert!(found.ok && found.status == Some(200) && found.latency_ms.is_some());
+    assert!(probe(keyword("missing")).await.error.unwrap().contains("does not contain"));
+    drop(listener);
+}
+
+#[sqlx::test]
+async fn with_two_instances_each_check_runs_once(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let second = vigil::state::AppState::new(
+        app.state.leptos_options.clone(),
+        pool,
+        vigil::config::ServerConfig::with_keys(helpers::KEY, helpers::EXPORT_KEY),
+        &helpers::ingest_config(),
+    )
+    .unwrap();
+    let (url, _) = switchable_service().await;
+    let t0 = Utc::now();
+    for n in 0..20 {
+        add_service(&app, &service(&format!("service {n}"), CheckKind::Http, &url), t0).await;
+    }
+    for slot in 0..3 {
+        let at = t0 + Duration::seconds(15 * slot);
+        let prober = Prober::default();
+        let (a, b) = tokio::join!(
+            vigil::monitor::check_now(&app.state, &prober, at),
+            vigil::monitor::check_now(&second, &prober, at)
+        );
+        assert_eq!(a.unwrap() + b.unwrap(), 20, "slot {slot}: every service checked by one instance");
+    }
+    assert_eq!(app.count("select count(*) from service_results").await, 60);
+    assert_eq!(app.count("select count(distinct (service_id, checked_at)) from service_results").await, 60);
+}
+
+/// Events of the test, `matching` of them failed sign-ins of user `ana`.
+fn sign_ins(prefix: &str, total: usize, matching: usize) -> Value {
+    let events: Vec<Value> = (0..total)
+        .map(|i| {
+            let mut e = event(&format!("{prefix}-{i}"), &Utc::now().to_rfc3339());
+            e["type"] = json!("session.sign_in");
+            e["outcome"] = json!(if i < matching { "failure" } else { "success" });
+            e
+        })
+        .collect();
+    Value::Array(events)
+}
+
+#[sqlx::test]
+async fn any_match_rules_fire_exactly_once_per_event_under_concurrent_ingest_and_a_restart(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let (hook, receiver) = webhook_receiver(0).await;
+    let channel = webhook_channel(&app, &hook).await;
+    let query = "type=session.sign_in&outcome=failure";
+    store::alerts::insert_rule(&app.pool, &rule("failed sign-ins", AlertKind::Match, query, vec![channel]), "test").await.unwrap();
+    let now = Utc::now();
+    // Eight writers, and the evaluator following them as they write.
+    let writers: Vec<_> = (0..8)
+        .map(|w| {
+            let app_base = app.base.clone();
+            let client = app.client.clone();
+            tokio::spawn(async move {
+                for b in 0..5 {
+                    let body = sign_ins(&format!("w{w}b{b}"), 20, 3);
+                    let response = client.post(format!("{app_base}/api/v1/events")).bearer_auth(helpers::KEY).json(&body).send().await.unwrap();
+                    assert_eq!(response.status(), 200);
+                }
+            })
+        })
+        .collect();
+    let mut evaluations = 0;
+    while !writers.iter().all(|w| w.is_finished()) {
+        app.derived().await;
+        evaluations += vigil::alerts::follow_ledger(&app.state, now).await.unwrap();
+    }
+    for w in writers {
+        w.await.unwrap();
+    }
+    // A restarted server (a new state on the same database) takes up where the first stopped.
+    let restarted = vigil::state::AppState::new(
+        app.state.leptos_options.clone(),
+        pool,
+        vigil::config::ServerConfig::with_keys(helpers::KEY, helpers::EXPORT_KEY),
+        &helpers::ingest_config(),
+    )
+    .unwrap();
+    app.derived().await;
+    while vigil::alerts::follow_ledger(&restarted, now).await.unwrap() > 0 {}
+    assert!(evaluations > 0, "the evaluator ran while writers wrote");
+    let counted = app.count("select coalesce(sum(count), 0)::int8 from alert_history where kind = 'firing'").await;
+    assert_eq!(counted, 8 * 5 * 3, "every matching event counted once");
+    let ids: Vec<Vec<String>> = sqlx::query_scalar("select event_ids from alert_history").fetch_all(&app.pool).await.unwrap();
+    let named: Vec<&String> = ids.iter().flatten().collect();
+    let unique: std::collections::HashSet<_> = named.iter().collect();
+    assert_eq!(named.len(), unique.len(), "no event named twice");
+    while deliver(&app, Utc::now()).await > 0 {}
+    let notified: i64 = receiver.received.lock().unwrap().iter().map(|(_, b)| b["count"].as_i64().unwrap()).sum();
+    assert_eq!(notified, 120);
+}
+
+#[sqlx::test]
+async fn a_count_rule_fires_at_the_threshold_and_not_below(pool: PgPool) {
+    let app = spawn(pool).await;
+    let definition = AlertRuleDefinition {
+        threshold: Some(5),
+        window_seconds: Some(600),
+        group_by: Some(GroupBy::User),
+        ..rule("brute force", AlertKind::Count, "type=session.sign_in&outcome=failure", vec![])
+    };
+    let id = store::alerts::insert_rule(&app.pool, &definition, "test").await.unwrap();
+    let (status, _) = app.ingest(&sign_ins("a", 6, 4)).await;
+    assert_eq!(status, 200);
+    vigil::alerts::evaluate_windows(&app.state, Utc::now()).await.unwrap();
+    assert_eq!(app.count("select count(*) from alert_states where firing").await, 0, "4 of 5: not yet");
+    app.ingest(&sign_ins("b", 1, 1)).await;
+    let now = Utc::now();
+    vigil::alerts::evaluate_windows(&app.state, now).await.unwrap();
+    let (group, count): (String, i64) = sqlx::query_as("select group_key, count from alert_states where rule_id = $1 and firing")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!((group.as_str(), count), ("ana@acme.example", 5));
+    // Once the window has passed, it resolves.
+    vigil::alerts::evaluate_windows(&app.state, now + Duration::minutes(11)).await.unwrap();
+    assert_eq!(app.count("select count(*) from alert_states where firing").await, 0);
+    let kinds: Vec<String> = sqlx::query_scalar("select kind from alert_history order by id").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(kinds, ["firing", "resolved"]);
+}
+
+#[sqlx::test]
+async fn a_webhook_that_fails_is_retried_and_given_up_visibly(pool: PgPool) {
+    let app = spawn(pool).await;
+    let (hook, receiver) = webhook_receiver(2).await;
+    let channel = webhook_channel(&app, &hook).await;
+    store::alerts::insert_rule(&app.pool, &rule("all", AlertKind::Match, "type=session.sign_in", vec![channel]), "test").await.unwrap();
+    app.ingest(&sign_ins("r", 1, 1)).await;
+    let t0 = Utc::now();
+    vigil::alerts::follow_ledger(&app.state, t0).await.unwrap();
+    assert_eq!(deliver(&app, t0).await, 1);
+    assert_eq!(deliver(&app, t0 + Duration::seconds(5)).await, 0, "waits for the retry");
+    assert_eq!(deliver(&app, t0 + Duration::seconds(10)).await, 1);
+    assert_eq!(deliver(&app, t0 + Duration::seconds(30)).await, 1);
+    assert_eq!(receiver.received.lock().unwrap().len(), 3);
+    let shown = store::alerts::deliveries(&app.pool, Some(channel), 10).await.unwrap();
+    assert_eq!((shown[0].attempts, shown[0].delivered_at.is_some(), shown[0].last_status), (3, true, Some(200)));
+
+    // A receiver that never recovers: given up after six attempts, as an event.
+    receiver.failures.store(100, Ordering::SeqCst);
+    app.ingest(&sign_ins("s", 1, 1)).await;
+    vigil::alerts::follow_ledger(&app.state, t0).await.unwrap();
+    let mut at = t0;
+    for _ in 0..6 {
+        at += Duration::hours(1);
+        deliver(&app, at).await;
+    }
+    let shown = store::alerts::deliveries(&app.pool, Some(channel), 10).await.unwrap();
+    assert_eq!((shown[0].attempts, shown[0].failed_at.is_some(), shown[0].last_status), (6, true, Some(500)));
+    assert!(shown[0].last_response.as_deref() == Some("receiver broken"));
+    app.derived().await;
+    assert_eq!(app.count("select count(*) from events where type = 'alert.delivery_failed' and environment = 'vigil'").await, 1);
+}
+
+/// A minimal SMTP server that keeps each message's text.
+async fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let messages = Arc::new(Mutex::new(Vec::new()));
+    let kept = messages.clone();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(text) = data.as_mut() {
+                        if line == "." {
+                            kept.lock().unwrap().push(data.take().unwrap());
+                            write.write_all(b"250 queued\r\n").await.unwrap();
+                        } else {
+                            text.push_str(&line);
+                            text.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.split_whitespace().next().unwrap_or("").to_uppercase();
+                    let reply: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 sink\r\n",
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go ahead\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(reply).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, messages)
+}
+
+#[sqlx::test]
+async fn e_mail_arrives_with_the_subject_and_the_link(pool: PgPool) {
+    let app = spawn(pool).await;
+    let (port, messages) = smtp_sink().await;
+    let settings = SmtpSettings {
+        host: "127.0.0.1".into(),
+        port: i32::from(port),
+        tls: TlsMode::None,
+        username: None,
+        has_password: false,
+        sender: "Vigil <vigil@example.com>".into(),
+    };
+    store::alerts::set_smtp(&app.pool, &settings, None, "test").await.unwrap();
+    let channel = store::alerts::insert_channel(&app.pool, "on call", ChannelKind::Email, "oncall@example.com", None, "test").await.unwrap();
+    let query = "type=session.sign_in&outcome=failure";
+    store::alerts::insert_rule(&app.pool, &rule("Failed sign-ins", AlertKind::Match, query, vec![channel]), "test").await.unwrap();
+    app.ingest(&sign_ins("m", 2, 2)).await;
+    vigil::alerts::follow_ledger(&app.state, Utc::now()).await.unwrap();
+    assert_eq!(deliver(&app, Utc::now()).await, 1);
+    let shown = store::alerts::deliveries(&app.pool, Some(channel), 10).await.unwrap();
+    assert!(shown[0].delivered_at.is_some(), "{:?}", shown[0]);
+    let messages = messages.lock().unwrap().clone();
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0].contains("Subject: [Vigil] FIRING: Failed sign-ins"), "{}", messages[0]);
+    assert!(messages[0].contains(&format!("{}/events?{query}", app.base)), "{}", messages[0]);
+    assert!(messages[0].contains("To: oncall@example.com"), "{}", messages[0]);
+}
+
+#[sqlx::test]
+async fn console_changes_are_audited_and_viewers_see_only_their_environments(pool: PgPool) {
+    let app = spawn(pool).await;
+    let admin = app.console("admin").await;
+    let form = [
+        ("name", "Status page"),
+        ("environment", "staging"),
+        ("kind", "tcp"),
+        ("target", "127.0.0.1:9"),
+        ("http_method", ""),
+        ("expected_status", ""),
+        ("keyword", ""),
+        ("expected_address", ""),
+        ("timeout_ms", ""),
+        ("interval_seconds", "5"),
+        ("down_after", ""),
+        ("up_after", ""),
+    ];
+    let refused = admin.call("add_service", &form).await;
+    assert!(refused.text().await.unwrap().contains("interval (s) must be from 15"));
+    let mut form = form.to_vec();
+    form[9] = ("interval_seconds", "30");
+    admin.call_ok("add_service", &form).await;
+    admin.call_ok("add_channel", &[("name", "hook"), ("kind", "webhook"), ("destination", "http://127.0.0.1:9/x"), ("secret", "s")]).await;
+    let bad = admin.call("add_channel", &[("name", "mail"), ("kind", "email"), ("destination", "not an address"), ("secret", "")]).await;
+    assert!(bad.text().await.unwrap().contains("e-mail addresses"));
+    let created = admin
+        .call_ok(
+            "add_alert_rule",
+            &[
+                ("name", "Denied in production"),
+                ("kind", "match"),
+                ("query", "env=production&outcome=denied"),
+                ("threshold", ""),
+                ("window_minutes", ""),
+                ("group_by", ""),
+                ("service_id", ""),
+                ("channels", ""),
+                ("renotify_minutes", ""),
+            ],
+        )
+        .await;
+    admin.call_ok("mute_alert_rule", &[("id", &created.to_string()), ("minutes", "30")]).await;
+    app.derived().await;
+    for audited in ["service.create", "alert_channel.create", "alert_rule.create", "alert_rule.mute"] {
+        let n = sqlx::query_scalar::<_, i64>("select count(*) from events where environment = 'vigil' and type = $1")
+            .bind(audited)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(n, 1, "{audited} is audited");
+    }
+    app.add_user("viewer@example.com", "viewer", &["production"], &["*"]).await;
+    let viewer = app.sign_in("viewer@example.com").await;
+    let seen = viewer.call_ok("list_services", &[]).await;
+    assert_eq!(seen[1].as_array().unwrap().len(), 0, "a production viewer does not see staging services");
+    let denied = viewer.call("load_alerts", &[]).await;
+    assert!(denied.text().await.unwrap().contains("only administrators and auditors"));
+    let denied = viewer.call("add_service", &form).await;
+    assert!(denied.text().await.unwrap().contains("only administrators"));
+    let page = admin.get("/services").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Status page"));
+}
