@@ -70,34 +70,9 @@ fn draw(
     go: impl Fn(String) + Clone + 'static,
 ) {
     use wasm_bindgen::prelude::*;
-    use wasm_bindgen::JsCast;
-
-    #[wasm_bindgen]
-    extern "C" {
-        /// An ECharts instance, with the methods charming does not bind.
-        type Instance;
-        #[wasm_bindgen(js_namespace = echarts, js_name = init)]
-        fn init(element: &web_sys::Element, theme: JsValue, options: JsValue) -> Instance;
-        #[wasm_bindgen(method, js_name = on)]
-        fn on(this: &Instance, event: &str, handler: &Closure<dyn FnMut(JsValue)>);
-        #[wasm_bindgen(method, js_name = setOption)]
-        fn set_option(this: &Instance, option: JsValue);
-        #[wasm_bindgen(method, js_name = dispatchAction)]
-        fn dispatch_action(this: &Instance, action: JsValue);
-        #[wasm_bindgen(js_namespace = echarts, js_name = getInstanceByDom)]
-        fn instance_of(element: &web_sys::Element) -> JsValue;
-        #[wasm_bindgen(js_namespace = echarts, js_name = dispose)]
-        fn dispose(element: &web_sys::Element);
-    }
 
     let Some(element) = document().get_element_by_id("activity-chart") else { return };
-    if !instance_of(&element).is_undefined() {
-        dispose(&element);
-    }
-    let options = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&options, &"renderer".into(), &"svg".into());
-    let chart = init(&element, JsValue::NULL, options.into());
-    charming::WasmRenderer::update(chart.unchecked_ref::<charming::Echarts>(), &chart_for(histogram));
+    let chart = crate::components::echarts::draw(&element, &chart_for(histogram));
 
     // Brushing a span along the time axis is always on, clicking a bar too.
     let json = |text: &str| js_sys::JSON::parse(text).unwrap_or(JsValue::NULL);
@@ -140,5 +115,4 @@ fn draw(
     });
     chart.on("brushEnd", &on_brush);
     on_brush.forget();
-    let _ = element.set_attribute("data-ready", "true");
 }

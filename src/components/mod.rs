@@ -4,6 +4,8 @@
 pub mod activity_chart;
 pub mod badges;
 pub mod copy_button;
+#[cfg(feature = "hydrate")]
+pub mod echarts;
 pub mod errors;
 pub mod event_detail;
 pub mod event_table;

@@ -382,3 +382,36 @@ pub async fn drop_old_results(owner: &PgPool, before: DateTime<Utc>) -> sqlx::Re
     }
     Ok(old)
 }
+
+/// Whether any service exists.
+pub async fn any(pool: &PgPool) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists (select from services)").fetch_one(pool).await
+}
+
+/// Past results and incidents of a service (the demo's history).
+#[derive(Clone, Debug, Default)]
+pub struct SeededHistory {
+    pub created_at: DateTime<Utc>,
+    pub results: Vec<CheckResult>,
+    /// (started, ended, reason)
+    pub incidents: Vec<(DateTime<Utc>, DateTime<Utc>, String)>,
+}
+
+/// Store a service's past: its creation time, results and closed incidents.
+pub async fn seed_history(pool: &PgPool, id: i64, history: &SeededHistory) -> sqlx::Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("update services set created_at = $2 where id = $1").bind(id).bind(history.created_at).execute(&mut *tx).await?;
+    for result in &history.results {
+        insert_result(&mut tx, id, result, 0).await?;
+    }
+    for (started_at, ended_at, reason) in &history.incidents {
+        sqlx::query("insert into service_incidents (service_id, started_at, ended_at, reason) values ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(started_at)
+            .bind(ended_at)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}

@@ -2,7 +2,7 @@
 //! organizations and apps, dozens of users with their own browsers, devices and
 //! home countries, sessions from sign-in to sign-out, the whole event vocabulary
 //! and a daily and weekly rhythm. Events go through the same validation and
-//! store code as the ingest API.
+//! store code as the ingest API. `services` adds availability checks and alert rules.
 
 use std::time::Instant;
 
@@ -17,6 +17,8 @@ use serde_json::{json, Value};
 use tokio::task::JoinSet;
 
 use crate::config::DatabaseConfig;
+
+mod services;
 
 #[derive(Args, Clone, Debug)]
 pub struct DemoArgs {
@@ -50,11 +52,15 @@ pub struct DemoArgs {
     /// Hide the progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Where the console will listen: the demo's availability check of the console calls it.
+    #[arg(long, env = "LEPTOS_SITE_ADDR", default_value = "127.0.0.1:3000")]
+    pub console_addr: String,
 }
 
 /// Generate and store demo events, printing progress and the ingest rate.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let pool = crate::store::connect(&args.database).await?;
+    services::seed(&pool, &args.console_addr, args.seed).await?;
     if args.if_empty && crate::query::has_events(&pool).await? {
         println!("demo: the store already holds events; nothing to do");
         return Ok(());

@@ -1,0 +1,61 @@
+import { test, expect } from "@playwright/test";
+import { ingest, marker, open } from "./helpers";
+
+const tag = marker("m");
+
+test("a new service is checked at once and its bar fills", async ({ page, baseURL }) => {
+  await open(page, "/settings/services");
+  await page.getByLabel("Name", { exact: true }).fill(`Console ${tag}`);
+  await page.getByLabel("Environment").fill(`mon-${tag}`);
+  await page.locator(`select[name="kind"]`).selectOption("http");
+  await page.getByLabel(/^Target/).fill(`${baseURL}/login`);
+  await page.getByLabel("Body contains").fill("Vigil");
+  await page.getByLabel(/^Every/).fill("15");
+  await page.getByRole("button", { name: "Add service" }).click();
+  const adminRow = page.locator(`tr[data-service="Console ${tag}"]`);
+  await expect(adminRow).toContainText(`mon-${tag}`);
+
+  await open(page, "/services");
+  const row = page.locator(`tr[data-service="Console ${tag}"]`);
+  await expect(async () => {
+    await page.reload();
+    await expect(row.locator(".badge.state-up")).toHaveText("up", { timeout: 1_000 });
+  }).toPass({ intervals: [500, 1_000], timeout: 20_000 });
+  await expect(row.locator(".result-bar .mark.ok").first()).toBeVisible();
+  await expect(row.locator("td.uptime").first()).toHaveText("100 %");
+
+  await row.getByRole("link", { name: `Console ${tag}` }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText(`Console ${tag}`);
+  await expect(page.locator(".result-bar")).toHaveAttribute("data-results", /^[1-9]/);
+  await expect(page.getByText("No incident.")).toBeVisible();
+  await expect(page.locator("#latency-chart")).toHaveAttribute("data-ready", "true");
+});
+
+test("an alert made from an explorer view fires on the Alerts page", async ({ page, request }) => {
+  const env = `alert-${tag}`;
+  await ingest(request, [{ type: "app.delete", environment: env, outcome: "denied", actor: { id: "u1", name: "Ana" } }]);
+  await open(page, `/events?env=${env}&outcome=denied`);
+  await page.getByRole("link", { name: "Create alert" }).click();
+  await expect(page).toHaveURL(/\/alerts\/new\?view=/);
+  await expect(page.locator(".panel").first()).toContainText(`env=${env}`);
+  await page.getByLabel("Name").fill(`Denied in ${env}`);
+  await page.getByRole("button", { name: "Create alert" }).click();
+  await expect(page).toHaveURL(/\/alerts$/);
+  const rule = page.locator(`tr[data-rule="Denied in ${env}"]`);
+  await expect(rule).toContainText("any new event matching");
+
+  await ingest(request, [
+    { type: "app.delete", environment: env, outcome: "denied", actor: { id: "u2", name: "Bo" } },
+    { type: "app.view", environment: env, outcome: "success", actor: { id: "u2", name: "Bo" } },
+  ]);
+  await expect(async () => {
+    await page.reload();
+    await expect(rule).toHaveAttribute("data-firing", "true", { timeout: 1_000 });
+  }).toPass({ intervals: [500, 1_000], timeout: 20_000 });
+  await expect(rule.locator(".alert-state")).toContainText("FIRING");
+  await expect(page.locator("table.alert-history")).toContainText(new RegExp(`\\d+ new events? match(es)? "Denied in ${env}"`));
+
+  await rule.getByRole("button", { name: "Mute 1 h" }).click();
+  await expect(rule.locator(".alert-state")).toContainText("muted");
+  await expect(rule.getByRole("button", { name: "Unmute" })).toBeVisible();
+});

@@ -1,0 +1,37 @@
+//! ECharts in the browser (`/echarts.min.js`, never a CDN): the methods
+//! charming does not bind, and drawing a charming chart into an element.
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    /// An ECharts instance, with the methods charming does not bind.
+    pub type Instance;
+    #[wasm_bindgen(js_namespace = echarts, js_name = init)]
+    fn init(element: &web_sys::Element, theme: JsValue, options: JsValue) -> Instance;
+    #[wasm_bindgen(method, js_name = on)]
+    pub fn on(this: &Instance, event: &str, handler: &Closure<dyn FnMut(JsValue)>);
+    #[wasm_bindgen(method, js_name = setOption)]
+    pub fn set_option(this: &Instance, option: JsValue);
+    #[wasm_bindgen(method, js_name = dispatchAction)]
+    pub fn dispatch_action(this: &Instance, action: JsValue);
+    #[wasm_bindgen(js_namespace = echarts, js_name = getInstanceByDom)]
+    fn instance_of(element: &web_sys::Element) -> JsValue;
+    #[wasm_bindgen(js_namespace = echarts, js_name = dispose)]
+    fn dispose(element: &web_sys::Element);
+}
+
+/// Draw `chart` into `element` as SVG, replacing a chart drawn there before,
+/// and mark the element `data-ready` for tests.
+pub fn draw(element: &web_sys::Element, chart: &charming::Chart) -> Instance {
+    if !instance_of(element).is_undefined() {
+        dispose(element);
+    }
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"renderer".into(), &"svg".into());
+    let instance = init(element, JsValue::NULL, options.into());
+    charming::WasmRenderer::update(instance.unchecked_ref::<charming::Echarts>(), chart);
+    let _ = element.set_attribute("data-ready", "true");
+    instance
+}

@@ -1,0 +1,111 @@
+//! The demo's availability checks and alerts: the console itself (up), a
+//! legacy billing service with three days of flapping history that goes down
+//! again a few minutes after the server starts, and alert rules that fire on
+//! the demo's events and on that service.
+
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use sqlx::PgPool;
+
+use crate::model::{AlertKind, AlertRuleDefinition, CheckKind, CheckResult, ServiceDefinition};
+use crate::store::monitor::SeededHistory;
+
+/// Days of results seeded before now, one every [`SEEDED_EVERY`].
+const SEEDED_DAYS: i64 = 3;
+const SEEDED_EVERY: Duration = Duration::minutes(5);
+
+fn definition(name: &str, environment: &str, kind: CheckKind, target: String, keyword: Option<&str>) -> ServiceDefinition {
+    ServiceDefinition {
+        name: name.into(),
+        environment: environment.into(),
+        kind,
+        target,
+        http_method: "GET".into(),
+        status_min: 200,
+        status_max: 399,
+        keyword: keyword.map(String::from),
+        expected_address: None,
+        timeout_ms: 3_000,
+        interval_seconds: 60,
+        down_after: 3,
+        up_after: 2,
+    }
+}
+
+/// Seed the demo services and rules, unless a service exists already.
+pub async fn seed(pool: &PgPool, console_addr: &str, seed: u64) -> anyhow::Result<()> {
+    if crate::store::monitor::any(pool).await? {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let since = now - Duration::days(SEEDED_DAYS);
+    let days: Vec<_> = (0..=SEEDED_DAYS).map(|d| (since + Duration::days(d)).date_naive()).collect();
+    crate::store::monitor::ensure_result_partitions(pool, &days).await?;
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let console = definition("Vigil console", "production", CheckKind::Http, format!("http://{console_addr}/login"), Some("Vigil"));
+    let console_id = crate::store::monitor::insert(pool, &console, None, now, "demo").await?;
+    crate::store::monitor::seed_history(pool, console_id, &history(since, now, &mut rng, 0.0)).await?;
+    // Port 9 (discard) is closed here: the live checks fail, as they did now and then before.
+    let billing = definition("Legacy billing", "staging", CheckKind::Tcp, "127.0.0.1:9".into(), None);
+    let billing_id = crate::store::monitor::insert(pool, &billing, None, now, "demo").await?;
+    crate::store::monitor::seed_history(pool, billing_id, &history(since, now, &mut rng, 0.02)).await?;
+    for rule in rules(billing_id) {
+        crate::store::alerts::insert_rule(pool, &rule, "demo").await?;
+    }
+    println!("demo: added 2 services (Vigil console, Legacy billing) and 3 alert rules");
+    Ok(())
+}
+
+/// Results every few minutes from `since` to `now`; outages start with
+/// probability `flakiness` per result and last 10 to 40 minutes.
+fn history(since: DateTime<Utc>, now: DateTime<Utc>, rng: &mut SmallRng, flakiness: f64) -> SeededHistory {
+    let mut seeded = SeededHistory { created_at: since, ..Default::default() };
+    let mut at = since;
+    let mut down_until: Option<DateTime<Utc>> = None;
+    while at < now - SEEDED_EVERY {
+        if down_until.is_none() && rng.gen_bool(flakiness) {
+            let until = at + Duration::minutes(rng.gen_range(10..=40));
+            seeded.incidents.push((at, until.min(now - SEEDED_EVERY), "connection refused (os error 111)".to_string()));
+            down_until = Some(until);
+        }
+        let ok = down_until.is_none_or(|until| at >= until);
+        if ok {
+            down_until = None;
+        }
+        seeded.results.push(CheckResult {
+            checked_at: at,
+            ok,
+            latency_ms: Some(if ok { rng.gen_range(2..40) } else { 3_000 }),
+            status: None,
+            error: (!ok).then(|| "connection refused (os error 111)".to_string()),
+            in_maintenance: false,
+        });
+        at += SEEDED_EVERY;
+    }
+    seeded
+}
+
+fn rules(billing_id: i64) -> Vec<AlertRuleDefinition> {
+    let rule = |name: &str, kind: AlertKind, query: &str| AlertRuleDefinition {
+        name: name.into(),
+        kind,
+        query: query.into(),
+        threshold: None,
+        window_seconds: None,
+        group_by: None,
+        service_id: None,
+        channel_ids: Vec::new(),
+        renotify_seconds: 3600,
+        notify_resolved: true,
+    };
+    vec![
+        rule("Access denied in production", AlertKind::Match, "env=production&outcome=denied"),
+        AlertRuleDefinition {
+            threshold: Some(5),
+            window_seconds: Some(86_400),
+            ..rule("Failed sign-ins over a day", AlertKind::Count, "type=session.sign_in&outcome=failure")
+        },
+        AlertRuleDefinition { service_id: Some(billing_id), ..rule("Legacy billing is down", AlertKind::ServiceDown, "") },
+    ]
+}
