@@ -17,7 +17,7 @@ export VIGIL_PG_PORT := $(PG_PORT)
 DEMO_DAYS ?= 30
 DEMO_EVENTS ?= 200000
 
-.PHONY: help run test stop db demo bench reliability build release clean-data
+.PHONY: help run test stop db demo bench bench-monitor reliability build release clean-data
 
 help:
 	@echo "make run    install what is missing, start PostgreSQL, load demo data, serve http://127.0.0.1:$(PORT)"
@@ -25,6 +25,7 @@ help:
 	@echo "make stop   stop Vigil's private PostgreSQL cluster"
 	@echo "make demo   add DEMO_EVENTS demo events over DEMO_DAYS days"
 	@echo "make bench  load 10 M demo events and print ingest, explorer and export figures (release build)"
+	@echo "make bench-monitor  what alert evaluation costs ingest, notification latency, check schedules (release build)"
 	@echo "make reliability  fuzz, faults, schemathesis and a 5-minute mixed load, with a summary (release build)"
 
 # --- the database: DATABASE_URL when set, else a private cluster in .vigil/pg ---
@@ -56,6 +57,9 @@ demo: release db
 
 bench: release
 	@.ci/bench
+
+bench-monitor: release
+	@.ci/bench-monitor
 
 reliability:
 	@.ci/install-tools reliability

@@ -33,6 +33,8 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Send demo events to a running server through its HTTP ingest API (see `make bench`).
     Load(crate::bench::load::LoadArgs),
+    /// Alert rules, notification latency and check schedules on a running server (see `make bench-monitor`).
+    BenchMonitor(crate::bench::monitor::MonitorBenchArgs),
     /// A mixed load of pages, API reads and ingest on a running server (see `make reliability`).
     Soak(crate::bench::soak::SoakArgs),
     /// Check that no stored event, batch or checkpoint was altered, deleted or

@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench(args) => vigil::bench::run(args).await,
         Command::Load(args) => vigil::bench::load::run(args).await,
         Command::Soak(args) => vigil::bench::soak::run(args).await,
+        Command::BenchMonitor(args) => vigil::bench::monitor::run(args).await,
         Command::Verify(args) => vigil::cli::verify(args).await,
         Command::User { command, database } => vigil::cli::user(command, database).await,
         Command::Migrate { database } => vigil::store::connect(&database).await.map(drop),

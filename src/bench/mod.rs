@@ -4,9 +4,10 @@
 //! for ranges up to 90 days, and prints medians and 95th percentiles. Pages are
 //! read as a signed-in auditor (`bench@vigil.local`, created with a fresh password).
 //! `load` sends events through the HTTP ingest endpoint; `soak` runs a mixed
-//! load of pages, API reads and ingest for a while.
+//! load of pages, API reads and ingest for a while; `monitor` times checks and alerts.
 
 pub mod load;
+pub mod monitor;
 pub mod soak;
 
 use std::time::{Duration, Instant};

@@ -370,6 +370,25 @@ pub async fn undelivered(pool: &PgPool) -> sqlx::Result<i64> {
         .await
 }
 
+/// From an event's receipt to the delivery of the notification naming it,
+/// over every delivered notification: (events, p50 s, p99 s, max s).
+pub async fn notification_latency(pool: &PgPool) -> sqlx::Result<(i64, f64, f64, f64)> {
+    sqlx::query_as(
+        "select count(*), coalesce(percentile_cont(0.5) within group (order by s), 0)::float8,
+                coalesce(percentile_cont(0.99) within group (order by s), 0)::float8, coalesce(max(s), 0)::float8
+         from (
+             select extract(epoch from d.delivered_at - e.received_at) as s
+             from alert_deliveries d
+             join alert_history h on h.id = d.history_id
+             cross join unnest(h.event_ids) as named(id)
+             join events e on e.id = named.id
+             where d.delivered_at is not null
+         ) latencies",
+    )
+    .fetch_one(pool)
+    .await
+}
+
 /// The SMTP settings and password, if set.
 pub async fn smtp(pool: &PgPool) -> sqlx::Result<Option<(SmtpSettings, Option<String>)>> {
     let row: Option<(String, i32, TlsMode, Option<String>, Option<String>, String)> =

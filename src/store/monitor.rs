@@ -383,6 +383,20 @@ pub async fn drop_old_results(owner: &PgPool, before: DateTime<Utc>) -> sqlx::Re
     Ok(old)
 }
 
+/// How late check runs since `since` started against their schedule:
+/// (runs, p50 ms, p99 ms, max ms, failed runs).
+pub async fn lateness(pool: &PgPool, since: DateTime<Utc>) -> sqlx::Result<(i64, i64, i64, i64, i64)> {
+    sqlx::query_as(
+        "select count(*), coalesce(percentile_disc(0.5) within group (order by late_ms), 0)::int8,
+                coalesce(percentile_disc(0.99) within group (order by late_ms), 0)::int8, coalesce(max(late_ms), 0)::int8,
+                count(*) filter (where not ok)
+         from service_results where checked_at >= $1",
+    )
+    .bind(since)
+    .fetch_one(pool)
+    .await
+}
+
 /// Whether any service exists.
 pub async fn any(pool: &PgPool) -> sqlx::Result<bool> {
     sqlx::query_scalar("select exists (select from services)").fetch_one(pool).await
