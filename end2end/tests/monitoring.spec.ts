@@ -55,7 +55,9 @@ test("an alert made from an explorer view fires on the Alerts page", async ({ pa
   await expect(rule.locator(".alert-state")).toContainText("FIRING");
   await expect(page.locator("table.alert-history")).toContainText(new RegExp(`\\d+ new events? match(es)? "Denied in ${env}"`));
 
-  await rule.getByRole("button", { name: "Mute 1 h" }).click();
+  await rule.getByLabel("Mute for").selectOption("480");
+  await rule.getByRole("button", { name: "Mute", exact: true }).click();
   await expect(rule.locator(".alert-state")).toContainText("muted");
+  await expect(rule.locator(".alert-state")).toContainText("in 8 hours");
   await expect(rule.getByRole("button", { name: "Unmute" })).toBeVisible();
 });

@@ -127,6 +127,27 @@ fn export() {}
 #[allow(dead_code)]
 fn health() {}
 
+/// A heartbeat taken.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct HeartbeatReply {
+    /// `{"id", "name"}` of the service.
+    service: serde_json::Value,
+    received_at: String,
+}
+
+#[utoipa::path(
+    post, path = "/api/v1/heartbeats/{token}", tag = "checks",
+    params(("token" = String, Path, description = "The heartbeat token shown once when the service was added (its only credential)")),
+    responses(
+        (status = 200, description = "The heartbeat was noted", body = HeartbeatReply),
+        (status = 401, description = "No service has this token", body = ErrorBody),
+        (status = 429, description = "Too many wrong tokens from this address; see Retry-After", body = ErrorBody),
+    )
+)]
+#[allow(dead_code)]
+fn heartbeat() {}
+
 struct BearerKeys;
 
 impl Modify for BearerKeys {
@@ -140,9 +161,9 @@ impl Modify for BearerKeys {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Vigil API", description = "Send audit events to Vigil, list them and export them in order. Rate limits: VIGIL_API_RATE requests per second per key (burst VIGIL_API_BURST) on the read APIs; over the limit the answer is 429 with Retry-After."),
-    paths(ingest, list, export, health),
-    components(schemas(IngestReply, Rejection, ErrorBody, ErrorDetail, EventList, ExportPage, Health, LedgerStatus, WatermarkHolder, PurgeHealth, PurgeRun, PartitionArchive, EnvironmentRetention, PartitionState, IntegrityStatus)),
+    info(title = "Vigil API", description = "Send audit events to Vigil, list them and export them in order; services behind a firewall send heartbeats. Rate limits: VIGIL_API_RATE requests per second per key (burst VIGIL_API_BURST) on the read APIs; over the limit the answer is 429 with Retry-After."),
+    paths(ingest, list, export, health, heartbeat),
+    components(schemas(HeartbeatReply, IngestReply, Rejection, ErrorBody, ErrorDetail, EventList, ExportPage, Health, LedgerStatus, WatermarkHolder, PurgeHealth, PurgeRun, PartitionArchive, EnvironmentRetention, PartitionState, IntegrityStatus)),
     modifiers(&BearerKeys)
 )]
 pub struct ApiDoc;

@@ -46,6 +46,14 @@ mod tests {
         assert_eq!(relative_time(now, now + Duration::minutes(5)), "in 5 minutes");
         assert_eq!(absolute_time(now), "2026-11-21 12:00:00 UTC");
     }
+
+    #[test]
+    fn typed_times_are_utc() {
+        let at = Utc.with_ymd_and_hms(2026, 12, 2, 14, 0, 0).unwrap();
+        assert_eq!(parse_time_input(" 2026-12-02T14:00 "), Some(at));
+        assert_eq!(parse_time_input("2026-12-02T15:00:00+01:00"), Some(at));
+        assert_eq!(parse_time_input("tomorrow"), None);
+    }
 }
 
 /// A time typed in a `datetime-local` field (`2026-12-02T14:00`, read as

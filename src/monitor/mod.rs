@@ -59,6 +59,13 @@ pub fn next(c: &Counters, ok: bool, in_maintenance: bool, down_after: i32, up_af
     (n, change)
 }
 
+/// The certificate expiry to raise an event for at `at`: one that expires
+/// within [`CERTIFICATE_WARNING_DAYS`] and was not raised yet (a renewed
+/// certificate that expires soon again is raised again).
+pub fn to_warn(expires_at: Option<DateTime<Utc>>, warned_for: Option<DateTime<Utc>>, at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    expires_at.filter(|expiry| *expiry - at < chrono::Duration::days(CERTIFICATE_WARNING_DAYS) && warned_for != Some(*expiry))
+}
+
 /// Run until the process ends: every tick, claim what is due and start it.
 pub async fn run(state: AppState) {
     let tick = Duration::from_millis(state.config.monitor.monitor_tick_ms.max(1));
@@ -119,9 +126,7 @@ async fn record(state: &AppState, due: &DueCheck, mut probe: probe::Probe, late_
     probe.result.in_maintenance = store::in_maintenance(&mut tx, due.id, at).await?;
     let def = &due.definition;
     let (mut next_counters, change) = next(&counters, probe.result.ok, probe.result.in_maintenance, def.down_after, def.up_after, at);
-    let expiring = probe
-        .certificate_expires_at
-        .filter(|expiry| *expiry - at < chrono::Duration::days(CERTIFICATE_WARNING_DAYS) && counters.certificate_warned_for != Some(*expiry));
+    let expiring = to_warn(probe.certificate_expires_at, counters.certificate_warned_for, at);
     if let Some(expiry) = expiring {
         next_counters.certificate_warned_for = Some(expiry);
     }
@@ -218,6 +223,29 @@ mod tests {
         assert_eq!((c.state, changes.len()), (ServiceState::Down, 0), "successes must be in a row");
         let (c, changes) = run(c, &[true], false);
         assert_eq!((c.state, changes), (ServiceState::Up, vec![Change::Up]));
+    }
+
+    #[test]
+    fn a_certificate_is_raised_once_per_expiry_within_fourteen_days() {
+        let at = Utc::now();
+        let soon = at + chrono::Duration::days(13);
+        assert_eq!(to_warn(Some(soon), None, at), Some(soon));
+        assert_eq!(to_warn(Some(soon), Some(soon), at), None, "raised already");
+        assert_eq!(to_warn(Some(at + chrono::Duration::days(15)), None, at), None);
+        assert_eq!(to_warn(None, None, at), None);
+        let renewed = at + chrono::Duration::days(10);
+        assert_eq!(to_warn(Some(renewed), Some(soon), at), Some(renewed));
+    }
+
+    #[test]
+    fn the_expiry_is_read_from_the_certificate() {
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.not_after = rcgen::date_time_ymd(2027, 1, 15);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let certificate = params.self_signed(&key).unwrap();
+        let expiry = probe::not_after(certificate.der()).unwrap();
+        assert_eq!(expiry.format("%Y-%m-%d").to_string(), "2027-01-15");
+        assert_eq!(probe::not_after(b"not a certificate"), None);
     }
 
     #[test]

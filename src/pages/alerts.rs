@@ -117,11 +117,18 @@ fn RuleRow(rule: AlertRule, overview: AlertsOverview, mute: ServerAction<MuteAle
                 } else {
                     view! {
                         <span class="badge outcome-denied">"FIRING"</span>
-                        {rule.firing.iter().map(|g| view! {
-                            <span class="sub">
-                                {if g.group.is_empty() { String::new() } else { format!("{} · ", g.group) }}
-                                {format!("{} · since ", g.count)}<Time at=g.since now/>
-                            </span>
+                        {rule.firing.iter().map(|g| {
+                            let counted = matches!(rule.definition.kind, AlertKind::Match | AlertKind::Count);
+                            let events = match g.count {
+                                1 => "1 event · ".to_string(),
+                                n => format!("{} events · ", crate::model::count_label(n)),
+                            };
+                            view! {
+                                <span class="sub">
+                                    {if g.group.is_empty() { String::new() } else { format!("{} · ", g.group) }}
+                                    {counted.then_some(events)}"since "<Time at=g.since now/>
+                                </span>
+                            }
                         }).collect_view()}
                     }.into_any()
                 }}
@@ -131,8 +138,19 @@ fn RuleRow(rule: AlertRule, overview: AlertsOverview, mute: ServerAction<MuteAle
             <td class="actions">
                 <ActionForm action=mute attr:class="inline-form">
                     <input type="hidden" name="id" value=rule.id/>
-                    <input type="hidden" name="minutes" value=if muted.is_some() { "0" } else { "60" }/>
-                    <button type="submit" class="button">{if muted.is_some() { "Unmute" } else { "Mute 1 h" }}</button>
+                    {if muted.is_some() {
+                        view! { <input type="hidden" name="minutes" value="0"/><button type="submit" class="button">"Unmute"</button> }.into_any()
+                    } else {
+                        view! {
+                            <select name="minutes" aria-label="Mute for">
+                                <option value="60">"1 hour"</option>
+                                <option value="480">"8 hours"</option>
+                                <option value="1440">"1 day"</option>
+                                <option value="10080">"1 week"</option>
+                            </select>
+                            <button type="submit" class="button">"Mute"</button>
+                        }.into_any()
+                    }}
                 </ActionForm>
                 <ActionForm action=delete attr:class="inline-form">
                     <input type="hidden" name="id" value=rule.id/>
