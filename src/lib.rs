@@ -16,6 +16,10 @@
 //! browser half: `app` → `pages` → `components` → `api` (server functions) →
 //! `model`; a page never imports another page.
 
+// The release build of the browser bundle keeps every view type whole (no
+// `erase_components`): the route tree nests deeper than the default limit.
+#![recursion_limit = "256"]
+
 pub mod api;
 pub mod app;
 pub mod components;

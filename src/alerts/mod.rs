@@ -92,9 +92,11 @@ pub async fn follow_ledger(state: &AppState, now: DateTime<Utc>) -> anyhow::Resu
     };
     let end = Position { xid: last.xid, batch_id: last.batch_id };
     let ranges: Vec<(i64, i64)> = batches.iter().map(|b| (b.seq_from, b.seq_to)).collect();
+    let first = batches.iter().map(|b| b.first_occurred_at).min().expect("at least one batch");
+    let last = batches.iter().map(|b| b.last_occurred_at).max().expect("at least one batch");
     for rule in store::rules(&mut tx, &[AlertKind::Match.as_str()]).await? {
         let filter = watched(&rule.definition.query);
-        let (count, event_ids) = crate::query::alerts::matches_in(&mut tx, &filter, &ranges).await?;
+        let (count, event_ids) = crate::query::alerts::matches_in(&mut tx, &filter, &ranges, (first, last)).await?;
         if count > 0 {
             let noun = if count == 1 { "event matches" } else { "events match" };
             let summary = format!("{count} new {noun} \"{}\"", rule.definition.name);

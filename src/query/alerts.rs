@@ -11,11 +11,17 @@ use crate::model::{EventFilter, GroupBy};
 /// Event ids a notification names at most.
 pub const IDS_PER_NOTIFICATION: i64 = 10;
 
-/// Matching events in the seq ranges `ranges` (whole committed batches):
-/// how many, and the first [`IDS_PER_NOTIFICATION`] ids in seq order.
+/// Matching events in the seq ranges `ranges` (whole committed batches),
+/// whose events occurred within `occurred` (so that only their months'
+/// partitions are read): how many, and the first [`IDS_PER_NOTIFICATION`] ids in seq order.
 /// Vigil's own notices about alerts never match (a rule on everything would
 /// otherwise feed on its own delivery failures).
-pub async fn matches_in(conn: &mut PgConnection, filter: &EventFilter, ranges: &[(i64, i64)]) -> sqlx::Result<(i64, Vec<String>)> {
+pub async fn matches_in(
+    conn: &mut PgConnection,
+    filter: &EventFilter,
+    ranges: &[(i64, i64)],
+    occurred: (DateTime<Utc>, DateTime<Utc>),
+) -> sqlx::Result<(i64, Vec<String>)> {
     let (from, to): (Vec<i64>, Vec<i64>) = ranges.iter().copied().unzip();
     let mut q = QueryBuilder::<Postgres>::new(
         "select count(*), coalesce((array_agg(id order by seq))[1:",
@@ -26,6 +32,7 @@ pub async fn matches_in(conn: &mut PgConnection, filter: &EventFilter, ranges: &
         .push("::int8[], ")
         .push_bind(to)
         .push("::int8[]) as r(lo, hi) on seq between r.lo and r.hi where not (environment = 'vigil' and type like 'alert.%')");
+    q.push(" and occurred_at between ").push_bind(occurred.0).push(" and ").push_bind(occurred.1);
     push_conditions(&mut q, filter);
     q.build_query_as().fetch_one(conn).await
 }
