@@ -1,7 +1,9 @@
 //! Vigil auditing its own use: sign-ins, sign-outs, session revocations, user
 //! and key changes, searches, event views and exports become events in
 //! environment and organization "vigil", stored through the same ingest path
-//! (validation, enrichment, redaction) as everyone else's events.
+//! (validation, enrichment, redaction) as everyone else's events. Vigil's
+//! own observations of others (a monitored service going down) are recorded
+//! the same way in the environment they concern.
 
 use chrono::Utc;
 use serde_json::{json, Map, Value};

@@ -1,8 +1,8 @@
 //! Alerts: rules evaluated on what Vigil sees, their state per group
 //! (ok → firing → ok) and the notifications they queue.
 //!
-//! - "Any match" rules follow the ledger of committed batches (after the
-//!   deriving worker, so names are known), in order, each batch exactly once:
+//! - "Any match" rules follow the ledger of committed batches in order (all
+//!   rules in one pass over the new events), each batch exactly once:
 //!   the position moves in the transaction that writes the history and queues
 //!   the notifications. Every evaluation with new matches notifies; the rule
 //!   resolves after its re-notify interval passes without a match.
@@ -67,46 +67,44 @@ pub async fn run(state: AppState) {
         if let Err(error) = deliverer.deliver_due(&state, Utc::now()).await {
             tracing::warn!(%error, "alerts: delivering notifications failed");
         }
-        if followed == 0 {
+        // A full step means more is waiting: go on at once. Otherwise wait a
+        // tick, so that one evaluation covers what arrived meanwhile.
+        if followed < STEP_EVENTS {
             tokio::time::sleep(tick).await;
         }
     }
 }
 
 /// Evaluate the any-match rules on the committed batches after the
-/// evaluator's position (and already derived); the number of batches done.
-pub async fn follow_ledger(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<usize> {
+/// evaluator's position; the number of events they held.
+pub async fn follow_ledger(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<i64> {
     let mut tx = state.pool.begin().await?;
     if !store::try_lock(&mut tx, store::MATCH_LOCK).await? {
         return Ok(0);
     }
     let position = ledger::position(&mut tx, CONSUMER).await?;
-    let derived = ledger::position(&mut tx, "derive").await?;
-    let batches: Vec<_> = ledger::next_batches(&mut tx, position, STEP_EVENTS)
-        .await?
-        .into_iter()
-        .take_while(|b| Position { xid: b.xid, batch_id: b.batch_id } <= derived)
-        .collect();
+    let batches = ledger::next_batches(&mut tx, position, STEP_EVENTS).await?;
     let Some(last) = batches.last() else {
         return Ok(0);
     };
     let end = Position { xid: last.xid, batch_id: last.batch_id };
     let ranges: Vec<(i64, i64)> = batches.iter().map(|b| (b.seq_from, b.seq_to)).collect();
     let first = batches.iter().map(|b| b.first_occurred_at).min().expect("at least one batch");
-    let last = batches.iter().map(|b| b.last_occurred_at).max().expect("at least one batch");
-    for rule in store::rules(&mut tx, &[AlertKind::Match.as_str()]).await? {
-        let filter = watched(&rule.definition.query);
-        let (count, event_ids) = crate::query::alerts::matches_in(&mut tx, &filter, &ranges, (first, last)).await?;
+    let latest = batches.iter().map(|b| b.last_occurred_at).max().expect("at least one batch");
+    let rules = store::rules(&mut tx, &[AlertKind::Match.as_str()]).await?;
+    let filters: Vec<EventFilter> = rules.iter().map(|rule| watched(&rule.definition.query)).collect();
+    let found = crate::query::alerts::matches_in(&mut tx, &filters, &ranges, (first, latest)).await?;
+    for (rule, (count, event_ids)) in rules.iter().zip(found) {
         if count > 0 {
             let noun = if count == 1 { "event matches" } else { "events match" };
             let summary = format!("{count} new {noun} \"{}\"", rule.definition.name);
             let finding = Finding { group: String::new(), count, event_ids, summary };
-            notify_matches(&mut tx, &rule, finding, now).await?;
+            notify_matches(&mut tx, rule, finding, now).await?;
         }
     }
     ledger::set_position(&mut tx, CONSUMER, end).await?;
     tx.commit().await?;
-    Ok(batches.len())
+    Ok(batches.iter().map(|b| i64::from(b.events)).sum())
 }
 
 /// Evaluate count and service rules at `now`, and resolve any-match rules

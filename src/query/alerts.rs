@@ -1,9 +1,10 @@
 //! What alert rules ask of the events: the events of some committed batches
 //! that match a view, and the count of matching events in a window per group.
-//! Both use the explorer's own conditions, so that a rule sees what its view shows.
+//! Both use the explorer's own conditions, so that a rule sees what its view
+//! shows (a user matched on the event's own columns; see [`push_rule_conditions`]).
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Postgres, QueryBuilder};
+use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::filter::{push_conditions, push_span};
 use crate::model::{EventFilter, GroupBy};
@@ -11,30 +12,54 @@ use crate::model::{EventFilter, GroupBy};
 /// Event ids a notification names at most.
 pub const IDS_PER_NOTIFICATION: i64 = 10;
 
-/// Matching events in the seq ranges `ranges` (whole committed batches),
-/// whose events occurred within `occurred` (so that only their months'
-/// partitions are read): how many, and the first [`IDS_PER_NOTIFICATION`] ids in seq order.
-/// Vigil's own notices about alerts never match (a rule on everything would
-/// otherwise feed on its own delivery failures).
+/// For each filter, the matching events in the seq ranges `ranges` (whole
+/// committed batches) whose events occurred within `occurred` (so that only
+/// their months' partitions are read): how many, and the first
+/// [`IDS_PER_NOTIFICATION`] ids in seq order. One pass over the events for
+/// every filter at once. Vigil's own notices about alerts never match (a rule
+/// on everything would otherwise feed on its own delivery failures).
 pub async fn matches_in(
     conn: &mut PgConnection,
-    filter: &EventFilter,
+    filters: &[EventFilter],
     ranges: &[(i64, i64)],
     occurred: (DateTime<Utc>, DateTime<Utc>),
-) -> sqlx::Result<(i64, Vec<String>)> {
+) -> sqlx::Result<Vec<(i64, Vec<String>)>> {
+    if filters.is_empty() {
+        return Ok(Vec::new());
+    }
     let (from, to): (Vec<i64>, Vec<i64>) = ranges.iter().copied().unzip();
-    let mut q = QueryBuilder::<Postgres>::new(
-        "select count(*), coalesce((array_agg(id order by seq))[1:",
-    );
-    q.push(IDS_PER_NOTIFICATION.to_string());
-    q.push("], '{}') from events join unnest(")
+    let mut q = QueryBuilder::<Postgres>::new("select ");
+    for (n, filter) in filters.iter().enumerate() {
+        if n > 0 {
+            q.push(", ");
+        }
+        q.push("count(*) filter (where true");
+        push_rule_conditions(&mut q, filter);
+        q.push(format!("), coalesce((array_agg(id order by seq) filter (where true"));
+        push_rule_conditions(&mut q, filter);
+        q.push(format!("))[1:{IDS_PER_NOTIFICATION}], '{{}}')"));
+    }
+    q.push(" from events join unnest(")
         .push_bind(from)
         .push("::int8[], ")
         .push_bind(to)
         .push("::int8[]) as r(lo, hi) on seq between r.lo and r.hi where not (environment = 'vigil' and type like 'alert.%')");
     q.push(" and occurred_at between ").push_bind(occurred.0).push(" and ").push_bind(occurred.1);
-    push_conditions(&mut q, filter);
-    q.build_query_as().fetch_one(conn).await
+    let row = q.build().fetch_one(conn).await?;
+    (0..filters.len()).map(|n| Ok((row.try_get(2 * n)?, row.try_get(2 * n + 1)?))).collect()
+}
+
+/// The explorer's conditions, except that a user is matched on the event's
+/// own actor id, e-mail or name rather than through `names`, which the
+/// deriving worker fills later: a rule sees an actor's very first event, and
+/// evaluation need not wait for the worker.
+fn push_rule_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter) {
+    push_conditions(q, &EventFilter { user: None, ..filter.clone() });
+    if let Some(user) = &filter.user {
+        q.push(" and (actor_id = ").push_bind(user.clone());
+        q.push(" or actor_email = ").push_bind(user.clone());
+        q.push(" or actor_name = ").push_bind(user.clone()).push(")");
+    }
 }
 
 /// Groups whose matching events in `[from, to)` reach `threshold`: (group,
@@ -56,7 +81,7 @@ pub async fn counts_over(
         "select {group} as grp, count(*), (array_agg(id order by occurred_at desc))[1:{IDS_PER_NOTIFICATION}] from events where true"
     ));
     push_span(&mut q, from, Some(to));
-    push_conditions(&mut q, filter);
+    push_rule_conditions(&mut q, filter);
     q.push(" group by 1 having count(*) >= ").push_bind(threshold).push(" order by 1");
     q.build_query_as().fetch_all(conn).await
 }

@@ -381,7 +381,8 @@ pub async fn notification_latency(pool: &PgPool) -> sqlx::Result<(i64, f64, f64,
              from alert_deliveries d
              join alert_history h on h.id = d.history_id
              cross join unnest(h.event_ids) as named(id)
-             join events e on e.id = named.id
+             join event_ids i on i.id = named.id
+             join events e on (e.organization_id, e.occurred_at, e.id) = (i.organization_id, i.occurred_at, i.id)
              where d.delivered_at is not null
          ) latencies",
     )

@@ -2,7 +2,8 @@
 //! partitions here; batches of events in `write`, everything derived from
 //! them in `derive` (the worker that follows the ledger), the ledger's state
 //! in `ledger`. The only place with INSERT. `access` holds the SQL of console
-//! users, API keys and console sessions.
+//! users, API keys and console sessions; `monitor` of services and their
+//! checks; `alerts` of alert rules, channels and deliveries.
 
 pub mod access;
 pub mod alerts;

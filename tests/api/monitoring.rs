@@ -564,3 +564,21 @@ async fn console_changes_are_audited_and_viewers_see_only_their_environments(poo
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Status page"));
 }
+
+#[sqlx::test]
+async fn a_rule_on_a_user_sees_their_first_event_by_id_e_mail_or_name(pool: PgPool) {
+    let app = spawn(pool).await;
+    for (n, user) in ["u-new", "newcomer@example.com", "New Comer"].iter().enumerate() {
+        let query = format!("user={}", user.replace(' ', "+"));
+        store::alerts::insert_rule(&app.pool, &rule(&format!("rule {n}"), AlertKind::Match, &query, vec![]), "test").await.unwrap();
+    }
+    let mut first = event("first-of-newcomer", &Utc::now().to_rfc3339());
+    first["actor"] = json!({"id": "u-new", "email": "newcomer@example.com", "name": "New Comer"});
+    let response = app.client.post(format!("{}/api/v1/events", app.base)).bearer_auth(helpers::KEY).json(&json!([first])).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    // Not for the names (rules match the event's own columns): so that the batch is below the watermark.
+    app.derived().await;
+    while vigil::alerts::follow_ledger(&app.state, Utc::now()).await.unwrap() > 0 {}
+    let counts: Vec<i64> = sqlx::query_scalar("select count from alert_history order by rule_id").fetch_all(&app.pool).await.unwrap();
+    assert_eq!(counts, [1, 1, 1]);
+}
