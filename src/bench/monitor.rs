@@ -32,8 +32,12 @@ pub struct MonitorBenchArgs {
 pub enum Step {
     /// Create the benchmark's alert rules.
     Rules,
-    /// Wait for evaluation and delivery, then print the notification latency.
-    Latency,
+    /// Wait for evaluation and delivery, then print the notification latency
+    /// of the events received since a time.
+    Latency {
+        #[arg(long)]
+        since: chrono::DateTime<Utc>,
+    },
     /// Create HTTP checks every 15 s against the server, wait, print how late they ran.
     Checks {
         #[arg(long, default_value_t = 200)]
@@ -53,7 +57,7 @@ pub async fn run(args: MonitorBenchArgs) -> anyhow::Result<()> {
     let pool = crate::store::connect(&args.database).await?;
     match args.step {
         Step::Rules => rules(&pool, &args.server).await,
-        Step::Latency => latency(&pool).await,
+        Step::Latency { since } => latency(&pool, since).await,
         Step::Checks { services, seconds } => checks(&pool, &args.server, services, seconds).await,
     }
 }
@@ -103,14 +107,14 @@ async fn rules(pool: &sqlx::PgPool, server: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn latency(pool: &sqlx::PgPool) -> anyhow::Result<()> {
+async fn latency(pool: &sqlx::PgPool, since: chrono::DateTime<Utc>) -> anyhow::Result<()> {
     let started = Instant::now();
     while crate::store::ledger::backlog_events(pool, "alerts").await? > 0 || alerts::undelivered(pool).await? > 0 {
         anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "alerts did not catch up within 10 minutes");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     println!("bench-monitor: evaluation and delivery caught up {:.1} s after the load", started.elapsed().as_secs_f64());
-    let (n, p50, p99, max) = alerts::notification_latency(pool).await?;
+    let (n, p50, p99, max) = alerts::notification_latency(pool, since).await?;
     println!("notification latency (received → delivered), {n} events named: p50 {p50:.2} s, p99 {p99:.2} s, max {max:.2} s");
     Ok(())
 }

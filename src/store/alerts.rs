@@ -371,8 +371,8 @@ pub async fn undelivered(pool: &PgPool) -> sqlx::Result<i64> {
 }
 
 /// From an event's receipt to the delivery of the notification naming it,
-/// over every delivered notification: (events, p50 s, p99 s, max s).
-pub async fn notification_latency(pool: &PgPool) -> sqlx::Result<(i64, f64, f64, f64)> {
+/// for the events received since `since`: (events, p50 s, p99 s, max s).
+pub async fn notification_latency(pool: &PgPool, since: DateTime<Utc>) -> sqlx::Result<(i64, f64, f64, f64)> {
     sqlx::query_as(
         "select count(*), coalesce(percentile_cont(0.5) within group (order by s), 0)::float8,
                 coalesce(percentile_cont(0.99) within group (order by s), 0)::float8, coalesce(max(s), 0)::float8
@@ -383,9 +383,10 @@ pub async fn notification_latency(pool: &PgPool) -> sqlx::Result<(i64, f64, f64,
              cross join unnest(h.event_ids) as named(id)
              join event_ids i on i.id = named.id
              join events e on (e.organization_id, e.occurred_at, e.id) = (i.organization_id, i.occurred_at, i.id)
-             where d.delivered_at is not null
+             where d.delivered_at is not null and e.received_at >= $1
          ) latencies",
     )
+    .bind(since)
     .fetch_one(pool)
     .await
 }
