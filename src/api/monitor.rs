@@ -107,24 +107,24 @@ pub async fn add_service(
     use server::*;
     let admin = require_admin().await?;
     let kind = CheckKind::parse(kind.trim()).ok_or_else(|| ServerFnError::new(format!("check must be {}", CheckKind::choices())))?;
+    let defaults = ServiceDefinition::new(text("name", &name, 200)?, text("environment", &environment, 200)?, kind, check_target(kind, &target)?);
     let (status_min, status_max) = status_range(&expected_status)?;
-    let method = http_method.trim().to_uppercase();
+    let method = match http_method.trim().to_uppercase() {
+        m if m.is_empty() => defaults.http_method.clone(),
+        m if ["GET", "HEAD", "POST", "OPTIONS"].contains(&m.as_str()) => m,
+        _ => return Err(ServerFnError::new("method must be GET, HEAD, POST or OPTIONS")),
+    };
     let definition = ServiceDefinition {
-        name: text("name", &name, 200)?,
-        environment: text("environment", &environment, 200)?,
-        kind,
-        target: check_target(kind, &target)?,
-        http_method: if method.is_empty() { "GET".into() } else if ["GET", "HEAD", "POST", "OPTIONS"].contains(&method.as_str()) { method } else {
-            return Err(ServerFnError::new("method must be GET, HEAD, POST or OPTIONS"));
-        },
+        http_method: method,
         status_min,
         status_max,
         keyword: optional(&keyword),
         expected_address: optional(&expected_address),
-        timeout_ms: number("timeout (ms)", &timeout_ms, 10_000, 100..=60_000)?,
-        interval_seconds: number("interval (s)", &interval_seconds, 60, 15..=86_400)?,
-        down_after: number("failures before down", &down_after, 3, 1..=100)?,
-        up_after: number("successes before up", &up_after, 2, 1..=100)?,
+        timeout_ms: number("timeout (ms)", &timeout_ms, defaults.timeout_ms, 100..=60_000)?,
+        interval_seconds: number("interval (s)", &interval_seconds, defaults.interval_seconds, 15..=86_400)?,
+        down_after: number("failures before down", &down_after, defaults.down_after, 1..=100)?,
+        up_after: number("successes before up", &up_after, defaults.up_after, 1..=100)?,
+        ..defaults
     };
     let token = (kind == CheckKind::Heartbeat).then(|| crate::auth::random_token(24));
     let hash = token.as_deref().map(crate::monitor::token_hash);

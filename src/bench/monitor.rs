@@ -63,18 +63,7 @@ pub async fn run(args: MonitorBenchArgs) -> anyhow::Result<()> {
 }
 
 fn rule(name: String, kind: AlertKind, query: String, channel_ids: Vec<i64>) -> AlertRuleDefinition {
-    AlertRuleDefinition {
-        name,
-        kind,
-        query,
-        threshold: None,
-        window_seconds: None,
-        group_by: None,
-        service_id: None,
-        channel_ids,
-        renotify_seconds: 600,
-        notify_resolved: true,
-    }
+    AlertRuleDefinition { channel_ids, renotify_seconds: 600, ..AlertRuleDefinition::new(name, kind, query) }
 }
 
 async fn rules(pool: &sqlx::PgPool, server: &str) -> anyhow::Result<()> {
@@ -120,21 +109,7 @@ async fn latency(pool: &sqlx::PgPool, since: chrono::DateTime<Utc>) -> anyhow::R
 }
 
 fn service(name: String, kind: CheckKind, target: String) -> ServiceDefinition {
-    ServiceDefinition {
-        name,
-        environment: "bench".into(),
-        kind,
-        target,
-        http_method: "GET".into(),
-        status_min: 200,
-        status_max: 399,
-        keyword: None,
-        expected_address: None,
-        timeout_ms: 5_000,
-        interval_seconds: 15,
-        down_after: 3,
-        up_after: 2,
-    }
+    ServiceDefinition { timeout_ms: 5_000, interval_seconds: 15, ..ServiceDefinition::new(name, "bench", kind, target) }
 }
 
 async fn checks(pool: &sqlx::PgPool, server: &str, services: usize, seconds: u64) -> anyhow::Result<()> {

@@ -16,21 +16,7 @@ const SEEDED_DAYS: i64 = 3;
 const SEEDED_EVERY: Duration = Duration::minutes(5);
 
 fn definition(name: &str, environment: &str, kind: CheckKind, target: String, keyword: Option<&str>) -> ServiceDefinition {
-    ServiceDefinition {
-        name: name.into(),
-        environment: environment.into(),
-        kind,
-        target,
-        http_method: "GET".into(),
-        status_min: 200,
-        status_max: 399,
-        keyword: keyword.map(String::from),
-        expected_address: None,
-        timeout_ms: 3_000,
-        interval_seconds: 60,
-        down_after: 3,
-        up_after: 2,
-    }
+    ServiceDefinition { keyword: keyword.map(String::from), timeout_ms: 3_000, ..ServiceDefinition::new(name, environment, kind, target) }
 }
 
 /// Seed the demo services and rules, unless a service exists already.
@@ -87,25 +73,13 @@ fn history(since: DateTime<Utc>, now: DateTime<Utc>, rng: &mut SmallRng, flakine
 }
 
 fn rules(billing_id: i64) -> Vec<AlertRuleDefinition> {
-    let rule = |name: &str, kind: AlertKind, query: &str| AlertRuleDefinition {
-        name: name.into(),
-        kind,
-        query: query.into(),
-        threshold: None,
-        window_seconds: None,
-        group_by: None,
-        service_id: None,
-        channel_ids: Vec::new(),
-        renotify_seconds: 3600,
-        notify_resolved: true,
-    };
     vec![
-        rule("Access denied in production", AlertKind::Match, "env=production&outcome=denied"),
+        AlertRuleDefinition::new("Access denied in production", AlertKind::Match, "env=production&outcome=denied"),
         AlertRuleDefinition {
             threshold: Some(5),
             window_seconds: Some(86_400),
-            ..rule("Failed sign-ins over a day", AlertKind::Count, "type=session.sign_in&outcome=failure")
+            ..AlertRuleDefinition::new("Failed sign-ins over a day", AlertKind::Count, "type=session.sign_in&outcome=failure")
         },
-        AlertRuleDefinition { service_id: Some(billing_id), ..rule("Legacy billing is down", AlertKind::ServiceDown, "") },
+        AlertRuleDefinition { service_id: Some(billing_id), ..AlertRuleDefinition::new("Legacy billing is down", AlertKind::ServiceDown, "") },
     ]
 }

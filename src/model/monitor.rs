@@ -36,6 +36,28 @@ pub struct ServiceDefinition {
     pub up_after: i32,
 }
 
+impl ServiceDefinition {
+    /// A check with the documented defaults: GET, status 200–399, a 10 s
+    /// timeout, every 60 s, down after 3 failures, up after 2 successes.
+    pub fn new(name: impl Into<String>, environment: impl Into<String>, kind: CheckKind, target: impl Into<String>) -> Self {
+        ServiceDefinition {
+            name: name.into(),
+            environment: environment.into(),
+            kind,
+            target: target.into(),
+            http_method: "GET".into(),
+            status_min: 200,
+            status_max: 399,
+            keyword: None,
+            expected_address: None,
+            timeout_ms: 10_000,
+            interval_seconds: 60,
+            down_after: 3,
+            up_after: 2,
+        }
+    }
+}
+
 /// One check run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
@@ -110,6 +132,25 @@ pub struct AlertRuleDefinition {
     pub channel_ids: Vec<i64>,
     pub renotify_seconds: i32,
     pub notify_resolved: bool,
+}
+
+impl AlertRuleDefinition {
+    /// A rule with the documented defaults: no channel (the Alerts page
+    /// only), re-notify hourly, notify when resolved.
+    pub fn new(name: impl Into<String>, kind: AlertKind, query: impl Into<String>) -> Self {
+        AlertRuleDefinition {
+            name: name.into(),
+            kind,
+            query: query.into(),
+            threshold: None,
+            window_seconds: None,
+            group_by: None,
+            service_id: None,
+            channel_ids: Vec::new(),
+            renotify_seconds: 3600,
+            notify_resolved: true,
+        }
+    }
 }
 
 /// One group of a rule that is firing now.

@@ -80,21 +80,7 @@ impl Receiver {
 }
 
 fn service(name: &str, kind: CheckKind, target: &str) -> ServiceDefinition {
-    ServiceDefinition {
-        name: name.into(),
-        environment: "production".into(),
-        kind,
-        target: target.into(),
-        http_method: "GET".into(),
-        status_min: 200,
-        status_max: 399,
-        keyword: None,
-        expected_address: None,
-        timeout_ms: 2_000,
-        interval_seconds: 15,
-        down_after: 3,
-        up_after: 2,
-    }
+    ServiceDefinition { timeout_ms: 2_000, interval_seconds: 15, ..ServiceDefinition::new(name, "production", kind, target) }
 }
 
 async fn add_service(app: &TestApp, s: &ServiceDefinition, now: DateTime<Utc>) -> i64 {
@@ -102,18 +88,7 @@ async fn add_service(app: &TestApp, s: &ServiceDefinition, now: DateTime<Utc>) -
 }
 
 fn rule(name: &str, kind: AlertKind, query: &str, channels: Vec<i64>) -> AlertRuleDefinition {
-    AlertRuleDefinition {
-        name: name.into(),
-        kind,
-        query: query.into(),
-        threshold: None,
-        window_seconds: None,
-        group_by: None,
-        service_id: None,
-        channel_ids: channels,
-        renotify_seconds: 600,
-        notify_resolved: true,
-    }
+    AlertRuleDefinition { channel_ids: channels, renotify_seconds: 600, ..AlertRuleDefinition::new(name, kind, query) }
 }
 
 async fn webhook_channel(app: &TestApp, url: &str) -> i64 {
