@@ -95,7 +95,10 @@ impl Deliverer {
             ChannelKind::Email => match store::smtp(&state.pool).await {
                 Ok(Some((settings, password))) => email(&settings, password, d, &self.link(d)).await,
                 Ok(None) => failed("no SMTP server is set up (Settings → Channels)"),
-                Err(e) => failed(format!("reading the SMTP settings: {e}")),
+                Err(error) => {
+                    tracing::warn!(%error, "alerts: reading the SMTP settings failed");
+                    failed("the SMTP settings could not be read; retrying")
+                }
             },
         }
     }

@@ -38,8 +38,7 @@ pub async fn load_alerts() -> Result<AlertsOverview, ServerFnError> {
     let rules = crate::store::alerts::list_rules(&state.pool).await.map_err(internal)?;
     let history = crate::store::alerts::history(&state.pool, None, 100).await.map_err(internal)?;
     let channels = crate::store::alerts::channels(&state.pool).await.map_err(internal)?;
-    let services = crate::store::monitor::list(&state.pool, None, Utc::now()).await.map_err(internal)?;
-    let services = services.into_iter().map(|s| (s.id, s.definition.name)).collect();
+    let services = crate::store::monitor::names(&state.pool).await.map_err(internal)?;
     Ok(AlertsOverview { now: Utc::now(), rules, history, channels, services })
 }
 

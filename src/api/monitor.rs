@@ -79,8 +79,10 @@ pub async fn load_service(id: i64) -> Result<(DateTime<Utc>, ServiceDetail), Ser
     let now = Utc::now();
     let state = state();
     let environments = environments(&reader.scope());
-    let services = crate::store::monitor::list(&state.pool, environments.as_deref(), now).await.map_err(internal)?;
-    let summary = services.into_iter().find(|s| s.id == id).ok_or_else(|| ServerFnError::new("no such service"))?;
+    let summary = crate::store::monitor::summary(&state.pool, environments.as_deref(), id, now)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| ServerFnError::new("no such service"))?;
     let latency = crate::store::monitor::latency(&state.pool, id, now).await.map_err(internal)?;
     let incidents = crate::store::monitor::incidents(&state.pool, id).await.map_err(internal)?;
     let maintenance = crate::store::monitor::maintenance(&state.pool, id, now).await.map_err(internal)?;

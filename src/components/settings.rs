@@ -41,6 +41,11 @@ pub fn action_error<O>(value: impl Fn() -> Option<Result<O, ServerFnError>> + Se
     }
 }
 
+/// A load that failed, as the page shows it.
+pub fn load_failed(error: &ServerFnError) -> AnyView {
+    view! { <ErrorMessage message=server_message(error)/> }.into_any()
+}
+
 /// A server function's message without the framework's prefix.
 pub fn server_message(error: &ServerFnError) -> String {
     match error {

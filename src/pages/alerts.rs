@@ -9,8 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{load_alerts, AddAlertRule, DeleteAlertRule, MuteAlertRule};
-use crate::components::errors::ErrorMessage;
-use crate::components::settings::{action_error, server_message};
+use crate::components::settings::{action_error, load_failed};
 use crate::components::time::Time;
 use crate::model::{AlertHistoryEntry, AlertKind, AlertRule, AlertsOverview, EventFilter, GroupBy};
 
@@ -31,7 +30,7 @@ pub fn AlertsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading alerts…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Err(e) => view! { <ErrorMessage message=server_message(&e)/> }.into_any(),
+                    Err(e) => load_failed(&e),
                     Ok(overview) => view! { <AlertsView overview mute delete/> }.into_any(),
                 }
             })}
@@ -212,7 +211,7 @@ pub fn NewAlertPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Err(e) => view! { <ErrorMessage message=server_message(&e)/> }.into_any(),
+                    Err(e) => load_failed(&e),
                     Ok(overview) => view! { <AlertForm add overview view_query=view_query()/> }.into_any(),
                 }
             })}

@@ -9,9 +9,8 @@ use leptos_meta::Title;
 use crate::api::{
     list_services, load_channels, AddChannel, AddMaintenance, AddService, DeleteChannel, DeleteService, PauseService, SetSmtp, TestChannel,
 };
-use crate::components::errors::ErrorMessage;
 use crate::components::service_state::StateBadge;
-use crate::components::settings::{action_error, server_message, time_or_never, SettingsHead};
+use crate::components::settings::{action_error, load_failed, time_or_never, SettingsHead};
 use crate::components::time::Time;
 use crate::model::{Channel, ChannelKind, CheckKind, Delivery, ServiceSummary, SmtpSettings, TlsMode};
 
@@ -48,7 +47,7 @@ pub fn ServicesSettingsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading services…"</p> }>
             {move || Suspend::new(async move {
                 match services.await {
-                    Err(e) => view! { <ErrorMessage message=server_message(&e)/> }.into_any(),
+                    Err(e) => load_failed(&e),
                     Ok((_, list)) if list.is_empty() => view! {
                         <section class="empty-state"><h2>"No service yet"</h2><p>"Add the first one above."</p></section>
                     }.into_any(),
@@ -163,7 +162,7 @@ pub fn ChannelsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading channels…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Err(e) => view! { <ErrorMessage message=server_message(&e)/> }.into_any(),
+                    Err(e) => load_failed(&e),
                     Ok(view) => view! {
                         <ChannelRows channels=view.channels delete test/>
                         <SmtpForm smtp settings=view.smtp/>

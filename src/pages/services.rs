@@ -11,10 +11,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{list_services, load_service};
-use crate::components::errors::ErrorMessage;
 use crate::components::line_chart::LineChart;
 use crate::components::service_state::{uptime_label, ResultBar, StateBadge};
-use crate::components::settings::server_message;
+use crate::components::settings::load_failed;
 use crate::components::time::Time;
 use crate::model::{EventFilter, Incident, ServiceDetail, ServiceSummary, TimeRange};
 
@@ -31,7 +30,7 @@ pub fn ServicesPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading services…"</p> }>
             {move || Suspend::new(async move {
                 match services.await {
-                    Err(e) => view! { <ErrorMessage message=server_message(&e)/> }.into_any(),
+                    Err(e) => load_failed(&e),
                     Ok((_, list)) if list.is_empty() => view! {
                         <section class="empty-state">
                             <h2>"No service is checked yet"</h2>
@@ -99,7 +98,7 @@ pub fn ServicePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading service…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Err(e) => view! { <ErrorMessage message=server_message(&e)/> }.into_any(),
+                    Err(e) => load_failed(&e),
                     Ok((now, detail)) => view! { <ServiceView detail now/> }.into_any(),
                 }
             })}

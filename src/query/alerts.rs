@@ -35,7 +35,7 @@ pub async fn matches_in(
         }
         q.push("count(*) filter (where true");
         push_rule_conditions(&mut q, filter);
-        q.push(format!("), coalesce((array_agg(id order by seq) filter (where true"));
+        q.push("), coalesce((array_agg(id order by seq) filter (where true");
         push_rule_conditions(&mut q, filter);
         q.push(format!("))[1:{IDS_PER_NOTIFICATION}], '{{}}')"));
     }

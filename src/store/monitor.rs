@@ -42,10 +42,12 @@ pub async fn insert(pool: &PgPool, s: &ServiceDefinition, heartbeat_hash: Option
     .await
 }
 
-/// Delete a service with its results' owner row; its name, if there was one.
+/// Delete a service and its results in one transaction; its name, if there was one.
 pub async fn delete(pool: &PgPool, id: i64) -> sqlx::Result<Option<String>> {
-    let name = sqlx::query_scalar("delete from services where id = $1 returning name").bind(id).fetch_optional(pool).await?;
-    sqlx::query("delete from service_results where service_id = $1").bind(id).execute(pool).await?;
+    let mut tx = pool.begin().await?;
+    let name = sqlx::query_scalar("delete from services where id = $1 returning name").bind(id).fetch_optional(&mut *tx).await?;
+    sqlx::query("delete from service_results where service_id = $1").bind(id).execute(&mut *tx).await?;
+    tx.commit().await?;
     Ok(name)
 }
 
@@ -201,6 +203,20 @@ pub async fn heartbeat(pool: &PgPool, token_hash: &[u8], at: DateTime<Utc>) -> s
 /// Every service (in `environments`, when given) with its recent results,
 /// uptime and open incident, by name.
 pub async fn list(pool: &PgPool, environments: Option<&[String]>, now: DateTime<Utc>) -> sqlx::Result<Vec<ServiceSummary>> {
+    summaries(pool, environments, None, now).await
+}
+
+/// One service (in `environments`, when given), as [`list`] shows it.
+pub async fn summary(pool: &PgPool, environments: Option<&[String]>, id: i64, now: DateTime<Utc>) -> sqlx::Result<Option<ServiceSummary>> {
+    Ok(summaries(pool, environments, Some(id), now).await?.pop())
+}
+
+/// (id, name) of every service, by name.
+pub async fn names(pool: &PgPool) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("select id, name from services order by name").fetch_all(pool).await
+}
+
+async fn summaries(pool: &PgPool, environments: Option<&[String]>, only: Option<i64>, now: DateTime<Utc>) -> sqlx::Result<Vec<ServiceSummary>> {
     let rows: Vec<ServiceRow> = sqlx::query_as(&format!(
         "select s.id, s.state, s.state_since, s.paused, s.certificate_expires_at, s.last_heartbeat_at,
                 exists (select from maintenance_windows m where m.service_id = s.id and $2 >= m.starts_at and $2 < m.ends_at)
@@ -210,11 +226,12 @@ pub async fn list(pool: &PgPool, environments: Option<&[String]>, now: DateTime<
                 vigil_uptime(s.id, s.created_at, $2 - interval '30 days', $2) as uptime_month,
                 {DEFINITION}
          from services s
-         where $1::text[] is null or s.environment = any($1)
+         where ($1::text[] is null or s.environment = any($1)) and ($3::int8 is null or s.id = $3)
          order by s.name"
     ))
     .bind(environments)
     .bind(now)
+    .bind(only)
     .fetch_all(pool)
     .await?;
     let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
