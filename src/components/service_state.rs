@@ -1,9 +1,9 @@
-//! How a service looks everywhere it is shown: its state badge, the bar of
-//! its recent results, and its uptime.
+//! How a service looks everywhere it is shown: its state badge, its check in
+//! words, the bar of its recent results, and its uptime.
 
 use leptos::prelude::*;
 
-use crate::model::{absolute_time, CheckResult, ServiceState};
+use crate::model::{absolute_time, CheckResult, ServiceDefinition, ServiceState};
 
 #[component]
 pub fn StateBadge(state: ServiceState, paused: bool) -> impl IntoView {
@@ -48,4 +48,10 @@ pub fn uptime_label(uptime: Option<f64>) -> String {
         Some(u) => format!("{:.2} %", (u * 100.0).max(0.0)),
         None => "—".into(),
     }
+}
+
+/// "http https://… · every 60 s"; "heartbeat · every 60 s".
+pub fn describe_check(d: &ServiceDefinition) -> String {
+    let what = if d.target.is_empty() { d.kind.to_string() } else { format!("{} {}", d.kind, d.target) };
+    format!("{what} · every {} s", d.interval_seconds)
 }

@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use crate::api::{
     list_services, load_channels, AddChannel, AddMaintenance, AddService, DeleteChannel, DeleteService, PauseService, SetSmtp, TestChannel,
 };
-use crate::components::service_state::StateBadge;
+use crate::components::service_state::{describe_check, StateBadge};
 use crate::components::settings::{action_error, load_failed, time_or_never, SettingsHead};
 use crate::components::time::Time;
 use crate::model::{Channel, ChannelKind, CheckKind, Delivery, ServiceSummary, SmtpSettings, TlsMode};
@@ -105,7 +105,7 @@ fn ServiceRows(
                     <tr data-service=s.definition.name.clone()>
                         <td><a href=format!("/services/{}", s.id)>{s.definition.name.clone()}</a>
                             <span class="badge env">{s.definition.environment.clone()}</span>
-                            <span class="sub">{format!("{} {} · every {} s", s.definition.kind, s.definition.target, s.definition.interval_seconds)}</span></td>
+                            <span class="sub">{describe_check(&s.definition)}</span></td>
                         <td><StateBadge state=s.state paused=s.paused/></td>
                         <td class="time">{time_or_never(s.last_heartbeat_at, now)}</td>
                         <td>

@@ -12,7 +12,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{list_services, load_service};
 use crate::components::line_chart::LineChart;
-use crate::components::service_state::{uptime_label, ResultBar, StateBadge};
+use crate::components::service_state::{describe_check, uptime_label, ResultBar, StateBadge};
 use crate::components::settings::load_failed;
 use crate::components::time::Time;
 use crate::model::{EventFilter, Incident, ServiceDetail, ServiceSummary, TimeRange};
@@ -58,7 +58,7 @@ fn ServicesTable(services: Vec<ServiceSummary>, now: chrono::DateTime<chrono::Ut
                         <td>
                             <a href=format!("/services/{}", s.id)>{s.definition.name.clone()}</a>
                             <span class="badge env">{s.definition.environment.clone()}</span>
-                            <span class="sub">{describe_check(&s)}</span>
+                            <span class="sub">{describe_check(&s.definition)}</span>
                         </td>
                         <td><StateBadge state=s.state paused=s.paused/>
                             {s.in_maintenance.then(|| view! { <span class="badge state-paused">"maintenance"</span> })}
@@ -73,12 +73,6 @@ fn ServicesTable(services: Vec<ServiceSummary>, now: chrono::DateTime<chrono::Ut
             </tbody>
         </table>
     }
-}
-
-fn describe_check(s: &ServiceSummary) -> String {
-    let d = &s.definition;
-    let what = if d.target.is_empty() { "heartbeat".to_string() } else { format!("{} {}", d.kind, d.target) };
-    format!("{what} · every {} s", d.interval_seconds)
 }
 
 #[component]
@@ -119,7 +113,7 @@ fn ServiceView(detail: ServiceDetail, now: chrono::DateTime<chrono::Utc>) -> imp
         <div class="page-head">
             <h1>{s.definition.name.clone()}</h1>
             <StateBadge state=s.state paused=s.paused/>
-            <span class="hint">{describe_check(&s)}</span>
+            <span class="hint">{describe_check(&s.definition)}</span>
             <a class="button" href=events>"State changes in the explorer"</a>
         </div>
         <section class="panel">
