@@ -120,10 +120,10 @@ async fn run_one(state: &AppState, prober: &Prober, due: DueCheck, now: Option<D
 async fn record(state: &AppState, due: &DueCheck, mut probe: probe::Probe, late_ms: i32) -> anyhow::Result<()> {
     let at = probe.result.checked_at;
     let mut tx = state.pool.begin().await?;
-    let Some(counters) = store::lock_counters(&mut tx, due.id).await? else {
+    let Some((counters, in_maintenance)) = store::lock_counters(&mut tx, due.id, at).await? else {
         return Ok(());
     };
-    probe.result.in_maintenance = store::in_maintenance(&mut tx, due.id, at).await?;
+    probe.result.in_maintenance = in_maintenance;
     let def = &due.definition;
     let (mut next_counters, change) = next(&counters, probe.result.ok, probe.result.in_maintenance, def.down_after, def.up_after, at);
     let expiring = to_warn(probe.certificate_expires_at, counters.certificate_warned_for, at);

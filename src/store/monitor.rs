@@ -99,7 +99,7 @@ pub async fn claim_due(pool: &PgPool, now: DateTime<Utc>, limit: i64) -> sqlx::R
 }
 
 /// A service's counters, locked for the transaction that records a result.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub struct Counters {
     pub state: ServiceState,
     pub state_since: DateTime<Utc>,
@@ -108,21 +108,26 @@ pub struct Counters {
     pub certificate_warned_for: Option<DateTime<Utc>>,
 }
 
-/// Lock a service's row and read its counters; `None` when it was deleted meanwhile.
-pub async fn lock_counters(conn: &mut PgConnection, id: i64) -> sqlx::Result<Option<Counters>> {
-    let row: Option<(ServiceState, DateTime<Utc>, i32, i32, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "select state, state_since, failures_in_row, successes_in_row, certificate_warned_for from services where id = $1 for update",
+/// Lock a service's row and read its counters, and whether a maintenance
+/// window covers `at`; `None` when it was deleted meanwhile.
+pub async fn lock_counters(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<Option<(Counters, bool)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        counters: Counters,
+        in_maintenance: bool,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "select state, state_since, failures_in_row, successes_in_row, certificate_warned_for,
+                exists (select from maintenance_windows m where m.service_id = s.id and $2 >= m.starts_at and $2 < m.ends_at)
+                    as in_maintenance
+         from services s where id = $1 for update",
     )
     .bind(id)
+    .bind(at)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|(state, state_since, failures_in_row, successes_in_row, certificate_warned_for)| Counters {
-        state,
-        state_since,
-        failures_in_row,
-        successes_in_row,
-        certificate_warned_for,
-    }))
+    Ok(row.map(|row| (row.counters, row.in_maintenance)))
 }
 
 /// Store the counters after a result and release the run's lease.
@@ -142,15 +147,6 @@ pub async fn save_counters(conn: &mut PgConnection, id: i64, c: &Counters, certi
     .execute(conn)
     .await
     .map(drop)
-}
-
-/// Whether a maintenance window of the service covers `at`.
-pub async fn in_maintenance(conn: &mut PgConnection, id: i64, at: DateTime<Utc>) -> sqlx::Result<bool> {
-    sqlx::query_scalar("select exists (select from maintenance_windows where service_id = $1 and $2 >= starts_at and $2 < ends_at)")
-        .bind(id)
-        .bind(at)
-        .fetch_one(conn)
-        .await
 }
 
 pub async fn insert_result(conn: &mut PgConnection, id: i64, r: &CheckResult, late_ms: i32) -> sqlx::Result<()> {
