@@ -10,6 +10,7 @@ use crate::pages::data::{DataPage, RecordingRulesPage};
 use crate::pages::settings::{ConsoleSessionsPage, KeysPage, SystemPage, UsersPage};
 use crate::pages::verify::VerifyPage;
 use crate::pages::alerts::{AlertsPage, NewAlertPage};
+use crate::pages::compare::ComparePage;
 use crate::pages::monitoring::{ChannelsPage, ServicesSettingsPage};
 use crate::pages::services::{ServicePage, ServicesPage};
 use crate::components::errors::NotFound;
@@ -54,6 +55,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=EventsPage/>
                     <Route path=path!("/events") view=EventsPage/>
                     // Async: the status (404 for an unknown id) is known before the headers go out.
+                    <Route path=path!("/compare") view=ComparePage/>
                     <Route path=path!("/events/:id") view=EventPage ssr=SsrMode::Async/>
                     <Route path=path!("/targets/:kind/:id") view=TargetPage/>
                     <Route path=path!("/sessions") view=SessionsPage/>
@@ -98,6 +100,7 @@ fn TopBar() -> impl IntoView {
                         view! {
                             <nav>
                                 <A href="/events">"Events"</A>
+                                <A href="/compare">"Compare"</A>
                                 <A href="/sessions">"Sessions"</A>
                                 <A href="/services">"Services"</A>
                                 {auditor.then(|| view! { <A href="/alerts">"Alerts"</A> })}

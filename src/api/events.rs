@@ -99,3 +99,25 @@ pub async fn target_history_page(
         .await
         .map_err(crate::error::from_database)
 }
+
+/// The compare page for the URL query `query` (`CompareView`), as the reader may see it.
+#[server]
+pub async fn compare_environments(query: String) -> Result<crate::model::Comparison, ServerFnError> {
+    use crate::audit::{record_in_background, Activity};
+    use crate::model::CompareView;
+
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
+    let view = CompareView::from_query(&query);
+    let now = chrono::Utc::now();
+    if let Some((_, message)) = crate::query::filter::out_of_bounds(&view.filter, now) {
+        return Err(ServerFnError::new(message));
+    }
+    let comparison = crate::query::compare::compare(&state.pool, &view, &principal.scope(), now)
+        .await
+        .map_err(crate::error::from_database)?;
+    let search = Activity::new("events.compare", crate::model::Category::Access)
+        .details(serde_json::json!({"view": view.to_query(), "environments": comparison.environments}));
+    record_in_background(&state, principal.actor(), search);
+    Ok(comparison)
+}

@@ -10,21 +10,19 @@ use leptos::prelude::*;
 
 use crate::model::{absolute_time, Histogram};
 
+/// The label under each bar: the day for daily bars, the time within a day otherwise.
+pub fn bucket_labels(histogram: &Histogram) -> Vec<String> {
+    let format = match histogram.bucket_seconds {
+        s if s >= 86_400 => "%b %d",
+        s if s >= 3600 => "%b %d %H:%M",
+        _ => "%H:%M:%S",
+    };
+    histogram.buckets.iter().map(|t| t.format(format).to_string()).collect()
+}
+
 /// The ECharts option for a histogram: stacked bars, one series per stack value.
 pub fn chart_for(histogram: &Histogram) -> Chart {
-    let labels: Vec<String> = histogram
-        .buckets
-        .iter()
-        .map(|t| {
-            if histogram.bucket_seconds >= 86_400 {
-                t.format("%b %d").to_string()
-            } else if histogram.bucket_seconds >= 3600 {
-                t.format("%b %d %H:%M").to_string()
-            } else {
-                t.format("%H:%M:%S").to_string()
-            }
-        })
-        .collect();
+    let labels = bucket_labels(histogram);
     let mut chart = Chart::new()
         .animation(false)
         .tooltip(Tooltip::new().trigger(Trigger::Axis))

@@ -3,6 +3,7 @@
 
 mod access;
 mod client;
+mod compare;
 mod event;
 mod explore;
 mod filter;
@@ -18,6 +19,7 @@ mod vocabulary;
 
 pub use access::*;
 pub use client::*;
+pub use compare::*;
 pub use event::*;
 pub use explore::*;
 pub use filter::*;

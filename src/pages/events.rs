@@ -11,7 +11,7 @@ use crate::components::activity_chart::ActivityChart;
 use crate::components::errors::error_list;
 use crate::components::event_table::EventTable;
 use crate::components::filter_bar::FilterBar;
-use crate::model::{bucket_label, count_label, EventFilter};
+use crate::model::{bucket_label, count_label, CompareView, EventFilter};
 
 #[component]
 pub fn EventsPage() -> impl IntoView {
@@ -53,6 +53,7 @@ pub fn EventsPage() -> impl IntoView {
                             "/alerts/new?view={}",
                             form_urlencoded::byte_serialize(filter.to_query().as_bytes()).collect::<String>()
                         );
+                        let compare = CompareView::of_explorer(&filter).href();
                         let counts_as_of = explore.counts_as_of.map(|t| {
                             view! {
                                 <span class="hint counts-as-of" role="status" title="New events are listed at once; their counts follow as Vigil catches up">
@@ -72,6 +73,8 @@ pub fn EventsPage() -> impl IntoView {
                                     <a href=export("ndjson") download rel="external">"NDJSON"</a>
                                     " · "
                                     <a class="create-alert" href=create_alert>"Create alert"</a>
+                                    " · "
+                                    <a class="compare" href=compare>"Compare environments"</a>
                                 </span>
                             </div>
                             <ActivityChart histogram=explore.histogram/>

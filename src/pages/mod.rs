@@ -1,6 +1,7 @@
 //! One module per route.
 
 pub mod alerts;
+pub mod compare;
 pub mod data;
 pub mod event;
 pub mod events;

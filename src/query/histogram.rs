@@ -19,18 +19,56 @@ const EPOCH: &str = "timestamptz '1970-01-01 00:00:00+00'";
 /// chosen, otherwise by category.
 #[tracing::instrument(skip(pool))]
 pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: DateTime<Utc>) -> sqlx::Result<Histogram> {
+    let rows = counts(pool, filter, span, Split::Category).await?;
+    let environments: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.environment.as_str()).collect();
+    let by_environment = filter.environment.is_none() && environments.len() > 1;
+    Ok(stack(rows, by_environment, span.from, span.to.unwrap_or(now), span.bucket_seconds))
+}
+
+/// What counts are split by, besides their bar and environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Split {
+    Category,
+    Type,
+    App,
+}
+
+impl Split {
+    /// The column in every table a count is read from (a missing app is `''`, as in the rollups).
+    fn column(self) -> &'static str {
+        match self {
+            Split::Category => "category",
+            Split::Type => "type",
+            Split::App => "coalesce(app_id, '')",
+        }
+    }
+}
+
+/// Events of one bar, environment and split value.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Count {
+    pub bucket: DateTime<Utc>,
+    pub environment: String,
+    pub key: String,
+    pub events: i64,
+}
+
+/// The filter's events counted per bar of the span, environment and `split`,
+/// from the coarsest rollup that answers exactly.
+pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Split) -> sqlx::Result<Vec<Count>> {
     let Span { from, to, bucket_seconds } = span;
-    let coarse = coarse(filter);
+    let coarse = split == Split::Category && coarse(filter);
     let mut source = Source::for_span(filter, span);
     if let Some(term) = source.word() {
         // The rollup holds the terms that `vigil_terms` keeps whole; make sure
         // the database splits this word as the explorer does: into itself
-        // only (it lists a plain word twice, as a run and as a word).
+        // only (it lists a plain word twice, as a run and as a word). It
+        // counts by category only.
         let whole: bool = sqlx::query_scalar("select vigil_terms($1) <@ array[$1]")
             .bind(term)
             .fetch_one(pool)
             .await?;
-        if !whole {
+        if !whole || split != Split::Category {
             source = Source::Events;
         }
     }
@@ -45,17 +83,18 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
         (Source::ActorDaily, _) => "actor_counts_daily",
         (Source::WordDaily(_), _) => "term_counts_daily",
     };
-    let mut q = QueryBuilder::<Postgres>::new("select bucket, environment, category, sum(events)::int8 from (");
+    let key = split.column();
+    let mut q = QueryBuilder::<Postgres>::new("select bucket, environment, key, sum(events)::int8 as events from (");
     push_bucket(&mut q, bucket_seconds);
     match source {
         Source::Events => {
-            q.push(format!("occurred_at, {EPOCH}) as bucket, environment, category, count(*) as events from {table} where true"));
+            q.push(format!("occurred_at, {EPOCH}) as bucket, environment, {key} as key, count(*) as events from {table} where true"));
             push_span(&mut q, from, to);
             push_conditions(&mut q, filter);
         }
         Source::QuarterHourly | Source::Hourly => {
             let time = if source == Source::Hourly { "hour" } else { "quarter" };
-            q.push(format!("{time}, {EPOCH}) as bucket, environment, category, events from {table} where {time} >= "))
+            q.push(format!("{time}, {EPOCH}) as bucket, environment, {key} as key, events from {table} where {time} >= "))
                 .push_bind(from);
             if let Some(to) = to {
                 q.push(format!(" and {time} < ")).push_bind(to);
@@ -63,7 +102,7 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
             push_dimension_conditions(&mut q, filter);
         }
         Source::Daily | Source::ActorDaily | Source::WordDaily(_) => {
-            q.push(format!("day::timestamp at time zone 'UTC', {EPOCH}) as bucket, environment, category, events from {table} where day >= "))
+            q.push(format!("day::timestamp at time zone 'UTC', {EPOCH}) as bucket, environment, {key} as key, events from {table} where day >= "))
                 .push_bind(from.date_naive());
             if let Some(to) = to {
                 q.push(" and day < ").push_bind(to.date_naive());
@@ -78,12 +117,10 @@ pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: Dat
     if source == Source::Events {
         q.push(" group by 1, 2, 3");
     } else {
-        push_underived(&mut q, filter, span);
+        push_underived(&mut q, filter, span, split);
     }
     q.push(") counted group by 1, 2, 3");
-    let rows: Vec<(DateTime<Utc>, String, String, i64)> = q.build_query_as().fetch_all(pool).await?;
-
-    Ok(stack(rows, filter, from, to.unwrap_or(now), bucket_seconds))
+    q.build_query_as().fetch_all(pool).await
 }
 
 fn push_bucket(q: &mut QueryBuilder<'_, Postgres>, bucket_seconds: i64) {
@@ -99,15 +136,16 @@ const UNDERIVED_BATCHES: i64 = 200;
 /// while the worker catches up (in one statement, hence one snapshot of the
 /// rollups and the worker's position). Beyond [`UNDERIVED_BATCHES`] the page
 /// says how old its counts are instead.
-fn push_underived(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter, span: Span) {
+fn push_underived(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter, span: Span, split: Split) {
     q.push(" union all ");
     push_bucket(q, span.bucket_seconds);
+    let key = split.column();
     q.push(format!(
-        "occurred_at, {EPOCH}), environment, category, 1 from (\
+        "occurred_at, {EPOCH}), environment, key, 1 from (\
          select b.seq_from, b.seq_to \
          from ingest_batches b where {UNDERIVED} \
          order by b.xid, b.batch_id limit {UNDERIVED_BATCHES}) u \
-         cross join lateral (select occurred_at, environment, category from events \
+         cross join lateral (select occurred_at, environment, {key} as key from events \
          where seq between u.seq_from and u.seq_to"
     ));
     push_span(q, span.from, span.to);
@@ -176,18 +214,10 @@ fn coarse(filter: &EventFilter) -> bool {
     filter.app.is_none() && filter.types.is_empty() && filter.outcome.is_none()
 }
 
-/// Lay the rows out as series over every bucket of the range, empty ones included.
-fn stack(
-    rows: Vec<(DateTime<Utc>, String, String, i64)>,
-    filter: &EventFilter,
-    from: DateTime<Utc>,
-    end: DateTime<Utc>,
-    bucket_seconds: i64,
-) -> Histogram {
-    let environments: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.1.as_str()).collect();
-    let by_environment = filter.environment.is_none() && environments.len() > 1;
-
-    let last_row = rows.iter().map(|r| r.0).max().unwrap_or(from);
+/// Lay the rows out as series over every bucket of the range, empty ones
+/// included: one per environment, or one per split value.
+pub fn stack(rows: Vec<Count>, by_environment: bool, from: DateTime<Utc>, end: DateTime<Utc>, bucket_seconds: i64) -> Histogram {
+    let last_row = rows.iter().map(|r| r.bucket).max().unwrap_or(from);
     let end = end.max(last_row + chrono::Duration::seconds(1));
     let mut buckets = Vec::new();
     let mut t = from.timestamp().div_euclid(bucket_seconds) * bucket_seconds;
@@ -198,8 +228,8 @@ fn stack(
 
     let mut series: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let mut total = 0;
-    for (bucket, environment, category, events) in rows {
-        let key = if by_environment { environment } else { category };
+    for Count { bucket, environment, key, events } in rows {
+        let key = if by_environment { environment } else { key };
         let index = ((bucket.timestamp() - buckets[0].timestamp()) / bucket_seconds) as usize;
         let counts = series.entry(key).or_insert_with(|| vec![0; buckets.len()]);
         if let Some(slot) = counts.get_mut(index) {

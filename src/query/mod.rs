@@ -1,6 +1,7 @@
 //! Reads for the console and the API: one function per question a screen asks.
 
 pub mod alerts;
+pub mod compare;
 mod events;
 mod export;
 pub mod filter;

@@ -13,7 +13,7 @@ inserted as materialized (
     select e.id, e.occurred_at, e.environment, e.organization_id, e.organization_name, e.app_id,
            e.app_name, e.type, e.category, e.outcome, e.actor_key, e.actor_id, e.actor_name,
            e.actor_email, e.actor_role, e.actor_session_id, e.client_ip, e.user_agent, e.machine_id,
-           e.client_info, e.country_code, e.device_type, e.search_text
+           e.client_info, e.country_code, e.device_type, e.search_text, e.target_type, e.target_id, e.target_name
     from ranges r
     cross join lateral (
         -- The sequence index alone finds a batch (one probe per partition;
@@ -221,6 +221,9 @@ named as (
         union all
         select environment, organization_id, 'actor', actor_key, actor_name, actor_email, occurred_at
         from inserted where actor_key is not null
+        union all
+        select environment, organization_id, 'target:' || target_type, target_id, target_name, null, occurred_at
+        from inserted where target_type is not null and target_id is not null
     ) mentioned
     order by environment, organization_id, kind, id, seen desc
     on conflict (environment, organization_id, kind, id) do update set

@@ -2,6 +2,7 @@
 //! PostgreSQL database per test (`#[sqlx::test]`, from `DATABASE_URL`).
 
 mod access;
+mod compare;
 mod enrichment;
 mod explorer;
 mod fuzz;

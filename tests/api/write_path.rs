@@ -214,7 +214,9 @@ const RECOUNTS: [(&str, &str, &str); 11] = [
       union all select environment, organization_id, 'app', app_id, max(occurred_at)
       from events where app_id is not null group by 1, 2, 4
       union all select environment, organization_id, 'actor', actor_key, max(occurred_at)
-      from events where actor_key is not null group by 1, 2, 4"),
+      from events where actor_key is not null group by 1, 2, 4
+      union all select environment, organization_id, 'target:' || target_type, target_id, max(occurred_at)
+      from events where target_type is not null and target_id is not null group by 1, 2, 3, 4"),
     ("sessions",
      "select environment, organization_id, session_id, started_at, last_seen, events from sessions",
      "select environment, organization_id, actor_session_id, min(occurred_at), max(occurred_at), count(*)
