@@ -9,13 +9,15 @@ use crate::api::current_user;
 use crate::pages::data::{DataPage, RecordingRulesPage};
 use crate::pages::settings::{ConsoleSessionsPage, KeysPage, SystemPage, UsersPage};
 use crate::pages::verify::VerifyPage;
+use crate::pages::views::ViewsPage;
+use crate::components::views_menu::ViewsMenu;
 use crate::pages::alerts::{AlertsPage, NewAlertPage};
 use crate::pages::compare::ComparePage;
 use crate::pages::monitoring::{ChannelsPage, ServicesSettingsPage};
 use crate::pages::services::{ServicePage, ServicesPage};
 use crate::components::errors::NotFound;
 use crate::pages::{
-    event::EventPage, events::EventsPage, login::LoginPage, session::SessionPage,
+    event::EventPage, events::{EventsPage, LandingPage}, login::LoginPage, session::SessionPage,
     sessions::SessionsPage, target::TargetPage,
 };
 
@@ -52,7 +54,8 @@ pub fn App() -> impl IntoView {
             <TopBar/>
             <main>
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=EventsPage/>
+                    // Async: a landing view redirects before the headers go out.
+                    <Route path=path!("/") view=LandingPage ssr=SsrMode::Async/>
                     <Route path=path!("/events") view=EventsPage/>
                     // Async: the status (404 for an unknown id) is known before the headers go out.
                     <Route path=path!("/compare") view=ComparePage/>
@@ -68,6 +71,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/data") view=DataPage/>
                     <Route path=path!("/settings/rules") view=RecordingRulesPage/>
                     <Route path=path!("/verify") view=VerifyPage/>
+                    <Route path=path!("/views") view=ViewsPage/>
                     <Route path=path!("/services") view=ServicesPage/>
                     <Route path=path!("/services/:id") view=ServicePage/>
                     <Route path=path!("/alerts") view=AlertsPage/>
@@ -107,6 +111,7 @@ fn TopBar() -> impl IntoView {
                                 {auditor.then(|| view! { <A href="/verify">"Integrity"</A> })}
                                 {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
                             </nav>
+                            <ViewsMenu may_share=admin/>
                             <div class="who">
                                 <span class="user" title=user.scope.describe()>{user.email.clone()}</span>
                                 <span class="badge role">{user.role.as_str()}</span>

@@ -7,6 +7,7 @@ mod lifecycle;
 mod monitor;
 mod sessions;
 mod settings;
+mod views;
 #[cfg(feature = "ssr")]
 pub mod auth;
 #[cfg(feature = "ssr")]
@@ -28,3 +29,4 @@ pub use lifecycle::*;
 pub use monitor::*;
 pub use sessions::*;
 pub use settings::*;
+pub use views::*;

@@ -17,3 +17,4 @@ pub mod service_state;
 pub mod settings;
 pub mod time;
 pub mod timeline;
+pub mod views_menu;

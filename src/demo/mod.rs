@@ -146,6 +146,10 @@ const APPS: [(&str, &str); 7] = [
     ("app_support", "Support Desk"),
 ];
 
+/// An app only development runs, and a role only staging changes (see `activity`).
+const PREVIEW_APP: (&str, &str) = ("app_labs", "Labs (preview)");
+const STAGING_ONLY_ROLE: &str = "Release Manager";
+
 const FIRST_NAMES: [&str; 24] = [
     "Ana", "Ben", "Chiara", "Dmitri", "Elif", "Farah", "Gustavo", "Hana", "Ivan", "Jun", "Kofi",
     "Lena", "Mateo", "Nadia", "Oskar", "Priya", "Quentin", "Rosa", "Sven", "Tariq", "Uma",
@@ -473,10 +477,16 @@ impl Generator {
     fn activity(&mut self, t: DateTime<Utc>, environment: &str, user_index: usize, session_id: &str, ip: &str) -> Value {
         let (event_type, target_type, _) = ACTIVITIES[self.activity_weights.sample(&mut self.rng)];
         let mut event = self.base(event_type, t, environment, user_index, Some(session_id), ip);
-        let (app_id, app_name) = *APPS.choose(&mut self.rng).expect("apps");
+        // Differences worth comparing: an app that only development runs, and
+        // a role that only staging changes.
+        let (app_id, app_name) = match environment {
+            "development" if self.rng.gen_bool(0.2) => PREVIEW_APP,
+            _ => *APPS.choose(&mut self.rng).expect("apps"),
+        };
         event["app"] = json!({"id": app_id, "name": app_name});
         let pick = |rng: &mut SmallRng, names: &[&str]| names.choose(rng).copied().unwrap_or_default().to_string();
         let name = match target_type {
+            "role" if environment == "staging" && self.rng.gen_bool(0.3) => STAGING_ONLY_ROLE.to_string(),
             "app" => app_name.to_string(),
             "folder" => pick(&mut self.rng, &FOLDERS),
             "user_group" => pick(&mut self.rng, &GROUPS),

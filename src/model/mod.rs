@@ -15,6 +15,7 @@ mod rules;
 mod session;
 mod time;
 mod url;
+mod views;
 mod vocabulary;
 
 pub use access::*;
@@ -31,4 +32,5 @@ pub use rules::*;
 pub use session::*;
 pub use time::*;
 pub use url::*;
+pub use views::*;
 pub use vocabulary::*;

@@ -4,9 +4,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
 
-use crate::api::explore_events;
+use crate::api::{explore_events, landing_view};
 use crate::components::activity_chart::ActivityChart;
 use crate::components::errors::error_list;
 use crate::components::event_table::EventTable;
@@ -84,5 +85,23 @@ pub fn EventsPage() -> impl IntoView {
                 })}
             </ErrorBoundary>
         </Transition>
+    }
+}
+
+/// `/`: the user's landing view when they chose one, otherwise the explorer.
+#[component]
+pub fn LandingPage() -> impl IntoView {
+    let location = use_location();
+    let landing = Resource::new(|| (), |_| landing_view());
+    view! {
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let plain = location.search.get_untracked().trim_start_matches('?').is_empty();
+                match landing.await {
+                    Ok(Some(href)) if plain => view! { <Redirect path=href/> }.into_any(),
+                    _ => view! { <EventsPage/> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

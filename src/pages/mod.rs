@@ -13,3 +13,4 @@ pub mod services;
 pub mod settings;
 pub mod target;
 pub mod verify;
+pub mod views;

@@ -13,6 +13,7 @@ pub mod monitor;
 pub mod retention;
 pub mod rules;
 pub mod seal;
+pub mod views;
 pub mod write;
 
 pub use write::{insert, insert_events, InsertOutcome, Sealing};

@@ -163,8 +163,9 @@ pub fn server_fn_path(name: &str) -> String {
 }
 
 impl Console {
+    /// GET a page as a browser does (accepting HTML).
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+        self.client.get(format!("{}{path}", self.base)).header("accept", "text/html").send().await.unwrap()
     }
 
     /// Call a server function as the page would (same-origin POST of a form).

@@ -16,4 +16,5 @@ mod paging;
 mod partitions;
 mod retention;
 mod rules;
+mod views;
 mod write_path;

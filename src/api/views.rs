@@ -1,0 +1,107 @@
+//! Server functions of saved views: list, save (private, or shared by an
+//! admin), rename, delete, and the landing view. Each acts as the signed-in
+//! user on their own views; changes are audited.
+
+use leptos::prelude::*;
+
+use crate::model::SavedView;
+
+/// The views the signed-in user may open: their own and the shared ones.
+#[server]
+pub async fn list_views() -> Result<Vec<SavedView>, ServerFnError> {
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
+    crate::store::views::list(&state.pool, principal.user.id).await.map_err(crate::error::internal)
+}
+
+/// Save the page at `url` (the explorer or compare page) as `name`; sharing needs an admin.
+#[server]
+pub async fn save_view(name: String, url: String, shared: Option<String>) -> Result<i64, ServerFnError> {
+    use crate::audit::{record, Activity};
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
+    let name = view_name(&name)?;
+    let (path, query) = crate::model::view_location(&url)
+        .ok_or_else(|| ServerFnError::new("only the explorer and the compare page can be saved as a view"))?;
+    if query.len() > 4000 {
+        return Err(ServerFnError::new("this view's address is too long to save"));
+    }
+    let shared = shared.is_some_and(|s| s == "on" || s == "true");
+    if shared && principal.user.role != crate::model::Role::Admin {
+        return Err(ServerFnError::new("only admins may share a view; save it privately"));
+    }
+    let id = crate::store::views::save(&state.pool, principal.user.id, &name, &path, &query, shared)
+        .await
+        .map_err(crate::error::internal)?;
+    let activity = Activity::new("view.save", crate::model::Category::Change)
+        .target("view", id.to_string(), Some(name))
+        .details(serde_json::json!({"path": path, "query": query, "shared": shared}));
+    record(&state, &principal.actor(), activity).await;
+    Ok(id)
+}
+
+/// Rename one of the signed-in user's views.
+#[server]
+pub async fn rename_view(id: i64, name: String) -> Result<(), ServerFnError> {
+    use crate::audit::{record, Activity};
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
+    let name = view_name(&name)?;
+    let renamed = crate::store::views::rename(&state.pool, principal.user.id, id, &name).await.map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => ServerFnError::new("you already have a view of that name"),
+        e => crate::error::internal(e),
+    })?;
+    if !renamed {
+        return Err(ServerFnError::new("no such view of yours"));
+    }
+    record(&state, &principal.actor(), Activity::new("view.rename", crate::model::Category::Change).target("view", id.to_string(), Some(name))).await;
+    Ok(())
+}
+
+/// Delete one of the signed-in user's views (admins: any shared view too).
+#[server]
+pub async fn delete_view(id: i64) -> Result<(), ServerFnError> {
+    use crate::audit::{record, Activity};
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
+    let admin = principal.user.role == crate::model::Role::Admin;
+    let name = crate::store::views::delete(&state.pool, principal.user.id, id, admin)
+        .await
+        .map_err(crate::error::internal)?
+        .ok_or_else(|| ServerFnError::new("no such view of yours"))?;
+    record(&state, &principal.actor(), Activity::new("view.delete", crate::model::Category::Change).target("view", id.to_string(), Some(name))).await;
+    Ok(())
+}
+
+/// Make a view the signed-in user may open their landing page (`id` absent: the explorer).
+#[server]
+pub async fn set_default_view(id: Option<i64>) -> Result<(), ServerFnError> {
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
+    if !crate::store::views::set_default(&state.pool, principal.user.id, id).await.map_err(crate::error::internal)? {
+        return Err(ServerFnError::new("no such view"));
+    }
+    Ok(())
+}
+
+/// Where `/` takes the signed-in user: their landing view, if any.
+#[server]
+pub async fn landing_view() -> Result<Option<String>, ServerFnError> {
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
+    let view = crate::store::views::landing(&state.pool, principal.user.id).await.map_err(crate::error::internal)?;
+    Ok(view.map(|v| v.href()))
+}
+
+/// A view's name, trimmed; an error when empty or too long.
+#[cfg(feature = "ssr")]
+fn view_name(name: &str) -> Result<String, ServerFnError> {
+    let name = name.trim();
+    match name.chars().count() {
+        0 => Err(ServerFnError::new("give the view a name")),
+        n if n > crate::model::MAX_VIEW_NAME => {
+            Err(ServerFnError::new(format!("a view's name may have at most {} characters", crate::model::MAX_VIEW_NAME)))
+        }
+        _ => Ok(name.to_string()),
+    }
+}

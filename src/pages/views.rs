@@ -1,0 +1,111 @@
+//! Saved views (`/views`): open, rename or delete one's own, choose the view
+//! `/` opens, and see the shared ones.
+
+use leptos::prelude::*;
+use leptos::server::ServerAction;
+use leptos_meta::Title;
+
+use crate::api::{list_views, DeleteView, RenameView, SetDefaultView};
+use crate::components::settings::{action_error, load_failed};
+use crate::model::SavedView;
+
+#[component]
+pub fn ViewsPage() -> impl IntoView {
+    let rename = ServerAction::<RenameView>::new();
+    let delete = ServerAction::<DeleteView>::new();
+    let start = ServerAction::<SetDefaultView>::new();
+    let views = Resource::new(
+        move || (rename.version().get(), delete.version().get(), start.version().get()),
+        |_| list_views(),
+    );
+    view! {
+        <Title text="Saved views"/>
+        <div class="page-head"><h1>"Saved views"</h1></div>
+        <p class="hint">
+            "A view keeps the filters, not the results: a relative range such as “last 24 hours” means the last 24 hours whenever it is opened. "
+            "Save one from the Views menu on the explorer or the compare page. Shared views (saved by admins) are listed for everyone, who see in them only what they may see."
+        </p>
+        {action_error(move || rename.value().get())}
+        {action_error(move || delete.value().get())}
+        {action_error(move || start.value().get())}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading views…"</p> }>
+            {move || Suspend::new(async move {
+                match views.await {
+                    Err(e) => load_failed(&e),
+                    Ok(views) if views.is_empty() => view! {
+                        <section class="empty-state"><h2>"No saved views"</h2><p>"Use the Views menu at the top to save the explorer or the compare page as it is."</p></section>
+                    }.into_any(),
+                    Ok(views) => view! { <ViewsTable views rename delete start/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ViewsTable(
+    views: Vec<SavedView>,
+    rename: ServerAction<RenameView>,
+    delete: ServerAction<DeleteView>,
+    start: ServerAction<SetDefaultView>,
+) -> impl IntoView {
+    let any_default = views.iter().any(|v| v.is_default);
+    view! {
+        <table class="events settings-table saved-views">
+            <thead><tr>
+                <th scope="col">"Name"</th><th scope="col">"Page"</th><th scope="col">"Filters"</th>
+                <th scope="col">"Sharing"</th><th scope="col">"Opens at start"</th><th scope="col"></th>
+            </tr></thead>
+            <tbody>
+                {views.into_iter().map(|v| {
+                    let page = if v.path == "/compare" { "Compare" } else { "Explorer" };
+                    let sharing = match (v.shared, v.mine) {
+                        (true, true) => "shared by you".to_string(),
+                        (true, false) => format!("shared by {}", v.owner_email),
+                        _ => "private".to_string(),
+                    };
+                    let name = v.name.clone();
+                    view! {
+                        <tr data-view=v.name.clone()>
+                            <td><a href=v.href()>{v.name.clone()}</a></td>
+                            <td>{page}</td>
+                            <td><code>{if v.query.is_empty() { "(none)".to_string() } else { v.query.clone() }}</code></td>
+                            <td>{sharing}</td>
+                            <td>
+                                {if v.is_default {
+                                    view! {
+                                        <ActionForm action=start attr:class="inline-form">
+                                            <span class="badge">"yes"</span>
+                                            <button type="submit" class="link-button">"Open the explorer instead"</button>
+                                        </ActionForm>
+                                    }.into_any()
+                                } else {
+                                    view! {
+                                        <ActionForm action=start attr:class="inline-form">
+                                            <input type="hidden" name="id" value=v.id/>
+                                            <button type="submit" class="link-button">"Open at start"</button>
+                                        </ActionForm>
+                                    }.into_any()
+                                }}
+                            </td>
+                            <td class="actions">
+                                {v.mine.then(|| view! {
+                                    <ActionForm action=rename attr:class="inline-form">
+                                        <input type="hidden" name="id" value=v.id/>
+                                        <input name="name" required maxlength="100" value=name aria-label="New name"/>
+                                        <button type="submit" class="button">"Rename"</button>
+                                    </ActionForm>
+                                    <ActionForm action=delete attr:class="inline-form">
+                                        <input type="hidden" name="id" value=v.id/>
+                                        <button type="submit" class="button">"Delete"</button>
+                                    </ActionForm>
+                                })}
+                            </td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        {(!any_default).then(|| view! { <p class="hint">"The Vigil logo opens the explorer; choose “Open at start” to open a view instead."</p> })}
+    }
+}
