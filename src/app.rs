@@ -83,7 +83,8 @@ pub fn App() -> impl IntoView {
             <footer class="footer">
                 "IP geolocation by "
                 <a href="https://db-ip.com" rel="external">"DB-IP"</a>
-                " (CC BY 4.0). Browser, OS and device detection: uap-core (Apache 2.0)."
+                " (CC BY 4.0). Browser, OS and device detection: uap-core (Apache 2.0). "
+                "Map outline: Natural Earth via world-atlas (public domain; ISC)."
             </footer>
         </Router>
     }

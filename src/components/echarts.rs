@@ -25,13 +25,39 @@ extern "C" {
 /// Draw `chart` into `element` as SVG, replacing a chart drawn there before,
 /// and mark the element `data-ready` for tests.
 pub fn draw(element: &web_sys::Element, chart: &charming::Chart) -> Instance {
+    let instance = fresh(element);
+    charming::WasmRenderer::update(instance.unchecked_ref::<charming::Echarts>(), chart);
+    let _ = element.set_attribute("data-ready", "true");
+    instance
+}
+
+/// Draw an ECharts option written as JSON (for what charming does not
+/// describe, such as a map), like [`draw`].
+pub fn draw_option(element: &web_sys::Element, option: &serde_json::Value) -> Instance {
+    let instance = fresh(element);
+    instance.set_option(js_sys::JSON::parse(&option.to_string()).unwrap_or(JsValue::NULL));
+    let _ = element.set_attribute("data-ready", "true");
+    instance
+}
+
+fn fresh(element: &web_sys::Element) -> Instance {
     if !instance_of(element).is_undefined() {
         dispose(element);
     }
     let options = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&options, &"renderer".into(), &"svg".into());
-    let instance = init(element, JsValue::NULL, options.into());
-    charming::WasmRenderer::update(instance.unchecked_ref::<charming::Echarts>(), chart);
-    let _ = element.set_attribute("data-ready", "true");
-    instance
+    init(element, JsValue::NULL, options.into())
+}
+
+/// Run `then` once the world outline (`/world.json`, from the npm package
+/// world-atlas) is registered with ECharts as the map `world`; fetched once per page load.
+pub fn with_world_map(then: impl FnOnce() + 'static) {
+    let load = js_sys::Function::new_no_args(
+        "return echarts.getMap('world') ? Promise.resolve() : \
+         fetch('/world.json').then(r => r.json()).then(g => echarts.registerMap('world', g))",
+    );
+    let Ok(promise) = load.call0(&JsValue::NULL) else { return };
+    let done = Closure::once(move |_: JsValue| then());
+    let _ = js_sys::Promise::from(promise).then(&done);
+    done.forget();
 }

@@ -18,3 +18,4 @@ pub mod settings;
 pub mod time;
 pub mod timeline;
 pub mod views_menu;
+pub mod world_map;

@@ -255,14 +255,22 @@ fn is_event_type(t: &str) -> bool {
     })
 }
 
-/// The category an event type implies when the sender gives none.
+/// The category an event type implies when the sender gives none: `session`
+/// when any segment is `session` (`session.sign_in`, `user.session.start`) or
+/// it starts with `auth`; `system` for `server.*` and `system.*`; `access` for
+/// `api.*`, `data_query.*`, `policy.*` and types ending in a read or a
+/// sign-on (`.view`, `.export`, `.login`, `.console_login`,
+/// `.evaluate_sign_on`…); otherwise `change`.
 pub fn category_of(event_type: &str) -> Category {
-    let (head, action) = event_type.split_once('.').unwrap_or((event_type, ""));
-    match (head, action) {
-        ("session" | "auth", _) => Category::Session,
-        ("server" | "system", _) => Category::System,
-        ("api" | "data_query", _) => Category::Access,
-        (_, "view" | "read" | "access" | "execute" | "download" | "export") => Category::Access,
+    const READS: [&str; 10] =
+        ["view", "read", "access", "execute", "download", "export", "login", "console_login", "sign_on", "evaluate_sign_on"];
+    let head = event_type.split('.').next().unwrap_or_default();
+    let last = event_type.rsplit('.').next().unwrap_or_default();
+    match head {
+        _ if head == "auth" || event_type.split('.').any(|s| s == "session") => Category::Session,
+        "server" | "system" => Category::System,
+        "api" | "data_query" | "policy" => Category::Access,
+        _ if READS.contains(&last) && event_type.contains('.') => Category::Access,
         _ => Category::Change,
     }
 }
@@ -392,5 +400,13 @@ mod tests {
         assert_eq!(category_of("server.start"), Category::System);
         assert_eq!(category_of("api.access"), Category::Access);
         assert_eq!(category_of("role.permission_add"), Category::Change);
+        // Real-world names: Okta, GitHub, CloudTrail.
+        assert_eq!(category_of("user.session.start"), Category::Session);
+        assert_eq!(category_of("user.session.end"), Category::Session);
+        assert_eq!(category_of("policy.evaluate_sign_on"), Category::Access);
+        assert_eq!(category_of("user.login"), Category::Access);
+        assert_eq!(category_of("signin.console_login"), Category::Access);
+        assert_eq!(category_of("repo.create"), Category::Change);
+        assert_eq!(category_of("login"), Category::Change, "a bare word says too little");
     }
 }

@@ -112,6 +112,47 @@ pub struct SessionList {
     pub organizations: Vec<FilterOption>,
     pub countries: Vec<FilterOption>,
     pub device_types: Vec<FilterOption>,
+    /// Where the matching sessions come from (all of them, not only those listed).
+    pub places: Vec<Place>,
+}
+
+/// A place sessions come from: one dot on the map.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Place {
+    pub latitude: f64,
+    pub longitude: f64,
+    /// "Berlin, DE".
+    pub label: String,
+    pub country: Option<String>,
+    pub sessions: i64,
+    /// Sessions with a flag.
+    pub flagged: i64,
+}
+
+/// Where a session was, in time order: one point per change of place.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PathPoint {
+    pub at: DateTime<Utc>,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub label: String,
+    /// The user's previous session, which flags compare with.
+    pub previous_session: bool,
+}
+
+/// Great-circle distance in km.
+pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    let (lat1, lon1, lat2, lon2) = (a.0.to_radians(), a.1.to_radians(), b.0.to_radians(), b.1.to_radians());
+    let h = ((lat2 - lat1) / 2.0).sin().powi(2) + lat1.cos() * lat2.cos() * ((lon2 - lon1) / 2.0).sin().powi(2);
+    2.0 * 6371.0 * h.sqrt().asin()
+}
+
+/// Whether going from one point to the next is faster than an airliner (over
+/// 900 km/h across more than 500 km): the rule of the impossible-travel flag.
+pub fn impossible_travel(from: &PathPoint, to: &PathPoint) -> bool {
+    let km = distance_km((from.latitude, from.longitude), (to.latitude, to.longitude));
+    let hours = (to.at - from.at).num_seconds().max(1) as f64 / 3600.0;
+    km > 500.0 && km / hours > 900.0
 }
 
 /// One session and every event it produced, oldest first.
@@ -120,6 +161,7 @@ pub struct SessionView {
     pub now: DateTime<Utc>,
     pub session: SessionSummary,
     pub events: Vec<EventSummary>,
+    pub path: Vec<PathPoint>,
 }
 
 #[cfg(test)]
@@ -132,5 +174,21 @@ mod tests {
         let href = filter.href();
         assert_eq!(href, "/sessions?country=DE&flag=new_device&status=all");
         assert_eq!(SessionFilter::from_query(href.trim_start_matches("/sessions?")), filter);
+    }
+
+    #[test]
+    fn travel_faster_than_an_airliner_is_impossible() {
+        let at = |minutes: i64, latitude: f64, longitude: f64| PathPoint {
+            at: DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::minutes(minutes),
+            latitude,
+            longitude,
+            label: String::new(),
+            previous_session: false,
+        };
+        let (berlin, sydney) = (at(0, 52.52, 13.40), at(60, -33.87, 151.21));
+        assert!((distance_km((52.52, 13.40), (-33.87, 151.21)) - 16_000.0).abs() < 150.0);
+        assert!(impossible_travel(&berlin, &sydney));
+        assert!(!impossible_travel(&berlin, &at(24 * 60, -33.87, 151.21)), "a day is enough");
+        assert!(!impossible_travel(&berlin, &at(1, 52.40, 13.06)), "Potsdam is near");
     }
 }

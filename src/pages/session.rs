@@ -10,7 +10,8 @@ use crate::components::badges::{Flags, StatusBadge};
 use crate::components::errors::{ErrorMessage, NotFound};
 use crate::components::facts::Facts;
 use crate::components::timeline::TimelineItem;
-use crate::model::absolute_time;
+use crate::components::world_map::{path_option, WorldMap};
+use crate::model::{absolute_time, impossible_travel};
 
 #[component]
 pub fn SessionPage() -> impl IntoView {
@@ -48,6 +49,22 @@ pub fn SessionPage() -> impl IntoView {
                                                 ("Last seen", Some(absolute_time(s.last_seen))), ("Ended", s.ended_at.map(absolute_time)),
                                                 ("Events", Some(s.events.to_string()))]/>
                             </div>
+                            {(!v.path.is_empty()).then(|| {
+                                let legs = v.path.windows(2).filter(|p| impossible_travel(&p[0], &p[1])).count();
+                                let description = format!(
+                                    "Map of this session's places in time order: {} places, {legs} impossible-travel legs.",
+                                    v.path.len()
+                                );
+                                view! {
+                                    <section class="related">
+                                        <h2>"Where" <span class="hint">{format!(" {} places in time order", v.path.len())}</span></h2>
+                                        <WorldMap id="session-map" option=path_option(&v.path) description/>
+                                        {(legs > 0).then(|| view! {
+                                            <p class="hint map-legend"><span class="leg flagged"></span>" travel faster than an airliner (over 900 km/h across more than 500 km)"</p>
+                                        })}
+                                    </section>
+                                }
+                            })}
                             <section class="related">
                                 <h2>"Timeline" <span class="hint">{format!(" {} events, oldest first", v.events.len())}</span></h2>
                                 <ol class="timeline session-timeline">

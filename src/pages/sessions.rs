@@ -10,6 +10,7 @@ use crate::components::navigation::{live_view, navigator, option_select};
 use crate::components::badges::{Flags, StatusBadge};
 use crate::components::errors::error_list;
 use crate::components::time::Time;
+use crate::components::world_map::{places_option, WorldMap};
 use crate::model::{path_segment, flag_label, FilterOption, SessionFilter, SessionSummary, FLAGS};
 
 /// Sessions listed at most (the server function's limit).
@@ -49,6 +50,20 @@ pub fn SessionsPage() -> impl IntoView {
                                     (n, false) => format!("{n} active session{}", if n == 1 { "" } else { "s" }),
                                 }}
                             </p>
+                            {(!list.places.is_empty()).then(|| {
+                                let flagged: i64 = list.places.iter().map(|p| p.flagged).sum();
+                                let description = format!(
+                                    "Map of where these sessions come from: {} places, {flagged} flagged sessions. Click a country to filter.",
+                                    list.places.len()
+                                );
+                                view! {
+                                    <WorldMap id="sessions-map" option=places_option(&list.places) description filter_by_country=true/>
+                                    <p class="hint map-legend">
+                                        <span class="dot"></span>" sessions · "
+                                        <span class="dot flagged"></span>" with a flag · click a country to filter, scroll to zoom"
+                                    </p>
+                                }
+                            })}
                             {if list.sessions.is_empty() {
                                 view! {
                                     <section class="empty-state">

@@ -5,7 +5,7 @@ use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
 use super::events::{SummaryRow, SUMMARY_COLUMNS};
 use super::filter::push_scope;
-use crate::model::{FilterOption, Scope, SessionFilter, SessionList, SessionSummary, SessionView};
+use crate::model::{FilterOption, PathPoint, Place, Scope, SessionFilter, SessionList, SessionSummary, SessionView};
 
 const SESSION_COLUMNS: &str = "environment, organization_id, coalesce(organization_name, nullif(organization_id, '')) as organization, \
     session_id, user_key, user_name, user_email, user_role, started_at, last_seen, ended_at, events, \
@@ -62,6 +62,28 @@ pub async fn list_sessions(pool: &PgPool, filter: &SessionFilter, idle_minutes: 
     let now = Utc::now();
     let idle_since = now - Duration::minutes(idle_minutes);
     let mut q = QueryBuilder::<Postgres>::new(format!("select {SESSION_COLUMNS} from sessions where true"));
+    push_session_filter(&mut q, filter, now, idle_since);
+    q.push(" order by last_seen desc, session_id limit ").push_bind(limit);
+
+    let (rows, options, places) = tokio::try_join!(
+        q.build_query_as::<SessionRow>().fetch_all(pool),
+        session_options(pool, filter, now),
+        places(pool, filter, now, idle_since),
+    )?;
+    let [environments, organizations, countries, device_types] = options;
+    Ok(SessionList {
+        now,
+        sessions: rows.into_iter().map(|r| r.into_summary(idle_since)).collect(),
+        environments,
+        organizations,
+        countries,
+        device_types,
+        places,
+    })
+}
+
+/// The conditions of the sessions filter: active (or seen in 7 days), scope, filters.
+fn push_session_filter(q: &mut QueryBuilder<'_, Postgres>, filter: &SessionFilter, now: DateTime<Utc>, idle_since: DateTime<Utc>) {
     if filter.include_ended {
         q.push(" and last_seen >= ").push_bind(now - Duration::days(7));
     } else {
@@ -72,11 +94,11 @@ pub async fn list_sessions(pool: &PgPool, filter: &SessionFilter, idle_minutes: 
             q.push(format!(" and {column} = ")).push_bind(v.clone());
         }
     };
-    push_scope(&mut q, &filter.scope);
-    eq(&mut q, "environment", &filter.environment);
-    eq(&mut q, "organization_id", &filter.organization);
-    eq(&mut q, "country_code", &filter.country);
-    eq(&mut q, "device_type", &filter.device_type);
+    push_scope(q, &filter.scope);
+    eq(q, "environment", &filter.environment);
+    eq(q, "organization_id", &filter.organization);
+    eq(q, "country_code", &filter.country);
+    eq(q, "device_type", &filter.device_type);
     if let Some(user) = &filter.user {
         q.push(" and (user_key = ")
             .push_bind(user.clone())
@@ -89,18 +111,23 @@ pub async fn list_sessions(pool: &PgPool, filter: &SessionFilter, idle_minutes: 
     if let Some(flag) = &filter.flag {
         q.push(" and ").push_bind(flag.clone()).push(" = any(flags)");
     }
-    q.push(" order by last_seen desc, session_id limit ").push_bind(limit);
+}
 
-    let (rows, options) = tokio::try_join!(q.build_query_as::<SessionRow>().fetch_all(pool), session_options(pool, filter, now))?;
-    let [environments, organizations, countries, device_types] = options;
-    Ok(SessionList {
-        now,
-        sessions: rows.into_iter().map(|r| r.into_summary(idle_since)).collect(),
-        environments,
-        organizations,
-        countries,
-        device_types,
-    })
+/// The most places the map shows (the busiest).
+const MAX_PLACES: i64 = 2000;
+
+/// Where every session matching the filter comes from, to a tenth of a degree.
+async fn places(pool: &PgPool, filter: &SessionFilter, now: DateTime<Utc>, idle_since: DateTime<Utc>) -> sqlx::Result<Vec<Place>> {
+    let mut q = QueryBuilder::<Postgres>::new(
+        "select round(latitude::numeric, 1)::float8, round(longitude::numeric, 1)::float8,                 concat_ws(', ', max(client_info->>'city'), max(country_code)), max(country_code),                 count(*)::int8, (count(*) filter (where cardinality(flags) > 0))::int8          from sessions where latitude is not null and longitude is not null",
+    );
+    push_session_filter(&mut q, filter, now, idle_since);
+    q.push(" group by 1, 2 order by 5 desc limit ").push_bind(MAX_PLACES);
+    let rows: Vec<(f64, f64, String, Option<String>, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(latitude, longitude, label, country, sessions, flagged)| Place { latitude, longitude, label, country, sessions, flagged })
+        .collect())
 }
 
 /// The choices of the environment, organization, country and device filters:
@@ -159,9 +186,44 @@ pub async fn session_view(
     .bind(&row.organization_id)
     .fetch_all(pool)
     .await?;
+    let path = session_path(pool, &row, session_id).await?;
     Ok(Some(SessionView {
         now,
         session: row.into_summary(now - Duration::minutes(idle_minutes)),
         events: events.into_iter().map(Into::into).collect(),
+        path,
     }))
+}
+
+/// Where a session was: the user's previous session (what its flags compare
+/// with), then each place its events came from, in time order.
+async fn session_path(pool: &PgPool, row: &SessionRow, session_id: &str) -> sqlx::Result<Vec<PathPoint>> {
+    let rows: Vec<(DateTime<Utc>, f64, f64, String, bool)> = sqlx::query_as(
+        "(select started_at, latitude, longitude, concat_ws(', ', client_info->>'city', country_code), true \
+          from sessions where environment = $2 and organization_id = $3 and user_key = $4 \
+            and started_at < $5 and session_id <> $1 and latitude is not null \
+          order by started_at desc limit 1) \
+         union all \
+         (select occurred_at, (client_info->>'latitude')::float8, (client_info->>'longitude')::float8, \
+                 concat_ws(', ', client_info->>'city', country_code), false \
+          from events where actor_session_id = $1 and environment = $2 and organization_id = $3 \
+            and client_info ? 'latitude' \
+          order by occurred_at, id limit 2000) \
+         order by 1",
+    )
+    .bind(session_id)
+    .bind(&row.environment)
+    .bind(&row.organization_id)
+    .bind(&row.user_key)
+    .bind(row.started_at)
+    .fetch_all(pool)
+    .await?;
+    let mut path: Vec<PathPoint> = Vec::new();
+    for (at, latitude, longitude, label, previous_session) in rows {
+        let moved = path.last().is_none_or(|p| (p.latitude, p.longitude) != (latitude, longitude));
+        if moved {
+            path.push(PathPoint { at, latitude, longitude, label, previous_session });
+        }
+    }
+    Ok(path)
 }
