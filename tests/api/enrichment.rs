@@ -215,4 +215,17 @@ async fn new_country_new_device_and_impossible_travel_are_flagged(pool: sqlx::Pg
     assert_eq!(by_device.sessions[0].session_id, "s4");
     let by_country = vigil::query::list_sessions(&app.pool, &all.with("country", Some("US")), 30, 100).await.unwrap();
     assert_eq!(by_country.sessions[0].session_id, "s2");
+
+    // The map: one place per location, with its sessions and flagged ones.
+    let places: Vec<(Option<&str>, i64, i64)> =
+        list.places.iter().map(|p| (p.country.as_deref(), p.sessions, p.flagged)).collect();
+    assert_eq!(places, [(Some("GB"), 3, 1), (Some("US"), 1, 1)]);
+    assert_eq!(by_country.places.len(), 1, "the map follows the filter");
+
+    // A session's path starts where the user's previous session was; the leg is impossible.
+    let view = vigil::query::session_view(&app.pool, "s2", &vigil::model::Scope::everything(), 30).await.unwrap().unwrap();
+    let path: Vec<(Option<String>, bool)> =
+        view.path.iter().map(|p| (p.label.rsplit(", ").next().map(String::from), p.previous_session)).collect();
+    assert_eq!(path, [(Some("GB".into()), true), (Some("US".into()), false)]);
+    assert!(vigil::model::impossible_travel(&view.path[0], &view.path[1]));
 }
