@@ -4,8 +4,8 @@
 use leptos::html;
 use leptos::prelude::*;
 
-use crate::components::navigation::{live_view, navigator, option_select};
-use crate::model::{EventFilter, FilterOption, FilterOptions, TimeRange, PRESETS};
+use crate::components::navigation::{live_view, navigator, option_select, range_select};
+use crate::model::{EventFilter, FilterOption, FilterOptions, TimeRange};
 
 #[component]
 pub fn FilterBar(filter: EventFilter, options: FilterOptions) -> impl IntoView {
@@ -23,7 +23,7 @@ pub fn FilterBar(filter: EventFilter, options: FilterOptions) -> impl IntoView {
                 <TypePicker chosen=filter.types.clone() types=options.types/>
                 {select("category", "Category", options.categories)}
                 {select("outcome", "Outcome", options.outcomes)}
-                <RangeSelect range=filter.range.clone()/>
+                {range_select(&filter.range, "Custom (below)".into(), move |key| live().with("range", Some(key)).href())}
             </div>
             <div class="filter-row">
                 <SearchForm user=filter.user.clone() text=filter.text.clone() users=options.users/>
@@ -51,35 +51,6 @@ fn TypePicker(chosen: Vec<String>, types: Vec<FilterOption>) -> impl IntoView {
                     .filter(|t| !chosen.contains(&t.value))
                     .map(|c| view! { <option value=c.value>{format!("{} ({})", c.label, c.events)}</option> })
                     .collect_view()}
-            </select>
-        </label>
-    }
-}
-
-/// The preset ranges; "custom" stands for the range set below.
-#[component]
-fn RangeSelect(range: TimeRange) -> impl IntoView {
-    let go = navigator();
-    let live = live_view(EventFilter::from_query);
-    let current = match &range {
-        TimeRange::Last(key) => key.clone(),
-        TimeRange::Between { .. } => "custom".into(),
-    };
-    let pick_range = move |ev: leptos::ev::Event| {
-        let value = event_target_value(&ev);
-        if value != "custom" {
-            go(live().with("range", Some(&value)).href());
-        }
-    };
-    view! {
-        <label class="field">
-            <span>"Time range"</span>
-            <select name="range" on:change=pick_range>
-                {PRESETS
-                    .iter()
-                    .map(|(key, label, _)| view! { <option value=*key selected=current == *key>{*label}</option> })
-                    .collect_view()}
-                <option value="custom" selected=current == "custom">"Custom (below)"</option>
             </select>
         </label>
     }

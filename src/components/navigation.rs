@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 use leptos_router::NavigateOptions;
 
-use crate::model::FilterOption;
+use crate::model::{FilterOption, TimeRange, PRESETS};
 
 /// The view in the address bar now, parsed from its query by `parse`. Controls
 /// build the next URL from it rather than from the view they were drawn with,
@@ -50,6 +50,34 @@ pub fn option_select(
                         view! { <option value=c.value selected=selected>{text}</option> }
                     })
                     .collect_view()}
+            </select>
+        </label>
+    }
+}
+
+/// The preset time ranges; choosing one navigates to `href_for(key)`. A
+/// custom range is listed as `custom_label` and choosing it changes nothing.
+pub fn range_select(range: &TimeRange, custom_label: String, href_for: impl Fn(&str) -> String + 'static) -> impl IntoView {
+    let go = navigator();
+    let current = match range {
+        TimeRange::Last(key) => key.clone(),
+        TimeRange::Between { .. } => "custom".into(),
+    };
+    let pick_range = move |ev: leptos::ev::Event| {
+        let value = event_target_value(&ev);
+        if value != "custom" {
+            go(href_for(&value));
+        }
+    };
+    view! {
+        <label class="field">
+            <span>"Time range"</span>
+            <select name="range" on:change=pick_range>
+                {PRESETS
+                    .iter()
+                    .map(|(key, label, _)| view! { <option value=*key selected=current == *key>{*label}</option> })
+                    .collect_view()}
+                <option value="custom" selected=current == "custom">{custom_label}</option>
             </select>
         </label>
     }

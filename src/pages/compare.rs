@@ -15,8 +15,8 @@ use crate::api::compare_environments;
 use crate::components::activity_chart::bucket_labels;
 use crate::components::errors::error_list;
 use crate::components::line_chart::LineChart;
-use crate::components::navigation::{live_view, navigator};
-use crate::model::{count_label, share, CompareView, Comparison, OnlyIn, TargetStates, TimeRange, PRESETS};
+use crate::components::navigation::{live_view, navigator, range_select};
+use crate::model::{count_label, share, CompareView, Comparison, OnlyIn, TargetStates};
 
 #[component]
 pub fn ComparePage() -> impl IntoView {
@@ -105,16 +105,6 @@ fn CompareControls(view: CompareView, available: Vec<String>, compared: Vec<Stri
             }
         })
         .collect_view();
-    let current = match &view.filter.range {
-        TimeRange::Last(key) => key.clone(),
-        TimeRange::Between { .. } => "custom".into(),
-    };
-    let go_range = go.clone();
-    let pick_range = move |ev: leptos::ev::Event| {
-        let mut next = live();
-        next.filter = next.filter.with("range", Some(&event_target_value(&ev)));
-        go_range(next.href());
-    };
     let toggle_share = move |_| {
         let next = live();
         go(CompareView { share: !next.share, ..next }.href());
@@ -135,16 +125,11 @@ fn CompareControls(view: CompareView, available: Vec<String>, compared: Vec<Stri
                     <legend>"Environments"</legend>
                     {boxes}
                 </fieldset>
-                <label class="field">
-                    <span>"Time range"</span>
-                    <select name="range" on:change=pick_range>
-                        {PRESETS
-                            .iter()
-                            .map(|(key, label, _)| view! { <option value=*key selected=current == *key>{*label}</option> })
-                            .collect_view()}
-                        {(current == "custom").then(|| view! { <option value="custom" selected=true>{view.filter.range.label()}</option> })}
-                    </select>
-                </label>
+                {range_select(&view.filter.range, view.filter.range.label(), move |key| {
+                    let mut next = live();
+                    next.filter = next.filter.with("range", Some(key));
+                    next.href()
+                })}
                 <label class="check">
                     <input type="checkbox" name="share" checked=view.share on:change=toggle_share/>
                     "Share of its own total"
