@@ -110,6 +110,7 @@ fn TopBar() -> impl IntoView {
                                 <A href="/services">"Services"</A>
                                 {auditor.then(|| view! { <A href="/alerts">"Alerts"</A> })}
                                 {auditor.then(|| view! { <A href="/verify">"Integrity"</A> })}
+                                {auditor.then(|| view! { <a href=console_activity()>"Console activity"</a> })}
                                 {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
                             </nav>
                             <ViewsMenu may_share=admin/>
@@ -126,6 +127,11 @@ fn TopBar() -> impl IntoView {
             </Transition>
         </header>
     }
+}
+
+/// The explorer on Vigil's own audit trail (searches, views, sign-ins, changes).
+fn console_activity() -> String {
+    crate::model::EventFilter::default().with("env", Some(crate::model::CONSOLE_ENVIRONMENT)).href()
 }
 
 /// Set `data-hydrated` on `<body>` once the browser has taken over the page;

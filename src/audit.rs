@@ -12,7 +12,7 @@ use crate::model::{ActorType, Category, Outcome};
 use crate::state::AppState;
 
 /// Environment and organization of Vigil's own events.
-pub const VIGIL: &str = "vigil";
+pub const VIGIL: &str = crate::model::CONSOLE_ENVIRONMENT;
 
 /// Whether an environment is Vigil's own (in any case), which no key may write to.
 pub fn is_reserved_environment(environment: &str) -> bool {

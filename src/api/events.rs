@@ -26,6 +26,7 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     let state = expect_context::<crate::state::AppState>();
     let mut filter = EventFilter::from_query(&query);
     filter.scope = principal.scope();
+    filter.without_console = true;
     if let Some((_, message)) = crate::query::filter::out_of_bounds(&filter, chrono::Utc::now()) {
         return Err(ServerFnError::new(message));
     }

@@ -46,9 +46,11 @@ pub fn EventTable(page: EventPage, filter: EventFilter, is_first_page: bool) -> 
         .collect_view();
     let go = crate::components::navigation::navigator();
     let live = crate::components::navigation::live_view(EventFilter::from_query);
+    #[cfg(feature = "hydrate")]
+    keyboard::listen();
 
     view! {
-        <table class="events">
+        <table class="events" aria-describedby="table-keys">
             <thead>
                 <tr>
                     <th scope="col"><span class="visually-hidden">"Expand"</span></th>
@@ -82,6 +84,10 @@ pub fn EventTable(page: EventPage, filter: EventFilter, is_first_page: bool) -> 
                 Some(href) => view! { <a href=href class="button" rel="next">"Older events →"</a> }.into_any(),
                 None => view! { <span class="hint">"End of events"</span> }.into_any(),
             }}
+            <span class="hint keys" id="table-keys">
+                "Keys: " <kbd>"/"</kbd> " search · " <kbd>"j"</kbd> " " <kbd>"k"</kbd> " next, previous row · "
+                <kbd>"o"</kbd> " or " <kbd>"Enter"</kbd> " expand · " <kbd>"Esc"</kbd> " close"
+            </span>
         </nav>
     }
     .into_any()
@@ -162,5 +168,95 @@ fn ExpandedEvent(id: String, now: chrono::DateTime<chrono::Utc>) -> impl IntoVie
                 }
             })}
         </Suspense>
+    }
+}
+
+/// Keyboard shortcuts of the explorer, while the table is shown: `/` focuses
+/// the search box; `j`/`k` select the next/previous row (focusing its
+/// expander, so `Enter` toggles it); `o` expands or collapses the selected
+/// row; `Esc` collapses it. Keys typed into a field are left alone.
+#[cfg(feature = "hydrate")]
+mod keyboard {
+    use leptos::prelude::*;
+    use wasm_bindgen::JsCast;
+
+    const ROWS: &str = "table.events tbody.event > tr[data-event-id]";
+
+    pub fn listen() {
+        let handle = window_event_listener(leptos::ev::keydown, on_key);
+        on_cleanup(move || handle.remove());
+    }
+
+    fn on_key(event: web_sys::KeyboardEvent) {
+        if event.ctrl_key() || event.meta_key() || event.alt_key() {
+            return;
+        }
+        let typing = event
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .is_some_and(|e| matches!(e.tag_name().as_str(), "INPUT" | "SELECT" | "TEXTAREA"));
+        let key = event.key();
+        if typing && key != "Escape" {
+            return;
+        }
+        let handled = match key.as_str() {
+            "/" => focus_search(),
+            "j" => move_selection(1),
+            "k" => move_selection(-1),
+            "o" => toggle_selected(None),
+            "Escape" => toggle_selected(Some(false)),
+            _ => false,
+        };
+        if handled {
+            event.prevent_default();
+        }
+    }
+
+    fn focus_search() -> bool {
+        let search = document().query_selector("input[name=q]").ok().flatten();
+        search.and_then(|s| s.dyn_into::<web_sys::HtmlElement>().ok()).is_some_and(|s| s.focus().is_ok())
+    }
+
+    fn rows() -> Vec<web_sys::Element> {
+        let Ok(list) = document().query_selector_all(ROWS) else { return Vec::new() };
+        (0..list.length()).filter_map(|i| list.item(i)?.dyn_into::<web_sys::Element>().ok()).collect()
+    }
+
+    fn move_selection(step: i32) -> bool {
+        let rows = rows();
+        if rows.is_empty() {
+            return false;
+        }
+        let current = rows.iter().position(|r| r.class_list().contains("selected"));
+        let next = match current {
+            None if step > 0 => 0,
+            None => rows.len() - 1,
+            Some(i) => (i as i32 + step).clamp(0, rows.len() as i32 - 1) as usize,
+        };
+        for (i, row) in rows.iter().enumerate() {
+            let _ = row.class_list().toggle_with_force("selected", i == next);
+            let _ = row.set_attribute("aria-selected", if i == next { "true" } else { "false" });
+        }
+        if let Some(button) = expander(&rows[next]) {
+            let _ = button.focus();
+        }
+        true
+    }
+
+    /// Click the selected row's expander when its state is not already `open` (any state for `None`).
+    fn toggle_selected(open: Option<bool>) -> bool {
+        let Some(row) = rows().into_iter().find(|r| r.class_list().contains("selected")) else { return false };
+        let Some(button) = expander(&row) else { return false };
+        let is_open = button.get_attribute("aria-expanded").as_deref() == Some("true");
+        if open.is_some_and(|wanted| wanted == is_open) {
+            return false;
+        }
+        button.click();
+        let _ = button.focus();
+        true
+    }
+
+    fn expander(row: &web_sys::Element) -> Option<web_sys::HtmlElement> {
+        row.query_selector("button.expander").ok().flatten()?.dyn_into().ok()
     }
 }

@@ -345,6 +345,9 @@ impl Generator {
     fn fill_day(&mut self) {
         let first = self.pending.len();
         let quota = self.quotas[self.day];
+        if self.day + 1 == self.quotas.len() {
+            self.live_sessions();
+        }
         let mut attempts = 0;
         while self.pending.len() - first < quota && attempts < quota * 4 + 100 {
             self.session();
@@ -411,6 +414,38 @@ impl Generator {
             t += Duration::seconds(self.rng.gen_range(10..300));
             if t <= self.now {
                 let event = self.base("session.sign_out", t, environment, user_index, Some(&session_id), &ip);
+                self.pending.push(event);
+            }
+        }
+    }
+
+    /// Sessions going on now (no sign-out, activity up to a minute ago), so
+    /// the sessions page has something to show right after loading the demo;
+    /// a few come from abroad, so their flags (new country, impossible travel)
+    /// are on its first screen.
+    fn live_sessions(&mut self) {
+        const LIVE: usize = 14;
+        const ABROAD: usize = 3;
+        for n in 0..LIVE {
+            let user_index = self.user_weights.sample(&mut self.rng);
+            let user = &self.users[user_index];
+            let environment = user.environment;
+            let ip = if n < ABROAD {
+                let home = user.ip_prefix;
+                let away = NETWORKS.iter().map(|n| n.1).filter(|p| *p != home).collect::<Vec<_>>();
+                format!("{}.{}.{}", away.choose(&mut self.rng).expect("networks"), self.rng.gen_range(0..255), self.rng.gen_range(1..255))
+            } else {
+                self.user_ip(user_index)
+            };
+            self.sessions += 1;
+            let session_id = format!("ses_live{:04}{:06x}", n, self.sessions);
+            let mut t = self.now - Duration::minutes(self.rng.gen_range(3..25));
+            let mut sign_in = self.base("session.sign_in", t, environment, user_index, Some(&session_id), &ip);
+            sign_in["reason"] = json!("password and one-time code verified");
+            self.pending.push(sign_in);
+            while t < self.now - Duration::seconds(90) {
+                t += Duration::seconds(self.rng.gen_range(20..180));
+                let event = self.activity(t.min(self.now - Duration::seconds(30)), environment, user_index, &session_id, &ip);
                 self.pending.push(event);
             }
         }
@@ -629,5 +664,28 @@ mod tests {
         }
         let types: std::collections::HashSet<_> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
         assert!(types.len() > 25, "only {} event types", types.len());
+    }
+
+    #[test]
+    fn sessions_are_going_on_right_after_the_demo_is_loaded() {
+        let now = Utc::now();
+        let mut generator = Generator::new(1, 30, now, 5_000);
+        let events = generator.take(5_000);
+        let live: std::collections::HashSet<_> = events
+            .iter()
+            .filter_map(|e| e["actor"]["session_id"].as_str())
+            .filter(|s| s.starts_with("ses_live"))
+            .collect();
+        assert_eq!(live.len(), 14);
+        let latest = |id: &str| {
+            events
+                .iter()
+                .filter(|e| e["actor"]["session_id"] == id)
+                .map(|e| DateTime::parse_from_rfc3339(e["occurred_at"].as_str().unwrap()).unwrap())
+                .max()
+                .unwrap()
+        };
+        assert!(live.iter().all(|id| now - latest(id).to_utc() < Duration::minutes(5)), "seen within the idle timeout");
+        assert!(!events.iter().any(|e| e["type"] == "session.sign_out" && e["actor"]["session_id"].as_str().is_some_and(|s| s.starts_with("ses_live"))));
     }
 }

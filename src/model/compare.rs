@@ -9,10 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use super::{parse_query, to_query, EventFilter, Histogram};
 
-/// The environment that holds Vigil's own audit trail: shown when chosen,
-/// never part of a default view.
-pub const CONSOLE_ENVIRONMENT: &str = "vigil";
-
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CompareView {
     /// Every explorer filter but the environment (which is `environments`).

@@ -19,6 +19,10 @@ pub const PRESETS: [(&str, &str, i64); 7] = [
 ];
 pub const DEFAULT_RANGE: &str = "24h";
 
+/// The environment (and organization) of Vigil's own audit trail: in the
+/// console it is shown when chosen, and left out of views of every environment.
+pub const CONSOLE_ENVIRONMENT: &str = "vigil";
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum TimeRange {
     /// One of `PRESETS`, by key: from `now - duration`, open at the top.
@@ -85,6 +89,10 @@ pub struct EventFilter {
     /// read from a URL or sent to the browser.
     #[serde(skip)]
     pub scope: Scope,
+    /// Leave out Vigil's own trail unless its environment is chosen (the
+    /// console's explorer; the APIs read everything). Set on the server.
+    #[serde(skip)]
+    pub without_console: bool,
 }
 
 super::single_valued_filters!(EventFilter {

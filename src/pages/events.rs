@@ -66,6 +66,9 @@ pub fn EventsPage() -> impl IntoView {
                             <FilterBar filter=filter.clone() options=explore.options/>
                             <div class="summary-row">
                                 <p class="summary" data-total=explore.histogram.total>{summary}</p>
+                                {filter.environment.is_none().then(|| view! {
+                                    <span class="hint console-hidden">"Vigil's own activity is left out (environment vigil)"</span>
+                                })}
                                 {counts_as_of}
                                 <span class="downloads">
                                     "Download: "

@@ -184,6 +184,9 @@ pub fn push_dimension_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &Ev
     };
     push_scope(q, &filter.scope);
     eq(q, "environment", &filter.environment);
+    if filter.without_console && filter.environment.is_none() {
+        q.push(" and environment <> ").push_bind(crate::model::CONSOLE_ENVIRONMENT);
+    }
     eq(q, "organization_id", &filter.organization);
     eq(q, "app_id", &filter.app);
     eq(q, "category", &filter.category);

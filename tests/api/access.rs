@@ -512,4 +512,13 @@ async fn vigil_audits_searches_views_exports_and_user_changes(pool: sqlx::PgPool
     // Who looked at what is in the same explorer, for auditors.
     let own = auditor.call_ok("explore_events", &[("query", "env=vigil&type=event.view&range=1h")]).await;
     assert_eq!(own["page"]["events"][0]["environment"], "vigil");
+    // …and only there: a view of every environment leaves Vigil's own trail out.
+    app.derived().await;
+    let everything = auditor.call_ok("explore_events", &[("query", "range=1y&size=200")]).await;
+    let stored = app.count("select count(*) from events where environment <> 'vigil'").await;
+    assert_eq!(everything["histogram"]["total"], json!(stored), "the chart counts no console event");
+    let listed = everything["page"]["events"].as_array().unwrap();
+    assert!(!listed.is_empty() && listed.iter().all(|e| e["environment"] != "vigil"));
+    let environments = everything["options"]["environments"].as_array().unwrap();
+    assert!(environments.iter().any(|e| e["value"] == "vigil"), "it can still be chosen");
 }
