@@ -42,6 +42,7 @@ clean-data: stop
 build:
 	@.ci/install-tools build
 	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo leptos build
+	@.ci/precompress --remove
 
 release:
 	@.ci/release

@@ -37,3 +37,6 @@ alter table console_users add column default_view bigint references saved_views 
 
 grant select, insert, update, delete on saved_views to vigil_app;
 grant usage, select, update on all sequences in schema public to vigil_app;
+
+-- The time zone a user reads times in (an IANA name); null: the browser's.
+alter table console_users add column time_zone text check (time_zone ~ '^[A-Za-z0-9_+/-]{1,64}$');

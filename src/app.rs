@@ -9,7 +9,8 @@ use crate::api::current_user;
 use crate::pages::data::{DataPage, RecordingRulesPage};
 use crate::pages::settings::{ConsoleSessionsPage, KeysPage, SystemPage, UsersPage};
 use crate::pages::verify::VerifyPage;
-use crate::pages::views::ViewsPage;
+use crate::pages::views::{PreferencesPage, ViewsPage};
+use crate::components::time::CurrentUser;
 use crate::components::views_menu::ViewsMenu;
 use crate::pages::alerts::{AlertsPage, NewAlertPage};
 use crate::pages::compare::ComparePage;
@@ -46,6 +47,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
+    provide_context(CurrentUser(Resource::new(|| (), |_| current_user())));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/vigil.css"/>
@@ -72,6 +74,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/rules") view=RecordingRulesPage/>
                     <Route path=path!("/verify") view=VerifyPage/>
                     <Route path=path!("/views") view=ViewsPage/>
+                    <Route path=path!("/preferences") view=PreferencesPage/>
                     <Route path=path!("/services") view=ServicesPage/>
                     <Route path=path!("/services/:id") view=ServicePage/>
                     <Route path=path!("/alerts") view=AlertsPage/>
@@ -93,7 +96,7 @@ pub fn App() -> impl IntoView {
 /// The top bar: navigation, and who is signed in (with sign-out) once someone is.
 #[component]
 fn TopBar() -> impl IntoView {
-    let me = Resource::new(|| (), |_| current_user());
+    let me = expect_context::<CurrentUser>().0;
     view! {
         <header class="topbar">
             <A href="/" attr:class="brand">"Vigil"</A>
@@ -115,7 +118,7 @@ fn TopBar() -> impl IntoView {
                             </nav>
                             <ViewsMenu may_share=admin/>
                             <div class="who">
-                                <span class="user" title=user.scope.describe()>{user.email.clone()}</span>
+                                <a class="user" href="/preferences" title=format!("{} · preferences", user.scope.describe())>{user.email.clone()}</a>
                                 <span class="badge role">{user.role.as_str()}</span>
                                 <form method="post" action="/logout" class="sign-out">
                                     <button type="submit" class="link-button">"Sign out"</button>

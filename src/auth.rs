@@ -49,7 +49,12 @@ impl Principal {
     }
 
     pub fn signed_in_user(&self) -> SignedInUser {
-        SignedInUser { email: self.user.email.clone(), role: self.user.role, scope: self.scope() }
+        SignedInUser {
+            email: self.user.email.clone(),
+            role: self.user.role,
+            scope: self.scope(),
+            time_zone: self.user.time_zone.clone(),
+        }
     }
 }
 

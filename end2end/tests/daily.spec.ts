@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { ingest, marker, open } from "./helpers";
+import { addUser, ingest, marker, open, signIn } from "./helpers";
 
 const tag = marker("d");
 const env = `daily-${tag}`;
@@ -40,4 +40,47 @@ test("the events table is driven from the keyboard", async ({ page }) => {
   await page.keyboard.type("j");
   await expect(page.locator("input[name=q]")).toHaveValue("j");
   await expect(rows.nth(0)).toHaveClass(/selected/);
+});
+
+test("the sessions table fits a 1440 px window without a horizontal scrollbar", async ({ page, request }) => {
+  const chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+  const who = (n: number) => ({ id: `wide-${n}-${tag}`, name: `Maximiliane Wolkenstein-Rodenegg ${n}`,
+    email: `maximiliane.wolkenstein-rodenegg.${n}@a-very-long-organisation-name.example`, role: "administrator",
+    session_id: `wide-${n}-${tag}` });
+  await ingest(request, [
+    { type: "session.sign_in", occurred_at: minutesAgo(30), environment: env, organization: { id: `o-${tag}`, name: "Wolkenstein Holding International" },
+      actor: who(1), client: { ip: "81.2.69.160", user_agent: chrome } },
+    { type: "session.sign_in", occurred_at: minutesAgo(3), environment: env, organization: { id: `o-${tag}`, name: "Wolkenstein Holding International" },
+      actor: who(1), client: { ip: "2001:db8:85a3:8d3:1319:8a2e:370:7348", user_agent: chrome } },
+    { type: "session.sign_in", occurred_at: minutesAgo(2), environment: env, organization: { id: `o-${tag}` },
+      actor: { ...who(1), session_id: `wide-3-${tag}` }, client: { ip: "126.0.1.1", user_agent: chrome } },
+  ]);
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await open(page, `/sessions?env=${env}&status=all`);
+  await expect(page.locator("tbody tr")).toHaveCount(3);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+});
+
+test("times are shown in the time zone a user chooses, with UTC on hover", async ({ browser }) => {
+  const email = `zone-${tag}@e2e.example`;
+  addUser(email, ["--role", "auditor"]);
+  const context = await browser.newContext({ storageState: { cookies: [], origins: [] }, timezoneId: "Europe/Berlin" });
+  const page = await context.newPage();
+  await page.goto("/preferences");
+  await signIn(page, email);
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  // By default, the browser's zone.
+  const sample = page.locator("section.panel time .absolute");
+  await expect(sample).toHaveText("2026-07-01 14:00:00 CEST");
+  await page.locator("select[name=zone]").selectOption("Asia/Tokyo");
+  await page.getByRole("button", { name: "Save" }).click();
+  await expect(sample).toHaveText("2026-07-01 21:00:00 GMT+9");
+
+  await open(page, `/events?env=${env}`);
+  await expect(page.locator(".time-zone")).toHaveText("Times in Asia/Tokyo · UTC on hover");
+  const first = page.locator("tbody.event td.time time").first();
+  await expect(first.locator(".absolute")).toContainText("GMT+9");
+  await expect(first).toHaveAttribute("title", /UTC$/);
+  await context.close();
 });

@@ -1,6 +1,7 @@
-//! Server functions of saved views: list, save (private, or shared by an
-//! admin), rename, delete, and the landing view. Each acts as the signed-in
-//! user on their own views; changes are audited.
+//! Server functions of a user's own console: saved views (list, save —
+//! private, or shared by an admin — rename, delete, the landing view) and the
+//! time zone they read times in. Each acts as the signed-in user; view changes
+//! are audited.
 
 use leptos::prelude::*;
 
@@ -91,6 +92,18 @@ pub async fn landing_view() -> Result<Option<String>, ServerFnError> {
     let state = expect_context::<crate::state::AppState>();
     let view = crate::store::views::landing(&state.pool, principal.user.id).await.map_err(crate::error::internal)?;
     Ok(view.map(|v| v.href()))
+}
+
+/// Read times in `zone` (one of `TIME_ZONES`), or in the browser's zone when empty.
+#[server]
+pub async fn set_time_zone(zone: String) -> Result<(), ServerFnError> {
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
+    let zone = Some(zone.trim()).filter(|z| !z.is_empty());
+    if zone.is_some_and(|z| !crate::model::TIME_ZONES.contains(&z)) {
+        return Err(ServerFnError::new("choose one of the listed time zones"));
+    }
+    crate::store::access::set_time_zone(&state.pool, principal.user.id, zone).await.map_err(crate::error::internal)
 }
 
 /// A view's name, trimmed; an error when empty or too long.

@@ -36,6 +36,7 @@ pub fn EventSections(event: EventDetail, now: chrono::DateTime<chrono::Utc>, com
     let where_ = [
         ("IP address", s.client_ip.clone()),
         ("Location", client.location_label()),
+        ("Reported location", client.reported_label()),
         ("Time zone", client.time_zone.clone()),
         ("Device", client.device_label()),
         ("Brand / model", client.device_brand.clone().map(|b| format!("{b} {}", client.device_model.clone().unwrap_or_default()))),

@@ -54,7 +54,7 @@ pub fn EventTable(page: EventPage, filter: EventFilter, is_first_page: bool) -> 
             <thead>
                 <tr>
                     <th scope="col"><span class="visually-hidden">"Expand"</span></th>
-                    <th scope="col">"Time (UTC)"</th>
+                    <th scope="col">"Time"</th>
                     <th scope="col">"Environment"</th>
                     <th scope="col">"Actor"</th>
                     <th scope="col">"Event"</th>

@@ -5,13 +5,13 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::components::errors::ErrorMessage;
-use crate::components::time::Time;
+use crate::components::time::{Time, TimeZoneNote};
 
 /// The heading and tabs every settings page starts with.
 #[component]
 pub fn SettingsHead() -> impl IntoView {
     view! {
-        <div class="page-head"><h1>"Settings"</h1><span class="hint">"All times in UTC"</span></div>
+        <div class="page-head"><h1>"Settings"</h1><TimeZoneNote/></div>
         <nav class="subnav" aria-label="Settings">
             <A href="/settings" exact=true>"Users"</A>
             <A href="/settings/keys">"API keys"</A>

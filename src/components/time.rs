@@ -1,18 +1,87 @@
-//! A time shown relative ("4 hours ago") with the absolute UTC time on hover.
+//! Times as the console shows them: relative ("4 hours ago") and absolute in
+//! the reader's time zone (their choice, or their browser's), with the UTC
+//! time on hover. The server renders UTC; the browser converts once hydrated.
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-use crate::model::{absolute_time, relative_time};
+use crate::model::{absolute_time, relative_time, SignedInUser};
+
+/// The signed-in user, loaded once for the whole console (top bar, time zone).
+#[derive(Clone, Copy)]
+pub struct CurrentUser(pub Resource<Result<Option<SignedInUser>, ServerFnError>>);
+
+/// The time zone the reader chose (`None`: their browser's), once known.
+fn chosen_zone() -> impl Fn() -> Option<String> + Copy {
+    let me = use_context::<CurrentUser>();
+    move || me.and_then(|m| m.0.get()).and_then(Result::ok).flatten().and_then(|u| u.time_zone)
+}
 
 #[component]
 pub fn Time(at: DateTime<Utc>, now: DateTime<Utc>) -> impl IntoView {
     let absolute = absolute_time(at);
-    let title = absolute.clone();
+    let (shown, set_shown) = signal(absolute.clone());
+    #[cfg(feature = "hydrate")]
+    {
+        let zone = chosen_zone();
+        Effect::new(move |_| set_shown.set(local::format(at, zone().as_deref())));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (set_shown, chosen_zone);
     view! {
-        <time datetime=at.to_rfc3339() title=title>
+        <time datetime=at.to_rfc3339() title=absolute>
             <span class="relative">{relative_time(now, at)}</span>
-            <span class="absolute">{absolute}</span>
+            <span class="absolute">{shown}</span>
         </time>
+    }
+}
+
+/// "Times in Europe/Berlin · UTC on hover"; "All times in UTC" until the browser knows better.
+#[component]
+pub fn TimeZoneNote() -> impl IntoView {
+    let (note, set_note) = signal("All times in UTC".to_string());
+    #[cfg(feature = "hydrate")]
+    {
+        let zone = chosen_zone();
+        Effect::new(move |_| set_note.set(format!("Times in {} · UTC on hover", zone().unwrap_or_else(local::browser_zone))));
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = set_note;
+    view! { <span class="hint time-zone">{note}</span> }
+}
+
+/// The browser's conversion (`Intl`), which knows every zone.
+#[cfg(feature = "hydrate")]
+mod local {
+    use chrono::{DateTime, Utc};
+    use wasm_bindgen::prelude::*;
+
+    thread_local! {
+        static FORMAT: js_sys::Function = js_sys::Function::new_with_args(
+            "ms, zone",
+            "const o = {year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', \
+             second: '2-digit', hourCycle: 'h23', timeZoneName: 'short'}; \
+             try { return new Date(ms).toLocaleString('sv-SE', zone ? {...o, timeZone: zone} : o); } \
+             catch (e) { return new Date(ms).toLocaleString('sv-SE', o); }",
+        );
+    }
+
+    /// "2026-12-02 20:32:26 CET" in `zone`, or in the browser's zone.
+    pub fn format(at: DateTime<Utc>, zone: Option<&str>) -> String {
+        let zone = zone.map_or(JsValue::NULL, JsValue::from_str);
+        FORMAT
+            .with(|f| f.call2(&JsValue::NULL, &JsValue::from_f64(at.timestamp_millis() as f64), &zone))
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_else(|| crate::model::absolute_time(at))
+    }
+
+    /// The browser's IANA time zone ("Europe/Berlin").
+    pub fn browser_zone() -> String {
+        js_sys::Function::new_no_args("return Intl.DateTimeFormat().resolvedOptions().timeZone")
+            .call0(&JsValue::NULL)
+            .ok()
+            .and_then(|v| v.as_string())
+            .unwrap_or_else(|| "UTC".into())
     }
 }

@@ -51,7 +51,9 @@ pub struct NewEvent {
     pub user_agent: Option<String>,
     pub machine_id: Option<String>,
     pub details: Option<Value>,
-    /// Added by `Pipeline::prepare`.
+    /// `client.location`: where the sender says the client was.
+    pub reported_location: Option<crate::model::Location>,
+    /// Added by `Pipeline::prepare` (with the reported location in it).
     pub client_info: Option<crate::model::ClientInfo>,
 }
 
@@ -82,6 +84,9 @@ impl Pipeline {
             event.request_path = Some(clean);
         }
         event.client_info = self.enricher.client_info(event.user_agent.as_deref(), event.client_ip.as_deref());
+        if let Some(place) = event.reported_location.take() {
+            event.client_info.get_or_insert_with(Default::default).reported = Some(place);
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::{Map, Value};
 
 use super::{NewEvent, Rejection};
-use crate::model::{ActorType, Category, Outcome};
+use crate::model::{ActorType, Category, Location, Outcome};
 
 const SHORT: usize = 256;
 const LONG: usize = 4096;
@@ -86,6 +86,7 @@ fn parse_event(item: &Value, now: DateTime<Utc>) -> Result<NewEvent, FieldError>
         client_ip: client.ip,
         user_agent: client.user_agent,
         machine_id: client.machine_id,
+        reported_location: client.location,
         details: top.json("details")?,
         client_info: None,
     })
@@ -177,6 +178,7 @@ struct Client {
     ip: Option<String>,
     user_agent: Option<String>,
     machine_id: Option<String>,
+    location: Option<Location>,
 }
 
 impl Client {
@@ -184,7 +186,7 @@ impl Client {
         let Some(client) = top.object("client")? else {
             return Ok(Client::default());
         };
-        client.only(&["ip", "user_agent", "machine_id"])?;
+        client.only(&["ip", "user_agent", "machine_id", "location"])?;
         let ip = match client.text("ip", 64)? {
             Some(ip) => match ip.parse::<IpAddr>() {
                 Ok(addr) => Some(addr.to_string()),
@@ -192,8 +194,35 @@ impl Client {
             },
             None => None,
         };
-        Ok(Client { ip, user_agent: client.text("user_agent", LONG)?, machine_id: client.text("machine_id", SHORT)? })
+        Ok(Client {
+            ip,
+            user_agent: client.text("user_agent", LONG)?,
+            machine_id: client.text("machine_id", SHORT)?,
+            location: client.object("location")?.map(|l| reported_location(&l)).transpose()?,
+        })
     }
+}
+
+/// `client.location`: where the sender says the client was. Coordinates come as a pair.
+fn reported_location(location: &Obj) -> Result<Location, FieldError> {
+    location.only(&["city", "region", "country", "country_code", "latitude", "longitude"])?;
+    let country_code = location.text("country_code", 2)?.map(|c| c.to_uppercase());
+    if country_code.as_ref().is_some_and(|c| c.len() != 2 || !c.chars().all(|ch| ch.is_ascii_alphabetic())) {
+        return fail("location.country_code", "must be an ISO 3166-1 alpha-2 code such as DE");
+    }
+    let latitude = location.number("latitude", -90.0..=90.0)?;
+    let longitude = location.number("longitude", -180.0..=180.0)?;
+    if latitude.is_some() != longitude.is_some() {
+        return fail("location.latitude", "give latitude and longitude together");
+    }
+    Ok(Location {
+        city: location.text("city", SHORT)?,
+        region: location.text("region", SHORT)?,
+        country: location.text("country", SHORT)?,
+        country_code,
+        latitude,
+        longitude,
+    })
 }
 
 /// The searchable line of `request`: id, method, path and status (the whole
@@ -331,6 +360,18 @@ impl<'a> Obj<'a> {
                 Some(value) => Ok(Some(value)),
                 None => fail(&self.name(key), format!("must be one of {}", choices())),
             },
+        }
+    }
+
+    /// A number within `range`.
+    fn number(&self, key: &str, range: std::ops::RangeInclusive<f64>) -> Result<Option<f64>, FieldError> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(x) if range.contains(&x) => Ok(Some(x)),
+                _ => fail(&self.name(key), format!("must be between {} and {}", range.start(), range.end())),
+            },
+            Some(_) => fail(&self.name(key), "must be a number"),
         }
     }
 

@@ -94,6 +94,8 @@ pub struct SignedInUser {
     pub email: String,
     pub role: Role,
     pub scope: Scope,
+    /// The time zone they chose; `None`: their browser's.
+    pub time_zone: Option<String>,
 }
 
 /// A console user on the settings page.
@@ -106,7 +108,19 @@ pub struct ConsoleUser {
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
     pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// The time zone they read times in; `None`: their browser's.
+    pub time_zone: Option<String>,
 }
+
+/// Time zones a user may choose to read times in (IANA names; the browser
+/// converts). Their browser's own zone is the default.
+pub const TIME_ZONES: [&str; 30] = [
+    "UTC", "Europe/London", "Europe/Lisbon", "Europe/Paris", "Europe/Berlin", "Europe/Madrid", "Europe/Rome",
+    "Europe/Amsterdam", "Europe/Stockholm", "Europe/Warsaw", "Europe/Athens", "Europe/Istanbul", "Europe/Moscow",
+    "Africa/Lagos", "Africa/Johannesburg", "Asia/Dubai", "Asia/Kolkata", "Asia/Singapore", "Asia/Shanghai",
+    "Asia/Tokyo", "Asia/Seoul", "Australia/Sydney", "Pacific/Auckland", "America/Sao_Paulo", "America/New_York",
+    "America/Toronto", "America/Chicago", "America/Denver", "America/Los_Angeles", "America/Mexico_City",
+];
 
 /// An API key on the settings page (never the key itself).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -41,6 +41,36 @@ pub struct ClientInfo {
     pub latitude: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub longitude: Option<f64>,
+    /// Where the sender says the client was (`client.location`, e.g. Okta's
+    /// `geographicalContext`); preferred to the lookup for flags and the map.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reported: Option<Location>,
+}
+
+/// A place as a sender reports it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub city: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    /// ISO 3166-1 alpha-2, upper case.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<f64>,
+}
+
+impl Location {
+    /// "Berlin, Land Berlin, Germany".
+    pub fn label(&self) -> Option<String> {
+        let parts: Vec<&str> = [&self.city, &self.region, &self.country].into_iter().flatten().map(String::as_str).collect();
+        (!parts.is_empty()).then(|| parts.join(", ")).or_else(|| self.country_code.clone())
+    }
 }
 
 impl ClientInfo {
@@ -67,6 +97,16 @@ impl ClientInfo {
     }
 
     /// "Berlin, Land Berlin, Germany", or the kind of network for private addresses.
+    /// The country the client was in: as reported by the sender, else as looked up.
+    pub fn place_country(&self) -> Option<&str> {
+        self.reported.as_ref().and_then(|r| r.country_code.as_deref()).or(self.country_code.as_deref())
+    }
+
+    /// Where the sender says the client was, when it says so.
+    pub fn reported_label(&self) -> Option<String> {
+        self.reported.as_ref().and_then(Location::label).map(|l| format!("{l} (reported by the source)"))
+    }
+
     pub fn location_label(&self) -> Option<String> {
         if let Some(network) = &self.network {
             return Some(format!("{network} network"));

@@ -10,7 +10,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{load_alerts, AddAlertRule, DeleteAlertRule, MuteAlertRule};
 use crate::components::settings::{action_error, load_failed};
-use crate::components::time::Time;
+use crate::components::time::{Time, TimeZoneNote};
 use crate::model::{AlertHistoryEntry, AlertKind, AlertRule, AlertsOverview, EventFilter, GroupBy};
 
 #[component]
@@ -22,7 +22,7 @@ pub fn AlertsPage() -> impl IntoView {
         <Title text="Alerts"/>
         <div class="page-head">
             <h1>"Alerts"</h1>
-            <span class="hint">"All times in UTC"</span>
+            <TimeZoneNote/>
             <a class="button primary" href="/alerts/new">"New alert"</a>
         </div>
         {action_error(move || mute.value().get())}

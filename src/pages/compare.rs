@@ -8,6 +8,8 @@ use charming::element::{AxisType, Tooltip, Trigger};
 use charming::series::Line;
 use charming::Chart;
 use leptos::prelude::*;
+
+use crate::components::time::TimeZoneNote;
 use leptos_meta::Title;
 use leptos_router::hooks::use_location;
 
@@ -29,7 +31,7 @@ pub fn ComparePage() -> impl IntoView {
         <Title text="Compare environments"/>
         <div class="page-head">
             <h1>"Compare environments"</h1>
-            <span class="hint">"All times in UTC"</span>
+            <TimeZoneNote/>
             <Show when=move || pending.get()>
                 <span class="loading" role="status">"Loading…"</span>
             </Show>

@@ -3,6 +3,8 @@
 //! so a copied address reopens it and the back button walks through changes.
 
 use leptos::prelude::*;
+
+use crate::components::time::TimeZoneNote;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
@@ -26,7 +28,7 @@ pub fn EventsPage() -> impl IntoView {
         <Title text="Events"/>
         <div class="page-head">
             <h1>"Events"</h1>
-            <span class="hint">"All times in UTC"</span>
+            <TimeZoneNote/>
             <Show when=move || pending.get()>
                 <span class="loading" role="status">"Loading…"</span>
             </Show>

@@ -14,7 +14,7 @@ use crate::api::{list_services, load_service};
 use crate::components::line_chart::LineChart;
 use crate::components::service_state::{describe_check, uptime_label, ResultBar, StateBadge};
 use crate::components::settings::load_failed;
-use crate::components::time::Time;
+use crate::components::time::{Time, TimeZoneNote};
 use crate::model::{EventFilter, Incident, ServiceDetail, ServiceSummary, TimeRange};
 
 #[component]
@@ -24,7 +24,7 @@ pub fn ServicesPage() -> impl IntoView {
         <Title text="Services"/>
         <div class="page-head">
             <h1>"Services"</h1>
-            <span class="hint">"Availability checks · all times in UTC"</span>
+            <span class="hint">"Availability checks"</span><TimeZoneNote/>
             <a class="button" href="/settings/services">"Manage services"</a>
         </div>
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading services…"</p> }>

@@ -43,7 +43,7 @@ pub fn SessionPage() -> impl IntoView {
                                                 ("OS", client.os.clone().map(|o| format!("{o} {}", client.os_version.clone().unwrap_or_default()))),
                                                 ("Device", client.device_type.clone()), ("Brand", client.device_brand.clone()), ("Model", client.device_model.clone()),
                                                 ("Machine", s.machine_id.clone())]/>
-                                <Facts title="Location" facts=vec![("IP address", s.ip.clone()), ("Place", client.location_label()), ("Time zone", client.time_zone.clone()),
+                                <Facts title="Location" facts=vec![("IP address", s.ip.clone()), ("Place", client.location_label()), ("Reported place", client.reported_label()), ("Time zone", client.time_zone.clone()),
                                                 ("Coordinates", client.latitude.zip(client.longitude).map(|(a, b)| format!("{a:.3}, {b:.3}")))]/>
                                 <Facts title="Session" facts=vec![("Id", Some(s.session_id.clone())), ("Started", Some(absolute_time(s.started_at))),
                                                 ("Last seen", Some(absolute_time(s.last_seen))), ("Ended", s.ended_at.map(absolute_time)),

@@ -9,7 +9,7 @@ use crate::api::sessions_page;
 use crate::components::navigation::{live_view, navigator, option_select};
 use crate::components::badges::{Flags, StatusBadge};
 use crate::components::errors::error_list;
-use crate::components::time::Time;
+use crate::components::time::{Time, TimeZoneNote};
 use crate::components::world_map::{places_option, WorldMap};
 use crate::model::{path_segment, flag_label, FilterOption, SessionFilter, SessionSummary, FLAGS};
 
@@ -26,7 +26,7 @@ pub fn SessionsPage() -> impl IntoView {
         <Title text="Sessions"/>
         <div class="page-head">
             <h1>"Sessions"</h1>
-            <span class="hint">"All times in UTC"</span>
+            <TimeZoneNote/>
         </div>
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading sessions…"</p> }>
             <ErrorBoundary fallback=error_list("")>
@@ -161,7 +161,7 @@ fn SessionTable(sessions: Vec<SessionSummary>, now: chrono::DateTime<chrono::Utc
                 {sessions.into_iter().map(|s| {
                     let href = format!("/sessions/{}", path_segment(&s.session_id));
                     let device = s.client.as_ref().and_then(|c| c.device_label()).unwrap_or_default();
-                    let place = s.client.as_ref().and_then(|c| c.location_label()).unwrap_or_default();
+                    let place = s.client.as_ref().and_then(|c| c.reported_label().or_else(|| c.location_label())).unwrap_or_default();
                     let status = s.status();
                     view! {
                         <tr data-session-id=s.session_id.clone()>
@@ -174,8 +174,8 @@ fn SessionTable(sessions: Vec<SessionSummary>, now: chrono::DateTime<chrono::Utc
                             <td><StatusBadge status/></td>
                             <td class="device">{device}</td>
                             <td class="ip">{s.ip.clone().unwrap_or_default()}</td>
-                            <td>{place}</td>
-                            <td><Flags flags=s.flags.clone()/></td>
+                            <td class="place">{place}</td>
+                            <td class="flags"><Flags flags=s.flags.clone()/></td>
                             <td>{s.events}</td>
                         </tr>
                     }

@@ -2,6 +2,8 @@
 //! far the chain and its checkpoints reach, and a verification run on demand.
 
 use leptos::prelude::*;
+
+use crate::components::time::TimeZoneNote;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
@@ -16,7 +18,7 @@ pub fn VerifyPage() -> impl IntoView {
     let status = Resource::new(move || run.version().get(), |_| seal_status());
     view! {
         <Title text="Integrity"/>
-        <div class="page-head"><h1>"Integrity"</h1><span class="hint">"All times in UTC"</span></div>
+        <div class="page-head"><h1>"Integrity"</h1><TimeZoneNote/></div>
         <p class="hint">
             "Every stored event is hashed; batches are chained in commit order and the chain's head is signed every minute "
             "with a key kept outside the database. Verifying recomputes all of it from the stored events."

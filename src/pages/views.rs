@@ -1,11 +1,13 @@
-//! Saved views (`/views`): open, rename or delete one's own, choose the view
-//! `/` opens, and see the shared ones.
+//! A user's own console: saved views (`/views`: open, rename or delete one's
+//! own, choose the view `/` opens, see the shared ones) and preferences
+//! (`/preferences`: the time zone times are shown in).
 
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
-use crate::api::{list_views, DeleteView, RenameView, SetDefaultView};
+use crate::api::{list_views, DeleteView, RenameView, SetDefaultView, SetTimeZone};
+use crate::components::time::{CurrentUser, Time};
 use crate::components::settings::{action_error, load_failed};
 use crate::model::SavedView;
 
@@ -107,5 +109,48 @@ fn ViewsTable(
             </tbody>
         </table>
         {(!any_default).then(|| view! { <p class="hint">"The Vigil logo opens the explorer; choose “Open at start” to open a view instead."</p> })}
+    }
+}
+
+#[component]
+pub fn PreferencesPage() -> impl IntoView {
+    let set = ServerAction::<SetTimeZone>::new();
+    let me = expect_context::<CurrentUser>().0;
+    // The whole console reads the zone once per page load: load again once saved.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if matches!(set.value().get(), Some(Ok(()))) {
+            let _ = window().location().reload();
+        }
+    });
+    let sample = chrono::DateTime::parse_from_rfc3339("2026-07-01T12:00:00Z").expect("a valid time").to_utc();
+    view! {
+        <Title text="Preferences"/>
+        <div class="page-head"><h1>"Preferences"</h1></div>
+        <section class="panel">
+            <h2>"Time zone"</h2>
+            <p class="hint">"Times are shown in this zone, with UTC on hover. By default, your browser's zone."</p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let chosen = me.await.ok().flatten().and_then(|u| u.time_zone).unwrap_or_default();
+                    view! {
+                        <ActionForm action=set attr:class="settings-form">
+                            <label class="field">
+                                <span>"Show times in"</span>
+                                <select name="zone">
+                                    <option value="" selected=chosen.is_empty()>"My browser's time zone"</option>
+                                    {crate::model::TIME_ZONES.iter().map(|z| view! {
+                                        <option value=*z selected=chosen == *z>{*z}</option>
+                                    }).collect_view()}
+                                </select>
+                            </label>
+                            <button type="submit" class="button primary">"Save"</button>
+                        </ActionForm>
+                    }
+                })}
+            </Transition>
+            {action_error(move || set.value().get())}
+            <p class="hint">"For example, 1 July 2026 12:00 UTC is shown as " <Time at=sample now=sample/> "."</p>
+        </section>
     }
 }

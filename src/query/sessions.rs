@@ -204,10 +204,11 @@ async fn session_path(pool: &PgPool, row: &SessionRow, session_id: &str) -> sqlx
             and started_at < $5 and session_id <> $1 and latitude is not null \
           order by started_at desc limit 1) \
          union all \
-         (select occurred_at, (client_info->>'latitude')::float8, (client_info->>'longitude')::float8, \
-                 concat_ws(', ', client_info->>'city', country_code), false \
+         (select occurred_at, coalesce(client_info->'reported'->>'latitude', client_info->>'latitude')::float8, \
+                 coalesce(client_info->'reported'->>'longitude', client_info->>'longitude')::float8, \
+                 concat_ws(', ', coalesce(client_info->'reported'->>'city', client_info->>'city'), country_code), false \
           from events where actor_session_id = $1 and environment = $2 and organization_id = $3 \
-            and client_info ? 'latitude' \
+            and (client_info ? 'latitude' or client_info->'reported' ? 'latitude') \
           order by occurred_at, id limit 2000) \
          order by 1",
     )

@@ -13,6 +13,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::GovernorLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -70,6 +71,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
         .layer(sessions)
         .layer(TraceLayer::new_for_http())
+        // Pages, server-function replies and exports; static files come
+        // precompressed from a release build (`.ci/precompress`).
+        .layer(CompressionLayer::new())
         .with_state(state)
 }
 

@@ -15,6 +15,7 @@ struct UserRow {
     disabled: bool,
     created_at: DateTime<Utc>,
     last_sign_in_at: Option<DateTime<Utc>>,
+    time_zone: Option<String>,
 }
 
 impl From<UserRow> for ConsoleUser {
@@ -27,17 +28,24 @@ impl From<UserRow> for ConsoleUser {
             disabled: r.disabled,
             created_at: r.created_at,
             last_sign_in_at: r.last_sign_in_at,
+            time_zone: r.time_zone,
         }
     }
 }
 
-const USER_COLUMNS: &str = "id, email, role, environments, organizations, disabled, created_at, last_sign_in_at";
+const USER_COLUMNS: &str = "id, email, role, environments, organizations, disabled, created_at, last_sign_in_at, time_zone";
 
 pub async fn list_users(pool: &PgPool) -> sqlx::Result<Vec<ConsoleUser>> {
     let rows: Vec<UserRow> = sqlx::query_as(&format!("select {USER_COLUMNS} from console_users order by email"))
         .fetch_all(pool)
         .await?;
     Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Set the time zone a user reads times in (`None`: their browser's).
+pub async fn set_time_zone(pool: &PgPool, id: i64, zone: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query("update console_users set time_zone = $2 where id = $1").bind(id).bind(zone).execute(pool).await?;
+    Ok(())
 }
 
 pub async fn find_user(pool: &PgPool, id: i64) -> sqlx::Result<Option<ConsoleUser>> {

@@ -73,7 +73,9 @@ sessioned as (
            actor_role, started, last, ended, n, client_ip, user_agent,
            machine_id, client_info, country_code, device_type,
            nullif(concat_ws(' | ', device_type, client_info->>'os', client_info->>'browser', machine_id), ''),
-           (client_info->>'latitude')::float8, (client_info->>'longitude')::float8,
+           -- A place the sender reported wins over the lookup (both or neither coordinate).
+           coalesce(client_info->'reported'->>'latitude', client_info->>'latitude')::float8,
+           coalesce(client_info->'reported'->>'longitude', client_info->>'longitude')::float8,
            info_rank, occurred_at, id
     from per_session
     order by 1, 2, 3

@@ -230,7 +230,7 @@ impl<'a> Line<'a> {
             .text(e.machine_id.as_deref())
             .json(e.details.as_ref())
             .json(info.map(|i| serde_json::to_value(i).expect("client info serialises")).as_ref())
-            .text(info.and_then(|i| i.country_code.as_deref()))
+            .text(info.and_then(|i| i.place_country()))
             .text(info.and_then(|i| i.device_type.as_deref()))
     }
 

@@ -229,3 +229,44 @@ async fn new_country_new_device_and_impossible_travel_are_flagged(pool: sqlx::Pg
     assert_eq!(path, [(Some("GB".into()), true), (Some("US".into()), false)]);
     assert!(vigil::model::impossible_travel(&view.path[0], &view.path[1]));
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_location_reported_by_the_source_is_kept_shown_and_used_for_flags(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    // Okta's geographicalContext, as a sender maps it: Berlin, while the IP is in London.
+    let berlin = json!({"city": "Berlin", "region": "Land Berlin", "country": "Germany", "country_code": "de",
+                        "latitude": 52.52, "longitude": 13.40});
+    let sydney = json!({"city": "Sydney", "country": "Australia", "country_code": "AU", "latitude": -33.87, "longitude": 151.21});
+    let mut first = session_event("r1", "session.sign_in", 90, "81.2.69.160", CHROME_WINDOWS);
+    first["client"]["location"] = berlin;
+    let mut second = session_event("r2", "session.sign_in", 30, "81.2.69.160", CHROME_WINDOWS);
+    second["client"]["location"] = sydney;
+    let (status, reply) = app.ingest(&json!([first])).await;
+    assert_eq!(status, 200, "{reply}");
+    app.ingest(&json!([second])).await;
+
+    let (country, reported): (Option<String>, Value) =
+        sqlx::query_as("select country_code, client_info->'reported' from events where actor_session_id = 'r1'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(country.as_deref(), Some("DE"), "the reported country wins over the lookup (GB)");
+    assert_eq!(reported["city"], "Berlin");
+    let list = vigil::query::list_sessions(&app.pool, &sessions_reading_all("status=all"), 30, 100).await.unwrap();
+    let r2 = list.sessions.iter().find(|s| s.session_id == "r2").unwrap();
+    assert_eq!(r2.flags, ["new_country", "impossible_travel"], "Berlin to Sydney in an hour, by the reported places");
+    let client = r2.client.as_ref().unwrap();
+    assert_eq!(client.reported_label().as_deref(), Some("Sydney, Australia (reported by the source)"));
+    assert_eq!(client.country_code.as_deref(), Some("GB"), "Vigil's own lookup is kept beside it");
+
+    // A bad location is rejected by field, and nothing else of the batch is lost.
+    let mut far = session_event("r3", "app.view", 1, "81.2.69.160", CHROME_WINDOWS);
+    far["client"]["location"] = json!({"latitude": 91, "longitude": 0});
+    let mut half = session_event("r4", "app.view", 1, "81.2.69.160", CHROME_WINDOWS);
+    half["client"]["location"] = json!({"latitude": 10});
+    let (status, reply) = app.ingest(&json!([far, half, session_event("r5", "app.view", 1, "81.2.69.160", CHROME_WINDOWS)])).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(reply["accepted"], 1);
+    let fields: Vec<&str> = reply["rejected"].as_array().unwrap().iter().map(|r| r["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["location.latitude", "location.latitude"]);
+}
