@@ -13,6 +13,7 @@ use crate::model::{absolute_time, Histogram};
 /// The label under each bar: the day for daily bars, the time within a day otherwise.
 pub fn bucket_labels(histogram: &Histogram) -> Vec<String> {
     let format = match histogram.bucket_seconds {
+        crate::model::MONTH => "%b %Y",
         s if s >= 86_400 => "%b %d",
         s if s >= 3600 => "%b %d %H:%M",
         _ => "%H:%M:%S",
@@ -79,13 +80,12 @@ fn draw(
         r#"{"type": "takeGlobalCursor", "key": "brush", "brushOption": {"brushType": "lineX", "brushMode": "single"}}"#,
     ));
 
-    let buckets = histogram.buckets.clone();
-    let width = chrono::Duration::seconds(histogram.bucket_seconds);
+    let bars = histogram.clone();
     // From the address bar, as the filter bar does: a click made while another
     // change still loads keeps that change.
     let narrow = move |first: usize, last: usize| {
-        let (Some(start), Some(end)) = (buckets.get(first), buckets.get(last)) else { return };
-        go(live().with_span(*start, *end + width).href());
+        let (Some(start), Some(end)) = (bars.buckets.get(first), bars.bucket_end(last)) else { return };
+        go(live().with_span(*start, end).href());
     };
     let on_click = {
         let narrow = narrow.clone();

@@ -1,7 +1,7 @@
 //! What the explorer screen shows for one filter: the page of events, the
 //! activity histogram and the option lists, all computed at one `now`.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::EventPage;
@@ -30,6 +30,13 @@ pub struct Histogram {
     pub total: i64,
 }
 
+impl Histogram {
+    /// Where bar `i` ends (exclusive).
+    pub fn bucket_end(&self, i: usize) -> Option<DateTime<Utc>> {
+        self.buckets.get(i).map(|start| next_bucket(*start, self.bucket_seconds))
+    }
+}
+
 /// One choice in a filter's option list.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FilterOption {
@@ -51,8 +58,13 @@ pub struct FilterOptions {
     pub users: Vec<FilterOption>,
 }
 
+/// The bar width that stands for calendar months (a month's bars start on
+/// its first day, 00:00 UTC, and are 28 to 31 days wide).
+pub const MONTH: i64 = 30 * 86_400;
+
 /// Bar width for a span: from 30 seconds to a week, about 30 to 100 bars (17
-/// to 100 of a day, so that the daily rollups answer from 30 days up).
+/// to 100 of a day, so that the daily rollups answer from 30 days up); from
+/// 200 days, calendar months ([`MONTH`]: 7 to 37 bars over the longest range).
 pub fn bucket_seconds(span_seconds: i64) -> i64 {
     const HOUR: i64 = 3600;
     match span_seconds {
@@ -64,12 +76,34 @@ pub fn bucket_seconds(span_seconds: i64) -> i64 {
         s if s <= 8 * 24 * HOUR => 3 * HOUR,
         s if s <= 16 * 24 * HOUR => 6 * HOUR,
         s if s <= 100 * 24 * HOUR => 24 * HOUR,
-        _ => 7 * 24 * HOUR,
+        s if s < 200 * 24 * HOUR => 7 * 24 * HOUR,
+        _ => MONTH,
     }
+}
+
+/// The start of the bar `t` falls in.
+pub fn bucket_start(t: DateTime<Utc>, bucket_seconds: i64) -> DateTime<Utc> {
+    if bucket_seconds == MONTH {
+        let day = t.date_naive().with_day(1).expect("every month has a first day");
+        return day.and_time(chrono::NaiveTime::MIN).and_utc();
+    }
+    let start = t.timestamp().div_euclid(bucket_seconds) * bucket_seconds;
+    DateTime::from_timestamp(start, 0).unwrap_or(t)
+}
+
+/// The start of the bar after the one starting at `start`.
+pub fn next_bucket(start: DateTime<Utc>, bucket_seconds: i64) -> DateTime<Utc> {
+    if bucket_seconds == MONTH {
+        return start.checked_add_months(chrono::Months::new(1)).unwrap_or(start);
+    }
+    start + chrono::Duration::seconds(bucket_seconds)
 }
 
 /// "30 seconds", "15 minutes", "3 hours", "1 day".
 pub fn bucket_label(seconds: i64) -> String {
+    if seconds == MONTH {
+        return "1 month".into();
+    }
     let (n, unit) = match seconds {
         s if s % 86_400 == 0 => (s / 86_400, "day"),
         s if s % 3600 == 0 => (s / 3600, "hour"),
@@ -111,8 +145,14 @@ mod tests {
         assert_eq!(bucket_seconds(14 * 86_400), 6 * 3600);
         assert_eq!(bucket_seconds(30 * 86_400), 86_400);
         assert_eq!(bucket_seconds(90 * 86_400), 86_400);
-        assert_eq!(bucket_seconds(365 * 86_400), 7 * 86_400);
+        assert_eq!(bucket_seconds(180 * 86_400), 7 * 86_400);
+        assert_eq!(bucket_seconds(365 * 86_400), MONTH);
         assert_eq!(bucket_label(900), "15 minutes");
+        assert_eq!(bucket_label(MONTH), "1 month");
+        let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().to_utc();
+        assert_eq!(bucket_start(t("2026-02-17T13:00:00Z"), MONTH), t("2026-02-01T00:00:00Z"));
+        assert_eq!(next_bucket(t("2026-02-01T00:00:00Z"), MONTH), t("2026-03-01T00:00:00Z"));
+        assert_eq!(bucket_start(t("2026-02-17T13:10:00Z"), 900), t("2026-02-17T13:00:00Z"));
         assert_eq!(bucket_label(86_400), "1 day");
     }
 

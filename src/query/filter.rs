@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 
-use crate::model::{bucket_seconds, EventFilter, Scope, TimeRange};
+use crate::model::{bucket_seconds, bucket_start, EventFilter, Scope, TimeRange};
 
 /// The concrete time span of a filter at one instant, shared by the table, the
 /// chart and the APIs so that they count the same events.
@@ -25,10 +25,7 @@ pub fn resolve_span(filter: &EventFilter, now: DateTime<Utc>) -> Span {
     let (from, to) = filter.range.span(now);
     let bucket_seconds = bucket_seconds((to - from).num_seconds());
     match &filter.range {
-        TimeRange::Last(_) => {
-            let aligned = from.timestamp().div_euclid(bucket_seconds) * bucket_seconds;
-            Span { from: DateTime::from_timestamp(aligned, 0).unwrap_or(from), to: None, bucket_seconds }
-        }
+        TimeRange::Last(_) => Span { from: bucket_start(from, bucket_seconds), to: None, bucket_seconds },
         TimeRange::Between { .. } => Span { from, to: Some(to), bucket_seconds },
     }
 }

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, SearchWords, Span};
-use crate::model::{EventFilter, Histogram};
+use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, MONTH};
 use crate::store::ledger::UNDERIVED;
 
 /// The origin of every bar: bars of a day start at midnight UTC.
@@ -85,16 +85,17 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
     };
     let key = split.column();
     let mut q = QueryBuilder::<Postgres>::new("select bucket, environment, key, sum(events)::int8 as events from (");
-    push_bucket(&mut q, bucket_seconds);
     match source {
         Source::Events => {
-            q.push(format!("occurred_at, {EPOCH}) as bucket, environment, {key} as key, count(*) as events from {table} where true"));
+            let bar = bucket("occurred_at", bucket_seconds);
+            q.push(format!("select {bar} as bucket, environment, {key} as key, count(*) as events from {table} where true"));
             push_span(&mut q, from, to);
             push_conditions(&mut q, filter);
         }
         Source::QuarterHourly | Source::Hourly => {
             let time = if source == Source::Hourly { "hour" } else { "quarter" };
-            q.push(format!("{time}, {EPOCH}) as bucket, environment, {key} as key, events from {table} where {time} >= "))
+            let bar = bucket(time, bucket_seconds);
+            q.push(format!("select {bar} as bucket, environment, {key} as key, events from {table} where {time} >= "))
                 .push_bind(from);
             if let Some(to) = to {
                 q.push(format!(" and {time} < ")).push_bind(to);
@@ -102,7 +103,8 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
             push_dimension_conditions(&mut q, filter);
         }
         Source::Daily | Source::ActorDaily | Source::WordDaily(_) => {
-            q.push(format!("day::timestamp at time zone 'UTC', {EPOCH}) as bucket, environment, {key} as key, events from {table} where day >= "))
+            let bar = bucket("(day::timestamp at time zone 'UTC')", bucket_seconds);
+            q.push(format!("select {bar} as bucket, environment, {key} as key, events from {table} where day >= "))
                 .push_bind(from.date_naive());
             if let Some(to) = to {
                 q.push(" and day < ").push_bind(to.date_naive());
@@ -123,8 +125,14 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
     q.build_query_as().fetch_all(pool).await
 }
 
-fn push_bucket(q: &mut QueryBuilder<'_, Postgres>, bucket_seconds: i64) {
-    q.push("select date_bin(make_interval(secs => ").push_bind(bucket_seconds as f64).push("), ");
+/// The start of the bar a time (`column`, an SQL expression) falls in:
+/// calendar months in UTC, or bins of a fixed width from the epoch.
+fn bucket(column: &str, bucket_seconds: i64) -> String {
+    if bucket_seconds == MONTH {
+        format!("(date_trunc('month', {column} at time zone 'UTC') at time zone 'UTC')")
+    } else {
+        format!("date_bin(interval '{bucket_seconds} seconds', {column}, {EPOCH})")
+    }
 }
 
 /// Batches the deriving worker has not counted yet, at most this many, are
@@ -137,11 +145,10 @@ const UNDERIVED_BATCHES: i64 = 200;
 /// rollups and the worker's position). Beyond [`UNDERIVED_BATCHES`] the page
 /// says how old its counts are instead.
 fn push_underived(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter, span: Span, split: Split) {
-    q.push(" union all ");
-    push_bucket(q, span.bucket_seconds);
     let key = split.column();
+    let bar = bucket("occurred_at", span.bucket_seconds);
     q.push(format!(
-        "occurred_at, {EPOCH}), environment, key, 1 from (\
+        " union all select {bar}, environment, key, 1 from (\
          select b.seq_from, b.seq_to \
          from ingest_batches b where {UNDERIVED} \
          order by b.xid, b.batch_id limit {UNDERIVED_BATCHES}) u \
@@ -220,22 +227,20 @@ pub fn stack(rows: Vec<Count>, by_environment: bool, from: DateTime<Utc>, end: D
     let last_row = rows.iter().map(|r| r.bucket).max().unwrap_or(from);
     let end = end.max(last_row + chrono::Duration::seconds(1));
     let mut buckets = Vec::new();
-    let mut t = from.timestamp().div_euclid(bucket_seconds) * bucket_seconds;
-    while t < end.timestamp() {
-        buckets.push(DateTime::from_timestamp(t, 0).expect("in range"));
-        t += bucket_seconds;
+    let mut t = bucket_start(from, bucket_seconds);
+    while t < end {
+        buckets.push(t);
+        t = next_bucket(t, bucket_seconds);
     }
 
     let mut series: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let mut total = 0;
     for Count { bucket, environment, key, events } in rows {
         let key = if by_environment { environment } else { key };
-        let index = ((bucket.timestamp() - buckets[0].timestamp()) / bucket_seconds) as usize;
+        let Some(index) = buckets.partition_point(|b| *b <= bucket).checked_sub(1) else { continue };
         let counts = series.entry(key).or_insert_with(|| vec![0; buckets.len()]);
-        if let Some(slot) = counts.get_mut(index) {
-            *slot += events;
-            total += events;
-        }
+        counts[index] += events;
+        total += events;
     }
     Histogram {
         bucket_seconds,

@@ -304,3 +304,19 @@ async fn an_event_and_its_target_history_are_complete(pool: PgPool) {
     assert_eq!(order, ["e3", "e2"], "oldest first");
     assert_eq!(history.target_name.as_deref(), Some("Support"));
 }
+
+#[sqlx::test]
+async fn a_year_is_drawn_in_calendar_months(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    known_events(&app).await;
+    let filter = reading_all("range=1y");
+    let now = Utc::now();
+    let span = resolve_span(&filter, now);
+    let chart: Histogram = histogram(&pool, &filter, span, now).await.unwrap();
+    assert_eq!(chart.bucket_seconds, vigil::model::MONTH);
+    assert!((12..=13).contains(&chart.buckets.len()), "{} bars", chart.buckets.len());
+    assert!(chart.buckets.iter().all(|b| b.format("%d %H:%M:%S").to_string() == "01 00:00:00"), "bars start on the 1st");
+    assert_eq!(chart.total, 6);
+    let last = chart.buckets.len() - 1;
+    assert!(chart.bucket_end(last).unwrap() > now, "the last bar holds now");
+}
