@@ -76,6 +76,14 @@ const SESSION_PAGES: [&str; 10] = [
     "/sessions?flag=impossible_travel",
 ];
 
+/// The compare page: the case (three environments, 30 days) and others.
+const COMPARE_PAGES: [&str; 4] = [
+    "env=production&env=staging&env=development&range=30d",
+    "range=30d",
+    "env=production&env=staging&range=7d&kind=role",
+    "env=production&env=staging&env=development&range=90d&type=role.permission_add",
+];
+
 const CONCURRENT_CLIENTS: usize = 16;
 const CONCURRENT_SECONDS: u64 = 10;
 
@@ -127,6 +135,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut medians = Vec::new();
     for path in SESSION_PAGES {
         medians.push(time_page(&args, path, path, &cookie, "data-session-id=").await?);
+    }
+    println!("slowest median: {:.1} ms\n", medians.iter().cloned().fold(0.0, f64::max));
+
+    println!("compare page, server-side render over HTTP, signed in ({} runs each; rows: event types)", args.runs);
+    println!("{:<52} {:>9} {:>9} {:>6}", "query", "median", "p95", "rows");
+    let mut medians = Vec::new();
+    for query in COMPARE_PAGES {
+        let view = crate::model::CompareView::from_query(query);
+        let path = crate::model::CompareView { filter: anchored(view.filter.clone(), until), ..view }.href();
+        medians.push(time_page(&args, query, &path, &cookie, "class=\"num difference\"").await?);
     }
     println!("slowest median: {:.1} ms\n", medians.iter().cloned().fold(0.0, f64::max));
 

@@ -52,8 +52,9 @@ pub fn SessionsPage() -> impl IntoView {
                             </p>
                             {(!list.places.is_empty()).then(|| {
                                 let flagged: i64 = list.places.iter().map(|p| p.flagged).sum();
+                                let mapped: i64 = list.places.iter().map(|p| p.sessions).sum();
                                 let description = format!(
-                                    "Map of where these sessions come from: {} places, {flagged} flagged sessions. Click a country to filter.",
+                                    "Map of where these sessions come from: {mapped} sessions in {} places, {flagged} flagged. Click a country to filter.",
                                     list.places.len()
                                 );
                                 view! {

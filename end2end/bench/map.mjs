@@ -1,0 +1,43 @@
+// `make bench`: how long Chromium takes to draw the sessions map.
+//   node end2end/bench/map.mjs http://127.0.0.1:3300 email password [runs]
+// For each page: the sessions and places it maps, then the median and p95 of
+// (a) navigation start → map drawn and (b) hydrated → map drawn (fetching the
+// outline the first time, registering it, laying out and drawing the dots).
+import { chromium } from "@playwright/test";
+
+const [base, email, password, runsText] = process.argv.slice(2);
+const runs = Number(runsText ?? 10);
+const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--headless", "--no-sandbox", "--disable-gpu"] });
+const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+await page.addInitScript(() => {
+  const marks = (window.__marks = {});
+  new MutationObserver(() => {
+    if (!marks.hydrated && document.body?.dataset.hydrated) marks.hydrated = performance.now();
+    if (!marks.map && document.getElementById("sessions-map")?.dataset.ready) marks.map = performance.now();
+  }).observe(document, { subtree: true, attributes: true, childList: true });
+});
+await page.goto(`${base}/login`);
+await page.getByLabel("E-mail").fill(email);
+await page.getByLabel("Password").fill(password);
+await page.getByRole("button", { name: "Sign in" }).click();
+await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+
+const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
+console.log(`${"page".padEnd(40)} ${"sessions".padStart(9)} ${"places".padStart(7)} ${"load→map med".padStart(13)} ${"p95".padStart(7)} ${"hydrated→map med".padStart(17)} ${"p95".padStart(7)}`);
+for (const path of ["/sessions?status=all", "/sessions"]) {
+  const [total, hydrated] = [[], []];
+  let sessions = "", places = "";
+  for (let i = 0; i < runs + 1; i++) {
+    await page.goto(`${base}${path}`);
+    await page.waitForSelector("#sessions-map[data-ready]", { timeout: 30_000 });
+    const marks = await page.evaluate(() => window.__marks);
+    const label = (await page.locator("#sessions-map").getAttribute("aria-label")) ?? "";
+    [, sessions = "?", places = "?"] = label.match(/(\d+) sessions in (\d+) places/) ?? [];
+    if (i === 0) continue; // the first run also fetches the outline and compiles the bundle
+    total.push(marks.map);
+    hydrated.push(marks.map - marks.hydrated);
+  }
+  const ms = (x) => `${x.toFixed(0)} ms`.padStart(7);
+  console.log(`${path.padEnd(40)} ${sessions.padStart(9)} ${places.padStart(7)} ${ms(quantile(total, 0.5)).padStart(13)} ${ms(quantile(total, 0.95))} ${ms(quantile(hydrated, 0.5)).padStart(17)} ${ms(quantile(hydrated, 0.95))}`);
+}
+await browser.close();
