@@ -1,8 +1,10 @@
-// `make bench`: how long Chromium takes to draw the sessions map.
-//   node end2end/bench/map.mjs http://127.0.0.1:3300 email password [runs]
-// For each page: the sessions and places it maps, then the median and p95 of
-// (a) navigation start → map drawn and (b) hydrated → map drawn (fetching the
-// outline the first time, registering it, laying out and drawing the dots).
+// `make bench`: the console in Chromium.
+//   node end2end/bench/browser.mjs http://127.0.0.1:3300 email password [runs]
+// 1. A first visit to the events page: bytes transferred (compressed, as sent)
+//    for the page and everything it loads, with an empty cache.
+// 2. The sessions map, for each page: the sessions and places it maps, then
+//    the median and p95 of (a) navigation start → map drawn and (b) hydrated →
+//    map drawn (registering the outline, laying out and drawing the dots).
 import { chromium } from "@playwright/test";
 
 const [base, email, password, runsText] = process.argv.slice(2);
@@ -21,6 +23,25 @@ await page.getByLabel("E-mail").fill(email);
 await page.getByLabel("Password").fill(password);
 await page.getByRole("button", { name: "Sign in" }).click();
 await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+
+// 1. First visit: a fresh page (empty cache) with the signed-in cookies.
+{
+  const fresh = await browser.newContext({ storageState: await page.context().storageState() });
+  const first = await fresh.newPage();
+  const sizes = [];
+  first.on("requestfinished", async (request) => {
+    const { responseBodySize, responseHeadersSize } = await request.sizes();
+    sizes.push([new URL(request.url()).pathname, responseBodySize + responseHeadersSize]);
+  });
+  await first.goto(`${base}/events`);
+  await first.waitForSelector("body[data-hydrated]");
+  await first.waitForSelector("#activity-chart[data-ready]");
+  await first.waitForLoadState("networkidle");
+  const total = sizes.reduce((sum, [, n]) => sum + n, 0);
+  console.log(`first visit to /events: ${sizes.length} requests, ${(total / 1024).toFixed(0)} KiB transferred`);
+  for (const [path, n] of sizes.sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`  ${path.padEnd(40)} ${(n / 1024).toFixed(0).padStart(6)} KiB`);
+  await fresh.close();
+}
 
 const quantile = (xs, q) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))];
 console.log(`${"page".padEnd(40)} ${"sessions".padStart(9)} ${"places".padStart(7)} ${"load→map med".padStart(13)} ${"p95".padStart(7)} ${"hydrated→map med".padStart(17)} ${"p95".padStart(7)}`);
