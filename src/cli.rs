@@ -209,7 +209,10 @@ pub fn init_tracing() {
 
 /// Connect, migrate, and serve until interrupted.
 pub async fn serve(database: DatabaseConfig, server: ServerConfig, ingest: IngestConfig) -> anyhow::Result<()> {
-    let leptos_options = get_configuration(None)?.leptos_options;
+    let mut leptos_options = get_configuration(None)?.leptos_options;
+    // The bundle's hashed file names, from hash.txt beside this binary when
+    // the build wrote one (plain names otherwise).
+    leptos_options.hash_files = true;
     let pool = crate::store::connect(&database).await?;
     // Cookie sessions past their expiry are deleted hourly.
     let cookie_sessions = tower_sessions_sqlx_store::PostgresStore::new(pool.clone());

@@ -84,3 +84,12 @@ test("times are shown in the time zone a user chooses, with UTC on hover", async
   await expect(first).toHaveAttribute("title", /UTC$/);
   await context.close();
 });
+
+test("the bundle has content-hashed names, is cached for good and sent compressed", async ({ page }) => {
+  const wasm = page.waitForResponse((r) => /\/pkg\/vigil\.[^/]+\.wasm$/.test(new URL(r.url()).pathname));
+  await open(page, "/events");
+  const response = await wasm;
+  expect(response.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  const html = await page.request.get("/events", { headers: { "accept-encoding": "br, gzip" } });
+  expect(html.headers()["content-encoding"]).toMatch(/br|gzip/);
+});

@@ -69,12 +69,25 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
+        .layer(axum::middleware::map_response(cache_for_good))
         .layer(sessions)
         .layer(TraceLayer::new_for_http())
         // Pages, server-function replies and exports; static files come
         // precompressed from a release build (`.ci/precompress`).
         .layer(CompressionLayer::new())
         .with_state(state)
+}
+
+/// A bundle file whose name carries its content hash (`/pkg/vigil.<hash>.wasm`)
+/// never changes: browsers may keep it for a year without asking again.
+async fn cache_for_good(uri: axum::http::Uri, mut response: axum::response::Response) -> axum::response::Response {
+    let hashed = uri.path().strip_prefix("/pkg/").is_some_and(|file| file.split('.').count() >= 3);
+    if hashed && response.status().is_success() {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, header::HeaderValue::from_static("public, max-age=31536000, immutable"));
+    }
+    response
 }
 
 /// Serve until Ctrl-C or SIGTERM, then finish in-flight requests.
