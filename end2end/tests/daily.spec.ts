@@ -51,7 +51,7 @@ test("the sessions table fits a 1440 px window without a horizontal scrollbar", 
     { type: "session.sign_in", occurred_at: minutesAgo(30), environment: env, organization: { id: `o-${tag}`, name: "Wolkenstein Holding International" },
       actor: who(1), client: { ip: "81.2.69.160", user_agent: chrome } },
     { type: "session.sign_in", occurred_at: minutesAgo(3), environment: env, organization: { id: `o-${tag}`, name: "Wolkenstein Holding International" },
-      actor: who(1), client: { ip: "2001:db8:85a3:8d3:1319:8a2e:370:7348", user_agent: chrome } },
+      actor: who(2), client: { ip: "2a00:1450:4001:82b::200e", user_agent: chrome } },
     { type: "session.sign_in", occurred_at: minutesAgo(2), environment: env, organization: { id: `o-${tag}` },
       actor: { ...who(1), session_id: `wide-3-${tag}` }, client: { ip: "126.0.1.1", user_agent: chrome } },
   ]);
