@@ -43,7 +43,12 @@ pub fn TimeZoneNote() -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         let zone = chosen_zone();
-        Effect::new(move |_| set_note.set(format!("Times in {} · UTC on hover", zone().unwrap_or_else(local::browser_zone))));
+        Effect::new(move |_| {
+            let zone = zone().unwrap_or_else(local::browser_zone);
+            if !matches!(zone.as_str(), "UTC" | "Etc/UTC") {
+                set_note.set(format!("Times in {zone} · UTC on hover"));
+            }
+        });
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = set_note;

@@ -123,7 +123,7 @@ fn CompareControls(view: CompareView, available: Vec<String>, compared: Vec<Stri
     view! {
         <section class="filters" aria-label="What to compare">
             <div class="filter-row">
-                <fieldset class="field environments">
+                <fieldset class="environments">
                     <legend>"Environments"</legend>
                     {boxes}
                 </fieldset>
@@ -184,7 +184,7 @@ fn TypeTable(view: CompareView, comparison: Comparison) -> impl IntoView {
                 .collect_view();
             view! {
                 <tr>
-                    <th scope="row"><code>{row.event_type.clone()}</code></th>
+                    <td class="type"><code>{row.event_type.clone()}</code></td>
                     {cells}
                     <td class="num difference">{format!("{:.0} %", row.difference * 100.0)}</td>
                 </tr>
@@ -215,11 +215,14 @@ fn TypeTable(view: CompareView, comparison: Comparison) -> impl IntoView {
     }
 }
 
+/// Values listed per kind before "n more".
+const ONLY_IN_FIRST: usize = 12;
+
 /// Types, apps, actors and targets seen in one environment and not in the others.
 #[component]
 fn OnlyInLists(view: CompareView, only_in: Vec<OnlyIn>, few: bool) -> impl IntoView {
     let groups = ["type", "app", "user", "target"].map(|dimension| {
-        let items: Vec<OnlyIn> = only_in.iter().filter(|o| o.dimension == dimension).cloned().collect();
+        let mut items: Vec<OnlyIn> = only_in.iter().filter(|o| o.dimension == dimension).cloned().collect();
         let view = view.clone();
         view! {
             <div class="only-in-group" data-dimension=dimension>
@@ -227,18 +230,25 @@ fn OnlyInLists(view: CompareView, only_in: Vec<OnlyIn>, few: bool) -> impl IntoV
                 {if items.is_empty() {
                     view! { <p class="hint">"None."</p> }.into_any()
                 } else {
+                    let item = move |o: OnlyIn| {
+                        let href = view.explorer_href(&o.environment, &o.dimension, &o.value);
+                        view! {
+                            <li>
+                                <a href=href>{o.label}</a>
+                                " " <span class="badge env">{format!("only in {}", o.environment)}</span>
+                            </li>
+                        }
+                    };
+                    let more = items.split_off(items.len().min(ONLY_IN_FIRST));
+                    let item_more = item.clone();
                     view! {
-                        <ul>
-                            {items.into_iter().map(|o| {
-                                let href = view.explorer_href(&o.environment, &o.dimension, &o.value);
-                                view! {
-                                    <li>
-                                        <a href=href>{o.label}</a>
-                                        " " <span class="badge env">{format!("only in {}", o.environment)}</span>
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
+                        <ul>{items.into_iter().map(item).collect_view()}</ul>
+                        {(!more.is_empty()).then(|| view! {
+                            <details class="more">
+                                <summary>{format!("{} more", more.len())}</summary>
+                                <ul>{more.into_iter().map(item_more).collect_view()}</ul>
+                            </details>
+                        })}
                     }.into_any()
                 }}
             </div>
@@ -332,7 +342,7 @@ fn StateRow(target: TargetStates, kind: String) -> impl IntoView {
         .collect_view();
     view! {
         <tr class:differs=differs>
-            <th scope="row"><a href=href>{target.name.clone().unwrap_or_else(|| target.id.clone())}</a></th>
+            <td class="target"><a href=href>{target.name.clone().unwrap_or_else(|| target.id.clone())}</a></td>
             {cells}
         </tr>
     }
