@@ -42,7 +42,9 @@ pub async fn compare(pool: &PgPool, view: &CompareView, scope: &Scope, now: Date
     let types = per_environment(&by_type, &environments);
     let totals = environments.iter().enumerate().map(|(i, _)| types.values().map(|c| c[i]).sum()).collect::<Vec<i64>>();
     let mut seen_in_one_only = single_environment("type", &types, &environments);
-    seen_in_one_only.extend(single_environment("app", &per_environment(&by_app, &environments), &environments));
+    let mut apps = single_environment("app", &per_environment(&by_app, &environments), &environments);
+    name_apps(pool, &filter.scope, &mut apps).await?;
+    seen_in_one_only.extend(apps);
     seen_in_one_only.extend(seen_once);
     let mut types: Vec<TypeCounts> = types.into_iter().map(|(t, counts)| TypeCounts::new(t, counts, &totals)).collect();
     types.sort_by(|a, b| {
@@ -104,6 +106,25 @@ fn single_environment(dimension: &str, table: &BTreeMap<String, Vec<i64>>, envir
         .collect();
     found.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.value.cmp(&b.1.value)));
     found.into_iter().take(ONLY_IN_SHOWN as usize).map(|(_, o)| o).collect()
+}
+
+/// Label apps with their names as last seen where the scope may look.
+async fn name_apps(pool: &PgPool, scope: &Scope, apps: &mut [OnlyIn]) -> sqlx::Result<()> {
+    if apps.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = apps.iter().map(|a| a.value.clone()).collect();
+    let mut q = QueryBuilder::<Postgres>::new("select distinct on (id) id, name from names where kind = 'app' and name is not null and id = any(");
+    q.push_bind(ids).push(")");
+    push_scope(&mut q, scope);
+    q.push(" order by id, last_seen desc");
+    let names: HashMap<String, String> = q.build_query_as::<(String, String)>().fetch_all(pool).await?.into_iter().collect();
+    for app in apps {
+        if let Some(name) = names.get(&app.value) {
+            app.label = name.clone();
+        }
+    }
+    Ok(())
 }
 
 /// Actors and targets last seen (since `from`) in exactly one of the scope's
