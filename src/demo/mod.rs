@@ -420,35 +420,59 @@ impl Generator {
     }
 
     /// Sessions going on now (no sign-out, activity up to a minute ago), so
-    /// the sessions page has something to show right after loading the demo;
-    /// a few come from abroad, so their flags (new country, impossible travel)
-    /// are on its first screen.
+    /// the sessions page has something to show right after loading the demo,
+    /// with each flag on its first screen: a few users signed in at home
+    /// under an hour ago and now from abroad (new country, impossible
+    /// travel), one on a machine never seen before (new device).
     fn live_sessions(&mut self) {
         const LIVE: usize = 14;
         const ABROAD: usize = 3;
         for n in 0..LIVE {
             let user_index = self.user_weights.sample(&mut self.rng);
-            let user = &self.users[user_index];
-            let environment = user.environment;
+            let environment = self.users[user_index].environment;
+            let start = self.now - Duration::minutes(self.rng.gen_range(3..25));
             let ip = if n < ABROAD {
-                let home = user.ip_prefix;
-                let away = NETWORKS.iter().map(|n| n.1).filter(|p| *p != home).collect::<Vec<_>>();
+                let home = self.user_ip(user_index);
+                self.live_session(start - Duration::minutes(50), start - Duration::minutes(40), environment, user_index, &home, None);
+                let away: Vec<&str> = NETWORKS.iter().map(|n| n.1).filter(|p| *p != self.users[user_index].ip_prefix).collect();
                 format!("{}.{}.{}", away.choose(&mut self.rng).expect("networks"), self.rng.gen_range(0..255), self.rng.gen_range(1..255))
             } else {
                 self.user_ip(user_index)
             };
-            self.sessions += 1;
-            let session_id = format!("ses_live{:04}{:06x}", n, self.sessions);
-            let mut t = self.now - Duration::minutes(self.rng.gen_range(3..25));
-            let mut sign_in = self.base("session.sign_in", t, environment, user_index, Some(&session_id), &ip);
-            sign_in["reason"] = json!("password and one-time code verified");
-            self.pending.push(sign_in);
-            while t < self.now - Duration::seconds(90) {
-                t += Duration::seconds(self.rng.gen_range(20..180));
-                let event = self.activity(t.min(self.now - Duration::seconds(30)), environment, user_index, &session_id, &ip);
-                self.pending.push(event);
+            let new_machine = (n == ABROAD).then(|| format!("mach-{:08x}", self.rng.gen::<u32>()));
+            self.live_session(start, self.now - Duration::seconds(30), environment, user_index, &ip, new_machine);
+        }
+    }
+
+    /// A session from `start` with activity until `until` and no sign-out (it
+    /// is signed out when `until` is well in the past); optionally on another machine.
+    fn live_session(
+        &mut self,
+        start: DateTime<Utc>,
+        until: DateTime<Utc>,
+        environment: &'static str,
+        user_index: usize,
+        ip: &str,
+        machine: Option<String>,
+    ) {
+        self.sessions += 1;
+        let session_id = format!("ses_live{:06x}", self.sessions);
+        let mut events = vec![self.base("session.sign_in", start, environment, user_index, Some(&session_id), ip)];
+        events[0]["reason"] = json!("password and one-time code verified");
+        let mut t = start;
+        while t < until - Duration::seconds(60) {
+            t += Duration::seconds(self.rng.gen_range(20..180));
+            events.push(self.activity(t.min(until), environment, user_index, &session_id, ip));
+        }
+        if until < self.now - Duration::minutes(10) {
+            events.push(self.base("session.sign_out", until, environment, user_index, Some(&session_id), ip));
+        }
+        for event in &mut events {
+            if let Some(machine) = &machine {
+                event["client"]["machine_id"] = json!(machine);
             }
         }
+        self.pending.extend(events);
     }
 
     fn user_ip(&mut self, user_index: usize) -> String {
@@ -676,7 +700,7 @@ mod tests {
             .filter_map(|e| e["actor"]["session_id"].as_str())
             .filter(|s| s.starts_with("ses_live"))
             .collect();
-        assert_eq!(live.len(), 14);
+        assert_eq!(live.len(), 17, "14 going on, 3 ended at home before going abroad");
         let latest = |id: &str| {
             events
                 .iter()
@@ -685,7 +709,9 @@ mod tests {
                 .max()
                 .unwrap()
         };
-        assert!(live.iter().all(|id| now - latest(id).to_utc() < Duration::minutes(5)), "seen within the idle timeout");
-        assert!(!events.iter().any(|e| e["type"] == "session.sign_out" && e["actor"]["session_id"].as_str().is_some_and(|s| s.starts_with("ses_live"))));
+        let going_on = live.iter().filter(|id| now - latest(id).to_utc() < Duration::minutes(5)).count();
+        assert_eq!(going_on, 14, "seen within the idle timeout");
+        let ended = events.iter().filter(|e| e["type"] == "session.sign_out" && e["actor"]["session_id"].as_str().is_some_and(|s| s.starts_with("ses_live")));
+        assert_eq!(ended.count(), 3);
     }
 }
