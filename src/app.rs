@@ -11,7 +11,7 @@ use crate::pages::settings::{ConsoleSessionsPage, KeysPage, SystemPage, UsersPag
 use crate::pages::verify::VerifyPage;
 use crate::pages::views::{PreferencesPage, ViewsPage};
 use crate::components::time::CurrentUser;
-use crate::components::views_menu::ViewsMenu;
+use crate::components::views_menu::{ViewsMenu, ViewsMenuState};
 use crate::pages::alerts::{AlertsPage, NewAlertPage};
 use crate::pages::compare::ComparePage;
 use crate::pages::monitoring::{ChannelsPage, ServicesSettingsPage};
@@ -97,6 +97,7 @@ pub fn App() -> impl IntoView {
 #[component]
 fn TopBar() -> impl IntoView {
     let me = expect_context::<CurrentUser>().0;
+    let views = ViewsMenuState::new();
     view! {
         <header class="topbar">
             <A href="/" attr:class="brand">"Vigil"</A>
@@ -116,7 +117,7 @@ fn TopBar() -> impl IntoView {
                                 {auditor.then(|| view! { <a href=console_activity()>"Console activity"</a> })}
                                 {admin.then(|| view! { <A href="/settings">"Settings"</A> })}
                             </nav>
-                            <ViewsMenu may_share=admin/>
+                            <ViewsMenu state=views may_share=admin/>
                             <div class="who">
                                 <a class="user" href="/preferences" title=format!("{} · preferences", user.scope.describe())>{user.email.clone()}</a>
                                 <span class="badge role">{user.role.as_str()}</span>

@@ -9,10 +9,25 @@ use crate::api::{list_views, SaveView};
 use crate::components::settings::action_error;
 use crate::model::view_location;
 
+/// What the menu shows and does: the list of views, reloaded after each save.
+/// Made once, outside the top bar's suspense, so that re-rendering the menu
+/// never leaves a load running for a menu that is gone.
+#[derive(Clone, Copy)]
+pub struct ViewsMenuState {
+    save: ServerAction<SaveView>,
+    views: Resource<Result<Vec<crate::model::SavedView>, ServerFnError>>,
+}
+
+impl ViewsMenuState {
+    pub fn new() -> Self {
+        let save = ServerAction::<SaveView>::new();
+        ViewsMenuState { save, views: Resource::new(move || save.version().get(), |_| list_views()) }
+    }
+}
+
 #[component]
-pub fn ViewsMenu(may_share: bool) -> impl IntoView {
-    let save = ServerAction::<SaveView>::new();
-    let views = Resource::new(move || save.version().get(), |_| list_views());
+pub fn ViewsMenu(state: ViewsMenuState, may_share: bool) -> impl IntoView {
+    let ViewsMenuState { save, views } = state;
     let location = use_location();
     let url = move || format!("{}?{}", location.pathname.get(), location.search.get().trim_start_matches('?'));
     let saveable = move || view_location(&url()).is_some();

@@ -98,7 +98,7 @@ pub struct Comparison {
 }
 
 /// The most change events the latest states are folded from.
-pub const STATE_EVENTS: i64 = 5_000;
+pub const STATE_EVENTS: i64 = 2_000;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TypeCounts {

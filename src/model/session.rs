@@ -44,6 +44,8 @@ impl SessionSummary {
 
 /// Most sessions the sessions page lists.
 pub const SESSION_PAGE_LIMIT: i64 = 500;
+/// Most sessions the sessions map places (the most recently seen).
+pub const MAP_SESSIONS: i64 = 10_000;
 
 /// Human wording of a flag.
 pub fn flag_label(flag: &str) -> &'static str {

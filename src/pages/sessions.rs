@@ -62,6 +62,7 @@ pub fn SessionsPage() -> impl IntoView {
                                     <p class="hint map-legend">
                                         <span class="dot"></span>" sessions · "
                                         <span class="dot flagged"></span>" with a flag · click a country to filter, scroll to zoom"
+                                        {(mapped >= crate::model::MAP_SESSIONS).then(|| format!(" · the {} most recently seen sessions", crate::model::MAP_SESSIONS))}
                                     </p>
                                 }
                             })}

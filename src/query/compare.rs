@@ -188,7 +188,9 @@ async fn latest_states(
     );
     q.push_bind(kind.to_string()).push(" and occurred_at < ").push_bind(until);
     push_dimension_conditions(&mut q, &place);
-    q.push(" order by occurred_at desc, id desc limit ").push_bind(STATE_EVENTS + 1);
+    // By time alone, so that the partial index of changes is read newest
+    // first across partitions and the read stops at the limit.
+    q.push(" order by occurred_at desc limit ").push_bind(STATE_EVENTS + 1);
     let rows: Vec<(String, String, Option<String>, serde_json::Value)> = q.build_query_as().fetch_all(pool).await?;
     let partial = rows.len() as i64 > STATE_EVENTS;
 

@@ -5,7 +5,7 @@ use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
 use super::events::{SummaryRow, SUMMARY_COLUMNS};
 use super::filter::push_scope;
-use crate::model::{FilterOption, PathPoint, Place, Scope, SessionFilter, SessionList, SessionSummary, SessionView};
+use crate::model::{FilterOption, PathPoint, Place, Scope, SessionFilter, MAP_SESSIONS, SessionList, SessionSummary, SessionView};
 
 const SESSION_COLUMNS: &str = "environment, organization_id, coalesce(organization_name, nullif(organization_id, '')) as organization, \
     session_id, user_key, user_name, user_email, user_role, started_at, last_seen, ended_at, events, \
@@ -116,13 +116,20 @@ fn push_session_filter(q: &mut QueryBuilder<'_, Postgres>, filter: &SessionFilte
 /// The most places the map shows (the busiest).
 const MAX_PLACES: i64 = 2000;
 
-/// Where every session matching the filter comes from, to a tenth of a degree.
+/// Where the sessions matching the filter come from, to a tenth of a degree:
+/// the most recently seen [`MAP_SESSIONS`] of them (read newest first by the
+/// `last_seen` index, so the page's cost stays flat however many match).
 async fn places(pool: &PgPool, filter: &SessionFilter, now: DateTime<Utc>, idle_since: DateTime<Utc>) -> sqlx::Result<Vec<Place>> {
     let mut q = QueryBuilder::<Postgres>::new(
-        "select round(latitude::numeric, 1)::float8, round(longitude::numeric, 1)::float8,                 concat_ws(', ', max(client_info->>'city'), max(country_code)), max(country_code),                 count(*)::int8, (count(*) filter (where cardinality(flags) > 0))::int8          from sessions where latitude is not null and longitude is not null",
+        "select round(latitude::numeric, 1)::float8, round(longitude::numeric, 1)::float8, \
+                concat_ws(', ', max(city), max(country_code)), max(country_code), \
+                count(*)::int8, (count(*) filter (where cardinality(flags) > 0))::int8 \
+         from (select latitude, longitude, client_info->>'city' as city, country_code, flags from sessions \
+               where latitude is not null and longitude is not null",
     );
     push_session_filter(&mut q, filter, now, idle_since);
-    q.push(" group by 1, 2 order by 5 desc limit ").push_bind(MAX_PLACES);
+    q.push(" order by last_seen desc limit ").push_bind(MAP_SESSIONS);
+    q.push(") newest group by 1, 2 order by 5 desc limit ").push_bind(MAX_PLACES);
     let rows: Vec<(f64, f64, String, Option<String>, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
     Ok(rows
         .into_iter()
