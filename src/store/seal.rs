@@ -113,7 +113,7 @@ impl<'a> Canonical<'a> {
             machine_id: e.machine_id.as_deref(),
             details: e.details.as_ref(),
             client_info: info.map(|i| serde_json::to_value(i).expect("client info serialises")),
-            country_code: info.and_then(|i| i.country_code.as_deref()),
+            country_code: info.and_then(|i| i.place_country()),
             device_type: info.and_then(|i| i.device_type.as_deref()),
         }
     }

@@ -258,6 +258,10 @@ async fn a_location_reported_by_the_source_is_kept_shown_and_used_for_flags(pool
     let client = r2.client.as_ref().unwrap();
     assert_eq!(client.reported_label().as_deref(), Some("Sydney, Australia (reported by the source)"));
     assert_eq!(client.country_code.as_deref(), Some("GB"), "Vigil's own lookup is kept beside it");
+    // Sealed as stored: the reported country in the row is what the leaf covers.
+    app.seal().await;
+    let report = app.verify().await;
+    assert!(report.is_clean(), "{:?}", report.findings);
 
     // A bad location is rejected by field, and nothing else of the batch is lost.
     let mut far = session_event("r3", "app.view", 1, "81.2.69.160", CHROME_WINDOWS);
