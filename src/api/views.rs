@@ -24,7 +24,7 @@ pub async fn save_view(name: String, url: String, shared: Option<String>) -> Res
     let name = view_name(&name)?;
     let (path, query) = crate::model::view_location(&url)
         .ok_or_else(|| ServerFnError::new("only the explorer and the compare page can be saved as a view"))?;
-    if query.len() > 4000 {
+    if query.len() > crate::model::MAX_VIEW_QUERY {
         return Err(ServerFnError::new("this view's address is too long to save"));
     }
     let shared = shared.is_some_and(|s| s == "on" || s == "true");

@@ -68,8 +68,7 @@ pub struct Location {
 impl Location {
     /// "Berlin, Land Berlin, Germany".
     pub fn label(&self) -> Option<String> {
-        let parts: Vec<&str> = [&self.city, &self.region, &self.country].into_iter().flatten().map(String::as_str).collect();
-        (!parts.is_empty()).then(|| parts.join(", ")).or_else(|| self.country_code.clone())
+        place_label(&self.city, &self.region, &self.country).or_else(|| self.country_code.clone())
     }
 }
 
@@ -111,8 +110,12 @@ impl ClientInfo {
         if let Some(network) = &self.network {
             return Some(format!("{network} network"));
         }
-        let parts: Vec<&str> =
-            [&self.city, &self.region, &self.country].into_iter().flatten().map(String::as_str).collect();
-        (!parts.is_empty()).then(|| parts.join(", "))
+        place_label(&self.city, &self.region, &self.country)
     }
+}
+
+/// "Berlin, Land Berlin, Germany": the parts that are known.
+fn place_label(city: &Option<String>, region: &Option<String>, country: &Option<String>) -> Option<String> {
+    let parts: Vec<&str> = [city, region, country].into_iter().flatten().map(String::as_str).collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
 }

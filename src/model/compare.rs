@@ -90,6 +90,8 @@ pub struct Comparison {
     pub only_in: Vec<OnlyIn>,
     /// Target types that have targets in the compared environments.
     pub kinds: Vec<String>,
+    /// The target type whose states are shown: the view's, else roles, else the first.
+    pub kind: Option<String>,
     /// The latest state of the view's target type per environment.
     pub states: Vec<TargetStates>,
     /// Whether the states were folded from only the newest `STATE_EVENTS` changes.

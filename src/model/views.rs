@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 pub const VIEW_PATHS: [&str; 2] = ["/events", "/compare"];
 /// The longest name a view may have.
 pub const MAX_VIEW_NAME: usize = 100;
+/// The longest query a view may keep (bytes; as migration 22 checks).
+pub const MAX_VIEW_QUERY: usize = 4000;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]

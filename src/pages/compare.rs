@@ -70,7 +70,7 @@ fn Compared(view: CompareView, comparison: Comparison) -> impl IntoView {
         <LineChart id="compare-chart" chart=overlay(&comparison, view.share) description/>
         <TypeTable view=view.clone() comparison=comparison.clone()/>
         <OnlyInLists view=view.clone() only_in=comparison.only_in.clone() few/>
-        <States view comparison/>
+        <States comparison/>
     }
 }
 
@@ -272,11 +272,11 @@ fn OnlyInLists(view: CompareView, only_in: Vec<OnlyIn>, few: bool) -> impl IntoV
 /// The latest known state of each target of the chosen type, per environment,
 /// with the fields that differ highlighted.
 #[component]
-fn States(view: CompareView, comparison: Comparison) -> impl IntoView {
+fn States(comparison: Comparison) -> impl IntoView {
     let envs = comparison.environments.clone();
     let live = live_view(CompareView::from_query);
     let go = navigator();
-    let chosen = view.kind.clone().or_else(|| comparison.kinds.iter().find(|k| *k == "role").or(comparison.kinds.first()).cloned());
+    let chosen = comparison.kind.clone();
     let pick_kind = move |ev: leptos::ev::Event| {
         let kind = event_target_value(&ev);
         go(CompareView { kind: Some(kind).filter(|k| !k.is_empty()), ..live() }.href());

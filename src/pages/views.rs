@@ -74,21 +74,14 @@ fn ViewsTable(
                             <td><code>{if v.query.is_empty() { "(none)".to_string() } else { v.query.clone() }}</code></td>
                             <td>{sharing}</td>
                             <td>
-                                {if v.is_default {
-                                    view! {
-                                        <ActionForm action=start attr:class="inline-form">
-                                            <span class="badge">"yes"</span>
-                                            <button type="submit" class="link-button">"Open the explorer instead"</button>
-                                        </ActionForm>
-                                    }.into_any()
-                                } else {
-                                    view! {
-                                        <ActionForm action=start attr:class="inline-form">
-                                            <input type="hidden" name="id" value=v.id/>
-                                            <button type="submit" class="link-button">"Open at start"</button>
-                                        </ActionForm>
-                                    }.into_any()
-                                }}
+                                // Without an id, the form puts the explorer back at the start.
+                                <ActionForm action=start attr:class="inline-form">
+                                    {(!v.is_default).then(|| view! { <input type="hidden" name="id" value=v.id/> })}
+                                    {v.is_default.then(|| view! { <span class="badge">"yes"</span> })}
+                                    <button type="submit" class="link-button">
+                                        {if v.is_default { "Open the explorer instead" } else { "Open at start" }}
+                                    </button>
+                                </ActionForm>
                             </td>
                             <td class="actions">
                                 {v.mine.then(|| view! {

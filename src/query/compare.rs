@@ -25,12 +25,12 @@ const STATES_SHOWN: usize = 100;
 pub async fn compare(pool: &PgPool, view: &CompareView, scope: &Scope, now: DateTime<Utc>) -> sqlx::Result<Comparison> {
     let mut filter = EventFilter { environment: None, scope: scope.clone(), ..view.filter.clone() };
     let span = resolve_span(&filter, now);
-    let available: Vec<String> =
-        super::filter_options(pool, &filter, span.from, span.to).await?.environments.into_iter().map(|o| o.value).collect();
+    let available = super::options::environments_in_range(pool, scope, span.from, span.to).await?;
     let environments = compared(view, scope, &available);
     filter.scope = Scope { environments: environments.clone(), organizations: scope.organizations.clone() };
 
     let kinds = target_kinds(pool, &filter.scope).await?;
+    // Roles by default: whose permissions differ is the question most asked.
     let kind = view.kind.clone().or_else(|| kinds.iter().find(|k| *k == "role").or(kinds.first()).cloned());
     let (by_type, by_app, seen_once, (states, states_partial)) = tokio::try_join!(
         counts(pool, &filter, span, Split::Type),
@@ -51,7 +51,7 @@ pub async fn compare(pool: &PgPool, view: &CompareView, scope: &Scope, now: Date
         b.difference.total_cmp(&a.difference).then(b.counts.iter().sum::<i64>().cmp(&a.counts.iter().sum()))
     });
     let histogram = chart(by_type, &environments, span, now);
-    Ok(Comparison { environments, available, histogram, totals, types, only_in: seen_in_one_only, kinds, states, states_partial, now })
+    Ok(Comparison { environments, available, histogram, totals, types, only_in: seen_in_one_only, kinds, kind, states, states_partial, now })
 }
 
 /// The environments a view compares: those it names that the reader may see,

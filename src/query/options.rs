@@ -16,32 +16,7 @@ pub async fn filter_options(
     from: DateTime<Utc>,
     to: Option<DateTime<Utc>>,
 ) -> sqlx::Result<FilterOptions> {
-    // Whole days: the counts beside each choice are for the days the range touches.
-    let first_day = from.date_naive();
-    let scope = &filter.scope;
-    let push_range = |q: &mut QueryBuilder<'_, Postgres>| {
-        if scope.any_organization() {
-            q.push(" from event_values where day >= ").push_bind(first_day);
-            if let Some(to) = to {
-                q.push(" and day <= ").push_bind(to.date_naive());
-            }
-            // Here the scope can only restrict environments, which `event_values` has.
-            push_scope(q, scope);
-        } else {
-            q.push(
-                " from (select environment, events, \
-                   unnest(array['organization', 'app', 'type', 'category', 'outcome']) as dimension, \
-                   unnest(array[organization_id, app_id, type, category, outcome]) as value \
-                 from event_counts where hour >= ",
-            )
-            .push_bind(first_day.and_time(chrono::NaiveTime::MIN).and_utc());
-            if let Some(to) = to {
-                q.push(" and hour < ").push_bind((to.date_naive() + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc());
-            }
-            push_scope(q, scope);
-            q.push(") v where true");
-        }
-    };
+    let push_range = |q: &mut QueryBuilder<'_, Postgres>| push_values_in_range(q, &filter.scope, from, to);
     // Every event has exactly one category, so the category rows count each event once.
     let mut q = QueryBuilder::<Postgres>::new(
         "select d.dimension, d.value, coalesce(n.name, d.value), d.events from ( \
@@ -74,6 +49,49 @@ pub async fn filter_options(
     }
     options.users = recent_users(pool, filter).await?;
     Ok(options)
+}
+
+/// The environments with events in the range that `scope` may see, most events first.
+pub async fn environments_in_range(
+    pool: &PgPool,
+    scope: &crate::model::Scope,
+    from: DateTime<Utc>,
+    to: Option<DateTime<Utc>>,
+) -> sqlx::Result<Vec<String>> {
+    let mut q = QueryBuilder::<Postgres>::new("select environment from (select environment, sum(events) as events");
+    push_values_in_range(&mut q, scope, from, to);
+    // Every event has exactly one category, so the category rows count each event once.
+    q.push(" and dimension = 'category' group by environment) e order by events desc, environment");
+    q.build_query_scalar().fetch_all(pool).await
+}
+
+/// ` from … where …`: one row per day (or hour), environment, dimension and
+/// value with its events, over the days the range touches (whole days: the
+/// counts beside each choice are for them), as far as `scope` may see. The
+/// daily `event_values` has no organizations; a reader restricted to some
+/// reads the hourly `event_counts`, which has them.
+fn push_values_in_range(q: &mut QueryBuilder<'_, Postgres>, scope: &crate::model::Scope, from: DateTime<Utc>, to: Option<DateTime<Utc>>) {
+    let first_day = from.date_naive();
+    if scope.any_organization() {
+        q.push(" from event_values where day >= ").push_bind(first_day);
+        if let Some(to) = to {
+            q.push(" and day <= ").push_bind(to.date_naive());
+        }
+        push_scope(q, scope);
+    } else {
+        q.push(
+            " from (select environment, events, \
+               unnest(array['organization', 'app', 'type', 'category', 'outcome']) as dimension, \
+               unnest(array[organization_id, app_id, type, category, outcome]) as value \
+             from event_counts where hour >= ",
+        )
+        .push_bind(first_day.and_time(chrono::NaiveTime::MIN).and_utc());
+        if let Some(to) = to {
+            q.push(" and hour < ").push_bind((to.date_naive() + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc());
+        }
+        push_scope(q, scope);
+        q.push(") v where true");
+    }
 }
 
 /// Restrict `names` to the reader's scope and the chosen environment.
