@@ -190,6 +190,13 @@ pub async fn record(state: &AppState, actor: &Actor, activity: Activity) {
     if let Err(error) = crate::store::insert_events(&state.writers, &[event]).await {
         tracing::error!(%error, "self-audit event not stored");
     }
+    // A console user changed something: their reads wait for the replica to replay it.
+    let session = actor.session_id.as_deref().filter(|_| activity.category == Category::Change && !actor.system);
+    if let (Some(session), Some(_)) = (session, &state.replica) {
+        if let Err(error) = crate::store::access::mark_written(&state.pool, session).await {
+            tracing::error!(%error, "marking a console session's change failed");
+        }
+    }
 }
 
 #[cfg(test)]

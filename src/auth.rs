@@ -24,6 +24,9 @@ pub struct Principal {
     pub user_agent: Option<String>,
     /// The request's `Sec-Fetch-Site`.
     pub fetch_site: Option<String>,
+    /// The primary's WAL position after this user's last change: a replica
+    /// serves their reads only once it has replayed that far.
+    pub read_after: Option<i64>,
 }
 
 impl Principal {

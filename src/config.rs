@@ -124,6 +124,29 @@ pub struct ServerConfig {
 
     #[command(flatten)]
     pub monitor: MonitorConfig,
+
+    #[command(flatten)]
+    pub scale: ScaleConfig,
+}
+
+/// Running as one of several instances, and reading from a streaming replica.
+#[derive(Args, Clone, Debug, Default)]
+pub struct ScaleConfig {
+    /// This instance's name, shown as the database connections' application
+    /// name (`vigil <name>`) and on the health endpoint. Default: host and pid.
+    #[arg(long, env = "VIGIL_INSTANCE")]
+    pub instance: Option<String>,
+
+    /// A hot standby of `DATABASE_URL` (PostgreSQL streaming replication) that
+    /// console reads go to: explorer, chart, option lists, sessions, detail and
+    /// settings pages. Writes, API keys, sign-in and the export stay on the primary.
+    #[arg(long, env = "VIGIL_READ_DATABASE_URL", hide_env_values = true)]
+    pub read_database_url: Option<String>,
+
+    /// Seconds the replica may lag behind the primary before console reads
+    /// go back to the primary (until it has caught up).
+    #[arg(long, env = "VIGIL_READ_MAX_LAG_SECONDS", default_value_t = 10.0)]
+    pub read_max_lag_seconds: f64,
 }
 
 /// Availability checks and alerts: how often the scheduler and the evaluator
@@ -266,6 +289,7 @@ impl ServerConfig {
             max_event_bytes: 64 * 1024,
             lifecycle: LifecycleConfig::in_temp_folder(),
             monitor: MonitorConfig::driven_by_tests(),
+            scale: ScaleConfig { read_max_lag_seconds: 10.0, ..ScaleConfig::default() },
         }
     }
 }

@@ -36,7 +36,7 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
 
     let now = chrono::Utc::now();
     let span = resolve_span(&filter, now);
-    let pool = &state.pool;
+    let pool = state.reads(principal.read_after);
     let (mut page, histogram, options, counts_as_of) = tokio::try_join!(
         list_events(pool, &filter, Some(span.from), span.to, before.as_ref(), size),
         histogram(pool, &filter, span, now),
@@ -60,7 +60,7 @@ const COUNTS_LAG_TOLERANCE: chrono::TimeDelta = chrono::TimeDelta::seconds(5);
 pub async fn get_event(id: String) -> Result<Option<EventDetail>, ServerFnError> {
     let principal = crate::auth::principal().await?;
     let state = expect_context::<crate::state::AppState>();
-    let event = crate::query::get_event(&state.pool, &id, &principal.scope()).await.map_err(crate::error::from_database)?;
+    let event = crate::query::get_event(state.reads(principal.read_after), &id, &principal.scope()).await.map_err(crate::error::from_database)?;
     audit_view(&state, &principal, &id, event.is_some(), "expanded row");
     Ok(event)
 }
@@ -70,7 +70,7 @@ pub async fn get_event(id: String) -> Result<Option<EventDetail>, ServerFnError>
 pub async fn event_page(id: String) -> Result<Option<EventView>, ServerFnError> {
     let principal = crate::auth::principal().await?;
     let state = expect_context::<crate::state::AppState>();
-    let view = crate::query::event_view(&state.pool, &id, &principal.scope()).await.map_err(crate::error::from_database)?;
+    let view = crate::query::event_view(state.reads(principal.read_after), &id, &principal.scope()).await.map_err(crate::error::from_database)?;
     audit_view(&state, &principal, &id, view.is_some(), "detail page");
     Ok(view)
 }
@@ -96,7 +96,7 @@ pub async fn target_history_page(
     let principal = crate::auth::principal().await?;
     let state = expect_context::<crate::state::AppState>();
     let after = cursor_param(after.as_deref())?;
-    crate::query::target_history(&state.pool, &target_type, &target_id, &principal.scope(), after.as_ref(), 100)
+    crate::query::target_history(state.reads(principal.read_after), &target_type, &target_id, &principal.scope(), after.as_ref(), 100)
         .await
         .map_err(crate::error::from_database)
 }
@@ -114,7 +114,7 @@ pub async fn compare_environments(query: String) -> Result<crate::model::Compari
     if let Some((_, message)) = crate::query::filter::out_of_bounds(&view.filter, now) {
         return Err(ServerFnError::new(message));
     }
-    let comparison = crate::query::compare::compare(&state.pool, &view, &principal.scope(), now)
+    let comparison = crate::query::compare::compare(state.reads(principal.read_after), &view, &principal.scope(), now)
         .await
         .map_err(crate::error::from_database)?;
     let search = Activity::new("events.compare", crate::model::Category::Access)

@@ -163,7 +163,7 @@ impl Modify for BearerKeys {
 #[openapi(
     info(title = "Vigil API", description = "Send audit events to Vigil, list them and export them in order; services behind a firewall send heartbeats. Rate limits: VIGIL_API_RATE requests per second per key (burst VIGIL_API_BURST) on the read APIs; over the limit the answer is 429 with Retry-After."),
     paths(ingest, list, export, health, heartbeat),
-    components(schemas(HeartbeatReply, IngestReply, Rejection, ErrorBody, ErrorDetail, EventList, ExportPage, Health, LedgerStatus, WatermarkHolder, PurgeHealth, PurgeRun, PartitionArchive, EnvironmentRetention, PartitionState, IntegrityStatus)),
+    components(schemas(HeartbeatReply, IngestReply, Rejection, ErrorBody, ErrorDetail, EventList, ExportPage, Health, LedgerStatus, WatermarkHolder, PurgeHealth, PurgeRun, PartitionArchive, EnvironmentRetention, PartitionState, IntegrityStatus, crate::model::Deployment, crate::model::ReplicaStatus, crate::model::ReadsServedBy)),
     modifiers(&BearerKeys)
 )]
 pub struct ApiDoc;

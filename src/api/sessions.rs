@@ -9,7 +9,7 @@ pub async fn sessions_page(query: String) -> Result<crate::model::SessionList, S
     let state = expect_context::<crate::state::AppState>();
     let mut filter = crate::model::SessionFilter::from_query(&query);
     filter.scope = principal.scope();
-    crate::query::list_sessions(&state.pool, &filter, state.session_idle_minutes, crate::model::SESSION_PAGE_LIMIT)
+    crate::query::list_sessions(state.reads(principal.read_after), &filter, state.session_idle_minutes, crate::model::SESSION_PAGE_LIMIT)
         .await
         .map_err(crate::error::from_database)
 }
@@ -19,7 +19,7 @@ pub async fn sessions_page(query: String) -> Result<crate::model::SessionList, S
 pub async fn session_page(id: String) -> Result<Option<crate::model::SessionView>, ServerFnError> {
     let principal = crate::auth::principal().await?;
     let state = expect_context::<crate::state::AppState>();
-    crate::query::session_view(&state.pool, &id, &principal.scope(), state.session_idle_minutes)
+    crate::query::session_view(state.reads(principal.read_after), &id, &principal.scope(), state.session_idle_minutes)
         .await
         .map_err(crate::error::from_database)
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{ApiKey, ConsoleSession, ConsoleUser, LedgerStatus, Secret, SignedInUser};
+use crate::model::{ApiKey, ConsoleSession, ConsoleUser, Deployment, LedgerStatus, Secret, SignedInUser};
 
 /// A settings list and the instant it was read (for relative times).
 pub type Listing<T> = (DateTime<Utc>, Vec<T>);
@@ -71,8 +71,8 @@ pub async fn current_user() -> Result<Option<SignedInUser>, ServerFnError> {
 #[server(prefix = "/api/admin")]
 pub async fn list_users() -> Result<Listing<ConsoleUser>, ServerFnError> {
     use admin::*;
-    require_admin().await?;
-    Ok((Utc::now(), access::list_users(&state().pool).await.map_err(internal)?))
+    let admin = require_admin().await?;
+    Ok((Utc::now(), access::list_users(state().reads(admin.read_after)).await.map_err(internal)?))
 }
 
 /// Add a console user with a generated password, shown once.
@@ -158,8 +158,8 @@ pub async fn reset_password(id: i64) -> Result<Secret, ServerFnError> {
 #[server(prefix = "/api/admin")]
 pub async fn list_api_keys() -> Result<Listing<ApiKey>, ServerFnError> {
     use admin::*;
-    require_admin().await?;
-    Ok((Utc::now(), access::list_api_keys(&state().pool).await.map_err(internal)?))
+    let admin = require_admin().await?;
+    Ok((Utc::now(), access::list_api_keys(state().reads(admin.read_after)).await.map_err(internal)?))
 }
 
 /// Create an API key; the key itself is returned this once and only its hash kept.
@@ -246,11 +246,14 @@ pub async fn revoke_console_session(id: String) -> Result<(), ServerFnError> {
     Ok(())
 }
 
-/// The write path's state (deriving worker, export watermark) and when it was read.
+/// The write path's state (deriving worker, export watermark), the instances
+/// and the read replica, and when they were read.
 #[server(prefix = "/api/admin")]
-pub async fn write_path_status() -> Result<(DateTime<Utc>, LedgerStatus), ServerFnError> {
+pub async fn write_path_status() -> Result<(DateTime<Utc>, LedgerStatus, Deployment), ServerFnError> {
     use admin::*;
     require_admin().await?;
-    let status = crate::store::ledger::status(&state().pool).await.map_err(internal)?;
-    Ok((Utc::now(), status))
+    let state = state();
+    let status = crate::store::ledger::status(&state.pool).await.map_err(internal)?;
+    let deployment = crate::store::replication::deployment(&state).await.map_err(internal)?;
+    Ok((Utc::now(), status, deployment))
 }

@@ -12,7 +12,7 @@ use crate::model::SavedView;
 pub async fn list_views() -> Result<Vec<SavedView>, ServerFnError> {
     let principal = crate::auth::principal().await?;
     let state = expect_context::<crate::state::AppState>();
-    crate::store::views::list(&state.pool, principal.user.id).await.map_err(crate::error::internal)
+    crate::store::views::list(state.reads(principal.read_after), principal.user.id).await.map_err(crate::error::internal)
 }
 
 /// Save the page at `url` (the explorer or compare page) as `name`; sharing needs an admin.

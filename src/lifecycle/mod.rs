@@ -52,6 +52,7 @@ async fn scheduled(state: &AppState, every: Duration) -> anyhow::Result<()> {
     }
     let result = async {
         raise_if_missed(state, every).await?;
+        crate::store::access::prune_sign_in_attempts(&state.pool).await?;
         purge(state, Utc::now()).await
     }
     .await;

@@ -36,3 +36,45 @@ impl LedgerStatus {
         self.underived_since.map_or(0.0, |t| ((now - t).num_milliseconds() as f64 / 1000.0).max(0.0))
     }
 }
+
+/// Where console reads go, and why.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReadsServedBy {
+    /// The replica answers and is within the allowed lag.
+    Replica,
+    /// The replica lags more than `VIGIL_READ_MAX_LAG_SECONDS`: the primary serves until it catches up.
+    PrimaryReplicaLagging,
+    /// The replica does not answer: the primary serves.
+    PrimaryReplicaDown,
+}
+
+/// The streaming replica console reads go to (`VIGIL_READ_DATABASE_URL`), as
+/// last checked (every second).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReplicaStatus {
+    pub reads_served_by: ReadsServedBy,
+    /// How long ago the primary had written what the replica has replayed by now.
+    pub lag_seconds: Option<f64>,
+    /// WAL bytes the primary has written that the replica has not replayed yet.
+    pub lag_bytes: Option<i64>,
+    /// Why the replica is not used, when it does not answer.
+    pub error: Option<String>,
+    pub checked_at: DateTime<Utc>,
+}
+
+/// The instances sharing the database, and where background work runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Deployment {
+    /// This instance's name (`VIGIL_INSTANCE`, default host and pid).
+    pub instance: String,
+    /// Every instance with a connection to the primary now, by name.
+    pub instances: Vec<String>,
+    /// The instance deriving counts at this moment (none between steps).
+    pub deriving: Option<String>,
+    /// The read replica, when one is configured.
+    pub replica: Option<ReplicaStatus>,
+}

@@ -15,7 +15,7 @@ use crate::components::copy_button::CopyButton;
 use crate::components::errors::ErrorMessage;
 use crate::components::settings::{action_error, server_message, time_or_never, SettingsHead};
 use crate::components::time::Time;
-use crate::model::{Role, Scope, Secret};
+use crate::model::{Deployment, ReadsServedBy, Role, Scope, Secret};
 
 /// What a user may read, in words; a viewer who may read nothing stands out.
 fn scope_summary(role: Role, scope: &Scope) -> impl IntoView {
@@ -233,6 +233,41 @@ pub fn ConsoleSessionsPage() -> impl IntoView {
     }
 }
 
+/// The instances sharing the database and where console reads go.
+#[component]
+fn DeploymentFacts(deployment: Deployment) -> impl IntoView {
+    let deriving = deployment.deriving.unwrap_or_else(|| "none at this moment (between steps)".into());
+    let reads = match &deployment.replica {
+        None => "the primary (no replica configured)".to_string(),
+        Some(replica) => {
+            let lag = match (replica.lag_seconds, replica.lag_bytes) {
+                (Some(seconds), Some(bytes)) => format!("lag {seconds:.1} s, {bytes} bytes"),
+                (Some(seconds), None) => format!("lag {seconds:.1} s"),
+                _ => String::new(),
+            };
+            match replica.reads_served_by {
+                ReadsServedBy::Replica => format!("the replica ({lag})"),
+                ReadsServedBy::PrimaryReplicaLagging => format!("the primary: the replica lags too far ({lag})"),
+                ReadsServedBy::PrimaryReplicaDown => {
+                    format!("the primary: the replica does not answer ({})", replica.error.clone().unwrap_or_default())
+                }
+            }
+        }
+    };
+    let served_by = deployment.replica.as_ref().map(|r| format!("{:?}", r.reads_served_by));
+    view! {
+        <h2>"Instances"</h2>
+        <section class="facts deployment">
+            <dl>
+                <dt>"This instance"</dt><dd>{deployment.instance}</dd>
+                <dt>"Connected instances"</dt><dd data-instances=deployment.instances.len()>{deployment.instances.join(", ")}</dd>
+                <dt>"Deriving"</dt><dd>{deriving}</dd>
+                <dt>"Console reads from"</dt><dd data-reads=served_by>{reads}</dd>
+            </dl>
+        </section>
+    }
+}
+
 /// The write path: how far the deriving worker lags, and what holds the
 /// export's watermark back. Read again every few seconds while open.
 #[component]
@@ -259,7 +294,7 @@ pub fn SystemPage() -> impl IntoView {
         </p>
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                status.await.map(|(now, status)| {
+                status.await.map(|(now, status, deployment)| {
                     let worker = match status.underived_since {
                         None => "caught up".to_string(),
                         Some(_) => format!(
@@ -287,6 +322,7 @@ pub fn SystemPage() -> impl IntoView {
                                 <dt>"Read at"</dt><dd>{format!("{} UTC", now.format("%H:%M:%S"))}</dd>
                             </dl>
                         </section>
+                        <DeploymentFacts deployment/>
                     }
                 })
             })}

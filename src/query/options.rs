@@ -1,6 +1,6 @@
 //! Option lists for the filter bar, from the values that occur in the range
-//! (the `event_values` rollup: one row per day, environment and value; for a
-//! reader restricted to organizations, the hourly `event_counts`, which has them).
+//! (the `event_values` rollup: one row per day, environment, organization and
+//! value, so a reader restricted to some organizations reads it too).
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -65,33 +65,15 @@ pub async fn environments_in_range(
     q.build_query_scalar().fetch_all(pool).await
 }
 
-/// ` from … where …`: one row per day (or hour), environment, dimension and
-/// value with its events, over the days the range touches (whole days: the
-/// counts beside each choice are for them), as far as `scope` may see. The
-/// daily `event_values` has no organizations; a reader restricted to some
-/// reads the hourly `event_counts`, which has them.
+/// ` from … where …`: one row per day, environment, organization, dimension
+/// and value with its events, over the days the range touches (whole days:
+/// the counts beside each choice are for them), as far as `scope` may see.
 fn push_values_in_range(q: &mut QueryBuilder<'_, Postgres>, scope: &crate::model::Scope, from: DateTime<Utc>, to: Option<DateTime<Utc>>) {
-    let first_day = from.date_naive();
-    if scope.any_organization() {
-        q.push(" from event_values where day >= ").push_bind(first_day);
-        if let Some(to) = to {
-            q.push(" and day <= ").push_bind(to.date_naive());
-        }
-        push_scope(q, scope);
-    } else {
-        q.push(
-            " from (select environment, events, \
-               unnest(array['organization', 'app', 'type', 'category', 'outcome']) as dimension, \
-               unnest(array[organization_id, app_id, type, category, outcome]) as value \
-             from event_counts where hour >= ",
-        )
-        .push_bind(first_day.and_time(chrono::NaiveTime::MIN).and_utc());
-        if let Some(to) = to {
-            q.push(" and hour < ").push_bind((to.date_naive() + chrono::Days::new(1)).and_time(chrono::NaiveTime::MIN).and_utc());
-        }
-        push_scope(q, scope);
-        q.push(") v where true");
+    q.push(" from event_values where day >= ").push_bind(from.date_naive());
+    if let Some(to) = to {
+        q.push(" and day <= ").push_bind(to.date_naive());
     }
+    push_scope(q, scope);
 }
 
 /// Restrict `names` to the reader's scope and the chosen environment.

@@ -19,7 +19,7 @@ use tower_sessions::Session;
 
 use crate::audit::{self, Activity, Actor};
 use crate::error::ApiError;
-use crate::model::{Category, ConsoleUser, Outcome, Role};
+use crate::model::{Category, Outcome, Role};
 use crate::auth::{client_ip, hash_password, random_token, verify_password, Principal, ADMIN_API_PREFIX};
 use crate::state::AppState;
 use crate::store::access::{self, NewConsoleSession};
@@ -145,7 +145,7 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
         }
         return next.run(request).await;
     }
-    let Some((user, session_id)) = signed_in else {
+    let Some((live, session_id)) = signed_in else {
         let is_page = request.method() == Method::GET && !path.starts_with("/api/");
         if is_page {
             let target = request.uri().path_and_query().map_or("/", |p| p.as_str());
@@ -154,7 +154,7 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
         return refusal(&path, StatusCode::UNAUTHORIZED, "unauthorized", "you are signed out; reload the page to sign in");
     };
     let admin_only = path == "/settings" || path.starts_with("/settings/") || path.starts_with(ADMIN_API_PREFIX);
-    if admin_only && user.role != Role::Admin {
+    if admin_only && live.user.role != Role::Admin {
         return refusal(&path, StatusCode::FORBIDDEN, "forbidden", "only administrators may do this");
     }
     let server_function = path.starts_with("/api/") && !path.starts_with("/api/v1/");
@@ -170,19 +170,20 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
         ip: request_ip(&state, &request),
         user_agent: user_agent(request.headers()),
         fetch_site: request.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()).map(String::from),
-        user,
+        user: live.user,
+        read_after: live.written_lsn,
         session_id,
     };
     request.extensions_mut().insert(principal);
     next.run(request).await
 }
 
-/// The user and console session id behind the request's cookie, if it is live.
-async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<(ConsoleUser, String)>, ApiError> {
+/// The live console session behind the request's cookie, and its id.
+async fn signed_in_user(state: &AppState, session: &Session) -> Result<Option<(access::LiveSession, String)>, ApiError> {
     // The cookie store is the database: when it is away, that is an outage, not a sign-out.
     let Some(session_id) = session.get::<String>(SESSION_KEY).await? else { return Ok(None) };
-    let user = access::live_session_user(&state.pool, &session_id, state.config.console_idle_seconds()).await?;
-    Ok(user.map(|user| (user, session_id)))
+    let live = access::live_session_user(&state.pool, &session_id, state.config.console_idle_seconds()).await?;
+    Ok(live.map(|live| (live, session_id)))
 }
 
 // ---- sign-in and sign-out ----
@@ -233,6 +234,11 @@ fn refused(headers: &HeaderMap, limited: bool, next: &str) -> Response {
     Redirect::to(&format!("/login?error={error}&next={}", crate::model::query_value(next))).into_response()
 }
 
+/// Sign-in attempts per account and address: 5 at once, then one a minute
+/// (counted in the database, so the same for every instance).
+const SIGN_IN_BURST: f64 = 5.0;
+const SIGN_IN_PER_SECOND: f64 = 1.0 / 60.0;
+
 /// `POST /login`: check the password, open a console session, go on to `next`.
 pub async fn sign_in(
     State(state): State<AppState>,
@@ -253,7 +259,7 @@ pub async fn sign_in(
 
     // Per account and address: a stranger guessing cannot lock the owner out.
     let attempt = format!("{email} {}", actor.ip.as_deref().unwrap_or_default());
-    if state.sign_in_limiter.check(&attempt).is_err() {
+    if !access::take_sign_in_attempt(&state.pool, &attempt, SIGN_IN_PER_SECOND, SIGN_IN_BURST).await? {
         audit::record(&state, &actor, failed("too many attempts for this account")).await;
         return Ok(refused(&headers, true, &next));
     }

@@ -101,22 +101,35 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
 /// How long the deriving worker waits when it has caught up.
 const DERIVE_IDLE: std::time::Duration = std::time::Duration::from_millis(200);
 
-/// Serve on a bound listener until `shutdown` completes; handlers see the peer address.
+/// Serve on a bound listener until `shutdown` completes; handlers see the
+/// peer address. The background work of this instance stops with it.
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    tokio::spawn(crate::store::derive::run(state.pool.clone(), DERIVE_IDLE));
-    tokio::spawn(crate::lifecycle::run(state.clone()));
-    tokio::spawn(crate::integrity::run(state.pool.clone(), state.seal_key.clone(), state.config.lifecycle.clone()));
-    if state.config.monitor.monitor_tick_ms > 0 {
-        tokio::spawn(crate::monitor::run(state.clone()));
-        tokio::spawn(crate::alerts::run(state.clone()));
-    }
+    let _background = background(&state);
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
     Ok(())
+}
+
+/// Start this instance's background work: each task takes its turn with the
+/// other instances' (an advisory lock or a lease in the database), so any
+/// number of instances may run it. Dropping the set stops it.
+pub fn background(state: &AppState) -> tokio::task::JoinSet<()> {
+    let mut tasks = tokio::task::JoinSet::new();
+    tasks.spawn(crate::store::derive::run(state.pool.clone(), DERIVE_IDLE));
+    tasks.spawn(crate::lifecycle::run(state.clone()));
+    tasks.spawn(crate::integrity::run(state.pool.clone(), state.seal_key.clone(), state.config.lifecycle.clone()));
+    if state.config.monitor.monitor_tick_ms > 0 {
+        tasks.spawn(crate::monitor::run(state.clone()));
+        tasks.spawn(crate::alerts::run(state.clone()));
+    }
+    if let Some(replica) = &state.replica {
+        tasks.spawn(crate::store::replication::watch(state.pool.clone(), replica.clone()));
+    }
+    tasks
 }
 
 async fn shutdown_signal() {

@@ -5,6 +5,7 @@
 //! types of the pipeline and the rule cache it holds (`ingest` knows nothing of the state).
 
 pub mod rate_limit;
+pub mod replica;
 pub mod seal_key;
 pub mod token;
 
@@ -13,12 +14,13 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::config::{IngestConfig, ServerConfig};
 use crate::ingest::rules::RuleCache;
 use crate::ingest::Pipeline;
 use rate_limit::RateLimiter;
+use replica::Replica;
 use seal_key::SealKey;
 use token::Signer;
 
@@ -40,8 +42,6 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub signer: Arc<Signer>,
     pub limiter: Arc<RateLimiter>,
-    /// Sign-in attempts per account.
-    pub sign_in_limiter: Arc<RateLimiter>,
     /// Failed API-key checks per address and per key prefix.
     pub auth_failures: Arc<RateLimiter>,
     /// Server-function calls per console session.
@@ -52,6 +52,10 @@ pub struct AppState {
     pub seal_key: Arc<SealKey>,
     /// The recording rules in force, as last read.
     pub recording_rules: Arc<RuleCache>,
+    /// This instance's name among those sharing the database (`VIGIL_INSTANCE`).
+    pub instance: Arc<str>,
+    /// The streaming replica console reads may go to (`VIGIL_READ_DATABASE_URL`).
+    pub replica: Option<Arc<Replica>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -85,17 +89,29 @@ impl AppState {
         let reads = Duration::from_millis(config.statement_timeout_ms);
         let long = Duration::from_millis(config.export_statement_timeout_ms);
         let connections = pool.options().get_max_connections();
+        let instance: Arc<str> = config.scale.instance.clone().unwrap_or_else(default_instance).into();
+        let connect = |options: &PgConnectOptions| options.clone().application_name(&format!("vigil {instance}"));
+        let primary = connect(pool.connect_options().as_ref());
+        let replica = match &config.scale.read_database_url {
+            None => None,
+            Some(url) => {
+                let options = connect(&url.parse::<PgConnectOptions>()?);
+                let pool = limited_pool(&options, connections, Duration::from_secs(2), reads);
+                Some(Arc::new(Replica::new(pool, config.scale.read_max_lag_seconds)))
+            }
+        };
         Ok(AppState {
             leptos_options,
-            writers: limited_pool(&pool, config.ingest_writers, Duration::from_secs(10), long),
-            exports: limited_pool(&pool, EXPORT_CONNECTIONS, Duration::from_secs(10), long),
-            pool: limited_pool(&pool, connections, Duration::from_secs(5), reads),
+            writers: limited_pool(&primary, config.ingest_writers, Duration::from_secs(10), long),
+            exports: limited_pool(&primary, EXPORT_CONNECTIONS, Duration::from_secs(10), long),
+            pool: limited_pool(&primary, connections, Duration::from_secs(5), reads),
             owner: pool,
+            instance,
+            replica,
             pipeline: Pipeline::new(ingest)?,
             session_idle_minutes: ingest.session_idle_minutes,
             signer: Arc::new(Signer::new(config.secret.as_deref().unwrap_or_default())?),
             limiter: Arc::new(RateLimiter::new(config.api_rate, config.api_burst)),
-            sign_in_limiter: Arc::new(RateLimiter::new(1.0 / 60.0, 5.0)),
             auth_failures: Arc::new(RateLimiter::new(AUTH_FAILURES_PER_MINUTE / 60.0, AUTH_FAILURES_BURST)),
             console_limiter: Arc::new(RateLimiter::new(CONSOLE_CALLS_PER_SECOND, CONSOLE_CALLS_BURST)),
             seal_key: Arc::new(SealKey::load_or_create(&config.lifecycle.seal_key)?),
@@ -105,13 +121,31 @@ impl AppState {
     }
 }
 
-/// A pool to the same database as `pool`, acting as [`APP_ROLE`], with its
+impl AppState {
+    /// The pool a console read goes to for a reader whose last change is at
+    /// WAL position `after`: the replica while it is usable and has replayed
+    /// that far, the primary otherwise.
+    pub fn reads(&self, after: Option<i64>) -> &PgPool {
+        match &self.replica {
+            Some(replica) if replica.serves(after) => &replica.pool,
+            _ => &self.pool,
+        }
+    }
+}
+
+/// This instance's name when `VIGIL_INSTANCE` is not set: host name and process id.
+fn default_instance() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    format!("{}:{}", host.trim(), std::process::id())
+}
+
+/// A pool to the database of `options`, acting as [`APP_ROLE`], with its
 /// own size and a time limit on every statement: ingest writes through one (`writers` connections, so
 /// that that many batches commit in parallel and further requests wait their
 /// turn, up to `acquire` — then, as when the database is away, the answer is a
 /// 503), console reads and exports through others.
-fn limited_pool(pool: &PgPool, connections: u32, acquire: Duration, statement_timeout: Duration) -> PgPool {
-    let options = (*pool.connect_options())
+fn limited_pool(options: &PgConnectOptions, connections: u32, acquire: Duration, statement_timeout: Duration) -> PgPool {
+    let options = options
         .clone()
         .options([("statement_timeout", format!("{}ms", statement_timeout.as_millis())), ("role", APP_ROLE.to_string())]);
     PgPoolOptions::new().max_connections(connections.max(1)).acquire_timeout(acquire).connect_lazy_with(options)

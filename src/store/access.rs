@@ -185,23 +185,74 @@ pub async fn create_console_session(pool: &PgPool, s: &NewConsoleSession<'_>) ->
 /// The user of a console session that is still valid: not revoked, not past its
 /// absolute expiry, seen within `idle_seconds`, and its user not disabled.
 /// Marks the session as seen (at most every 15 s, to spare writes).
-pub async fn live_session_user(pool: &PgPool, session_id: &str, idle_seconds: i64) -> sqlx::Result<Option<ConsoleUser>> {
-    let row: Option<UserRow> = sqlx::query_as(&format!(
+pub async fn live_session_user(pool: &PgPool, session_id: &str, idle_seconds: i64) -> sqlx::Result<Option<LiveSession>> {
+    let row: Option<LiveSessionRow> = sqlx::query_as(&format!(
         "with live as ( \
-           select s.id as session_id, s.last_seen_at, u.* from console_sessions s \
+           select s.id as session_id, s.last_seen_at, s.written_lsn, u.* from console_sessions s \
            join console_users u on u.id = s.user_id \
            where s.id = $1 and s.revoked_at is null and not u.disabled \
              and s.expires_at > now() and s.last_seen_at > now() - make_interval(secs => $2)), \
          touch as ( \
            update console_sessions set last_seen_at = now() \
            where id = (select session_id from live where last_seen_at < now() - interval '15 seconds')) \
-         select {USER_COLUMNS} from live"
+         select {USER_COLUMNS}, (written_lsn - '0/0')::int8 as written_lsn from live"
     ))
     .bind(session_id)
     .bind(idle_seconds as f64)
     .fetch_optional(pool)
     .await?;
-    Ok(row.map(Into::into))
+    Ok(row.map(|row| LiveSession { user: row.user.into(), written_lsn: row.written_lsn }))
+}
+
+/// A live console session: its user, and where the primary's WAL stood after
+/// they last changed something (see [`mark_written`]).
+pub struct LiveSession {
+    pub user: ConsoleUser,
+    pub written_lsn: Option<i64>,
+}
+
+#[derive(FromRow)]
+struct LiveSessionRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    written_lsn: Option<i64>,
+}
+
+/// Note on the console session that its holder just changed something: the
+/// primary's current WAL position, which a replica must have replayed before
+/// it answers their reads.
+pub async fn mark_written(pool: &PgPool, session_id: &str) -> sqlx::Result<()> {
+    sqlx::query("update console_sessions set written_lsn = pg_current_wal_lsn() where id = $1")
+        .bind(session_id)
+        .execute(pool)
+        .await
+        .map(drop)
+}
+
+/// Take one sign-in attempt from the bucket of `attempt` (an account and an
+/// address), shared by every instance: `burst` at once, then `per_second`.
+/// False when the bucket is empty (nothing is taken then).
+pub async fn take_sign_in_attempt(pool: &PgPool, attempt: &str, per_second: f64, burst: f64) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "insert into sign_in_attempts as a (attempt, tokens, allowed) values (sha256(convert_to($1, 'UTF8')), $3 - 1, true) \
+         on conflict (attempt) do update set \
+           allowed = least($3, a.tokens + extract(epoch from now() - a.updated_at)::float8 * $2) >= 1, \
+           tokens = least($3, a.tokens + extract(epoch from now() - a.updated_at)::float8 * $2) \
+                    - case when least($3, a.tokens + extract(epoch from now() - a.updated_at)::float8 * $2) >= 1 then 1 else 0 end, \
+           updated_at = now() \
+         returning allowed",
+    )
+    .bind(attempt)
+    .bind(per_second)
+    .bind(burst)
+    .fetch_one(pool)
+    .await
+}
+
+/// Forget sign-in buckets untouched for a day (full again by then).
+pub async fn prune_sign_in_attempts(pool: &PgPool) -> sqlx::Result<u64> {
+    let done = sqlx::query("delete from sign_in_attempts where updated_at < now() - interval '1 day'").execute(pool).await?;
+    Ok(done.rows_affected())
 }
 
 /// Revoke one console session; false when it was not live.

@@ -2,14 +2,18 @@
 //! watermark, in (xid, batch_id) order, and derives from their events every
 //! count rollup, the option values, names, word counts, sessions and session
 //! flags. Its position is stored in the same transaction as what it derived,
-//! so a crash or a restart neither loses nor counts a batch twice, and an
-//! advisory lock lets only one worker (of any number of instances) run at a time.
+//! so a crash or a restart neither loses nor counts a batch twice. One
+//! instance derives at a time: the one holding the deriving lease (the others
+//! try again every second, and take over within about a second when the
+//! holder stops or dies); each step also takes an advisory lock, so callers
+//! without the lease (the demo loader, tests) take turns with it.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
+use super::lease::Lease;
 use super::ledger::{self, Batch, Position};
 
 /// Events one step derives at most (whole batches; at least one batch).
@@ -18,12 +22,38 @@ const STEP_EVENTS: i64 = 20_000;
 const DERIVE: &str = include_str!("derive.sql");
 /// Advisory lock key held by the one running step ("vigildrv").
 const DERIVE_LOCK: i64 = 0x7669_6769_6c64_7276;
+/// The lease of the instance that runs the worker ("vigildrl").
+pub(super) const DERIVE_LEASE: i64 = 0x7669_6769_6c64_726c;
+/// How often an instance without the lease tries to take it.
+const LEASE_RETRY: Duration = Duration::from_secs(1);
 const FLAGS: &str = include_str!("flags.sql");
 
-/// Run until the process ends: derive whatever is ready, then wait a moment.
+/// Run until the process ends: take the deriving lease when it is free, then,
+/// while it is held, derive whatever is ready and wait a moment.
 pub async fn run(pool: PgPool, idle: Duration) {
     loop {
-        match step(&pool).await {
+        match Lease::try_acquire(&pool, DERIVE_LEASE).await {
+            Ok(Some(lease)) => derive_while_held(&pool, lease, idle).await,
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "deriving worker: taking the lease failed; retrying"),
+        }
+        tokio::time::sleep(LEASE_RETRY).await;
+    }
+}
+
+/// Derive until the lease's connection is lost.
+async fn derive_while_held(pool: &PgPool, mut lease: Lease, idle: Duration) {
+    tracing::info!("deriving worker: this instance holds the lease");
+    let mut checked = std::time::Instant::now();
+    loop {
+        if checked.elapsed() > LEASE_RETRY {
+            if !lease.held().await {
+                tracing::warn!("deriving worker: the lease's connection was lost");
+                return;
+            }
+            checked = std::time::Instant::now();
+        }
+        match step(pool).await {
             Ok(0) => tokio::time::sleep(idle).await,
             Ok(_) => {}
             Err(error) => {

@@ -165,18 +165,18 @@ counted_daily_coarse as (
     do update set events = event_counts_daily_coarse.events + excluded.events
 ),
 valued as (
-    insert into event_values (day, environment, dimension, value, events)
-    select day, environment, dimension, value, sum(events)::int8
+    insert into event_values (day, environment, organization_id, dimension, value, events)
+    select day, environment, organization_id, dimension, value, sum(events)::int8
     from (
-        select (quarter at time zone 'UTC')::date as day, environment, events,
+        select (quarter at time zone 'UTC')::date as day, environment, organization_id, events,
                unnest(array['organization', 'app', 'type', 'category', 'outcome']) as dimension,
                unnest(array[organization_id, app_id, type, category, outcome]) as value
         from per_quarter
     ) v
     where value <> ''
-    group by 1, 2, 3, 4
-    order by 1, 2, 3, 4
-    on conflict (day, environment, dimension, value)
+    group by 1, 2, 3, 4, 5
+    order by 1, 2, 3, 4, 5
+    on conflict (day, environment, organization_id, dimension, value)
     do update set events = event_values.events + excluded.events
 ),
 per_term_daily as (

@@ -8,8 +8,10 @@
 pub mod access;
 pub mod alerts;
 pub mod derive;
+pub mod lease;
 pub mod ledger;
 pub mod monitor;
+pub mod replication;
 pub mod retention;
 pub mod rules;
 pub mod seal;

@@ -22,6 +22,8 @@ pub struct TestApp {
     pub lifecycle: vigil::config::LifecycleConfig,
     /// The server's state, for running its scheduled jobs with a set clock.
     pub state: AppState,
+    /// Stops the server and its background work at once (an instance dying).
+    pub server: tokio::task::AbortHandle,
 }
 
 /// Migrate the fresh database like `vigil serve` does and serve the app on port 0.
@@ -42,9 +44,18 @@ pub async fn spawn_with(pool: PgPool, config: ServerConfig) -> TestApp {
     let lifecycle = config.lifecycle.clone();
     let state = AppState::new(leptos_options, pool.clone(), config, &ingest_config()).unwrap();
     let served = state.clone();
-    tokio::spawn(async move { serve_on(listener, served, std::future::pending()).await.unwrap() });
+    let server = tokio::spawn(async move { serve_on(listener, served, std::future::pending()).await.unwrap() }).abort_handle();
     let client = reqwest::Client::builder().timeout(REQUEST_TIMEOUT).build().unwrap();
-    TestApp { base: format!("http://{addr}"), pool, client, lifecycle, state }
+    TestApp { base: format!("http://{addr}"), pool, client, lifecycle, state, server }
+}
+
+/// Another instance named `name` on the same database as `pool`, with
+/// connections of its own (as another process would have).
+pub async fn spawn_instance(pool: &PgPool, name: &str) -> TestApp {
+    let own = sqlx::postgres::PgPoolOptions::new().max_connections(8).connect_with((*pool.connect_options()).clone()).await.unwrap();
+    let mut config = ServerConfig::with_keys(KEY, EXPORT_KEY);
+    config.scale.instance = Some(name.into());
+    spawn_with(own, config).await
 }
 
 impl TestApp {

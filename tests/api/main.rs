@@ -16,5 +16,6 @@ mod paging;
 mod partitions;
 mod retention;
 mod rules;
+mod scale_out;
 mod views;
 mod write_path;

@@ -51,7 +51,7 @@ pub fn mixed_batch(writer: usize, batch: usize, size: usize) -> Vec<Value> {
         .collect()
 }
 
-async fn post(client: &reqwest::Client, base: &str, batch: &[Value]) -> reqwest::Result<reqwest::Response> {
+pub async fn post(client: &reqwest::Client, base: &str, batch: &[Value]) -> reqwest::Result<reqwest::Response> {
     client.post(format!("{base}/api/v1/events")).bearer_auth(KEY).json(&batch).send().await
 }
 
@@ -204,13 +204,13 @@ const RECOUNTS: [(&str, &str, &str); 11] = [
      "select actor_key, day, environment, organization_id, app_id, type, category, outcome, events from actor_counts_daily",
      "select actor_key, (occurred_at at time zone 'UTC')::date, environment, organization_id, coalesce(app_id, ''), type, category, outcome, count(*) from events where actor_key is not null group by 1, 2, 3, 4, 5, 6, 7, 8"),
     ("event_values",
-     "select day, environment, dimension, value, events from event_values",
-     "select day, environment, dimension, value, count(*) from (
-          select (occurred_at at time zone 'UTC')::date as day, environment,
+     "select day, environment, organization_id, dimension, value, events from event_values",
+     "select day, environment, organization_id, dimension, value, count(*) from (
+          select (occurred_at at time zone 'UTC')::date as day, environment, organization_id,
                  unnest(array['organization', 'app', 'type', 'category', 'outcome']) as dimension,
                  unnest(array[organization_id, coalesce(app_id, ''), type, category, outcome]) as value
           from events) v
-      where value <> '' group by 1, 2, 3, 4"),
+      where value <> '' group by 1, 2, 3, 4, 5"),
     ("term_counts_daily",
      "select term, day, environment, organization_id, category, events from term_counts_daily",
      "select term, (occurred_at at time zone 'UTC')::date, environment, organization_id, category, count(*)
