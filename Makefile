@@ -17,7 +17,7 @@ export VIGIL_PG_PORT := $(PG_PORT)
 DEMO_DAYS ?= 30
 DEMO_EVENTS ?= 200000
 
-.PHONY: help run test stop db demo bench bench-monitor reliability build release clean-data
+.PHONY: help run test stop db demo bench bench-monitor reliability build release clean-data cluster cluster-test
 
 help:
 	@echo "make run    install what is missing, start PostgreSQL, load demo data, serve http://127.0.0.1:$(PORT)"
@@ -27,6 +27,8 @@ help:
 	@echo "make bench  load 10 M demo events and print ingest, explorer and export figures (release build)"
 	@echo "make bench-monitor  what alert evaluation costs ingest, notification latency, check schedules (release build)"
 	@echo "make reliability  fuzz, faults, schemathesis and a 5-minute mixed load, with a summary (release build)"
+	@echo "make cluster       primary + streaming standby, two instances, nginx on :$(PORT); Ctrl-C stops it"
+	@echo "make cluster-test  the same, then the scale-out checks (reads on the standby, fallback, lease takeover)"
 
 # --- the database: DATABASE_URL when set, else a private cluster in .vigil/pg ---
 db:
@@ -61,6 +63,14 @@ bench: release
 
 bench-monitor: release
 	@.ci/bench-monitor
+
+cluster: release
+	@.ci/install-tools cluster
+	@PORT=$(PORT) .ci/cluster run
+
+cluster-test: release
+	@.ci/install-tools cluster
+	@PORT=$(PORT) .ci/cluster test
 
 reliability:
 	@.ci/install-tools reliability
