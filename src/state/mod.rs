@@ -92,7 +92,7 @@ impl AppState {
         let instance: Arc<str> = config.scale.instance.clone().unwrap_or_else(default_instance).into();
         let connect = |options: &PgConnectOptions| options.clone().application_name(&format!("vigil {instance}"));
         let primary = connect(pool.connect_options().as_ref());
-        let replica = match &config.scale.read_database_url {
+        let replica = match config.scale.read_database_url.as_deref().filter(|url| !url.is_empty()) {
             None => None,
             Some(url) => {
                 let options = connect(&url.parse::<PgConnectOptions>()?);

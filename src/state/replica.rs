@@ -55,14 +55,6 @@ impl Replica {
         replayed >= 0 && after.is_none_or(|lsn| replayed >= lsn)
     }
 
-    /// Stop sending reads to the replica until the next good sample (a read failed on it).
-    pub fn failed(&self, error: &str) {
-        self.usable_through.store(-1, Ordering::Relaxed);
-        let mut watch = self.watch.lock().unwrap_or_else(|e| e.into_inner());
-        watch.status.reads_served_by = ReadsServedBy::PrimaryReplicaDown;
-        watch.status.error = Some(error.to_string());
-    }
-
     pub fn status(&self) -> ReplicaStatus {
         self.watch.lock().unwrap_or_else(|e| e.into_inner()).status.clone()
     }

@@ -427,16 +427,7 @@ async fn api_keys_are_shown_once_stored_hashed_bound_and_revocable(pool: sqlx::P
         .call_ok("create_api_key", &[("name", "siem"), ("kind", "export"), ("environments", "production"), ("organizations", "org_b")])
         .await;
     let export_key = secret["value"].as_str().unwrap();
-    let page: Value = app
-        .client
-        .get(format!("{}/api/v1/events?range=24h", app.base))
-        .bearer_auth(export_key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = app.get_json("/api/v1/events?range=24h", export_key).await;
     let ids: BTreeSet<&str> = page["events"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap()).collect();
     assert_eq!(ids, BTreeSet::from(["p-b-0", "p-b-1"]));
     let exported = app.client.get(format!("{}/api/v1/events/export?format=ndjson", app.base)).bearer_auth(export_key).send().await.unwrap();

@@ -108,6 +108,12 @@ impl TestApp {
             .expect("verification runs")
     }
 
+    /// GET an API path with a bearer key; its JSON reply.
+    pub async fn get_json(&self, path: &str, key: &str) -> Value {
+        let response = self.client.get(format!("{}{path}", self.base)).bearer_auth(key).send().await.unwrap();
+        response.json().await.expect("the reply is JSON")
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql).fetch_one(&self.pool).await.unwrap()
     }

@@ -92,16 +92,7 @@ async fn reads_fall_back_to_the_primary_when_the_replica_is_not_usable(pool: PgP
     assert_eq!(status.reads_served_by, vigil::model::ReadsServedBy::PrimaryReplicaDown);
     assert!(status.error.unwrap().contains("not a streaming replica"));
 
-    let health: Value = app
-        .client
-        .get(format!("{}/api/v1/health", app.base))
-        .bearer_auth(EXPORT_KEY)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = app.get_json("/api/v1/health", EXPORT_KEY).await;
     assert_eq!(health["status"], "replica_down", "{health}");
     assert_eq!(health["deployment"]["replica"]["reads_served_by"], "primary_replica_down");
 
