@@ -47,8 +47,22 @@ pub async fn connect(config: &DatabaseConfig) -> anyhow::Result<PgPool> {
     Ok(pool)
 }
 
-/// Apply the migrations in `migrations/` and create partitions for this month and the next three.
+/// Advisory lock held while one instance migrates ("vigilmig").
+const MIGRATE_LOCK: i64 = 0x7669_6769_6c6d_6967;
+
+/// Apply the migrations in `migrations/` and create partitions for this month
+/// and the next three. Instances starting together take turns (an advisory
+/// lock), so their grants and partitions do not race.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    let mut lock = pool.acquire().await?;
+    sqlx::query("select pg_advisory_lock($1)").bind(MIGRATE_LOCK).execute(&mut *lock).await?;
+    let migrated = migrate_now(pool).await;
+    // Released on every path: a session lock outlives an error on its pooled connection.
+    sqlx::query("select pg_advisory_unlock($1)").bind(MIGRATE_LOCK).execute(&mut *lock).await?;
+    migrated
+}
+
+async fn migrate_now(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::migrate!().run(pool).await?;
     tower_sessions_sqlx_store::PostgresStore::new(pool.clone()).migrate().await?;
     // The console's cookie sessions are the app role's to read and write.

@@ -159,3 +159,15 @@ async fn the_schema_can_be_distributed_by_organization(pool: PgPool) {
     .unwrap();
     assert_eq!(into_events, Vec::<String>::new(), "no foreign key points into events or their derivatives");
 }
+
+#[sqlx::test(migrations = false)]
+async fn instances_starting_together_migrate_one_at_a_time(pool: PgPool) {
+    // Every `vigil serve` migrates at start; several started at once must not trip over each other.
+    let other = sqlx::postgres::PgPoolOptions::new().connect_with((*pool.connect_options()).clone()).await.unwrap();
+    for round in 0..10 {
+        let (a, b, c) = tokio::join!(vigil::store::migrate(&pool), vigil::store::migrate(&other), vigil::store::migrate(&pool));
+        for result in [a, b, c] {
+            result.unwrap_or_else(|e| panic!("round {round}: {e:#}"));
+        }
+    }
+}
