@@ -235,11 +235,9 @@ pub async fn mark_written(pool: &PgPool, session_id: &str) -> sqlx::Result<()> {
 pub async fn take_sign_in_attempt(pool: &PgPool, attempt: &str, per_second: f64, burst: f64) -> sqlx::Result<bool> {
     sqlx::query_scalar(
         "insert into sign_in_attempts as a (attempt, tokens, allowed) values (sha256(convert_to($1, 'UTF8')), $3 - 1, true) \
-         on conflict (attempt) do update set \
-           allowed = least($3, a.tokens + extract(epoch from now() - a.updated_at)::float8 * $2) >= 1, \
-           tokens = least($3, a.tokens + extract(epoch from now() - a.updated_at)::float8 * $2) \
-                    - case when least($3, a.tokens + extract(epoch from now() - a.updated_at)::float8 * $2) >= 1 then 1 else 0 end, \
-           updated_at = now() \
+         on conflict (attempt) do update set (allowed, tokens, updated_at) = ( \
+           select refilled >= 1, refilled - case when refilled >= 1 then 1 else 0 end, now() \
+           from (select least($3, a.tokens + extract(epoch from now() - a.updated_at)::float8 * $2) as refilled) r) \
          returning allowed",
     )
     .bind(attempt)
