@@ -191,8 +191,8 @@ pub async fn record(state: &AppState, actor: &Actor, activity: Activity) {
         tracing::error!(%error, "self-audit event not stored");
     }
     // A console user changed something: their reads wait for the replica to replay it.
-    let session = actor.session_id.as_deref().filter(|_| activity.category == Category::Change && !actor.system);
-    if let (Some(session), Some(_)) = (session, &state.replica) {
+    let changed = state.replica.is_some() && activity.category == Category::Change && !actor.system;
+    if let Some(session) = actor.session_id.as_deref().filter(|_| changed) {
         if let Err(error) = crate::store::access::mark_written(&state.pool, session).await {
             tracing::error!(%error, "marking a console session's change failed");
         }

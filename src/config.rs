@@ -130,7 +130,7 @@ pub struct ServerConfig {
 }
 
 /// Running as one of several instances, and reading from a streaming replica.
-#[derive(Args, Clone, Debug, Default)]
+#[derive(Args, Clone, Debug)]
 pub struct ScaleConfig {
     /// This instance's name, shown as the database connections' application
     /// name (`vigil <name>`) and on the health endpoint. Default: host and pid.
@@ -289,7 +289,7 @@ impl ServerConfig {
             max_event_bytes: 64 * 1024,
             lifecycle: LifecycleConfig::in_temp_folder(),
             monitor: MonitorConfig::driven_by_tests(),
-            scale: ScaleConfig { read_max_lag_seconds: 10.0, ..ScaleConfig::default() },
+            scale: ScaleConfig { instance: None, read_database_url: None, read_max_lag_seconds: 10.0 },
         }
     }
 }

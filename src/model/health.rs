@@ -73,7 +73,7 @@ pub struct Deployment {
     pub instance: String,
     /// Every instance with a connection to the primary now, by name.
     pub instances: Vec<String>,
-    /// The instance deriving counts at this moment (none between steps).
+    /// The instance holding the deriving lease (none while no instance runs the worker).
     pub deriving: Option<String>,
     /// The read replica, when one is configured.
     pub replica: Option<ReplicaStatus>,

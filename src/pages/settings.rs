@@ -236,7 +236,7 @@ pub fn ConsoleSessionsPage() -> impl IntoView {
 /// The instances sharing the database and where console reads go.
 #[component]
 fn DeploymentFacts(deployment: Deployment) -> impl IntoView {
-    let deriving = deployment.deriving.unwrap_or_else(|| "none at this moment (between steps)".into());
+    let deriving = deployment.deriving.unwrap_or_else(|| "no instance holds the lease".into());
     let reads = match &deployment.replica {
         None => "the primary (no replica configured)".to_string(),
         Some(replica) => {

@@ -117,7 +117,7 @@ pub async fn serve_on(
 /// Start this instance's background work: each task takes its turn with the
 /// other instances' (an advisory lock or a lease in the database), so any
 /// number of instances may run it. Dropping the set stops it.
-pub fn background(state: &AppState) -> tokio::task::JoinSet<()> {
+fn background(state: &AppState) -> tokio::task::JoinSet<()> {
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(crate::store::derive::run(state.pool.clone(), DERIVE_IDLE));
     tasks.spawn(crate::lifecycle::run(state.clone()));

@@ -76,6 +76,10 @@ const CONSOLE_CALLS_PER_SECOND: f64 = 20.0;
 /// (migration 20).
 pub const APP_ROLE: &str = "vigil_app";
 
+/// What every connection of an instance is named before the instance's name
+/// (`application_name`): how the instances are told apart in `pg_stat_activity`.
+pub const CONNECTION_PREFIX: &str = "vigil ";
+
 /// Exports that may read at once; more wait for a connection.
 const EXPORT_CONNECTIONS: u32 = 4;
 
@@ -90,7 +94,7 @@ impl AppState {
         let long = Duration::from_millis(config.export_statement_timeout_ms);
         let connections = pool.options().get_max_connections();
         let instance: Arc<str> = config.scale.instance.clone().unwrap_or_else(default_instance).into();
-        let connect = |options: &PgConnectOptions| options.clone().application_name(&format!("vigil {instance}"));
+        let connect = |options: &PgConnectOptions| options.clone().application_name(&format!("{CONNECTION_PREFIX}{instance}"));
         let primary = connect(pool.connect_options().as_ref());
         let replica = match config.scale.read_database_url.as_deref().filter(|url| !url.is_empty()) {
             None => None,
@@ -119,9 +123,7 @@ impl AppState {
             config: Arc::new(config),
         })
     }
-}
 
-impl AppState {
     /// The pool a console read goes to for a reader whose last change is at
     /// WAL position `after`: the replica while it is usable and has replayed
     /// that far, the primary otherwise.

@@ -70,32 +70,29 @@ impl Replica {
         while watch.written.front().is_some_and(|(t, _)| seconds(now - *t) > keep) {
             watch.written.pop_front();
         }
-        let status = match replayed {
-            Err(error) => ReplicaStatus {
-                reads_served_by: ReadsServedBy::PrimaryReplicaDown,
-                lag_seconds: None,
-                lag_bytes: None,
-                error: Some(error),
-                checked_at: now,
-            },
+        let (status, usable_through) = match replayed {
+            Err(error) => {
+                let down = ReplicaStatus {
+                    reads_served_by: ReadsServedBy::PrimaryReplicaDown,
+                    lag_seconds: None,
+                    lag_bytes: None,
+                    error: Some(error),
+                    checked_at: now,
+                };
+                (down, -1)
+            }
             Ok(replayed) => {
                 // The oldest position the replica has not replayed: the lag is how long ago it was written.
                 let behind = watch.written.iter().find(|(_, position)| *position > replayed);
                 let lag_seconds = behind.map_or(0.0, |(t, _)| seconds(now - *t));
                 let lag_bytes = watch.written.back().map(|(_, position)| (position - replayed).max(0));
-                let reads_served_by = if lag_seconds > self.max_lag_seconds {
-                    ReadsServedBy::PrimaryReplicaLagging
-                } else {
-                    ReadsServedBy::Replica
-                };
-                let usable = if reads_served_by == ReadsServedBy::Replica { replayed } else { -1 };
-                self.usable_through.store(usable, Ordering::Relaxed);
-                ReplicaStatus { reads_served_by, lag_seconds: Some(lag_seconds), lag_bytes, error: None, checked_at: now }
+                let lagging = lag_seconds > self.max_lag_seconds;
+                let reads_served_by = if lagging { ReadsServedBy::PrimaryReplicaLagging } else { ReadsServedBy::Replica };
+                let status = ReplicaStatus { reads_served_by, lag_seconds: Some(lag_seconds), lag_bytes, error: None, checked_at: now };
+                (status, if lagging { -1 } else { replayed })
             }
         };
-        if status.error.is_some() {
-            self.usable_through.store(-1, Ordering::Relaxed);
-        }
+        self.usable_through.store(usable_through, Ordering::Relaxed);
         watch.status = status.clone();
         status
     }

@@ -33,12 +33,13 @@ impl Lease {
 /// The application name (instance) of the connection holding the lease `key`, if any.
 pub async fn holder(pool: &PgPool, key: i64) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar(
-        "select substr(a.application_name, 7) from pg_locks l join pg_stat_activity a on a.pid = l.pid \
+        "select substr(a.application_name, length($2) + 1) from pg_locks l join pg_stat_activity a on a.pid = l.pid \
          where l.locktype = 'advisory' and l.granted and l.objsubid = 1 \
            and l.database = (select oid from pg_database where datname = current_database()) \
-           and ((l.classid::int8 << 32) | l.objid::int8) = $1 and a.application_name like 'vigil %'",
+           and ((l.classid::int8 << 32) | l.objid::int8) = $1 and starts_with(a.application_name, $2)",
     )
     .bind(key)
+    .bind(crate::state::CONNECTION_PREFIX)
     .fetch_optional(pool)
     .await
 }

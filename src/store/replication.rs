@@ -1,8 +1,7 @@
 //! Several instances on one primary, and a streaming replica for reads: the
 //! replica watcher's samples and what the health endpoint and the settings
-//! page say about the deployment. Every connection of an instance is named
-//! `vigil <instance>` (its application name), which is how the instances are
-//! told apart in `pg_stat_activity`.
+//! page say about the deployment. Instances are told apart by their
+//! connections' application name ([`CONNECTION_PREFIX`] and the instance).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +10,7 @@ use sqlx::PgPool;
 
 use crate::model::Deployment;
 use crate::state::replica::Replica;
-use crate::state::AppState;
+use crate::state::{AppState, CONNECTION_PREFIX};
 
 /// How often the replica is sampled.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -48,9 +47,10 @@ async fn sample(sql: &str, pool: &PgPool) -> Result<i64, String> {
 /// The instances connected to the primary, which one is deriving, and where reads go.
 pub async fn deployment(state: &AppState) -> sqlx::Result<Deployment> {
     let instances = sqlx::query_scalar(
-        "select distinct substr(application_name, 7) from pg_stat_activity \
-         where datname = current_database() and application_name like 'vigil %' order by 1",
+        "select distinct substr(application_name, length($1) + 1) from pg_stat_activity \
+         where datname = current_database() and starts_with(application_name, $1) order by 1",
     )
+    .bind(CONNECTION_PREFIX)
     .fetch_all(&state.pool)
     .await?;
     let deriving = super::lease::holder(&state.pool, super::derive::DERIVE_LEASE).await?;

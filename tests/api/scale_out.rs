@@ -60,8 +60,7 @@ async fn the_deriving_lease_moves_to_the_survivor_when_its_holder_dies(pool: PgP
     assert_eq!(names, ["a", "b"], "both instances are connected");
 
     // Both take events while the holder derives; then the holder dies mid-load.
-    let load = tokio::join!(send(&dying, 0, 5), send(&survivor, 1, 5));
-    let _ = load;
+    tokio::join!(send(&dying, 0, 5), send(&survivor, 1, 5));
     dying.server.abort();
     dying.pool.close().await;
     for pool in [&dying.state.pool, &dying.state.writers, &dying.state.exports] {
