@@ -79,6 +79,17 @@ fn database_answer(error: &sqlx::Error) -> Option<(StatusCode, &'static str, &'s
     }
 }
 
+/// Whether the same write may succeed when tried again later: the database
+/// was away or busy, a statement ran out of time, or it lost a race.
+pub fn is_transient(error: &sqlx::Error) -> bool {
+    let code = match error {
+        sqlx::Error::Database(e) => e.code(),
+        _ => None,
+    };
+    matches!(code.as_deref(), Some("40001" | "40P01" | "55P03"))
+        || database_answer(error).is_some_and(|(status, ..)| status == StatusCode::SERVICE_UNAVAILABLE)
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, known) = self.answer();

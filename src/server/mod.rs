@@ -95,8 +95,16 @@ pub async fn serve(state: AppState) -> anyhow::Result<()> {
     let addr = state.leptos_options.site_addr;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("Vigil is listening on http://{addr}");
-    serve_on(listener, state, shutdown_signal()).await
+    serve_on(listener, state.clone(), shutdown_signal()).await?;
+    // Vigil's own events of the last requests are still queued.
+    if tokio::time::timeout(AUDIT_FLUSH, crate::audit::writer::flush(&state)).await.is_err() {
+        tracing::error!("self-audit events still queued at shutdown were not stored");
+    }
+    Ok(())
 }
+
+/// How long a stopping server waits for its queued self-audit events.
+const AUDIT_FLUSH: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long the deriving worker waits when it has caught up.
 const DERIVE_IDLE: std::time::Duration = std::time::Duration::from_millis(200);

@@ -9,7 +9,7 @@ pub mod replica;
 pub mod seal_key;
 pub mod token;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::FromRef;
@@ -18,7 +18,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::config::{IngestConfig, ServerConfig};
 use crate::ingest::rules::RuleCache;
-use crate::ingest::Pipeline;
+use crate::ingest::{NewEvent, Pipeline};
 use rate_limit::RateLimiter;
 use replica::Replica;
 use seal_key::SealKey;
@@ -56,6 +56,16 @@ pub struct AppState {
     pub instance: Arc<str>,
     /// The streaming replica console reads may go to (`VIGIL_READ_DATABASE_URL`).
     pub replica: Option<Arc<Replica>>,
+    /// Vigil's own events on their way to the database (`audit::writer`
+    /// starts the task that drains it on first use).
+    pub audit_queue: Arc<OnceLock<tokio::sync::mpsc::Sender<QueuedEvent>>>,
+}
+
+/// One of Vigil's own events waiting to be stored, and whoever waits for its
+/// commit (without an event: for everything queued before it).
+pub struct QueuedEvent {
+    pub event: Option<NewEvent>,
+    pub committed: Option<tokio::sync::oneshot::Sender<bool>>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -120,6 +130,7 @@ impl AppState {
             console_limiter: Arc::new(RateLimiter::new(CONSOLE_CALLS_PER_SECOND, CONSOLE_CALLS_BURST)),
             seal_key: Arc::new(SealKey::load_or_create(&config.lifecycle.seal_key)?),
             recording_rules: Arc::default(),
+            audit_queue: Arc::default(),
             config: Arc::new(config),
         })
     }

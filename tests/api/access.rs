@@ -442,6 +442,37 @@ async fn api_keys_are_shown_once_stored_hashed_bound_and_revocable(pool: sqlx::P
     assert_eq!(changes, ["api_key.create", "api_key.revoke", "api_key.create"]);
 }
 
+/// A search is audited even while writes take longer than they may: its event
+/// waits and is stored once writes go through again (such events were dropped).
+#[sqlx::test(migrations = false)]
+async fn searches_are_audited_through_a_write_stall(pool: sqlx::PgPool) {
+    let mut config = ServerConfig::with_keys(KEY, EXPORT_KEY);
+    config.export_statement_timeout_ms = 300;
+    let app = spawn_with(pool, config).await;
+    let auditor = app.console("auditor").await;
+    // Every batch write waits on this lock past its time limit, for two seconds.
+    let mut stall = app.pool.begin().await.unwrap();
+    sqlx::query("lock table ingest_batches in share mode").execute(&mut *stall).await.unwrap();
+    let forms: Vec<[(&str, String); 1]> = (0..20).map(|i| [("query", format!("q=stall{i}"))]).collect();
+    let auditor = &auditor;
+    let searches = forms.iter().map(|[(name, query)]| async move { auditor.call_ok("explore_events", &[(name, query)]).await });
+    futures::future::join_all(searches).await;
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    stall.rollback().await.unwrap();
+
+    let audited = "select count(*) from events where environment = 'vigil' and type = 'events.search' \
+                   and details->>'filter' like 'q=stall%'";
+    let mut stored = 0;
+    for _ in 0..100 {
+        stored = app.count(audited).await;
+        if stored == 20 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(stored, 20, "every search of the stall is in the audit trail");
+}
+
 #[sqlx::test(migrations = false)]
 async fn vigil_audits_searches_views_exports_and_user_changes(pool: sqlx::PgPool) {
     let app = spawn(pool).await;

@@ -5,9 +5,12 @@
 //! own observations of others (a monitored service going down) are recorded
 //! the same way in the environment they concern.
 
+pub mod writer;
+
 use chrono::Utc;
 use serde_json::{json, Map, Value};
 
+use crate::ingest::NewEvent;
 use crate::model::{ActorType, Category, Outcome};
 use crate::state::AppState;
 
@@ -170,31 +173,40 @@ fn strip_nulls(value: &mut Value) {
 }
 
 /// Store a reader's activity (a search, a view, an export) without making the
-/// request wait: the insert queues behind ingest batches for the ordering lock.
+/// request wait: it joins the queue of Vigil's own events, stored in batches.
 pub fn record_in_background(state: &AppState, actor: Actor, activity: Activity) {
-    let state = state.clone();
-    tokio::spawn(async move { record(&state, &actor, activity).await });
+    if let Some(event) = prepared(state, &actor, &activity) {
+        writer::enqueue(state, event);
+    }
 }
 
-/// Store one activity; a failure is logged, never shown to the user.
+/// Store one activity and wait until it is committed; a failure is logged,
+/// never shown to the user.
 pub async fn record(state: &AppState, actor: &Actor, activity: Activity) {
-    let item = event_json(actor, &activity);
-    let mut event = match crate::ingest::validate(0, &item, Utc::now()) {
-        Ok(event) => event,
-        Err(rejection) => {
-            tracing::error!(?rejection, "self-audit event rejected");
-            return;
-        }
-    };
-    state.pipeline.prepare(&mut event);
-    if let Err(error) = crate::store::insert_events(&state.writers, &[event]).await {
-        tracing::error!(%error, "self-audit event not stored");
+    let Some(event) = prepared(state, actor, &activity) else { return };
+    if !writer::store(state, event).await {
+        return;
     }
     // A console user changed something: their reads wait for the replica to replay it.
     let changed = state.replica.is_some() && activity.category == Category::Change && !actor.system;
     if let Some(session) = actor.session_id.as_deref().filter(|_| changed) {
         if let Err(error) = crate::store::access::mark_written(&state.pool, session).await {
             tracing::error!(%error, "marking a console session's change failed");
+        }
+    }
+}
+
+/// The activity as an ingest event, validated, enriched and redacted.
+fn prepared(state: &AppState, actor: &Actor, activity: &Activity) -> Option<NewEvent> {
+    let item = event_json(actor, activity);
+    match crate::ingest::validate(0, &item, Utc::now()) {
+        Ok(mut event) => {
+            state.pipeline.prepare(&mut event);
+            Some(event)
+        }
+        Err(rejection) => {
+            tracing::error!(?rejection, "self-audit event rejected");
+            None
         }
     }
 }
