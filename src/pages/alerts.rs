@@ -209,12 +209,15 @@ pub fn NewAlertPage() -> impl IntoView {
         <div class="page-head"><h1>"New alert"</h1></div>
         {action_error(move || add.value().get())}
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => load_failed(&e),
-                    Ok(overview) => view! { <AlertForm add overview view_query=view_query()/> }.into_any(),
-                }
-            })}
+            {move || {
+                let view_query = view_query();
+                Suspend::new(async move {
+                    match data.await {
+                        Err(e) => load_failed(&e),
+                        Ok(overview) => view! { <AlertForm add overview view_query/> }.into_any(),
+                    }
+                })
+            }}
         </Transition>
     }
 }

@@ -38,12 +38,11 @@ pub fn ComparePage() -> impl IntoView {
         </div>
         <Transition fallback=|| view! { <p class="loading" role="status">"Comparing…"</p> } set_pending>
             <ErrorBoundary fallback=error_list("Could not compare environments. ")>
-                {move || Suspend::new(async move {
-                    data.await.map(|comparison| {
-                        let view = CompareView::from_query(&search());
-                        view! { <Compared view comparison/> }
-                    })
-                })}
+                {move || {
+                    // Read before waiting: after it, the page may be gone.
+                    let view = CompareView::from_query(&search());
+                    Suspend::new(async move { data.await.map(|comparison| view! { <Compared view comparison/> }) })
+                }}
             </ErrorBoundary>
         </Transition>
     }

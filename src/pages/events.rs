@@ -38,10 +38,12 @@ pub fn EventsPage() -> impl IntoView {
             set_pending
         >
             <ErrorBoundary fallback=error_list("Could not load events. ")>
-                {move || Suspend::new(async move {
-                    data.await.map(|explore| {
-                        let filter = filter.get_untracked();
-                        let is_first_page = !search().contains("before=");
+                {move || {
+                    // Read before waiting: after it, the page may be gone
+                    // (a reader who left mid-render).
+                    let filter = filter.get();
+                    let is_first_page = !search().contains("before=");
+                    Suspend::new(async move { data.await.map(|explore| {
                         let summary = format!(
                             "{} events · {} · {} bars",
                             count_label(explore.histogram.total),
@@ -86,8 +88,8 @@ pub fn EventsPage() -> impl IntoView {
                             <ActivityChart histogram=explore.histogram/>
                             <EventTable page=explore.page filter is_first_page/>
                         }
-                    })
-                })}
+                    }) })
+                }}
             </ErrorBoundary>
         </Transition>
     }

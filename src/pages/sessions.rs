@@ -30,9 +30,10 @@ pub fn SessionsPage() -> impl IntoView {
         </div>
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading sessions…"</p> }>
             <ErrorBoundary fallback=error_list("")>
-                {move || Suspend::new(async move {
-                    data.await.map(|list| {
-                        let filter = SessionFilter::from_query(&search());
+                {move || {
+                    // Read before waiting: after it, the page may be gone.
+                    let filter = SessionFilter::from_query(&search());
+                    Suspend::new(async move { data.await.map(|list| {
                         let now = list.now;
                         let count = list.sessions.len();
                         view! {
@@ -77,8 +78,8 @@ pub fn SessionsPage() -> impl IntoView {
                                 view! { <SessionTable sessions=list.sessions now/> }.into_any()
                             }}
                         }
-                    })
-                })}
+                    }) })
+                }}
             </ErrorBoundary>
         </Transition>
     }
