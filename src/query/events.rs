@@ -2,7 +2,9 @@
 //! history of a target.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
+use serde_json::Value;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
 use super::filter::{push_conditions, push_scope, push_span};
@@ -97,12 +99,12 @@ pub async fn list_full_events(
     to: Option<DateTime<Utc>>,
     before: Option<&PageCursor>,
     limit: u32,
-) -> sqlx::Result<(Vec<Value>, Option<PageCursor>)> {
+) -> sqlx::Result<(Vec<RawEvent>, Option<PageCursor>)> {
     let columns = format!("{SUMMARY_COLUMNS}, {DETAIL_COLUMNS}");
     let mut q = newest_first(&columns, filter, from, to, before, limit);
     let rows: Vec<DetailRow> = q.build_query_as().fetch_all(pool).await?;
     let (rows, next) = split_page(rows, limit, |r| r.summary.cursor());
-    Ok((rows.into_iter().map(raw_event).collect(), next))
+    Ok((rows.into_iter().map(RawEvent).collect(), next))
 }
 
 fn newest_first<'a>(
@@ -150,6 +152,9 @@ pub async fn has_events(pool: &PgPool) -> sqlx::Result<bool> {
     sqlx::query_scalar("select exists(select 1 from events)").fetch_one(pool).await
 }
 
+/// A JSON column as PostgreSQL gives it, passed on without being parsed into a tree.
+pub(super) type StoredJson = sqlx::types::Json<Box<RawValue>>;
+
 #[derive(Clone, FromRow)]
 pub(super) struct DetailRow {
     #[sqlx(flatten)]
@@ -166,17 +171,17 @@ pub(super) struct DetailRow {
     actor_session_id: Option<String>,
     actor_api_key_id: Option<String>,
     target_name: Option<String>,
-    changes: Option<Value>,
+    changes: Option<StoredJson>,
     request_id: Option<String>,
     request_method: Option<String>,
     request_path: Option<String>,
     request_status: Option<i32>,
-    request: Option<Value>,
-    response: Option<Value>,
+    request: Option<StoredJson>,
+    response: Option<StoredJson>,
     user_agent: Option<String>,
     machine_id: Option<String>,
-    details: Option<Value>,
-    client_info: Option<Value>,
+    details: Option<StoredJson>,
+    client_info: Option<StoredJson>,
 }
 
 pub(super) const DETAIL_COLUMNS: &str = "seq, received_at, organization_name, app_name, reason, actor_type, \
@@ -186,9 +191,9 @@ pub(super) const DETAIL_COLUMNS: &str = "seq, received_at, organization_name, ap
 
 impl From<DetailRow> for EventDetail {
     fn from(r: DetailRow) -> Self {
-        let raw = raw_event(r.clone());
-        let pretty = |v: &Option<Value>| v.as_ref().map(|v| serde_json::to_string_pretty(v).unwrap_or_default());
-        let changes = match &r.changes {
+        let pretty = |v: &Option<StoredJson>| v.as_ref().map(|v| pretty_json(&v.0));
+        let raw = serde_json::to_value(&r).map(|v| serde_json::to_string_pretty(&v).unwrap_or_default()).unwrap_or_default();
+        let changes = match r.changes.as_ref().and_then(|v| serde_json::from_str(v.0.get()).ok()) {
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|c| Change {
@@ -219,56 +224,91 @@ impl From<DetailRow> for EventDetail {
             details: pretty(&r.details),
             user_agent: r.user_agent,
             machine_id: r.machine_id,
-            client: r.client_info.and_then(|v| serde_json::from_value(v).ok()),
-            raw: serde_json::to_string_pretty(&raw).unwrap_or_default(),
+            client: r.client_info.and_then(|v| serde_json::from_str(v.0.get()).ok()),
+            raw,
             summary: r.summary.into(),
         }
     }
 }
 
-/// The event as Vigil holds it, in the shape of the ingest API plus what Vigil
-/// added. Takes the row, so that its JSON moves into the event (the export
-/// builds one per event).
-pub(super) fn raw_event(r: DetailRow) -> Value {
-    fn object<const N: usize>(pairs: [(&str, Option<Value>); N]) -> Option<Value> {
-        let map: Map<String, Value> = pairs.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), v))).collect();
-        (!map.is_empty()).then_some(Value::Object(map))
+/// Stored JSON, indented for reading.
+fn pretty_json(raw: &RawValue) -> String {
+    serde_json::from_str::<Value>(raw.get()).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or_else(|_| raw.get().to_string())
+}
+
+/// An event as Vigil holds it, in the shape of the ingest API plus what Vigil
+/// added (`seq`, `received_at`, `enrichment`): what the list and export APIs
+/// send and the detail page shows as raw JSON. Written straight from the row:
+/// the stored JSON columns pass through as PostgreSQL gives them, with no JSON
+/// tree built per event (an export writes millions).
+#[derive(serde::Serialize)]
+#[serde(transparent)]
+pub struct RawEvent(pub(super) DetailRow);
+
+impl Serialize for DetailRow {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (r, s) = (self, &self.summary);
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &s.id)?;
+        map.serialize_entry("occurred_at", &s.occurred_at)?;
+        map.serialize_entry("received_at", &r.received_at)?;
+        map.serialize_entry("seq", &r.seq)?;
+        map.serialize_entry("environment", &s.environment)?;
+        object(&mut map, "organization", &[("id", s.organization_id.as_deref()), ("name", r.organization_name.as_deref())])?;
+        object(&mut map, "app", &[("id", s.app_id.as_deref()), ("name", r.app_name.as_deref())])?;
+        map.serialize_entry("type", &s.event_type)?;
+        map.serialize_entry("category", &s.category)?;
+        map.serialize_entry("outcome", &s.outcome)?;
+        present(&mut map, "reason", &r.reason)?;
+        let actor = [
+            ("type", Some(r.actor_type.as_str())),
+            ("id", r.actor_id.as_deref()),
+            ("name", r.actor_name.as_deref()),
+            ("email", s.actor_email.as_deref()),
+            ("role", r.actor_role.as_deref()),
+            ("session_id", r.actor_session_id.as_deref()),
+            ("api_key_id", r.actor_api_key_id.as_deref()),
+        ];
+        object(&mut map, "actor", &actor)?;
+        let target = [("type", s.target_type.as_deref()), ("id", s.target_id.as_deref()), ("name", r.target_name.as_deref())];
+        object(&mut map, "target", &target)?;
+        present(&mut map, "changes", &r.changes)?;
+        present(&mut map, "request", &r.request)?;
+        present(&mut map, "response", &r.response)?;
+        let client = [("ip", s.client_ip.as_deref()), ("user_agent", r.user_agent.as_deref()), ("machine_id", r.machine_id.as_deref())];
+        object(&mut map, "client", &client)?;
+        present(&mut map, "details", &r.details)?;
+        present(&mut map, "enrichment", &r.client_info)?;
+        map.end()
     }
-    let text = |v: Option<String>| v.map(Value::String);
-    let s = r.summary;
-    let event = object([
-        ("id", Some(Value::String(s.id))),
-        ("occurred_at", Some(json!(s.occurred_at))),
-        ("received_at", Some(json!(r.received_at))),
-        ("seq", Some(json!(r.seq))),
-        ("environment", Some(Value::String(s.environment))),
-        ("organization", object([("id", text(s.organization_id)), ("name", text(r.organization_name))])),
-        ("app", object([("id", text(s.app_id)), ("name", text(r.app_name))])),
-        ("type", Some(Value::String(s.event_type))),
-        ("category", Some(Value::from(s.category.as_str()))),
-        ("outcome", Some(Value::from(s.outcome.as_str()))),
-        ("reason", text(r.reason)),
-        (
-            "actor",
-            object([
-                ("type", Some(Value::from(r.actor_type.as_str()))),
-                ("id", text(r.actor_id)),
-                ("name", text(r.actor_name)),
-                ("email", text(s.actor_email)),
-                ("role", text(r.actor_role)),
-                ("session_id", text(r.actor_session_id)),
-                ("api_key_id", text(r.actor_api_key_id)),
-            ]),
-        ),
-        ("target", object([("type", text(s.target_type)), ("id", text(s.target_id)), ("name", text(r.target_name))])),
-        ("changes", r.changes),
-        ("request", r.request),
-        ("response", r.response),
-        ("client", object([("ip", text(s.client_ip)), ("user_agent", text(r.user_agent)), ("machine_id", text(r.machine_id))])),
-        ("details", r.details),
-        ("enrichment", r.client_info),
-    ]);
-    event.unwrap_or(Value::Null)
+}
+
+/// An entry, left out when it has no value.
+fn present<M: SerializeMap, V: Serialize>(map: &mut M, key: &str, value: &Option<V>) -> Result<(), M::Error> {
+    match value {
+        Some(value) => map.serialize_entry(key, value),
+        None => Ok(()),
+    }
+}
+
+/// A nested object of text fields, left out when none has a value.
+fn object<M: SerializeMap>(map: &mut M, key: &str, fields: &[(&str, Option<&str>)]) -> Result<(), M::Error> {
+    if fields.iter().all(|(_, value)| value.is_none()) {
+        return Ok(());
+    }
+    map.serialize_entry(key, &Fields(fields))
+}
+
+struct Fields<'a>(&'a [(&'a str, Option<&'a str>)]);
+
+impl Serialize for Fields<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (key, value) in self.0 {
+            present(&mut map, key, value)?;
+        }
+        map.end()
+    }
 }
 
 /// One event by id, found through the id ledger (which names its partition);

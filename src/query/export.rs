@@ -3,10 +3,9 @@
 //! watermark, and each batch's events in sequence order (migration 12).
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::events::{raw_event, DetailRow, DETAIL_COLUMNS, SUMMARY_COLUMNS};
+use super::events::{DetailRow, RawEvent, DETAIL_COLUMNS, SUMMARY_COLUMNS};
 use super::filter::push_conditions;
 use crate::model::EventFilter;
 use crate::store::ledger::{Batch, BATCH_COLUMNS};
@@ -22,7 +21,7 @@ pub struct ExportPosition {
 
 /// One page of the feed.
 pub struct ExportPage {
-    pub events: Vec<Value>,
+    pub events: Vec<RawEvent>,
     /// Where the next page starts.
     pub next: ExportPosition,
     /// Whether batches up to `upto` remain after `next`.
@@ -92,7 +91,7 @@ pub async fn export_events(
         Some((xid, batch_id, row)) if full => ExportPosition { xid: *xid, batch_id: *batch_id, seq: row.seq },
         _ => end_of_batches,
     };
-    Ok(ExportPage { events: rows.into_iter().map(|(_, _, r)| raw_event(r)).collect(), next, more: next < upto })
+    Ok(ExportPage { events: rows.into_iter().map(|(_, _, r)| RawEvent(r)).collect(), next, more: next < upto })
 }
 
 /// The events of `batches` that match `filter`, after `after`, in feed order.

@@ -2,11 +2,13 @@
 //! response that downloads them as a file.
 
 use std::future::Future;
+use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::param;
@@ -34,23 +36,29 @@ pub(super) fn format_of(pairs: &[(String, String)]) -> Result<Format, ApiError> 
 
 /// Stream pages as NDJSON lines or CSV rows. `next(position)` gives a page and
 /// the position after it (`None`: that was the last page), or `None` when there
-/// is nothing more. Memory holds one page at a time.
-pub(super) fn stream<P, F, Fut>(format: Format, start: P, next: F) -> Body
+/// is nothing more. The next page is read while one is encoded and sent, so
+/// memory holds two pages at a time.
+pub(super) fn stream<T, P, F, Fut>(format: Format, start: P, next: F) -> Body
 where
+    T: Serialize + Send + 'static,
     P: Send + 'static,
-    F: Fn(P) -> Fut + Send + 'static,
-    Fut: Future<Output = sqlx::Result<Option<(Vec<Value>, Option<P>)>>> + Send + 'static,
+    F: Fn(P) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = sqlx::Result<Option<(Vec<T>, Option<P>)>>> + Send + 'static,
 {
     use futures::{StreamExt, TryStreamExt};
 
+    let next = Arc::new(next);
     let header = futures::stream::iter((format == Format::Csv).then(|| Ok::<_, sqlx::Error>(Bytes::from(csv_header()))));
-    let rows = futures::stream::try_unfold(Some(start), move |position| {
-        let page = position.map(&next);
+    let first = tokio::spawn(next(start));
+    let rows = futures::stream::try_unfold(Some(first), move |reading| {
+        let next = next.clone();
         async move {
-            let Some(page) = page else { return Ok(None) };
-            let Some((events, after)) = page.await? else { return Ok(None) };
-            let chunk: String = events.iter().map(|e| encode_line(format, e)).collect();
-            Ok(Some((Bytes::from(chunk), after)))
+            let Some(reading) = reading else { return Ok(None) };
+            let Some((events, after)) = reading.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?? else {
+                return Ok(None);
+            };
+            let following = after.map(|after| tokio::spawn(next(after)));
+            Ok(Some((Bytes::from(encode(format, &events)), following)))
         }
     });
     Body::from_stream(header.chain(rows).inspect_err(|e: &sqlx::Error| tracing::error!(error = %e, "export stream failed")))
@@ -73,11 +81,19 @@ pub(super) fn download(body: Body, format: Format, name: &str) -> Response {
         .into_response()
 }
 
-fn encode_line(format: Format, event: &Value) -> String {
-    match format {
-        Format::Csv => csv_row(event),
-        _ => format!("{event}\n"),
+/// A page as NDJSON lines or CSV rows.
+fn encode<T: Serialize>(format: Format, events: &[T]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(events.len() * 1024);
+    for event in events {
+        let written = match format {
+            Format::Csv => serde_json::to_value(event).map(|event| out.extend_from_slice(csv_row(&event).as_bytes())),
+            _ => serde_json::to_writer(&mut out, event).map(|()| out.push(b'\n')),
+        };
+        if let Err(error) = written {
+            tracing::error!(%error, "an exported event could not be written");
+        }
     }
+    out
 }
 
 /// CSV columns: paths into the event JSON.
