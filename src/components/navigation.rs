@@ -3,7 +3,7 @@
 //! select every filter uses.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_navigate};
+use leptos_router::hooks::{use_location, use_navigate, use_params_map};
 use leptos_router::NavigateOptions;
 
 use crate::model::{FilterOption, TimeRange, PRESETS};
@@ -15,6 +15,25 @@ use crate::model::{FilterOption, TimeRange, PRESETS};
 pub fn live_view<F: 'static>(parse: fn(&str) -> F) -> impl Fn() -> F + Copy + 'static {
     let location = use_location();
     move || parse(&location.search.get_untracked())
+}
+
+/// The query string of the address, as the source of a page's data. `None`
+/// once the page is gone (a reader who left while it rendered): a resource
+/// still loading then reads nothing from the router, which went with the page.
+pub fn url_query() -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+    let location = use_location();
+    move || location.search.try_get()
+}
+
+/// A parameter of the route (empty when absent), as [`url_query`] does.
+pub fn url_param(name: &'static str) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+    let params = use_params_map();
+    move || params.try_get().map(|params| params.get(name).unwrap_or_default())
+}
+
+/// What a page's resource answers when its page is gone (nobody sees it).
+pub fn page_gone() -> ServerFnError {
+    ServerFnError::new("the page was closed")
 }
 
 /// Navigate within the app to an href, adding a history entry.

@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
+use crate::components::navigation::{page_gone, url_param};
 use crate::api::event_page;
 use crate::components::badges::OutcomeBadge;
 use crate::components::errors::{ErrorMessage, NotFound};
@@ -14,9 +14,7 @@ use crate::model::EventSummary;
 
 #[component]
 pub fn EventPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let view_data = Resource::new(id, event_page);
+    let view_data = Resource::new(url_param("id"), |id| async move { event_page(id.ok_or_else(page_gone)?).await });
 
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading event…"</p> }>

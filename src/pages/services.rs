@@ -8,8 +8,8 @@ use charming::series::Line;
 use charming::Chart;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
+use crate::components::navigation::{page_gone, url_param};
 use crate::api::{list_services, load_service};
 use crate::components::line_chart::LineChart;
 use crate::components::service_state::{describe_check, uptime_label, ResultBar, StateBadge};
@@ -85,9 +85,9 @@ fn IncidentNote(incident: Incident, now: chrono::DateTime<chrono::Utc>) -> impl 
 
 #[component]
 pub fn ServicePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or_default();
-    let data = Resource::new(id, load_service);
+    let data = Resource::new(url_param("id"), |id| async move {
+        load_service(id.ok_or_else(page_gone)?.parse::<i64>().unwrap_or_default()).await
+    });
     view! {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading service…"</p> }>
             {move || Suspend::new(async move {

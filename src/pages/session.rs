@@ -3,8 +3,8 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
+use crate::components::navigation::{page_gone, url_param};
 use crate::api::session_page;
 use crate::components::badges::{Flags, StatusBadge};
 use crate::components::errors::{ErrorMessage, NotFound};
@@ -15,9 +15,7 @@ use crate::model::{absolute_time, impossible_travel};
 
 #[component]
 pub fn SessionPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let data = Resource::new(id, session_page);
+    let data = Resource::new(url_param("id"), |id| async move { session_page(id.ok_or_else(page_gone)?).await });
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading session…"</p> }>
             {move || Suspend::new(async move {

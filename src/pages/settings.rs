@@ -5,8 +5,8 @@
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
-use leptos_router::hooks::use_location;
 
+use crate::components::navigation::{page_gone, url_query};
 use crate::api::{
     list_api_keys, list_console_sessions, list_users, write_path_status, AddUser, CreateApiKey, ResetPassword, RevokeApiKey,
     RevokeConsoleSession, SetUserDisabled, UpdateUser,
@@ -193,8 +193,11 @@ pub fn KeysPage() -> impl IntoView {
 pub fn ConsoleSessionsPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeConsoleSession>::new();
     // Also re-read when the URL changes (navigating here again).
-    let location = use_location();
-    let sessions = Resource::new(move || (revoke.version().get(), location.search.get()), |_| list_console_sessions());
+    let query = url_query();
+    let sessions = Resource::new(move || (revoke.version().get(), query()), |(_, query)| async move {
+        query.ok_or_else(page_gone)?;
+        list_console_sessions().await
+    });
     view! {
         <Title text="Console sessions · Settings"/>
         <SettingsHead/>
