@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
-use super::filter::{push_conditions, push_span};
+use super::filter::{push_conditions, push_events_by_time, push_span};
 use crate::model::{EventFilter, GroupBy};
 
 /// Event ids a notification names at most.
@@ -78,10 +78,12 @@ pub async fn counts_over(
         Some(GroupBy::Ip) => "coalesce(host(client_ip), '')",
     };
     let mut q = QueryBuilder::<Postgres>::new(format!(
-        "select {group} as grp, count(*), (array_agg(id order by occurred_at desc))[1:{IDS_PER_NOTIFICATION}] from events where true"
+        "select {group} as grp, count(*), (array_agg(id order by occurred_at desc))[1:{IDS_PER_NOTIFICATION}] from "
     ));
-    push_span(&mut q, from, Some(to));
-    push_rule_conditions(&mut q, filter);
-    q.push(" group by 1 having count(*) >= ").push_bind(threshold).push(" order by 1");
+    push_events_by_time(&mut q, "id, occurred_at, actor_email, actor_id, actor_name, client_ip", |q| {
+        push_span(q, from, Some(to));
+        push_rule_conditions(q, filter);
+    });
+    q.push(" matching group by 1 having count(*) >= ").push_bind(threshold).push(" order by 1");
     q.build_query_as().fetch_all(conn).await
 }

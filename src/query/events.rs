@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
-use super::filter::{push_conditions, push_scope, push_span};
+use super::filter::{push_conditions, push_events_by_time, push_scope, push_span};
 use crate::model::{ActorType, Category, Change, EventDetail, EventFilter, EventPage, EventSummary, EventView, Outcome, PageCursor, Scope, TargetHistory};
 
 /// The columns of `EventSummary`, as a select list over `events`.
@@ -107,6 +107,9 @@ pub async fn list_full_events(
     Ok((rows.into_iter().map(RawEvent).collect(), next))
 }
 
+/// The newest `limit` + 1 events of the filter, before `before`. The time
+/// index leaves Vigil's own events out (migration 24): a read that may include
+/// them takes the newest of the others and of Vigil's own, and merges them.
 fn newest_first<'a>(
     columns: &str,
     filter: &'a EventFilter,
@@ -115,11 +118,30 @@ fn newest_first<'a>(
     before: Option<&'a PageCursor>,
     limit: u32,
 ) -> QueryBuilder<'a, Postgres> {
-    let mut q = QueryBuilder::<Postgres>::new(format!("select {columns} from events where true"));
-    if let Some(from) = from {
-        push_span(&mut q, from, to);
+    if filter.without_console || filter.environment.is_some() {
+        let mut q = QueryBuilder::<Postgres>::new(format!("select {columns} from events where true"));
+        push_newest(&mut q, filter, from, to, before, limit);
+        return q;
     }
-    push_conditions(&mut q, filter);
+    let mut q = QueryBuilder::<Postgres>::new("select * from ");
+    push_events_by_time(&mut q, columns, |q| push_newest(q, filter, from, to, before, limit));
+    q.push(" newest order by occurred_at desc, id desc limit ").push_bind(i64::from(limit) + 1);
+    q
+}
+
+/// The span, the filter and the cursor's conditions, newest first.
+fn push_newest<'a>(
+    q: &mut QueryBuilder<'a, Postgres>,
+    filter: &'a EventFilter,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    before: Option<&'a PageCursor>,
+    limit: u32,
+) {
+    if let Some(from) = from {
+        push_span(q, from, to);
+    }
+    push_conditions(q, filter);
     if let Some(cursor) = before {
         q.push(" and (occurred_at, id) < (")
             .push_bind(cursor.occurred_at)
@@ -128,7 +150,6 @@ fn newest_first<'a>(
             .push(")");
     }
     q.push(" order by occurred_at desc, id desc limit ").push_bind(i64::from(limit) + 1);
-    q
 }
 
 /// Keep `limit` rows; the cursor of the last one when more followed.

@@ -2,7 +2,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use vigil::model::PageCursor;
+use vigil::model::{EventFilter, PageCursor};
 use vigil::query::list_events;
 
 use crate::helpers::{reading_all, spawn};
@@ -21,25 +21,29 @@ async fn load_ties(app: &crate::helpers::TestApp) -> Vec<String> {
     (0..250).map(|i| format!("t{i:03}")).collect()
 }
 
+/// Every page of `filter`, `size` events a page: (time, id) in page order, and the number of pages.
+async fn all_pages(app: &crate::helpers::TestApp, filter: &EventFilter, size: u32) -> (Vec<(DateTime<Utc>, String)>, usize) {
+    let mut seen = Vec::new();
+    let mut cursor: Option<PageCursor> = None;
+    let mut pages = 0;
+    loop {
+        let page = list_events(&app.pool, filter, None, None, cursor.as_ref(), size).await.unwrap();
+        pages += 1;
+        assert!(page.events.len() <= size as usize);
+        seen.extend(page.events.iter().map(|e| (e.occurred_at, e.id.clone())));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return (seen, pages),
+        }
+    }
+}
+
 #[sqlx::test(migrations = false)]
 async fn keyset_pages_have_no_gaps_or_repeats_across_equal_timestamps(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     let all = load_ties(&app).await;
 
-    let mut seen = Vec::new();
-    let mut cursor: Option<PageCursor> = None;
-    let mut pages = 0;
-    loop {
-        let page = list_events(&app.pool, &reading_all(""), None, None, cursor.as_ref(), 7).await.unwrap();
-        pages += 1;
-        assert!(page.events.len() <= 7);
-        seen.extend(page.events.iter().map(|e| (e.occurred_at, e.id.clone())));
-        match page.next {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-
+    let (seen, pages) = all_pages(&app, &reading_all(""), 7).await;
     assert_eq!(pages, 36, "250 rows at 7 a page");
     let ids: HashSet<_> = seen.iter().map(|(_, id)| id.clone()).collect();
     assert_eq!(ids.len(), seen.len(), "no event appears twice");
@@ -47,6 +51,38 @@ async fn keyset_pages_have_no_gaps_or_repeats_across_equal_timestamps(pool: sqlx
     let mut sorted = seen.clone();
     sorted.sort_by(|a, b| b.cmp(a));
     assert_eq!(seen, sorted, "newest first, ties broken by id");
+}
+
+/// Vigil's own events are not in the time index (migration 24): a read that
+/// includes them merges them with the others, newest first, page by page; the
+/// explorer's default view leaves them out.
+#[sqlx::test(migrations = false)]
+async fn pages_merge_vigils_own_events_with_the_others(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let others = load_ties(&app).await;
+    let base: DateTime<Utc> = "2026-11-10T12:00:00Z".parse().unwrap();
+    let own: Vec<_> = (0..30)
+        .map(|i| {
+            let event = json!({"id": format!("v{i:03}"), "occurred_at": (base - Duration::seconds(i % 26)).to_rfc3339(),
+                               "environment": "vigil", "organization": {"id": "vigil"}, "type": "events.search",
+                               "actor": {"id": "console-user:1"}});
+            vigil::ingest::validate(0, &event, Utc::now()).unwrap()
+        })
+        .collect();
+    vigil::store::insert_events(&app.state.writers, &own).await.unwrap();
+
+    let (seen, _) = all_pages(&app, &reading_all(""), 7).await;
+    let ids: HashSet<_> = seen.iter().map(|(_, id)| id.clone()).collect();
+    assert_eq!(ids.len(), seen.len(), "no event appears twice");
+    assert_eq!(ids.len(), 280, "the 250 others and Vigil's 30");
+    let mut sorted = seen.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, sorted, "newest first across both, ties broken by id");
+
+    let explorer = EventFilter { without_console: true, ..reading_all("") };
+    let (shown, _) = all_pages(&app, &explorer, 7).await;
+    let shown: HashSet<_> = shown.into_iter().map(|(_, id)| id).collect();
+    assert_eq!(shown, others.into_iter().collect(), "the explorer's default leaves Vigil's own out");
 }
 
 #[sqlx::test(migrations = false)]
