@@ -17,23 +17,33 @@ pub fn live_view<F: 'static>(parse: fn(&str) -> F) -> impl Fn() -> F + Copy + 's
     move || parse(&location.search.get_untracked())
 }
 
-/// The query string of the address, as the source of a page's data. `None`
-/// once the page is gone (a reader who left while it rendered): a resource
-/// still loading then reads nothing from the router, which went with the page.
-pub fn url_query() -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+/// The query string of the address, as the source of a page's data. On the
+/// server a request's address never changes, so it is read once: a resource
+/// still loading when its reader left then never reads the router, which went
+/// with the page (leptos's resource task panicked, "reactive value … disposed").
+pub fn url_query() -> impl Fn() -> String + Clone + Send + Sync + 'static {
     let location = use_location();
-    move || location.search.try_get()
+    #[cfg(feature = "ssr")]
+    let query = {
+        let query = location.search.get_untracked();
+        move || query.clone()
+    };
+    #[cfg(not(feature = "ssr"))]
+    let query = move || location.search.get();
+    query
 }
 
-/// A parameter of the route (empty when absent), as [`url_query`] does.
-pub fn url_param(name: &'static str) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+/// A parameter of the route (empty when absent), as [`url_query`] reads it.
+pub fn url_param(name: &'static str) -> impl Fn() -> String + Clone + Send + Sync + 'static {
     let params = use_params_map();
-    move || params.try_get().map(|params| params.get(name).unwrap_or_default())
-}
-
-/// What a page's resource answers when its page is gone (nobody sees it).
-pub fn page_gone() -> ServerFnError {
-    ServerFnError::new("the page was closed")
+    #[cfg(feature = "ssr")]
+    let param = {
+        let value = params.with_untracked(|params| params.get(name).unwrap_or_default());
+        move || value.clone()
+    };
+    #[cfg(not(feature = "ssr"))]
+    let param = move || params.with(|params| params.get(name).unwrap_or_default());
+    param
 }
 
 /// Navigate within the app to an href, adding a history entry.

@@ -17,14 +17,14 @@ use crate::api::compare_environments;
 use crate::components::activity_chart::bucket_labels;
 use crate::components::errors::error_list;
 use crate::components::line_chart::LineChart;
-use crate::components::navigation::{live_view, navigator, page_gone, range_select, url_query};
+use crate::components::navigation::{live_view, navigator, range_select, url_query};
 use crate::model::{count_label, share, CompareView, Comparison, OnlyIn, TargetStates};
 
 #[component]
 pub fn ComparePage() -> impl IntoView {
     let location = use_location();
     let search = move || location.search.get();
-    let data = Resource::new(url_query(), |query| async move { compare_environments(query.ok_or_else(page_gone)?).await });
+    let data = Resource::new(url_query(), compare_environments);
     let (pending, set_pending) = signal(false);
 
     view! {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::navigation::{page_gone, url_param};
+use crate::components::navigation::url_param;
 use crate::api::event_page;
 use crate::components::badges::OutcomeBadge;
 use crate::components::errors::{ErrorMessage, NotFound};
@@ -14,7 +14,7 @@ use crate::model::EventSummary;
 
 #[component]
 pub fn EventPage() -> impl IntoView {
-    let view_data = Resource::new(url_param("id"), |id| async move { event_page(id.ok_or_else(page_gone)?).await });
+    let view_data = Resource::new(url_param("id"), event_page);
 
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading event…"</p> }>

@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::navigation::{page_gone, url_query};
+use crate::components::navigation::url_query;
 use crate::components::time::TimeZoneNote;
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -21,7 +21,7 @@ use crate::model::{bucket_label, count_label, CompareView, EventFilter};
 pub fn EventsPage() -> impl IntoView {
     let location = use_location();
     let search = move || location.search.get();
-    let data = Resource::new(url_query(), |query| async move { explore_events(query.ok_or_else(page_gone)?).await });
+    let data = Resource::new(url_query(), explore_events);
     let filter = Memo::new(move |_| EventFilter::from_query(&search()));
     let (pending, set_pending) = signal(false);
 

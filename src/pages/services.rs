@@ -9,7 +9,7 @@ use charming::Chart;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::navigation::{page_gone, url_param};
+use crate::components::navigation::url_param;
 use crate::api::{list_services, load_service};
 use crate::components::line_chart::LineChart;
 use crate::components::service_state::{describe_check, uptime_label, ResultBar, StateBadge};
@@ -85,9 +85,8 @@ fn IncidentNote(incident: Incident, now: chrono::DateTime<chrono::Utc>) -> impl 
 
 #[component]
 pub fn ServicePage() -> impl IntoView {
-    let data = Resource::new(url_param("id"), |id| async move {
-        load_service(id.ok_or_else(page_gone)?.parse::<i64>().unwrap_or_default()).await
-    });
+    let id = url_param("id");
+    let data = Resource::new(move || id().parse::<i64>().unwrap_or_default(), load_service);
     view! {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading service…"</p> }>
             {move || Suspend::new(async move {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::navigation::{page_gone, url_param};
+use crate::components::navigation::url_param;
 use crate::api::session_page;
 use crate::components::badges::{Flags, StatusBadge};
 use crate::components::errors::{ErrorMessage, NotFound};
@@ -15,7 +15,7 @@ use crate::model::{absolute_time, impossible_travel};
 
 #[component]
 pub fn SessionPage() -> impl IntoView {
-    let data = Resource::new(url_param("id"), |id| async move { session_page(id.ok_or_else(page_gone)?).await });
+    let data = Resource::new(url_param("id"), session_page);
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading session…"</p> }>
             {move || Suspend::new(async move {

@@ -6,7 +6,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_location;
 
 use crate::api::sessions_page;
-use crate::components::navigation::{live_view, navigator, option_select, page_gone, url_query};
+use crate::components::navigation::{live_view, navigator, option_select, url_query};
 use crate::components::badges::{Flags, StatusBadge};
 use crate::components::errors::error_list;
 use crate::components::time::{Time, TimeZoneNote};
@@ -20,7 +20,7 @@ const SESSION_LIMIT: usize = crate::model::SESSION_PAGE_LIMIT as usize;
 pub fn SessionsPage() -> impl IntoView {
     let location = use_location();
     let search = move || location.search.get();
-    let data = Resource::new(url_query(), |query| async move { sessions_page(query.ok_or_else(page_gone)?).await });
+    let data = Resource::new(url_query(), sessions_page);
 
     view! {
         <Title text="Sessions"/>

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
-use crate::components::navigation::{page_gone, url_query};
+use crate::components::navigation::url_query;
 use crate::api::{
     list_api_keys, list_console_sessions, list_users, write_path_status, AddUser, CreateApiKey, ResetPassword, RevokeApiKey,
     RevokeConsoleSession, SetUserDisabled, UpdateUser,
@@ -194,10 +194,7 @@ pub fn ConsoleSessionsPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeConsoleSession>::new();
     // Also re-read when the URL changes (navigating here again).
     let query = url_query();
-    let sessions = Resource::new(move || (revoke.version().get(), query()), |(_, query)| async move {
-        query.ok_or_else(page_gone)?;
-        list_console_sessions().await
-    });
+    let sessions = Resource::new(move || (revoke.version().get(), query()), |_| list_console_sessions());
     view! {
         <Title text="Console sessions · Settings"/>
         <SettingsHead/>

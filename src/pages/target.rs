@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::components::navigation::{page_gone, url_param, url_query};
+use crate::components::navigation::{url_param, url_query};
 use crate::api::target_history_page;
 use crate::components::badges::OutcomeBadge;
 use crate::components::time::Time;
@@ -13,12 +13,11 @@ use crate::model::{path_segment, query_value, EventFilter};
 #[component]
 pub fn TargetPage() -> impl IntoView {
     let (kind, id, query) = (url_param("kind"), url_param("id"), url_query());
-    let key = move || Some((kind()?, id()?, query()?));
-    let history = Resource::new(key, |key| async move {
-        let (kind, id, query) = key.ok_or_else(page_gone)?;
-        let after = crate::model::parse_query(&query).into_iter().find(|(k, _)| k == "after").map(|(_, v)| v);
-        target_history_page(kind, id, after).await
-    });
+    let key = move || {
+        let after = crate::model::parse_query(&query()).into_iter().find(|(k, _)| k == "after").map(|(_, v)| v);
+        (kind(), id(), after)
+    };
+    let history = Resource::new(key, |(kind, id, after)| target_history_page(kind, id, after));
 
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading history…"</p> }>
