@@ -176,7 +176,7 @@ pub async fn has_events(pool: &PgPool) -> sqlx::Result<bool> {
 /// A JSON column as PostgreSQL gives it, passed on without being parsed into a tree.
 pub(super) type StoredJson = sqlx::types::Json<Box<RawValue>>;
 
-#[derive(Clone, FromRow)]
+#[derive(FromRow)]
 pub(super) struct DetailRow {
     #[sqlx(flatten)]
     summary: SummaryRow,
