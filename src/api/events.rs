@@ -19,7 +19,7 @@ fn cursor_param(text: Option<&str>) -> Result<Option<crate::model::PageCursor>, 
 #[server]
 pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     use crate::audit::{record_in_background, Activity};
-    use crate::model::{parse_query, EventFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+    use crate::model::{query_param, EventFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
     use crate::query::{filter::resolve_span, filter_options, histogram, list_events};
 
     let principal = crate::auth::principal().await?;
@@ -30,8 +30,7 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     if let Some((_, message)) = crate::query::filter::out_of_bounds(&filter, chrono::Utc::now()) {
         return Err(ServerFnError::new(message));
     }
-    let before = parse_query(&query).into_iter().find(|(k, _)| k == "before").map(|(_, v)| v);
-    let before = cursor_param(before.as_deref())?;
+    let before = cursor_param(query_param(&query, "before").as_deref())?;
     let size = filter.size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
 
     let now = chrono::Utc::now();

@@ -17,33 +17,32 @@ pub fn live_view<F: 'static>(parse: fn(&str) -> F) -> impl Fn() -> F + Copy + 's
     move || parse(&location.search.get_untracked())
 }
 
-/// The query string of the address, as the source of a page's data. On the
-/// server a request's address never changes, so it is read once: a resource
-/// still loading when its reader left then never reads the router, which went
-/// with the page (leptos's resource task panicked, "reactive value … disposed").
+/// The query string of the address, as a page reads it for its data.
 pub fn url_query() -> impl Fn() -> String + Clone + Send + Sync + 'static {
     let location = use_location();
-    #[cfg(feature = "ssr")]
-    let query = {
-        let query = location.search.get_untracked();
-        move || query.clone()
-    };
-    #[cfg(not(feature = "ssr"))]
-    let query = move || location.search.get();
-    query
+    fixed_on_server(move || location.search.get())
 }
 
 /// A parameter of the route (empty when absent), as [`url_query`] reads it.
 pub fn url_param(name: &'static str) -> impl Fn() -> String + Clone + Send + Sync + 'static {
     let params = use_params_map();
+    fixed_on_server(move || params.with(|params| params.get(name).unwrap_or_default()))
+}
+
+/// `read` as a page's data source: reactive in the browser, read once on the
+/// server, where a request's address never changes. A resource still loading
+/// when its reader left then never reads the router, which went with the page
+/// (leptos's resource task panicked: "reactive value … disposed").
+fn fixed_on_server<T: Clone + Send + Sync + 'static>(
+    read: impl Fn() -> T + Clone + Send + Sync + 'static,
+) -> impl Fn() -> T + Clone + Send + Sync + 'static {
     #[cfg(feature = "ssr")]
-    let param = {
-        let value = params.with_untracked(|params| params.get(name).unwrap_or_default());
+    {
+        let value = untrack(read);
         move || value.clone()
-    };
+    }
     #[cfg(not(feature = "ssr"))]
-    let param = move || params.with(|params| params.get(name).unwrap_or_default());
-    param
+    read
 }
 
 /// Navigate within the app to an href, adding a history entry.

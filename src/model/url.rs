@@ -17,6 +17,11 @@ pub fn parse_query(query: &str) -> Vec<(String, String)> {
     form_urlencoded::parse(query.trim_start_matches('?').as_bytes()).into_owned().collect()
 }
 
+/// The first value of `key` in a query string.
+pub fn query_param(query: &str, key: &str) -> Option<String> {
+    parse_query(query).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
 /// Pairs as a query string, without the leading `?`.
 pub fn to_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()

@@ -11,7 +11,6 @@ use leptos::prelude::*;
 
 use crate::components::time::TimeZoneNote;
 use leptos_meta::Title;
-use leptos_router::hooks::use_location;
 
 use crate::api::compare_environments;
 use crate::components::activity_chart::bucket_labels;
@@ -22,9 +21,8 @@ use crate::model::{count_label, share, CompareView, Comparison, OnlyIn, TargetSt
 
 #[component]
 pub fn ComparePage() -> impl IntoView {
-    let location = use_location();
-    let search = move || location.search.get();
-    let data = Resource::new(url_query(), compare_environments);
+    let search = url_query();
+    let data = Resource::new(search.clone(), compare_environments);
     let (pending, set_pending) = signal(false);
 
     view! {

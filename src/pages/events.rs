@@ -19,10 +19,12 @@ use crate::model::{bucket_label, count_label, CompareView, EventFilter};
 
 #[component]
 pub fn EventsPage() -> impl IntoView {
-    let location = use_location();
-    let search = move || location.search.get();
-    let data = Resource::new(url_query(), explore_events);
-    let filter = Memo::new(move |_| EventFilter::from_query(&search()));
+    let search = url_query();
+    let data = Resource::new(search.clone(), explore_events);
+    let filter = Memo::new({
+        let search = search.clone();
+        move |_| EventFilter::from_query(&search())
+    });
     let (pending, set_pending) = signal(false);
 
     view! {

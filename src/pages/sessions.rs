@@ -3,7 +3,6 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_location;
 
 use crate::api::sessions_page;
 use crate::components::navigation::{live_view, navigator, option_select, url_query};
@@ -18,9 +17,8 @@ const SESSION_LIMIT: usize = crate::model::SESSION_PAGE_LIMIT as usize;
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
-    let location = use_location();
-    let search = move || location.search.get();
-    let data = Resource::new(url_query(), sessions_page);
+    let search = url_query();
+    let data = Resource::new(search.clone(), sessions_page);
 
     view! {
         <Title text="Sessions"/>

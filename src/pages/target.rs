@@ -8,14 +8,13 @@ use crate::components::navigation::{url_param, url_query};
 use crate::api::target_history_page;
 use crate::components::badges::OutcomeBadge;
 use crate::components::time::Time;
-use crate::model::{path_segment, query_value, EventFilter};
+use crate::model::{path_segment, query_param, query_value, EventFilter};
 
 #[component]
 pub fn TargetPage() -> impl IntoView {
     let (kind, id, query) = (url_param("kind"), url_param("id"), url_query());
     let key = move || {
-        let after = crate::model::parse_query(&query()).into_iter().find(|(k, _)| k == "after").map(|(_, v)| v);
-        (kind(), id(), after)
+        (kind(), id(), query_param(&query(), "after"))
     };
     let history = Resource::new(key, |(kind, id, after)| target_history_page(kind, id, after));
 

@@ -172,12 +172,13 @@ pub fn push_user(q: &mut QueryBuilder<'_, Postgres>, user: &str) {
         .push(")))");
 }
 
-/// Leaves Vigil's own events out. Written as a constant, not a parameter, so
-/// that the planner can use the time index, which holds only the others
-/// (migration 24), in a prepared statement too.
-pub const WITHOUT_CONSOLE: &str = " and environment <> 'vigil'";
-/// Only Vigil's own events, as [`WITHOUT_CONSOLE`].
-const ONLY_CONSOLE: &str = " and environment = 'vigil'";
+/// A condition on Vigil's own environment (`op`: `=` or `<>`), written into
+/// the statement rather than bound, so that the planner can use the time
+/// index, which holds only the other environments (migration 24), in a
+/// prepared statement too. The name is a constant, never input.
+fn console_environment(op: &str) -> String {
+    format!(" and environment {op} '{}'", crate::model::CONSOLE_ENVIRONMENT)
+}
 
 /// `events` read by time when Vigil's own events may be among them: the time
 /// index leaves those out (migration 24), so the others and Vigil's own are
@@ -187,9 +188,9 @@ pub fn push_events_by_time<'a>(
     columns: &str,
     mut conditions: impl FnMut(&mut QueryBuilder<'a, Postgres>),
 ) {
-    q.push(format!("((select {columns} from events where true{WITHOUT_CONSOLE}"));
+    q.push(format!("((select {columns} from events where true{}", console_environment("<>")));
     conditions(q);
-    q.push(format!(") union all (select {columns} from events where true{ONLY_CONSOLE}"));
+    q.push(format!(") union all (select {columns} from events where true{}", console_environment("=")));
     conditions(q);
     q.push("))");
 }
@@ -204,7 +205,7 @@ pub fn push_dimension_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &Ev
     push_scope(q, &filter.scope);
     eq(q, "environment", &filter.environment);
     if filter.without_console && filter.environment.is_none() {
-        q.push(WITHOUT_CONSOLE);
+        q.push(console_environment("<>"));
     }
     eq(q, "organization_id", &filter.organization);
     eq(q, "app_id", &filter.app);

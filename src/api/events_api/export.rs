@@ -52,7 +52,8 @@ pub async fn export(
     if format == Format::Json {
         let page = query::export_events(&state.exports, &filter, after, upto, size).await?;
         let next = page.next.max(after);
-        return Ok(Json(json!({ "events": page.events, "next_cursor": cursor_at(next), "has_more": page.more })).into_response());
+        let reply = ExportReply { events: page.events, next_cursor: cursor_at(next), has_more: page.more };
+        return Ok(Json(reply).into_response());
     }
     let pool = state.exports.clone();
     let body = stream(format, after, move |after| {
@@ -68,6 +69,14 @@ pub async fn export(
     let end = cursor_at(upto.max(after));
     response.headers_mut().insert("vigil-next-cursor", HeaderValue::from_str(&end).expect("base64 is a valid header"));
     Ok(response)
+}
+
+/// A page of the export in JSON, written without a JSON tree per event.
+#[derive(serde::Serialize)]
+struct ExportReply {
+    events: Vec<query::RawEvent>,
+    next_cursor: String,
+    has_more: bool,
 }
 
 /// An export cursor from before tokens carried a version
