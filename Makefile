@@ -3,13 +3,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Leptos reads these at build and run time; fixing them keeps cargo from
-# rebuilding dependencies between `cargo test` and `cargo leptos build`.
+# rebuilding dependencies between `cargo test` and `.ci/build-site`.
 export LEPTOS_OUTPUT_NAME := vigil
 export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_SITE_PKG_DIR := pkg
 export LEPTOS_RELOAD_PORT := 3001
-# cargo-leptos builds debug binaries with this flag; tests use it too so they share artifacts.
-DEBUG_RUSTFLAGS := --cfg erase_components
 
 PORT ?= 3000
 PG_PORT ?= 54329
@@ -43,8 +41,7 @@ clean-data: stop
 # --- build ---
 build:
 	@.ci/install-tools build
-	RUSTFLAGS="$(DEBUG_RUSTFLAGS)" cargo leptos build
-	@.ci/precompress --remove
+	@.ci/build-site
 
 release:
 	@.ci/release
