@@ -9,7 +9,8 @@ pub async fn sessions_page(query: String) -> Result<crate::model::SessionList, S
     let state = expect_context::<crate::state::AppState>();
     let mut filter = crate::model::SessionFilter::from_query(&query);
     filter.scope = principal.scope();
-    crate::query::list_sessions(state.reads(principal.read_after), &filter, state.session_idle_minutes, crate::model::SESSION_PAGE_LIMIT)
+    let pool = state.reads(principal.read_after);
+    crate::query::list_sessions(pool, &filter, state.session_idle_minutes, crate::model::SESSION_PAGE_LIMIT, &state.session_options)
         .await
         .map_err(crate::error::from_database)
 }

@@ -10,7 +10,7 @@ use super::{ClientInfo, Role};
 /// both in the lists. [`Scope::ANY`] in a list stands for every value; an
 /// empty list allows nothing, so a scope nobody filled in (the default) sees
 /// nothing, and "all data" is always an explicit choice.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Scope {
     pub environments: Vec<String>,
     pub organizations: Vec<String>,

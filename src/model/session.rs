@@ -105,6 +105,9 @@ impl SessionFilter {
     }
 }
 
+/// The choices of the environment, organization, country and device filters.
+pub type SessionOptions = [Vec<FilterOption>; 4];
+
 /// The sessions page: the sessions and the choices of each filter.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionList {

@@ -5,7 +5,11 @@ use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
 use super::events::{SummaryRow, SUMMARY_COLUMNS};
 use super::filter::push_scope;
-use crate::model::{FilterOption, PathPoint, Place, Scope, SessionFilter, MAP_SESSIONS, SessionList, SessionSummary, SessionView};
+use crate::model::{
+    FilterOption, PathPoint, Place, Scope, SessionFilter, SessionList, SessionOptions, SessionSummary, SessionView, MAP_SESSIONS,
+};
+use crate::state::memo::Memo;
+use crate::store::ledger;
 
 const SESSION_COLUMNS: &str = "environment, organization_id, coalesce(organization_name, nullif(organization_id, '')) as organization, \
     session_id, user_key, user_name, user_email, user_role, started_at, last_seen, ended_at, events, \
@@ -57,8 +61,15 @@ impl SessionRow {
 
 /// Active sessions (no sign-out, seen within `idle_minutes`), or with
 /// `include_ended` every session seen in the last 7 days; most recent first.
-#[tracing::instrument(skip(pool))]
-pub async fn list_sessions(pool: &PgPool, filter: &SessionFilter, idle_minutes: i64, limit: i64) -> sqlx::Result<SessionList> {
+/// The filter choices come from `options` while the sessions have not changed.
+#[tracing::instrument(skip(pool, options))]
+pub async fn list_sessions(
+    pool: &PgPool,
+    filter: &SessionFilter,
+    idle_minutes: i64,
+    limit: i64,
+    options: &Memo<Scope, SessionOptions>,
+) -> sqlx::Result<SessionList> {
     let now = Utc::now();
     let idle_since = now - Duration::minutes(idle_minutes);
     let mut q = QueryBuilder::<Postgres>::new(format!("select {SESSION_COLUMNS} from sessions where true"));
@@ -67,7 +78,7 @@ pub async fn list_sessions(pool: &PgPool, filter: &SessionFilter, idle_minutes: 
 
     let (rows, options, places) = tokio::try_join!(
         q.build_query_as::<SessionRow>().fetch_all(pool),
-        session_options(pool, filter, now),
+        kept_session_options(pool, &filter.scope, now, options),
         places(pool, filter, now, idle_since),
     )?;
     let [environments, organizations, countries, device_types] = options;
@@ -137,9 +148,27 @@ async fn places(pool: &PgPool, filter: &SessionFilter, now: DateTime<Utc>, idle_
         .collect())
 }
 
+/// [`session_options`], kept per scope until the deriving worker (which keeps
+/// the sessions) moves or the minute turns: the scan of a week of sessions was
+/// most of the sessions page's cost.
+async fn kept_session_options(
+    pool: &PgPool,
+    scope: &Scope,
+    now: DateTime<Utc>,
+    kept: &Memo<Scope, SessionOptions>,
+) -> sqlx::Result<SessionOptions> {
+    let version = ledger::version(pool, "derive").await?;
+    if let Some(options) = kept.get(scope, &version) {
+        return Ok(options);
+    }
+    let options = session_options(pool, scope, now).await?;
+    kept.put(scope.clone(), version, options.clone());
+    Ok(options)
+}
+
 /// The choices of the environment, organization, country and device filters:
 /// what sessions of the last 7 days show, in one scan (grouping sets).
-async fn session_options(pool: &PgPool, filter: &SessionFilter, now: DateTime<Utc>) -> sqlx::Result<[Vec<FilterOption>; 4]> {
+async fn session_options(pool: &PgPool, scope: &Scope, now: DateTime<Utc>) -> sqlx::Result<SessionOptions> {
     let mut q = QueryBuilder::<Postgres>::new(
         "select grouping(environment, organization_id, country_code, device_type)::int4 as set, \
          coalesce(environment, organization_id, country_code, device_type) as value, \
@@ -147,11 +176,11 @@ async fn session_options(pool: &PgPool, filter: &SessionFilter, now: DateTime<Ut
          count(*)::int8 as events from sessions where last_seen >= ",
     );
     q.push_bind(now - Duration::days(7));
-    push_scope(&mut q, &filter.scope);
+    push_scope(&mut q, scope);
     q.push(" group by grouping sets ((environment), (organization_id), (country_code), (device_type)) order by 5 desc");
     let rows: Vec<(i32, Option<String>, Option<String>, Option<String>, i64)> = q.build_query_as().fetch_all(pool).await?;
     // grouping() sets a bit for each column left out, the first column highest.
-    let mut lists: [Vec<FilterOption>; 4] = Default::default();
+    let mut lists: SessionOptions = Default::default();
     for (set, value, organization, country, events) in rows {
         let (list, label) = match set {
             0b0111 => (0, None),

@@ -1,9 +1,11 @@
 //! Application state: what a request handler, server function or background
 //! task may need (pools, configuration, the token signer, the seal key, rate
-//! limiters, the ingest pipeline). Every layer may use it; it knows no layer above it: the
-//! one module it names besides configuration and errors is `ingest`, for the
-//! types of the pipeline and the rule cache it holds (`ingest` knows nothing of the state).
+//! limiters, the ingest pipeline, kept read results). Every layer may use it; it
+//! knows no layer above it: the one module it names besides configuration,
+//! errors and the shared types of `model` is `ingest`, for the types of the
+//! pipeline and the rule cache it holds (`ingest` knows nothing of the state).
 
+pub mod memo;
 pub mod rate_limit;
 pub mod replica;
 pub mod seal_key;
@@ -19,6 +21,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use crate::config::{IngestConfig, ServerConfig};
 use crate::ingest::rules::RuleCache;
 use crate::ingest::{NewEvent, Pipeline};
+use crate::model::{Scope, SessionOptions};
+use memo::Memo;
 use rate_limit::RateLimiter;
 use replica::Replica;
 use seal_key::SealKey;
@@ -59,6 +63,8 @@ pub struct AppState {
     /// Vigil's own events on their way to the database (`audit::writer`
     /// starts the task that drains it on first use).
     pub audit_queue: Arc<OnceLock<tokio::sync::mpsc::Sender<QueuedEvent>>>,
+    /// The sessions page's filter choices per scope, as of the deriving worker's position.
+    pub session_options: Arc<Memo<Scope, SessionOptions>>,
 }
 
 /// One of Vigil's own events waiting to be stored, and whoever waits for its
@@ -131,6 +137,7 @@ impl AppState {
             seal_key: Arc::new(SealKey::load_or_create(&config.lifecycle.seal_key)?),
             recording_rules: Arc::default(),
             audit_queue: Arc::default(),
+            session_options: Arc::default(),
             config: Arc::new(config),
         })
     }

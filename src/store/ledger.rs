@@ -41,6 +41,19 @@ pub async fn position(conn: &mut PgConnection, consumer: &str) -> sqlx::Result<P
         .map(|(xid, batch_id)| Position { xid, batch_id })
 }
 
+/// A version of what a follower has done, changing whenever it moves and every
+/// minute: reads of what it derives may be kept until it changes
+/// ([`crate::state::memo::Memo`]).
+pub async fn version(pool: &PgPool, consumer: &str) -> sqlx::Result<String> {
+    sqlx::query_scalar(
+        "select concat(xid, '/', batch_id, '/', date_trunc('minute', now())) from ledger_positions where consumer = $1",
+    )
+    .bind(consumer)
+    .fetch_optional(pool)
+    .await
+    .map(Option::unwrap_or_default)
+}
+
 /// Move a follower past `end`, in the transaction of the work it did.
 pub async fn set_position(conn: &mut PgConnection, consumer: &str, end: Position) -> sqlx::Result<()> {
     sqlx::query(

@@ -176,7 +176,7 @@ async fn sessions_start_collect_activity_end_and_time_out(pool: sqlx::PgPool) {
     // Activity arriving in a later batch extends the session.
     app.ingest(&json!([session_event("s-live", "data_query.execute", 1, "81.2.69.160", CHROME_WINDOWS)])).await;
 
-    let active = vigil::query::list_sessions(&app.pool, &sessions_reading_all(""), 30, 100).await.unwrap();
+    let active = vigil::query::list_sessions(&app.pool, &sessions_reading_all(""), 30, 100, &Default::default()).await.unwrap();
     let ids: Vec<_> = active.sessions.iter().map(|s| s.session_id.as_str()).collect();
     assert_eq!(ids, ["s-live"], "only the live session is active");
     let live = &active.sessions[0];
@@ -184,13 +184,50 @@ async fn sessions_start_collect_activity_end_and_time_out(pool: sqlx::PgPool) {
     assert_eq!(live.client.as_ref().unwrap().browser.as_deref(), Some("Chrome"));
     assert_eq!(live.client.as_ref().unwrap().country_code.as_deref(), Some("GB"));
 
-    let recent = vigil::query::list_sessions(&app.pool, &sessions_reading_all("status=all"), 30, 100).await.unwrap();
+    let recent = vigil::query::list_sessions(&app.pool, &sessions_reading_all("status=all"), 30, 100, &Default::default()).await.unwrap();
     let status: Vec<_> = recent.sessions.iter().map(|s| (s.session_id.as_str(), s.status())).collect();
     assert_eq!(status, [("s-live", "active"), ("s-idle", "timed out"), ("s-done", "signed out")]);
 
     let view = vigil::query::session_view(&app.pool, "s-live", &vigil::model::Scope::everything(), 30).await.unwrap().unwrap();
     let timeline: Vec<_> = view.events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(timeline, ["session.sign_in", "app.view", "data_query.execute"]);
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_sessions_filter_choices_are_kept_only_until_the_sessions_change(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let kept = vigil::state::memo::Memo::default();
+    let active = sessions_reading_all("");
+    let list = || vigil::query::list_sessions(&app.pool, &active, 30, 100, &kept);
+    let choices = |options: &[vigil::model::FilterOption]| {
+        let mut values: Vec<_> = options.iter().map(|o| o.value.clone()).collect();
+        values.sort();
+        values
+    };
+    app.ingest(&json!([session_event("s1", "session.sign_in", 5, "81.2.69.160", CHROME_WINDOWS)])).await;
+    let first = list().await.unwrap();
+    assert_eq!(choices(&first.environments), ["production"]);
+    assert_eq!(choices(&first.device_types), ["desktop"]);
+
+    let mut staging = session_event("s2", "session.sign_in", 1, "8.8.8.8", SAFARI_IPHONE);
+    staging["environment"] = json!("staging");
+    app.ingest(&json!([staging])).await;
+    let second = list().await.unwrap();
+    assert_eq!(choices(&second.environments), ["production", "staging"], "a new session's environment is a choice at once");
+    assert_eq!(choices(&second.device_types), ["desktop", "mobile"]);
+
+    // Kept while nothing changes (the version also turns with the minute: try again if it just did).
+    let version = || vigil::store::ledger::version(&app.pool, "derive");
+    for attempt in 0.. {
+        let before = version().await.unwrap();
+        list().await.unwrap();
+        if before == version().await.unwrap() {
+            let again = kept.get(&vigil::model::Scope::everything(), &before).expect("the choices are kept");
+            assert_eq!(choices(&again[0]), ["production", "staging"]);
+            break;
+        }
+        assert!(attempt < 2, "the version keeps changing with nothing ingested");
+    }
 }
 
 #[sqlx::test(migrations = false)]
@@ -203,17 +240,17 @@ async fn new_country_new_device_and_impossible_travel_are_flagged(pool: sqlx::Pg
     app.ingest(&json!([session_event("s4", "session.sign_in", 10, "81.2.69.160", SAFARI_IPHONE)])).await;
 
     let all = sessions_reading_all("status=all");
-    let list = vigil::query::list_sessions(&app.pool, &all, 30, 100).await.unwrap();
+    let list = vigil::query::list_sessions(&app.pool, &all, 30, 100, &Default::default()).await.unwrap();
     let flags = |id: &str| list.sessions.iter().find(|s| s.session_id == id).unwrap().flags.clone();
     assert_eq!(flags("s1"), Vec::<String>::new(), "the first session is the baseline");
     assert_eq!(flags("s2"), ["new_country", "impossible_travel"]);
     assert_eq!(flags("s4"), ["new_device", "impossible_travel"], "New York to London in under two hours");
 
-    let flagged = vigil::query::list_sessions(&app.pool, &all.with("flag", Some("new_device")), 30, 100).await.unwrap();
+    let flagged = vigil::query::list_sessions(&app.pool, &all.with("flag", Some("new_device")), 30, 100, &Default::default()).await.unwrap();
     assert_eq!(flagged.sessions.len(), 1);
-    let by_device = vigil::query::list_sessions(&app.pool, &all.with("device", Some("mobile")), 30, 100).await.unwrap();
+    let by_device = vigil::query::list_sessions(&app.pool, &all.with("device", Some("mobile")), 30, 100, &Default::default()).await.unwrap();
     assert_eq!(by_device.sessions[0].session_id, "s4");
-    let by_country = vigil::query::list_sessions(&app.pool, &all.with("country", Some("US")), 30, 100).await.unwrap();
+    let by_country = vigil::query::list_sessions(&app.pool, &all.with("country", Some("US")), 30, 100, &Default::default()).await.unwrap();
     assert_eq!(by_country.sessions[0].session_id, "s2");
 
     // The map: one place per location, with its sessions and flagged ones.
@@ -252,7 +289,7 @@ async fn a_location_reported_by_the_source_is_kept_shown_and_used_for_flags(pool
             .unwrap();
     assert_eq!(country.as_deref(), Some("DE"), "the reported country wins over the lookup (GB)");
     assert_eq!(reported["city"], "Berlin");
-    let list = vigil::query::list_sessions(&app.pool, &sessions_reading_all("status=all"), 30, 100).await.unwrap();
+    let list = vigil::query::list_sessions(&app.pool, &sessions_reading_all("status=all"), 30, 100, &Default::default()).await.unwrap();
     let r2 = list.sessions.iter().find(|s| s.session_id == "r2").unwrap();
     assert_eq!(r2.flags, ["new_country", "impossible_travel"], "Berlin to Sydney in an hour, by the reported places");
     let client = r2.client.as_ref().unwrap();
