@@ -20,20 +20,21 @@ pub fn live_view<F: 'static>(parse: fn(&str) -> F) -> impl Fn() -> F + Copy + 's
 /// The query string of the address, as a page reads it for its data.
 pub fn url_query() -> impl Fn() -> String + Clone + Send + Sync + 'static {
     let location = use_location();
-    fixed_on_server(move || location.search.get())
+    resource_source(move || location.search.get())
 }
 
 /// A parameter of the route (empty when absent), as [`url_query`] reads it.
 pub fn url_param(name: &'static str) -> impl Fn() -> String + Clone + Send + Sync + 'static {
     let params = use_params_map();
-    fixed_on_server(move || params.with(|params| params.get(name).unwrap_or_default()))
+    resource_source(move || params.with(|params| params.get(name).unwrap_or_default()))
 }
 
-/// `read` as a page's data source: reactive in the browser, read once on the
-/// server, where a request's address never changes. A resource still loading
-/// when its reader left then never reads the router, which went with the page
-/// (leptos's resource task panicked: "reactive value … disposed").
-fn fixed_on_server<T: Clone + Send + Sync + 'static>(
+/// `read` as a resource's source: reactive in the browser, read once on the
+/// server, where a request's address and actions never change. A resource
+/// task first runs after its page was built; when the reader had left by then,
+/// a source reading the router or an action, which went with the page, made
+/// leptos panic ("reactive value … disposed").
+pub fn resource_source<T: Clone + Send + Sync + 'static>(
     read: impl Fn() -> T + Clone + Send + Sync + 'static,
 ) -> impl Fn() -> T + Clone + Send + Sync + 'static {
     #[cfg(feature = "ssr")]

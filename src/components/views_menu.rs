@@ -2,6 +2,8 @@
 //! saving the page in view (the explorer or the compare page) under a name.
 
 use leptos::prelude::*;
+
+use crate::components::navigation::resource_source;
 use leptos::server::ServerAction;
 use leptos_router::hooks::use_location;
 
@@ -21,7 +23,7 @@ pub struct ViewsMenuState {
 impl ViewsMenuState {
     pub fn new() -> Self {
         let save = ServerAction::<SaveView>::new();
-        ViewsMenuState { save, views: Resource::new(move || save.version().get(), |_| list_views()) }
+        ViewsMenuState { save, views: Resource::new(resource_source(move || save.version().get()), |_| list_views()) }
     }
 }
 

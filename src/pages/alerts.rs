@@ -4,6 +4,8 @@
 //! rule from an explorer view.
 
 use leptos::prelude::*;
+
+use crate::components::navigation::resource_source;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -17,7 +19,7 @@ use crate::model::{AlertHistoryEntry, AlertKind, AlertRule, AlertsOverview, Even
 pub fn AlertsPage() -> impl IntoView {
     let mute = ServerAction::<MuteAlertRule>::new();
     let delete = ServerAction::<DeleteAlertRule>::new();
-    let data = Resource::new(move || (mute.version().get(), delete.version().get()), |_| load_alerts());
+    let data = Resource::new(resource_source(move || (mute.version().get(), delete.version().get())), |_| load_alerts());
     view! {
         <Title text="Alerts"/>
         <div class="page-head">

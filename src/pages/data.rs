@@ -2,6 +2,8 @@
 //! partitions and archives; Settings → Recording rules: what is not recorded.
 
 use leptos::prelude::*;
+
+use crate::components::navigation::resource_source;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
@@ -29,7 +31,7 @@ fn period(days: Option<i32>) -> String {
 #[component]
 pub fn DataPage() -> impl IntoView {
     let set = ServerAction::<SetRetention>::new();
-    let status = Resource::new(move || set.version().get(), |_| data_status());
+    let status = Resource::new(resource_source(move || set.version().get()), |_| data_status());
     view! {
         <Title text="Data · Settings"/>
         <SettingsHead/>
@@ -197,7 +199,7 @@ fn ArchivesTable(archives: Vec<PartitionArchive>, folder: Option<String>, now: c
 pub fn RecordingRulesPage() -> impl IntoView {
     let add = ServerAction::<AddRecordingRule>::new();
     let delete = ServerAction::<DeleteRecordingRule>::new();
-    let rules = Resource::new(move || (add.version().get(), delete.version().get()), |_| list_recording_rules());
+    let rules = Resource::new(resource_source(move || (add.version().get(), delete.version().get())), |_| list_recording_rules());
     view! {
         <Title text="Recording rules · Settings"/>
         <SettingsHead/>

@@ -3,6 +3,8 @@
 //! a test button and every delivery with its response.
 
 use leptos::prelude::*;
+
+use crate::components::navigation::resource_source;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
@@ -21,7 +23,7 @@ pub fn ServicesSettingsPage() -> impl IntoView {
     let pause = ServerAction::<PauseService>::new();
     let maintenance = ServerAction::<AddMaintenance>::new();
     let services = Resource::new(
-        move || (add.version().get(), delete.version().get(), pause.version().get(), maintenance.version().get()),
+        resource_source(move || (add.version().get(), delete.version().get(), pause.version().get(), maintenance.version().get())),
         |_| list_services(),
     );
     view! {
@@ -142,7 +144,7 @@ pub fn ChannelsPage() -> impl IntoView {
     let test = ServerAction::<TestChannel>::new();
     let smtp = ServerAction::<SetSmtp>::new();
     let data = Resource::new(
-        move || (add.version().get(), delete.version().get(), test.version().get(), smtp.version().get()),
+        resource_source(move || (add.version().get(), delete.version().get(), test.version().get(), smtp.version().get())),
         |_| load_channels(),
     );
     view! {

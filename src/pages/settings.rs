@@ -3,6 +3,8 @@
 //! Every change goes through a server action; secrets are shown once.
 
 use leptos::prelude::*;
+
+use crate::components::navigation::resource_source;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
@@ -59,7 +61,7 @@ pub fn UsersPage() -> impl IntoView {
     let disable = ServerAction::<SetUserDisabled>::new();
     let reset = ServerAction::<ResetPassword>::new();
     let users = Resource::new(
-        move || (add.version().get(), update.version().get(), disable.version().get(), reset.version().get()),
+        resource_source(move || (add.version().get(), update.version().get(), disable.version().get(), reset.version().get())),
         |_| list_users(),
     );
     view! {
@@ -129,7 +131,7 @@ pub fn UsersPage() -> impl IntoView {
 pub fn KeysPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
-    let keys = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_keys());
+    let keys = Resource::new(resource_source(move || (create.version().get(), revoke.version().get())), |_| list_api_keys());
     view! {
         <Title text="API keys · Settings"/>
         <SettingsHead/>
@@ -194,7 +196,7 @@ pub fn ConsoleSessionsPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeConsoleSession>::new();
     // Also re-read when the URL changes (navigating here again).
     let query = url_query();
-    let sessions = Resource::new(move || (revoke.version().get(), query()), |_| list_console_sessions());
+    let sessions = Resource::new(resource_source(move || (revoke.version().get(), query())), |_| list_console_sessions());
     view! {
         <Title text="Console sessions · Settings"/>
         <SettingsHead/>
@@ -284,7 +286,7 @@ pub fn SystemPage() -> impl IntoView {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = set_tick;
-    let status = Resource::new(move || tick.get(), |_| write_path_status());
+    let status = Resource::new(resource_source(move || tick.get()), |_| write_path_status());
     view! {
         <Title text="Write path · Settings"/>
         <SettingsHead/>

@@ -3,6 +3,8 @@
 
 use leptos::prelude::*;
 
+use crate::components::navigation::resource_source;
+
 use crate::components::time::TimeZoneNote;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
@@ -15,7 +17,7 @@ use crate::model::{IntegrityStatus, VerifyReport};
 #[component]
 pub fn VerifyPage() -> impl IntoView {
     let run = ServerAction::<RunVerification>::new();
-    let status = Resource::new(move || run.version().get(), |_| seal_status());
+    let status = Resource::new(resource_source(move || run.version().get()), |_| seal_status());
     view! {
         <Title text="Integrity"/>
         <div class="page-head"><h1>"Integrity"</h1><TimeZoneNote/></div>

@@ -3,6 +3,8 @@
 //! (`/preferences`: the time zone times are shown in).
 
 use leptos::prelude::*;
+
+use crate::components::navigation::resource_source;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
@@ -17,7 +19,7 @@ pub fn ViewsPage() -> impl IntoView {
     let delete = ServerAction::<DeleteView>::new();
     let start = ServerAction::<SetDefaultView>::new();
     let views = Resource::new(
-        move || (rename.version().get(), delete.version().get(), start.version().get()),
+        resource_source(move || (rename.version().get(), delete.version().get(), start.version().get())),
         |_| list_views(),
     );
     view! {
