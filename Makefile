@@ -7,7 +7,6 @@ SHELL := /bin/bash
 export LEPTOS_OUTPUT_NAME := vigil
 export LEPTOS_SITE_ROOT := target/site
 export LEPTOS_SITE_PKG_DIR := pkg
-export LEPTOS_RELOAD_PORT := 3001
 
 PORT ?= 3000
 PG_PORT ?= 54329

@@ -4,8 +4,6 @@
 //! rule from an explorer view.
 
 use leptos::prelude::*;
-
-use crate::components::navigation::resource_source;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -14,6 +12,7 @@ use crate::api::{load_alerts, AddAlertRule, DeleteAlertRule, MuteAlertRule};
 use crate::components::settings::{action_error, load_failed};
 use crate::components::time::{Time, TimeZoneNote};
 use crate::model::{AlertHistoryEntry, AlertKind, AlertRule, AlertsOverview, EventFilter, GroupBy};
+use crate::components::navigation::resource_source;
 
 #[component]
 pub fn AlertsPage() -> impl IntoView {

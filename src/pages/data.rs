@@ -2,8 +2,6 @@
 //! partitions and archives; Settings → Recording rules: what is not recorded.
 
 use leptos::prelude::*;
-
-use crate::components::navigation::resource_source;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
@@ -11,6 +9,7 @@ use crate::api::{data_status, list_recording_rules, AddRecordingRule, DeleteReco
 use crate::components::settings::{action_error, time_or_never, SettingsHead};
 use crate::components::time::Time;
 use crate::model::{EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule};
+use crate::components::navigation::resource_source;
 
 /// Bytes as people read them: 1.4 MB.
 fn size(bytes: i64) -> String {

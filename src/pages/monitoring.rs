@@ -3,8 +3,6 @@
 //! a test button and every delivery with its response.
 
 use leptos::prelude::*;
-
-use crate::components::navigation::resource_source;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
@@ -15,6 +13,7 @@ use crate::components::service_state::{describe_check, StateBadge};
 use crate::components::settings::{action_error, load_failed, time_or_never, SettingsHead};
 use crate::components::time::Time;
 use crate::model::{Channel, ChannelKind, CheckKind, Delivery, ServiceSummary, SmtpSettings, TlsMode};
+use crate::components::navigation::resource_source;
 
 #[component]
 pub fn ServicesSettingsPage() -> impl IntoView {

@@ -3,12 +3,10 @@
 //! Every change goes through a server action; secrets are shown once.
 
 use leptos::prelude::*;
-
-use crate::components::navigation::resource_source;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
-use crate::components::navigation::url_query;
+use crate::components::navigation::{resource_source, url_query};
 use crate::api::{
     list_api_keys, list_console_sessions, list_users, write_path_status, AddUser, CreateApiKey, ResetPassword, RevokeApiKey,
     RevokeConsoleSession, SetUserDisabled, UpdateUser,

@@ -13,9 +13,7 @@ use crate::model::{path_segment, query_param, query_value, EventFilter};
 #[component]
 pub fn TargetPage() -> impl IntoView {
     let (kind, id, query) = (url_param("kind"), url_param("id"), url_query());
-    let key = move || {
-        (kind(), id(), query_param(&query(), "after"))
-    };
+    let key = move || (kind(), id(), query_param(&query(), "after"));
     let history = Resource::new(key, |(kind, id, after)| target_history_page(kind, id, after));
 
     view! {

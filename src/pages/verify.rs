@@ -3,14 +3,13 @@
 
 use leptos::prelude::*;
 
-use crate::components::navigation::resource_source;
-
 use crate::components::time::TimeZoneNote;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
 use crate::api::{seal_status, RunVerification};
 use crate::components::copy_button::CopyButton;
+use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, time_or_never};
 use crate::model::{IntegrityStatus, VerifyReport};
 

@@ -3,8 +3,6 @@
 //! (`/preferences`: the time zone times are shown in).
 
 use leptos::prelude::*;
-
-use crate::components::navigation::resource_source;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
@@ -12,6 +10,7 @@ use crate::api::{list_views, DeleteView, RenameView, SetDefaultView, SetTimeZone
 use crate::components::time::{CurrentUser, Time};
 use crate::components::settings::{action_error, load_failed};
 use crate::model::SavedView;
+use crate::components::navigation::resource_source;
 
 #[component]
 pub fn ViewsPage() -> impl IntoView {

@@ -80,7 +80,7 @@ pub async fn counts_over(
     let mut q = QueryBuilder::<Postgres>::new(format!(
         "select {group} as grp, count(*), (array_agg(id order by occurred_at desc))[1:{IDS_PER_NOTIFICATION}] from "
     ));
-    push_events_by_time(&mut q, "id, occurred_at, actor_email, actor_id, actor_name, client_ip", |q| {
+    push_events_by_time(&mut q, "id, occurred_at, actor_email, actor_id, actor_name, client_ip", filter, |q| {
         push_span(q, from, Some(to));
         push_rule_conditions(q, filter);
     });

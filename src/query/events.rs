@@ -107,9 +107,9 @@ pub async fn list_full_events(
     Ok((rows.into_iter().map(RawEvent).collect(), next))
 }
 
-/// The newest `limit` + 1 events of the filter, before `before`. The time
-/// index leaves Vigil's own events out (migration 24): a read that may include
-/// them takes the newest of the others and of Vigil's own, and merges them.
+/// The newest `limit` + 1 events of the filter, before `before` (when Vigil's
+/// own events may be among them, the newest of those and of the others, merged:
+/// [`push_events_by_time`]).
 fn newest_first<'a>(
     columns: &str,
     filter: &'a EventFilter,
@@ -118,13 +118,8 @@ fn newest_first<'a>(
     before: Option<&'a PageCursor>,
     limit: u32,
 ) -> QueryBuilder<'a, Postgres> {
-    if filter.without_console || filter.environment.is_some() {
-        let mut q = QueryBuilder::<Postgres>::new(format!("select {columns} from events where true"));
-        push_newest(&mut q, filter, from, to, before, limit);
-        return q;
-    }
     let mut q = QueryBuilder::<Postgres>::new("select * from ");
-    push_events_by_time(&mut q, columns, |q| push_newest(q, filter, from, to, before, limit));
+    push_events_by_time(&mut q, columns, filter, |q| push_newest(q, filter, from, to, before, limit));
     q.push(" newest order by occurred_at desc, id desc limit ").push_bind(i64::from(limit) + 1);
     q
 }

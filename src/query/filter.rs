@@ -180,14 +180,22 @@ fn console_environment(op: &str) -> String {
     format!(" and environment {op} '{}'", crate::model::CONSOLE_ENVIRONMENT)
 }
 
-/// `events` read by time when Vigil's own events may be among them: the time
-/// index leaves those out (migration 24), so the others and Vigil's own are
-/// read apart, each with `conditions`, and put together (`union all`).
+/// `events` read by time, as a parenthesised select with `conditions`. The time
+/// index leaves Vigil's own events out (migration 24): when `filter` may
+/// include them, the others and Vigil's own are read apart, each with
+/// `conditions`, and put together (`union all`).
 pub fn push_events_by_time<'a>(
     q: &mut QueryBuilder<'a, Postgres>,
     columns: &str,
+    filter: &EventFilter,
     mut conditions: impl FnMut(&mut QueryBuilder<'a, Postgres>),
 ) {
+    if filter.without_console || filter.environment.is_some() {
+        q.push(format!("(select {columns} from events where true"));
+        conditions(q);
+        q.push(")");
+        return;
+    }
     q.push(format!("((select {columns} from events where true{}", console_environment("<>")));
     conditions(q);
     q.push(format!(") union all (select {columns} from events where true{}", console_environment("=")));

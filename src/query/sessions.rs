@@ -9,7 +9,7 @@ use crate::model::{
     FilterOption, PathPoint, Place, Scope, SessionFilter, SessionList, SessionOptions, SessionSummary, SessionView, MAP_SESSIONS,
 };
 use crate::state::memo::Memo;
-use crate::store::ledger;
+use crate::store::{derive, ledger};
 
 const SESSION_COLUMNS: &str = "environment, organization_id, coalesce(organization_name, nullif(organization_id, '')) as organization, \
     session_id, user_key, user_name, user_email, user_role, started_at, last_seen, ended_at, events, \
@@ -157,7 +157,7 @@ async fn kept_session_options(
     now: DateTime<Utc>,
     kept: &Memo<Scope, SessionOptions>,
 ) -> sqlx::Result<SessionOptions> {
-    let version = ledger::version(pool, "derive").await?;
+    let version = ledger::version(pool, derive::FOLLOWER).await?;
     if let Some(options) = kept.get(scope, &version) {
         return Ok(options);
     }

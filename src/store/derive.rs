@@ -16,6 +16,8 @@ use sqlx::{PgConnection, PgPool};
 use super::lease::Lease;
 use super::ledger::{self, Batch, Position};
 
+/// The worker's row in `ledger_positions`: what it has derived.
+pub const FOLLOWER: &str = "derive";
 /// Events one step derives at most (whole batches; at least one batch).
 const STEP_EVENTS: i64 = 20_000;
 
@@ -72,7 +74,7 @@ pub async fn catch_up(pool: &PgPool, patience: Duration) -> sqlx::Result<u64> {
     let mut total = 0;
     loop {
         match step(pool).await? {
-            0 if !ledger::pending(pool, "derive").await? => return Ok(total),
+            0 if !ledger::pending(pool, FOLLOWER).await? => return Ok(total),
             0 if started.elapsed() > patience => return Err(sqlx::Error::PoolTimedOut),
             0 => tokio::time::sleep(Duration::from_millis(20)).await,
             n => total += n,
@@ -90,7 +92,7 @@ pub async fn step(pool: &PgPool) -> sqlx::Result<u64> {
     // An advisory lock rather than a row lock: it gives the transaction no
     // xid, so a step with nothing to do holds no one's watermark back.
     sqlx::query("select pg_advisory_xact_lock($1)").bind(DERIVE_LOCK).execute(&mut *tx).await?;
-    let position = ledger::position(&mut tx, "derive").await?;
+    let position = ledger::position(&mut tx, FOLLOWER).await?;
     let batches = ledger::next_batches(&mut tx, position, STEP_EVENTS).await?;
     let Some(last) = batches.last() else {
         tx.rollback().await?;
@@ -101,7 +103,7 @@ pub async fn step(pool: &PgPool) -> sqlx::Result<u64> {
         let _ = tx.rollback().await;
         return Err(error);
     }
-    ledger::set_position(&mut tx, "derive", end).await?;
+    ledger::set_position(&mut tx, FOLLOWER, end).await?;
     tx.commit().await?;
     Ok(batches.iter().map(|b| b.events as u64).sum())
 }

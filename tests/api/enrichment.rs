@@ -217,7 +217,7 @@ async fn the_sessions_filter_choices_are_kept_only_until_the_sessions_change(poo
     assert_eq!(choices(&second.device_types), ["desktop", "mobile"]);
 
     // Kept while nothing changes (the version also turns with the minute: try again if it just did).
-    let version = || vigil::store::ledger::version(&app.pool, "derive");
+    let version = || vigil::store::ledger::version(&app.pool, vigil::store::derive::FOLLOWER);
     for attempt in 0.. {
         let before = version().await.unwrap();
         list().await.unwrap();
