@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::model::{bucket_seconds, bucket_start, EventFilter, Scope, TimeRange};
+use crate::store::terms::Terms;
 
 /// The concrete time span of a filter at one instant, shared by the table, the
 /// chart and the APIs so that they count the same events.
@@ -83,9 +84,10 @@ pub fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter)
     }
 }
 
-/// A free-text query as words (see migration 10): an event matches when its
-/// terms (`vigil_terms(search_text)`) include every whole word and, for every
-/// word written with a trailing `*`, a term that starts with it.
+/// A free-text query as words (see migrations 10 and 25): an event matches
+/// when its terms (`vigil_words(search_text)`, split as `store::terms` says)
+/// include every term of the whole words and, for every word written with a
+/// trailing `*`, a term that starts with it.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct SearchWords {
     /// Lower-cased, the punctuation at their ends cut off.
@@ -132,12 +134,13 @@ fn push_text(q: &mut QueryBuilder<'_, Postgres>, words: &SearchWords) {
         q.push(" and strpos(search_text, ").push_bind(word.clone()).push(") > 0");
     }
     if !words.whole.is_empty() {
-        q.push(" and vigil_terms(search_text) @> vigil_terms(").push_bind(words.whole.join(" ")).push(")");
+        let terms = Terms::of(&words.whole.join(" ")).all();
+        q.push(" and vigil_words(search_text) @> ").push_bind(terms).push("::text[]");
     }
     for prefix in words.prefixes.iter().filter(|p| !p.is_empty()) {
         let pattern = escape_like(prefix);
         q.push(" and search_text like ").push_bind(format!("%{pattern}%"));
-        q.push(" and exists (select from unnest(vigil_terms(search_text)) as term where term like ")
+        q.push(" and exists (select from unnest(vigil_words(search_text)) as term where term like ")
             .push_bind(format!("{pattern}%"))
             .push(")");
     }

@@ -59,18 +59,9 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
     let Span { from, to, bucket_seconds } = span;
     let coarse = split == Split::Category && coarse(filter);
     let mut source = Source::for_span(filter, span);
-    if let Some(term) = source.word() {
-        // The rollup holds the terms that `vigil_terms` keeps whole; make sure
-        // the database splits this word as the explorer does: into itself
-        // only (it lists a plain word twice, as a run and as a word). It
-        // counts by category only.
-        let whole: bool = sqlx::query_scalar("select vigil_terms($1) <@ array[$1]")
-            .bind(term)
-            .fetch_one(pool)
-            .await?;
-        if !whole || split != Split::Category {
-            source = Source::Events;
-        }
+    // The word counts are by category only.
+    if source.word().is_some() && split != Split::Category {
+        source = Source::Events;
     }
     let table = match (&source, coarse) {
         (Source::Events, _) => "events",

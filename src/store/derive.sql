@@ -181,13 +181,11 @@ valued as (
 ),
 per_term_daily as (
     -- Single words only (no punctuation), each once per event; migration 10
-    -- says why. These are exactly the runs of letters and digits, the first
-    -- half of vigil_terms: one split here instead of its two and a test per term.
+    -- says why. These are the runs of letters and digits, the first line of
+    -- search_text, each there once (store::terms).
     select term, (occurred_at at time zone 'UTC')::date as day,
            environment, organization_id, category, count(*) as events
-    from inserted, lateral (
-        select distinct term from regexp_split_to_table(search_text, '[^[:alnum:]]+') as term where term <> ''
-    ) as terms
+    from inserted, unnest(string_to_array(split_part(search_text, E'\n', 1), ' ')) as term
     group by 1, 2, 3, 4, 5
 ),
 counted_terms_daily as (

@@ -1,7 +1,7 @@
 //! Writes to the event store: connecting, migrating and creating monthly
 //! partitions here; batches of events in `write`, everything derived from
 //! them in `derive` (the worker that follows the ledger), the ledger's state
-//! in `ledger`. The only place with INSERT. `access` holds the SQL of console
+//! in `ledger`, the terms of free text in `terms`. The only place with INSERT. `access` holds the SQL of console
 //! users, API keys and console sessions; `monitor` of services and their
 //! checks; `alerts` of alert rules, channels and deliveries.
 
@@ -15,6 +15,7 @@ pub mod replication;
 pub mod retention;
 pub mod rules;
 pub mod seal;
+pub mod terms;
 pub mod views;
 pub mod write;
 

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
 use super::seal::{batch_root, month_of, month_parts, stored_time, Canonical, Hash};
+use super::terms::Terms;
 use crate::ingest::NewEvent;
 
 /// Most events one ledger batch holds: its events are numbered
@@ -152,7 +153,7 @@ const COPY_EVENTS: &str = "copy events (
     type, category, outcome, reason, actor_type, actor_id, actor_name, actor_email, actor_role,
     actor_session_id, actor_api_key_id, target_type, target_id, target_name, changes,
     request_id, request_method, request_path, request_status, request, response, client_ip,
-    user_agent, machine_id, details, client_info, country_code, device_type, leaf
+    user_agent, machine_id, details, client_info, country_code, device_type, search_text, leaf
 ) from stdin";
 
 /// A chunk of events in PostgreSQL's text `COPY` format, each with its leaf,
@@ -232,6 +233,7 @@ impl<'a> Line<'a> {
             .json(info.map(|i| serde_json::to_value(i).expect("client info serialises")).as_ref())
             .text(info.and_then(|i| i.place_country()))
             .text(info.and_then(|i| i.device_type.as_deref()))
+            .text(Some(&Terms::of_event(e).stored()))
     }
 
     /// `\\x` and hex: a backslash escaped for `COPY`, then bytea's hex form.

@@ -214,7 +214,7 @@ const RECOUNTS: [(&str, &str, &str); 11] = [
     ("term_counts_daily",
      "select term, day, environment, organization_id, category, events from term_counts_daily",
      "select term, (occurred_at at time zone 'UTC')::date, environment, organization_id, category, count(*)
-      from events, lateral (select distinct term from unnest(vigil_terms(search_text)) as term) t
+      from events, lateral (select distinct term from unnest(vigil_words(search_text)) as term) t
       where term !~ '[^[:alnum:]]' group by 1, 2, 3, 4, 5"),
     ("names",
      "select environment, organization_id, kind, id, last_seen from names",

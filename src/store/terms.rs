@@ -1,0 +1,115 @@
+//! The terms free text matches (migration 25): what an event's `search_text`
+//! holds, split once by Vigil when the event is written, and the terms a
+//! query asks for, split the same way.
+//!
+//! The text of an event is its actor (name, e-mail, id), type, target (name,
+//! id), request path, reason and client IP, lower-cased. Its terms are
+//! - every run of letters and digits ("role", "update", "126"): the *runs*;
+//! - every whitespace-separated word with punctuation inside, the punctuation
+//!   at its ends cut off ("role.update", "ana@acme.example", "api/roles/42"):
+//!   the *words*.
+//!
+//! `search_text` stores the distinct runs separated by spaces, then, when
+//! there are any, a newline and the distinct words. A term never holds
+//! whitespace, so the database reads the terms back with plain string
+//! functions (`vigil_words`, and `split_part(search_text, E'\n', 1)` for the
+//! runs the word counts keep) instead of a regular expression per event.
+
+use std::net::IpAddr;
+
+use crate::ingest::NewEvent;
+
+/// The distinct terms of a text, in the order they first occur.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Terms {
+    pub runs: Vec<String>,
+    pub words: Vec<String>,
+}
+
+impl Terms {
+    /// The terms of a text (lower-cased here).
+    pub fn of(text: &str) -> Terms {
+        let text = text.to_lowercase();
+        let mut terms = Terms::default();
+        for run in text.split(|c: char| !c.is_alphanumeric()).filter(|run| !run.is_empty()) {
+            push_new(&mut terms.runs, run);
+        }
+        for word in text.split_whitespace() {
+            let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+            if word.chars().any(|c| !c.is_alphanumeric()) {
+                push_new(&mut terms.words, word);
+            }
+        }
+        terms
+    }
+
+    /// The terms of what an event says about who, what and where.
+    pub fn of_event(e: &NewEvent) -> Terms {
+        let ip = e.client_ip.as_deref().map(|ip| ip.parse::<IpAddr>().map_or_else(|_| ip.to_string(), |ip| ip.to_string()));
+        let parts = [
+            e.actor_name.as_deref(),
+            e.actor_email.as_deref(),
+            e.actor_id.as_deref(),
+            Some(e.event_type.as_str()),
+            e.target_name.as_deref(),
+            e.target_id.as_deref(),
+            e.request_path.as_deref(),
+            e.reason.as_deref(),
+            ip.as_deref(),
+        ];
+        Terms::of(&parts.iter().flatten().copied().collect::<Vec<_>>().join(" "))
+    }
+
+    /// As `search_text` stores them.
+    pub fn stored(&self) -> String {
+        let mut text = self.runs.join(" ");
+        if !self.words.is_empty() {
+            text.push('\n');
+            text.push_str(&self.words.join(" "));
+        }
+        text
+    }
+
+    /// Every term, runs first.
+    pub fn all(self) -> Vec<String> {
+        let mut all = self.runs;
+        all.extend(self.words);
+        all
+    }
+}
+
+fn push_new(terms: &mut Vec<String>, term: &str) {
+    if !terms.iter().any(|t| t == term) {
+        terms.push(term.to_string());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(terms: &[&str]) -> Vec<String> {
+        terms.iter().map(|t| t.to_string()).collect()
+    }
+
+    #[test]
+    fn runs_of_letters_and_digits_and_words_with_punctuation_inside() {
+        let terms = Terms::of("Ana Lima ana@Acme.example role.update (api/roles/42) -- one-time, 126.0.1.2 role");
+        assert_eq!(terms.runs, strings(&["ana", "lima", "acme", "example", "role", "update", "api", "roles", "42", "one", "time", "126", "0", "1", "2"]));
+        assert_eq!(terms.words, strings(&["ana@acme.example", "role.update", "api/roles/42", "one-time", "126.0.1.2"]));
+    }
+
+    #[test]
+    fn stored_as_runs_then_a_newline_and_the_words() {
+        assert_eq!(Terms::of("usr_7 Signed in").stored(), "usr 7 signed in\nusr_7");
+        assert_eq!(Terms::of("plain words only").stored(), "plain words only");
+        assert_eq!(Terms::of("").stored(), "");
+    }
+
+    #[test]
+    fn letters_beyond_ascii_are_letters() {
+        let terms = Terms::of("Zoë Ærø-Öst");
+        assert_eq!(terms.runs, strings(&["zoë", "ærø", "öst"]));
+        assert_eq!(terms.words, strings(&["ærø-öst"]));
+    }
+}
