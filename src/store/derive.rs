@@ -87,8 +87,11 @@ pub async fn catch_up(pool: &PgPool, patience: Duration) -> sqlx::Result<u64> {
 #[tracing::instrument(skip_all)]
 pub async fn step(pool: &PgPool) -> sqlx::Result<u64> {
     let mut tx = pool.begin().await?;
-    // Deriving a step may take longer than a console read is allowed.
+    // Deriving a step may take longer than a console read is allowed, and
+    // its sorts (a step's events, their names) need more than the default
+    // 4 MB to stay in memory: one step runs at a time.
     sqlx::query("set local statement_timeout = '5min'").execute(&mut *tx).await?;
+    sqlx::query("set local work_mem = '64MB'").execute(&mut *tx).await?;
     // An advisory lock rather than a row lock: it gives the transaction no
     // xid, so a step with nothing to do holds no one's watermark back.
     sqlx::query("select pg_advisory_xact_lock($1)").bind(DERIVE_LOCK).execute(&mut *tx).await?;
