@@ -158,12 +158,7 @@ async fn kept_session_options(
     kept: &Memo<Scope, SessionOptions>,
 ) -> sqlx::Result<SessionOptions> {
     let version = ledger::version(pool, derive::FOLLOWER).await?;
-    if let Some(options) = kept.get(scope, &version) {
-        return Ok(options);
-    }
-    let options = session_options(pool, scope, now).await?;
-    kept.put(scope.clone(), version, options.clone());
-    Ok(options)
+    kept.get_or_compute(scope, version, || session_options(pool, scope, now)).await
 }
 
 /// The choices of the environment, organization, country and device filters:

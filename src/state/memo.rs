@@ -1,33 +1,59 @@
 //! Read results kept between requests until the data they come from changes.
 //! Each value is stored with the version of the data it was computed from
 //! (e.g. the deriving worker's position and the minute); a lookup with any
-//! other version misses, so a value is never served past a change.
+//! other version misses, so a value is never served past a change. When a
+//! version moves, one request computes the new value and the others that
+//! miss meanwhile wait for it instead of running the same scan beside it.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Mutex, PoisonError};
 
 /// At most this many keys are kept; past it the map starts over.
 const MAX_KEYS: usize = 1000;
 
-pub struct Memo<K, V>(Mutex<HashMap<K, (String, V)>>);
+pub struct Memo<K, V> {
+    entries: Mutex<HashMap<K, (String, V)>>,
+    /// Held while a value is computed (misses are rare: one per version).
+    computing: tokio::sync::Mutex<()>,
+}
 
 impl<K, V> Default for Memo<K, V> {
     fn default() -> Self {
-        Memo(Mutex::new(HashMap::new()))
+        Memo { entries: Mutex::new(HashMap::new()), computing: tokio::sync::Mutex::new(()) }
     }
 }
 
-impl<K: Hash + Eq, V: Clone> Memo<K, V> {
+impl<K: Hash + Eq + Clone, V: Clone> Memo<K, V> {
+    /// The value kept for `key` at `version`, or the one `compute` gives, kept.
+    pub async fn get_or_compute<E, F: Future<Output = Result<V, E>>>(
+        &self,
+        key: &K,
+        version: String,
+        compute: impl FnOnce() -> F,
+    ) -> Result<V, E> {
+        if let Some(value) = self.get(key, &version) {
+            return Ok(value);
+        }
+        let _computing = self.computing.lock().await;
+        if let Some(value) = self.get(key, &version) {
+            return Ok(value);
+        }
+        let value = compute().await?;
+        self.put(key.clone(), version, value.clone());
+        Ok(value)
+    }
+
     /// The value kept for `key`, if it was computed at `version`.
     pub fn get(&self, key: &K, version: &str) -> Option<V> {
-        let entries = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries.get(key).filter(|(at, _)| at == version).map(|(_, value)| value.clone())
     }
 
     /// Keep `value`, computed for `key` at `version`.
-    pub fn put(&self, key: K, version: String, value: V) {
-        let mut entries = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+    fn put(&self, key: K, version: String, value: V) {
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         if entries.len() >= MAX_KEYS && !entries.contains_key(&key) {
             entries.clear();
         }
@@ -52,13 +78,33 @@ mod tests {
         assert_eq!(memo.get(&"a", "2"), Some(20));
     }
 
+    #[tokio::test]
+    async fn concurrent_misses_compute_once() {
+        let memo = std::sync::Arc::new(Memo::<&str, usize>::default());
+        let computed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let lookups = (0..8).map(|_| {
+            let (memo, computed) = (memo.clone(), computed.clone());
+            tokio::spawn(async move {
+                memo.get_or_compute(&"a", "1".into(), || async {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    Ok::<_, ()>(computed.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1)
+                })
+                .await
+            })
+        });
+        for lookup in lookups.collect::<Vec<_>>() {
+            assert_eq!(lookup.await.unwrap(), Ok(1), "every caller gets the one value computed");
+        }
+        assert_eq!(computed.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
     #[test]
     fn it_stays_bounded() {
         let memo = Memo::<usize, usize>::default();
         for key in 0..super::MAX_KEYS * 3 {
             memo.put(key, "v".into(), key);
         }
-        assert!(memo.0.lock().unwrap().len() <= super::MAX_KEYS);
+        assert!(memo.entries.lock().unwrap().len() <= super::MAX_KEYS);
         assert_eq!(memo.get(&(super::MAX_KEYS * 3 - 1), "v"), Some(super::MAX_KEYS * 3 - 1));
     }
 }
