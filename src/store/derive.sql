@@ -146,19 +146,24 @@ counted_coarse as (
     on conflict (hour, environment, organization_id, category)
     do update set events = event_counts_coarse.events + excluded.events
 ),
-counted_daily as (
-    insert into event_counts_daily (day, environment, organization_id, app_id, type, category, outcome, events)
-    select (quarter at time zone 'UTC')::date, environment, organization_id, app_id, type, category, outcome, sum(events)::int8
+per_day as (
+    select (quarter at time zone 'UTC')::date as day, environment, organization_id, app_id, type, category, outcome,
+           sum(events)::int8 as events
     from per_quarter
     group by 1, 2, 3, 4, 5, 6, 7
+),
+counted_daily as (
+    insert into event_counts_daily (day, environment, organization_id, app_id, type, category, outcome, events)
+    select day, environment, organization_id, app_id, type, category, outcome, events
+    from per_day
     order by 1, 2, 3, 4, 5, 6, 7
     on conflict (day, environment, organization_id, app_id, type, category, outcome)
     do update set events = event_counts_daily.events + excluded.events
 ),
 counted_daily_coarse as (
     insert into event_counts_daily_coarse (day, environment, organization_id, category, events)
-    select (quarter at time zone 'UTC')::date, environment, organization_id, category, sum(events)::int8
-    from per_quarter
+    select day, environment, organization_id, category, sum(events)::int8
+    from per_day
     group by 1, 2, 3, 4
     order by 1, 2, 3, 4
     on conflict (day, environment, organization_id, category)
@@ -168,10 +173,10 @@ valued as (
     insert into event_values (day, environment, organization_id, dimension, value, events)
     select day, environment, organization_id, dimension, value, sum(events)::int8
     from (
-        select (quarter at time zone 'UTC')::date as day, environment, organization_id, events,
+        select day, environment, organization_id, events,
                unnest(array['organization', 'app', 'type', 'category', 'outcome']) as dimension,
                unnest(array[organization_id, app_id, type, category, outcome]) as value
-        from per_quarter
+        from per_day
     ) v
     where value <> ''
     group by 1, 2, 3, 4, 5
@@ -209,22 +214,29 @@ counted_per_actor as (
 ),
 named as (
     insert into names (environment, organization_id, kind, id, name, email, last_seen)
+    -- Hashed down to each name's latest sighting first: a step mentions a few
+    -- hundred names in tens of thousands of rows, and sorting those rows was
+    -- most of this part's cost.
     select distinct on (environment, organization_id, kind, id)
            environment, organization_id, kind, id, name, email, seen
     from (
-        select environment, organization_id, 'organization' as kind, organization_id as id,
-               organization_name as name, null::text as email, occurred_at as seen
-        from inserted where organization_id <> ''
-        union all
-        select environment, organization_id, 'app', app_id, app_name, null, occurred_at
-        from inserted where app_id is not null
-        union all
-        select environment, organization_id, 'actor', actor_key, actor_name, actor_email, occurred_at
-        from inserted where actor_key is not null
-        union all
-        select environment, organization_id, 'target:' || target_type, target_id, target_name, null, occurred_at
-        from inserted where target_type is not null and target_id is not null
-    ) mentioned
+        select environment, organization_id, kind, id, name, email, max(seen) as seen
+        from (
+            select environment, organization_id, 'organization' as kind, organization_id as id,
+                   organization_name as name, null::text as email, occurred_at as seen
+            from inserted where organization_id <> ''
+            union all
+            select environment, organization_id, 'app', app_id, app_name, null, occurred_at
+            from inserted where app_id is not null
+            union all
+            select environment, organization_id, 'actor', actor_key, actor_name, actor_email, occurred_at
+            from inserted where actor_key is not null
+            union all
+            select environment, organization_id, 'target:' || target_type, target_id, target_name, null, occurred_at
+            from inserted where target_type is not null and target_id is not null
+        ) mentioned
+        group by 1, 2, 3, 4, 5, 6
+    ) sightings
     order by environment, organization_id, kind, id, seen desc
     on conflict (environment, organization_id, kind, id) do update set
         name = case when excluded.last_seen >= names.last_seen
