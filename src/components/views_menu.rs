@@ -6,9 +6,9 @@ use leptos::server::ServerAction;
 use leptos_router::hooks::use_location;
 
 use crate::api::{list_views, SaveView};
+use crate::components::navigation::resource_source;
 use crate::components::settings::action_error;
 use crate::model::view_location;
-use crate::components::navigation::resource_source;
 
 /// What the menu shows and does: the list of views, reloaded after each save.
 /// Made once, outside the top bar's suspense, so that re-rendering the menu

@@ -9,10 +9,10 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{load_alerts, AddAlertRule, DeleteAlertRule, MuteAlertRule};
+use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, load_failed};
 use crate::components::time::{Time, TimeZoneNote};
 use crate::model::{AlertHistoryEntry, AlertKind, AlertRule, AlertsOverview, EventFilter, GroupBy};
-use crate::components::navigation::resource_source;
 
 #[component]
 pub fn AlertsPage() -> impl IntoView {

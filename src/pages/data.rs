@@ -6,10 +6,10 @@ use leptos::server::ServerAction;
 use leptos_meta::Title;
 
 use crate::api::{data_status, list_recording_rules, AddRecordingRule, DeleteRecordingRule, SetRetention};
+use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, time_or_never, SettingsHead};
 use crate::components::time::Time;
 use crate::model::{EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule};
-use crate::components::navigation::resource_source;
 
 /// Bytes as people read them: 1.4 MB.
 fn size(bytes: i64) -> String {

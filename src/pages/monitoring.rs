@@ -9,11 +9,11 @@ use leptos_meta::Title;
 use crate::api::{
     list_services, load_channels, AddChannel, AddMaintenance, AddService, DeleteChannel, DeleteService, PauseService, SetSmtp, TestChannel,
 };
+use crate::components::navigation::resource_source;
 use crate::components::service_state::{describe_check, StateBadge};
 use crate::components::settings::{action_error, load_failed, time_or_never, SettingsHead};
 use crate::components::time::Time;
 use crate::model::{Channel, ChannelKind, CheckKind, Delivery, ServiceSummary, SmtpSettings, TlsMode};
-use crate::components::navigation::resource_source;
 
 #[component]
 pub fn ServicesSettingsPage() -> impl IntoView {

@@ -7,10 +7,10 @@ use leptos::server::ServerAction;
 use leptos_meta::Title;
 
 use crate::api::{list_views, DeleteView, RenameView, SetDefaultView, SetTimeZone};
+use crate::components::navigation::resource_source;
 use crate::components::time::{CurrentUser, Time};
 use crate::components::settings::{action_error, load_failed};
 use crate::model::SavedView;
-use crate::components::navigation::resource_source;
 
 #[component]
 pub fn ViewsPage() -> impl IntoView {

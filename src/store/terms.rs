@@ -15,12 +15,12 @@
 //! functions (`vigil_words`, and `split_part(search_text, E'\n', 1)` for the
 //! runs the word counts keep) instead of a regular expression per event.
 
-use std::net::IpAddr;
+use std::collections::HashSet;
 
 use crate::ingest::NewEvent;
 
 /// The distinct terms of a text, in the order they first occur.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Terms {
     pub runs: Vec<String>,
     pub words: Vec<String>,
@@ -30,22 +30,17 @@ impl Terms {
     /// The terms of a text (lower-cased here).
     pub fn of(text: &str) -> Terms {
         let text = text.to_lowercase();
-        let mut terms = Terms::default();
-        for run in text.split(|c: char| !c.is_alphanumeric()).filter(|run| !run.is_empty()) {
-            push_new(&mut terms.runs, run);
-        }
-        for word in text.split_whitespace() {
-            let word = word.trim_matches(|c: char| !c.is_alphanumeric());
-            if word.chars().any(|c| !c.is_alphanumeric()) {
-                push_new(&mut terms.words, word);
-            }
-        }
-        terms
+        let runs = text.split(|c: char| !c.is_alphanumeric()).filter(|run| !run.is_empty());
+        let words = text
+            .split_whitespace()
+            .map(|word| word.trim_matches(|c: char| !c.is_alphanumeric()))
+            .filter(|word| word.chars().any(|c| !c.is_alphanumeric()));
+        Terms { runs: distinct(runs), words: distinct(words) }
     }
 
-    /// The terms of what an event says about who, what and where.
+    /// The terms of what an event says about who, what and where (its client
+    /// IP as validation wrote it: the canonical form the database stores).
     pub fn of_event(e: &NewEvent) -> Terms {
-        let ip = e.client_ip.as_deref().map(|ip| ip.parse::<IpAddr>().map_or_else(|_| ip.to_string(), |ip| ip.to_string()));
         let parts = [
             e.actor_name.as_deref(),
             e.actor_email.as_deref(),
@@ -55,9 +50,9 @@ impl Terms {
             e.target_id.as_deref(),
             e.request_path.as_deref(),
             e.reason.as_deref(),
-            ip.as_deref(),
+            e.client_ip.as_deref(),
         ];
-        Terms::of(&parts.iter().flatten().copied().collect::<Vec<_>>().join(" "))
+        Terms::of(&parts.into_iter().flatten().collect::<Vec<_>>().join(" "))
     }
 
     /// As `search_text` stores them.
@@ -78,10 +73,11 @@ impl Terms {
     }
 }
 
-fn push_new(terms: &mut Vec<String>, term: &str) {
-    if !terms.iter().any(|t| t == term) {
-        terms.push(term.to_string());
-    }
+/// Each term once, in the order they first occur (a set: an event's text may
+/// hold thousands of words).
+fn distinct<'a>(terms: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    terms.filter(|term| seen.insert(*term)).map(str::to_string).collect()
 }
 
 #[cfg(test)]
