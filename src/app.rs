@@ -10,6 +10,7 @@ use crate::pages::data::{DataPage, RecordingRulesPage};
 use crate::pages::settings::{ConsoleSessionsPage, KeysPage, SystemPage, UsersPage};
 use crate::pages::verify::VerifyPage;
 use crate::pages::views::{PreferencesPage, ViewsPage};
+use crate::components::server_data::server_data;
 use crate::components::time::CurrentUser;
 use crate::components::views_menu::{ViewsMenu, ViewsMenuState};
 use crate::pages::alerts::{AlertsPage, NewAlertPage};
@@ -48,7 +49,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
-    provide_context(CurrentUser(Resource::new(|| (), |_| current_user())));
+    provide_context(CurrentUser(server_data(|| (), |_| current_user())));
 
     view! {
         <Title formatter=|page: String| if page.is_empty() { "Vigil".to_string() } else { format!("{page} · Vigil") }/>

@@ -47,7 +47,8 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     let search = Activity::new("events.search", crate::model::Category::Access)
         .details(serde_json::json!({"filter": filter.to_query(), "matched": histogram.total}));
     record_in_background(&state, principal.actor(), search);
-    Ok(Explore { page, histogram, options, counts_as_of })
+    let chart = crate::charts::activity(&histogram);
+    Ok(Explore { page, histogram, options, counts_as_of, chart })
 }
 
 /// How far the deriving worker may lag before the explorer says how old its counts are.
@@ -102,7 +103,7 @@ pub async fn target_history_page(
 
 /// The compare page for the URL query `query` (`CompareView`), as the reader may see it.
 #[server]
-pub async fn compare_environments(query: String) -> Result<crate::model::Comparison, ServerFnError> {
+pub async fn compare_environments(query: String) -> Result<crate::model::Charted<crate::model::Comparison>, ServerFnError> {
     use crate::audit::{record_in_background, Activity};
     use crate::model::CompareView;
 
@@ -119,5 +120,6 @@ pub async fn compare_environments(query: String) -> Result<crate::model::Compari
     let search = Activity::new("events.compare", crate::model::Category::Access)
         .details(serde_json::json!({"view": view.to_query(), "environments": comparison.environments}));
     record_in_background(&state, principal.actor(), search);
-    Ok(comparison)
+    let chart = crate::charts::overlay(&comparison, view.share);
+    Ok(crate::model::Charted { data: comparison, chart })
 }

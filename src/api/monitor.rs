@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-use crate::model::{ServiceDetail, ServiceSummary};
+use crate::model::{Charted, ServiceDetail, ServiceSummary};
 
 #[cfg(feature = "ssr")]
 mod server {
@@ -73,7 +73,7 @@ pub async fn list_services() -> Result<(DateTime<Utc>, Vec<ServiceSummary>), Ser
 
 /// One service with its latencies, incidents and maintenance windows.
 #[server]
-pub async fn load_service(id: i64) -> Result<(DateTime<Utc>, ServiceDetail), ServerFnError> {
+pub async fn load_service(id: i64) -> Result<(DateTime<Utc>, Charted<ServiceDetail>), ServerFnError> {
     use server::*;
     let reader = principal().await?;
     let now = Utc::now();
@@ -86,7 +86,9 @@ pub async fn load_service(id: i64) -> Result<(DateTime<Utc>, ServiceDetail), Ser
     let latency = crate::store::monitor::latency(&state.pool, id, now).await.map_err(internal)?;
     let incidents = crate::store::monitor::incidents(&state.pool, id).await.map_err(internal)?;
     let maintenance = crate::store::monitor::maintenance(&state.pool, id, now).await.map_err(internal)?;
-    Ok((now, ServiceDetail { summary, latency, incidents, maintenance }))
+    let detail = ServiceDetail { summary, latency, incidents, maintenance };
+    let chart = crate::charts::latency(&detail);
+    Ok((now, Charted { data: detail, chart }))
 }
 
 /// Add a service; for a heartbeat service, its token (shown once).

@@ -1,44 +1,14 @@
 //! The activity bar chart, drawn in the browser by ECharts (loaded from
-//! `/echarts.min.js`, never a CDN) from a chart built with charming. Clicking a
-//! bar, or brushing across several, narrows the time range to them.
+//! `/echarts.min.js`, never a CDN) from the option the server built
+//! (`crate::charts::activity`). Clicking a bar, or brushing across several,
+//! narrows the time range to them.
 
-use charming::component::{Axis, Grid, Legend};
-use charming::element::{AxisType, Tooltip, Trigger};
-use charming::series::Bar;
-use charming::Chart;
 use leptos::prelude::*;
 
-use crate::model::{absolute_time, Histogram};
-
-/// The label under each bar: the day for daily bars, the time within a day otherwise.
-pub fn bucket_labels(histogram: &Histogram) -> Vec<String> {
-    let format = match histogram.bucket_seconds {
-        crate::model::MONTH => "%b %Y",
-        s if s >= 86_400 => "%b %d",
-        s if s >= 3600 => "%b %d %H:%M",
-        _ => "%H:%M:%S",
-    };
-    histogram.buckets.iter().map(|t| t.format(format).to_string()).collect()
-}
-
-/// The ECharts option for a histogram: stacked bars, one series per stack value.
-pub fn chart_for(histogram: &Histogram) -> Chart {
-    let labels = bucket_labels(histogram);
-    let mut chart = Chart::new()
-        .animation(false)
-        .tooltip(Tooltip::new().trigger(Trigger::Axis))
-        .legend(Legend::new().top(0))
-        .grid(Grid::new().left(56).right(16).top(36).bottom(28))
-        .x_axis(Axis::new().type_(AxisType::Category).data(labels))
-        .y_axis(Axis::new().type_(AxisType::Value).min_interval(1));
-    for (name, counts) in &histogram.series {
-        chart = chart.series(Bar::new().name(name.as_str()).stack("events").data(counts.clone()));
-    }
-    chart
-}
+use crate::model::{absolute_time, ChartOption, Histogram};
 
 #[component]
-pub fn ActivityChart(histogram: Histogram) -> impl IntoView {
+pub fn ActivityChart(histogram: Histogram, chart: ChartOption) -> impl IntoView {
     let description = format!(
         "Activity chart: {} events from {} in {} bars, stacked by {}.",
         histogram.total,
@@ -47,12 +17,14 @@ pub fn ActivityChart(histogram: Histogram) -> impl IntoView {
         histogram.stacked_by
     );
 
+    #[cfg(not(feature = "hydrate"))]
+    let _ = chart;
     #[cfg(feature = "hydrate")]
     {
         let go = crate::components::navigation::navigator();
         let live = crate::components::navigation::live_view(crate::model::EventFilter::from_query);
         let histogram = histogram.clone();
-        Effect::new(move |_| draw(&histogram, live, go.clone()));
+        Effect::new(move |_| draw(&histogram, &chart, live, go.clone()));
     }
 
     view! {
@@ -65,13 +37,14 @@ pub fn ActivityChart(histogram: Histogram) -> impl IntoView {
 #[cfg(feature = "hydrate")]
 fn draw(
     histogram: &Histogram,
+    option: &ChartOption,
     live: impl Fn() -> crate::model::EventFilter + Copy + 'static,
     go: impl Fn(String) + Clone + 'static,
 ) {
     use wasm_bindgen::prelude::*;
 
     let Some(element) = document().get_element_by_id("activity-chart") else { return };
-    let chart = crate::components::echarts::draw(&element, &chart_for(histogram));
+    let chart = crate::components::echarts::draw(&element, &option.0);
 
     // Brushing a span along the time axis is always on, clicking a bar too.
     let json = |text: &str| js_sys::JSON::parse(text).unwrap_or(JsValue::NULL);

@@ -1,12 +1,11 @@
-//! ECharts in the browser (`/echarts.min.js`, never a CDN): the methods
-//! charming does not bind, and drawing a charming chart into an element.
+//! ECharts in the browser (`/echarts.min.js`, never a CDN): drawing an
+//! option into an element, and the instance methods the charts use.
 
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
-    /// An ECharts instance, with the methods charming does not bind.
+    /// An ECharts instance.
     pub type Instance;
     #[wasm_bindgen(js_namespace = echarts, js_name = init)]
     fn init(element: &web_sys::Element, theme: JsValue, options: JsValue) -> Instance;
@@ -22,20 +21,11 @@ extern "C" {
     fn dispose(element: &web_sys::Element);
 }
 
-/// Draw `chart` into `element` as SVG, replacing a chart drawn there before,
-/// and mark the element `data-ready` for tests.
-pub fn draw(element: &web_sys::Element, chart: &charming::Chart) -> Instance {
+/// Draw an ECharts option, written as JSON, into `element` as SVG, replacing
+/// a chart drawn there before, and mark the element `data-ready` for tests.
+pub fn draw(element: &web_sys::Element, option: &str) -> Instance {
     let instance = fresh(element);
-    charming::WasmRenderer::update(instance.unchecked_ref::<charming::Echarts>(), chart);
-    let _ = element.set_attribute("data-ready", "true");
-    instance
-}
-
-/// Draw an ECharts option written as JSON (for what charming does not
-/// describe, such as a map), like [`draw`].
-pub fn draw_option(element: &web_sys::Element, option: &serde_json::Value) -> Instance {
-    let instance = fresh(element);
-    instance.set_option(js_sys::JSON::parse(&option.to_string()).unwrap_or(JsValue::NULL));
+    instance.set_option(js_sys::JSON::parse(option).unwrap_or(JsValue::NULL));
     let _ = element.set_attribute("data-ready", "true");
     instance
 }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::get_event;
+use crate::components::server_data::server_data;
 use crate::components::event_detail::EventSections;
 use crate::components::time::Time;
 use crate::components::badges::OutcomeBadge;
@@ -157,7 +158,7 @@ fn EventRow(event: EventSummary, now: chrono::DateTime<chrono::Utc>, filter: Eve
 /// The full event, loaded when its row is expanded.
 #[component]
 fn ExpandedEvent(id: String, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
-    let detail = Resource::new(move || id.clone(), get_event);
+    let detail = server_data(move || id.clone(), get_event);
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading event…"</p> }>
             {move || Suspend::new(async move {

@@ -1,18 +1,19 @@
-//! A small line chart drawn in the browser by ECharts from a chart built
-//! with charming; the server renders its frame.
+//! A small line chart drawn in the browser by ECharts from the option the
+//! server built (`crate::charts`); the server renders its frame.
 
-use charming::Chart;
 use leptos::html;
 use leptos::prelude::*;
 
+use crate::model::ChartOption;
+
 #[component]
-pub fn LineChart(id: &'static str, chart: Chart, description: String) -> impl IntoView {
+pub fn LineChart(id: &'static str, chart: ChartOption, description: String) -> impl IntoView {
     let node = NodeRef::<html::Div>::new();
     // Drawn once the element exists, however the page was reached.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if let Some(element) = node.get() {
-            crate::components::echarts::draw(&element, &chart);
+            crate::components::echarts::draw(&element, &chart.0);
         }
     });
     #[cfg(not(feature = "hydrate"))]

@@ -14,6 +14,7 @@ pub mod filter_bar;
 pub mod line_chart;
 pub mod navigation;
 pub mod service_state;
+pub mod server_data;
 pub mod settings;
 pub mod time;
 pub mod timeline;

@@ -6,6 +6,7 @@ use leptos::server::ServerAction;
 use leptos_router::hooks::use_location;
 
 use crate::api::{list_views, SaveView};
+use crate::components::server_data::{server_data, ServerData};
 use crate::components::navigation::resource_source;
 use crate::components::settings::action_error;
 use crate::model::view_location;
@@ -16,13 +17,13 @@ use crate::model::view_location;
 #[derive(Clone, Copy)]
 pub struct ViewsMenuState {
     save: ServerAction<SaveView>,
-    views: Resource<Result<Vec<crate::model::SavedView>, ServerFnError>>,
+    views: ServerData<Result<Vec<crate::model::SavedView>, ServerFnError>>,
 }
 
 impl ViewsMenuState {
     pub fn new() -> Self {
         let save = ServerAction::<SaveView>::new();
-        ViewsMenuState { save, views: Resource::new(resource_source(move || save.version().get()), |_| list_views()) }
+        ViewsMenuState { save, views: server_data(resource_source(move || save.version().get()), |_| list_views()) }
     }
 }
 

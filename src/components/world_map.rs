@@ -108,7 +108,7 @@ pub fn WorldMap(
             let Some(element) = node.get() else { return };
             let (option, go) = (option.clone(), go.clone());
             crate::components::echarts::with_world_map(move || {
-                let chart = crate::components::echarts::draw_option(&element, &option);
+                let chart = crate::components::echarts::draw(&element, &option.to_string());
                 if filter_by_country {
                     on_country(&chart, move |iso| go(live().with("country", Some(&iso)).href()));
                 }

@@ -14,6 +14,8 @@ pub struct Explore {
     /// Set while the deriving worker lags by more than a few seconds: the
     /// receive time up to which the chart's and the lists' counts are complete.
     pub counts_as_of: Option<DateTime<Utc>>,
+    /// The activity chart of `histogram`.
+    pub chart: super::ChartOption,
 }
 
 /// Event counts per time bucket, stacked by one dimension.

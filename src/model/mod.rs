@@ -2,6 +2,7 @@
 //! functions and pages. Serde only; everything here compiles to wasm.
 
 mod access;
+mod chart;
 mod client;
 mod compare;
 mod event;
@@ -19,6 +20,7 @@ mod views;
 mod vocabulary;
 
 pub use access::*;
+pub use chart::*;
 pub use client::*;
 pub use compare::*;
 pub use event::*;

@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::api::{load_alerts, AddAlertRule, DeleteAlertRule, MuteAlertRule};
+use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, load_failed};
 use crate::components::time::{Time, TimeZoneNote};
@@ -18,7 +19,7 @@ use crate::model::{AlertHistoryEntry, AlertKind, AlertRule, AlertsOverview, Even
 pub fn AlertsPage() -> impl IntoView {
     let mute = ServerAction::<MuteAlertRule>::new();
     let delete = ServerAction::<DeleteAlertRule>::new();
-    let data = Resource::new(resource_source(move || (mute.version().get(), delete.version().get())), |_| load_alerts());
+    let data = server_data(resource_source(move || (mute.version().get(), delete.version().get())), |_| load_alerts());
     view! {
         <Title text="Alerts"/>
         <div class="page-head">
@@ -197,7 +198,7 @@ pub fn NewAlertPage() -> impl IntoView {
     let query = use_query_map();
     let view_query = move || query.read().get("view").unwrap_or_default();
     let add = ServerAction::<AddAlertRule>::new();
-    let data = Resource::new(|| (), |_| load_alerts());
+    let data = server_data(|| (), |_| load_alerts());
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(_)) = add.value().get() {

@@ -3,26 +3,22 @@
 //! only one environment has seen, and the latest state of a type of target
 //! in each. The URL holds the whole view; every count links to its events.
 
-use charming::component::{Axis, Grid, Legend};
-use charming::element::{AxisType, Tooltip, Trigger};
-use charming::series::Line;
-use charming::Chart;
 use leptos::prelude::*;
 
+use crate::components::server_data::server_data;
 use crate::components::time::TimeZoneNote;
 use leptos_meta::Title;
 
 use crate::api::compare_environments;
-use crate::components::activity_chart::bucket_labels;
 use crate::components::errors::error_list;
 use crate::components::line_chart::LineChart;
 use crate::components::navigation::{live_view, navigator, range_select, url_query};
-use crate::model::{count_label, share, CompareView, Comparison, OnlyIn, TargetStates};
+use crate::model::{count_label, share, ChartOption, CompareView, Comparison, OnlyIn, TargetStates};
 
 #[component]
 pub fn ComparePage() -> impl IntoView {
     let search = url_query();
-    let data = Resource::new(search.clone(), compare_environments);
+    let data = server_data(search.clone(), compare_environments);
     let (pending, set_pending) = signal(false);
 
     view! {
@@ -39,7 +35,7 @@ pub fn ComparePage() -> impl IntoView {
                 {move || {
                     // Read before waiting: after it, the page may be gone.
                     let view = CompareView::from_query(&search());
-                    Suspend::new(async move { data.await.map(|comparison| view! { <Compared view comparison/> }) })
+                    Suspend::new(async move { data.await.map(|charted| view! { <Compared view comparison=charted.data chart=charted.chart/> }) })
                 }}
             </ErrorBoundary>
         </Transition>
@@ -47,7 +43,7 @@ pub fn ComparePage() -> impl IntoView {
 }
 
 #[component]
-fn Compared(view: CompareView, comparison: Comparison) -> impl IntoView {
+fn Compared(view: CompareView, comparison: Comparison, chart: ChartOption) -> impl IntoView {
     let envs = comparison.environments.clone();
     let few = envs.len() < 2;
     let description = format!(
@@ -64,7 +60,7 @@ fn Compared(view: CompareView, comparison: Comparison) -> impl IntoView {
             <p class="notice" role="status">"Choose two or more environments to compare; there is little to set side by side with one."</p>
         })}
         <p class="summary">{format!("{} · {}", view.filter.range.label(), totals.join(" · "))}</p>
-        <LineChart id="compare-chart" chart=overlay(&comparison, view.share) description/>
+        <LineChart id="compare-chart" chart description/>
         <TypeTable view=view.clone() comparison=comparison.clone()/>
         <OnlyInLists view=view.clone() only_in=comparison.only_in.clone() few/>
         <States comparison/>
@@ -138,26 +134,6 @@ fn CompareControls(view: CompareView, available: Vec<String>, compared: Vec<Stri
             {narrowed}
         </section>
     }
-}
-
-/// One line per environment over the same bars: counts, or each bar's share of the environment's total (in %).
-fn overlay(comparison: &Comparison, shares: bool) -> Chart {
-    let mut chart = Chart::new()
-        .animation(false)
-        .tooltip(Tooltip::new().trigger(Trigger::Axis))
-        .legend(Legend::new().top(0))
-        .grid(Grid::new().left(56).right(16).top(36).bottom(28))
-        .x_axis(Axis::new().type_(AxisType::Category).data(bucket_labels(&comparison.histogram)))
-        .y_axis(Axis::new().type_(AxisType::Value).name(if shares { "% of its total" } else { "events" }));
-    for ((name, counts), total) in comparison.histogram.series.iter().zip(&comparison.totals) {
-        let line = Line::new().name(name.as_str()).show_symbol(false);
-        chart = chart.series(if shares {
-            line.data(counts.iter().map(|n| (share(*n, *total) * 1000.0).round() / 10.0).collect::<Vec<f64>>())
-        } else {
-            line.data(counts.clone())
-        });
-    }
-    chart
 }
 
 /// Event types × environments, the largest relative difference first; each

@@ -6,6 +6,7 @@ use leptos::server::ServerAction;
 use leptos_meta::Title;
 
 use crate::api::{data_status, list_recording_rules, AddRecordingRule, DeleteRecordingRule, SetRetention};
+use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, time_or_never, SettingsHead};
 use crate::components::time::Time;
@@ -30,7 +31,7 @@ fn period(days: Option<i32>) -> String {
 #[component]
 pub fn DataPage() -> impl IntoView {
     let set = ServerAction::<SetRetention>::new();
-    let status = Resource::new(resource_source(move || set.version().get()), |_| data_status());
+    let status = server_data(resource_source(move || set.version().get()), |_| data_status());
     view! {
         <Title text="Data · Settings"/>
         <SettingsHead/>
@@ -198,7 +199,7 @@ fn ArchivesTable(archives: Vec<PartitionArchive>, folder: Option<String>, now: c
 pub fn RecordingRulesPage() -> impl IntoView {
     let add = ServerAction::<AddRecordingRule>::new();
     let delete = ServerAction::<DeleteRecordingRule>::new();
-    let rules = Resource::new(resource_source(move || (add.version().get(), delete.version().get())), |_| list_recording_rules());
+    let rules = server_data(resource_source(move || (add.version().get(), delete.version().get())), |_| list_recording_rules());
     view! {
         <Title text="Recording rules · Settings"/>
         <SettingsHead/>

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::server_data::server_data;
 use crate::components::navigation::url_param;
 use crate::api::event_page;
 use crate::components::badges::OutcomeBadge;
@@ -14,7 +15,7 @@ use crate::model::EventSummary;
 
 #[component]
 pub fn EventPage() -> impl IntoView {
-    let view_data = Resource::new(url_param("id"), event_page);
+    let view_data = server_data(url_param("id"), event_page);
 
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading event…"</p> }>

@@ -4,6 +4,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::server_data::server_data;
 use crate::components::navigation::url_query;
 use crate::components::time::TimeZoneNote;
 use leptos_meta::Title;
@@ -20,7 +21,7 @@ use crate::model::{bucket_label, count_label, CompareView, EventFilter};
 #[component]
 pub fn EventsPage() -> impl IntoView {
     let search = url_query();
-    let data = Resource::new(search.clone(), explore_events);
+    let data = server_data(search.clone(), explore_events);
     let filter = Memo::new({
         let search = search.clone();
         move |_| EventFilter::from_query(&search())
@@ -88,7 +89,7 @@ pub fn EventsPage() -> impl IntoView {
                                     <a class="compare" href=compare>"Compare environments"</a>
                                 </span>
                             </div>
-                            <ActivityChart histogram=explore.histogram/>
+                            <ActivityChart histogram=explore.histogram chart=explore.chart/>
                             <EventTable page=explore.page filter is_first_page/>
                         }
                     }) })
@@ -102,7 +103,7 @@ pub fn EventsPage() -> impl IntoView {
 #[component]
 pub fn LandingPage() -> impl IntoView {
     let location = use_location();
-    let landing = Resource::new(|| (), |_| landing_view());
+    let landing = server_data(|| (), |_| landing_view());
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use crate::api::{
     list_services, load_channels, AddChannel, AddMaintenance, AddService, DeleteChannel, DeleteService, PauseService, SetSmtp, TestChannel,
 };
+use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::service_state::{describe_check, StateBadge};
 use crate::components::settings::{action_error, load_failed, time_or_never, SettingsHead};
@@ -21,7 +22,7 @@ pub fn ServicesSettingsPage() -> impl IntoView {
     let delete = ServerAction::<DeleteService>::new();
     let pause = ServerAction::<PauseService>::new();
     let maintenance = ServerAction::<AddMaintenance>::new();
-    let services = Resource::new(
+    let services = server_data(
         resource_source(move || (add.version().get(), delete.version().get(), pause.version().get(), maintenance.version().get())),
         |_| list_services(),
     );
@@ -142,7 +143,7 @@ pub fn ChannelsPage() -> impl IntoView {
     let delete = ServerAction::<DeleteChannel>::new();
     let test = ServerAction::<TestChannel>::new();
     let smtp = ServerAction::<SetSmtp>::new();
-    let data = Resource::new(
+    let data = server_data(
         resource_source(move || (add.version().get(), delete.version().get(), test.version().get(), smtp.version().get())),
         |_| load_channels(),
     );

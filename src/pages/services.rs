@@ -2,24 +2,21 @@
 //! the bar of its last results, uptime and current incident; and one service
 //! (`/services/{id}`) with its latency, incidents and maintenance windows.
 
-use charming::component::{Axis, Grid};
-use charming::element::{AxisType, Tooltip, Trigger};
-use charming::series::Line;
-use charming::Chart;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::server_data::server_data;
 use crate::components::navigation::url_param;
 use crate::api::{list_services, load_service};
 use crate::components::line_chart::LineChart;
 use crate::components::service_state::{describe_check, uptime_label, ResultBar, StateBadge};
 use crate::components::settings::load_failed;
 use crate::components::time::{Time, TimeZoneNote};
-use crate::model::{EventFilter, Incident, ServiceDetail, ServiceSummary, TimeRange};
+use crate::model::{ChartOption, Charted, EventFilter, Incident, ServiceDetail, ServiceSummary, TimeRange};
 
 #[component]
 pub fn ServicesPage() -> impl IntoView {
-    let services = Resource::new(|| (), |_| list_services());
+    let services = server_data(|| (), |_| list_services());
     view! {
         <Title text="Services"/>
         <div class="page-head">
@@ -86,13 +83,13 @@ fn IncidentNote(incident: Incident, now: chrono::DateTime<chrono::Utc>) -> impl 
 #[component]
 pub fn ServicePage() -> impl IntoView {
     let id = url_param("id");
-    let data = Resource::new(move || id().parse::<i64>().unwrap_or_default(), load_service);
+    let data = server_data(move || id().parse::<i64>().unwrap_or_default(), load_service);
     view! {
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading service…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
                     Err(e) => load_failed(&e),
-                    Ok((now, detail)) => view! { <ServiceView detail now/> }.into_any(),
+                    Ok((now, Charted { data: detail, chart })) => view! { <ServiceView detail chart now/> }.into_any(),
                 }
             })}
         </Transition>
@@ -100,7 +97,7 @@ pub fn ServicePage() -> impl IntoView {
 }
 
 #[component]
-fn ServiceView(detail: ServiceDetail, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+fn ServiceView(detail: ServiceDetail, chart: ChartOption, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
     let s = detail.summary.clone();
     let events = EventFilter { range: TimeRange::Last("30d".into()), ..Default::default() }
         .with("env", Some(&s.definition.environment))
@@ -130,7 +127,7 @@ fn ServiceView(detail: ServiceDetail, now: chrono::DateTime<chrono::Utc>) -> imp
                 view! { <p class="hint">"No checks in the last 7 days."</p> }.into_any()
             } else {
                 let description = format!("Hourly mean latency over {} hours", detail.latency.len());
-                view! { <LineChart id="latency-chart" chart=latency_chart(&detail) description/> }.into_any()
+                view! { <LineChart id="latency-chart" chart description/> }.into_any()
             }}
         </section>
         <section class="panel">
@@ -193,14 +190,3 @@ fn duration_label(d: chrono::Duration) -> String {
     }
 }
 
-fn latency_chart(detail: &ServiceDetail) -> Chart {
-    let labels: Vec<String> = detail.latency.iter().map(|(t, ..)| t.format("%b %d %H:00").to_string()).collect();
-    let means: Vec<f64> = detail.latency.iter().map(|(_, mean, ..)| mean.unwrap_or(0.0).round()).collect();
-    Chart::new()
-        .animation(false)
-        .tooltip(Tooltip::new().trigger(Trigger::Axis))
-        .grid(Grid::new().left(56).right(16).top(16).bottom(28))
-        .x_axis(Axis::new().type_(AxisType::Category).data(labels))
-        .y_axis(Axis::new().type_(AxisType::Value).name("ms"))
-        .series(Line::new().name("latency (ms)").data(means))
-}

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::server_data::server_data;
 use crate::components::navigation::url_param;
 use crate::api::session_page;
 use crate::components::badges::{Flags, StatusBadge};
@@ -15,7 +16,7 @@ use crate::model::{absolute_time, impossible_travel};
 
 #[component]
 pub fn SessionPage() -> impl IntoView {
-    let data = Resource::new(url_param("id"), session_page);
+    let data = server_data(url_param("id"), session_page);
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading session…"</p> }>
             {move || Suspend::new(async move {

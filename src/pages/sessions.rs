@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::sessions_page;
+use crate::components::server_data::server_data;
 use crate::components::navigation::{live_view, navigator, option_select, url_query};
 use crate::components::badges::{Flags, StatusBadge};
 use crate::components::errors::error_list;
@@ -18,7 +19,7 @@ const SESSION_LIMIT: usize = crate::model::SESSION_PAGE_LIMIT as usize;
 #[component]
 pub fn SessionsPage() -> impl IntoView {
     let search = url_query();
-    let data = Resource::new(search.clone(), sessions_page);
+    let data = server_data(search.clone(), sessions_page);
 
     view! {
         <Title text="Sessions"/>

@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
+use crate::components::server_data::server_data;
 use crate::components::navigation::{resource_source, url_query};
 use crate::api::{
     list_api_keys, list_console_sessions, list_users, write_path_status, AddUser, CreateApiKey, ResetPassword, RevokeApiKey,
@@ -58,7 +59,7 @@ pub fn UsersPage() -> impl IntoView {
     let update = ServerAction::<UpdateUser>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
     let reset = ServerAction::<ResetPassword>::new();
-    let users = Resource::new(
+    let users = server_data(
         resource_source(move || (add.version().get(), update.version().get(), disable.version().get(), reset.version().get())),
         |_| list_users(),
     );
@@ -129,7 +130,7 @@ pub fn UsersPage() -> impl IntoView {
 pub fn KeysPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
-    let keys = Resource::new(resource_source(move || (create.version().get(), revoke.version().get())), |_| list_api_keys());
+    let keys = server_data(resource_source(move || (create.version().get(), revoke.version().get())), |_| list_api_keys());
     view! {
         <Title text="API keys · Settings"/>
         <SettingsHead/>
@@ -194,7 +195,7 @@ pub fn ConsoleSessionsPage() -> impl IntoView {
     let revoke = ServerAction::<RevokeConsoleSession>::new();
     // Also re-read when the URL changes (navigating here again).
     let query = url_query();
-    let sessions = Resource::new(resource_source(move || (revoke.version().get(), query())), |_| list_console_sessions());
+    let sessions = server_data(resource_source(move || (revoke.version().get(), query())), |_| list_console_sessions());
     view! {
         <Title text="Console sessions · Settings"/>
         <SettingsHead/>
@@ -284,7 +285,7 @@ pub fn SystemPage() -> impl IntoView {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = set_tick;
-    let status = Resource::new(resource_source(move || tick.get()), |_| write_path_status());
+    let status = server_data(resource_source(move || tick.get()), |_| write_path_status());
     view! {
         <Title text="Write path · Settings"/>
         <SettingsHead/>

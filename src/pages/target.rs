@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::server_data::server_data;
 use crate::components::navigation::{url_param, url_query};
 use crate::api::target_history_page;
 use crate::components::badges::OutcomeBadge;
@@ -14,7 +15,7 @@ use crate::model::{path_segment, query_param, query_value, EventFilter};
 pub fn TargetPage() -> impl IntoView {
     let (kind, id, query) = (url_param("kind"), url_param("id"), url_query());
     let key = move || (kind(), id(), query_param(&query(), "after"));
-    let history = Resource::new(key, |(kind, id, after)| target_history_page(kind, id, after));
+    let history = server_data(key, |(kind, id, after)| target_history_page(kind, id, after));
 
     view! {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading history…"</p> }>

@@ -3,6 +3,7 @@
 
 use leptos::prelude::*;
 
+use crate::components::server_data::server_data;
 use crate::components::time::TimeZoneNote;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
@@ -16,7 +17,7 @@ use crate::model::{IntegrityStatus, VerifyReport};
 #[component]
 pub fn VerifyPage() -> impl IntoView {
     let run = ServerAction::<RunVerification>::new();
-    let status = Resource::new(resource_source(move || run.version().get()), |_| seal_status());
+    let status = server_data(resource_source(move || run.version().get()), |_| seal_status());
     view! {
         <Title text="Integrity"/>
         <div class="page-head"><h1>"Integrity"</h1><TimeZoneNote/></div>

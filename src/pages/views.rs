@@ -7,6 +7,7 @@ use leptos::server::ServerAction;
 use leptos_meta::Title;
 
 use crate::api::{list_views, DeleteView, RenameView, SetDefaultView, SetTimeZone};
+use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::time::{CurrentUser, Time};
 use crate::components::settings::{action_error, load_failed};
@@ -17,7 +18,7 @@ pub fn ViewsPage() -> impl IntoView {
     let rename = ServerAction::<RenameView>::new();
     let delete = ServerAction::<DeleteView>::new();
     let start = ServerAction::<SetDefaultView>::new();
-    let views = Resource::new(
+    let views = server_data(
         resource_source(move || (rename.version().get(), delete.version().get(), start.version().get())),
         |_| list_views(),
     );

@@ -133,6 +133,6 @@ async fn a_viewer_compares_only_what_they_may_see(pool: PgPool) {
     app.add_user("prod@example.com", "viewer", &["production"], &["*"]).await;
     let viewer = app.sign_in("prod@example.com").await;
     let reply = viewer.call_ok("compare_environments", &[("query", "env=staging&env=production")]).await;
-    assert_eq!(reply["environments"], json!(["production"]));
+    assert_eq!(reply["data"]["environments"], json!(["production"]));
     assert!(!reply.to_string().contains("u_ben"), "{reply}");
 }
