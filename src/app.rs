@@ -32,7 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.ico"/>
-                <script src="/echarts.min.js"></script>
+                {echarts_script()}
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
@@ -43,6 +43,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The ECharts build the requested page draws with (`assets::echarts_for`).
+fn echarts_script() -> Option<impl IntoView> {
+    let url = use_context::<leptos_router::location::RequestUrl>()?;
+    let path = url.as_ref().split(['?', '#']).next().unwrap_or_default();
+    crate::assets::echarts_for(path).map(|src| view! { <script src=src></script> })
 }
 
 #[component]

@@ -1,13 +1,16 @@
-//! The ECharts options of Vigil's charts, built with charming on the server
-//! and sent with the data they show (`model::ChartOption`); the browser only
-//! draws them (`components::echarts`).
+//! The ECharts options of Vigil's charts and maps, built on the server and
+//! sent with the data they show (`model::ChartOption`); the browser only draws
+//! them (`components::echarts`). Charts are built with charming; the maps are
+//! written as JSON, in ECharts' own terms (`geo`, `nameProperty`).
 
 use charming::component::{Axis, Grid, Legend};
 use charming::element::{AxisType, Tooltip, Trigger};
 use charming::series::{Bar, Line};
 use charming::Chart;
 
-use crate::model::{share, ChartOption, Comparison, Histogram, ServiceDetail, MONTH};
+use serde_json::{json, Value};
+
+use crate::model::{impossible_travel, share, ChartOption, Comparison, Histogram, PathPoint, Place, ServiceDetail, MONTH};
 
 /// The explorer's activity chart: stacked bars, one series per stack value.
 pub fn activity(histogram: &Histogram) -> ChartOption {
@@ -75,6 +78,89 @@ fn option(chart: &Chart) -> ChartOption {
     ChartOption(serde_json::to_string(chart).unwrap_or_default())
 }
 
+const DOT: &str = "#2f5bea";
+const WARNING: &str = "#c2410c";
+
+/// The countries, drawn pale; regions are named by ISO code (`iso`).
+fn outline() -> Value {
+    json!({
+        "map": "world", "roam": true, "nameProperty": "iso", "selectedMode": false, "triggerEvent": true,
+        "itemStyle": {"areaColor": "#eef1f6", "borderColor": "#b8c2d6"},
+        "emphasis": {"itemStyle": {"areaColor": "#dbe4fb"}, "label": {"show": false}},
+        "tooltip": {"show": false}
+    })
+}
+
+/// One dot per place, its area growing with its sessions; places with flagged
+/// sessions in the warning colour.
+pub fn places(places: &[Place]) -> ChartOption {
+    let dots = |flagged: bool| -> Vec<Value> {
+        places
+            .iter()
+            .filter(|p| (p.flagged > 0) == flagged)
+            .map(|p| {
+                let flags = if p.flagged > 0 { format!(" ({} flagged)", p.flagged) } else { String::new() };
+                let noun = if p.sessions == 1 { "session" } else { "sessions" };
+                json!({
+                    "name": format!("{}: {} {noun}{flags}", p.label, p.sessions),
+                    "value": [p.longitude, p.latitude, p.sessions],
+                    "country": p.country,
+                    "symbolSize": (6.0 + 5.0 * (p.sessions as f64).ln_1p()).min(40.0),
+                })
+            })
+            .collect()
+    };
+    ChartOption(json!({
+        "animation": false,
+        "tooltip": {"trigger": "item", "formatter": "{b}"},
+        "geo": outline(),
+        "series": [
+            {"type": "scatter", "name": "sessions", "coordinateSystem": "geo", "data": dots(false), "itemStyle": {"color": DOT, "opacity": 0.75}},
+            {"type": "scatter", "name": "flagged", "coordinateSystem": "geo", "data": dots(true), "itemStyle": {"color": WARNING, "opacity": 0.85}}
+        ]
+    })
+    .to_string())
+}
+
+/// The places of a session in time order, joined by lines; a leg faster than
+/// an airliner drawn thick in the warning colour.
+pub fn path(path: &[PathPoint]) -> ChartOption {
+    let at = |p: &PathPoint| [p.longitude, p.latitude];
+    let points: Vec<Value> = path
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let when = p.at.format("%Y-%m-%d %H:%M UTC");
+            let what = if p.previous_session { "previous session" } else { "this session" };
+            json!({"name": format!("{}. {} — {when} ({what})", i + 1, p.label), "value": [p.longitude, p.latitude, i + 1]})
+        })
+        .collect();
+    let legs: Vec<Value> = path
+        .windows(2)
+        .map(|pair| {
+            let impossible = impossible_travel(&pair[0], &pair[1]);
+            let style = if impossible {
+                json!({"color": WARNING, "width": 3, "type": "solid"})
+            } else {
+                json!({"color": DOT, "width": 1.5, "type": "dashed"})
+            };
+            let name = if impossible { "impossible travel" } else { "travel" };
+            json!({"name": name, "coords": [at(&pair[0]), at(&pair[1])], "lineStyle": style})
+        })
+        .collect();
+    ChartOption(json!({
+        "animation": false,
+        "tooltip": {"trigger": "item", "formatter": "{b}"},
+        "geo": outline(),
+        "series": [
+            {"type": "lines", "coordinateSystem": "geo", "data": legs, "symbol": ["none", "arrow"], "symbolSize": 8},
+            {"type": "scatter", "coordinateSystem": "geo", "data": points, "symbolSize": 9, "itemStyle": {"color": DOT},
+             "label": {"show": true, "formatter": "{@[2]}", "position": "right"}}
+        ]
+    })
+    .to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,5 +183,33 @@ mod tests {
         assert_eq!(series[1]["type"], "bar");
         assert_eq!(series[1]["stack"], "events");
         assert_eq!(series[1]["data"], serde_json::json!([0, 5]));
+    }
+
+    #[test]
+    fn the_sessions_map_puts_flagged_places_in_their_own_series() {
+        let place = |label: &str, sessions, flagged| Place {
+            latitude: 52.5, longitude: 13.4, label: label.into(), country: Some("DE".into()), sessions, flagged,
+        };
+        let option: serde_json::Value = serde_json::from_str(&places(&[place("Berlin, DE", 3, 0), place("Bonn, DE", 2, 1)]).0).unwrap();
+        assert_eq!(option["geo"]["map"], "world");
+        let series = option["series"].as_array().unwrap();
+        assert_eq!(series[0]["data"][0]["name"], "Berlin, DE: 3 sessions");
+        assert_eq!(series[1]["data"][0]["name"], "Bonn, DE: 2 sessions (1 flagged)");
+        assert_eq!(series[1]["data"][0]["country"], "DE");
+    }
+
+    #[test]
+    fn a_session_path_draws_an_impossible_leg_thick_in_the_warning_colour() {
+        let start = chrono::Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let point = |minutes, latitude, longitude, label: &str| PathPoint {
+            at: start + chrono::Duration::minutes(minutes), latitude, longitude, label: label.into(), previous_session: false,
+        };
+        // Berlin → Paris in five hours (possible), Paris → Tokyo in ten minutes (not).
+        let path_points = [point(0, 52.5, 13.4, "Berlin"), point(300, 48.9, 2.35, "Paris"), point(310, 35.7, 139.7, "Tokyo")];
+        let option: serde_json::Value = serde_json::from_str(&path(&path_points).0).unwrap();
+        let legs = option["series"][0]["data"].as_array().unwrap();
+        assert_eq!(legs.iter().map(|l| l["name"].as_str().unwrap()).collect::<Vec<_>>(), ["travel", "impossible travel"]);
+        assert_eq!(legs[1]["lineStyle"]["color"], WARNING);
+        assert_eq!(option["series"][1]["data"][2]["name"], "3. Tokyo — 2026-03-01 17:10 UTC (this session)");
     }
 }

@@ -14,14 +14,15 @@
 //! `audit` → `store`, `ingest`; `query` → `store`; `store` → `ingest`. `state` holds the
 //! ingest pipeline and so names its type, nothing else above it. In the
 //! browser half: `app` → `pages` → `components` → `api` (server functions) →
-//! `model`; a page never imports another page.
+//! `model`, `assets`; a page never imports another page.
 
-// The release build of the browser bundle keeps every view type whole (no
-// `erase_components`): the route tree nests deeper than the default limit.
+// A build without `erase_components` keeps every view type whole: the route
+// tree nests deeper than the default limit.
 #![recursion_limit = "256"]
 
 pub mod api;
 pub mod app;
+pub mod assets;
 pub mod components;
 pub mod model;
 pub mod pages;

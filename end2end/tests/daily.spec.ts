@@ -93,3 +93,34 @@ test("the bundle has content-hashed names, is cached for good and sent compresse
   const html = await page.request.get("/events", { headers: { "accept-encoding": "br, gzip" } });
   expect(html.headers()["content-encoding"]).toMatch(/br|gzip/);
 });
+
+test("ECharts comes versioned and cached for good, its map parts only where a map is drawn", async ({ page, playwright, baseURL }) => {
+  const isFile = (name: string) => (r: { url(): string }) => new URL(r.url()).pathname === name;
+  const charts = page.waitForResponse(isFile("/echarts.min.js"));
+  const requested: string[] = [];
+  page.on("request", (r) => requested.push(new URL(r.url()).pathname));
+  await open(page, "/events");
+  const core = await charts;
+  expect(new URL(core.url()).searchParams.get("v")).toMatch(/^[0-9a-f]{16}$/);
+  expect(core.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  await expect(page.locator("#activity-chart[data-ready]")).toBeAttached();
+  expect(requested).not.toContain("/echarts-map.min.js");
+
+  // Moving to the sessions page in the same document loads the map's parts, then draws the map.
+  const mapParts = page.waitForResponse(isFile("/echarts-map.min.js"));
+  const outline = page.waitForResponse(isFile("/world.json"));
+  await page.getByRole("link", { name: "Sessions", exact: true }).click();
+  expect((await mapParts).headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  expect((await outline).headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  await expect(page.locator("#sessions-map[data-ready]")).toBeAttached();
+  await expect(page.locator("#sessions-map svg")).toBeAttached();
+
+  // A page opened there directly starts with the map build; the sign-in page loads no ECharts at all.
+  const direct = await page.request.get("/sessions");
+  expect(await direct.text()).toMatch(/<script src="\/echarts-map\.min\.js\?v=[0-9a-f]{16}"/);
+  const guest = await playwright.request.newContext({ baseURL, storageState: { cookies: [], origins: [] } });
+  const signInPage = await guest.get("/login");
+  expect(signInPage.status()).toBe(200);
+  expect(await signInPage.text()).not.toContain("echarts");
+  await guest.dispose();
+});

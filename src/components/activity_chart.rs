@@ -1,5 +1,5 @@
 //! The activity bar chart, drawn in the browser by ECharts (loaded from
-//! `/echarts.min.js`, never a CDN) from the option the server built
+//! `crate::assets`, never a CDN) from the option the server built
 //! (`crate::charts::activity`). Clicking a bar, or brushing across several,
 //! narrows the time range to them.
 

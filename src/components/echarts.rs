@@ -1,4 +1,4 @@
-//! ECharts in the browser (`/echarts.min.js`, never a CDN): drawing an
+//! ECharts in the browser (`crate::assets`, never a CDN): drawing an
 //! option into an element, and the instance methods the charts use.
 
 use wasm_bindgen::prelude::*;
@@ -39,14 +39,22 @@ fn fresh(element: &web_sys::Element) -> Instance {
     init(element, JsValue::NULL, options.into())
 }
 
-/// Run `then` once the world outline (`/world.json`, from the npm package
-/// world-atlas) is registered with ECharts as the map `world`; fetched once per page load.
+/// Run `then` once ECharts has the map's parts (`assets::ECHARTS_MAP`, loaded
+/// here when the page started with the build without them) and the world
+/// outline (from the npm package world-atlas) is registered as the map
+/// `world`; each is fetched once per page load.
 pub fn with_world_map(then: impl FnOnce() + 'static) {
-    let load = js_sys::Function::new_no_args(
-        "return echarts.getMap('world') ? Promise.resolve() : \
-         fetch('/world.json').then(r => r.json()).then(g => echarts.registerMap('world', g))",
+    let load = js_sys::Function::new_with_args(
+        "bundle, world",
+        "const parts = window.echartsMap ? Promise.resolve() : new Promise((loaded, failed) => { \
+           const script = document.createElement('script'); \
+           script.src = bundle; script.onload = loaded; script.onerror = failed; \
+           document.head.appendChild(script); }); \
+         return parts.then(() => echarts.getMap('world') || \
+           fetch(world).then(r => r.json()).then(g => echarts.registerMap('world', g)))",
     );
-    let Ok(promise) = load.call0(&JsValue::NULL) else { return };
+    let urls = (JsValue::from_str(crate::assets::ECHARTS_MAP), JsValue::from_str(crate::assets::WORLD));
+    let Ok(promise) = load.call2(&JsValue::NULL, &urls.0, &urls.1) else { return };
     let done = Closure::once(move |_: JsValue| then());
     let _ = js_sys::Promise::from(promise).then(&done);
     done.forget();

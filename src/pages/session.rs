@@ -11,8 +11,8 @@ use crate::components::badges::{Flags, StatusBadge};
 use crate::components::errors::{ErrorMessage, NotFound};
 use crate::components::facts::Facts;
 use crate::components::timeline::TimelineItem;
-use crate::components::world_map::{path_option, WorldMap};
-use crate::model::{absolute_time, impossible_travel};
+use crate::components::world_map::WorldMap;
+use crate::model::{absolute_time, impossible_travel, Charted};
 
 #[component]
 pub fn SessionPage() -> impl IntoView {
@@ -21,7 +21,7 @@ pub fn SessionPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading" role="status">"Loading session…"</p> }>
             {move || Suspend::new(async move {
                 match data.await {
-                    Ok(Some(v)) => {
+                    Ok(Some(Charted { data: v, chart })) => {
                         let s = v.session.clone();
                         let client = s.client.clone().unwrap_or_default();
                         let title = format!("Session of {}", s.user_label());
@@ -57,7 +57,7 @@ pub fn SessionPage() -> impl IntoView {
                                 view! {
                                     <section class="related">
                                         <h2>"Where" <span class="hint">{format!(" {} places in time order", v.path.len())}</span></h2>
-                                        <WorldMap id="session-map" option=path_option(&v.path) description/>
+                                        <WorldMap id="session-map" option=chart description/>
                                         {(legs > 0).then(|| view! {
                                             <p class="hint map-legend"><span class="leg flagged"></span>" travel faster than an airliner (over 900 km/h across more than 500 km)"</p>
                                         })}

@@ -10,8 +10,8 @@ use crate::components::navigation::{live_view, navigator, option_select, url_que
 use crate::components::badges::{Flags, StatusBadge};
 use crate::components::errors::error_list;
 use crate::components::time::{Time, TimeZoneNote};
-use crate::components::world_map::{places_option, WorldMap};
-use crate::model::{path_segment, flag_label, FilterOption, SessionFilter, SessionSummary, FLAGS};
+use crate::components::world_map::WorldMap;
+use crate::model::{path_segment, flag_label, Charted, FilterOption, SessionFilter, SessionSummary, FLAGS};
 
 /// Sessions listed at most (the server function's limit).
 const SESSION_LIMIT: usize = crate::model::SESSION_PAGE_LIMIT as usize;
@@ -32,7 +32,7 @@ pub fn SessionsPage() -> impl IntoView {
                 {move || {
                     // Read before waiting: after it, the page may be gone.
                     let filter = SessionFilter::from_query(&search());
-                    Suspend::new(async move { data.await.map(|list| {
+                    Suspend::new(async move { data.await.map(|Charted { data: list, chart }| {
                         let now = list.now;
                         let count = list.sessions.len();
                         view! {
@@ -58,7 +58,7 @@ pub fn SessionsPage() -> impl IntoView {
                                     list.places.len()
                                 );
                                 view! {
-                                    <WorldMap id="sessions-map" option=places_option(&list.places) description filter_by_country=true/>
+                                    <WorldMap id="sessions-map" option=chart description filter_by_country=true/>
                                     <p class="hint map-legend">
                                         <span class="dot"></span>" sessions · "
                                         <span class="dot flagged"></span>" with a flag · click a country to filter, scroll to zoom"

@@ -38,7 +38,7 @@ fn verify_nothing(password: &str) {
 
 /// Paths anyone may fetch: the sign-in page, static assets, and the bearer-key APIs.
 pub fn is_public(path: &str) -> bool {
-    matches!(path, "/login" | "/favicon.ico" | "/echarts.min.js" | "/api/openapi.json")
+    matches!(path, "/login" | "/favicon.ico" | "/api/openapi.json")
         || path.starts_with("/pkg/")
         || path.starts_with("/api/v1/")
 }

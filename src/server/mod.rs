@@ -79,9 +79,11 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// A bundle file whose name carries its content hash (`/pkg/vigil.<hash>.wasm`)
-/// never changes: browsers may keep it for a year without asking again.
+/// or a static file asked for by its current version (`crate::assets`) never
+/// changes: browsers may keep it for a year without asking again.
 async fn cache_for_good(uri: axum::http::Uri, mut response: axum::response::Response) -> axum::response::Response {
-    let hashed = uri.path().strip_prefix("/pkg/").is_some_and(|file| file.split('.').count() >= 3);
+    let hashed = uri.path().strip_prefix("/pkg/").is_some_and(|file| file.split('.').count() >= 3)
+        || crate::assets::is_current(uri.path(), uri.query());
     if hashed && response.status().is_success() {
         response
             .headers_mut()

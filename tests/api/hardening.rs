@@ -95,7 +95,7 @@ async fn an_empty_scope_sees_nothing_and_all_data_is_an_explicit_choice(pool: sq
         assert_eq!(explored["histogram"]["total"], expected, "{email}");
         assert_eq!(explored["page"]["events"].as_array().unwrap().len(), expected as usize, "{email}");
         let sessions = viewer.call_ok("sessions_page", &[("query", "status=all")]).await;
-        assert_eq!(sessions["sessions"].as_array().unwrap().is_empty(), expected == 0, "{email}");
+        assert_eq!(sessions["data"]["sessions"].as_array().unwrap().is_empty(), expected == 0, "{email}");
         let export = viewer.get("/events/export?format=ndjson&type=role.update").await.text().await.unwrap();
         assert_eq!(export.lines().count(), expected as usize, "{email}");
     }
