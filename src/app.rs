@@ -47,9 +47,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 
 /// The ECharts build the requested page draws with (`assets::echarts_for`).
 fn echarts_script() -> Option<impl IntoView> {
-    let url = use_context::<leptos_router::location::RequestUrl>()?;
-    let path = url.as_ref().split(['?', '#']).next().unwrap_or_default();
-    crate::assets::echarts_for(path).map(|src| view! { <script src=src></script> })
+    // The request's URL, made absolute by leptos_axum (`http://leptos.dev/…`).
+    let url = use_context::<leptos_router::location::RequestUrl>()?.parse().ok()?;
+    crate::assets::echarts_for(url.path()).map(|src| view! { <script src=src></script> })
 }
 
 #[component]

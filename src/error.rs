@@ -122,6 +122,32 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// A client's mistake in a server function's arguments: answered 400 with
+/// `message`, which says what to change.
+pub fn invalid(message: impl std::fmt::Display) -> ServerFnError {
+    client_error(StatusCode::BAD_REQUEST, message)
+}
+
+/// What a server function was asked about does not exist (or is not the
+/// caller's): answered 404.
+pub fn not_found(message: impl std::fmt::Display) -> ServerFnError {
+    client_error(StatusCode::NOT_FOUND, message)
+}
+
+/// A name that must be unique is taken: answered 409.
+pub fn conflict(message: impl std::fmt::Display) -> ServerFnError {
+    client_error(StatusCode::CONFLICT, message)
+}
+
+/// A server function's error with the status it is answered with (500 unless
+/// set; during a page's render, the page's status).
+fn client_error(status: StatusCode, message: impl std::fmt::Display) -> ServerFnError {
+    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(status);
+    }
+    ServerFnError::new(message)
+}
+
 /// Log an internal failure inside a server function and answer generically.
 pub fn internal(cause: impl std::fmt::Display) -> ServerFnError {
     tracing::error!(error = %cause, "server function failed");
@@ -132,9 +158,9 @@ pub fn internal(cause: impl std::fmt::Display) -> ServerFnError {
 /// time limit, an absent database or a bad value, else a generic internal error.
 pub fn from_database(error: sqlx::Error) -> ServerFnError {
     match database_answer(&error) {
-        Some((_, code, message)) => {
+        Some((status, code, message)) => {
             tracing::warn!(%error, code, "database refused the request");
-            ServerFnError::new(message)
+            client_error(status, message)
         }
         None => internal(error),
     }

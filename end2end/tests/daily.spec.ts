@@ -94,7 +94,14 @@ test("the bundle has content-hashed names, is cached for good and sent compresse
   expect(html.headers()["content-encoding"]).toMatch(/br|gzip/);
 });
 
-test("ECharts comes versioned and cached for good, its map parts only where a map is drawn", async ({ page, playwright, baseURL }) => {
+/** A session signed in from London a minute ago, so the sessions page draws a map. */
+const signedInFromLondon = (session: string) => ({
+  type: "session.sign_in", occurred_at: minutesAgo(1), environment: `${env}-map`,
+  actor: { id: `lee-${tag}`, name: "Lee", session_id: `${session}-${tag}` }, client: { ip: "81.2.69.160" },
+});
+
+test("ECharts comes versioned and cached for good, its map parts only where a map is drawn", async ({ page, playwright, baseURL, request }) => {
+  await ingest(request, [signedInFromLondon("charts")]);
   const isFile = (name: string) => (r: { url(): string }) => new URL(r.url()).pathname === name;
   const charts = page.waitForResponse(isFile("/echarts.min.js"));
   const requested: string[] = [];
@@ -123,4 +130,13 @@ test("ECharts comes versioned and cached for good, its map parts only where a ma
   expect(signInPage.status()).toBe(200);
   expect(await signInPage.text()).not.toContain("echarts");
   await guest.dispose();
+});
+
+test("a map whose ECharts build cannot be loaded says so", async ({ page, request }) => {
+  await ingest(request, [signedInFromLondon("offline")]);
+  await page.route(/\/echarts-map\.min\.js/, (route) => route.abort());
+  await open(page, "/events");
+  await page.getByRole("link", { name: "Sessions", exact: true }).click();
+  await expect(page.locator("#sessions-map")).toHaveAttribute("data-error", "true");
+  await expect(page.locator("#sessions-map")).toHaveText("The map could not be loaded; reload the page to try again.");
 });

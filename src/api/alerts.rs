@@ -25,7 +25,7 @@ mod server {
         text.split(',')
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .map(|t| t.parse().map_err(|_| leptos::prelude::ServerFnError::new(format!("{t:?} is not a channel id"))))
+            .map(|t| t.parse().map_err(|_| crate::error::invalid(format!("{t:?} is not a channel id"))))
             .collect()
     }
 }
@@ -60,7 +60,7 @@ pub async fn add_alert_rule(
 ) -> Result<i64, ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
-    let kind = AlertKind::parse(kind.trim()).ok_or_else(|| ServerFnError::new(format!("kind must be {}", AlertKind::choices())))?;
+    let kind = AlertKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("kind must be {}", AlertKind::choices())))?;
     let counts = kind == AlertKind::Count;
     let query = crate::model::EventFilter::from_query(query.trim().trim_start_matches('?')).to_query();
     let definition = AlertRuleDefinition {
@@ -71,12 +71,12 @@ pub async fn add_alert_rule(
         window_seconds: counts.then(|| number("window (minutes)", &window_minutes, 10, 1..=10_080).map(|m| m * 60)).transpose()?,
         group_by: match group_by.trim() {
             "" => None,
-            g => Some(GroupBy::parse(g).ok_or_else(|| ServerFnError::new(format!("group by must be {}", GroupBy::choices())))?),
+            g => Some(GroupBy::parse(g).ok_or_else(|| crate::error::invalid(format!("group by must be {}", GroupBy::choices())))?),
         }
         .filter(|_| counts),
         service_id: match service_id.trim() {
             "" => None,
-            id => Some(id.parse().map_err(|_| ServerFnError::new("no such service"))?),
+            id => Some(id.parse().map_err(|_| crate::error::not_found("no such service"))?),
         }
         .filter(|_| matches!(kind, AlertKind::ServiceDown | AlertKind::Certificate)),
         channel_ids: ids(&channels)?,
@@ -85,7 +85,7 @@ pub async fn add_alert_rule(
     };
     let state = state();
     let id = crate::store::alerts::insert_rule(&state.pool, &definition, &admin.user.email).await.map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.is_foreign_key_violation() => ServerFnError::new("no such service"),
+        sqlx::Error::Database(d) if d.is_foreign_key_violation() => crate::error::not_found("no such service"),
         _ => internal(e),
     })?;
     let activity = Activity::new("alert_rule.create", Category::Change)
@@ -102,7 +102,7 @@ pub async fn delete_alert_rule(id: i64) -> Result<(), ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
     let state = state();
-    let name = crate::store::alerts::delete_rule(&state.pool, id).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such rule"))?;
+    let name = crate::store::alerts::delete_rule(&state.pool, id).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such rule"))?;
     record(&state, &admin.actor(), Activity::new("alert_rule.delete", Category::Change).target("alert_rule", id.to_string(), Some(name))).await;
     Ok(())
 }
@@ -116,7 +116,7 @@ pub async fn mute_alert_rule(id: i64, minutes: String) -> Result<(), ServerFnErr
     let until = (minutes > 0).then(|| Utc::now() + chrono::Duration::minutes(i64::from(minutes)));
     let state = state();
     let (name, before) =
-        crate::store::alerts::mute_rule(&state.pool, id, until).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such rule"))?;
+        crate::store::alerts::mute_rule(&state.pool, id, until).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such rule"))?;
     let event_type = if until.is_some() { "alert_rule.mute" } else { "alert_rule.unmute" };
     let activity = Activity::new(event_type, Category::Change)
         .target("alert_rule", id.to_string(), Some(name))
@@ -141,7 +141,7 @@ pub async fn load_channels() -> Result<ChannelsOverview, ServerFnError> {
 pub async fn add_channel(name: String, kind: String, destination: String, secret: String) -> Result<(), ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
-    let kind = ChannelKind::parse(kind.trim()).ok_or_else(|| ServerFnError::new(format!("kind must be {}", ChannelKind::choices())))?;
+    let kind = ChannelKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("kind must be {}", ChannelKind::choices())))?;
     let destination = text("destination", &destination, 1000)?;
     let valid = match kind {
         ChannelKind::Webhook => url::Url::parse(&destination).is_ok_and(|u| matches!(u.scheme(), "http" | "https")),
@@ -149,7 +149,7 @@ pub async fn add_channel(name: String, kind: String, destination: String, secret
     };
     if !valid {
         let expected = if kind == ChannelKind::Webhook { "an http:// or https:// URL" } else { "e-mail addresses, comma-separated" };
-        return Err(ServerFnError::new(format!("destination must be {expected}")));
+        return Err(crate::error::invalid(format!("destination must be {expected}")));
     }
     let name = text("name", &name, 200)?;
     let secret = optional(&secret).filter(|_| kind == ChannelKind::Webhook);
@@ -157,7 +157,7 @@ pub async fn add_channel(name: String, kind: String, destination: String, secret
     let id = crate::store::alerts::insert_channel(&state.pool, &name, kind, &destination, secret.as_deref(), &admin.user.email)
         .await
         .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => ServerFnError::new("a channel with this name exists"),
+            sqlx::Error::Database(d) if d.is_unique_violation() => crate::error::conflict("a channel with this name exists"),
             _ => internal(e),
         })?;
     let activity = Activity::new("alert_channel.create", Category::Change)
@@ -173,7 +173,7 @@ pub async fn delete_channel(id: i64) -> Result<(), ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
     let state = state();
-    let name = crate::store::alerts::delete_channel(&state.pool, id).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such channel"))?;
+    let name = crate::store::alerts::delete_channel(&state.pool, id).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such channel"))?;
     record(&state, &admin.actor(), Activity::new("alert_channel.delete", Category::Change).target("alert_channel", id.to_string(), Some(name))).await;
     Ok(())
 }
@@ -184,7 +184,7 @@ pub async fn test_channel(id: i64) -> Result<String, ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
     let state = state();
-    let sent = crate::alerts::deliver::send_test(&state, id).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such channel"))?;
+    let sent = crate::alerts::deliver::send_test(&state, id).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such channel"))?;
     let mut activity = Activity::new("alert_channel.test", Category::Access).target("alert_channel", id.to_string(), None);
     if !sent.ok {
         activity = activity.outcome(crate::model::Outcome::Failure, sent.error.clone().unwrap_or_default());
@@ -202,10 +202,10 @@ pub async fn test_channel(id: i64) -> Result<String, ServerFnError> {
 pub async fn set_smtp(host: String, port: String, tls: String, username: String, password: String, sender: String) -> Result<(), ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
-    let tls = TlsMode::parse(tls.trim()).ok_or_else(|| ServerFnError::new(format!("TLS must be {}", TlsMode::choices())))?;
+    let tls = TlsMode::parse(tls.trim()).ok_or_else(|| crate::error::invalid(format!("TLS must be {}", TlsMode::choices())))?;
     let sender = text("sender", &sender, 300)?;
     if sender.parse::<lettre::message::Mailbox>().is_err() {
-        return Err(ServerFnError::new("sender must be an e-mail address, e.g. Vigil <vigil@example.com>"));
+        return Err(crate::error::invalid("sender must be an e-mail address, e.g. Vigil <vigil@example.com>"));
     }
     let settings = crate::model::SmtpSettings {
         host: text("host", &host, 253)?,

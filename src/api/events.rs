@@ -10,7 +10,7 @@ use crate::model::{EventDetail, EventView, Explore, TargetHistory};
 #[cfg(feature = "ssr")]
 fn cursor_param(text: Option<&str>) -> Result<Option<crate::model::PageCursor>, ServerFnError> {
     text.filter(|t| !t.is_empty())
-        .map(|t| crate::model::PageCursor::decode(t).ok_or_else(|| ServerFnError::new("invalid page cursor")))
+        .map(|t| crate::model::PageCursor::decode(t).ok_or_else(|| crate::error::invalid("invalid page cursor")))
         .transpose()
 }
 
@@ -28,7 +28,7 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     filter.scope = principal.scope();
     filter.without_console = true;
     if let Some((_, message)) = crate::query::filter::out_of_bounds(&filter, chrono::Utc::now()) {
-        return Err(ServerFnError::new(message));
+        return Err(crate::error::invalid(message));
     }
     let before = cursor_param(query_param(&query, "before").as_deref())?;
     let size = filter.size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
@@ -112,7 +112,7 @@ pub async fn compare_environments(query: String) -> Result<crate::model::Charted
     let view = CompareView::from_query(&query);
     let now = chrono::Utc::now();
     if let Some((_, message)) = crate::query::filter::out_of_bounds(&view.filter, now) {
-        return Err(ServerFnError::new(message));
+        return Err(crate::error::invalid(message));
     }
     let comparison = crate::query::compare::compare(state.reads(principal.read_after), &view, &principal.scope(), now)
         .await

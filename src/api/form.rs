@@ -7,10 +7,10 @@ use leptos::prelude::ServerFnError;
 pub fn text(label: &str, value: &str, max: usize) -> Result<String, ServerFnError> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(ServerFnError::new(format!("{label} is required")));
+        return Err(crate::error::invalid(format!("{label} is required")));
     }
     if value.chars().count() > max {
-        return Err(ServerFnError::new(format!("{label} is longer than {max} characters")));
+        return Err(crate::error::invalid(format!("{label} is longer than {max} characters")));
     }
     Ok(value.to_string())
 }
@@ -26,10 +26,10 @@ pub fn number(label: &str, value: &str, default: i32, range: std::ops::RangeIncl
     let n = if value.is_empty() {
         default
     } else {
-        value.parse().map_err(|_| ServerFnError::new(format!("{label} must be a whole number")))?
+        value.parse().map_err(|_| crate::error::invalid(format!("{label} must be a whole number")))?
     };
     if !range.contains(&n) {
-        return Err(ServerFnError::new(format!("{label} must be from {} to {}", range.start(), range.end())));
+        return Err(crate::error::invalid(format!("{label} must be from {} to {}", range.start(), range.end())));
     }
     Ok(n)
 }

@@ -23,7 +23,7 @@ mod server {
     pub fn pattern(label: &str, text: &str) -> Result<String, leptos::prelude::ServerFnError> {
         let text = text.trim();
         if text.chars().count() > 200 {
-            return Err(leptos::prelude::ServerFnError::new(format!("the {label} pattern is longer than 200 characters")));
+            return Err(crate::error::invalid(format!("the {label} pattern is longer than 200 characters")));
         }
         Ok(if text.is_empty() { "*".into() } else { text.into() })
     }
@@ -55,13 +55,13 @@ pub async fn add_recording_rule(
     let admin = require_admin().await?;
     let outcome = match outcome.trim() {
         "" => None,
-        text => Some(Outcome::parse(text).ok_or_else(|| ServerFnError::new(format!("outcome must be {}", Outcome::choices())))?),
+        text => Some(Outcome::parse(text).ok_or_else(|| crate::error::invalid(format!("outcome must be {}", Outcome::choices())))?),
     };
     let keep_one_in = match keep_one_in.trim() {
         "" => None,
         text => match text.parse::<i32>() {
             Ok(n) if (2..=1_000_000).contains(&n) => Some(n),
-            _ => return Err(ServerFnError::new("keep one in n: n must be a whole number from 2 to 1 000 000")),
+            _ => return Err(crate::error::invalid("keep one in n: n must be a whole number from 2 to 1 000 000")),
         },
     };
     let rule = crate::model::RuleDefinition {
@@ -94,7 +94,7 @@ pub async fn delete_recording_rule(id: i64) -> Result<(), ServerFnError> {
     let admin = require_admin().await?;
     let state = state();
     if !crate::store::rules::delete(&state.pool, id).await.map_err(internal)? {
-        return Err(ServerFnError::new("no such rule"));
+        return Err(crate::error::not_found("no such rule"));
     }
     state.recording_rules.invalidate();
     let activity = Activity::new("recording_rule.delete", Category::Change).target("recording_rule", id.to_string(), None);
@@ -119,13 +119,13 @@ pub async fn set_retention(environment: String, days: String) -> Result<(), Serv
     let admin = require_admin().await?;
     let environment = environment.trim().to_string();
     if environment.is_empty() || environment.len() > 200 {
-        return Err(ServerFnError::new("name the environment"));
+        return Err(crate::error::invalid("name the environment"));
     }
     let days = match days.trim().to_lowercase().as_str() {
         "forever" => None,
         text => match text.parse::<i32>() {
             Ok(n) if (1..=36_500).contains(&n) => Some(n),
-            _ => return Err(ServerFnError::new("retention is a number of days from 1 to 36 500, or forever")),
+            _ => return Err(crate::error::invalid("retention is a number of days from 1 to 36 500, or forever")),
         },
     };
     let state = state();

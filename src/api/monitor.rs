@@ -41,7 +41,7 @@ mod server {
                 CheckKind::Tcp => "host:port",
                 _ => "a host name",
             };
-            return Err(ServerFnError::new(format!("the target of a {kind} check must be {expected}")));
+            return Err(crate::error::invalid(format!("the target of a {kind} check must be {expected}")));
         }
         Ok(target)
     }
@@ -55,7 +55,7 @@ mod server {
         let (low, high) = text.split_once('-').unwrap_or((text, text));
         match (low.trim().parse::<i32>(), high.trim().parse::<i32>()) {
             (Ok(low), Ok(high)) if (100..=599).contains(&low) && (low..=599).contains(&high) => Ok((low, high)),
-            _ => Err(ServerFnError::new("expected status: a code like 200 or a range like 200-399")),
+            _ => Err(crate::error::invalid("expected status: a code like 200 or a range like 200-399")),
         }
     }
 }
@@ -82,7 +82,7 @@ pub async fn load_service(id: i64) -> Result<(DateTime<Utc>, Charted<ServiceDeta
     let summary = crate::store::monitor::summary(&state.pool, environments.as_deref(), id, now)
         .await
         .map_err(internal)?
-        .ok_or_else(|| ServerFnError::new("no such service"))?;
+        .ok_or_else(|| crate::error::not_found("no such service"))?;
     let latency = crate::store::monitor::latency(&state.pool, id, now).await.map_err(internal)?;
     let incidents = crate::store::monitor::incidents(&state.pool, id).await.map_err(internal)?;
     let maintenance = crate::store::monitor::maintenance(&state.pool, id, now).await.map_err(internal)?;
@@ -110,13 +110,13 @@ pub async fn add_service(
 ) -> Result<Option<String>, ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
-    let kind = CheckKind::parse(kind.trim()).ok_or_else(|| ServerFnError::new(format!("check must be {}", CheckKind::choices())))?;
+    let kind = CheckKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("check must be {}", CheckKind::choices())))?;
     let defaults = ServiceDefinition::new(text("name", &name, 200)?, text("environment", &environment, 200)?, kind, check_target(kind, &target)?);
     let (status_min, status_max) = status_range(&expected_status)?;
     let method = match http_method.trim().to_uppercase() {
         m if m.is_empty() => defaults.http_method.clone(),
         m if ["GET", "HEAD", "POST", "OPTIONS"].contains(&m.as_str()) => m,
-        _ => return Err(ServerFnError::new("method must be GET, HEAD, POST or OPTIONS")),
+        _ => return Err(crate::error::invalid("method must be GET, HEAD, POST or OPTIONS")),
     };
     let definition = ServiceDefinition {
         http_method: method,
@@ -136,7 +136,7 @@ pub async fn add_service(
     let id = crate::store::monitor::insert(&state.pool, &definition, hash.as_deref(), Utc::now(), &admin.user.email)
         .await
         .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => ServerFnError::new("a service with this name exists"),
+            sqlx::Error::Database(d) if d.is_unique_violation() => crate::error::conflict("a service with this name exists"),
             _ => internal(e),
         })?;
     let activity = Activity::new("service.create", Category::Change)
@@ -154,7 +154,7 @@ pub async fn delete_service(id: i64) -> Result<(), ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
     let state = state();
-    let name = crate::store::monitor::delete(&state.pool, id).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such service"))?;
+    let name = crate::store::monitor::delete(&state.pool, id).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such service"))?;
     record(&state, &admin.actor(), Activity::new("service.delete", Category::Change).target("service", id.to_string(), Some(name))).await;
     Ok(())
 }
@@ -165,7 +165,7 @@ pub async fn pause_service(id: i64, paused: bool) -> Result<(), ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
     let state = state();
-    let name = crate::store::monitor::set_paused(&state.pool, id, paused).await.map_err(internal)?.ok_or_else(|| ServerFnError::new("no such service"))?;
+    let name = crate::store::monitor::set_paused(&state.pool, id, paused).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such service"))?;
     let event_type = if paused { "service.pause" } else { "service.resume" };
     let activity = Activity::new(event_type, Category::Change).target("service", id.to_string(), Some(name)).change("paused", !paused, paused);
     record(&state, &admin.actor(), activity).await;
@@ -179,7 +179,7 @@ pub async fn add_maintenance(service_id: i64, starts: String, minutes: String, n
     let admin = require_admin().await?;
     let starts_at = match starts.trim() {
         "" => Utc::now(),
-        text => crate::model::parse_time_input(text).ok_or_else(|| ServerFnError::new("start: a UTC date and time like 2026-12-02T14:00"))?,
+        text => crate::model::parse_time_input(text).ok_or_else(|| crate::error::invalid("start: a UTC date and time like 2026-12-02T14:00"))?,
     };
     let minutes = number("duration (minutes)", &minutes, 60, 1..=60 * 24 * 31)?;
     let ends_at = starts_at + chrono::Duration::minutes(i64::from(minutes));
@@ -188,7 +188,7 @@ pub async fn add_maintenance(service_id: i64, starts: String, minutes: String, n
     crate::store::monitor::add_maintenance(&state.pool, service_id, starts_at, ends_at, note.as_deref(), &admin.user.email)
         .await
         .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_foreign_key_violation() => ServerFnError::new("no such service"),
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => crate::error::not_found("no such service"),
             _ => internal(e),
         })?;
     let activity = Activity::new("service.maintenance_planned", Category::Change)

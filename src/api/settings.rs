@@ -25,7 +25,7 @@ mod admin {
     }
 
     pub fn parse_role(text: &str) -> Result<Role, leptos::prelude::ServerFnError> {
-        Role::parse(text).ok_or_else(|| leptos::prelude::ServerFnError::new(format!("role must be {}", Role::choices())))
+        Role::parse(text).ok_or_else(|| crate::error::invalid(format!("role must be {}", Role::choices())))
     }
 
     /// The user with this id, or an error saying there is none.
@@ -33,7 +33,7 @@ mod admin {
         access::find_user(&state.pool, id)
             .await
             .map_err(internal)?
-            .ok_or_else(|| leptos::prelude::ServerFnError::new("no such user"))
+            .ok_or_else(|| crate::error::not_found("no such user"))
     }
 
     /// The scope typed for a viewer or an export key. Both lists must be given
@@ -45,7 +45,7 @@ mod admin {
         }
         let scope = Scope::from_lists(environments, organizations);
         let missing = |what: &str| {
-            Err(leptos::prelude::ServerFnError::new(format!("list the {what} it may read, or * for all")))
+            Err(crate::error::invalid(format!("list the {what} it may read, or * for all")))
         };
         if scope.environments.is_empty() {
             return missing("environments");
@@ -82,7 +82,7 @@ pub async fn add_user(email: String, role: String, environments: String, organiz
     let admin = require_admin().await?;
     let email = email.trim().to_lowercase();
     if !email.contains('@') || email.len() > 254 {
-        return Err(ServerFnError::new("enter the user's e-mail address"));
+        return Err(crate::error::invalid("enter the user's e-mail address"));
     }
     let role = parse_role(&role)?;
     let scope = reader_scope(role, &environments, &organizations)?;
@@ -91,7 +91,7 @@ pub async fn add_user(email: String, role: String, environments: String, organiz
     let created = access::upsert_user(&state.pool, &email, &hash(password.clone()).await?, role, &scope, false)
         .await
         .map_err(internal)?
-        .ok_or_else(|| ServerFnError::new(format!("{email} already has an account")))?;
+        .ok_or_else(|| crate::error::conflict(format!("{email} already has an account")))?;
     let activity = Activity::new("console_user.create", crate::model::Category::Change)
         .target("console_user", created.id.to_string(), Some(email.clone()))
         .change("role", serde_json::Value::Null, role.as_str())
@@ -110,7 +110,7 @@ pub async fn update_user(id: i64, role: String, environments: String, organizati
     let state = state();
     let before = user(&state, id).await?;
     if before.id == admin.user.id && role != Role::Admin {
-        return Err(ServerFnError::new("you cannot take away your own admin role"));
+        return Err(crate::error::invalid("you cannot take away your own admin role"));
     }
     access::update_user_access(&state.pool, id, role, &scope).await.map_err(internal)?;
     let activity = Activity::new("console_user.update", crate::model::Category::Change)
@@ -127,7 +127,7 @@ pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<(), ServerFnEr
     use admin::*;
     let admin = require_admin().await?;
     if id == admin.user.id && disabled {
-        return Err(ServerFnError::new("you cannot disable yourself"));
+        return Err(crate::error::invalid("you cannot disable yourself"));
     }
     let state = state();
     let user = user(&state, id).await?;
@@ -170,19 +170,19 @@ pub async fn create_api_key(name: String, kind: String, environments: String, or
     let admin = require_admin().await?;
     let name = name.trim().to_string();
     if name.is_empty() {
-        return Err(ServerFnError::new("give the key a name, e.g. the service that will use it"));
+        return Err(crate::error::invalid("give the key a name, e.g. the service that will use it"));
     }
-    let kind = KeyKind::parse(&kind).ok_or_else(|| ServerFnError::new("kind must be ingest or export"))?;
+    let kind = KeyKind::parse(&kind).ok_or_else(|| crate::error::invalid("kind must be ingest or export"))?;
     let scope = match kind {
         KeyKind::Ingest => {
             let scope = Scope::from_lists(&environments, "");
             match scope.single_environment() {
-                None => return Err(ServerFnError::new("an ingest key is bound to exactly one environment")),
+                None => return Err(crate::error::invalid("an ingest key is bound to exactly one environment")),
                 Some(env) if crate::audit::is_reserved_environment(env) => {
-                    return Err(ServerFnError::new("the environment vigil is reserved for Vigil's own audit trail"))
+                    return Err(crate::error::invalid("the environment vigil is reserved for Vigil's own audit trail"))
                 }
                 Some(_) if !organizations.trim().is_empty() => {
-                    return Err(ServerFnError::new("an ingest key is bound to an environment, not to organizations"))
+                    return Err(crate::error::invalid("an ingest key is bound to an environment, not to organizations"))
                 }
                 Some(_) => scope,
             }
@@ -216,7 +216,7 @@ pub async fn revoke_api_key(id: i64) -> Result<(), ServerFnError> {
     let key = access::revoke_api_key(&state.pool, id, &admin.user.email)
         .await
         .map_err(internal)?
-        .ok_or_else(|| ServerFnError::new("no live key with this id"))?;
+        .ok_or_else(|| crate::error::not_found("no live key with this id"))?;
     let activity = Activity::new("api_key.revoke", crate::model::Category::Change).target("api_key", id.to_string(), Some(key.name));
     record(&state, &admin.actor(), activity).await;
     Ok(())
@@ -239,7 +239,7 @@ pub async fn revoke_console_session(id: String) -> Result<(), ServerFnError> {
     let admin = require_admin().await?;
     let state = state();
     if !access::revoke_console_session(&state.pool, &id, &admin.user.email).await.map_err(internal)? {
-        return Err(ServerFnError::new("this session has already ended"));
+        return Err(crate::error::invalid("this session has already ended"));
     }
     let activity = Activity::new("console_session.revoke", crate::model::Category::Change).target("console_session", id, None);
     record(&state, &admin.actor(), activity).await;

@@ -23,13 +23,13 @@ pub async fn save_view(name: String, url: String, shared: Option<String>) -> Res
     let state = expect_context::<crate::state::AppState>();
     let name = view_name(&name)?;
     let (path, query) = crate::model::view_location(&url)
-        .ok_or_else(|| ServerFnError::new("only the explorer and the compare page can be saved as a view"))?;
+        .ok_or_else(|| crate::error::invalid("only the explorer and the compare page can be saved as a view"))?;
     if query.len() > crate::model::MAX_VIEW_QUERY {
-        return Err(ServerFnError::new("this view's address is too long to save"));
+        return Err(crate::error::invalid("this view's address is too long to save"));
     }
     let shared = shared.is_some_and(|s| s == "on" || s == "true");
     if shared && principal.user.role != crate::model::Role::Admin {
-        return Err(ServerFnError::new("only admins may share a view; save it privately"));
+        return Err(crate::error::invalid("only admins may share a view; save it privately"));
     }
     let id = crate::store::views::save(&state.pool, principal.user.id, &name, &path, &query, shared)
         .await
@@ -49,11 +49,11 @@ pub async fn rename_view(id: i64, name: String) -> Result<(), ServerFnError> {
     let state = expect_context::<crate::state::AppState>();
     let name = view_name(&name)?;
     let renamed = crate::store::views::rename(&state.pool, principal.user.id, id, &name).await.map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => ServerFnError::new("you already have a view of that name"),
+        sqlx::Error::Database(d) if d.is_unique_violation() => crate::error::conflict("you already have a view of that name"),
         e => crate::error::internal(e),
     })?;
     if !renamed {
-        return Err(ServerFnError::new("no such view of yours"));
+        return Err(crate::error::not_found("no such view of yours"));
     }
     record(&state, &principal.actor(), Activity::new("view.rename", crate::model::Category::Change).target("view", id.to_string(), Some(name))).await;
     Ok(())
@@ -69,7 +69,7 @@ pub async fn delete_view(id: i64) -> Result<(), ServerFnError> {
     let name = crate::store::views::delete(&state.pool, principal.user.id, id, admin)
         .await
         .map_err(crate::error::internal)?
-        .ok_or_else(|| ServerFnError::new("no such view of yours"))?;
+        .ok_or_else(|| crate::error::not_found("no such view of yours"))?;
     record(&state, &principal.actor(), Activity::new("view.delete", crate::model::Category::Change).target("view", id.to_string(), Some(name))).await;
     Ok(())
 }
@@ -80,7 +80,7 @@ pub async fn set_default_view(id: Option<i64>) -> Result<(), ServerFnError> {
     let principal = crate::auth::principal().await?;
     let state = expect_context::<crate::state::AppState>();
     if !crate::store::views::set_default(&state.pool, principal.user.id, id).await.map_err(crate::error::internal)? {
-        return Err(ServerFnError::new("no such view"));
+        return Err(crate::error::not_found("no such view"));
     }
     Ok(())
 }
@@ -101,7 +101,7 @@ pub async fn set_time_zone(zone: String) -> Result<(), ServerFnError> {
     let state = expect_context::<crate::state::AppState>();
     let zone = Some(zone.trim()).filter(|z| !z.is_empty());
     if zone.is_some_and(|z| !crate::model::TIME_ZONES.contains(&z)) {
-        return Err(ServerFnError::new("choose one of the listed time zones"));
+        return Err(crate::error::invalid("choose one of the listed time zones"));
     }
     crate::store::access::set_time_zone(&state.pool, principal.user.id, zone).await.map_err(crate::error::internal)
 }
@@ -111,9 +111,9 @@ pub async fn set_time_zone(zone: String) -> Result<(), ServerFnError> {
 fn view_name(name: &str) -> Result<String, ServerFnError> {
     let name = name.trim();
     match name.chars().count() {
-        0 => Err(ServerFnError::new("give the view a name")),
+        0 => Err(crate::error::invalid("give the view a name")),
         n if n > crate::model::MAX_VIEW_NAME => {
-            Err(ServerFnError::new(format!("a view's name may have at most {} characters", crate::model::MAX_VIEW_NAME)))
+            Err(crate::error::invalid(format!("a view's name may have at most {} characters", crate::model::MAX_VIEW_NAME)))
         }
         _ => Ok(name.to_string()),
     }

@@ -42,8 +42,9 @@ fn fresh(element: &web_sys::Element) -> Instance {
 /// Run `then` once ECharts has the map's parts (`assets::ECHARTS_MAP`, loaded
 /// here when the page started with the build without them) and the world
 /// outline (from the npm package world-atlas) is registered as the map
-/// `world`; each is fetched once per page load.
-pub fn with_world_map(then: impl FnOnce() + 'static) {
+/// `world`; each is fetched once per page load. `failed` runs instead when
+/// either cannot be loaded.
+pub fn with_world_map(then: impl FnOnce() + 'static, failed: impl FnOnce() + 'static) {
     let load = js_sys::Function::new_with_args(
         "bundle, world",
         "const parts = window.echartsMap ? Promise.resolve() : new Promise((loaded, failed) => { \
@@ -56,6 +57,8 @@ pub fn with_world_map(then: impl FnOnce() + 'static) {
     let urls = (JsValue::from_str(crate::assets::ECHARTS_MAP), JsValue::from_str(crate::assets::WORLD));
     let Ok(promise) = load.call2(&JsValue::NULL, &urls.0, &urls.1) else { return };
     let done = Closure::once(move |_: JsValue| then());
-    let _ = js_sys::Promise::from(promise).then(&done);
+    let error = Closure::once(move |_: JsValue| failed());
+    let _ = js_sys::Promise::from(promise).then2(&done, &error);
     done.forget();
+    error.forget();
 }

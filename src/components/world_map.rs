@@ -26,12 +26,19 @@ pub fn WorldMap(
         Effect::new(move |_| {
             let Some(element) = node.get() else { return };
             let (option, go) = (option.clone(), go.clone());
-            crate::components::echarts::with_world_map(move || {
-                let chart = crate::components::echarts::draw(&element, &option.0);
-                if filter_by_country {
-                    on_country(&chart, move |iso| go(live().with("country", Some(&iso)).href()));
-                }
-            });
+            let unavailable = element.clone();
+            crate::components::echarts::with_world_map(
+                move || {
+                    let chart = crate::components::echarts::draw(&element, &option.0);
+                    if filter_by_country {
+                        on_country(&chart, move |iso| go(live().with("country", Some(&iso)).href()));
+                    }
+                },
+                move || {
+                    unavailable.set_text_content(Some("The map could not be loaded; reload the page to try again."));
+                    let _ = unavailable.set_attribute("data-error", "true");
+                },
+            );
         });
     }
     #[cfg(not(feature = "hydrate"))]

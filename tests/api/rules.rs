@@ -72,7 +72,7 @@ async fn only_administrators_change_rules_and_bad_rules_are_explained(pool: sqlx
     let admin = app.console("admin").await;
     let bad = [("environment", "dev"), ("organization", ""), ("app", ""), ("event_type", "*"), ("outcome", "maybe"), ("keep_one_in", ""), ("note", "")];
     let response = admin.call("add_recording_rule", &bad).await;
-    assert_eq!(response.status(), 500, "server function errors are answered as errors");
+    assert_eq!(response.status(), 400, "a client's mistake is a 400, not a 500");
     assert!(response.text().await.unwrap().contains("outcome must be"));
     let sample_one = [("environment", "dev"), ("organization", ""), ("app", ""), ("event_type", "*"), ("outcome", ""), ("keep_one_in", "1"), ("note", "")];
     assert!(admin.call("add_recording_rule", &sample_one).await.text().await.unwrap().contains("from 2 to"));

@@ -34,10 +34,14 @@ async fn private_views_stay_private_and_shared_ones_are_everyones(pool: PgPool) 
     assert_eq!(theirs[0]["mine"], false);
 
     // Only admins share; nobody renames or deletes another's view; only explorer or compare pages.
+    // Client mistakes are answered 400 (or 404 for another's view), never 500.
     let refused = auditor.call("save_view", &[("name", "x"), ("url", "/events"), ("shared", "on")]).await;
+    assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().contains("only admins may share"));
     let id = failures["id"].to_string();
-    assert!(auditor.call("rename_view", &[("id", &id), ("name", "Hijacked")]).await.text().await.unwrap().contains("no such view"));
+    let hijacked = auditor.call("rename_view", &[("id", &id), ("name", "Hijacked")]).await;
+    assert_eq!(hijacked.status(), 404);
+    assert!(hijacked.text().await.unwrap().contains("no such view"));
     assert!(auditor.call("delete_view", &[("id", &id)]).await.text().await.unwrap().contains("no such view"));
     assert!(auditor.call("save_view", &[("name", "x"), ("url", "/settings/keys")]).await.text().await.unwrap().contains("only the explorer"));
     assert!(auditor.call("save_view", &[("name", " "), ("url", "/events")]).await.text().await.unwrap().contains("give the view a name"));
@@ -48,6 +52,10 @@ async fn private_views_stay_private_and_shared_ones_are_everyones(pool: PgPool) 
     let mine = views(&admin).await;
     assert_eq!(names(&mine), ["Mine", "Production failures"]);
     assert_eq!(mine[0]["query"], "range=7d");
+    // Renaming onto a name one already has is a conflict.
+    let taken = admin.call("rename_view", &[("id", &id), ("name", "Mine")]).await;
+    assert_eq!(taken.status(), 409);
+    assert!(taken.text().await.unwrap().contains("you already have a view of that name"));
     admin.call_ok("delete_view", &[("id", &mine[0]["id"].to_string())]).await;
     assert_eq!(names(&views(&admin).await), ["Production failures"]);
 }
