@@ -81,14 +81,17 @@ fn option(chart: &Chart) -> ChartOption {
 const DOT: &str = "#2f5bea";
 const WARNING: &str = "#c2410c";
 
-/// The countries, drawn pale; regions are named by ISO code (`iso`).
-fn outline() -> Value {
-    json!({
+/// `series` drawn over the countries, which are pale and named by ISO code
+/// (`iso`); each item's tooltip is its name.
+fn map(series: Value) -> ChartOption {
+    let outline = json!({
         "map": "world", "roam": true, "nameProperty": "iso", "selectedMode": false, "triggerEvent": true,
         "itemStyle": {"areaColor": "#eef1f6", "borderColor": "#b8c2d6"},
         "emphasis": {"itemStyle": {"areaColor": "#dbe4fb"}, "label": {"show": false}},
         "tooltip": {"show": false}
-    })
+    });
+    let option = json!({"animation": false, "tooltip": {"trigger": "item", "formatter": "{b}"}, "geo": outline, "series": series});
+    ChartOption(option.to_string())
 }
 
 /// One dot per place, its area growing with its sessions; places with flagged
@@ -110,16 +113,10 @@ pub fn places(places: &[Place]) -> ChartOption {
             })
             .collect()
     };
-    ChartOption(json!({
-        "animation": false,
-        "tooltip": {"trigger": "item", "formatter": "{b}"},
-        "geo": outline(),
-        "series": [
-            {"type": "scatter", "name": "sessions", "coordinateSystem": "geo", "data": dots(false), "itemStyle": {"color": DOT, "opacity": 0.75}},
-            {"type": "scatter", "name": "flagged", "coordinateSystem": "geo", "data": dots(true), "itemStyle": {"color": WARNING, "opacity": 0.85}}
-        ]
-    })
-    .to_string())
+    map(json!([
+        {"type": "scatter", "name": "sessions", "coordinateSystem": "geo", "data": dots(false), "itemStyle": {"color": DOT, "opacity": 0.75}},
+        {"type": "scatter", "name": "flagged", "coordinateSystem": "geo", "data": dots(true), "itemStyle": {"color": WARNING, "opacity": 0.85}}
+    ]))
 }
 
 /// The places of a session in time order, joined by lines; a leg faster than
@@ -148,17 +145,11 @@ pub fn path(path: &[PathPoint]) -> ChartOption {
             json!({"name": name, "coords": [at(&pair[0]), at(&pair[1])], "lineStyle": style})
         })
         .collect();
-    ChartOption(json!({
-        "animation": false,
-        "tooltip": {"trigger": "item", "formatter": "{b}"},
-        "geo": outline(),
-        "series": [
-            {"type": "lines", "coordinateSystem": "geo", "data": legs, "symbol": ["none", "arrow"], "symbolSize": 8},
-            {"type": "scatter", "coordinateSystem": "geo", "data": points, "symbolSize": 9, "itemStyle": {"color": DOT},
-             "label": {"show": true, "formatter": "{@[2]}", "position": "right"}}
-        ]
-    })
-    .to_string())
+    map(json!([
+        {"type": "lines", "coordinateSystem": "geo", "data": legs, "symbol": ["none", "arrow"], "symbolSize": 8},
+        {"type": "scatter", "coordinateSystem": "geo", "data": points, "symbolSize": 9, "itemStyle": {"color": DOT},
+         "label": {"show": true, "formatter": "{@[2]}", "position": "right"}}
+    ]))
 }
 
 #[cfg(test)]
