@@ -114,14 +114,14 @@ pub async fn principal() -> Result<Principal, leptos::prelude::ServerFnError> {
     leptos_axum::extract::<Extension<Principal>>()
         .await
         .map(|Extension(p)| p)
-        .map_err(|_| leptos::prelude::ServerFnError::new("sign in first"))
+        .map_err(|_| crate::error::signed_out("sign in first"))
 }
 
 /// The signed-in administrator or auditor (who read everything), inside a server function.
 pub async fn require_auditor() -> Result<Principal, leptos::prelude::ServerFnError> {
     let principal = principal().await?;
     if !matches!(principal.user.role, Role::Admin | Role::Auditor) {
-        return Err(leptos::prelude::ServerFnError::new("only administrators and auditors may do this"));
+        return Err(crate::error::forbidden("only administrators and auditors may do this"));
     }
     Ok(principal)
 }
@@ -130,7 +130,7 @@ pub async fn require_auditor() -> Result<Principal, leptos::prelude::ServerFnErr
 pub async fn require_admin() -> Result<Principal, leptos::prelude::ServerFnError> {
     let principal = principal().await?;
     if principal.user.role != Role::Admin {
-        return Err(leptos::prelude::ServerFnError::new("only administrators may do this"));
+        return Err(crate::error::forbidden("only administrators may do this"));
     }
     Ok(principal)
 }

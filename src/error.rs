@@ -139,6 +139,16 @@ pub fn conflict(message: impl std::fmt::Display) -> ServerFnError {
     client_error(StatusCode::CONFLICT, message)
 }
 
+/// The caller is not signed in: answered 401.
+pub fn signed_out(message: impl std::fmt::Display) -> ServerFnError {
+    client_error(StatusCode::UNAUTHORIZED, message)
+}
+
+/// The caller's role may not do this: answered 403.
+pub fn forbidden(message: impl std::fmt::Display) -> ServerFnError {
+    client_error(StatusCode::FORBIDDEN, message)
+}
+
 /// A server function's error with the status it is answered with (500 unless
 /// set; during a page's render, the page's status).
 fn client_error(status: StatusCode, message: impl std::fmt::Display) -> ServerFnError {

@@ -532,6 +532,7 @@ async fn console_changes_are_audited_and_viewers_see_only_their_environments(poo
     let seen = viewer.call_ok("list_services", &[]).await;
     assert_eq!(seen[1].as_array().unwrap().len(), 0, "a production viewer does not see staging services");
     let denied = viewer.call("load_alerts", &[]).await;
+    assert_eq!(denied.status(), 403, "a refusal, not a failure");
     assert!(denied.text().await.unwrap().contains("only administrators and auditors"));
     let denied = viewer.call("add_service", &form).await;
     assert!(denied.text().await.unwrap().contains("only administrators"));
