@@ -4,6 +4,8 @@ import { addUser, ingest, marker, open, signIn } from "./helpers";
 const tag = marker("d");
 const env = `daily-${tag}`;
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
+/** What a file that never changes at its URL is served with. */
+const FOR_GOOD = "public, max-age=31536000, immutable";
 
 test.beforeAll(async ({ request }) => {
   await ingest(request, [1, 2, 3].map((m) => ({
@@ -89,7 +91,7 @@ test("the bundle has content-hashed names, is cached for good and sent compresse
   const wasm = page.waitForResponse((r) => /\/pkg\/vigil\.[^/]+\.wasm$/.test(new URL(r.url()).pathname));
   await open(page, "/events");
   const response = await wasm;
-  expect(response.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  expect(response.headers()["cache-control"]).toBe(FOR_GOOD);
   const html = await page.request.get("/events", { headers: { "accept-encoding": "br, gzip" } });
   expect(html.headers()["content-encoding"]).toMatch(/br|gzip/);
 });
@@ -109,7 +111,7 @@ test("ECharts comes versioned and cached for good, its map parts only where a ma
   await open(page, "/events");
   const core = await charts;
   expect(new URL(core.url()).searchParams.get("v")).toMatch(/^[0-9a-f]{16}$/);
-  expect(core.headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  expect(core.headers()["cache-control"]).toBe(FOR_GOOD);
   await expect(page.locator("#activity-chart[data-ready]")).toBeAttached();
   expect(requested).not.toContain("/echarts-map.min.js");
 
@@ -117,8 +119,8 @@ test("ECharts comes versioned and cached for good, its map parts only where a ma
   const mapParts = page.waitForResponse(isFile("/echarts-map.min.js"));
   const outline = page.waitForResponse(isFile("/world.json"));
   await page.getByRole("link", { name: "Sessions", exact: true }).click();
-  expect((await mapParts).headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
-  expect((await outline).headers()["cache-control"]).toBe("public, max-age=31536000, immutable");
+  expect((await mapParts).headers()["cache-control"]).toBe(FOR_GOOD);
+  expect((await outline).headers()["cache-control"]).toBe(FOR_GOOD);
   await expect(page.locator("#sessions-map[data-ready]")).toBeAttached();
   await expect(page.locator("#sessions-map svg")).toBeAttached();
 
