@@ -149,10 +149,13 @@ pub fn forbidden(message: impl std::fmt::Display) -> ServerFnError {
     client_error(StatusCode::FORBIDDEN, message)
 }
 
-/// A server function's error with the status it is answered with (500 unless
-/// set; during a page's render, the page's status).
+/// A server function's error, its reply answered with `status` (500 unless
+/// set). A page whose render calls the function keeps its own status: the
+/// sign-in page, for one, asks who is signed in and is told nobody.
 fn client_error(status: StatusCode, message: impl std::fmt::Display) -> ServerFnError {
-    if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+    use leptos::prelude::use_context;
+    let replying = use_context::<axum::http::request::Parts>().is_some_and(|request| request.uri.path().starts_with("/api/"));
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>().filter(|_| replying) {
         response.set_status(status);
     }
     ServerFnError::new(message)
