@@ -5,39 +5,47 @@
 -- $2 organizations, $3 users, $4 the earliest start touched per user).
 -- Flags: a country or a device not seen before, and travel faster than an
 -- airliner (over 900 km/h across more than 500 km) since the previous session.
+-- One pass over each touched user's sessions in time order (window functions),
+-- not a look back through the earlier sessions per session: a user with
+-- thousands of sessions costs thousands of rows, not millions.
 with touched as (
     select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])
         as t(environment, organization_id, user_key, since)
 ),
-fresh as (
-    select s.*
+history as (
+    select s.environment, s.organization_id, s.user_key, s.session_id, s.started_at,
+           s.country_code, s.device_key, s.latitude, s.longitude, t.since
     from touched t
     join sessions s on (s.environment, s.organization_id, s.user_key) = (t.environment, t.organization_id, t.user_key)
-                   and s.started_at >= t.since
+),
+seen as (
+    -- When the user was first seen with any country (device), and with this
+    -- one; and the time and place of the latest earlier session that had a
+    -- place (the greatest of [epoch, latitude, longitude] before this one).
+    select h.*,
+           min(started_at) filter (where country_code is not null) over by_user as any_country_since,
+           min(started_at) over (partition by environment, organization_id, user_key, country_code) as this_country_since,
+           min(started_at) filter (where device_key is not null) over by_user as any_device_since,
+           min(started_at) over (partition by environment, organization_id, user_key, device_key) as this_device_since,
+           max(array[extract(epoch from started_at)::float8, latitude, longitude])
+               filter (where latitude is not null and longitude is not null) over earlier as previous
+    from history h
+    window by_user as (partition by environment, organization_id, user_key),
+           earlier as (by_user order by started_at range between unbounded preceding and '1 microsecond' preceding)
 ),
 computed as (
-    select f.environment, f.organization_id, f.session_id, array_remove(array[
-        case when f.country_code is not null
-              and exists (select 1 from sessions p where (p.environment, p.organization_id, p.user_key) = (f.environment, f.organization_id, f.user_key) and p.started_at < f.started_at and p.country_code is not null)
-              and not exists (select 1 from sessions p where (p.environment, p.organization_id, p.user_key) = (f.environment, f.organization_id, f.user_key) and p.started_at < f.started_at and p.country_code = f.country_code)
+    select environment, organization_id, session_id, array_remove(array[
+        case when country_code is not null and any_country_since < started_at and this_country_since = started_at
              then 'new_country' end,
-        case when f.device_key is not null
-              and exists (select 1 from sessions p where (p.environment, p.organization_id, p.user_key) = (f.environment, f.organization_id, f.user_key) and p.started_at < f.started_at and p.device_key is not null)
-              and not exists (select 1 from sessions p where (p.environment, p.organization_id, p.user_key) = (f.environment, f.organization_id, f.user_key) and p.started_at < f.started_at and p.device_key = f.device_key)
+        case when device_key is not null and any_device_since < started_at and this_device_since = started_at
              then 'new_device' end,
-        case when f.latitude is not null and exists (
-                 select 1 from (
-                     select p.latitude, p.longitude, p.started_at from sessions p
-                     where (p.environment, p.organization_id, p.user_key) = (f.environment, f.organization_id, f.user_key)
-                       and p.started_at < f.started_at and p.latitude is not null
-                     order by p.started_at desc limit 1
-                 ) previous
-                 where vigil_distance_km(previous.latitude, previous.longitude, f.latitude, f.longitude) > 500
-                   and vigil_distance_km(previous.latitude, previous.longitude, f.latitude, f.longitude)
-                       / greatest(extract(epoch from f.started_at - previous.started_at) / 3600, 0.001) > 900)
+        case when vigil_distance_km(previous[2], previous[3], latitude, longitude) > 500
+              and vigil_distance_km(previous[2], previous[3], latitude, longitude)
+                  / greatest((extract(epoch from started_at)::float8 - previous[1]) / 3600, 0.001) > 900
              then 'impossible_travel' end
     ], null) as flags
-    from fresh f
+    from seen
+    where started_at >= since
 )
 update sessions s set flags = c.flags
 from computed c
