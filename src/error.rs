@@ -149,12 +149,18 @@ pub fn forbidden(message: impl std::fmt::Display) -> ServerFnError {
     client_error(StatusCode::FORBIDDEN, message)
 }
 
+/// Whether `path` is a server function's own request: the console's calls
+/// under `/api/`, not the versioned REST API under `/api/v1/`.
+pub fn is_server_function(path: &str) -> bool {
+    path.starts_with("/api/") && !path.starts_with("/api/v1/")
+}
+
 /// A server function's error, its reply answered with `status` (500 unless
 /// set). A page whose render calls the function keeps its own status: the
 /// sign-in page, for one, asks who is signed in and is told nobody.
 fn client_error(status: StatusCode, message: impl std::fmt::Display) -> ServerFnError {
     use leptos::prelude::use_context;
-    let replying = use_context::<axum::http::request::Parts>().is_some_and(|request| request.uri.path().starts_with("/api/"));
+    let replying = use_context::<axum::http::request::Parts>().is_some_and(|request| is_server_function(request.uri.path()));
     if let Some(response) = use_context::<leptos_axum::ResponseOptions>().filter(|_| replying) {
         response.set_status(status);
     }

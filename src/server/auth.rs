@@ -90,7 +90,7 @@ fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
 /// A refusal for `path`: server functions get it in their own error encoding
 /// (so the page shows the message), everything else as JSON.
 fn refusal(path: &str, status: StatusCode, code: &str, message: &str) -> Response {
-    if path.starts_with("/api/") && !path.starts_with("/api/v1/") {
+    if crate::error::is_server_function(path) {
         use leptos::server_fn::error::FromServerFnError;
         return (status, leptos::prelude::ServerFnError::new(message).ser()).into_response();
     }
@@ -157,8 +157,7 @@ pub async fn guard(State(state): State<AppState>, session: Session, mut request:
     if admin_only && live.user.role != Role::Admin {
         return refusal(&path, StatusCode::FORBIDDEN, "forbidden", "only administrators may do this");
     }
-    let server_function = path.starts_with("/api/") && !path.starts_with("/api/v1/");
-    if server_function {
+    if crate::error::is_server_function(&path) {
         if let Err(ApiError::TooManyRequests { retry_after }) = state.console_limiter.check(&session_id) {
             let message = "too many requests from this console session; wait a moment";
             let mut response = refusal(&path, StatusCode::TOO_MANY_REQUESTS, "rate_limited", message);
