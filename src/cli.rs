@@ -47,6 +47,12 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseConfig,
     },
+    /// Rebuild the indexes of every month that has ended and is due (what the
+    /// retention job does one month at a time), printing each and the bytes saved.
+    Compact {
+        #[command(flatten)]
+        database: DatabaseConfig,
+    },
     /// Apply database migrations and create the coming partitions, then exit.
     Migrate {
         #[command(flatten)]
@@ -133,6 +139,30 @@ fn print_report(report: &crate::model::VerifyReport) {
     for finding in &report.findings {
         println!("FOUND {}: {}", finding.kind, finding.message);
     }
+}
+
+/// `vigil compact`: every due month, one after another, with what each saved.
+pub async fn compact(database: DatabaseConfig) -> anyhow::Result<()> {
+    use crate::lifecycle::compact;
+
+    let pool = crate::store::connect(&database).await?;
+    let due = compact::due(crate::store::retention::partitions(&pool).await?, chrono::Utc::now());
+    if due.is_empty() {
+        println!("Nothing to compact: every month that has ended is compacted already.");
+    }
+    let mb = |bytes: i64| bytes as f64 / 1e6;
+    for partition in due {
+        println!("Compacting {} ({} events, {:.0} MB)…", partition.name, partition.rows, mb(partition.bytes));
+        let done = compact::compact(&pool, &partition).await?;
+        println!(
+            "  {:.0} MB → {:.0} MB ({:.0} MB saved) in {:.1} s",
+            mb(done.bytes_before),
+            mb(done.bytes_after),
+            mb(done.bytes_before - done.bytes_after),
+            done.seconds
+        );
+    }
+    Ok(())
 }
 
 #[derive(Subcommand, Debug)]

@@ -24,6 +24,7 @@ async fn main() -> anyhow::Result<()> {
         Command::BenchMonitor(args) => vigil::bench::monitor::run(args).await,
         Command::Verify(args) => vigil::cli::verify(args).await,
         Command::User { command, database } => vigil::cli::user(command, database).await,
+        Command::Compact { database } => vigil::cli::compact(database).await,
         Command::Migrate { database } => vigil::store::connect(&database).await.map(drop),
     }
 }

@@ -79,6 +79,7 @@ async fn partitions(state: &AppState, now: DateTime<Utc>, period: &impl Fn(&str)
                 ahead: p.from > now,
                 drop_after,
                 environments,
+                compacted_at: p.compacted.map(|(at, _)| at),
                 name: p.name,
                 from: p.from,
                 to: p.to,

@@ -5,10 +5,12 @@
 //! coming months' partitions, archives a partition first when an archive
 //! folder is set (dropping it only once the file was read back and matched),
 //! records each drop in the tamper-evidence chain as a signed prune record,
-//! and raises failures as events in the `vigil` environment. [`health`] says
-//! how well all of this is kept. SQL is in `store::retention`.
+//! and raises failures as events in the `vigil` environment, and rebuilds the
+//! indexes of a month that has ended ([`compact`]). [`health`] says how well
+//! all of this is kept. SQL is in `store::retention`.
 
 mod archive;
+pub mod compact;
 mod health;
 
 pub use health::health;
@@ -77,7 +79,8 @@ async fn raise_if_missed(state: &AppState, every: Duration) -> anyhow::Result<()
 
 /// One retention run as of `now` (tests set the clock): partitions created
 /// ahead, every partition past all its environments' periods archived (if
-/// set up) and dropped. Recorded in `purge_runs`; a failure is also an event.
+/// set up) and dropped, the newest month due rebuilt. Recorded in
+/// `purge_runs`; a failure is also an event.
 pub async fn purge(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<PurgeRun> {
     let id = retention::start_run(&state.pool, now).await?;
     let mut run = PurgeRun { started_at: now, ..Default::default() };
@@ -102,6 +105,9 @@ pub async fn purge(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Purge
         }
         Err(error) => errors.push(format!("listing partitions: {error}")),
     }
+    if let Err(error) = compact_newest(state, now, &mut run).await {
+        errors.push(format!("compacting: {error:#}"));
+    }
     run.finished_at = Some(Utc::now().max(now));
     run.ok = Some(errors.is_empty());
     run.error = (!errors.is_empty()).then(|| errors.join("; "));
@@ -120,6 +126,18 @@ async fn create_ahead(state: &AppState, now: DateTime<Utc>, run: &mut PurgeRun) 
     crate::store::ensure_partitions(&state.pool, &months).await?;
     let after = retention::partitions(&state.pool).await?;
     run.created_ahead = after.into_iter().map(|p| p.name).filter(|name| !before.contains(name)).collect();
+    Ok(())
+}
+
+/// Rebuild the indexes of the newest month due (one a run; see [`compact`]).
+async fn compact_newest(state: &AppState, now: DateTime<Utc>, run: &mut PurgeRun) -> anyhow::Result<()> {
+    let partitions = retention::partitions(&state.pool).await?;
+    let Some(partition) = compact::due(partitions, now).into_iter().next() else {
+        return Ok(());
+    };
+    let done = compact::compact(&state.owner, &partition).await.map_err(|e| e.context(partition.name.clone()))?;
+    run.compacted.push(done.partition);
+    run.bytes_compacted += done.bytes_before - done.bytes_after;
     Ok(())
 }
 

@@ -17,6 +17,10 @@ pub struct PurgeRun {
     pub bytes_reclaimed: i64,
     /// Partitions created ahead of time by this run.
     pub created_ahead: Vec<String>,
+    /// Closed months whose indexes this run rebuilt (see `lifecycle::compact`).
+    pub compacted: Vec<String>,
+    /// Bytes the rebuilds gave back.
+    pub bytes_compacted: i64,
 }
 
 /// A partition archived (or not) before its drop.
@@ -66,6 +70,8 @@ pub struct PartitionState {
     pub pending: bool,
     /// Its month has not begun yet.
     pub ahead: bool,
+    /// When its indexes were last rebuilt (`None`: never).
+    pub compacted_at: Option<DateTime<Utc>>,
 }
 
 /// Everything an administrator needs to trust that purging works.

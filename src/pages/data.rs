@@ -37,7 +37,8 @@ pub fn DataPage() -> impl IntoView {
         <SettingsHead/>
         <p class="hint">
             "Each environment keeps its events for a period, then a job inside the server drops them a whole month at a time "
-            "(never row by row). A month that holds events of several environments is dropped only when every one of them has passed its period."
+            "(never row by row). A month that holds events of several environments is dropped only when every one of them has passed its period. "
+            "A day after a month ends, the same job rebuilds its indexes, which then take about a third less space."
         </p>
         {action_error(move || set.value().get())}
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading purge health…"</p> }>
@@ -63,7 +64,12 @@ fn PurgeSummary(health: PurgeHealth, now: chrono::DateTime<chrono::Utc>) -> impl
     let failures_class = if health.consecutive_failures > 0 { "bad" } else { "" };
     let last = health.last_run.clone();
     let last_result = last.as_ref().map(|run| match (run.ok, &run.error) {
-        (Some(true), _) => format!("ok — dropped {}, reclaimed {}", run.dropped.len(), size(run.bytes_reclaimed)),
+        (Some(true), _) => {
+            let compacted = (!run.compacted.is_empty())
+                .then(|| format!("; compacted {}, saved {}", run.compacted.join(", "), size(run.bytes_compacted)))
+                .unwrap_or_default();
+            format!("ok — dropped {}, reclaimed {}{compacted}", run.dropped.len(), size(run.bytes_reclaimed))
+        }
         (Some(false), Some(error)) => format!("failed: {error}"),
         _ => "running".into(),
     });
@@ -148,7 +154,10 @@ fn PartitionsTable(partitions: Vec<PartitionState>, now: chrono::DateTime<chrono
                                     Some(at) => view! { <Time at now/> }.into_any(),
                                     None => "never (an environment keeps forever)".into_any(),
                                 }}</td>
-                                <td><span class=if p.pending { "badge outcome-failure" } else { "badge" }>{state}</span></td>
+                                <td>
+                                    <span class=if p.pending { "badge outcome-failure" } else { "badge" }>{state}</span>
+                                    {p.compacted_at.map(|at| view! { <span class="sub">"indexes compacted "<Time at now/></span> })}
+                                </td>
                             </tr>
                         }
                     }).collect_view()}

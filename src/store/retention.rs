@@ -1,11 +1,12 @@
 //! The SQL of retention: policies per environment, the monthly partitions of
 //! `events` and what is in them, dropping one (with everything derived from
-//! its month), the record of runs and archives. The decisions are
+//! its month) or rebuilding a closed one's indexes, the record of runs,
+//! archives and rebuilds. The decisions are
 //! `crate::lifecycle`'s.
 
 use chrono::{DateTime, Months, NaiveDate, TimeZone, Utc};
 use futures::TryStreamExt;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{Executor, PgConnection, PgPool};
 
 use super::ledger::UNDERIVED;
 
@@ -68,6 +69,8 @@ pub struct Partition {
     pub bytes: i64,
     /// The planner's estimate (exact after ANALYZE).
     pub rows: i64,
+    /// The last rebuild of its indexes, and its rows then (`None`: never).
+    pub compacted: Option<(DateTime<Utc>, i64)>,
 }
 
 /// The month a partition named `events_YYYY_MM` holds, as its bounds.
@@ -90,20 +93,66 @@ fn month_of_day(day: NaiveDate) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
 
 /// Every monthly partition, oldest first.
 pub async fn partitions(pool: &PgPool) -> sqlx::Result<Vec<Partition>> {
-    let rows: Vec<(String, i64, f32)> = sqlx::query_as(
-        "select c.relname::text, pg_total_relation_size(c.oid), c.reltuples \
+    let rows: Vec<(String, i64, f32, Option<DateTime<Utc>>, Option<i64>)> = sqlx::query_as(
+        "select c.relname::text, pg_total_relation_size(c.oid), c.reltuples, pc.compacted_at, pc.rows \
          from pg_inherits i join pg_class c on c.oid = i.inhrelid \
+         left join partition_compactions pc on pc.partition = c.relname \
          where i.inhparent = 'events'::regclass order by c.relname",
     )
     .fetch_all(pool)
     .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(name, bytes, rows)| {
+        .filter_map(|(name, bytes, rows, compacted_at, compacted_rows)| {
             let (from, to) = month_bounds(&name)?;
-            Some(Partition { name, from, to, bytes, rows: rows.max(0.0) as i64 })
+            let compacted = compacted_at.zip(compacted_rows);
+            Some(Partition { name, from, to, bytes, rows: rows.max(0.0) as i64, compacted })
         })
         .collect())
+}
+
+/// Rebuild a partition's indexes without blocking reads or writes (REINDEX
+/// CONCURRENTLY, which assigns no transaction id and so never holds the
+/// ledger's watermark back), and note it with the size before and after.
+/// Needs the owner's connection, and no transaction: the rebuild commits in
+/// steps. Indexes a failed rebuild left behind (invalid `…_ccnew`/`…_ccold`)
+/// are dropped first.
+pub async fn compact_partition(conn: &mut PgConnection, partition: &Partition) -> sqlx::Result<i64> {
+    sqlx::query("set statement_timeout = 0").execute(&mut *conn).await?;
+    let rebuilt = async {
+        let leftovers: Vec<String> = sqlx::query_scalar(
+            "select x.indexrelid::regclass::text from pg_index x join pg_class c on c.oid = x.indexrelid \
+             where x.indrelid = $1::regclass and not x.indisvalid and c.relname ~ '_cc(new|old)[0-9]*$'",
+        )
+        .bind(quoted(&partition.name))
+        .fetch_all(&mut *conn)
+        .await?;
+        for index in leftovers {
+            conn.execute(format!("drop index concurrently if exists {index}").as_str()).await?;
+        }
+        conn.execute(format!("reindex table concurrently {}", quoted(&partition.name)).as_str()).await?;
+        let (bytes, rows): (i64, f32) =
+            sqlx::query_as("select pg_total_relation_size(oid), reltuples from pg_class where oid = $1::regclass")
+                .bind(quoted(&partition.name))
+                .fetch_one(&mut *conn)
+                .await?;
+        sqlx::query(
+            "insert into partition_compactions (partition, compacted_at, rows, bytes_before, bytes_after) \
+             values ($1, now(), $2, $3, $4) \
+             on conflict (partition) do update set compacted_at = excluded.compacted_at, rows = excluded.rows, \
+                 bytes_before = excluded.bytes_before, bytes_after = excluded.bytes_after",
+        )
+        .bind(&partition.name)
+        .bind(rows.max(0.0) as i64)
+        .bind(partition.bytes)
+        .bind(bytes)
+        .execute(&mut *conn)
+        .await?;
+        Ok(bytes)
+    }
+    .await;
+    sqlx::query("reset statement_timeout").execute(&mut *conn).await?;
+    rebuilt
 }
 
 /// A partition's name, quoted for SQL (it comes from the catalog, never from a request).
@@ -156,6 +205,7 @@ pub async fn stream_rows_json(
 pub async fn drop_partition(conn: &mut PgConnection, partition: &Partition) -> sqlx::Result<()> {
     sqlx::query("set local lock_timeout = '10s'").execute(&mut *conn).await?;
     sqlx::query(&format!("drop table {}", quoted(&partition.name))).execute(&mut *conn).await?;
+    sqlx::query("delete from partition_compactions where partition = $1").bind(&partition.name).execute(&mut *conn).await?;
     for (table, column) in DERIVED_BY_TIME {
         sqlx::query(&format!("delete from {table} where {column} >= $1 and {column} < $2"))
             .bind(partition.from)
@@ -200,7 +250,7 @@ pub async fn start_run(pool: &PgPool, at: DateTime<Utc>) -> sqlx::Result<i64> {
 pub async fn finish_run(pool: &PgPool, id: i64, run: &PurgeRun) -> sqlx::Result<()> {
     sqlx::query(
         "update purge_runs set finished_at = $2, ok = $3, error = $4, dropped = $5, bytes_reclaimed = $6, \
-         created_ahead = $7 where id = $1",
+         created_ahead = $7, compacted = $8, bytes_compacted = $9 where id = $1",
     )
     .bind(id)
     .bind(run.finished_at)
@@ -209,6 +259,8 @@ pub async fn finish_run(pool: &PgPool, id: i64, run: &PurgeRun) -> sqlx::Result<
     .bind(&run.dropped)
     .bind(run.bytes_reclaimed)
     .bind(&run.created_ahead)
+    .bind(&run.compacted)
+    .bind(run.bytes_compacted)
     .execute(pool)
     .await
     .map(drop)
@@ -217,7 +269,7 @@ pub async fn finish_run(pool: &PgPool, id: i64, run: &PurgeRun) -> sqlx::Result<
 /// The newest runs, newest first.
 pub async fn recent_runs(pool: &PgPool, limit: i64) -> sqlx::Result<Vec<PurgeRun>> {
     sqlx::query_as(
-        "select started_at, finished_at, ok, error, dropped, bytes_reclaimed, created_ahead \
+        "select started_at, finished_at, ok, error, dropped, bytes_reclaimed, created_ahead, compacted, bytes_compacted \
          from purge_runs order by started_at desc, id desc limit $1",
     )
     .bind(limit)

@@ -128,3 +128,49 @@ async fn a_failing_archive_keeps_the_partition_and_shows_in_purge_health(pool: s
     let raised = app.count("select count(*) from events where environment = 'vigil' and type = 'retention.purge_failed'").await;
     assert_eq!(raised, 1, "a failing purge is an event in the explorer");
 }
+
+#[sqlx::test(migrations = false)]
+async fn a_closed_month_has_its_indexes_rebuilt_once_and_leftovers_of_a_failed_rebuild_go(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let batch: Vec<_> = (0..300).map(|n| event(&format!("c{n:03}"), &format!("2025-01-{:02}T10:00:00Z", n % 28 + 1))).collect();
+    let (status, reply) = app.ingest(&json!(batch)).await;
+    assert_eq!(status, 200, "{reply}");
+    sqlx::query("analyze events_2025_01").execute(&app.pool).await.unwrap();
+    // What a rebuild that failed half way leaves: an invalid index named `…_ccnew`.
+    let failed = sqlx::query("create unique index concurrently events_2025_01_type_ccnew on events_2025_01 (type)")
+        .execute(&app.pool)
+        .await;
+    assert!(failed.is_err(), "the demo index fails on duplicate types");
+    let invalid = "select count(*) from pg_index where not indisvalid and indrelid = 'events_2025_01'::regclass";
+    assert_eq!(app.count(invalid).await, 1);
+
+    // Not a day after the month ended: too early.
+    let run = vigil::lifecycle::purge(&app.state, at("2025-02-01T12:00:00Z")).await.unwrap();
+    assert_eq!(run.ok, Some(true), "{:?}", run.error);
+    assert!(run.compacted.is_empty(), "{:?}", run.compacted);
+
+    let run = vigil::lifecycle::purge(&app.state, at("2025-02-03T00:00:00Z")).await.unwrap();
+    assert_eq!(run.ok, Some(true), "{:?}", run.error);
+    assert_eq!(run.compacted, ["events_2025_01"]);
+    assert_eq!(app.count(invalid).await, 0, "the leftover is dropped and every rebuilt index is valid");
+    let indexes = "select count(*) from pg_index where indrelid = 'events_2025_01'::regclass";
+    let parent_indexes = "select count(*) from pg_partitioned_table p join pg_index x on x.indrelid = p.partrelid \
+                          where p.partrelid = 'events'::regclass";
+    assert_eq!(app.count(indexes).await, app.count(parent_indexes).await, "each index of events has its rebuilt twin");
+    let recorded = app.count("select count(*) from partition_compactions where partition = 'events_2025_01' and rows >= 300").await;
+    assert_eq!(recorded, 1);
+    let health = vigil::lifecycle::health(&app.state, at("2025-02-03T00:00:00Z")).await.unwrap();
+    let month = health.partitions.iter().find(|p| p.name == "events_2025_01").unwrap();
+    assert!(month.compacted_at.is_some());
+    assert_eq!(health.last_run.unwrap().compacted, ["events_2025_01"]);
+
+    // The rebuilt indexes answer: a page by type, newest first, through the API.
+    let reply = app
+        .get_json("/api/v1/events?type=role.permission_add&from=2025-01-01T00:00:00Z&to=2025-02-01T00:00:00Z&page_size=5", EXPORT_KEY)
+        .await;
+    assert_eq!(reply["events"].as_array().map(Vec::len), Some(5), "{reply}");
+
+    // Once is enough until the month grows by a tenth.
+    let again = vigil::lifecycle::purge(&app.state, at("2025-02-04T00:00:00Z")).await.unwrap();
+    assert!(again.compacted.is_empty(), "{:?}", again.compacted);
+}
