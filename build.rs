@@ -5,7 +5,7 @@ use std::hash::{Hash, Hasher};
 
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
-    for (file, name) in [("echarts.min.js", "ECHARTS"), ("echarts-map.min.js", "ECHARTS_MAP"), ("world.json", "WORLD")] {
+    for (file, name) in [("echarts.min.js", "ECHARTS"), ("echarts-full.min.js", "ECHARTS_FULL"), ("world.json", "WORLD")] {
         let path = format!("public/{file}");
         println!("cargo:rerun-if-changed={path}");
         let content = std::fs::read(&path).unwrap_or_else(|error| panic!("{path}: {error}"));

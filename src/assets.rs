@@ -2,24 +2,27 @@
 //! content (`build.rs`): browsers keep them for good (`Cache-Control:
 //! immutable`), and a rebuilt file gets a new URL.
 
-/// ECharts with the chart types of the explorer, compare and services pages.
+/// ECharts with bar charts: the explorer's, and every page without a line
+/// chart or a map.
 pub const ECHARTS: &str = concat!("/echarts.min.js?v=", env!("VIGIL_VERSION_ECHARTS"));
-/// ECharts with the world map's parts as well (the sessions pages).
-pub const ECHARTS_MAP: &str = concat!("/echarts-map.min.js?v=", env!("VIGIL_VERSION_ECHARTS_MAP"));
+/// ECharts with line charts and the world map's parts as well.
+pub const ECHARTS_FULL: &str = concat!("/echarts-full.min.js?v=", env!("VIGIL_VERSION_ECHARTS_FULL"));
 /// The world outline the map draws.
 pub const WORLD: &str = concat!("/world.json?v=", env!("VIGIL_VERSION_WORLD"));
 
 /// Whether a request is for the current version of one of these files.
 pub fn is_current(path: &str, query: Option<&str>) -> bool {
-    [ECHARTS, ECHARTS_MAP, WORLD].iter().any(|url| url.split_once('?') == Some((path, query.unwrap_or_default())))
+    [ECHARTS, ECHARTS_FULL, WORLD].iter().any(|url| url.split_once('?') == Some((path, query.unwrap_or_default())))
 }
 
 /// The ECharts build a page at `path` loads, if any: none on the sign-in page,
-/// the one with the map on the sessions pages.
+/// the full one on the pages with a map (sessions) or line charts (compare,
+/// services), the one with bars elsewhere.
 pub fn echarts_for(path: &str) -> Option<&'static str> {
+    let under = |section: &str| path.strip_prefix(section).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
     match path {
         "/login" => None,
-        _ if path == "/sessions" || path.starts_with("/sessions/") => Some(ECHARTS_MAP),
+        _ if ["/sessions", "/compare", "/services"].into_iter().any(under) => Some(ECHARTS_FULL),
         _ => Some(ECHARTS),
     }
 }
@@ -38,10 +41,13 @@ mod tests {
     }
 
     #[test]
-    fn the_map_pages_load_the_map_build() {
-        assert_eq!(echarts_for("/sessions"), Some(ECHARTS_MAP));
-        assert_eq!(echarts_for("/sessions/abc"), Some(ECHARTS_MAP));
+    fn the_pages_with_maps_or_lines_load_the_full_build() {
+        assert_eq!(echarts_for("/sessions"), Some(ECHARTS_FULL));
+        assert_eq!(echarts_for("/sessions/abc"), Some(ECHARTS_FULL));
+        assert_eq!(echarts_for("/compare"), Some(ECHARTS_FULL));
+        assert_eq!(echarts_for("/services/3"), Some(ECHARTS_FULL));
         assert_eq!(echarts_for("/sessionsx"), Some(ECHARTS));
+        assert_eq!(echarts_for("/settings/services"), Some(ECHARTS));
         assert_eq!(echarts_for("/events"), Some(ECHARTS));
         assert_eq!(echarts_for("/login"), None);
     }

@@ -45,8 +45,8 @@ await page.waitForURL((url) => !url.pathname.startsWith("/login"));
     await first.waitForLoadState("networkidle");
     const total = sizes.reduce((sum, [, n]) => sum + n, 0);
     const fetched = sizes.filter(([, n]) => n > 0);
-    console.log(`${visit} visit to /events: ${fetched.length} requests over the network, ${(total / 1024).toFixed(0)} KiB transferred`);
-    for (const [path, n] of fetched.sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`  ${path.padEnd(40)} ${(n / 1024).toFixed(0).padStart(6)} KiB`);
+    console.log(`${visit} visit to /events: ${fetched.length} requests over the network, ${total} bytes transferred (${(total / 1000).toFixed(1)} kB, ${(total / 1024).toFixed(1)} KiB)`);
+    for (const [path, n] of fetched.sort((a, b) => b[1] - a[1]).slice(0, 5)) console.log(`  ${path.padEnd(40)} ${String(n).padStart(8)} bytes`);
   }
   await fresh.close();
 }

@@ -102,7 +102,7 @@ const signedInFromLondon = (session: string) => ({
   actor: { id: `lee-${tag}`, name: "Lee", session_id: `${session}-${tag}` }, client: { ip: "81.2.69.160" },
 });
 
-test("ECharts comes versioned and cached for good, its map parts only where a map is drawn", async ({ page, playwright, baseURL, request }) => {
+test("ECharts comes versioned and cached for good, its line and map parts only where they are drawn", async ({ page, playwright, baseURL, request }) => {
   await ingest(request, [signedInFromLondon("charts")]);
   const isFile = (name: string) => (r: { url(): string }) => new URL(r.url()).pathname === name;
   const charts = page.waitForResponse(isFile("/echarts.min.js"));
@@ -113,10 +113,10 @@ test("ECharts comes versioned and cached for good, its map parts only where a ma
   expect(new URL(core.url()).searchParams.get("v")).toMatch(/^[0-9a-f]{16}$/);
   expect(core.headers()["cache-control"]).toBe(FOR_GOOD);
   await expect(page.locator("#activity-chart[data-ready]")).toBeAttached();
-  expect(requested).not.toContain("/echarts-map.min.js");
+  expect(requested).not.toContain("/echarts-full.min.js");
 
   // Moving to the sessions page in the same document loads the map's parts, then draws the map.
-  const mapParts = page.waitForResponse(isFile("/echarts-map.min.js"));
+  const mapParts = page.waitForResponse(isFile("/echarts-full.min.js"));
   const outline = page.waitForResponse(isFile("/world.json"));
   await page.getByRole("link", { name: "Sessions", exact: true }).click();
   expect((await mapParts).headers()["cache-control"]).toBe(FOR_GOOD);
@@ -126,7 +126,9 @@ test("ECharts comes versioned and cached for good, its map parts only where a ma
 
   // A page opened there directly starts with the map build; the sign-in page loads no ECharts at all.
   const direct = await page.request.get("/sessions");
-  expect(await direct.text()).toMatch(/<script src="\/echarts-map\.min\.js\?v=[0-9a-f]{16}"/);
+  expect(await direct.text()).toMatch(/<script src="\/echarts-full\.min\.js\?v=[0-9a-f]{16}"/);
+  const compare = await page.request.get("/compare");
+  expect(await compare.text()).toMatch(/<script src="\/echarts-full\.min\.js\?v=[0-9a-f]{16}"/);
   const guest = await playwright.request.newContext({ baseURL, storageState: { cookies: [], origins: [] } });
   const signInPage = await guest.get("/login");
   expect(signInPage.status()).toBe(200);
@@ -134,11 +136,24 @@ test("ECharts comes versioned and cached for good, its map parts only where a ma
   await guest.dispose();
 });
 
-test("a map whose ECharts build cannot be loaded says so", async ({ page, request }) => {
+test("a line chart reached from the explorer loads its ECharts build on the way", async ({ page }) => {
+  const isFile = (name: string) => (r: { url(): string }) => new URL(r.url()).pathname === name;
+  await open(page, "/events");
+  const lines = page.waitForResponse(isFile("/echarts-full.min.js"));
+  await page.getByRole("link", { name: "Compare", exact: true }).click();
+  expect((await lines).headers()["cache-control"]).toBe(FOR_GOOD);
+  await expect(page.locator("#compare-chart[data-ready]")).toBeAttached();
+  await expect(page.locator("#compare-chart svg")).toBeAttached();
+});
+
+test("a map or a line chart whose ECharts build cannot be loaded says so", async ({ page, request }) => {
   await ingest(request, [signedInFromLondon("offline")]);
-  await page.route(/\/echarts-map\.min\.js/, (route) => route.abort());
+  await page.route(/\/echarts-full\.min\.js/, (route) => route.abort());
   await open(page, "/events");
   await page.getByRole("link", { name: "Sessions", exact: true }).click();
   await expect(page.locator("#sessions-map")).toHaveAttribute("data-error", "true");
   await expect(page.locator("#sessions-map")).toHaveText("The map could not be loaded; reload the page to try again.");
+  await page.getByRole("link", { name: "Compare", exact: true }).click();
+  await expect(page.locator("#compare-chart")).toHaveAttribute("data-error", "true");
+  await expect(page.locator("#compare-chart")).toHaveText("The chart could not be loaded; reload the page to try again.");
 });

@@ -39,23 +39,48 @@ fn fresh(element: &web_sys::Element) -> Instance {
     init(element, JsValue::NULL, options.into())
 }
 
-/// Run `then` once ECharts has the map's parts (`assets::ECHARTS_MAP`, loaded
-/// here when the page started with the build without them) and the world
-/// outline (from the npm package world-atlas) is registered as the map
-/// `world`; each is fetched once per page load. `failed` runs instead when
+/// A JavaScript expression: a promise that ECharts has line charts and the
+/// map's parts (`assets::ECHARTS_FULL` in `bundle`, loaded when the page
+/// started with the build of bars only; `window.echartsFull` marks it in).
+const FULL_BUILD: &str = "(window.echartsFull ? Promise.resolve() : new Promise((loaded, failed) => { \
+     const script = document.createElement('script'); \
+     script.src = bundle; script.onload = loaded; script.onerror = failed; \
+     document.head.appendChild(script); }))";
+
+/// Run `then` once ECharts has line charts and the map's parts (fetched once
+/// per page load), or `failed` when they cannot be loaded.
+pub fn with_full_build(then: impl FnOnce() + 'static, failed: impl FnOnce() + 'static) {
+    let load = js_sys::Function::new_with_args("bundle", &format!("return {FULL_BUILD}"));
+    after(load.call1(&JsValue::NULL, &JsValue::from_str(crate::assets::ECHARTS_FULL)), then, failed);
+}
+
+/// Run `then` once ECharts has the map's parts ([`with_full_build`]) and the
+/// world outline (from the npm package world-atlas) is registered as the map
+/// `world`, each fetched once per page load; `failed` runs instead when
 /// either cannot be loaded.
 pub fn with_world_map(then: impl FnOnce() + 'static, failed: impl FnOnce() + 'static) {
     let load = js_sys::Function::new_with_args(
         "bundle, world",
-        "const parts = window.echartsMap ? Promise.resolve() : new Promise((loaded, failed) => { \
-           const script = document.createElement('script'); \
-           script.src = bundle; script.onload = loaded; script.onerror = failed; \
-           document.head.appendChild(script); }); \
-         return parts.then(() => echarts.getMap('world') || \
-           fetch(world).then(r => r.json()).then(g => echarts.registerMap('world', g)))",
+        &format!(
+            "return {FULL_BUILD}.then(() => echarts.getMap('world') || \
+               fetch(world).then(r => r.json()).then(g => echarts.registerMap('world', g)))"
+        ),
     );
-    let urls = (JsValue::from_str(crate::assets::ECHARTS_MAP), JsValue::from_str(crate::assets::WORLD));
-    let Ok(promise) = load.call2(&JsValue::NULL, &urls.0, &urls.1) else { return };
+    let urls = (JsValue::from_str(crate::assets::ECHARTS_FULL), JsValue::from_str(crate::assets::WORLD));
+    after(load.call2(&JsValue::NULL, &urls.0, &urls.1), then, failed);
+}
+
+/// Say in `element`, where a chart was to be drawn, that `what` could not be
+/// loaded, and mark it `data-error` for tests.
+pub fn unavailable(element: &web_sys::Element, what: &str) {
+    element.set_text_content(Some(&format!("The {what} could not be loaded; reload the page to try again.")));
+    let _ = element.set_attribute("data-error", "true");
+}
+
+/// Run `then` when the promise a call returned resolves, `failed` when it
+/// rejects (or the call threw).
+fn after(promise: Result<JsValue, JsValue>, then: impl FnOnce() + 'static, failed: impl FnOnce() + 'static) {
+    let Ok(promise) = promise else { return failed() };
     let done = Closure::once(move |_: JsValue| then());
     let error = Closure::once(move |_: JsValue| failed());
     let _ = js_sys::Promise::from(promise).then2(&done, &error);

@@ -1,5 +1,7 @@
 //! A small line chart drawn in the browser by ECharts from the option the
-//! server built (`crate::charts`); the server renders its frame.
+//! server built (`crate::charts`); the server renders its frame. Line charts
+//! are in ECharts' full build, loaded on the way when the page started
+//! without it.
 
 use leptos::html;
 use leptos::prelude::*;
@@ -12,9 +14,12 @@ pub fn LineChart(id: &'static str, chart: ChartOption, description: String) -> i
     // Drawn once the element exists, however the page was reached.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        if let Some(element) = node.get() {
-            crate::components::echarts::draw(&element, &chart.0);
-        }
+        let Some(element) = node.get() else { return };
+        let (option, unavailable) = (chart.0.clone(), element.clone());
+        crate::components::echarts::with_full_build(
+            move || drop(crate::components::echarts::draw(&element, &option)),
+            move || crate::components::echarts::unavailable(&unavailable, "chart"),
+        );
     });
     #[cfg(not(feature = "hydrate"))]
     let _ = chart;

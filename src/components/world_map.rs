@@ -34,10 +34,7 @@ pub fn WorldMap(
                         on_country(&chart, move |iso| go(live().with("country", Some(&iso)).href()));
                     }
                 },
-                move || {
-                    unavailable.set_text_content(Some("The map could not be loaded; reload the page to try again."));
-                    let _ = unavailable.set_attribute("data-error", "true");
-                },
+                move || crate::components::echarts::unavailable(&unavailable, "map"),
             );
         });
     }

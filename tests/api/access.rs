@@ -171,7 +171,7 @@ async fn every_route_and_server_function_needs_sign_in(pool: sqlx::PgPool) {
     assert_eq!(public.len(), 5);
     let pages = ["/", "/events", "/settings", "/api/explore_events", "/api/admin/list_users", "/logout", "/sessions/x"];
     // The charts and the map outline are for signed-in pages only: the sign-in page loads neither.
-    for path in pages.into_iter().chain(["/echarts.min.js", "/echarts-map.min.js", "/world.json"]) {
+    for path in pages.into_iter().chain(["/echarts.min.js", "/echarts-full.min.js", "/world.json"]) {
         assert!(!vigil::server::auth::is_public(path), "{path} must need sign-in");
     }
     // Path tricks that would let a public prefix reach a protected page, sent
