@@ -47,8 +47,9 @@ pub enum Command {
         #[command(flatten)]
         database: DatabaseConfig,
     },
-    /// Rebuild the indexes of every month that has ended and is due (what the
-    /// retention job does one month at a time), printing each and the bytes saved.
+    /// Rebuild the indexes of every month that has ended and is due, then of the
+    /// id ledger and the rollups (what the retention job does one month at a
+    /// time), printing each and the bytes saved.
     Compact {
         #[command(flatten)]
         database: DatabaseConfig,
@@ -151,16 +152,17 @@ pub async fn compact(database: DatabaseConfig) -> anyhow::Result<()> {
         println!("Nothing to compact: every month that has ended is compacted already.");
     }
     let mb = |bytes: i64| bytes as f64 / 1e6;
-    for partition in due {
+    let report = |done: compact::Compaction| {
+        let saved = done.bytes_before - done.bytes_after;
+        println!("  {:.0} MB → {:.0} MB ({:.0} MB saved) in {:.1} s", mb(done.bytes_before), mb(done.bytes_after), mb(saved), done.seconds);
+    };
+    for partition in &due {
         println!("Compacting {} ({} events, {:.0} MB)…", partition.name, partition.rows, mb(partition.bytes));
-        let done = compact::compact(&pool, &partition).await?;
-        println!(
-            "  {:.0} MB → {:.0} MB ({:.0} MB saved) in {:.1} s",
-            mb(done.bytes_before),
-            mb(done.bytes_after),
-            mb(done.bytes_before - done.bytes_after),
-            done.seconds
-        );
+        report(compact::compact(&pool, partition).await?);
+    }
+    if !due.is_empty() {
+        println!("Compacting the id ledger and the rollups…");
+        report(compact::compact_growing_tables(&pool).await?);
     }
     Ok(())
 }

@@ -129,15 +129,17 @@ async fn create_ahead(state: &AppState, now: DateTime<Utc>, run: &mut PurgeRun) 
     Ok(())
 }
 
-/// Rebuild the indexes of the newest month due (one a run; see [`compact`]).
+/// Rebuild the indexes of the newest month due, then of the tables that grow
+/// with every month (one month a run; see [`compact`]).
 async fn compact_newest(state: &AppState, now: DateTime<Utc>, run: &mut PurgeRun) -> anyhow::Result<()> {
     let partitions = retention::partitions(&state.pool).await?;
     let Some(partition) = compact::due(partitions, now).into_iter().next() else {
         return Ok(());
     };
-    let done = compact::compact(&state.owner, &partition).await.map_err(|e| e.context(partition.name.clone()))?;
-    run.compacted.push(done.partition);
-    run.bytes_compacted += done.bytes_before - done.bytes_after;
+    let month = compact::compact(&state.owner, &partition).await.map_err(|e| e.context(partition.name.clone()))?;
+    let growing = compact::compact_growing_tables(&state.owner).await?;
+    run.compacted.push(month.partition);
+    run.bytes_compacted += month.bytes_before - month.bytes_after + growing.bytes_before - growing.bytes_after;
     Ok(())
 }
 

@@ -38,7 +38,7 @@ pub fn DataPage() -> impl IntoView {
         <p class="hint">
             "Each environment keeps its events for a period, then a job inside the server drops them a whole month at a time "
             "(never row by row). A month that holds events of several environments is dropped only when every one of them has passed its period. "
-            "A day after a month ends, the same job rebuilds its indexes, which then take about a third less space."
+            "A day after a month ends, the same job rebuilds its indexes and those of the rollups, which then take about a third less space."
         </p>
         {action_error(move || set.value().get())}
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading purge health…"</p> }>

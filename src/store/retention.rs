@@ -111,53 +111,82 @@ pub async fn partitions(pool: &PgPool) -> sqlx::Result<Vec<Partition>> {
         .collect())
 }
 
-/// Rebuild a partition's indexes without blocking reads or writes (REINDEX
-/// CONCURRENTLY, which assigns no transaction id and so never holds the
-/// ledger's watermark back), and note it with the size before and after.
-/// Needs the owner's connection, and no transaction: the rebuild commits in
-/// steps. Indexes a failed rebuild left behind (invalid `…_ccnew`/`…_ccold`)
-/// are dropped first.
+/// Rebuild a partition's indexes ([`rebuild_indexes`]) and note it with its
+/// size before and after; returns the size after.
 pub async fn compact_partition(conn: &mut PgConnection, partition: &Partition) -> sqlx::Result<i64> {
+    rebuild_indexes(conn, &partition.name).await?;
+    let (bytes, rows): (i64, f32) =
+        sqlx::query_as("select pg_total_relation_size(oid), reltuples from pg_class where oid = $1::regclass")
+            .bind(quoted(&partition.name))
+            .fetch_one(&mut *conn)
+            .await?;
+    sqlx::query(
+        "insert into partition_compactions (partition, compacted_at, rows, bytes_before, bytes_after) \
+         values ($1, now(), $2, $3, $4) \
+         on conflict (partition) do update set compacted_at = excluded.compacted_at, rows = excluded.rows, \
+             bytes_before = excluded.bytes_before, bytes_after = excluded.bytes_after",
+    )
+    .bind(&partition.name)
+    .bind(rows.max(0.0) as i64)
+    .bind(partition.bytes)
+    .bind(bytes)
+    .execute(&mut *conn)
+    .await?;
+    Ok(bytes)
+}
+
+/// The tables outside the monthly partitions that grow with the events and
+/// whose indexes fill in no order: the id ledger and the rollups. Measured on
+/// 1 M demo events: 1 056 MB, 800 MB rebuilt.
+const GROWING_TABLES: [&str; 7] = [
+    "event_ids",
+    "event_counts_quarter",
+    "event_counts_quarter_coarse",
+    "event_counts",
+    "event_counts_daily",
+    "term_counts_daily",
+    "actor_counts_daily",
+];
+
+/// Rebuild the indexes of the [`GROWING_TABLES`]; their size before and after.
+pub async fn compact_growing_tables(conn: &mut PgConnection) -> sqlx::Result<(i64, i64)> {
+    let size = "select sum(pg_total_relation_size(t))::int8 from unnest($1::regclass[]) t";
+    let before: i64 = sqlx::query_scalar(size).bind(&GROWING_TABLES[..]).fetch_one(&mut *conn).await?;
+    for table in GROWING_TABLES {
+        rebuild_indexes(conn, table).await?;
+    }
+    let after: i64 = sqlx::query_scalar(size).bind(&GROWING_TABLES[..]).fetch_one(&mut *conn).await?;
+    Ok((before, after))
+}
+
+/// Rebuild a table's indexes without blocking reads or writes (REINDEX
+/// CONCURRENTLY, which assigns no transaction id and so never holds the
+/// ledger's watermark back). Needs the owner's connection, and no
+/// transaction: the rebuild commits in steps. Indexes a failed rebuild left
+/// behind (invalid `…_ccnew`/`…_ccold`) are dropped first.
+async fn rebuild_indexes(conn: &mut PgConnection, table: &str) -> sqlx::Result<()> {
     sqlx::query("set statement_timeout = 0").execute(&mut *conn).await?;
     let rebuilt = async {
         let leftovers: Vec<String> = sqlx::query_scalar(
             "select x.indexrelid::regclass::text from pg_index x join pg_class c on c.oid = x.indexrelid \
              where x.indrelid = $1::regclass and not x.indisvalid and c.relname ~ '_cc(new|old)[0-9]*$'",
         )
-        .bind(quoted(&partition.name))
+        .bind(quoted(table))
         .fetch_all(&mut *conn)
         .await?;
         for index in leftovers {
             conn.execute(format!("drop index concurrently if exists {index}").as_str()).await?;
         }
-        conn.execute(format!("reindex table concurrently {}", quoted(&partition.name)).as_str()).await?;
-        let (bytes, rows): (i64, f32) =
-            sqlx::query_as("select pg_total_relation_size(oid), reltuples from pg_class where oid = $1::regclass")
-                .bind(quoted(&partition.name))
-                .fetch_one(&mut *conn)
-                .await?;
-        sqlx::query(
-            "insert into partition_compactions (partition, compacted_at, rows, bytes_before, bytes_after) \
-             values ($1, now(), $2, $3, $4) \
-             on conflict (partition) do update set compacted_at = excluded.compacted_at, rows = excluded.rows, \
-                 bytes_before = excluded.bytes_before, bytes_after = excluded.bytes_after",
-        )
-        .bind(&partition.name)
-        .bind(rows.max(0.0) as i64)
-        .bind(partition.bytes)
-        .bind(bytes)
-        .execute(&mut *conn)
-        .await?;
-        Ok(bytes)
+        conn.execute(format!("reindex table concurrently {}", quoted(table)).as_str()).await.map(drop)
     }
     .await;
     sqlx::query("reset statement_timeout").execute(&mut *conn).await?;
     rebuilt
 }
 
-/// A partition's name, quoted for SQL (it comes from the catalog, never from a request).
-pub(super) fn quoted(partition: &str) -> String {
-    format!("\"{}\"", partition.replace('"', "\"\""))
+/// A table's name, quoted for SQL (it comes from the catalog or this module, never from a request).
+pub(super) fn quoted(table: &str) -> String {
+    format!("\"{}\"", table.replace('"', "\"\""))
 }
 
 /// The environments with events in each partition's month: from the daily

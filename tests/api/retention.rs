@@ -130,7 +130,7 @@ async fn a_failing_archive_keeps_the_partition_and_shows_in_purge_health(pool: s
 }
 
 #[sqlx::test(migrations = false)]
-async fn a_closed_month_has_its_indexes_rebuilt_once_and_leftovers_of_a_failed_rebuild_go(pool: sqlx::PgPool) {
+async fn a_closed_month_has_its_indexes_rebuilt_once_with_the_rollups_and_leftovers_of_a_failed_rebuild_go(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     let batch: Vec<_> = (0..300).map(|n| event(&format!("c{n:03}"), &format!("2025-01-{:02}T10:00:00Z", n % 28 + 1))).collect();
     let (status, reply) = app.ingest(&json!(batch)).await;
@@ -149,10 +149,14 @@ async fn a_closed_month_has_its_indexes_rebuilt_once_and_leftovers_of_a_failed_r
     assert_eq!(run.ok, Some(true), "{:?}", run.error);
     assert!(run.compacted.is_empty(), "{:?}", run.compacted);
 
+    let rollup_index = "select 'event_counts_daily_pkey'::regclass::oid::int8";
+    let rollup_index_before = app.count(rollup_index).await;
     let run = vigil::lifecycle::purge(&app.state, at("2025-02-03T00:00:00Z")).await.unwrap();
     assert_eq!(run.ok, Some(true), "{:?}", run.error);
     assert_eq!(run.compacted, ["events_2025_01"]);
     assert_eq!(app.count(invalid).await, 0, "the leftover is dropped and every rebuilt index is valid");
+    assert_ne!(app.count(rollup_index).await, rollup_index_before, "the rollups' indexes are rebuilt with the month's");
+    assert_eq!(app.count("select count(*) from pg_index where not indisvalid").await, 0);
     let indexes = "select count(*) from pg_index where indrelid = 'events_2025_01'::regclass";
     let parent_indexes = "select count(*) from pg_partitioned_table p join pg_index x on x.indrelid = p.partrelid \
                           where p.partrelid = 'events'::regclass";
