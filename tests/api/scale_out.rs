@@ -121,10 +121,10 @@ const BY_ORGANIZATION: [&str; 13] = [
 /// console state (reference tables on Citus), the ledger and the seal chain
 /// (coordinator tables; README, "Scaling Vigil"), and the recording rules'
 /// counts of events they dropped (never stored).
-const NOT_BY_ORGANIZATION: [&str; 26] = [
+const NOT_BY_ORGANIZATION: [&str; 27] = [
     "_sqlx_migrations", "alert_channels", "alert_deliveries", "alert_history", "alert_rules", "alert_states",
     "api_keys", "console_sessions", "console_users", "ingest_batches", "ledger_positions", "maintenance_windows",
-    "partition_archives", "purge_runs", "recording_rule_counts", "recording_rules", "retention_policies", "saved_views", "seal_chain",
+    "partition_archives", "partition_compactions", "purge_runs", "recording_rule_counts", "recording_rules", "retention_policies", "saved_views", "seal_chain",
     "seal_checkpoints", "server_secrets", "service_incidents", "service_results", "services", "sign_in_attempts",
     "smtp_settings",
 ];
