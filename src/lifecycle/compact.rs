@@ -22,7 +22,7 @@ const REGROWTH: f64 = 0.1;
 /// What one rebuild did.
 pub struct Compaction {
     /// The partition, or what else was rebuilt.
-    pub partition: String,
+    pub what: String,
     pub bytes_before: i64,
     pub bytes_after: i64,
     pub seconds: f64,
@@ -48,7 +48,7 @@ pub async fn compact(owner: &PgPool, partition: &Partition) -> anyhow::Result<Co
     let mut conn = owner.acquire().await?;
     let bytes_after = retention::compact_partition(&mut conn, partition).await?;
     Ok(Compaction {
-        partition: partition.name.clone(),
+        what: partition.name.clone(),
         bytes_before: partition.bytes,
         bytes_after,
         seconds: started.elapsed().as_secs_f64(),
@@ -60,8 +60,8 @@ pub async fn compact_growing_tables(owner: &PgPool) -> anyhow::Result<Compaction
     let started = Instant::now();
     let mut conn = owner.acquire().await?;
     let (bytes_before, bytes_after) = retention::compact_growing_tables(&mut conn).await?;
-    let partition = "the id ledger and the rollups".to_string();
-    Ok(Compaction { partition, bytes_before, bytes_after, seconds: started.elapsed().as_secs_f64() })
+    let what = "the id ledger and the rollups".to_string();
+    Ok(Compaction { what, bytes_before, bytes_after, seconds: started.elapsed().as_secs_f64() })
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ async fn compact_newest(state: &AppState, now: DateTime<Utc>, run: &mut PurgeRun
     };
     let month = compact::compact(&state.owner, &partition).await.map_err(|e| e.context(partition.name.clone()))?;
     let growing = compact::compact_growing_tables(&state.owner).await?;
-    run.compacted.push(month.partition);
+    run.compacted.push(month.what);
     run.bytes_compacted += month.bytes_before - month.bytes_after + growing.bytes_before - growing.bytes_after;
     Ok(())
 }
