@@ -39,7 +39,7 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     let (mut page, histogram, options, counts_as_of) = tokio::try_join!(
         list_events(pool, &filter, Some(span.from), span.to, before.as_ref(), size),
         histogram(pool, &filter, span, now),
-        filter_options(pool, &filter, span.from, span.to),
+        filter_options(pool, &filter, span.from, span.to, now, &state.past_value_counts),
         crate::store::ledger::counts_as_of(pool, COUNTS_LAG_TOLERANCE),
     )
     .map_err(crate::error::from_database)?;

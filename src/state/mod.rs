@@ -22,6 +22,7 @@ use crate::config::{IngestConfig, ServerConfig};
 use crate::ingest::rules::RuleCache;
 use crate::ingest::{NewEvent, Pipeline};
 use crate::model::{Scope, SessionOptions};
+use crate::query::{PastDays, ValueCounts};
 use memo::Memo;
 use rate_limit::RateLimiter;
 use replica::Replica;
@@ -65,6 +66,8 @@ pub struct AppState {
     pub audit_queue: Arc<OnceLock<tokio::sync::mpsc::Sender<QueuedEvent>>>,
     /// The sessions page's filter choices per scope, as of the deriving worker's position.
     pub session_options: Arc<Memo<Scope, SessionOptions>>,
+    /// The explorer's option counts over past days, as of their last change.
+    pub past_value_counts: Arc<Memo<PastDays, ValueCounts>>,
 }
 
 /// One of Vigil's own events waiting to be stored, and whoever waits for its
@@ -138,6 +141,7 @@ impl AppState {
             recording_rules: Arc::default(),
             audit_queue: Arc::default(),
             session_options: Arc::default(),
+            past_value_counts: Arc::default(),
             config: Arc::new(config),
         })
     }

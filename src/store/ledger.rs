@@ -54,6 +54,32 @@ pub async fn version(pool: &PgPool, consumer: &str) -> sqlx::Result<String> {
     .map(Option::unwrap_or_default)
 }
 
+/// The version of the derived counts of the UTC days before the current one:
+/// it moves only when one of them changes ([`note_past_days_changed`]).
+pub async fn past_days_version(pool: &PgPool) -> sqlx::Result<String> {
+    sqlx::query_scalar("select past_days_version::text from ledger_positions where consumer = 'derive'")
+        .fetch_optional(pool)
+        .await
+        .map(Option::unwrap_or_default)
+}
+
+/// Note, in the transaction that changes them, that counts of a day before
+/// the current one change (and with them [`past_days_version`]).
+pub async fn note_past_days_changed(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("update ledger_positions set past_days_version = past_days_version + 1 where consumer = 'derive'")
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// Whether events from `earliest` on change the counts of a past day. A
+/// step that commits after midnight counts as changing the day before, so a
+/// read of past days just after midnight never keeps a count that misses it.
+pub fn changes_past_days(earliest: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    let margin = chrono::TimeDelta::minutes(10);
+    earliest.date_naive() < (now + margin).date_naive()
+}
+
 /// Move a follower past `end`, in the transaction of the work it did.
 pub async fn set_position(conn: &mut PgConnection, consumer: &str, end: Position) -> sqlx::Result<()> {
     sqlx::query(
@@ -164,4 +190,19 @@ pub async fn counts_as_of(pool: &PgPool, tolerance: chrono::Duration) -> sqlx::R
     .fetch_optional(pool)
     .await?;
     Ok(oldest.filter(|t| Utc::now() - *t > tolerance))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{TimeZone, Utc};
+
+    use super::changes_past_days;
+
+    #[test]
+    fn events_of_an_earlier_day_change_past_days_and_so_does_a_step_near_midnight() {
+        let at = |d, h, m| Utc.with_ymd_and_hms(2026, 12, d, h, m, 0).unwrap();
+        assert!(changes_past_days(at(2, 23, 0), at(3, 9, 0)));
+        assert!(!changes_past_days(at(3, 8, 0), at(3, 9, 0)));
+        assert!(changes_past_days(at(3, 23, 40), at(3, 23, 55)), "it may commit after midnight");
+    }
 }

@@ -233,7 +233,7 @@ pub async fn drop_partition(conn: &mut PgConnection, partition: &Partition) -> s
             .execute(&mut *conn)
             .await?;
     }
-    Ok(())
+    super::ledger::note_past_days_changed(conn).await
 }
 
 /// Derived tables of counts by time, and their time column: a dropped month's

@@ -10,6 +10,8 @@ use vigil::model::Histogram;
 use vigil::query::filter::{resolve_span, Span};
 use vigil::query::{histogram, list_events};
 
+use vigil::state::memo::Memo;
+
 use crate::helpers::{reading_all, spawn, TestApp};
 
 fn at(hours_ago: i64) -> String {
@@ -291,9 +293,10 @@ async fn option_lists_come_from_the_data_in_range(pool: PgPool) {
     let now = Utc::now();
     let values = |list: &[vigil::model::FilterOption]| list.iter().map(|o| o.value.clone()).collect::<BTreeSet<_>>();
 
+    let kept = Memo::default();
     let filter = reading_all("");
     let Span { from, to, .. } = resolve_span(&filter, now);
-    let options = vigil::query::filter_options(&app.pool, &filter, from, to).await.unwrap();
+    let options = vigil::query::filter_options(&app.pool, &filter, from, to, now, &kept).await.unwrap();
     assert_eq!(values(&options.environments), set(&["production", "staging"]));
     assert_eq!(values(&options.apps), set(&["billing", "insight"]));
     let acme = options.organizations.iter().find(|o| o.value == "org_a").unwrap();
@@ -301,9 +304,62 @@ async fn option_lists_come_from_the_data_in_range(pool: PgPool) {
     assert!(acme.events >= 2, "counted over the whole days the range touches");
 
     let staging = reading_all("env=staging");
-    let options = vigil::query::filter_options(&app.pool, &staging, from, to).await.unwrap();
+    let options = vigil::query::filter_options(&app.pool, &staging, from, to, now, &kept).await.unwrap();
     assert_eq!(values(&options.environments), set(&["production", "staging"]), "all environments stay choosable");
     assert_eq!(values(&options.types), set(&["role.update"]), "other lists follow the environment");
+}
+
+/// The counts of past days are kept between reads; each read still sees
+/// today's new events, and a late event of a past day, and a dropped month.
+#[sqlx::test(migrations = false)]
+async fn option_counts_of_past_days_are_kept_until_one_of_those_days_changes(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+    let kept = Memo::default();
+    let options = |query: &'static str| {
+        let (pool, kept) = (&app.pool, &kept);
+        async move {
+            let filter = reading_all(query);
+            let now = Utc::now();
+            let Span { from, to, .. } = resolve_span(&filter, now);
+            vigil::query::filter_options(pool, &filter, from, to, now, kept).await.unwrap()
+        }
+    };
+    let events_of = |options: &vigil::model::FilterOptions, value: &str| {
+        options.apps.iter().chain(&options.types).find(|o| o.value == value).map(|o| o.events)
+    };
+    let before = options("range=30d").await;
+    assert_eq!(events_of(&before, "server.start"), Some(1), "ten days ago");
+
+    let late = (Utc::now() - Duration::days(3)).to_rfc3339();
+    let today = Utc::now().to_rfc3339();
+    for (id, at, app_id) in [("late", &late, "late_app"), ("now", &today, "new_app")] {
+        let mut event = crate::helpers::event(id, at);
+        event["app"] = json!({"id": app_id});
+        event["type"] = json!("server.start");
+        assert_eq!(app.ingest(&json!([event])).await.0, 200);
+    }
+    let after = options("range=30d").await;
+    assert_eq!(events_of(&after, "new_app"), Some(1), "today's events are read each time");
+    assert_eq!(events_of(&after, "late_app"), Some(1), "a late event of a past day is not hidden by the kept counts");
+    assert_eq!(events_of(&after, "server.start"), Some(3));
+
+    let ten_days_ago = Utc::now() - Duration::days(10) + Duration::minutes(7);
+    let month = vigil::store::retention::partitions(&app.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.from <= ten_days_ago && ten_days_ago < p.to)
+        .expect("the month of the oldest event");
+    let mut tx = app.pool.begin().await.unwrap();
+    vigil::store::retention::drop_partition(&mut tx, &month).await.unwrap();
+    tx.commit().await.unwrap();
+    let left = [ten_days_ago.to_rfc3339(), late, today]
+        .iter()
+        .filter(|at| !(month.from..month.to).contains(&DateTime::parse_from_rfc3339(at).unwrap().with_timezone(&Utc)))
+        .count() as i64;
+    let dropped = options("range=30d").await;
+    assert_eq!(events_of(&dropped, "server.start"), Some(left).filter(|n| *n > 0), "a dropped month's values go");
 }
 
 #[sqlx::test(migrations = false)]
