@@ -148,7 +148,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     println!("slowest median: {:.1} ms\n", medians.iter().cloned().fold(0.0, f64::max));
 
-    println!("concurrent use: {CONCURRENT_CLIENTS} signed-in clients for {CONCURRENT_SECONDS} s each");
+    println!("concurrent use: {CONCURRENT_CLIENTS} signed-in clients for {CONCURRENT_SECONDS} s each, compressed as a browser asks");
     for path in ["/events", "/sessions"] {
         concurrent(&args.server, path, &cookie).await?;
     }
@@ -255,11 +255,15 @@ async fn sign_in(pool: &sqlx::PgPool, server: &str) -> anyhow::Result<String> {
 /// A GET with the session cookie that reads the whole response; fails unless
 /// it is a 200 without an error box. Returns the body.
 async fn get(server: &str, path: &str, cookie: &str) -> anyhow::Result<String> {
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {server}\r\nCookie: {cookie}\r\nConnection: close\r\n\r\n");
-    let response = exchange(server, request).await?;
+    let response = exchange(server, page_request(server, path, cookie, "identity")).await?;
     anyhow::ensure!(response.starts_with("HTTP/1.1 200"), "{path}: {}", &response[..response.len().min(200)]);
     anyhow::ensure!(!response.contains("role=\"alert\""), "{path} rendered an error box");
     Ok(response)
+}
+
+/// A GET of a console page with the session cookie, accepting `encoding`.
+fn page_request(server: &str, path: &str, cookie: &str, encoding: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: {server}\r\nCookie: {cookie}\r\nAccept-Encoding: {encoding}\r\nConnection: close\r\n\r\n")
 }
 
 /// Time a page; print its median, p95 and how many rows (`marker`s) it rendered.
@@ -269,8 +273,11 @@ async fn time_page(args: &BenchArgs, label: &str, path: &str, cookie: &str, mark
     Ok(report(&format!("{label:<52}"), &times, rows))
 }
 
-/// Requests per second and p50/p99 of [`CONCURRENT_CLIENTS`] clients fetching `path` in a loop.
+/// Requests per second and p50/p99 of [`CONCURRENT_CLIENTS`] clients fetching
+/// `path` in a loop, compressed as a browser asks for it (the page is checked
+/// for an error box once, uncompressed).
 async fn concurrent(server: &str, path: &str, cookie: &str) -> anyhow::Result<()> {
+    get(server, path, cookie).await?;
     let until = Instant::now() + Duration::from_secs(CONCURRENT_SECONDS);
     let clients: Vec<_> = (0..CONCURRENT_CLIENTS)
         .map(|_| {
@@ -279,7 +286,8 @@ async fn concurrent(server: &str, path: &str, cookie: &str) -> anyhow::Result<()
                 let mut times = Vec::new();
                 while Instant::now() < until {
                     let started = Instant::now();
-                    get(&server, &path, &cookie).await?;
+                    let response = exchange(&server, page_request(&server, &path, &cookie, "gzip, deflate, br")).await?;
+                    anyhow::ensure!(response.starts_with("HTTP/1.1 200"), "{path}: {}", &response[..response.len().min(200)]);
                     times.push(started.elapsed());
                 }
                 Ok::<_, anyhow::Error>(times)

@@ -13,7 +13,7 @@ use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use tower_governor::governor::GovernorConfigBuilder;
 use tower_governor::GovernorLayer;
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -73,8 +73,11 @@ pub fn router(state: AppState) -> Router {
         .layer(sessions)
         .layer(TraceLayer::new_for_http())
         // Pages, server-function replies and exports; static files come
-        // precompressed from a release build (`.ci/precompress`).
-        .layer(CompressionLayer::new())
+        // precompressed from a release build (`.ci/precompress`). Brotli at
+        // quality 1: measured with 16 clients on the events page (1 M events),
+        // 122–130 pages/s and 17.5 kB each against 99–107 and 14.4 kB at the
+        // default quality 4, whose per-response tables cost more than a page's render.
+        .layer(CompressionLayer::new().quality(CompressionLevel::Precise(1)))
         .with_state(state)
 }
 
