@@ -114,7 +114,7 @@ pub async fn compare_environments(query: String) -> Result<crate::model::Charted
     if let Some((_, message)) = crate::query::filter::out_of_bounds(&view.filter, now) {
         return Err(crate::error::invalid(message));
     }
-    let comparison = crate::query::compare::compare(state.reads(principal.read_after), &view, &principal.scope(), now)
+    let comparison = crate::query::compare::compare(state.reads(principal.read_after), &view, &principal.scope(), now, &state.past_counts)
         .await
         .map_err(crate::error::from_database)?;
     let search = Activity::new("events.compare", crate::model::Category::Access)

@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::filter::{push_dimension_conditions, push_scope, resolve_span, Span};
-use super::histogram::{counts, stack, Count, Split};
+use super::histogram::{counts_keeping_past_days, stack, Count, PastCounts, Split};
+use crate::state::memo::Memo;
 use crate::model::{
     CompareView, Comparison, EventFilter, Histogram, OnlyIn, Scope, TargetStates, TypeCounts, CONSOLE_ENVIRONMENT,
     STATE_EVENTS,
@@ -20,9 +21,16 @@ const ONLY_IN_SHOWN: i64 = 50;
 /// The most targets whose states are laid side by side.
 const STATES_SHOWN: usize = 100;
 
-/// Compare the view's environments as `scope` may see them, at `now`.
-#[tracing::instrument(skip(pool))]
-pub async fn compare(pool: &PgPool, view: &CompareView, scope: &Scope, now: DateTime<Utc>) -> sqlx::Result<Comparison> {
+/// Compare the view's environments as `scope` may see them, at `now` (the
+/// counts of past days kept in `kept`).
+#[tracing::instrument(skip(pool, kept))]
+pub async fn compare(
+    pool: &PgPool,
+    view: &CompareView,
+    scope: &Scope,
+    now: DateTime<Utc>,
+    kept: &Memo<PastCounts, Vec<Count>>,
+) -> sqlx::Result<Comparison> {
     let mut filter = EventFilter { environment: None, scope: scope.clone(), ..view.filter.clone() };
     let span = resolve_span(&filter, now);
     let available = super::options::environments_in_range(pool, scope, span.from, span.to).await?;
@@ -33,8 +41,8 @@ pub async fn compare(pool: &PgPool, view: &CompareView, scope: &Scope, now: Date
     // Roles by default: whose permissions differ is the question most asked.
     let kind = view.kind.clone().or_else(|| kinds.iter().find(|k| *k == "role").or(kinds.first()).cloned());
     let (by_type, by_app, seen_once, (states, states_partial)) = tokio::try_join!(
-        counts(pool, &filter, span, Split::Type),
-        counts(pool, &filter, span, Split::App),
+        counts_keeping_past_days(pool, &filter, span, Split::Type, now, kept),
+        counts_keeping_past_days(pool, &filter, span, Split::App, now, kept),
         seen_in_one(pool, &filter.scope, span.from),
         latest_states(pool, &filter, kind.as_deref(), &environments, span.to.unwrap_or(now)),
     )?;

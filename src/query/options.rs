@@ -41,7 +41,7 @@ pub async fn filter_options(
     let yesterday = today - TimeDelta::days(1);
     let past = PastDays { scope: filter.scope.clone(), environment: filter.environment.clone(), first, last: last.min(yesterday) };
     let past_counts = if past.first <= past.last {
-        let version = ledger::past_days_version(pool).await?;
+        let version = ledger::past_days_version(pool, now).await?;
         kept.get_or_compute(&past, version, || value_counts(pool, &past)).await?
     } else {
         Vec::new()

@@ -22,7 +22,7 @@ use crate::config::{IngestConfig, ServerConfig};
 use crate::ingest::rules::RuleCache;
 use crate::ingest::{NewEvent, Pipeline};
 use crate::model::{Scope, SessionOptions};
-use crate::query::{PastDays, ValueCounts};
+use crate::query::{Count, PastCounts, PastDays, ValueCounts};
 use memo::Memo;
 use rate_limit::RateLimiter;
 use replica::Replica;
@@ -68,6 +68,8 @@ pub struct AppState {
     pub session_options: Arc<Memo<Scope, SessionOptions>>,
     /// The explorer's option counts over past days, as of their last change.
     pub past_value_counts: Arc<Memo<PastDays, ValueCounts>>,
+    /// The compare page's daily counts over past days, as of their last change.
+    pub past_counts: Arc<Memo<PastCounts, Vec<Count>>>,
 }
 
 /// One of Vigil's own events waiting to be stored, and whoever waits for its
@@ -142,6 +144,7 @@ impl AppState {
             audit_queue: Arc::default(),
             session_options: Arc::default(),
             past_value_counts: Arc::default(),
+            past_counts: Arc::default(),
             config: Arc::new(config),
         })
     }

@@ -54,13 +54,21 @@ pub async fn version(pool: &PgPool, consumer: &str) -> sqlx::Result<String> {
     .map(Option::unwrap_or_default)
 }
 
-/// The version of the derived counts of the UTC days before the current one:
-/// it moves only when one of them changes ([`note_past_days_changed`]).
-pub async fn past_days_version(pool: &PgPool) -> sqlx::Result<String> {
-    sqlx::query_scalar("select past_days_version::text from ledger_positions where consumer = 'derive'")
-        .fetch_optional(pool)
-        .await
-        .map(Option::unwrap_or_default)
+/// The version of the counts of the UTC days before the one of `now`: it
+/// moves when one of them changes ([`note_past_days_changed`]), and while a
+/// committed batch with events of those days waits for the worker (reads that
+/// add such batches to the rollups then count it too).
+pub async fn past_days_version(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<String> {
+    let today = (now + PAST_DAYS_MARGIN).date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+    sqlx::query_scalar(&format!(
+        "select concat(past_days_version, '/', (select max(b.batch_id) from ingest_batches b \
+         where {UNDERIVED} and b.first_occurred_at < $1)) \
+         from ledger_positions where consumer = 'derive'"
+    ))
+    .bind(today)
+    .fetch_optional(pool)
+    .await
+    .map(Option::unwrap_or_default)
 }
 
 /// Note, in the transaction that changes them, that counts of a day before
@@ -76,9 +84,11 @@ pub async fn note_past_days_changed(conn: &mut PgConnection) -> sqlx::Result<()>
 /// step that commits after midnight counts as changing the day before, so a
 /// read of past days just after midnight never keeps a count that misses it.
 pub fn changes_past_days(earliest: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    let margin = chrono::TimeDelta::minutes(10);
-    earliest.date_naive() < (now + margin).date_naive()
+    earliest.date_naive() < (now + PAST_DAYS_MARGIN).date_naive()
 }
+
+/// How long before midnight a change counts as one of the day before.
+const PAST_DAYS_MARGIN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 /// Move a follower past `end`, in the transaction of the work it did.
 pub async fn set_position(conn: &mut PgConnection, consumer: &str, end: Position) -> sqlx::Result<()> {

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use vigil::model::{CompareView, Comparison, Scope};
 use vigil::query::compare::compare;
+use vigil::state::memo::Memo;
 
 use crate::helpers::{spawn, TestApp};
 
@@ -50,7 +51,7 @@ async fn two_environments(app: &TestApp) {
 }
 
 async fn compared(pool: &PgPool, query: &str, scope: Scope) -> Comparison {
-    compare(pool, &CompareView::from_query(query), &scope, Utc::now()).await.unwrap()
+    compare(pool, &CompareView::from_query(query), &scope, Utc::now(), &Memo::default()).await.unwrap()
 }
 
 fn only_in(c: &Comparison, dimension: &str) -> Vec<(String, String)> {
@@ -135,4 +136,25 @@ async fn a_viewer_compares_only_what_they_may_see(pool: PgPool) {
     let reply = viewer.call_ok("compare_environments", &[("query", "env=staging&env=production")]).await;
     assert_eq!(reply["data"]["environments"], json!(["production"]));
     assert!(!reply.to_string().contains("u_ben"), "{reply}");
+}
+
+/// Over 30 days the counts of past days are kept between comparisons; a late
+/// event of a past day and today's events are still counted on the next one.
+#[sqlx::test]
+async fn kept_counts_of_past_days_still_see_late_and_new_events(pool: PgPool) {
+    let app = spawn(pool.clone()).await;
+    let kept = Memo::default();
+    let totals = || async {
+        let c = compare(&pool, &CompareView::from_query("env=production&env=staging&range=30d"), &Scope::everything(), Utc::now(), &kept).await.unwrap();
+        c.environments.iter().cloned().zip(c.totals).collect::<Vec<_>>()
+    };
+    let at = |days: i64| (Utc::now() - Duration::days(days)).to_rfc3339();
+    let send = |id: &str, occurred_at: String, env: &str| json!([{"id": id, "occurred_at": occurred_at, "environment": env, "type": "app.view", "actor": {"id": "u"}}]);
+    for (id, days, env) in [("a", 5, "production"), ("b", 4, "staging")] {
+        assert_eq!(app.ingest(&send(id, at(days), env)).await.0, 200);
+    }
+    assert_eq!(totals().await, [("production".to_string(), 1), ("staging".to_string(), 1)]);
+    assert_eq!(app.ingest(&send("late", at(2), "staging")).await.0, 200);
+    assert_eq!(app.ingest(&send("now", Utc::now().to_rfc3339(), "staging")).await.0, 200);
+    assert_eq!(totals().await, [("production".to_string(), 1), ("staging".to_string(), 3)]);
 }
