@@ -12,5 +12,5 @@ mod sessions;
 pub use events::*;
 pub use export::{export_events, export_position_at, export_upto, ExportPage, ExportPosition};
 pub use histogram::{histogram, Count, PastCounts};
-pub use options::{filter_options, PastDays, ValueCounts};
+pub use options::{filter_options, ValueDays, ValueCounts};
 pub use sessions::{list_sessions, session_view};

@@ -13,10 +13,10 @@ use crate::model::{EventFilter, FilterOption, FilterOptions, Scope};
 use crate::state::memo::Memo;
 use crate::store::ledger;
 
-/// Whose counts over which past days: the reader's scope, the chosen
+/// Whose value counts over which days: the reader's scope, the chosen
 /// environment (every list but the environments' is narrowed to it) and the days.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
-pub struct PastDays {
+pub struct ValueDays {
     scope: Scope,
     environment: Option<String>,
     first: NaiveDate,
@@ -34,12 +34,12 @@ pub async fn filter_options(
     from: DateTime<Utc>,
     to: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
-    kept: &Memo<PastDays, ValueCounts>,
+    kept: &Memo<ValueDays, ValueCounts>,
 ) -> sqlx::Result<FilterOptions> {
     let today = now.date_naive();
     let (first, last) = (from.date_naive(), to.map_or(today, |to| to.date_naive()));
     let yesterday = today - TimeDelta::days(1);
-    let past = PastDays { scope: filter.scope.clone(), environment: filter.environment.clone(), first, last: last.min(yesterday) };
+    let past = ValueDays { scope: filter.scope.clone(), environment: filter.environment.clone(), first, last: last.min(yesterday) };
     let past_counts = if past.first <= past.last {
         let version = ledger::past_days_version(pool, now).await?;
         kept.get_or_compute(&past, version, || value_counts(pool, &past)).await?
@@ -57,7 +57,7 @@ pub async fn filter_options(
     q.push_bind(dimensions).push("::text[], ").push_bind(values).push("::text[], ").push_bind(events);
     q.push("::int8[]) as kept(dimension, value, events)");
     if last >= today {
-        let recent = PastDays { first: first.max(today), last, ..past };
+        let recent = ValueDays { first: first.max(today), last, ..past };
         q.push(" union all ");
         push_value_counts(&mut q, &recent);
     }
@@ -84,7 +84,7 @@ pub async fn filter_options(
 }
 
 /// Events per dimension and value over `days`.
-async fn value_counts(pool: &PgPool, days: &PastDays) -> sqlx::Result<ValueCounts> {
+async fn value_counts(pool: &PgPool, days: &ValueDays) -> sqlx::Result<ValueCounts> {
     let mut q = QueryBuilder::new("");
     push_value_counts(&mut q, days);
     q.build_query_as().fetch_all(pool).await
@@ -92,7 +92,7 @@ async fn value_counts(pool: &PgPool, days: &PastDays) -> sqlx::Result<ValueCount
 
 /// `select dimension, value, events …` over `days`: each environment's
 /// events, and every other dimension's values in the chosen environment.
-fn push_value_counts(q: &mut QueryBuilder<'_, Postgres>, days: &PastDays) {
+fn push_value_counts(q: &mut QueryBuilder<'_, Postgres>, days: &ValueDays) {
     // Every event has exactly one category, so the category rows count each event once.
     q.push("select 'environment' as dimension, environment as value, sum(events)::int8 as events");
     push_values_in_days(q, &days.scope, days.first, Some(days.last));

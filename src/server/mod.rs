@@ -76,7 +76,8 @@ pub fn router(state: AppState) -> Router {
         // precompressed from a release build (`.ci/precompress`). Brotli at
         // quality 1: measured with 16 clients on the events page (1 M events),
         // 122–130 pages/s and 17.5 kB each against 99–107 and 14.4 kB at the
-        // default quality 4, whose per-response tables cost more than a page's render.
+        // default quality 4, whose per-response tables cost more than a page's render
+        // (gzip, for the rare client without brotli, at level 1 likewise).
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(1)))
         .with_state(state)
 }

@@ -10,18 +10,26 @@ use std::future::Future;
 use std::hash::Hash;
 use std::sync::{Mutex, PoisonError};
 
-/// At most this many keys are kept; past it the map starts over.
+/// At most this many keys are kept by default; past it the map starts over.
 const MAX_KEYS: usize = 1000;
 
 pub struct Memo<K, V> {
     entries: Mutex<HashMap<K, (String, V)>>,
+    max_keys: usize,
     /// Held while a value is computed (misses are rare: one per version).
     computing: tokio::sync::Mutex<()>,
 }
 
 impl<K, V> Default for Memo<K, V> {
     fn default() -> Self {
-        Memo { entries: Mutex::new(HashMap::new()), computing: tokio::sync::Mutex::new(()) }
+        Memo::bounded(MAX_KEYS)
+    }
+}
+
+impl<K, V> Memo<K, V> {
+    /// A memo of at most `max_keys` keys (for large values).
+    pub fn bounded(max_keys: usize) -> Self {
+        Memo { entries: Mutex::new(HashMap::new()), max_keys, computing: tokio::sync::Mutex::new(()) }
     }
 }
 
@@ -54,7 +62,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Memo<K, V> {
     /// Keep `value`, computed for `key` at `version`.
     fn put(&self, key: K, version: String, value: V) {
         let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() >= MAX_KEYS && !entries.contains_key(&key) {
+        if entries.len() >= self.max_keys && !entries.contains_key(&key) {
             entries.clear();
         }
         entries.insert(key, (version, value));
