@@ -255,15 +255,20 @@ async fn sign_in(pool: &sqlx::PgPool, server: &str) -> anyhow::Result<String> {
 /// A GET with the session cookie that reads the whole response; fails unless
 /// it is a 200 without an error box. Returns the body.
 async fn get(server: &str, path: &str, cookie: &str) -> anyhow::Result<String> {
-    let response = exchange(server, page_request(server, path, cookie, "identity")).await?;
-    anyhow::ensure!(response.starts_with("HTTP/1.1 200"), "{path}: {}", &response[..response.len().min(200)]);
+    let response = fetch(server, path, cookie, "identity").await?;
     anyhow::ensure!(!response.contains("role=\"alert\""), "{path} rendered an error box");
     Ok(response)
 }
 
-/// A GET of a console page with the session cookie, accepting `encoding`.
-fn page_request(server: &str, path: &str, cookie: &str, encoding: &str) -> String {
-    format!("GET {path} HTTP/1.1\r\nHost: {server}\r\nCookie: {cookie}\r\nAccept-Encoding: {encoding}\r\nConnection: close\r\n\r\n")
+/// A GET of a console page with the session cookie, accepting `encoding`;
+/// fails unless it is a 200.
+async fn fetch(server: &str, path: &str, cookie: &str, encoding: &str) -> anyhow::Result<String> {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {server}\r\nCookie: {cookie}\r\nAccept-Encoding: {encoding}\r\nConnection: close\r\n\r\n"
+    );
+    let response = exchange(server, request).await?;
+    anyhow::ensure!(response.starts_with("HTTP/1.1 200"), "{path}: {}", &response[..response.len().min(200)]);
+    Ok(response)
 }
 
 /// Time a page; print its median, p95 and how many rows (`marker`s) it rendered.
@@ -286,8 +291,7 @@ async fn concurrent(server: &str, path: &str, cookie: &str) -> anyhow::Result<()
                 let mut times = Vec::new();
                 while Instant::now() < until {
                     let started = Instant::now();
-                    let response = exchange(&server, page_request(&server, &path, &cookie, "gzip, deflate, br")).await?;
-                    anyhow::ensure!(response.starts_with("HTTP/1.1 200"), "{path}: {}", &response[..response.len().min(200)]);
+                    fetch(&server, &path, &cookie, "gzip, deflate, br").await?;
                     times.push(started.elapsed());
                 }
                 Ok::<_, anyhow::Error>(times)

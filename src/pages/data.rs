@@ -65,9 +65,11 @@ fn PurgeSummary(health: PurgeHealth, now: chrono::DateTime<chrono::Utc>) -> impl
     let last = health.last_run.clone();
     let last_result = last.as_ref().map(|run| match (run.ok, &run.error) {
         (Some(true), _) => {
-            let compacted = (!run.compacted.is_empty())
-                .then(|| format!("; compacted {}, saved {}", run.compacted.join(", "), size(run.bytes_compacted)))
-                .unwrap_or_default();
+            let compacted = if run.compacted.is_empty() {
+                String::new()
+            } else {
+                format!("; compacted {}, saved {}", run.compacted.join(", "), size(run.bytes_compacted))
+            };
             format!("ok — dropped {}, reclaimed {}{compacted}", run.dropped.len(), size(run.bytes_reclaimed))
         }
         (Some(false), Some(error)) => format!("failed: {error}"),

@@ -10,7 +10,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::filter::{push_dimension_conditions, push_scope, resolve_span, Span};
 use super::histogram::{counts_keeping_past_days, stack, Count, PastCounts, Split};
-use crate::state::memo::Memo;
+use super::memo::Memo;
 use crate::model::{
     CompareView, Comparison, EventFilter, Histogram, OnlyIn, Scope, TargetStates, TypeCounts, CONSOLE_ENVIRONMENT,
     STATE_EVENTS,
@@ -40,9 +40,10 @@ pub async fn compare(
     let kinds = target_kinds(pool, &filter.scope).await?;
     // Roles by default: whose permissions differ is the question most asked.
     let kind = view.kind.clone().or_else(|| kinds.iter().find(|k| *k == "role").or(kinds.first()).cloned());
+    let version = crate::store::ledger::past_days_version(pool, now).await?;
     let (by_type, by_app, seen_once, (states, states_partial)) = tokio::try_join!(
-        counts_keeping_past_days(pool, &filter, span, Split::Type, now, kept),
-        counts_keeping_past_days(pool, &filter, span, Split::App, now, kept),
+        counts_keeping_past_days(pool, &filter, span, Split::Type, now, kept, &version),
+        counts_keeping_past_days(pool, &filter, span, Split::App, now, kept, &version),
         seen_in_one(pool, &filter.scope, span.from),
         latest_states(pool, &filter, kind.as_deref(), &environments, span.to.unwrap_or(now)),
     )?;

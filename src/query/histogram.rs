@@ -9,8 +9,8 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, SearchWords, Span};
 use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, Scope, MONTH};
-use crate::state::memo::Memo;
-use crate::store::ledger::{self, UNDERIVED};
+use super::memo::Memo;
+use crate::store::ledger::UNDERIVED;
 
 /// The origin of every bar: bars of a day start at midnight UTC.
 const EPOCH: &str = "timestamptz '1970-01-01 00:00:00+00'";
@@ -164,9 +164,10 @@ pub struct PastCounts {
     to: DateTime<Utc>,
 }
 
-/// [`counts`] with daily bars, the days before today's kept in `kept` until
-/// one of them changes (`ledger::past_days_version`): 30 days of the daily
-/// rollup are ≈54 000 rows at 1 M events, a day ≈1 800. Other spans as [`counts`].
+/// [`counts`] with daily bars, the days before today's kept in `kept` while
+/// the past days' `version` (`ledger::past_days_version`) stays: 30 days of
+/// the daily rollup are ≈54 000 rows at 1 M events, a day ≈1 800. Other
+/// spans as [`counts`].
 pub async fn counts_keeping_past_days(
     pool: &PgPool,
     filter: &EventFilter,
@@ -174,6 +175,7 @@ pub async fn counts_keeping_past_days(
     split: Split,
     now: DateTime<Utc>,
     kept: &Memo<PastCounts, Vec<Count>>,
+    version: &str,
 ) -> sqlx::Result<Vec<Count>> {
     let today = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
     if span.bucket_seconds != 86_400 || Source::for_span(filter, span) != Source::Daily || span.from >= today {
@@ -182,8 +184,7 @@ pub async fn counts_keeping_past_days(
     let past_to = span.to.map_or(today, |to| to.min(today));
     let past = Span { to: Some(past_to), ..span };
     let key = PastCounts { scope: filter.scope.clone(), filter: filter.to_query(), split, from: span.from, to: past_to };
-    let version = ledger::past_days_version(pool, now).await?;
-    let mut rows = kept.get_or_compute(&key, version, || counts(pool, filter, past, split)).await?;
+    let mut rows = kept.get_or_compute(&key, version.to_string(), || counts(pool, filter, past, split)).await?;
     if span.to.is_none_or(|to| to > today) {
         rows.extend(counts(pool, filter, Span { from: today, ..span }, split).await?);
     }

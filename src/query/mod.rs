@@ -6,6 +6,7 @@ mod events;
 mod export;
 pub mod filter;
 mod histogram;
+pub mod memo;
 mod options;
 mod sessions;
 

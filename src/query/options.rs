@@ -10,7 +10,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::filter::push_scope;
 use crate::model::{EventFilter, FilterOption, FilterOptions, Scope};
-use crate::state::memo::Memo;
+use super::memo::Memo;
 use crate::store::ledger;
 
 /// Whose value counts over which days: the reader's scope, the chosen

@@ -8,7 +8,7 @@ use super::filter::push_scope;
 use crate::model::{
     FilterOption, PathPoint, Place, Scope, SessionFilter, SessionList, SessionOptions, SessionSummary, SessionView, MAP_SESSIONS,
 };
-use crate::state::memo::Memo;
+use super::memo::Memo;
 use crate::store::{derive, ledger};
 
 const SESSION_COLUMNS: &str = "environment, organization_id, coalesce(organization_name, nullif(organization_id, '')) as organization, \

@@ -1,11 +1,11 @@
 //! Application state: what a request handler, server function or background
 //! task may need (pools, configuration, the token signer, the seal key, rate
 //! limiters, the ingest pipeline, kept read results). Every layer may use it; it
-//! knows no layer above it: the one module it names besides configuration,
-//! errors and the shared types of `model` is `ingest`, for the types of the
-//! pipeline and the rule cache it holds (`ingest` knows nothing of the state).
+//! knows no layer above it: the modules it names besides configuration,
+//! errors and the shared types of `model` are `ingest`, for the types of the
+//! pipeline and the rule cache it holds, and `query`, for the read results it
+//! keeps (`query::memo`); neither knows anything of the state.
 
-pub mod memo;
 pub mod rate_limit;
 pub mod replica;
 pub mod seal_key;
@@ -22,8 +22,8 @@ use crate::config::{IngestConfig, ServerConfig};
 use crate::ingest::rules::RuleCache;
 use crate::ingest::{NewEvent, Pipeline};
 use crate::model::{Scope, SessionOptions};
-use crate::query::{Count, PastCounts, ValueDays, ValueCounts};
-use memo::Memo;
+use crate::query::memo::Memo;
+use crate::query::{Count, PastCounts, ValueCounts, ValueDays};
 use rate_limit::RateLimiter;
 use replica::Replica;
 use seal_key::SealKey;

@@ -43,7 +43,7 @@ pub async fn position(conn: &mut PgConnection, consumer: &str) -> sqlx::Result<P
 
 /// A version of what a follower has done, changing whenever it moves and every
 /// minute: reads of what it derives may be kept until it changes
-/// ([`crate::state::memo::Memo`]).
+/// (`query::memo::Memo`).
 pub async fn version(pool: &PgPool, consumer: &str) -> sqlx::Result<String> {
     sqlx::query_scalar(
         "select concat(xid, '/', batch_id, '/', date_trunc('minute', now())) from ledger_positions where consumer = $1",

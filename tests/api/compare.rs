@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use vigil::model::{CompareView, Comparison, Scope};
 use vigil::query::compare::compare;
-use vigil::state::memo::Memo;
+use vigil::query::memo::Memo;
 
 use crate::helpers::{spawn, TestApp};
 

@@ -196,7 +196,7 @@ async fn sessions_start_collect_activity_end_and_time_out(pool: sqlx::PgPool) {
 #[sqlx::test(migrations = false)]
 async fn the_sessions_filter_choices_are_kept_only_until_the_sessions_change(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
-    let kept = vigil::state::memo::Memo::default();
+    let kept = vigil::query::memo::Memo::default();
     let active = sessions_reading_all("");
     let list = || vigil::query::list_sessions(&app.pool, &active, 30, 100, &kept);
     let choices = |options: &[vigil::model::FilterOption]| {

@@ -10,7 +10,7 @@ use vigil::model::Histogram;
 use vigil::query::filter::{resolve_span, Span};
 use vigil::query::{histogram, list_events};
 
-use vigil::state::memo::Memo;
+use vigil::query::memo::Memo;
 
 use crate::helpers::{reading_all, spawn, TestApp};
 
