@@ -45,7 +45,7 @@ pub async fn write(pool: &PgPool, partition: &Partition, dir: &Path) -> anyhow::
     let file = File::create(&partial).map_err(|e| anyhow::anyhow!("creating {}: {e}", partial.display()))?;
     let mut gzip = GzEncoder::new(Hashing { inner: BufWriter::new(file), hash: Sha256::new(), bytes: 0 }, Compression::default());
     let mut conn = pool.acquire().await?;
-    let rows = retention::stream_rows_json(&mut conn, &partition.name, |line| {
+    let rows = retention::stream_rows_json(&mut conn, partition, |line| {
         gzip.write_all(line.as_bytes())?;
         gzip.write_all(b"\n")
     })

@@ -178,7 +178,7 @@ async fn due_partitions(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<
 /// batch's part of them (see `store::seal`); and how many events.
 async fn prune_record(state: &AppState, partition: &Partition, archived: Option<&PartitionArchive>) -> anyhow::Result<(serde_json::Value, u64)> {
     let mut conn = state.owner.acquire().await?;
-    let parts = seal::partition_parts(&mut conn, &partition.name).await?;
+    let parts = seal::partition_parts(&mut conn, partition).await?;
     let events: u64 = parts.iter().map(|(_, part)| part.events).sum();
     let record = PruneRecord {
         partition: partition.name.clone(),

@@ -333,7 +333,7 @@ impl Serialize for Fields<'_> {
 #[tracing::instrument(skip(pool))]
 pub async fn get_event(pool: &PgPool, id: &str, scope: &Scope) -> sqlx::Result<Option<EventDetail>> {
     let mut q = QueryBuilder::<Postgres>::new(format!(
-        "select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events \
+        "select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events_with_client \
          where (organization_id, occurred_at, id, environment) = \
                (select organization_id, occurred_at, id, environment from event_ids where id = "
     ));
@@ -376,7 +376,7 @@ pub async fn target_history(
     limit: u32,
 ) -> sqlx::Result<TargetHistory> {
     let mut q = QueryBuilder::<Postgres>::new(format!(
-        "select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events where target_id = "
+        "select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events_with_client where target_id = "
     ));
     q.push_bind(target_id).push(" and target_type = ").push_bind(target_type);
     push_scope(&mut q, scope);

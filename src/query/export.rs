@@ -118,7 +118,7 @@ async fn batch_events(
         .push_bind(column(|b| b.seq_to))
         .push(format!(
             "::int8[]) with ordinality as b(xid, batch_id, seq_from, seq_to, n) \
-             cross join lateral (select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events \
+             cross join lateral (select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events_with_client \
              where seq between b.seq_from and b.seq_to"
         ));
     push_conditions(&mut q, filter);

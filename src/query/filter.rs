@@ -186,7 +186,9 @@ fn console_environment(op: &str) -> String {
 /// `events` read by time, as a parenthesised select with `conditions`. The time
 /// index leaves Vigil's own events out (migration 24): when `filter` may
 /// include them, the others and Vigil's own are read apart, each with
-/// `conditions`, and put together (`union all`).
+/// `conditions`, and put together (`union all`). Read through the view
+/// `events_with_client`, whose join PostgreSQL removes unless `columns` name
+/// the client (migration 28).
 pub fn push_events_by_time<'a>(
     q: &mut QueryBuilder<'a, Postgres>,
     columns: &str,
@@ -194,14 +196,14 @@ pub fn push_events_by_time<'a>(
     mut conditions: impl FnMut(&mut QueryBuilder<'a, Postgres>),
 ) {
     if filter.without_console || filter.environment.is_some() {
-        q.push(format!("(select {columns} from events where true"));
+        q.push(format!("(select {columns} from events_with_client where true"));
         conditions(q);
         q.push(")");
         return;
     }
-    q.push(format!("((select {columns} from events where true{}", console_environment("<>")));
+    q.push(format!("((select {columns} from events_with_client where true{}", console_environment("<>")));
     conditions(q);
-    q.push(format!(") union all (select {columns} from events where true{}", console_environment("=")));
+    q.push(format!(") union all (select {columns} from events_with_client where true{}", console_environment("=")));
     conditions(q);
     q.push("))");
 }

@@ -238,7 +238,7 @@ async fn session_path(pool: &PgPool, row: &SessionRow, session_id: &str) -> sqlx
          (select occurred_at, coalesce(client_info->'reported'->>'latitude', client_info->>'latitude')::float8, \
                  coalesce(client_info->'reported'->>'longitude', client_info->>'longitude')::float8, \
                  concat_ws(', ', coalesce(client_info->'reported'->>'city', client_info->>'city'), country_code), false \
-          from events where actor_session_id = $1 and environment = $2 and organization_id = $3 \
+          from events_with_client where actor_session_id = $1 and environment = $2 and organization_id = $3 \
             and (client_info ? 'latitude' or client_info->'reported' ? 'latitude') \
           order by occurred_at, id limit 2000) \
          order by 1",

@@ -18,7 +18,7 @@ inserted as materialized (
     cross join lateral (
         -- The sequence index alone finds a batch (one probe per partition;
         -- its time range may be wide); offset 0 keeps this a lookup per batch.
-        select * from events
+        select * from events_with_client
         where seq between r.seq_from and r.seq_to
         offset 0
     ) e

@@ -204,14 +204,19 @@ pub async fn environments_by_month(pool: &PgPool, partitions: &[Partition]) -> s
     Ok(rows.into_iter().map(|(_, environments)| environments).collect())
 }
 
-/// A partition's rows as JSON lines, in `seq` order, to `each`.
+/// The rows of one partition, read through a view of `events` (`$1`, `$2`:
+/// the partition's bounds, which prune the others).
+pub const IN_PARTITION: &str = "occurred_at >= $1 and occurred_at < $2";
+
+/// A partition's rows as JSON lines, in `seq` order, to `each`, each with its
+/// client (as stored before migration 28).
 pub async fn stream_rows_json(
     conn: &mut PgConnection,
-    partition: &str,
+    partition: &Partition,
     mut each: impl FnMut(&str) -> std::io::Result<()>,
 ) -> anyhow::Result<u64> {
-    let sql = format!("select row_to_json(e)::text from {} e order by seq", quoted(partition));
-    let mut rows = sqlx::query_scalar::<_, String>(&sql).fetch(conn);
+    let sql = format!("select row_to_json(e)::text from events_with_client e where {IN_PARTITION} order by seq");
+    let mut rows = sqlx::query_scalar::<_, String>(&sql).bind(partition.from).bind(partition.to).fetch(conn);
     let mut count = 0;
     while let Some(line) = rows.try_next().await? {
         each(&line)?;
@@ -236,9 +241,10 @@ pub async fn drop_partition(conn: &mut PgConnection, partition: &Partition) -> s
     super::ledger::note_past_days_changed(conn).await
 }
 
-/// Derived tables of counts by time, and their time column: a dropped month's
-/// rows go with it, so that the chart never counts events that are gone.
-const DERIVED_BY_TIME: [(&str, &str); 9] = [
+/// Tables derived from events by time, and their time column: a dropped
+/// month's rows go with it, so that the chart never counts events that are
+/// gone, and no client is kept without its events.
+const DERIVED_BY_TIME: [(&str, &str); 10] = [
     ("event_counts_quarter", "quarter"),
     ("event_counts_quarter_coarse", "quarter"),
     ("event_counts", "hour"),
@@ -248,6 +254,7 @@ const DERIVED_BY_TIME: [(&str, &str); 9] = [
     ("event_values", "day"),
     ("term_counts_daily", "day"),
     ("actor_counts_daily", "day"),
+    ("event_clients", "month"),
 ];
 
 /// Advisory lock of the one retention run in progress ("vigilret").

@@ -22,6 +22,7 @@ use sqlx::{PgConnection, PgPool};
 use futures::TryStreamExt;
 
 use super::ledger::{self, Batch, Position};
+use super::retention::{Partition, IN_PARTITION};
 use super::write::BATCH_SEQ_SPAN;
 use crate::ingest::NewEvent;
 
@@ -304,7 +305,7 @@ impl StoredEvent {
 
 /// The events with `seq` in `from..=to` (one batch), in `seq` order.
 pub async fn stored_events(conn: &mut PgConnection, from: i64, to: i64) -> sqlx::Result<Vec<StoredEvent>> {
-    sqlx::query_as(&format!("select {STORED_COLUMNS} from events where seq between $1 and $2 order by seq"))
+    sqlx::query_as(&format!("select {STORED_COLUMNS} from events_with_client where seq between $1 and $2 order by seq"))
         .bind(from)
         .bind(to)
         .fetch_all(conn)
@@ -313,9 +314,9 @@ pub async fn stored_events(conn: &mut PgConnection, from: i64, to: i64) -> sqlx:
 
 /// The month parts of every batch with events in one partition (a month),
 /// from the stored rows: what a retention drop records before it drops them.
-pub async fn partition_parts(conn: &mut PgConnection, partition: &str) -> sqlx::Result<Vec<(i64, MonthPart)>> {
-    let sql = format!("select {STORED_COLUMNS} from {} order by seq", super::retention::quoted(partition));
-    let mut rows = sqlx::query_as::<_, StoredEvent>(&sql).fetch(conn);
+pub async fn partition_parts(conn: &mut PgConnection, partition: &Partition) -> sqlx::Result<Vec<(i64, MonthPart)>> {
+    let sql = format!("select {STORED_COLUMNS} from events_with_client where {IN_PARTITION} order by seq");
+    let mut rows = sqlx::query_as::<_, StoredEvent>(&sql).bind(partition.from).bind(partition.to).fetch(conn);
     let mut batches: BTreeMap<i64, Vec<(String, Hash)>> = BTreeMap::new();
     while let Some(row) = rows.try_next().await? {
         let leaf = (month_of(row.occurred_at), row.canonical().leaf());

@@ -2,15 +2,17 @@
 //!
 //! Writers run concurrently (no global lock). A batch claims its event ids
 //! (unique per environment and organization), streams the claimed events into
-//! `events` with `COPY`, and adds its row to `ingest_batches` in the same
-//! transaction. Everything derived from events (counts, names, terms,
-//! sessions) is the deriving worker's job (`store::derive`).
+//! `events` with `COPY` (their clients to `event_clients`, `store::clients`),
+//! and adds its row to `ingest_batches` in the same transaction. Everything
+//! derived from events (counts, names, terms, sessions) is the deriving
+//! worker's job (`store::derive`).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
+use super::clients::{self, Client};
 use super::seal::{batch_root, month_of, month_parts, stored_time, Canonical, Hash};
 use super::terms::Terms;
 use crate::ingest::NewEvent;
@@ -76,6 +78,7 @@ async fn write(conn: &mut PgConnection, events: &[NewEvent], sealing: Sealing) -
         let mut copy = conn.copy_in_raw(COPY_EVENTS).await?;
         copy.send(rows.text).await?;
         copy.finish().await?;
+        clients::record(conn, &rows.clients).await?;
         record_batch(conn, batch_id, chunk, rows.root).await?;
     }
     let inserted = stored.len() as u64;
@@ -153,26 +156,30 @@ const COPY_EVENTS: &str = "copy events (
     type, category, outcome, reason, actor_type, actor_id, actor_name, actor_email, actor_role,
     actor_session_id, actor_api_key_id, target_type, target_id, target_name, changes,
     request_id, request_method, request_path, request_status, request, response, client_ip,
-    user_agent, machine_id, details, client_info, country_code, device_type, search_text, leaf
+    client_key, machine_id, details, country_code, device_type, search_text, leaf
 ) from stdin";
 
 /// A chunk of events in PostgreSQL's text `COPY` format, each with its leaf,
-/// and the chunk's root (see `store::seal`).
-struct CopyRows {
+/// the chunk's root (see `store::seal`) and the clients its events refer to.
+struct CopyRows<'a> {
     text: Vec<u8>,
     root: Option<Hash>,
+    clients: Vec<Client<'a>>,
 }
 
-impl CopyRows {
-    fn encode(events: &[&NewEvent], first_seq: i64, sealing: Sealing) -> CopyRows {
+impl<'a> CopyRows<'a> {
+    fn encode(events: &[&'a NewEvent], first_seq: i64, sealing: Sealing) -> Self {
         let mut text = Vec::with_capacity(events.len() * 1024);
         let mut leaves = Vec::with_capacity(events.len());
+        let mut clients = Vec::new();
         for (i, e) in events.iter().enumerate() {
             let seq = first_seq + i as i64;
-            let line = Line::new(&mut text).event(e, seq);
+            let client = Client::of(e);
+            let line = Line::new(&mut text).event(e, seq, client.as_ref().map(|c| c.key.as_slice()));
+            clients.extend(client);
             if sealing == Sealing::On {
                 let leaf = Canonical::of(e, seq).leaf();
-                line.bytea(&leaf);
+                line.bytea(Some(&leaf));
                 leaves.push((month_of(e.occurred_at), leaf));
             } else {
                 line.text(None);
@@ -180,7 +187,7 @@ impl CopyRows {
             text.push(b'\n');
         }
         let root = (sealing == Sealing::On).then(|| batch_root(&month_parts(leaves)));
-        CopyRows { text, root }
+        CopyRows { text, root, clients }
     }
 }
 
@@ -195,7 +202,7 @@ impl<'a> Line<'a> {
         Line { out, first: true }
     }
 
-    fn event(self, e: &NewEvent, seq: i64) -> Self {
+    fn event(self, e: &NewEvent, seq: i64, client: Option<&[u8]>) -> Self {
         let info = e.client_info.as_ref();
         self.text(Some(&e.organization_id))
             .time(e.occurred_at)
@@ -227,18 +234,20 @@ impl<'a> Line<'a> {
             .json(e.request.as_ref())
             .json(e.response.as_ref())
             .text(e.client_ip.as_deref())
-            .text(e.user_agent.as_deref())
+            .bytea(client)
             .text(e.machine_id.as_deref())
             .json(e.details.as_ref())
-            .json(info.map(|i| serde_json::to_value(i).expect("client info serialises")).as_ref())
             .text(info.and_then(|i| i.place_country()))
             .text(info.and_then(|i| i.device_type.as_deref()))
             .text(Some(&Terms::of_event(e).stored()))
     }
 
     /// `\\x` and hex: a backslash escaped for `COPY`, then bytea's hex form.
-    fn bytea(self, value: &[u8]) -> Self {
-        self.raw(&format!("\\\\x{}", hex::encode(value)))
+    fn bytea(self, value: Option<&[u8]>) -> Self {
+        match value {
+            Some(value) => self.raw(&format!("\\\\x{}", hex::encode(value))),
+            None => self.text(None),
+        }
     }
 
     fn separate(&mut self) {

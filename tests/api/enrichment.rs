@@ -3,7 +3,9 @@
 use serde_json::{json, Value};
 use vigil::ingest::enrich::Enricher;
 
-use crate::helpers::{sessions_reading_all, spawn};
+use vigil::model::Scope;
+
+use crate::helpers::{event, sessions_reading_all, spawn, EXPORT_KEY};
 
 fn enricher() -> Enricher {
     let path = std::env::var("VIGIL_GEOIP_DB").expect("make test installs the location database and sets VIGIL_GEOIP_DB");
@@ -85,7 +87,7 @@ async fn secrets_never_reach_the_database(pool: sqlx::PgPool) {
     assert_eq!(status, 200);
 
     let leaks: i64 = sqlx::query_scalar(
-        "select count(*) from events e where e::text like '%SECRET%' or e::text like '%hunter2%' or e::text like '%4111%'",
+        "select count(*) from events_with_client e where e::text like '%SECRET%' or e::text like '%hunter2%' or e::text like '%4111%'",
     )
     .fetch_one(&app.pool)
     .await
@@ -283,7 +285,7 @@ async fn a_location_reported_by_the_source_is_kept_shown_and_used_for_flags(pool
     app.ingest(&json!([second])).await;
 
     let (country, reported): (Option<String>, Value) =
-        sqlx::query_as("select country_code, client_info->'reported' from events where actor_session_id = 'r1'")
+        sqlx::query_as("select country_code, client_info->'reported' from events_with_client where actor_session_id = 'r1'")
             .fetch_one(&app.pool)
             .await
             .unwrap();
@@ -310,4 +312,72 @@ async fn a_location_reported_by_the_source_is_kept_shown_and_used_for_flags(pool
     assert_eq!(reply["accepted"], 1);
     let fields: Vec<&str> = reply["rejected"].as_array().unwrap().iter().map(|r| r["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["location.latitude", "location.latitude"]);
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_client_is_stored_once_per_organization_and_month_and_read_back_with_each_event(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let in_org = |id: &str, time: &str, organization: &str| {
+        let mut e = event(id, time);
+        e["organization"] = json!({"id": organization});
+        e["client"] = json!({"ip": "81.2.69.160", "user_agent": CHROME_WINDOWS});
+        e["actor"]["session_id"] = json!(format!("s-{organization}"));
+        e
+    };
+    let mut bare = event("bare", "2026-11-02T10:00:00Z");
+    bare.as_object_mut().unwrap().remove("client");
+    let batch = json!([
+        in_org("a1", "2026-11-02T10:00:00Z", "org_a"),
+        in_org("a2", "2026-11-03T10:00:00Z", "org_a"),
+        in_org("b1", "2026-11-02T10:00:00Z", "org_b"),
+        in_org("a3", "2026-10-30T10:00:00Z", "org_a"),
+        bare,
+    ]);
+    let (status, reply) = app.ingest(&batch).await;
+    assert_eq!(status, 200, "{reply}");
+
+    let clients: Vec<(String, chrono::NaiveDate)> =
+        sqlx::query_as("select organization_id, month from event_clients order by 1, 2").fetch_all(&app.pool).await.unwrap();
+    let month = |m: &str| chrono::NaiveDate::parse_from_str(m, "%Y-%m-%d").unwrap();
+    assert_eq!(
+        clients,
+        [("org_a".to_string(), month("2026-10-01")), ("org_a".into(), month("2026-11-01")), ("org_b".into(), month("2026-11-01"))],
+        "one client per organization and month"
+    );
+    let inline = app.count("select count(*) from events where user_agent is not null or client_info is not null").await;
+    assert_eq!(inline, 0, "the event rows keep only the key");
+    assert_eq!(app.count("select count(*) from events where client_key is not null").await, 4);
+    app.seal().await;
+    let report = app.verify().await;
+    assert!(report.is_clean(), "the leaves cover the client as sent: {:?}", report.findings);
+
+    // Stored before the dictionary: the row's own client.
+    sqlx::query("update events set user_agent = 'Legacy/1.0', client_info = '{\"browser\": \"Legacy\"}', client_key = null where id = 'a2'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let page = app.get_json("/api/v1/events/export?since=2000-01-01T00:00:00Z", EXPORT_KEY).await;
+    let by_id = |id: &str| page["events"].as_array().unwrap().iter().find(|e| e["id"] == id).unwrap().clone();
+    for id in ["a1", "b1", "a3"] {
+        let e = by_id(id);
+        assert_eq!(e["client"]["user_agent"], CHROME_WINDOWS, "{id}");
+        assert_eq!(e["enrichment"]["browser"], "Chrome", "{id}");
+        assert_eq!(e["enrichment"]["country_code"], "GB", "{id}");
+    }
+    assert_eq!(by_id("a2")["client"]["user_agent"], "Legacy/1.0");
+    assert_eq!(by_id("a2")["enrichment"]["browser"], "Legacy");
+    assert!(by_id("bare").get("enrichment").is_none() && by_id("bare")["client"].get("user_agent").is_none());
+
+    let detail = vigil::query::get_event(&app.pool, "b1", &Scope::everything()).await.unwrap().unwrap();
+    assert_eq!(detail.user_agent.as_deref(), Some(CHROME_WINDOWS));
+    assert_eq!(detail.client.and_then(|c| c.browser).as_deref(), Some("Chrome"));
+    app.derived().await;
+    let sessions = app.count("select count(*) from sessions where client_info->>'browser' = 'Chrome' and device_type = 'desktop'").await;
+    assert_eq!(sessions, 2, "sessions take their device from the client");
+
+    // Editing a stored client shows as an edit of the events that refer to it.
+    sqlx::query("update event_clients set user_agent = 'Forged/1.0' where organization_id = 'org_b'").execute(&app.pool).await.unwrap();
+    let mut edited: Vec<_> = app.verify().await.findings.into_iter().filter_map(|f| f.event_id).collect();
+    edited.sort();
+    assert_eq!(edited, ["a2", "b1"]);
 }

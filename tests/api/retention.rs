@@ -58,6 +58,9 @@ async fn partitions_past_every_period_are_dropped_and_nothing_younger(pool: sqlx
     assert_eq!(ids, ["l1", "p3", "s2"]);
     let counted = app.count("select coalesce(sum(events), 0)::int8 from event_counts_daily where day < '2025-04-01' and environment <> 'legal'").await;
     assert_eq!(counted, 0, "the chart no longer counts dropped months");
+    let clients = |months: &str| format!("select count(*) from event_clients where month in ({months})");
+    assert_eq!(app.count(&clients("'2024-01-01', '2024-06-01', '2025-03-01'")).await, 0, "the clients of dropped months go with them");
+    assert_eq!(app.count(&clients("'2023-01-01', '2025-06-01'")).await, 2, "those of kept months stay");
     let dropped_events = app.count("select count(*) from events where environment = 'vigil' and type = 'retention.partition_dropped'").await;
     assert_eq!(dropped_events, 3, "each drop is an event in Vigil's own environment");
 
@@ -93,6 +96,8 @@ async fn a_partition_is_archived_read_back_and_hashed_before_it_is_dropped(pool:
     let rows: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(rows.len() as i64, january.rows.unwrap());
     assert_eq!(rows[0]["id"], "p1");
+    assert_eq!(rows[0]["user_agent"], "Mozilla/5.0", "an archived event has its client");
+    assert!(rows[0].get("client_key").is_none());
 }
 
 fn hex_of(bytes: &[u8]) -> String {
