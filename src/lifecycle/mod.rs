@@ -91,6 +91,9 @@ pub async fn purge(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Purge
     if let Err(error) = crate::monitor::keep_results(state, now).await {
         errors.push(format!("check results: {error}"));
     }
+    if let Err(error) = retention::thin_quarter_counts(&state.owner, now).await {
+        errors.push(format!("thinning quarter-hour counts: {error}"));
+    }
     match due_partitions(state, now).await {
         Ok(due) => {
             for partition in due {

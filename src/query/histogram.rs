@@ -11,6 +11,7 @@ use super::filter::{needs_events, push_conditions, push_dimension_conditions, pu
 use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, Scope, MONTH};
 use super::memo::Memo;
 use crate::store::ledger::UNDERIVED;
+use crate::store::retention::quarter_counts_since;
 
 /// The origin of every bar: bars of a day start at midnight UTC.
 const EPOCH: &str = "timestamptz '1970-01-01 00:00:00+00'";
@@ -20,7 +21,7 @@ const EPOCH: &str = "timestamptz '1970-01-01 00:00:00+00'";
 /// chosen, otherwise by category.
 #[tracing::instrument(skip(pool))]
 pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: DateTime<Utc>) -> sqlx::Result<Histogram> {
-    let rows = counts(pool, filter, span, Split::Category).await?;
+    let rows = counts(pool, filter, span, Split::Category, now).await?;
     let environments: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.environment.as_str()).collect();
     let by_environment = filter.environment.is_none() && environments.len() > 1;
     Ok(stack(rows, by_environment, span.from, span.to.unwrap_or(now), span.bucket_seconds))
@@ -55,11 +56,15 @@ pub struct Count {
 }
 
 /// The filter's events counted per bar of the span, environment and `split`,
-/// from the coarsest rollup that answers exactly.
-pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Split) -> sqlx::Result<Vec<Count>> {
+/// from the coarsest rollup that answers exactly (as of `now`).
+pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Split, now: DateTime<Utc>) -> sqlx::Result<Vec<Count>> {
     let Span { from, to, bucket_seconds } = span;
     let coarse = split == Split::Category && coarse(filter);
     let mut source = Source::for_span(filter, span);
+    // Quarter-hour counts by type, app and outcome are kept for recent days only.
+    if source == Source::QuarterHourly && !coarse && from < quarter_counts_since(now) {
+        source = Source::Events;
+    }
     // The word counts are by category only.
     if source.word().is_some() && split != Split::Category {
         source = Source::Events;
@@ -179,14 +184,14 @@ pub async fn counts_keeping_past_days(
 ) -> sqlx::Result<Vec<Count>> {
     let today = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
     if span.bucket_seconds != 86_400 || Source::for_span(filter, span) != Source::Daily || span.from >= today {
-        return counts(pool, filter, span, split).await;
+        return counts(pool, filter, span, split, now).await;
     }
     let past_to = span.to.map_or(today, |to| to.min(today));
     let past = Span { to: Some(past_to), ..span };
     let key = PastCounts { scope: filter.scope.clone(), filter: filter.to_query(), split, from: span.from, to: past_to };
-    let mut rows = kept.get_or_compute(&key, version.to_string(), || counts(pool, filter, past, split)).await?;
+    let mut rows = kept.get_or_compute(&key, version.to_string(), || counts(pool, filter, past, split, now)).await?;
     if span.to.is_none_or(|to| to > today) {
-        rows.extend(counts(pool, filter, Span { from: today, ..span }, split).await?);
+        rows.extend(counts(pool, filter, Span { from: today, ..span }, split, now).await?);
     }
     Ok(rows)
 }

@@ -120,6 +120,7 @@ async fn derive(conn: &mut PgConnection, batches: &[Batch]) -> sqlx::Result<()> 
     let touched: (Vec<String>, Vec<String>, Vec<String>, Vec<DateTime<Utc>>) = sqlx::query_as(DERIVE)
         .bind(column(|b| b.seq_from))
         .bind(column(|b| b.seq_to))
+        .bind(super::retention::quarter_counts_since(Utc::now()))
         .fetch_one(&mut *conn)
         .await?;
     if !touched.2.is_empty() {

@@ -1,6 +1,7 @@
 -- The deriving worker's statement (store::derive): everything derived from
 -- the events of a run of ledger batches, given as their sequence ranges
--- ($1 seq_from, $2 seq_to).
+-- ($1 seq_from, $2 seq_to). Quarter-hour counts by type, app and outcome are
+-- written from $3 on only (store::retention::QUARTER_COUNTS_DAYS).
 -- Counts per quarter hour, hour and day (full and coarse), per actor and day,
 -- daily values of each dimension, daily counts of words, names and sessions.
 -- Upserts are sorted by their keys. Returns, per user whose sessions are new
@@ -115,6 +116,7 @@ counted_quarter as (
     insert into event_counts_quarter (quarter, environment, organization_id, app_id, type, category, outcome, events)
     select quarter, environment, organization_id, app_id, type, category, outcome, events
     from per_quarter
+    where quarter >= $3
     order by 1, 2, 3, 4, 5, 6, 7
     on conflict (quarter, environment, organization_id, app_id, type, category, outcome)
     do update set events = event_counts_quarter.events + excluded.events

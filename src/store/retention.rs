@@ -241,6 +241,28 @@ pub async fn drop_partition(conn: &mut PgConnection, partition: &Partition) -> s
     super::ledger::note_past_days_changed(conn).await
 }
 
+/// Days of quarter-hour counts by type, app and outcome (`event_counts_quarter`)
+/// that are kept: they answer charts with 15-minute bars (ranges of 6 to 24
+/// hours) with those filters. The deriving worker writes none for events
+/// older than this and the retention run deletes those that age past it
+/// (with a day's margin); such a chart of an older day counts its events
+/// instead. The coarse quarter-hour counts (environment, organization,
+/// category) are kept as long as the events.
+pub const QUARTER_COUNTS_DAYS: i64 = 35;
+
+/// From when on the quarter-hour counts by type, app and outcome are whole.
+pub fn quarter_counts_since(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::days(QUARTER_COUNTS_DAYS)
+}
+
+/// Delete the quarter-hour counts by type, app and outcome a day older than
+/// [`QUARTER_COUNTS_DAYS`] (readers stop using them a day earlier); the rows deleted.
+pub async fn thin_quarter_counts(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let before = quarter_counts_since(now) - chrono::Duration::days(1);
+    let deleted = sqlx::query("delete from event_counts_quarter where quarter < $1").bind(before).execute(pool).await?;
+    Ok(deleted.rows_affected())
+}
+
 /// Tables derived from events by time, and their time column: a dropped
 /// month's rows go with it, so that the chart never counts events that are
 /// gone, and no client is kept without its events.
