@@ -5,8 +5,9 @@
 //! coming months' partitions, archives a partition first when an archive
 //! folder is set (dropping it only once the file was read back and matched),
 //! records each drop in the tamper-evidence chain as a signed prune record,
-//! and raises failures as events in the `vigil` environment, and rebuilds the
-//! indexes of a month that has ended ([`compact`]). [`health`] says how well
+//! and raises failures as events in the `vigil` environment, rebuilds the
+//! indexes of a month that has ended ([`compact`]), and deletes the
+//! quarter-hour counts by type that are past their days (a rollup, not events). [`health`] says how well
 //! all of this is kept. SQL is in `store::retention`.
 
 mod archive;
@@ -78,8 +79,10 @@ async fn raise_if_missed(state: &AppState, every: Duration) -> anyhow::Result<()
 }
 
 /// One retention run as of `now` (tests set the clock): partitions created
-/// ahead, every partition past all its environments' periods archived (if
-/// set up) and dropped, the newest month due rebuilt. Recorded in
+/// ahead, quarter-hour counts by type past their days deleted
+/// (`retention::QUARTER_COUNTS_DAYS`), every partition past all its
+/// environments' periods archived (if set up) and dropped, the newest month
+/// due rebuilt. Recorded in
 /// `purge_runs`; a failure is also an event.
 pub async fn purge(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<PurgeRun> {
     let id = retention::start_run(&state.pool, now).await?;

@@ -61,6 +61,7 @@ pub async fn record(conn: &mut PgConnection, clients: &[Client<'_>]) -> sqlx::Re
         return Ok(());
     }
     let column = |f: fn(&Client) -> Option<String>| distinct.values().map(|c| f(c)).collect::<Vec<_>>();
+    let organizations: Vec<&str> = distinct.keys().map(|(organization, _)| *organization).collect();
     sqlx::query(
         "insert into event_clients (organization_id, key, month, user_agent, client_info) \
          select organization_id, key, month, user_agent, client_info::jsonb \
@@ -69,7 +70,7 @@ pub async fn record(conn: &mut PgConnection, clients: &[Client<'_>]) -> sqlx::Re
          order by organization_id, key \
          on conflict do nothing",
     )
-    .bind(column(|c| Some(c.organization_id.to_string())))
+    .bind(organizations)
     .bind(distinct.values().map(|c| c.key.to_vec()).collect::<Vec<_>>())
     .bind(distinct.values().map(|c| c.month).collect::<Vec<_>>())
     .bind(column(|c| c.user_agent.map(str::to_string)))

@@ -1,7 +1,8 @@
 //! Writes to the event store: connecting, migrating and creating monthly
 //! partitions here; batches of events in `write` (with their free-text terms,
-//! split by `terms`, and their clients, kept once by `clients`), everything derived from them in `derive` (the worker
-//! that follows the ledger), the ledger's state in `ledger`. The only place
+//! split by `terms`, and their clients, kept once by `clients`), everything
+//! derived from them in `derive` (the worker that follows the ledger), the
+//! ledger's state in `ledger`. The only place
 //! with INSERT. `access` holds the SQL of console users, API keys and console
 //! sessions; `monitor` of services and their checks; `alerts` of alert rules,
 //! channels and deliveries.

@@ -204,12 +204,12 @@ pub async fn environments_by_month(pool: &PgPool, partitions: &[Partition]) -> s
     Ok(rows.into_iter().map(|(_, environments)| environments).collect())
 }
 
-/// The rows of one partition, read through a view of `events` (`$1`, `$2`:
-/// the partition's bounds, which prune the others).
+/// A condition that reads one partition through a view of `events` (`$1`,
+/// `$2`: the partition's bounds, which prune the others).
 pub const IN_PARTITION: &str = "occurred_at >= $1 and occurred_at < $2";
 
-/// A partition's rows as JSON lines, in `seq` order, to `each`, each with its
-/// client (as stored before migration 28).
+/// A partition's events as JSON lines, in `seq` order, to `each`: every
+/// column, the client's included (as rows held it before migration 28).
 pub async fn stream_rows_json(
     conn: &mut PgConnection,
     partition: &Partition,
