@@ -7,8 +7,9 @@
 //! records each drop in the tamper-evidence chain as a signed prune record,
 //! and raises failures as events in the `vigil` environment, rebuilds the
 //! indexes of a month that has ended ([`compact`]), and deletes the
-//! quarter-hour counts by type that are past their days (a rollup, not events). [`health`] says how well
-//! all of this is kept. SQL is in `store::retention`.
+//! quarter-hour counts by type that are past their days (a rollup, not
+//! events). [`health`] says how well all of this is kept. SQL is in
+//! `store::retention`.
 
 mod archive;
 pub mod compact;
@@ -82,8 +83,7 @@ async fn raise_if_missed(state: &AppState, every: Duration) -> anyhow::Result<()
 /// ahead, quarter-hour counts by type past their days deleted
 /// (`retention::QUARTER_COUNTS_DAYS`), every partition past all its
 /// environments' periods archived (if set up) and dropped, the newest month
-/// due rebuilt. Recorded in
-/// `purge_runs`; a failure is also an event.
+/// due rebuilt. Recorded in `purge_runs`; a failure is also an event.
 pub async fn purge(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<PurgeRun> {
     let id = retention::start_run(&state.pool, now).await?;
     let mut run = PurgeRun { started_at: now, ..Default::default() };

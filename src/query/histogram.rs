@@ -59,16 +59,8 @@ pub struct Count {
 /// from the coarsest rollup that answers exactly (as of `now`).
 pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Split, now: DateTime<Utc>) -> sqlx::Result<Vec<Count>> {
     let Span { from, to, bucket_seconds } = span;
-    let coarse = split == Split::Category && coarse(filter);
-    let mut source = Source::for_span(filter, span);
-    // Quarter-hour counts by type, app and outcome are kept for recent days only.
-    if source == Source::QuarterHourly && !coarse && from < quarter_counts_since(now) {
-        source = Source::Events;
-    }
-    // The word counts are by category only.
-    if source.word().is_some() && split != Split::Category {
-        source = Source::Events;
-    }
+    let coarse = reads_coarse(filter, split);
+    let source = Source::for_counts(filter, span, split, now);
     let table = match (&source, coarse) {
         (Source::Events, _) => "events",
         (Source::QuarterHourly, true) => "event_counts_quarter_coarse",
@@ -219,6 +211,18 @@ impl Source {
         }
     }
 
+    /// [`Source::for_span`], for counts split by `split` as of `now`: the word
+    /// counts are by category only, and the quarter-hour counts by type, app
+    /// and outcome are kept for recent days only
+    /// (`retention::QUARTER_COUNTS_DAYS`; the coarse ones always).
+    fn for_counts(filter: &EventFilter, span: Span, split: Split, now: DateTime<Utc>) -> Source {
+        match Source::for_span(filter, span) {
+            Source::WordDaily(_) if split != Split::Category => Source::Events,
+            Source::QuarterHourly if !reads_coarse(filter, split) && span.from < quarter_counts_since(now) => Source::Events,
+            source => source,
+        }
+    }
+
     fn for_span(filter: &EventFilter, Span { from, to, bucket_seconds }: Span) -> Source {
         let fits = |grain: i64| {
             bucket_seconds % grain == 0
@@ -253,6 +257,11 @@ fn push_word(q: &mut QueryBuilder<'_, Postgres>, source: &Source) {
 /// fraction of the size of the full ones, can answer: no app, type or outcome.
 fn coarse(filter: &EventFilter) -> bool {
     filter.app.is_none() && filter.types.is_empty() && filter.outcome.is_none()
+}
+
+/// Whether counts split by `split` are read from the coarse rollups.
+fn reads_coarse(filter: &EventFilter, split: Split) -> bool {
+    split == Split::Category && coarse(filter)
 }
 
 /// Lay the rows out as series over every bucket of the range, empty ones

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
 
@@ -33,7 +33,7 @@ impl<'a> Client<'a> {
             return None;
         }
         let info = e.client_info.as_ref().map(|i| serde_json::to_string(i).expect("client info serialises"));
-        let month = e.occurred_at.date_naive().with_day(1).expect("every month has a first day");
+        let month = super::month_of(e.occurred_at.date_naive());
         let mut hash = Sha256::new();
         hash.update(month.to_string());
         for part in [e.user_agent.as_deref(), info.as_deref()] {
