@@ -260,6 +260,11 @@ async fn new_country_new_device_and_impossible_travel_are_flagged(pool: sqlx::Pg
         list.places.iter().map(|p| (p.country.as_deref(), p.sessions, p.flagged)).collect();
     assert_eq!(places, [(Some("GB"), 3, 1), (Some("US"), 1, 1)]);
     assert_eq!(by_country.places.len(), 1, "the map follows the filter");
+    let london = &list.places[0];
+    assert_eq!(london.label, "London, GB", "a place is named by its city, kept from the client");
+    for degrees in [london.latitude, london.longitude] {
+        assert_eq!((degrees * 10.0).round() / 10.0, degrees, "places are a tenth of a degree apart");
+    }
 
     // A session's path starts where the user's previous session was; the leg is impossible.
     let view = vigil::query::session_view(&app.pool, "s2", &vigil::model::Scope::everything(), 30).await.unwrap().unwrap();
