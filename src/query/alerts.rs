@@ -39,12 +39,19 @@ pub async fn matches_in(
         push_rule_conditions(&mut q, filter);
         q.push(format!("))[1:{IDS_PER_NOTIFICATION}], '{{}}')"));
     }
-    q.push(" from events join unnest(")
+    // Each range by the sequence index (offset 0 keeps it a lookup per
+    // range): joined on the range, PostgreSQL walked a whole index whose time
+    // came second (31 ms at 10 M events, for a batch of 20).
+    q.push(" from unnest(")
         .push_bind(from)
         .push("::int8[], ")
         .push_bind(to)
-        .push("::int8[]) as r(lo, hi) on seq between r.lo and r.hi where not (environment = 'vigil' and type like 'alert.%')");
-    q.push(" and occurred_at between ").push_bind(occurred.0).push(" and ").push_bind(occurred.1);
+        .push("::int8[]) as r(lo, hi) cross join lateral (select * from events where seq between r.lo and r.hi")
+        .push(" and occurred_at between ")
+        .push_bind(occurred.0)
+        .push(" and ")
+        .push_bind(occurred.1)
+        .push(" offset 0) e where not (environment = 'vigil' and type like 'alert.%')");
     let row = q.build().fetch_one(conn).await?;
     (0..filters.len()).map(|n| Ok((row.try_get(2 * n)?, row.try_get(2 * n + 1)?))).collect()
 }

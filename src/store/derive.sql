@@ -13,16 +13,26 @@ with ranges as (
 inserted as materialized (
     select e.id, e.occurred_at, e.environment, e.organization_id, e.organization_name, e.app_id,
            e.app_name, e.type, e.category, e.outcome, e.actor_key, e.actor_id, e.actor_name,
-           e.actor_email, e.actor_role, e.actor_session_id, e.client_ip, e.user_agent, e.machine_id,
-           e.client_info, e.country_code, e.device_type, e.search_text, e.target_type, e.target_id, e.target_name
+           e.actor_email, e.actor_role, e.actor_session_id, e.client_ip,
+           coalesce(e.user_agent, c.user_agent) as user_agent, e.machine_id,
+           coalesce(e.client_info, c.client_info) as client_info,
+           e.country_code, e.device_type, e.search_text, e.target_type, e.target_id, e.target_name
     from ranges r
     cross join lateral (
         -- The sequence index alone finds a batch (one probe per partition;
         -- its time range may be wide); offset 0 keeps this a lookup per batch.
-        select * from events_with_client
+        select * from events
         where seq between r.seq_from and r.seq_to
         offset 0
     ) e
+    -- Each event's client as the view events_with_client reads it, by one
+    -- probe of its key: through the view PostgreSQL hashed every client
+    -- (15 000 at 10 M events: 31 ms, for a step of 20 events).
+    left join lateral (
+        select c.user_agent, c.client_info from event_clients c
+        where c.organization_id = e.organization_id and c.key = e.client_key
+        offset 0
+    ) c on true
 ),
 per_session as (
     -- A session takes its user, device and place from its best event: a
