@@ -89,11 +89,9 @@ pub async fn follow_ledger(state: &AppState, now: DateTime<Utc>) -> anyhow::Resu
     };
     let end = Position { xid: last.xid, batch_id: last.batch_id };
     let ranges: Vec<(i64, i64)> = batches.iter().map(|b| (b.seq_from, b.seq_to)).collect();
-    let first = batches.iter().map(|b| b.first_occurred_at).min().expect("at least one batch");
-    let latest = batches.iter().map(|b| b.last_occurred_at).max().expect("at least one batch");
     let rules = store::rules(&mut tx, &[AlertKind::Match.as_str()]).await?;
     let filters: Vec<EventFilter> = rules.iter().map(|rule| watched(&rule.definition.query)).collect();
-    let found = crate::query::alerts::matches_in(&mut tx, &filters, &ranges, (first, latest)).await?;
+    let found = crate::query::alerts::matches_in(&mut tx, &filters, &ranges).await?;
     for (rule, (count, event_ids)) in rules.iter().zip(found) {
         if count > 0 {
             let noun = if count == 1 { "event matches" } else { "events match" };
