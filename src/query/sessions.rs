@@ -72,16 +72,12 @@ pub async fn list_sessions(
 ) -> sqlx::Result<SessionList> {
     let now = Utc::now();
     let idle_since = now - Duration::minutes(idle_minutes);
-    // The page's sessions are picked from the last-seen index alone (it holds
-    // every filtered column), then read: filtering rows read from the table
-    // read a whole week of them for a filter that matches few.
-    let mut q = QueryBuilder::<Postgres>::new(format!(
-        "select {SESSION_COLUMNS} from sessions where (environment, organization_id, session_id) in \
-         (select environment, organization_id, session_id from sessions where true"
-    ));
+    // Read and filtered in the index's order. Picking the rows from the index
+    // alone first, then reading them, was faster for a rare filter, but a
+    // generic plan of it hashed every session (1 s at 10 M events).
+    let mut q = QueryBuilder::<Postgres>::new(format!("select {SESSION_COLUMNS} from sessions where true"));
     push_session_filter(&mut q, filter, now, idle_since);
     q.push(" order by last_seen desc, session_id limit ").push_bind(limit);
-    q.push(") order by last_seen desc, session_id");
 
     let (rows, options, places) = tokio::try_join!(
         q.build_query_as::<SessionRow>().fetch_all(pool),
