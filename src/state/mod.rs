@@ -123,7 +123,7 @@ impl AppState {
         let replica = match config.scale.read_database_url.as_deref().filter(|url| !url.is_empty()) {
             None => None,
             Some(url) => {
-                let options = connect(&url.parse::<PgConnectOptions>()?);
+                let options = connect(&url.parse::<PgConnectOptions>()?.options(crate::store::SESSION_SETTINGS));
                 let pool = limited_pool(&options, connections, Duration::from_secs(2), reads);
                 Some(Arc::new(Replica::new(pool, config.scale.read_max_lag_seconds)))
             }
