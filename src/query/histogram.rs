@@ -10,7 +10,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, SearchWords, Span};
 use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, Scope, MONTH};
 use super::memo::Memo;
-use crate::store::ledger::UNDERIVED;
+use crate::store::ledger::{batch_events, UNDERIVED};
 use crate::store::retention::quarter_counts_since;
 
 /// The origin of every bar: bars of a day start at midnight UTC.
@@ -136,19 +136,14 @@ const UNDERIVED_BATCHES: i64 = 200;
 fn push_underived(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter, span: Span, split: Split) {
     let key = split.column();
     let bar = bucket("occurred_at", span.bucket_seconds);
+    let batch = batch_events("u.seq_from", "u.seq_to");
     q.push(format!(
         " union all select {bar}, environment, key, 1 from (\
          select b.seq_from, b.seq_to \
          from ingest_batches b where {UNDERIVED} \
          order by b.xid, b.batch_id limit {UNDERIVED_BATCHES}) u \
-         cross join lateral (select occurred_at, environment, {key} as key \
-         from (select * from events where seq between u.seq_from and u.seq_to offset 0) batch where true"
+         cross join lateral (select occurred_at, environment, {key} as key from {batch} batch where true"
     ));
-    // The inner offset 0 keeps the span and the filter out of the lookup, so a
-    // pending batch is found by the sequence index alone. Beside them, a
-    // generic plan (a connection's sixth run of the statement) intersected
-    // the index of words with the time index instead: every match of a common
-    // word, per batch, past the 10 s timeout at 10 M events.
     push_span(q, span.from, span.to);
     push_conditions(q, filter);
     q.push(") e");
