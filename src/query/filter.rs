@@ -166,13 +166,22 @@ pub fn needs_events(filter: &EventFilter) -> bool {
 /// computed first rather than a join, so that the newest events are read in
 /// time order and filtered by key.
 pub fn push_user(q: &mut QueryBuilder<'_, Postgres>, user: &str) {
-    q.push(" and actor_key = any(array(select id from names where kind = 'actor' and (id = ")
+    q.push(" and actor_key = any(array(");
+    push_actor_keys(q, user);
+    q.push("))");
+}
+
+/// `select id from names where …`: the keys of the actors whose id, e-mail or
+/// name is `user` (an actor key may recur in several environments and
+/// organizations). What a filter by user means, for events and sessions alike.
+pub fn push_actor_keys(q: &mut QueryBuilder<'_, Postgres>, user: &str) {
+    q.push("select id from names where kind = 'actor' and (id = ")
         .push_bind(user.to_string())
         .push(" or email = ")
         .push_bind(user.to_string())
         .push(" or name = ")
         .push_bind(user.to_string())
-        .push(")))");
+        .push(")");
 }
 
 /// A condition on Vigil's own environment (`op`: `=` or `<>`), written into

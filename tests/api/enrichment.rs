@@ -196,6 +196,41 @@ async fn sessions_start_collect_activity_end_and_time_out(pool: sqlx::PgPool) {
 }
 
 #[sqlx::test(migrations = false)]
+async fn a_users_sessions_are_found_by_their_id_email_or_name_in_the_list_and_on_the_map(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let mut bob = session_event("s-bob", "session.sign_in", 5, "81.2.69.160", SAFARI_IPHONE);
+    bob["actor"] = json!({"id": "u_bob", "name": "Bob", "email": "bob@acme.example", "session_id": "s-bob"});
+    let mut elsewhere = session_event("s-ana-staging", "session.sign_in", 15, "81.2.69.160", CHROME_WINDOWS);
+    elsewhere["environment"] = json!("staging");
+    let (status, reply) = app
+        .ingest(&json!([
+            session_event("s-ana-old", "session.sign_in", 30, "81.2.69.160", CHROME_WINDOWS),
+            session_event("s-ana-new", "app.view", 10, "81.2.69.160", CHROME_WINDOWS),
+            elsewhere,
+            bob,
+        ]))
+        .await;
+    assert_eq!(status, 200, "{reply}");
+
+    let sessions = |query: String| {
+        let pool = app.pool.clone();
+        async move { vigil::query::list_sessions(&pool, &sessions_reading_all(&query), 30, 100, &Default::default()).await.unwrap() }
+    };
+    for user in ["u_ana", "ana@acme.example", "Ana"] {
+        let list = sessions(format!("status=all&user={}", vigil::model::query_value(user))).await;
+        let ids: Vec<_> = list.sessions.iter().map(|s| s.session_id.as_str()).collect();
+        assert_eq!(ids, ["s-ana-new", "s-ana-staging", "s-ana-old"], "by {user}: newest first, in every environment");
+        assert_eq!(list.places.iter().map(|p| p.sessions).sum::<i64>(), 3, "by {user}: the map shows the same sessions");
+    }
+    let staging = sessions("status=all&user=Ana&env=staging".into()).await;
+    assert_eq!(staging.sessions.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(), ["s-ana-staging"]);
+    let active = sessions("user=Bob".into()).await;
+    assert_eq!(active.sessions.iter().map(|s| s.session_id.as_str()).collect::<Vec<_>>(), ["s-bob"]);
+    let nobody = sessions("status=all&user=u_nobody".into()).await;
+    assert!(nobody.sessions.is_empty() && nobody.places.is_empty());
+}
+
+#[sqlx::test(migrations = false)]
 async fn the_sessions_filter_choices_are_kept_only_until_the_sessions_change(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     let kept = vigil::query::memo::Memo::default();
