@@ -57,11 +57,15 @@ pub async fn version(pool: &PgPool, consumer: &str) -> sqlx::Result<String> {
 /// The version of the counts of the UTC days before the one of `now`: it
 /// moves when one of them changes ([`note_past_days_changed`]), and while a
 /// committed batch with events of those days waits for the worker (reads that
-/// add such batches to the rollups then count it too).
+/// add such batches to the rollups then count it too). `max(batch_id + 0)`:
+/// PostgreSQL reads a plain `max(batch_id)` backwards along the batch id
+/// index, testing every batch ever committed when none waits (3.7 ms per
+/// explorer page at 22 000 batches, growing with the store), instead of the
+/// waiting ones from the worker's position on (0.2 ms).
 pub async fn past_days_version(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<String> {
     let today = (now + PAST_DAYS_MARGIN).date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
     sqlx::query_scalar(&format!(
-        "select concat(past_days_version, '/', (select max(b.batch_id) from ingest_batches b \
+        "select concat(past_days_version, '/', (select max(b.batch_id + 0) from ingest_batches b \
          where {UNDERIVED} and b.first_occurred_at < $1)) \
          from ledger_positions where consumer = 'derive'"
     ))
