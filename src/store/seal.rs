@@ -253,12 +253,13 @@ pub struct StoredEvent {
     pub leaf: Option<Vec<u8>>,
 }
 
-/// The columns of [`StoredEvent`], every one as stored.
+/// The columns of [`StoredEvent`], every one as stored, but the two an event
+/// may take from its client (`user_agent`, `client_info`: see `events_with_client`).
 const STORED_COLUMNS: &str = "seq, id, occurred_at, environment, organization_id, organization_name, app_id, \
      app_name, type, category, outcome, reason, actor_type, actor_id, actor_name, actor_email, actor_role, \
      actor_session_id, actor_api_key_id, target_type, target_id, target_name, changes, request_id, \
      request_method, request_path, request_status, request, response, host(client_ip) as client_ip, \
-     user_agent, machine_id, details, client_info, country_code, device_type, leaf";
+     machine_id, details, country_code, device_type, leaf";
 
 impl StoredEvent {
     pub fn canonical(&self) -> Canonical<'_> {
@@ -303,9 +304,19 @@ impl StoredEvent {
     }
 }
 
-/// The events with `seq` in `from..=to` (one batch), in `seq` order.
+/// The events with `seq` in `from..=to` (one batch), in `seq` order. Each
+/// event's client is looked up by its key, with the view's `coalesce`, as in
+/// `derive.sql`: through the view PostgreSQL hashed every client and sorted
+/// the batch (67 ms for a batch of 5 000 at 10 M events; 16–21 ms so).
 pub async fn stored_events(conn: &mut PgConnection, from: i64, to: i64) -> sqlx::Result<Vec<StoredEvent>> {
-    sqlx::query_as(&format!("select {STORED_COLUMNS} from events_with_client where seq between $1 and $2 order by seq"))
+    sqlx::query_as(&format!(
+        "select {STORED_COLUMNS}, coalesce(e.user_agent, c.user_agent) as user_agent, \
+                coalesce(e.client_info, c.client_info) as client_info \
+         from events e left join lateral ( \
+             select c.user_agent, c.client_info from event_clients c \
+             where c.organization_id = e.organization_id and c.key = e.client_key offset 0) c on true \
+         where seq between $1 and $2 order by seq"
+    ))
         .bind(from)
         .bind(to)
         .fetch_all(conn)
@@ -315,7 +326,7 @@ pub async fn stored_events(conn: &mut PgConnection, from: i64, to: i64) -> sqlx:
 /// The month parts of every batch with events in one partition (a month),
 /// from the stored rows: what a retention drop records before it drops them.
 pub async fn partition_parts(conn: &mut PgConnection, partition: &Partition) -> sqlx::Result<Vec<(i64, MonthPart)>> {
-    let sql = format!("select {STORED_COLUMNS} from events_with_client where {IN_PARTITION} order by seq");
+    let sql = format!("select {STORED_COLUMNS}, user_agent, client_info from events_with_client where {IN_PARTITION} order by seq");
     let mut rows = sqlx::query_as::<_, StoredEvent>(&sql).bind(partition.from).bind(partition.to).fetch(conn);
     let mut batches: BTreeMap<i64, Vec<(String, Hash)>> = BTreeMap::new();
     while let Some(row) = rows.try_next().await? {
