@@ -23,6 +23,13 @@ pub struct SessionSummary {
     pub events: i64,
     pub ip: Option<String>,
     pub machine_id: Option<String>,
+    /// The device as a list shows it ("Chrome 131 on Windows 10 (desktop)").
+    pub device: Option<String>,
+    /// Where the session comes from as a list shows it: the place the source
+    /// reported, else Vigil's lookup.
+    pub place: Option<String>,
+    /// The whole client, on a session's own page. The list of sessions sends
+    /// the two labels above instead: the client was half of its page.
     pub client: Option<ClientInfo>,
     /// new_country, new_device, impossible_travel.
     pub flags: Vec<String>,

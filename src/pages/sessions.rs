@@ -162,8 +162,6 @@ fn SessionTable(sessions: Vec<SessionSummary>, now: chrono::DateTime<chrono::Utc
             <tbody>
                 {sessions.into_iter().map(|s| {
                     let href = format!("/sessions/{}", path_segment(&s.session_id));
-                    let device = s.client.as_ref().and_then(|c| c.device_label()).unwrap_or_default();
-                    let place = s.client.as_ref().and_then(|c| c.reported_label().or_else(|| c.location_label())).unwrap_or_default();
                     let status = s.status();
                     view! {
                         <tr data-session-id=s.session_id.clone()>
@@ -174,9 +172,9 @@ fn SessionTable(sessions: Vec<SessionSummary>, now: chrono::DateTime<chrono::Utc
                             <td class="time"><Time at=s.started_at now/></td>
                             <td class="time"><Time at=s.last_seen now/></td>
                             <td><StatusBadge status/></td>
-                            <td class="device">{device}</td>
+                            <td class="device">{s.device.clone().unwrap_or_default()}</td>
                             <td class="ip">{s.ip.clone().unwrap_or_default()}</td>
-                            <td class="place">{place}</td>
+                            <td class="place">{s.place.clone().unwrap_or_default()}</td>
                             <td class="flags"><Flags flags=s.flags.clone()/></td>
                             <td>{s.events}</td>
                         </tr>

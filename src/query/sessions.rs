@@ -6,7 +6,7 @@ use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 use super::events::{SummaryRow, SUMMARY_COLUMNS};
 use super::filter::{push_actor_keys, push_scope};
 use crate::model::{
-    FilterOption, PathPoint, Place, Scope, SessionFilter, SessionList, SessionOptions, SessionSummary, SessionView, MAP_SESSIONS,
+    ClientInfo, FilterOption, PathPoint, Place, Scope, SessionFilter, SessionList, SessionOptions, SessionSummary, SessionView, MAP_SESSIONS,
 };
 use super::memo::Memo;
 use crate::store::{derive, ledger};
@@ -37,7 +37,11 @@ struct SessionRow {
 
 impl SessionRow {
     fn into_summary(self, idle_since: DateTime<Utc>) -> SessionSummary {
+        let client: Option<ClientInfo> = self.client_info.and_then(|v| serde_json::from_value(v).ok());
         SessionSummary {
+            device: client.as_ref().and_then(ClientInfo::device_label),
+            place: client.as_ref().and_then(|c| c.reported_label().or_else(|| c.location_label())),
+            client,
             active: self.ended_at.is_none() && self.last_seen >= idle_since,
             environment: self.environment,
             organization_id: self.organization_id,
@@ -53,7 +57,6 @@ impl SessionRow {
             events: self.events,
             ip: self.ip,
             machine_id: self.machine_id,
-            client: self.client_info.and_then(|v| serde_json::from_value(v).ok()),
             flags: self.flags,
         }
     }
@@ -83,7 +86,8 @@ pub async fn list_sessions(
     let [environments, organizations, countries, device_types] = options;
     Ok(SessionList {
         now,
-        sessions: rows.into_iter().map(|r| r.into_summary(idle_since)).collect(),
+        // The list shows the client's labels only (`SessionSummary::client`).
+        sessions: rows.into_iter().map(|r| SessionSummary { client: None, ..r.into_summary(idle_since) }).collect(),
         environments,
         organizations,
         countries,

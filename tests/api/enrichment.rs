@@ -183,14 +183,17 @@ async fn sessions_start_collect_activity_end_and_time_out(pool: sqlx::PgPool) {
     assert_eq!(ids, ["s-live"], "only the live session is active");
     let live = &active.sessions[0];
     assert_eq!(live.events, 3);
-    assert_eq!(live.client.as_ref().unwrap().browser.as_deref(), Some("Chrome"));
-    assert_eq!(live.client.as_ref().unwrap().country_code.as_deref(), Some("GB"));
+    assert_eq!(live.device.as_deref(), Some("Chrome 131 on Windows 10 (desktop)"));
+    assert_eq!(live.place.as_deref(), Some("London, England, United Kingdom"));
+    assert!(live.client.is_none(), "the list sends the labels, not the whole client");
 
     let recent = vigil::query::list_sessions(&app.pool, &sessions_reading_all("status=all"), 30, 100, &Default::default()).await.unwrap();
     let status: Vec<_> = recent.sessions.iter().map(|s| (s.session_id.as_str(), s.status())).collect();
     assert_eq!(status, [("s-live", "active"), ("s-idle", "timed out"), ("s-done", "signed out")]);
 
     let view = vigil::query::session_view(&app.pool, "s-live", &vigil::model::Scope::everything(), 30).await.unwrap().unwrap();
+    let client = view.session.client.as_ref().expect("a session's page has its whole client");
+    assert_eq!((client.browser.as_deref(), client.country_code.as_deref()), (Some("Chrome"), Some("GB")));
     let timeline: Vec<_> = view.events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(timeline, ["session.sign_in", "app.view", "data_query.execute"]);
 }
@@ -334,6 +337,8 @@ async fn a_location_reported_by_the_source_is_kept_shown_and_used_for_flags(pool
     let list = vigil::query::list_sessions(&app.pool, &sessions_reading_all("status=all"), 30, 100, &Default::default()).await.unwrap();
     let r2 = list.sessions.iter().find(|s| s.session_id == "r2").unwrap();
     assert_eq!(r2.flags, ["new_country", "impossible_travel"], "Berlin to Sydney in an hour, by the reported places");
+    assert_eq!(r2.place.as_deref(), Some("Sydney, Australia (reported by the source)"));
+    let r2 = vigil::query::session_view(&app.pool, "r2", &vigil::model::Scope::everything(), 30).await.unwrap().unwrap().session;
     let client = r2.client.as_ref().unwrap();
     assert_eq!(client.reported_label().as_deref(), Some("Sydney, Australia (reported by the source)"));
     assert_eq!(client.country_code.as_deref(), Some("GB"), "Vigil's own lookup is kept beside it");
