@@ -286,8 +286,12 @@ async fn new_country_new_device_and_impossible_travel_are_flagged(pool: sqlx::Pg
     assert_eq!(flags("s2"), ["new_country", "impossible_travel"]);
     assert_eq!(flags("s4"), ["new_device", "impossible_travel"], "New York to London in under two hours");
 
-    let flagged = vigil::query::list_sessions(&app.pool, &all.with("flag", Some("new_device")), 30, 100, &Default::default()).await.unwrap();
-    assert_eq!(flagged.sessions.len(), 1);
+    for (flag, expected) in [("new_device", &["s4"][..]), ("new_country", &["s2"]), ("impossible_travel", &["s4", "s2"]), ("unknown", &[])] {
+        let flagged = vigil::query::list_sessions(&app.pool, &all.with("flag", Some(flag)), 30, 100, &Default::default()).await.unwrap();
+        let ids: Vec<_> = flagged.sessions.iter().map(|s| s.session_id.as_str()).collect();
+        assert_eq!(ids, expected, "flag={flag}");
+        assert_eq!(flagged.places.iter().map(|p| p.sessions).sum::<i64>(), expected.len() as i64, "the map of flag={flag}");
+    }
     let by_device = vigil::query::list_sessions(&app.pool, &all.with("device", Some("mobile")), 30, 100, &Default::default()).await.unwrap();
     assert_eq!(by_device.sessions[0].session_id, "s4");
     let by_country = vigil::query::list_sessions(&app.pool, &all.with("country", Some("US")), 30, 100, &Default::default()).await.unwrap();
