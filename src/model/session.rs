@@ -29,7 +29,7 @@ pub struct SessionSummary {
     /// reported, else Vigil's lookup.
     pub place: Option<String>,
     /// The whole client, on a session's own page. The list of sessions sends
-    /// the two labels above instead: the client was half of its page.
+    /// the two labels above instead (its page of 500: 952 → 855 KB).
     pub client: Option<ClientInfo>,
     /// new_country, new_device, impossible_travel.
     pub flags: Vec<String>,
