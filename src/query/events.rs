@@ -7,7 +7,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
-use super::filter::{planned_each_time, push_conditions, push_events_by_time, push_scope, push_span};
+use super::filter::{push_conditions, push_events_by_time, push_scope, push_span, query_of};
 use crate::model::{ActorType, Category, Change, EventDetail, EventFilter, EventPage, EventSummary, EventView, Outcome, PageCursor, Scope, TargetHistory};
 
 /// The columns of `EventSummary`, as a select list over `events`.
@@ -85,7 +85,7 @@ pub async fn list_events(
     limit: u32,
 ) -> sqlx::Result<EventPage> {
     let mut q = newest_first(SUMMARY_COLUMNS, filter, from, to, before, limit);
-    let rows: Vec<SummaryRow> = q.build_query_as().persistent(!planned_each_time(filter)).fetch_all(pool).await?;
+    let rows: Vec<SummaryRow> = query_of(&mut q, filter).fetch_all(pool).await?;
     let (rows, next) = split_page(rows, limit, SummaryRow::cursor);
     Ok(EventPage { now: Utc::now(), events: rows.into_iter().map(Into::into).collect(), next })
 }
@@ -102,7 +102,7 @@ pub async fn list_full_events(
 ) -> sqlx::Result<(Vec<RawEvent>, Option<PageCursor>)> {
     let columns = format!("{SUMMARY_COLUMNS}, {DETAIL_COLUMNS}");
     let mut q = newest_first(&columns, filter, from, to, before, limit);
-    let rows: Vec<DetailRow> = q.build_query_as().persistent(!planned_each_time(filter)).fetch_all(pool).await?;
+    let rows: Vec<DetailRow> = query_of(&mut q, filter).fetch_all(pool).await?;
     let (rows, next) = split_page(rows, limit, |r| r.summary.cursor());
     Ok((rows.into_iter().map(RawEvent).collect(), next))
 }

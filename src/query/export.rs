@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::events::{DetailRow, RawEvent, DETAIL_COLUMNS, SUMMARY_COLUMNS};
-use super::filter::{planned_each_time, push_conditions};
+use super::filter::{push_conditions, query_of};
 use crate::model::EventFilter;
 use crate::store::ledger::{Batch, BATCH_COLUMNS};
 
@@ -124,7 +124,7 @@ async fn batch_events(
     push_conditions(&mut q, filter);
     q.push(" order by seq limit ").push_bind(i64::from(limit));
     q.push(") e order by b.n, e.seq limit ").push_bind(i64::from(limit));
-    let rows: Vec<ExportRow> = q.build_query_as().persistent(!planned_each_time(filter)).fetch_all(pool).await?;
+    let rows: Vec<ExportRow> = query_of(&mut q, filter).fetch_all(pool).await?;
     Ok(rows.into_iter().map(|r| (r.xid, r.batch_id, r.row)).collect())
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::filter::{needs_events, planned_each_time, push_conditions, push_dimension_conditions, push_span, push_user, SearchWords, Span};
+use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, query_of, SearchWords, Span};
 use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, Scope, MONTH};
 use super::memo::Memo;
 use crate::store::ledger::{batch_events, UNDERIVED};
@@ -111,7 +111,7 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
         push_underived(&mut q, filter, span, split);
     }
     q.push(") counted group by 1, 2, 3");
-    q.build_query_as().persistent(!planned_each_time(filter)).fetch_all(pool).await
+    query_of(&mut q, filter).fetch_all(pool).await
 }
 
 /// The start of the bar a time (`column`, an SQL expression) falls in:

@@ -11,6 +11,16 @@ use sqlx::PgConnection;
 
 use crate::ingest::NewEvent;
 
+/// From `events e`, each event's client as `events_with_client` gives it:
+/// the two columns `user_agent` and `client_info`, with `e`'s own first, the
+/// client found by one probe of its key. Through the view PostgreSQL may hash
+/// every client (15 000 at 10 M events, ≈30 ms) whatever the number of events
+/// read; `derive.sql` looks clients up the same way.
+pub const CLIENT_BY_KEY: &str = "coalesce(e.user_agent, c.user_agent) as user_agent, \
+    coalesce(e.client_info, c.client_info) as client_info \
+    from events e left join lateral (select c.user_agent, c.client_info from event_clients c \
+    where c.organization_id = e.organization_id and c.key = e.client_key offset 0) c on true";
+
 /// The first 16 bytes of the SHA-256 of a client's month, user agent and
 /// enrichment: computed by the writer, so a new client needs no round trip
 /// before its events are written.
