@@ -20,7 +20,7 @@ fn cursor_param(text: Option<&str>) -> Result<Option<crate::model::PageCursor>, 
 pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     use crate::audit::{record_in_background, Activity};
     use crate::model::{query_param, EventFilter, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-    use crate::query::{filter::resolve_span, filter_options, histogram, list_events};
+    use crate::query::{filter::resolve_span, filter_options, histogram_keeping_past, list_events};
 
     let principal = crate::auth::principal().await?;
     let state = expect_context::<crate::state::AppState>();
@@ -36,10 +36,11 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     let now = chrono::Utc::now();
     let span = resolve_span(&filter, now);
     let pool = state.reads(principal.read_after);
+    let past = crate::store::ledger::past_version(pool, now).await.map_err(crate::error::from_database)?;
     let (mut page, histogram, options, counts_as_of) = tokio::try_join!(
         list_events(pool, &filter, Some(span.from), span.to, before.as_ref(), size),
-        histogram(pool, &filter, span, now),
-        filter_options(pool, &filter, span.from, span.to, now, &state.past_value_counts),
+        histogram_keeping_past(pool, &filter, span, now, &state.past_chart_counts, &past),
+        filter_options(pool, &filter, span.from, span.to, now, &state.past_value_counts, &past),
         crate::store::ledger::counts_as_of(pool, COUNTS_LAG_TOLERANCE),
     )
     .map_err(crate::error::from_database)?;

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::filter::{push_dimension_conditions, push_scope, resolve_span, Span};
-use super::histogram::{counts_keeping_past_days, stack, Count, PastCounts, Split};
+use super::histogram::{counts_keeping_past, stack, Count, PastCounts, Split};
 use super::memo::Memo;
 use crate::model::{
     CompareView, Comparison, EventFilter, Histogram, OnlyIn, Scope, TargetStates, TypeCounts, CONSOLE_ENVIRONMENT,
@@ -22,7 +22,7 @@ const ONLY_IN_SHOWN: i64 = 50;
 const STATES_SHOWN: usize = 100;
 
 /// Compare the view's environments as `scope` may see them, at `now` (the
-/// counts of past days kept in `kept`).
+/// counts of past hours and days kept in `kept`).
 #[tracing::instrument(skip(pool, kept))]
 pub async fn compare(
     pool: &PgPool,
@@ -40,10 +40,10 @@ pub async fn compare(
     let kinds = target_kinds(pool, &filter.scope).await?;
     // Roles by default: whose permissions differ is the question most asked.
     let kind = view.kind.clone().or_else(|| kinds.iter().find(|k| *k == "role").or(kinds.first()).cloned());
-    let version = crate::store::ledger::past_days_version(pool, now).await?;
+    let version = crate::store::ledger::past_version(pool, now).await?;
     let (by_type, by_app, seen_once, (states, states_partial)) = tokio::try_join!(
-        counts_keeping_past_days(pool, &filter, span, Split::Type, now, kept, &version),
-        counts_keeping_past_days(pool, &filter, span, Split::App, now, kept, &version),
+        counts_keeping_past(pool, &filter, span, Split::Type, now, kept, &version),
+        counts_keeping_past(pool, &filter, span, Split::App, now, kept, &version),
         seen_in_one(pool, &filter.scope, span.from),
         latest_states(pool, &filter, kind.as_deref(), &environments, span.to.unwrap_or(now)),
     )?;

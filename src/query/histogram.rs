@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, query_of, SearchWords, Span};
-use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, Scope, MONTH};
+use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, Scope, CONSOLE_ENVIRONMENT, MONTH};
 use super::memo::Memo;
 use crate::store::ledger::{batch_events, UNDERIVED};
 use crate::store::retention::quarter_counts_since;
@@ -22,9 +22,28 @@ const EPOCH: &str = "timestamptz '1970-01-01 00:00:00+00'";
 #[tracing::instrument(skip(pool))]
 pub async fn histogram(pool: &PgPool, filter: &EventFilter, span: Span, now: DateTime<Utc>) -> sqlx::Result<Histogram> {
     let rows = counts(pool, filter, span, Split::Category, now).await?;
+    Ok(histogram_of(rows, filter, span, now))
+}
+
+/// [`histogram`], the counts of past hours kept in `kept` while `version`
+/// stays (see [`counts_keeping_past`]).
+#[tracing::instrument(skip(pool, kept))]
+pub async fn histogram_keeping_past(
+    pool: &PgPool,
+    filter: &EventFilter,
+    span: Span,
+    now: DateTime<Utc>,
+    kept: &Memo<PastCounts, Vec<Count>>,
+    version: &str,
+) -> sqlx::Result<Histogram> {
+    let rows = counts_keeping_past(pool, filter, span, Split::Category, now, kept, version).await?;
+    Ok(histogram_of(rows, filter, span, now))
+}
+
+fn histogram_of(rows: Vec<Count>, filter: &EventFilter, span: Span, now: DateTime<Utc>) -> Histogram {
     let environments: std::collections::BTreeSet<&str> = rows.iter().map(|r| r.environment.as_str()).collect();
     let by_environment = filter.environment.is_none() && environments.len() > 1;
-    Ok(stack(rows, by_environment, span.from, span.to.unwrap_or(now), span.bucket_seconds))
+    stack(rows, by_environment, span.from, span.to.unwrap_or(now), span.bucket_seconds)
 }
 
 /// What counts are split by, besides their bar and environment.
@@ -107,7 +126,7 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
     }
     if source == Source::Events {
         q.push(" group by 1, 2, 3");
-    } else {
+    } else if underived_may_count(pool, filter).await? {
         push_underived(&mut q, filter, span, split);
     }
     q.push(") counted group by 1, 2, 3");
@@ -149,21 +168,60 @@ fn push_underived(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter, span
     q.push(") e");
 }
 
-/// Daily counts of a filter and split over whole days before today.
+/// Whether one of the batches [`push_underived`] would read may hold events
+/// `filter` counts, by the environments and organizations the ledger lists
+/// for each. Every console page stores an event of Vigil's own, in a batch
+/// of its own as a rule, which the explorer's charts leave out: while only
+/// those wait for the worker, a chart reads its rollup alone and PostgreSQL
+/// does not plan the lookup of batches in every partition of `events`.
+async fn underived_may_count(pool: &PgPool, filter: &EventFilter) -> sqlx::Result<bool> {
+    let mut q = QueryBuilder::<Postgres>::new(format!(
+        "select exists (select from (select b.environments, b.organizations \
+         from ingest_batches b where {UNDERIVED} \
+         order by b.xid, b.batch_id limit {UNDERIVED_BATCHES}) u where true"
+    ));
+    let Scope { environments, organizations } = &filter.scope;
+    if !filter.scope.any_environment() {
+        q.push(" and u.environments && ").push_bind(environments.clone());
+    }
+    if !filter.scope.any_organization() {
+        q.push(" and u.organizations && ").push_bind(organizations.clone());
+    }
+    match &filter.environment {
+        Some(environment) => {
+            q.push(" and ").push_bind(environment.clone()).push(" = any(u.environments)");
+        }
+        None if filter.without_console => {
+            q.push(format!(" and not u.environments <@ array['{CONSOLE_ENVIRONMENT}']"));
+        }
+        None => {}
+    }
+    if let Some(organization) = &filter.organization {
+        q.push(" and ").push_bind(organization.clone()).push(" = any(u.organizations)");
+    }
+    q.push(")");
+    q.build_query_scalar().fetch_one(pool).await
+}
+
+/// Counts of a filter and split over its past hours or days, as kept.
 #[derive(Clone, Debug, Hash, PartialEq, Eq)]
 pub struct PastCounts {
     scope: Scope,
     filter: String,
+    without_console: bool,
     split: Split,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 }
 
-/// [`counts`] with daily bars, the days before today's kept in `kept` while
-/// the past days' `version` (`ledger::past_days_version`) stays: 30 days of
-/// the daily rollup are ≈54 000 rows at 1 M events, a day ≈1 800. Other
-/// spans as [`counts`].
-pub async fn counts_keeping_past_days(
+/// [`counts`], those of the hours before the current one (of the days
+/// before today for daily bars) kept in `kept` while the past's `version`
+/// (`ledger::past_version`) stays: the current hour (day) is counted on
+/// every call. A day's chart in quarter hours reads ≈2 800 rows of its
+/// rollup at 10 M events, then the current hour ≈130; a day of a word from
+/// the events ≈12 000 matches, then the current hour's ≈500. Bars longer
+/// than a day (months) are always counted.
+pub async fn counts_keeping_past(
     pool: &PgPool,
     filter: &EventFilter,
     span: Span,
@@ -172,18 +230,37 @@ pub async fn counts_keeping_past_days(
     kept: &Memo<PastCounts, Vec<Count>>,
     version: &str,
 ) -> sqlx::Result<Vec<Count>> {
-    let today = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
-    if span.bucket_seconds != 86_400 || Source::for_span(filter, span) != Source::Daily || span.from >= today {
+    let Some(past_to) = past_end(span, now) else {
         return counts(pool, filter, span, split, now).await;
-    }
-    let past_to = span.to.map_or(today, |to| to.min(today));
+    };
     let past = Span { to: Some(past_to), ..span };
-    let key = PastCounts { scope: filter.scope.clone(), filter: filter.to_query(), split, from: span.from, to: past_to };
+    let key = PastCounts {
+        scope: filter.scope.clone(),
+        filter: filter.to_query(),
+        without_console: filter.without_console,
+        split,
+        from: span.from,
+        to: past_to,
+    };
     let mut rows = kept.get_or_compute(&key, version.to_string(), || counts(pool, filter, past, split, now)).await?;
-    if span.to.is_none_or(|to| to > today) {
-        rows.extend(counts(pool, filter, Span { from: today, ..span }, split, now).await?);
+    if span.to.is_none_or(|to| to > past_to) {
+        rows.extend(counts(pool, filter, Span { from: past_to, ..span }, split, now).await?);
     }
     Ok(rows)
+}
+
+/// Where the past part of `span` ends as of `now`: at the current hour, or
+/// today for daily bars (so that the past bars are whole days, the daily
+/// rollup's); none when no whole bar is past, or bars are months.
+fn past_end(span: Span, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let grain = match span.bucket_seconds {
+        86_400 => chrono::TimeDelta::days(1),
+        seconds if seconds < 86_400 => chrono::TimeDelta::hours(1),
+        _ => return None,
+    };
+    let boundary = now.duration_trunc(grain).ok()?;
+    let end = span.to.map_or(boundary, |to| to.min(boundary));
+    (span.from < end).then_some(end)
 }
 
 /// Where a chart's counts come from: the events themselves, or the coarsest

@@ -3,12 +3,13 @@
 //! (e.g. the deriving worker's position and the minute); a lookup with any
 //! other version misses, so a value is never served past a change. When a
 //! version moves, one request computes the new value and the others that
-//! miss meanwhile wait for it instead of running the same scan beside it.
+//! miss it meanwhile wait for it instead of running the same scan beside it;
+//! misses of other keys do not wait.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// At most this many keys are kept by default; past it the map starts over.
 const MAX_KEYS: usize = 1000;
@@ -16,8 +17,8 @@ const MAX_KEYS: usize = 1000;
 pub struct Memo<K, V> {
     entries: Mutex<HashMap<K, (String, V)>>,
     max_keys: usize,
-    /// Held while a value is computed (misses are rare: one per version).
-    computing: tokio::sync::Mutex<()>,
+    /// Per key being computed, held while it is.
+    computing: Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl<K, V> Default for Memo<K, V> {
@@ -29,7 +30,7 @@ impl<K, V> Default for Memo<K, V> {
 impl<K, V> Memo<K, V> {
     /// A memo of at most `max_keys` keys (for large values).
     pub fn bounded(max_keys: usize) -> Self {
-        Memo { entries: Mutex::new(HashMap::new()), max_keys, computing: tokio::sync::Mutex::new(()) }
+        Memo { entries: Mutex::new(HashMap::new()), max_keys, computing: Mutex::new(HashMap::new()) }
     }
 }
 
@@ -44,13 +45,22 @@ impl<K: Hash + Eq + Clone, V: Clone> Memo<K, V> {
         if let Some(value) = self.get(key, &version) {
             return Ok(value);
         }
-        let _computing = self.computing.lock().await;
-        if let Some(value) = self.get(key, &version) {
-            return Ok(value);
+        let gate = self.computing.lock().unwrap_or_else(PoisonError::into_inner).entry(key.clone()).or_default().clone();
+        let computed = async {
+            let _computing = gate.lock().await;
+            if let Some(value) = self.get(key, &version) {
+                return Ok(value);
+            }
+            let value = compute().await?;
+            self.put(key.clone(), version, value.clone());
+            Ok(value)
         }
-        let value = compute().await?;
-        self.put(key.clone(), version, value.clone());
-        Ok(value)
+        .await;
+        let mut computing = self.computing.lock().unwrap_or_else(PoisonError::into_inner);
+        if Arc::strong_count(&gate) == 2 {
+            computing.remove(key);
+        }
+        computed
     }
 
     /// The value kept for `key`, if it was computed at `version`.
@@ -104,6 +114,31 @@ mod tests {
             assert_eq!(lookup.await.unwrap(), Ok(1), "every caller gets the one value computed");
         }
         assert_eq!(computed.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_miss_does_not_wait_for_another_keys() {
+        let memo = std::sync::Arc::new(Memo::<&str, usize>::default());
+        let (started, computing) = tokio::sync::oneshot::channel();
+        let (release, released) = tokio::sync::oneshot::channel::<()>();
+        let slow = tokio::spawn({
+            let memo = memo.clone();
+            async move {
+                memo.get_or_compute(&"slow", "1".into(), || async {
+                    started.send(()).unwrap();
+                    released.await.unwrap();
+                    Ok::<_, ()>(1)
+                })
+                .await
+            }
+        });
+        computing.await.unwrap();
+        let fast = memo.get_or_compute(&"fast", "1".into(), || async { Ok::<_, ()>(2) });
+        let fast = tokio::time::timeout(std::time::Duration::from_secs(5), fast).await;
+        assert_eq!(fast, Ok(Ok(2)), "served while another key is computed");
+        release.send(()).unwrap();
+        assert_eq!(slow.await.unwrap(), Ok(1));
+        assert!(memo.computing.lock().unwrap().is_empty(), "no gate is left behind");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! (the `event_values` rollup: one row per day, environment, organization and
 //! value, so a reader restricted to some organizations reads it too). The
 //! counts of the days before today are kept between requests until one of
-//! those days changes (`ledger::past_days_version`): a 90-day range sums
+//! them changes (`ledger::past_version`): a 90-day range sums
 //! ≈60 000 rows at 1 M events, today's part a few hundred.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
@@ -11,7 +11,6 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use super::filter::push_scope;
 use crate::model::{EventFilter, FilterOption, FilterOptions, Scope};
 use super::memo::Memo;
-use crate::store::ledger;
 
 /// Whose value counts over which days: the reader's scope, the chosen
 /// environment (every list but the environments' is narrowed to it) and the days.
@@ -26,7 +25,9 @@ pub struct ValueDays {
 /// Events per dimension and value over some days (environments as `environment`).
 pub type ValueCounts = Vec<(String, String, i64)>;
 
-/// Values of each dimension in the range (and chosen environment), most frequent first.
+/// Values of each dimension in the range (and chosen environment), most
+/// frequent first; the counts of past days kept in `kept` while `version`
+/// (`ledger::past_version`) stays.
 #[tracing::instrument(skip(pool, kept))]
 pub async fn filter_options(
     pool: &PgPool,
@@ -35,14 +36,14 @@ pub async fn filter_options(
     to: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
     kept: &Memo<ValueDays, ValueCounts>,
+    version: &str,
 ) -> sqlx::Result<FilterOptions> {
     let today = now.date_naive();
     let (first, last) = (from.date_naive(), to.map_or(today, |to| to.date_naive()));
     let yesterday = today - TimeDelta::days(1);
     let past = ValueDays { scope: filter.scope.clone(), environment: filter.environment.clone(), first, last: last.min(yesterday) };
     let past_counts = if past.first <= past.last {
-        let version = ledger::past_days_version(pool, now).await?;
-        kept.get_or_compute(&past, version, || value_counts(pool, &past)).await?
+        kept.get_or_compute(&past, version.to_string(), || value_counts(pool, &past)).await?
     } else {
         Vec::new()
     };

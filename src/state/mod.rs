@@ -71,6 +71,9 @@ pub struct AppState {
     /// The compare page's daily counts over past days, as of their last
     /// change (≈0.3 MB per view over 30 days at 1 M events: a few dozen views).
     pub past_counts: Arc<Memo<PastCounts, Vec<Count>>>,
+    /// The explorer charts' counts over past hours, as of their last change
+    /// (a day in quarter hours ≈600 rows, 90 days ≈1 600).
+    pub past_chart_counts: Arc<Memo<PastCounts, Vec<Count>>>,
 }
 
 /// One of Vigil's own events waiting to be stored, and whoever waits for its
@@ -94,6 +97,8 @@ const CONSOLE_CALLS_BURST: f64 = 100.0;
 const CONSOLE_CALLS_PER_SECOND: f64 = 20.0;
 /// Compare views whose daily counts of past days are kept.
 const PAST_COUNTS_KEPT: usize = 32;
+/// Explorer charts whose counts of past hours are kept.
+const PAST_CHARTS_KEPT: usize = 128;
 
 /// The database role the server's pools act as: it cannot UPDATE, DELETE or
 /// TRUNCATE events, their ids, the ledger, the chain or the checkpoints
@@ -148,6 +153,7 @@ impl AppState {
             session_options: Arc::default(),
             past_value_counts: Arc::default(),
             past_counts: Arc::new(Memo::bounded(PAST_COUNTS_KEPT)),
+            past_chart_counts: Arc::new(Memo::bounded(PAST_CHARTS_KEPT)),
             config: Arc::new(config),
         })
     }

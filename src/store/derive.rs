@@ -108,8 +108,8 @@ pub async fn step(pool: &PgPool) -> sqlx::Result<u64> {
     }
     ledger::set_position(&mut tx, FOLLOWER, end).await?;
     let now = Utc::now();
-    if batches.iter().any(|b| ledger::changes_past_days(b.first_occurred_at, now)) {
-        ledger::note_past_days_changed(&mut tx).await?;
+    if batches.iter().any(|b| ledger::changes_past(b.first_occurred_at, now)) {
+        ledger::note_past_changed(&mut tx).await?;
     }
     tx.commit().await?;
     Ok(batches.iter().map(|b| b.events as u64).sum())

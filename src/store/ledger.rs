@@ -3,7 +3,7 @@
 //! holds the watermark back (a long write transaction anywhere in the cluster
 //! keeps every follower of the ledger waiting; nothing is lost).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, DurationRound, Utc};
 use sqlx::{PgConnection, PgPool};
 
 pub use crate::model::{LedgerStatus, WatermarkHolder};
@@ -54,45 +54,52 @@ pub async fn version(pool: &PgPool, consumer: &str) -> sqlx::Result<String> {
     .map(Option::unwrap_or_default)
 }
 
-/// The version of the counts of the UTC days before the one of `now`: it
-/// moves when one of them changes ([`note_past_days_changed`]), and while a
-/// committed batch with events of those days waits for the worker (reads that
-/// add such batches to the rollups then count it too). `max(batch_id + 0)`:
-/// PostgreSQL reads a plain `max(batch_id)` backwards along the batch id
-/// index, testing every batch ever committed when none waits (3.7 ms per
-/// explorer page at 22 000 batches, growing with the store), instead of the
-/// waiting ones from the worker's position on (0.2 ms).
-pub async fn past_days_version(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<String> {
-    let today = (now + PAST_DAYS_MARGIN).date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+/// The version of the counts before the UTC hour of `now` (hence of the
+/// days before today too): it moves when one of them changes
+/// ([`note_past_changed`]), and while committed batches with events of an
+/// earlier hour wait for the worker (their number and the last of them:
+/// reads that add such batches to the rollups, or read the events, count
+/// them too). So a count over the past hours, from the rollups or from the
+/// events, may be kept until it moves. The waiting batches are read from the
+/// worker's position on, a few index entries when it keeps up.
+pub async fn past_version(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<String> {
     sqlx::query_scalar(&format!(
-        "select concat(past_days_version, '/', (select max(b.batch_id + 0) from ingest_batches b \
-         where {UNDERIVED} and b.first_occurred_at < $1)) \
-         from ledger_positions where consumer = 'derive'"
+        "select concat(p.past_version, '/', w.batches, '/', w.last) \
+         from ledger_positions p, \
+              (select count(*) as batches, max(b.batch_id) as last from ingest_batches b \
+               where {UNDERIVED} and b.first_occurred_at < $1) w \
+         where p.consumer = 'derive'"
     ))
-    .bind(today)
+    .bind(past_end(now))
     .fetch_optional(pool)
     .await
     .map(Option::unwrap_or_default)
 }
 
-/// Note, in the transaction that changes them, that counts of a day before
-/// the current one change (and with them [`past_days_version`]).
-pub async fn note_past_days_changed(conn: &mut PgConnection) -> sqlx::Result<()> {
-    sqlx::query("update ledger_positions set past_days_version = past_days_version + 1 where consumer = 'derive'")
+/// Note, in the transaction that changes them, that counts of an hour before
+/// the current one change (and with them [`past_version`]).
+pub async fn note_past_changed(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("update ledger_positions set past_version = past_version + 1 where consumer = 'derive'")
         .execute(conn)
         .await
         .map(drop)
 }
 
-/// Whether events from `earliest` on change the counts of a past day. A
-/// step that commits after midnight counts as changing the day before, so a
-/// read of past days just after midnight never keeps a count that misses it.
-pub fn changes_past_days(earliest: DateTime<Utc>, now: DateTime<Utc>) -> bool {
-    earliest.date_naive() < (now + PAST_DAYS_MARGIN).date_naive()
+/// Whether events from `earliest` on change the counts of a past hour.
+pub fn changes_past(earliest: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    earliest < past_end(now)
 }
 
-/// How long before midnight a change counts as one of the day before.
-const PAST_DAYS_MARGIN: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+/// The end of the past hours as of `now`, give or take [`CLOCK_MARGIN`]: a
+/// step that commits just before the hour counts as changing the hour before,
+/// so that a reader whose clock is ahead (another instance) never keeps a
+/// count that misses it.
+fn past_end(now: DateTime<Utc>) -> DateTime<Utc> {
+    (now + CLOCK_MARGIN).duration_trunc(chrono::TimeDelta::hours(1)).unwrap_or(now)
+}
+
+/// How far the clocks of the instances may differ.
+const CLOCK_MARGIN: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
 /// Move a follower past `end`, in the transaction of the work it did.
 pub async fn set_position(conn: &mut PgConnection, consumer: &str, end: Position) -> sqlx::Result<()> {
@@ -221,13 +228,14 @@ pub async fn counts_as_of(pool: &PgPool, tolerance: chrono::Duration) -> sqlx::R
 mod tests {
     use chrono::{TimeZone, Utc};
 
-    use super::changes_past_days;
+    use super::changes_past;
 
     #[test]
-    fn events_of_an_earlier_day_change_past_days_and_so_does_a_step_near_midnight() {
+    fn events_of_an_earlier_hour_change_the_past_and_so_does_a_step_just_before_the_hour() {
         let at = |d, h, m| Utc.with_ymd_and_hms(2026, 12, d, h, m, 0).unwrap();
-        assert!(changes_past_days(at(2, 23, 0), at(3, 9, 0)));
-        assert!(!changes_past_days(at(3, 8, 0), at(3, 9, 0)));
-        assert!(changes_past_days(at(3, 23, 40), at(3, 23, 55)), "it may commit after midnight");
+        assert!(changes_past(at(2, 23, 0), at(3, 9, 0)));
+        assert!(changes_past(at(3, 8, 59), at(3, 9, 0)));
+        assert!(!changes_past(at(3, 9, 0), at(3, 9, 30)));
+        assert!(changes_past(at(3, 9, 10), at(3, 9, 59)), "a reader's clock may be past the hour");
     }
 }

@@ -238,7 +238,7 @@ pub async fn drop_partition(conn: &mut PgConnection, partition: &Partition) -> s
             .execute(&mut *conn)
             .await?;
     }
-    super::ledger::note_past_days_changed(conn).await
+    super::ledger::note_past_changed(conn).await
 }
 
 /// Days of quarter-hour counts by type, app and outcome (`event_counts_quarter`)

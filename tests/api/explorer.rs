@@ -267,6 +267,43 @@ async fn each_rollup_answers_the_charts_it_fits(pool: PgPool) {
     }
 }
 
+/// A chart read from a rollup adds the events of batches the worker has not
+/// derived yet (no worker runs here), reading them only when one of those
+/// batches may hold events it counts: Vigil's own, which the explorer leaves
+/// out, or another environment or organization than the filter's, may not.
+#[sqlx::test]
+async fn a_chart_counts_the_batches_not_derived_yet_that_it_covers(pool: PgPool) {
+    let now = Utc::now();
+    let event = |id: &str, environment: &str| {
+        let event = json!({"id": id, "occurred_at": (now - Duration::minutes(30)).to_rfc3339(), "environment": environment,
+                           "organization": {"id": "org_a"}, "type": "app.view", "actor": {"id": "u_ana"}});
+        vigil::ingest::validate(0, &event, now).unwrap()
+    };
+    vigil::store::insert_events(&pool, &[event("own", "vigil")]).await.unwrap();
+    vigil::store::insert_events(&pool, &[event("p1", "production"), event("p2", "production")]).await.unwrap();
+    let span = Span { from: now_hour() - Duration::hours(24), to: None, bucket_seconds: 900 };
+    let total = |query: &'static str, without_console: bool, scope: vigil::model::Scope| {
+        let pool = pool.clone();
+        async move {
+            let filter = vigil::model::EventFilter { without_console, scope, ..reading_all(query) };
+            histogram(&pool, &filter, span, now).await.unwrap().total
+        }
+    };
+    let everything = vigil::model::Scope::everything;
+    let staging = || vigil::model::Scope { environments: vec!["staging".into()], organizations: vec!["*".into()] };
+    for derived in [false, true] {
+        assert_eq!(total("", true, everything()).await, 2, "the explorer's chart (derived: {derived})");
+        assert_eq!(total("", false, everything()).await, 3, "with Vigil's own");
+        assert_eq!(total("env=vigil", true, everything()).await, 1, "Vigil's own, asked for");
+        assert_eq!(total("env=production", true, everything()).await, 2);
+        assert_eq!(total("env=staging", true, everything()).await, 0);
+        assert_eq!(total("org=org_a", true, everything()).await, 2);
+        assert_eq!(total("org=org_b", true, everything()).await, 0);
+        assert_eq!(total("", true, staging()).await, 0, "out of scope");
+        vigil::store::derive::catch_up(&pool, std::time::Duration::from_secs(30)).await.unwrap();
+    }
+}
+
 #[sqlx::test(migrations = false)]
 async fn a_day_older_than_the_quarter_hour_counts_by_type_is_counted_from_its_events(pool: PgPool) {
     let app = spawn(pool).await;
@@ -338,7 +375,8 @@ async fn option_lists_come_from_the_data_in_range(pool: PgPool) {
     let kept = Memo::default();
     let filter = reading_all("");
     let Span { from, to, .. } = resolve_span(&filter, now);
-    let options = vigil::query::filter_options(&app.pool, &filter, from, to, now, &kept).await.unwrap();
+    let version = vigil::store::ledger::past_version(&app.pool, now).await.unwrap();
+    let options = vigil::query::filter_options(&app.pool, &filter, from, to, now, &kept, &version).await.unwrap();
     assert_eq!(values(&options.environments), set(&["production", "staging"]));
     assert_eq!(values(&options.apps), set(&["billing", "insight"]));
     let acme = options.organizations.iter().find(|o| o.value == "org_a").unwrap();
@@ -346,7 +384,7 @@ async fn option_lists_come_from_the_data_in_range(pool: PgPool) {
     assert!(acme.events >= 2, "counted over the whole days the range touches");
 
     let staging = reading_all("env=staging");
-    let options = vigil::query::filter_options(&app.pool, &staging, from, to, now, &kept).await.unwrap();
+    let options = vigil::query::filter_options(&app.pool, &staging, from, to, now, &kept, &version).await.unwrap();
     assert_eq!(values(&options.environments), set(&["production", "staging"]), "all environments stay choosable");
     assert_eq!(values(&options.types), set(&["role.update"]), "other lists follow the environment");
 }
@@ -364,7 +402,8 @@ async fn option_counts_of_past_days_are_kept_until_one_of_those_days_changes(poo
             let filter = reading_all(query);
             let now = Utc::now();
             let Span { from, to, .. } = resolve_span(&filter, now);
-            vigil::query::filter_options(pool, &filter, from, to, now, kept).await.unwrap()
+            let version = vigil::store::ledger::past_version(pool, now).await.unwrap();
+            vigil::query::filter_options(pool, &filter, from, to, now, kept, &version).await.unwrap()
         }
     };
     let events_of = |options: &vigil::model::FilterOptions, value: &str| {
@@ -402,6 +441,53 @@ async fn option_counts_of_past_days_are_kept_until_one_of_those_days_changes(poo
         .count() as i64;
     let dropped = options("range=30d").await;
     assert_eq!(events_of(&dropped, "server.start"), Some(left).filter(|n| *n > 0), "a dropped month's values go");
+}
+
+/// The explorer chart's counts of past hours are kept between reads and
+/// equal a chart counted afresh; each read still counts the current hour's
+/// new events, and a late event of a past hour, whether the worker has
+/// derived it yet or not.
+#[sqlx::test(migrations = false)]
+async fn chart_counts_of_past_hours_are_kept_until_one_of_those_hours_changes(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+    let kept = Memo::default();
+    let chart = |query: &'static str| {
+        let (pool, kept) = (&app.pool, &kept);
+        async move {
+            let filter = vigil::model::EventFilter { without_console: true, ..reading_all(query) };
+            let now = Utc::now();
+            let span = resolve_span(&filter, now);
+            let version = vigil::store::ledger::past_version(pool, now).await.unwrap();
+            let kept = vigil::query::histogram_keeping_past(pool, &filter, span, now, kept, &version).await.unwrap();
+            assert_eq!(kept, histogram(pool, &filter, span, now).await.unwrap(), "{query:?} as counted afresh");
+            kept.total
+        }
+    };
+    let queries = ["", "range=7d", "range=30d", "q=support", "env=production&range=24h"];
+    let mut before = Vec::new();
+    for query in queries {
+        before.push(chart(query).await);
+    }
+    assert!(before.iter().all(|total| *total > 0), "{before:?}");
+
+    let past_quarters = "update event_counts_quarter_coarse set events = events + $1 where quarter < date_trunc('hour', now())";
+    sqlx::query(past_quarters).bind(1000).execute(&app.pool).await.unwrap();
+    let filter = vigil::model::EventFilter { without_console: true, ..reading_all("") };
+    let (now, version) = (Utc::now(), vigil::store::ledger::past_version(&app.pool, Utc::now()).await.unwrap());
+    let span = resolve_span(&filter, now);
+    let served = vigil::query::histogram_keeping_past(&app.pool, &filter, span, now, &kept, &version).await.unwrap();
+    sqlx::query(past_quarters).bind(-1000).execute(&app.pool).await.unwrap();
+    assert_eq!(served.total, before[0], "the past hours' counts are kept, not read again");
+
+    let event = |id: &str, at: DateTime<Utc>| crate::helpers::event(id, &at.to_rfc3339());
+    let hour = now_hour();
+    assert_eq!(app.ingest(&json!([event("now", Utc::now()), event("late", hour - Duration::hours(2))])).await.0, 200);
+    let waiting = vigil::ingest::validate(0, &event("waiting", hour - Duration::hours(3)), Utc::now()).unwrap();
+    vigil::store::insert_events(&app.state.writers, &[waiting]).await.unwrap();
+    for (query, total) in queries.into_iter().zip(before) {
+        assert_eq!(chart(query).await, total + 3, "{query:?}: the current hour's event and two late ones");
+    }
 }
 
 #[sqlx::test(migrations = false)]
