@@ -251,7 +251,9 @@ pub async fn counts_keeping_past(
 
 /// Where the past part of `span` ends as of `now`: at the current hour, or
 /// today for daily bars (so that the past bars are whole days, the daily
-/// rollup's); none when no whole bar is past, or bars are months.
+/// rollup's). None when less than an hour (a day) of it is past: the last
+/// 15 minutes or hour start anew with every request, and kept, each would
+/// crowd out the others. None for bars of months.
 fn past_end(span: Span, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let grain = match span.bucket_seconds {
         86_400 => chrono::TimeDelta::days(1),
@@ -260,7 +262,7 @@ fn past_end(span: Span, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     };
     let boundary = now.duration_trunc(grain).ok()?;
     let end = span.to.map_or(boundary, |to| to.min(boundary));
-    (span.from < end).then_some(end)
+    (end - span.from >= grain).then_some(end)
 }
 
 /// Where a chart's counts come from: the events themselves, or the coarsest
@@ -372,6 +374,21 @@ pub fn stack(rows: Vec<Count>, by_environment: bool, from: DateTime<Utc>, end: D
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_past_ends_at_the_hour_or_today_when_at_least_that_much_is_past() {
+        let at = |text: &str| DateTime::parse_from_rfc3339(text).unwrap().to_utc();
+        let now = at("2026-12-04T10:20:00Z");
+        let span = |from: &str, to: Option<&str>, bucket_seconds| Span { from: at(from), to: to.map(at), bucket_seconds };
+        assert_eq!(past_end(span("2026-12-03T10:15:00Z", None, 900), now), Some(at("2026-12-04T10:00:00Z")));
+        assert_eq!(past_end(span("2026-11-04T00:00:00Z", None, 86_400), now), Some(at("2026-12-04T00:00:00Z")));
+        let ended = span("2026-11-04T00:00:00Z", Some("2026-11-05T00:00:00Z"), 3600);
+        assert_eq!(past_end(ended, now), Some(at("2026-11-05T00:00:00Z")), "a range that ended is all past");
+        assert_eq!(past_end(span("2026-12-04T10:05:00Z", None, 60), now), None, "the last 15 minutes");
+        assert_eq!(past_end(span("2026-12-04T09:20:00Z", None, 60), now), None, "the last hour: 40 minutes past");
+        assert_eq!(past_end(span("2026-12-04T00:00:00Z", None, 86_400), now), None, "today alone");
+        assert_eq!(past_end(span("2025-12-01T00:00:00Z", None, MONTH), now), None, "months");
+    }
 
     #[test]
     fn the_coarsest_rollup_that_fits_answers() {
