@@ -76,3 +76,28 @@ test("a session page shows its device, location and timeline, linking to events"
   await expect(page.locator(".facts", { hasText: "Where" })).toContainText("Tokyo");
   await expect(page.locator(".facts", { hasText: "Where" })).toContainText("Chrome 131 on Windows 10 (desktop)");
 });
+
+test("the sessions list pages through every session: older, back, newest", async ({ page, request }) => {
+  const many = `sesspage-${tag}`;
+  await ingest(request, Array.from({ length: 105 }, (_, i) => ({
+    type: "session.sign_in", occurred_at: minutesAgo(i + 1), environment: many,
+    actor: { id: `u${i}-${tag}`, session_id: `p${String(i).padStart(3, "0")}-${tag}` },
+  })));
+  await open(page, `/sessions?env=${many}`);
+  const rows = page.locator("tbody tr");
+  await expect(rows).toHaveCount(100);
+  await expect(page.locator(".summary")).toContainText("most recently seen first, 100 per page");
+  await expect(rows.first()).toHaveAttribute("data-session-id", `p000-${tag}`);
+  await page.getByRole("link", { name: "Older sessions →" }).click();
+  await expect(page).toHaveURL(/before=/);
+  await expect(rows).toHaveCount(5);
+  await expect(rows.first()).toHaveAttribute("data-session-id", `p100-${tag}`);
+  await expect(page.locator(".pager")).toContainText("End of sessions");
+  await page.goBack();
+  await expect(rows).toHaveCount(100);
+  await page.goForward();
+  await expect(rows).toHaveCount(5);
+  await page.getByRole("link", { name: "← Newest" }).click();
+  await expect(page).not.toHaveURL(/before=/);
+  await expect(rows.first()).toHaveAttribute("data-session-id", `p000-${tag}`);
+});

@@ -6,14 +6,6 @@ use leptos::prelude::*;
 
 use crate::model::{EventDetail, EventView, Explore, TargetHistory};
 
-/// A page cursor from the URL: absent or empty is none, anything unreadable an error.
-#[cfg(feature = "ssr")]
-fn cursor_param(text: Option<&str>) -> Result<Option<crate::model::PageCursor>, ServerFnError> {
-    text.filter(|t| !t.is_empty())
-        .map(|t| crate::model::PageCursor::decode(t).ok_or_else(|| crate::error::invalid("invalid page cursor")))
-        .transpose()
-}
-
 /// Everything the explorer shows for the URL query `query`: the page of events,
 /// the histogram and the option lists, computed at one instant so they agree.
 #[server]
@@ -30,7 +22,7 @@ pub async fn explore_events(query: String) -> Result<Explore, ServerFnError> {
     if let Some((_, message)) = crate::query::filter::out_of_bounds(&filter, chrono::Utc::now()) {
         return Err(crate::error::invalid(message));
     }
-    let before = cursor_param(query_param(&query, "before").as_deref())?;
+    let before = super::cursor_param(query_param(&query, "before").as_deref(), crate::model::PageCursor::decode)?;
     let size = filter.size.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
 
     let now = chrono::Utc::now();
@@ -96,7 +88,7 @@ pub async fn target_history_page(
 ) -> Result<TargetHistory, ServerFnError> {
     let principal = crate::auth::principal().await?;
     let state = expect_context::<crate::state::AppState>();
-    let after = cursor_param(after.as_deref())?;
+    let after = super::cursor_param(after.as_deref(), crate::model::PageCursor::decode)?;
     crate::query::target_history(state.reads(principal.read_after), &target_type, &target_id, &principal.scope(), after.as_ref(), 100)
         .await
         .map_err(crate::error::from_database)

@@ -30,3 +30,12 @@ pub use monitor::*;
 pub use sessions::*;
 pub use settings::*;
 pub use views::*;
+
+/// A page cursor from the URL, read by `decode`: absent or empty is none,
+/// anything unreadable an error.
+#[cfg(feature = "ssr")]
+fn cursor_param<C>(text: Option<&str>, decode: impl Fn(&str) -> Option<C>) -> Result<Option<C>, leptos::prelude::ServerFnError> {
+    text.filter(|t| !t.is_empty())
+        .map(|t| decode(t).ok_or_else(|| crate::error::invalid("invalid page cursor")))
+        .transpose()
+}

@@ -9,7 +9,7 @@ use crate::components::event_detail::EventSections;
 use crate::components::time::Time;
 use crate::components::badges::OutcomeBadge;
 use crate::components::errors::ErrorMessage;
-use crate::model::{path_segment, query_value, EventFilter, EventPage, EventSummary, DEFAULT_PAGE_SIZE};
+use crate::model::{path_segment, with_query_pair, EventFilter, EventPage, EventSummary, DEFAULT_PAGE_SIZE};
 
 const PAGE_SIZES: [u32; 4] = [25, 50, 100, 200];
 
@@ -39,7 +39,7 @@ pub fn EventTable(page: EventPage, filter: EventFilter, is_first_page: bool) -> 
     }
     let now = page.now;
     let size = filter.size.unwrap_or(DEFAULT_PAGE_SIZE);
-    let older = page.next.map(|cursor| format!("{}before={}", with_sep(&filter.href()), query_value(&cursor.encode())));
+    let older = page.next.map(|cursor| with_query_pair(&filter.href(), "before", &cursor.encode()));
     let rows = page
         .events
         .into_iter()
@@ -92,10 +92,6 @@ pub fn EventTable(page: EventPage, filter: EventFilter, is_first_page: bool) -> 
         </nav>
     }
     .into_any()
-}
-
-fn with_sep(href: &str) -> String {
-    if href.contains('?') { format!("{href}&") } else { format!("{href}?") }
 }
 
 /// One event: a summary row, and when expanded a second row with everything.

@@ -32,6 +32,12 @@ pub fn query_value(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
+/// `href` with `key=value` added to its query string.
+pub fn with_query_pair(href: &str, key: &str, value: &str) -> String {
+    let separator = if href.contains('?') { '&' } else { '?' };
+    format!("{href}{separator}{}", to_query([(key, value)]))
+}
+
 /// Declares a filter's single-valued fields once: the struct field, its key in
 /// URLs and the API, and its label on a chip. Derives `FIELDS` (key, label),
 /// `get(key)` and `slot(key)` from that one list.
@@ -76,5 +82,7 @@ mod tests {
         let text = to_query(pairs);
         assert_eq!(parse_query(&text), pairs.map(|(k, v)| (k.to_string(), v.to_string())));
         assert_eq!(parse_query("?q=%zz+x"), vec![("q".to_string(), "%zz x".to_string())]);
+        assert_eq!(with_query_pair("/sessions", "before", "1_a b"), "/sessions?before=1_a+b");
+        assert_eq!(with_query_pair("/sessions?env=x", "before", "1"), "/sessions?env=x&before=1");
     }
 }

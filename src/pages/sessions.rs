@@ -11,10 +11,10 @@ use crate::components::badges::{Flags, StatusBadge};
 use crate::components::errors::error_list;
 use crate::components::time::{Time, TimeZoneNote};
 use crate::components::world_map::WorldMap;
-use crate::model::{path_segment, flag_label, Charted, FilterOption, SessionFilter, SessionSummary, FLAGS};
+use crate::model::{flag_label, path_segment, query_param, with_query_pair, Charted, FilterOption, SessionFilter, SessionSummary, FLAGS};
 
-/// Sessions listed at most (the server function's limit).
-const SESSION_LIMIT: usize = crate::model::SESSION_PAGE_LIMIT as usize;
+/// Sessions per page (the server function's).
+const SESSION_LIMIT: i64 = crate::model::SESSION_PAGE_LIMIT;
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
@@ -32,9 +32,11 @@ pub fn SessionsPage() -> impl IntoView {
                 {move || {
                     // Read before waiting: after it, the page may be gone.
                     let filter = SessionFilter::from_query(&search());
+                    let first_page = query_param(&search(), "before").is_none_or(|b| b.is_empty());
                     Suspend::new(async move { data.await.map(|Charted { data: list, chart }| {
                         let now = list.now;
                         let count = list.sessions.len();
+                        let older = list.next.as_ref().map(|cursor| with_query_pair(&filter.href(), "before", &cursor.encode()));
                         view! {
                             <SessionFilters
                                 filter=filter.clone()
@@ -44,10 +46,11 @@ pub fn SessionsPage() -> impl IntoView {
                                 device_types=list.device_types
                             />
                             <p class="summary">
-                                {match (count, filter.include_ended) {
-                                    (SESSION_LIMIT, _) => format!("The {SESSION_LIMIT} most recently seen sessions; narrow the filters to see others"),
-                                    (n, true) => format!("{n} session{} seen in the last 7 days", if n == 1 { "" } else { "s" }),
-                                    (n, false) => format!("{n} active session{}", if n == 1 { "" } else { "s" }),
+                                {match (first_page && older.is_none(), filter.include_ended) {
+                                    (false, true) => format!("Sessions seen in the last 7 days, most recently seen first, {SESSION_LIMIT} per page"),
+                                    (false, false) => format!("Active sessions, most recently seen first, {SESSION_LIMIT} per page"),
+                                    (true, true) => format!("{count} session{} seen in the last 7 days", if count == 1 { "" } else { "s" }),
+                                    (true, false) => format!("{count} active session{}", if count == 1 { "" } else { "s" }),
                                 }}
                             </p>
                             {(!list.places.is_empty()).then(|| {
@@ -66,7 +69,14 @@ pub fn SessionsPage() -> impl IntoView {
                                     </p>
                                 }
                             })}
-                            {if list.sessions.is_empty() {
+                            {if list.sessions.is_empty() && !first_page {
+                                view! {
+                                    <section class="empty-state">
+                                        <h2>"No older sessions"</h2>
+                                        <a href=filter.href() class="button">"Newest sessions"</a>
+                                    </section>
+                                }.into_any()
+                            } else if list.sessions.is_empty() {
                                 view! {
                                     <section class="empty-state">
                                         <h2>"No sessions match"</h2>
@@ -74,7 +84,16 @@ pub fn SessionsPage() -> impl IntoView {
                                     </section>
                                 }.into_any()
                             } else {
-                                view! { <SessionTable sessions=list.sessions now/> }.into_any()
+                                view! {
+                                    <SessionTable sessions=list.sessions now/>
+                                    <nav class="pager" aria-label="Pages">
+                                        {(!first_page).then(|| view! { <a href=filter.href() class="button">"← Newest"</a> })}
+                                        {match older {
+                                            Some(href) => view! { <a href=href class="button" rel="next">"Older sessions →"</a> }.into_any(),
+                                            None => view! { <span class="hint">"End of sessions"</span> }.into_any(),
+                                        }}
+                                    </nav>
+                                }.into_any()
                             }}
                         }
                     }) })

@@ -8,6 +8,7 @@ use serde_json::Value;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
 use super::filter::{push_conditions, push_events_by_time, push_scope, push_span, query_of};
+use super::split_page;
 use crate::model::{ActorType, Category, Change, EventDetail, EventFilter, EventPage, EventSummary, EventView, Outcome, PageCursor, Scope, TargetHistory};
 
 /// The columns of `EventSummary`, as a select list over `events`.
@@ -86,7 +87,7 @@ pub async fn list_events(
 ) -> sqlx::Result<EventPage> {
     let mut q = newest_first(SUMMARY_COLUMNS, filter, from, to, before, limit);
     let rows: Vec<SummaryRow> = query_of(&mut q, filter).fetch_all(pool).await?;
-    let (rows, next) = split_page(rows, limit, SummaryRow::cursor);
+    let (rows, next) = split_page(rows, limit as usize, SummaryRow::cursor);
     Ok(EventPage { now: Utc::now(), events: rows.into_iter().map(Into::into).collect(), next })
 }
 
@@ -103,7 +104,7 @@ pub async fn list_full_events(
     let columns = format!("{SUMMARY_COLUMNS}, {DETAIL_COLUMNS}");
     let mut q = newest_first(&columns, filter, from, to, before, limit);
     let rows: Vec<DetailRow> = query_of(&mut q, filter).fetch_all(pool).await?;
-    let (rows, next) = split_page(rows, limit, |r| r.summary.cursor());
+    let (rows, next) = split_page(rows, limit as usize, |r| r.summary.cursor());
     Ok((rows.into_iter().map(RawEvent).collect(), next))
 }
 
@@ -145,17 +146,6 @@ fn push_newest<'a>(
             .push(")");
     }
     q.push(" order by occurred_at desc, id desc limit ").push_bind(i64::from(limit) + 1);
-}
-
-/// Keep `limit` rows; the cursor of the last one when more followed.
-fn split_page<R>(mut rows: Vec<R>, limit: u32, cursor: impl Fn(&R) -> PageCursor) -> (Vec<R>, Option<PageCursor>) {
-    if rows.len() > limit as usize {
-        rows.truncate(limit as usize);
-        let next = rows.last().map(cursor);
-        (rows, next)
-    } else {
-        (rows, None)
-    }
 }
 
 /// How many events the store holds (from the hourly rollup, so it is quick).
@@ -389,7 +379,7 @@ pub async fn target_history(
     }
     q.push(" order by occurred_at, id limit ").push_bind(i64::from(limit) + 1);
     let rows: Vec<DetailRow> = q.build_query_as().fetch_all(pool).await?;
-    let (rows, next) = split_page(rows, limit, |r| r.summary.cursor());
+    let (rows, next) = split_page(rows, limit as usize, |r| r.summary.cursor());
     let target_name = rows.iter().rev().find_map(|r| r.target_name.clone());
     Ok(TargetHistory {
         now: Utc::now(),

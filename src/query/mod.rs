@@ -15,3 +15,15 @@ pub use export::{export_events, export_position_at, export_upto, ExportPage, Exp
 pub use histogram::{histogram, histogram_keeping_past, Count, PastCounts};
 pub use options::{filter_options, ValueDays, ValueCounts};
 pub use sessions::{list_sessions, session_view};
+
+/// Keep `limit` rows (of `limit + 1` read); the cursor of the last one kept
+/// when more followed.
+fn split_page<R, C>(mut rows: Vec<R>, limit: usize, cursor: impl Fn(&R) -> C) -> (Vec<R>, Option<C>) {
+    if rows.len() > limit {
+        rows.truncate(limit);
+        let next = rows.last().map(cursor);
+        (rows, next)
+    } else {
+        (rows, None)
+    }
+}

@@ -6,7 +6,8 @@ use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 use super::events::{SummaryRow, SUMMARY_COLUMNS};
 use super::filter::{push_actor_keys, push_scope};
 use crate::model::{
-    ClientInfo, FilterOption, PathPoint, Place, Scope, SessionFilter, SessionList, SessionOptions, SessionSummary, SessionView, FLAGS, MAP_SESSIONS,
+    ClientInfo, FilterOption, PathPoint, Place, Scope, SessionCursor, SessionFilter, SessionList, SessionOptions, SessionSummary, SessionView, FLAGS,
+    MAP_SESSIONS,
 };
 use super::memo::Memo;
 use crate::store::{derive, ledger};
@@ -63,41 +64,45 @@ impl SessionRow {
 }
 
 /// Active sessions (no sign-out, seen within `idle_minutes`), or with
-/// `include_ended` every session seen in the last 7 days; most recent first.
-/// The filter choices come from `options` while the sessions have not changed.
+/// `include_ended` every session seen in the last 7 days; most recent first,
+/// `limit` of them after `after`. The filter choices come from `options`
+/// while the sessions have not changed.
 #[tracing::instrument(skip(pool, options))]
 pub async fn list_sessions(
     pool: &PgPool,
     filter: &SessionFilter,
     idle_minutes: i64,
-    limit: i64,
+    (limit, after): (i64, Option<&SessionCursor>),
     options: &Memo<Scope, SessionOptions>,
 ) -> sqlx::Result<SessionList> {
     let now = Utc::now();
     let idle_since = now - Duration::minutes(idle_minutes);
     let mut q = QueryBuilder::<Postgres>::new("");
-    push_newest_sessions(&mut q, SESSION_COLUMNS, filter, (now, idle_since), "", ("last_seen desc, session_id", limit));
+    let page = Window { order: "last_seen desc, session_id, environment, organization_id", limit: limit + 1, after };
+    push_newest_sessions(&mut q, SESSION_COLUMNS, filter, (now, idle_since), "", page);
 
     let (rows, options, places) = tokio::try_join!(
         q.build_query_as::<SessionRow>().fetch_all(pool),
         kept_session_options(pool, &filter.scope, now, options),
         places(pool, filter, now, idle_since),
     )?;
+    // The list shows the client's labels only (`SessionSummary::client`).
+    let sessions = rows.into_iter().map(|r| SessionSummary { client: None, ..r.into_summary(idle_since) }).collect();
+    let (sessions, next) = super::split_page(sessions, limit as usize, SessionSummary::cursor);
     let [environments, organizations, countries, device_types] = options;
-    Ok(SessionList {
-        now,
-        // The list shows the client's labels only (`SessionSummary::client`).
-        sessions: rows.into_iter().map(|r| SessionSummary { client: None, ..r.into_summary(idle_since) }).collect(),
-        environments,
-        organizations,
-        countries,
-        device_types,
-        places,
-    })
+    Ok(SessionList { now, sessions, environments, organizations, countries, device_types, places, next })
 }
 
-/// `select {columns} from sessions …`: the first `limit` sessions in `order`
-/// (newest first by last seen) that match `filter` and `conditions`.
+/// Which sessions of an order a read takes: the first `limit` after `after`
+/// (a position in the list's order: by last seen, newest first, then by key).
+struct Window<'c> {
+    order: &'static str,
+    limit: i64,
+    after: Option<&'c SessionCursor>,
+}
+
+/// `select {columns} from sessions …`: the sessions of `window` (newest
+/// first by last seen) that match `filter` and `conditions`.
 ///
 /// Read and filtered in the last-seen index's order. Picking the rows from
 /// that index alone first, then reading them, was faster for a rare filter,
@@ -111,21 +116,34 @@ fn push_newest_sessions(
     filter: &SessionFilter,
     (now, idle_since): (DateTime<Utc>, DateTime<Utc>),
     conditions: &str,
-    (order, limit): (&str, i64),
+    window: Window<'_>,
 ) {
-    let order = format!(" order by {order} limit ");
+    let order = format!(" order by {} limit ", window.order);
     let Some(user) = &filter.user else {
         q.push(format!("select {columns} from sessions where true{conditions}"));
         push_session_filter(q, filter, now, idle_since);
-        q.push(&order).push_bind(limit);
+        push_after(q, window.after);
+        q.push(&order).push_bind(window.limit);
         return;
     };
     q.push(format!("select {columns} from (select distinct id from ("));
     push_actor_keys(q, user);
     q.push(format!(") keys) users cross join lateral (select * from sessions where user_key = users.id{conditions}"));
     push_session_filter(q, filter, now, idle_since);
-    q.push(&order).push_bind(limit).push(") sessions");
-    q.push(&order).push_bind(limit);
+    push_after(q, window.after);
+    q.push(&order).push_bind(window.limit).push(") sessions");
+    q.push(&order).push_bind(window.limit);
+}
+
+/// ` and` the sessions after `after` in the list's order. The bound on
+/// `last_seen` alone is where the read of its index starts.
+fn push_after(q: &mut QueryBuilder<'_, Postgres>, after: Option<&SessionCursor>) {
+    let Some(after) = after else { return };
+    q.push(" and last_seen <= ").push_bind(after.last_seen);
+    q.push(" and (last_seen < ").push_bind(after.last_seen);
+    q.push(" or (session_id, environment, organization_id) > (").push_bind(after.session_id.clone());
+    q.push(", ").push_bind(after.environment.clone());
+    q.push(", ").push_bind(after.organization_id.clone()).push("))");
 }
 
 /// The conditions of the sessions filter but the user's: active (or seen in 7
@@ -174,7 +192,8 @@ async fn places(pool: &PgPool, filter: &SessionFilter, now: DateTime<Utc>, idle_
     let located = " and latitude is not null and longitude is not null";
     let columns = "latitude, longitude, city, country_code, flags";
     // By last seen alone: the session id is not in the index the map reads alone.
-    push_newest_sessions(&mut q, columns, filter, (now, idle_since), located, ("last_seen desc", MAP_SESSIONS));
+    let window = Window { order: "last_seen desc", limit: MAP_SESSIONS, after: None };
+    push_newest_sessions(&mut q, columns, filter, (now, idle_since), located, window);
     q.push(") newest group by 1, 2 order by 5 desc limit ").push_bind(MAX_PLACES);
     let rows: Vec<(f64, f64, String, Option<String>, i64, i64)> = q.build_query_as().fetch_all(pool).await?;
     Ok(rows
