@@ -74,18 +74,19 @@ pub struct SessionCursor {
 }
 
 impl SessionCursor {
-    /// URL form: `<microseconds since epoch>_<session id>_<environment>_<organization>`,
-    /// each text with its `%` and `_` escaped.
+    /// URL form: `<microseconds since epoch>.<session id>.<environment>.<organization>`,
+    /// each text with its `%` and `.` escaped (a dot stays as it is in a
+    /// query string, and is rarer in ids than `_`).
     pub fn encode(&self) -> String {
-        let escape = |text: &str| text.replace('%', "%25").replace('_', "%5F");
+        let escape = |text: &str| text.replace('%', "%25").replace('.', "%2E");
         let (session, environment, organization) = (&self.session_id, &self.environment, &self.organization_id);
-        format!("{}_{}_{}_{}", self.last_seen.timestamp_micros(), escape(session), escape(environment), escape(organization))
+        format!("{}.{}.{}.{}", self.last_seen.timestamp_micros(), escape(session), escape(environment), escape(organization))
     }
 
     /// Parse the URL form; `None` for anything else.
     pub fn decode(text: &str) -> Option<Self> {
-        let unescape = |text: &str| text.replace("%5F", "_").replace("%25", "%");
-        let mut parts = text.split('_');
+        let unescape = |text: &str| text.replace("%2E", ".").replace("%25", "%");
+        let mut parts = text.split('.');
         let last_seen = DateTime::from_timestamp_micros(parts.next()?.parse().ok()?)?;
         let (session_id, environment, organization_id) = (parts.next()?, parts.next()?, parts.next()?);
         if parts.next().is_some() || session_id.is_empty() || environment.is_empty() {
@@ -242,12 +243,12 @@ mod tests {
     fn a_session_cursor_round_trips_whatever_its_texts_hold() {
         let last_seen = DateTime::from_timestamp_micros(1_764_800_000_123_456).unwrap();
         for (session_id, environment, organization_id) in
-            [("s1", "production", "org_a"), ("a_b%5F%_", "staging_eu", ""), ("%25", "%", "_%5F_")]
+            [("s1", "production", "org_a"), ("a.b%2E%.", "staging.eu", ""), ("%25", "%", ".%2E_")]
         {
             let cursor = SessionCursor { last_seen, session_id: session_id.into(), environment: environment.into(), organization_id: organization_id.into() };
             assert_eq!(SessionCursor::decode(&cursor.encode()), Some(cursor.clone()), "{}", cursor.encode());
         }
-        for text in ["", "x_s_e_o", "1_s_e", "1_s_e_o_more", "1__e_o", "1_s__o"] {
+        for text in ["", "x.s.e.o", "1.s.e", "1.s.e.o.more", "1..e.o", "1.s..o"] {
             assert_eq!(SessionCursor::decode(text), None, "{text:?}");
         }
     }
