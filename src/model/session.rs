@@ -100,6 +100,7 @@ impl SessionCursor {
         })
     }
 }
+
 /// Most sessions the sessions map places (the most recently seen).
 pub const MAP_SESSIONS: i64 = 10_000;
 
