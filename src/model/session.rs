@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{parse_query, to_query, ClientInfo, EventSummary, FilterOption};
+use super::{cursor_part, cursor_part_decoded, parse_query, to_query, ClientInfo, EventSummary, FilterOption};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SessionSummary {
@@ -75,17 +75,14 @@ pub struct SessionCursor {
 
 impl SessionCursor {
     /// URL form: `<microseconds since epoch>.<session id>.<environment>.<organization>`,
-    /// each text with its `%` and `.` escaped (a dot stays as it is in a
-    /// query string, and is rarer in ids than `_`).
+    /// each text escaped as [`cursor_part`] says.
     pub fn encode(&self) -> String {
-        let escape = |text: &str| text.replace('%', "%25").replace('.', "%2E");
         let (session, environment, organization) = (&self.session_id, &self.environment, &self.organization_id);
-        format!("{}.{}.{}.{}", self.last_seen.timestamp_micros(), escape(session), escape(environment), escape(organization))
+        format!("{}.{}.{}.{}", self.last_seen.timestamp_micros(), cursor_part(session), cursor_part(environment), cursor_part(organization))
     }
 
     /// Parse the URL form; `None` for anything else.
     pub fn decode(text: &str) -> Option<Self> {
-        let unescape = |text: &str| text.replace("%2E", ".").replace("%25", "%");
         let mut parts = text.split('.');
         let last_seen = DateTime::from_timestamp_micros(parts.next()?.parse().ok()?)?;
         let (session_id, environment, organization_id) = (parts.next()?, parts.next()?, parts.next()?);
@@ -94,9 +91,9 @@ impl SessionCursor {
         }
         Some(SessionCursor {
             last_seen,
-            session_id: unescape(session_id),
-            environment: unescape(environment),
-            organization_id: unescape(organization_id),
+            session_id: cursor_part_decoded(session_id)?,
+            environment: cursor_part_decoded(environment)?,
+            organization_id: cursor_part_decoded(organization_id)?,
         })
     }
 }

@@ -2,7 +2,7 @@
 //! encode them (`form_urlencoded`), path segments percent-encoded, and the one
 //! declaration of a filter's single-valued fields that both filters use.
 
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Characters escaped in a path segment: all but letters, digits and `-._~`.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
@@ -10,6 +10,20 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'
 /// One path segment (an event id, a session id), escaped.
 pub fn path_segment(text: &str) -> String {
     utf8_percent_encode(text, SEGMENT).to_string()
+}
+
+/// Characters escaped in a part of a page cursor: a path segment's, and `.`,
+/// which separates the parts.
+const CURSOR_PART: &AsciiSet = &SEGMENT.add(b'.');
+
+/// One part of a dot-separated page cursor, escaped.
+pub fn cursor_part(text: &str) -> String {
+    utf8_percent_encode(text, CURSOR_PART).to_string()
+}
+
+/// A part of a page cursor as [`cursor_part`] wrote it; `None` if not UTF-8.
+pub fn cursor_part_decoded(part: &str) -> Option<String> {
+    percent_decode_str(part).decode_utf8().ok().map(|text| text.into_owned())
 }
 
 /// A query string's pairs, decoded (`+` is a space; a stray `%` stays as it is).

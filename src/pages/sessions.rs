@@ -11,10 +11,9 @@ use crate::components::badges::{Flags, StatusBadge};
 use crate::components::errors::error_list;
 use crate::components::time::{Time, TimeZoneNote};
 use crate::components::world_map::WorldMap;
-use crate::model::{flag_label, path_segment, query_param, with_query_pair, Charted, FilterOption, SessionFilter, SessionSummary, FLAGS};
-
-/// Sessions per page (the server function's).
-const SESSION_LIMIT: i64 = crate::model::SESSION_PAGE_LIMIT;
+use crate::model::{
+    flag_label, path_segment, query_param, with_query_pair, Charted, FilterOption, SessionFilter, SessionSummary, FLAGS, SESSION_PAGE_LIMIT,
+};
 
 #[component]
 pub fn SessionsPage() -> impl IntoView {
@@ -47,8 +46,8 @@ pub fn SessionsPage() -> impl IntoView {
                             />
                             <p class="summary">
                                 {match (first_page && older.is_none(), filter.include_ended) {
-                                    (false, true) => format!("Sessions seen in the last 7 days, most recently seen first, {SESSION_LIMIT} per page"),
-                                    (false, false) => format!("Active sessions, most recently seen first, {SESSION_LIMIT} per page"),
+                                    (false, true) => format!("Sessions seen in the last 7 days, most recently seen first, {SESSION_PAGE_LIMIT} per page"),
+                                    (false, false) => format!("Active sessions, most recently seen first, {SESSION_PAGE_LIMIT} per page"),
                                     (true, true) => format!("{count} session{} seen in the last 7 days", if count == 1 { "" } else { "s" }),
                                     (true, false) => format!("{count} active session{}", if count == 1 { "" } else { "s" }),
                                 }}
