@@ -55,6 +55,11 @@ pub async fn export_position_at(pool: &PgPool, since: DateTime<Utc>) -> sqlx::Re
     }
 }
 
+/// A page of the feed reads the batches holding at most this many times its
+/// size in events (at least one batch): a page of a narrow filter ends there,
+/// short and with more to come, instead of reading the store to its end.
+const EXPORT_READS_PER_EVENT: i64 = 25;
+
 /// Up to `limit` events after `after` and no further than `upto`, whole, in
 /// feed order.
 #[tracing::instrument(skip(pool))]
@@ -65,22 +70,8 @@ pub async fn export_events(
     upto: ExportPosition,
     limit: u32,
 ) -> sqlx::Result<ExportPage> {
-    let batches: Vec<Batch> = sqlx::query_as(&format!(
-        "select {BATCH_COLUMNS}
-         from ingest_batches
-         where (xid, batch_id) >= ($1::text::xid8, $2) and (xid, batch_id) <= ($3::text::xid8, $4)
-           and ((xid, batch_id) > ($1::text::xid8, $2) or seq_to > $5)
-         order by xid, batch_id
-         limit $6"
-    ))
-    .bind(after.xid.to_string())
-    .bind(after.batch_id)
-    .bind(upto.xid.to_string())
-    .bind(upto.batch_id)
-    .bind(after.seq)
-    .bind(i64::from(limit))
-    .fetch_all(pool)
-    .await?;
+    let limit_events = i64::from(limit);
+    let batches = export_batches(pool, after, upto, limit_events, limit_events * EXPORT_READS_PER_EVENT).await?;
     let Some(last) = batches.last() else {
         return Ok(ExportPage { events: Vec::new(), next: after, more: false });
     };
@@ -92,6 +83,44 @@ pub async fn export_events(
         _ => end_of_batches,
     };
     Ok(ExportPage { events: rows.into_iter().map(|(_, _, r)| RawEvent(r)).collect(), next, more: next < upto })
+}
+
+/// The ledger's batches after `after`, up to `upto`, in feed order: at most
+/// `limit` of them, and only as many as hold `reads` events not yet exported.
+async fn export_batches(
+    pool: &PgPool,
+    after: ExportPosition,
+    upto: ExportPosition,
+    limit: i64,
+    reads: i64,
+) -> sqlx::Result<Vec<Batch>> {
+    // `next` orders by the table's `xid` (its index); BATCH_COLUMNS renames
+    // a cast of it to `xid`, which an `order by` beside it would sort instead.
+    sqlx::query_as(&format!(
+        "select {BATCH_COLUMNS}
+         from (
+             select *, sum(unread) over (order by xid, batch_id) - unread as before
+             from (
+                 select *, seq_to - case when (xid, batch_id) = ($1::text::xid8, $2) then $5 else seq_from - 1 end as unread
+                 from ingest_batches
+                 where (xid, batch_id) >= ($1::text::xid8, $2) and (xid, batch_id) <= ($3::text::xid8, $4)
+                   and ((xid, batch_id) > ($1::text::xid8, $2) or seq_to > $5)
+                 order by xid, batch_id
+                 limit $6
+             ) next
+         ) counted
+         where before < $7
+         order by counted.xid, batch_id"
+    ))
+    .bind(after.xid.to_string())
+    .bind(after.batch_id)
+    .bind(upto.xid.to_string())
+    .bind(upto.batch_id)
+    .bind(after.seq)
+    .bind(limit)
+    .bind(reads)
+    .fetch_all(pool)
+    .await
 }
 
 /// The events of `batches` that match `filter`, after `after`, in feed order.
