@@ -142,66 +142,57 @@ async fn an_export_cursor_kept_from_before_versioned_tokens_still_goes_on(pool: 
     assert_eq!(status, 400, "still bound to its query");
 }
 
-/// Follow the export cursor in JSON pages until a page is empty and `has_more` is false.
+/// Follow the export cursor in JSON pages of 137 until `has_more` is false.
 pub async fn follow(app: &TestApp, cursor: &mut Option<String>, seen: &mut Vec<String>) -> usize {
-    let mut pages = 0;
-    loop {
-        let url = match cursor {
-            Some(c) => format!("/api/v1/events/export?page_size=137&cursor={c}"),
-            None => "/api/v1/events/export?page_size=137".to_string(),
-        };
-        let (status, page) = app.read(&url).await;
-        assert_eq!(status, 200, "{page}");
-        seen.extend(ids(&page));
-        *cursor = Some(page["next_cursor"].as_str().unwrap().to_string());
-        pages += 1;
-        if !page["has_more"].as_bool().unwrap() {
-            return pages;
-        }
-    }
+    let pages = follow_pages(app, "", 137, cursor).await;
+    seen.extend(pages.concat());
+    pages.len()
 }
 
-/// The export in JSON pages of `page_size` after `query`, to the end: each page's ids.
-async fn export_pages(app: &TestApp, query: &str, page_size: u32) -> Vec<Vec<String>> {
+/// Follow the export of `query` (`&name=value…`) in JSON pages of `page_size` from `cursor`
+/// (the start when `None`) until `has_more` is false: each page's ids.
+/// `cursor` ends where the last page did.
+async fn follow_pages(app: &TestApp, query: &str, page_size: u32, cursor: &mut Option<String>) -> Vec<Vec<String>> {
     let mut pages = Vec::new();
-    let mut cursor = String::new();
     loop {
-        let (status, page) = app.read(&format!("/api/v1/events/export?{query}&page_size={page_size}{cursor}")).await;
+        let after = cursor.as_ref().map(|c| format!("&cursor={c}")).unwrap_or_default();
+        let (status, page) = app.read(&format!("/api/v1/events/export?page_size={page_size}{query}{after}")).await;
         assert_eq!(status, 200, "{page}");
         pages.push(ids(&page));
-        cursor = format!("&cursor={}", page["next_cursor"].as_str().unwrap());
+        *cursor = Some(page["next_cursor"].as_str().unwrap().to_string());
         if !page["has_more"].as_bool().unwrap() {
             return pages;
         }
     }
 }
 
-/// A page reads the batches of at most 25 times its size in events: a narrow
-/// filter gets short pages with more to come, and still every match once.
+/// A page reads the batches holding at most 25 times its size in events (at
+/// least one batch): a narrow filter gets short pages with more to come, and
+/// still every match once.
 #[sqlx::test(migrations = false)]
 async fn an_export_page_reads_a_bounded_part_of_the_store(pool: sqlx::PgPool) {
     let mut config = ServerConfig::with_keys(KEY, EXPORT_KEY);
     config.api_burst = 1000.0;
     let app = spawn_with(pool, config).await;
-    let id = |n: usize| format!("n{n:03}");
-    for batch in 0..40 {
-        let events: Vec<Value> = (batch * 10..batch * 10 + 10)
+    let id = |n: usize| format!("n{n:04}");
+    // 12 batches of 100 events, one of each in staging.
+    for batch in 0..12 {
+        let events: Vec<Value> = (batch * 100..batch * 100 + 100)
             .map(|n| json!({"id": id(n), "type": "a.b", "actor": {"id": "x"},
-                            "environment": if n % 40 == 7 { "staging" } else { "production" }}))
+                            "environment": if n % 100 == 7 { "staging" } else { "production" }}))
             .collect();
         assert_eq!(app.ingest(&json!(events)).await.0, 200);
     }
 
-    let pages = export_pages(&app, "env=staging", 2).await;
-    let seen: Vec<String> = pages.concat();
-    assert_eq!(seen, (0..400).filter(|n| n % 40 == 7).map(id).collect::<Vec<_>>(), "every match once, in order");
-    let short = pages[..pages.len() - 1].iter().filter(|page| page.len() < 2).count();
-    assert!(short >= 5, "pages end at the read bound: {pages:?}");
+    // Pages of 2 read 50 events' worth of batches: one batch each.
+    let pages = follow_pages(&app, "&env=staging", 2, &mut None).await;
+    assert_eq!(pages.concat(), (0..1200).filter(|n| n % 100 == 7).map(id).collect::<Vec<_>>(), "every match once, in order");
+    assert!(pages.iter().all(|page| page.len() == 1), "one batch a page: {pages:?}");
 
     // A broad filter fills its pages, starting within a batch where the last one ended.
-    let pages = export_pages(&app, "env=production", 7).await;
+    let pages = follow_pages(&app, "&env=production", 7, &mut None).await;
     assert!(pages[..pages.len() - 1].iter().all(|page| page.len() == 7), "{pages:?}");
-    assert_eq!(pages.concat(), (0..400).filter(|n| n % 40 != 7).map(id).collect::<Vec<_>>());
+    assert_eq!(pages.concat(), (0..1200).filter(|n| n % 100 != 7).map(id).collect::<Vec<_>>());
 }
 
 #[sqlx::test(migrations = false)]
