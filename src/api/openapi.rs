@@ -41,11 +41,13 @@ pub struct EventList {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ExportPage {
-    /// Events in ingestion order.
+    /// Events in ingestion order: at most `page_size`, and fewer (even none)
+    /// when the page's read bound (25 times `page_size` events) ends first.
     events: Vec<serde_json::Value>,
     /// Pass as `cursor` to continue after the last event of this page (always present).
     next_cursor: String,
-    /// Whether more events were already available when this page was read.
+    /// Whether more events were already available when this page was read:
+    /// follow `next_cursor` until it is false.
     has_more: bool,
 }
 
