@@ -71,18 +71,62 @@ pub async fn export_events(
     limit: u32,
 ) -> sqlx::Result<ExportPage> {
     let limit_events = i64::from(limit);
-    let batches = export_batches(pool, after, upto, limit_events, limit_events * EXPORT_READS_PER_EVENT).await?;
-    let Some(last) = batches.last() else {
+    let every_event = adds_no_condition(filter);
+    let reads = if every_event { limit_events } else { limit_events * EXPORT_READS_PER_EVENT };
+    let batches = unread(export_batches(pool, after, upto, limit_events, reads).await?, after);
+    let (rows, read_to) = if every_event {
+        // The page is exactly the next `limit` event numbers: PostgreSQL
+        // returns them without sorting whole rows (half its time per page).
+        let page = first_events(batches, limit_events);
+        (batch_events(pool, filter, &page, limit, Page::Whole).await?, page.last().map(end_of))
+    } else {
+        (batch_events(pool, filter, &batches, limit, Page::First).await?, batches.last().map(end_of))
+    };
+    let Some(read_to) = read_to else {
         return Ok(ExportPage { events: Vec::new(), next: after, more: false });
     };
-    let end_of_batches = ExportPosition { xid: last.xid, batch_id: last.batch_id, seq: last.seq_to };
-    let rows = batch_events(pool, filter, &batches, after, limit).await?;
-    let full = rows.len() == limit as usize;
     let next = match rows.last() {
-        Some((xid, batch_id, row)) if full => ExportPosition { xid: *xid, batch_id: *batch_id, seq: row.seq },
-        _ => end_of_batches,
+        Some(last) if rows.len() == limit as usize => ExportPosition { xid: last.xid, batch_id: last.batch_id, seq: last.row.seq },
+        _ => read_to,
     };
-    Ok(ExportPage { events: rows.into_iter().map(|(_, _, r)| RawEvent(r)).collect(), next, more: next < upto })
+    Ok(ExportPage { events: rows.into_iter().map(|r| RawEvent(r.row)).collect(), next, more: next < upto })
+}
+
+/// Whether `filter` matches every event (no condition but time, which the
+/// feed does not read).
+fn adds_no_condition(filter: &EventFilter) -> bool {
+    let mut conditions = QueryBuilder::<Postgres>::new("");
+    push_conditions(&mut conditions, filter);
+    conditions.sql().is_empty()
+}
+
+/// The position at the end of `batch`.
+fn end_of(batch: &Batch) -> ExportPosition {
+    ExportPosition { xid: batch.xid, batch_id: batch.batch_id, seq: batch.seq_to }
+}
+
+/// `batches` without what `after` has passed: the first may be partly exported.
+fn unread(mut batches: Vec<Batch>, after: ExportPosition) -> Vec<Batch> {
+    for batch in batches.iter_mut().filter(|b| (b.xid, b.batch_id) == (after.xid, after.batch_id)) {
+        batch.seq_from = batch.seq_from.max(after.seq + 1);
+    }
+    batches
+}
+
+/// The sequence ranges of the first `events` event numbers of `batches`. A
+/// batch numbers its events without gaps, so they hold at most `events`
+/// events (fewer where some were dropped).
+fn first_events(batches: Vec<Batch>, mut events: i64) -> Vec<Batch> {
+    let mut page = Vec::new();
+    for mut batch in batches {
+        if events <= 0 {
+            break;
+        }
+        batch.seq_to = batch.seq_to.min(batch.seq_from + events - 1);
+        events -= batch.seq_to - batch.seq_from + 1;
+        page.push(batch);
+    }
+    page
 }
 
 /// The ledger's batches after `after`, up to `upto`, in feed order: at most
@@ -123,26 +167,27 @@ async fn export_batches(
     .await
 }
 
-/// The events of `batches` that match `filter`, after `after`, in feed order.
-async fn batch_events(
-    pool: &PgPool,
-    filter: &EventFilter,
-    batches: &[Batch],
-    after: ExportPosition,
-    limit: u32,
-) -> sqlx::Result<Vec<(i64, i64, DetailRow)>> {
+/// What a read of batches is: every event of them, or the first `limit` in
+/// feed order.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Page {
+    Whole,
+    First,
+}
+
+/// The events of `batches` that match `filter`, in feed order, at most
+/// `limit` (`page`: whether that limit must pick the first of them).
+async fn batch_events(pool: &PgPool, filter: &EventFilter, batches: &[Batch], limit: u32, page: Page) -> sqlx::Result<Vec<ExportRow>> {
+    if batches.is_empty() {
+        return Ok(Vec::new());
+    }
     let column = |f: fn(&Batch) -> i64| batches.iter().map(f).collect::<Vec<_>>();
-    // The first batch may be partly exported already: start after `after.seq` there.
-    let from: Vec<i64> = batches
-        .iter()
-        .map(|b| if (b.xid, b.batch_id) == (after.xid, after.batch_id) { b.seq_from.max(after.seq + 1) } else { b.seq_from })
-        .collect();
-    let mut q = QueryBuilder::<Postgres>::new("select b.xid, b.batch_id, e.* from unnest(");
+    let mut q = QueryBuilder::<Postgres>::new("select b.xid, b.batch_id, b.n, e.* from unnest(");
     q.push_bind(column(|b| b.xid))
         .push("::int8[], ")
         .push_bind(column(|b| b.batch_id))
         .push("::int8[], ")
-        .push_bind(from)
+        .push_bind(column(|b| b.seq_from))
         .push("::int8[], ")
         .push_bind(column(|b| b.seq_to))
         .push(format!(
@@ -151,16 +196,49 @@ async fn batch_events(
              where seq between b.seq_from and b.seq_to"
         ));
     push_conditions(&mut q, filter);
-    q.push(" order by seq limit ").push_bind(i64::from(limit));
-    q.push(") e order by b.n, e.seq limit ").push_bind(i64::from(limit));
-    let rows: Vec<ExportRow> = query_of(&mut q, filter).fetch_all(pool).await?;
-    Ok(rows.into_iter().map(|r| (r.xid, r.batch_id, r.row)).collect())
+    // The limit in each batch keeps its clients looked up by key (without
+    // it PostgreSQL hashes every client of the store).
+    q.push(" order by seq limit ").push_bind(i64::from(limit)).push(") e");
+    if page == Page::First {
+        q.push(" order by b.n, e.seq limit ").push_bind(i64::from(limit));
+    }
+    let mut rows: Vec<ExportRow> = query_of(&mut q, filter).fetch_all(pool).await?;
+    rows.sort_by_key(|r| (r.n, r.row.seq));
+    Ok(rows)
 }
 
 #[derive(sqlx::FromRow)]
 struct ExportRow {
     xid: i64,
     batch_id: i64,
+    /// The batch's place in the read.
+    n: i64,
     #[sqlx(flatten)]
     row: DetailRow,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(batch_id: i64, seq_from: i64, seq_to: i64) -> Batch {
+        let at = chrono::DateTime::UNIX_EPOCH;
+        let events = (seq_to - seq_from + 1) as i32;
+        Batch { xid: 1, batch_id, seq_from, seq_to, first_occurred_at: at, last_occurred_at: at, events, root_hash: None }
+    }
+
+    fn ranges(batches: &[Batch]) -> Vec<(i64, i64, i64)> {
+        batches.iter().map(|b| (b.batch_id, b.seq_from, b.seq_to)).collect()
+    }
+
+    #[test]
+    fn a_whole_page_is_the_next_event_numbers_after_the_position() {
+        let after = ExportPosition { xid: 1, batch_id: 1, seq: 11 };
+        let batches = unread(vec![batch(1, 10, 14), batch(2, 20, 29)], after);
+        assert_eq!(ranges(&batches), [(1, 12, 14), (2, 20, 29)]);
+        assert_eq!(ranges(&first_events(batches.clone(), 2)), [(1, 12, 13)]);
+        assert_eq!(ranges(&first_events(batches.clone(), 3)), [(1, 12, 14)]);
+        assert_eq!(ranges(&first_events(batches.clone(), 7)), [(1, 12, 14), (2, 20, 23)]);
+        assert_eq!(ranges(&first_events(batches, 100)), [(1, 12, 14), (2, 20, 29)]);
+    }
 }

@@ -168,7 +168,7 @@ async fn follow_pages(app: &TestApp, query: &str, page_size: u32, cursor: &mut O
 
 /// A page reads the batches holding at most 25 times its size in events (at
 /// least one batch): a narrow filter gets short pages with more to come, and
-/// still every match once.
+/// still every match once. Without a filter a page reads exactly its events.
 #[sqlx::test(migrations = false)]
 async fn an_export_page_reads_a_bounded_part_of_the_store(pool: sqlx::PgPool) {
     let mut config = ServerConfig::with_keys(KEY, EXPORT_KEY);
@@ -193,6 +193,11 @@ async fn an_export_page_reads_a_bounded_part_of_the_store(pool: sqlx::PgPool) {
     let pages = follow_pages(&app, "&env=production", 7, &mut None).await;
     assert!(pages[..pages.len() - 1].iter().all(|page| page.len() == 7), "{pages:?}");
     assert_eq!(pages.concat(), (0..1200).filter(|n| n % 100 != 7).map(id).collect::<Vec<_>>());
+
+    // Without a filter a page is the next 7 event numbers, across batches too.
+    let pages = follow_pages(&app, "", 7, &mut None).await;
+    assert!(pages[..pages.len() - 1].iter().all(|page| page.len() == 7), "{pages:?}");
+    assert_eq!(pages.concat(), (0..1200).map(id).collect::<Vec<_>>());
 }
 
 #[sqlx::test(migrations = false)]
