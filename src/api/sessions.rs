@@ -11,8 +11,8 @@ pub async fn sessions_page(query: String) -> Result<crate::model::Charted<crate:
     filter.scope = principal.scope();
     let after = super::cursor_param(crate::model::query_param(&query, "before").as_deref(), crate::model::SessionCursor::decode)?;
     let pool = state.reads(principal.read_after);
-    let page = (crate::model::SESSION_PAGE_LIMIT, after.as_ref());
-    let list = crate::query::list_sessions(pool, &filter, state.session_idle_minutes, page, &state.session_options)
+    let limit = crate::model::SESSION_PAGE_LIMIT;
+    let list = crate::query::list_sessions(pool, &filter, state.session_idle_minutes, limit, after.as_ref(), &state.session_options)
         .await
         .map_err(crate::error::from_database)?;
     let chart = crate::charts::places(&list.places);

@@ -36,6 +36,12 @@ pub fn query_param(query: &str, key: &str) -> Option<String> {
     parse_query(query).into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
+/// Whether a list's URL query asks for its first page: no `before` cursor,
+/// or an empty one (as the server reads it).
+pub fn is_first_page(query: &str) -> bool {
+    query_param(query, "before").is_none_or(|before| before.is_empty())
+}
+
 /// Pairs as a query string, without the leading `?`.
 pub fn to_query<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
     form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
@@ -98,5 +104,6 @@ mod tests {
         assert_eq!(parse_query("?q=%zz+x"), vec![("q".to_string(), "%zz x".to_string())]);
         assert_eq!(with_query_pair("/sessions", "before", "1_a b"), "/sessions?before=1_a+b");
         assert_eq!(with_query_pair("/sessions?env=x", "before", "1"), "/sessions?env=x&before=1");
+        assert!(is_first_page("env=x") && is_first_page("before=&env=x") && !is_first_page("env=x&before=1"));
     }
 }

@@ -46,7 +46,7 @@ pub fn EventsPage() -> impl IntoView {
                     // Read before waiting: after it, the page may be gone
                     // (a reader who left mid-render).
                     let filter = filter.get();
-                    let is_first_page = !search().contains("before=");
+                    let is_first_page = crate::model::is_first_page(&search());
                     Suspend::new(async move { data.await.map(|explore| {
                         let summary = format!(
                             "{} events · {} · {} bars",

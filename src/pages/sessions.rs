@@ -12,7 +12,7 @@ use crate::components::errors::error_list;
 use crate::components::time::{Time, TimeZoneNote};
 use crate::components::world_map::WorldMap;
 use crate::model::{
-    flag_label, path_segment, query_param, with_query_pair, Charted, FilterOption, SessionFilter, SessionSummary, FLAGS, SESSION_PAGE_LIMIT,
+    flag_label, is_first_page, path_segment, with_query_pair, Charted, FilterOption, SessionFilter, SessionSummary, FLAGS, SESSION_PAGE_LIMIT,
 };
 
 #[component]
@@ -31,7 +31,7 @@ pub fn SessionsPage() -> impl IntoView {
                 {move || {
                     // Read before waiting: after it, the page may be gone.
                     let filter = SessionFilter::from_query(&search());
-                    let first_page = query_param(&search(), "before").is_none_or(|b| b.is_empty());
+                    let first_page = is_first_page(&search());
                     Suspend::new(async move { data.await.map(|Charted { data: list, chart }| {
                         let now = list.now;
                         let count = list.sessions.len();

@@ -72,7 +72,8 @@ pub async fn list_sessions(
     pool: &PgPool,
     filter: &SessionFilter,
     idle_minutes: i64,
-    (limit, after): (i64, Option<&SessionCursor>),
+    limit: i64,
+    after: Option<&SessionCursor>,
     options: &Memo<Scope, SessionOptions>,
 ) -> sqlx::Result<SessionList> {
     let now = Utc::now();

@@ -178,7 +178,7 @@ async fn sessions_start_collect_activity_end_and_time_out(pool: sqlx::PgPool) {
     // Activity arriving in a later batch extends the session.
     app.ingest(&json!([session_event("s-live", "data_query.execute", 1, "81.2.69.160", CHROME_WINDOWS)])).await;
 
-    let active = vigil::query::list_sessions(&app.pool, &sessions_reading_all(""), 30, (100, None), &Default::default()).await.unwrap();
+    let active = vigil::query::list_sessions(&app.pool, &sessions_reading_all(""), 30, 100, None, &Default::default()).await.unwrap();
     let ids: Vec<_> = active.sessions.iter().map(|s| s.session_id.as_str()).collect();
     assert_eq!(ids, ["s-live"], "only the live session is active");
     let live = &active.sessions[0];
@@ -187,7 +187,7 @@ async fn sessions_start_collect_activity_end_and_time_out(pool: sqlx::PgPool) {
     assert_eq!(live.place.as_deref(), Some("London, England, United Kingdom"));
     assert!(live.client.is_none(), "the list sends the labels, not the whole client");
 
-    let recent = vigil::query::list_sessions(&app.pool, &sessions_reading_all("status=all"), 30, (100, None), &Default::default()).await.unwrap();
+    let recent = vigil::query::list_sessions(&app.pool, &sessions_reading_all("status=all"), 30, 100, None, &Default::default()).await.unwrap();
     let status: Vec<_> = recent.sessions.iter().map(|s| (s.session_id.as_str(), s.status())).collect();
     assert_eq!(status, [("s-live", "active"), ("s-idle", "timed out"), ("s-done", "signed out")]);
 
@@ -221,13 +221,13 @@ async fn the_sessions_list_pages_through_every_session_once(pool: sqlx::PgPool) 
     let key = |s: &vigil::model::SessionSummary| (s.last_seen, s.session_id.clone(), s.organization_id.clone());
     for query in ["status=all", "status=all&user=u_ana"] {
         let filter = sessions_reading_all(query);
-        let everything = vigil::query::list_sessions(&app.pool, &filter, 30, (100, None), &Default::default()).await.unwrap();
+        let everything = vigil::query::list_sessions(&app.pool, &filter, 30, 100, None, &Default::default()).await.unwrap();
         assert!(everything.next.is_none(), "{query}: one page holds them all");
         let all: Vec<_> = everything.sessions.iter().map(key).collect();
         assert_eq!(all.len(), 21, "{query}");
         let (mut paged, mut after, mut pages) = (Vec::new(), None, 0);
         loop {
-            let page = vigil::query::list_sessions(&app.pool, &filter, 30, (4, after.as_ref()), &Default::default()).await.unwrap();
+            let page = vigil::query::list_sessions(&app.pool, &filter, 30, 4, after.as_ref(), &Default::default()).await.unwrap();
             assert!(page.sessions.len() <= 4);
             paged.extend(page.sessions.iter().map(key));
             pages += 1;
@@ -264,7 +264,7 @@ async fn a_users_sessions_are_found_by_their_id_email_or_name_in_the_list_and_on
 
     let sessions = |query: String| {
         let pool = app.pool.clone();
-        async move { vigil::query::list_sessions(&pool, &sessions_reading_all(&query), 30, (100, None), &Default::default()).await.unwrap() }
+        async move { vigil::query::list_sessions(&pool, &sessions_reading_all(&query), 30, 100, None, &Default::default()).await.unwrap() }
     };
     for user in ["u_ana", "ana@acme.example", "Ana"] {
         let list = sessions(format!("status=all&user={}", vigil::model::query_value(user))).await;
@@ -285,7 +285,7 @@ async fn the_sessions_filter_choices_are_kept_only_until_the_sessions_change(poo
     let app = spawn(pool).await;
     let kept = vigil::query::memo::Memo::default();
     let active = sessions_reading_all("");
-    let list = || vigil::query::list_sessions(&app.pool, &active, 30, (100, None), &kept);
+    let list = || vigil::query::list_sessions(&app.pool, &active, 30, 100, None, &kept);
     let choices = |options: &[vigil::model::FilterOption]| {
         let mut values: Vec<_> = options.iter().map(|o| o.value.clone()).collect();
         values.sort();
@@ -327,21 +327,21 @@ async fn new_country_new_device_and_impossible_travel_are_flagged(pool: sqlx::Pg
     app.ingest(&json!([session_event("s4", "session.sign_in", 10, "81.2.69.160", SAFARI_IPHONE)])).await;
 
     let all = sessions_reading_all("status=all");
-    let list = vigil::query::list_sessions(&app.pool, &all, 30, (100, None), &Default::default()).await.unwrap();
+    let list = vigil::query::list_sessions(&app.pool, &all, 30, 100, None, &Default::default()).await.unwrap();
     let flags = |id: &str| list.sessions.iter().find(|s| s.session_id == id).unwrap().flags.clone();
     assert_eq!(flags("s1"), Vec::<String>::new(), "the first session is the baseline");
     assert_eq!(flags("s2"), ["new_country", "impossible_travel"]);
     assert_eq!(flags("s4"), ["new_device", "impossible_travel"], "New York to London in under two hours");
 
     for (flag, expected) in [("new_device", &["s4"][..]), ("new_country", &["s2"]), ("impossible_travel", &["s4", "s2"]), ("unknown", &[])] {
-        let flagged = vigil::query::list_sessions(&app.pool, &all.with("flag", Some(flag)), 30, (100, None), &Default::default()).await.unwrap();
+        let flagged = vigil::query::list_sessions(&app.pool, &all.with("flag", Some(flag)), 30, 100, None, &Default::default()).await.unwrap();
         let ids: Vec<_> = flagged.sessions.iter().map(|s| s.session_id.as_str()).collect();
         assert_eq!(ids, expected, "flag={flag}");
         assert_eq!(flagged.places.iter().map(|p| p.sessions).sum::<i64>(), expected.len() as i64, "the map of flag={flag}");
     }
-    let by_device = vigil::query::list_sessions(&app.pool, &all.with("device", Some("mobile")), 30, (100, None), &Default::default()).await.unwrap();
+    let by_device = vigil::query::list_sessions(&app.pool, &all.with("device", Some("mobile")), 30, 100, None, &Default::default()).await.unwrap();
     assert_eq!(by_device.sessions[0].session_id, "s4");
-    let by_country = vigil::query::list_sessions(&app.pool, &all.with("country", Some("US")), 30, (100, None), &Default::default()).await.unwrap();
+    let by_country = vigil::query::list_sessions(&app.pool, &all.with("country", Some("US")), 30, 100, None, &Default::default()).await.unwrap();
     assert_eq!(by_country.sessions[0].session_id, "s2");
 
     // The map: one place per location, with its sessions and flagged ones.
@@ -385,7 +385,7 @@ async fn a_location_reported_by_the_source_is_kept_shown_and_used_for_flags(pool
             .unwrap();
     assert_eq!(country.as_deref(), Some("DE"), "the reported country wins over the lookup (GB)");
     assert_eq!(reported["city"], "Berlin");
-    let list = vigil::query::list_sessions(&app.pool, &sessions_reading_all("status=all"), 30, (100, None), &Default::default()).await.unwrap();
+    let list = vigil::query::list_sessions(&app.pool, &sessions_reading_all("status=all"), 30, 100, None, &Default::default()).await.unwrap();
     let r2 = list.sessions.iter().find(|s| s.session_id == "r2").unwrap();
     assert_eq!(r2.flags, ["new_country", "impossible_travel"], "Berlin to Sydney in an hour, by the reported places");
     assert_eq!(r2.place.as_deref(), Some("Sydney, Australia (reported by the source)"));
