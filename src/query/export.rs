@@ -73,7 +73,7 @@ pub async fn export_events(
     let limit_events = i64::from(limit);
     let every_event = adds_no_condition(filter);
     let reads = if every_event { limit_events } else { limit_events * EXPORT_READS_PER_EVENT };
-    let batches = unread(export_batches(pool, after, upto, limit_events, reads).await?, after);
+    let batches = unread_batches(pool, after, upto, limit_events, reads).await?;
     let (rows, read_to) = if every_event {
         // The page is exactly the next `limit` event numbers: PostgreSQL
         // returns them without sorting whole rows (half its time per page).
@@ -111,6 +111,28 @@ fn unread(mut batches: Vec<Batch>, after: ExportPosition) -> Vec<Batch> {
         batch.seq_from = batch.seq_from.max(after.seq + 1);
     }
     batches
+}
+
+/// The batches a page reads ([`export_batches`], made [`unread`]). The
+/// ledger is looked at for [`FIRST_LOOK`] batches first, which hold a page
+/// as a rule; only a page of small batches reads up to `limit` of them (each
+/// holds at least one event). Reading `limit` (2 000) ledger rows for every
+/// page was an eighth of an export's time.
+async fn unread_batches(pool: &PgPool, after: ExportPosition, upto: ExportPosition, limit: i64, reads: i64) -> sqlx::Result<Vec<Batch>> {
+    let first_look = FIRST_LOOK.min(limit);
+    let batches = unread(export_batches(pool, after, upto, first_look, reads).await?, after);
+    if (batches.len() as i64) < first_look || events_in(&batches) >= reads {
+        return Ok(batches);
+    }
+    Ok(unread(export_batches(pool, after, upto, limit, reads).await?, after))
+}
+
+/// How many ledger rows a page looks at first.
+const FIRST_LOOK: i64 = 32;
+
+/// The event numbers `batches` span.
+fn events_in(batches: &[Batch]) -> i64 {
+    batches.iter().map(|b| b.seq_to - b.seq_from + 1).sum()
 }
 
 /// The sequence ranges of the first `events` event numbers of `batches`. A

@@ -200,6 +200,27 @@ async fn an_export_page_reads_a_bounded_part_of_the_store(pool: sqlx::PgPool) {
     assert_eq!(pages.concat(), (0..1200).map(id).collect::<Vec<_>>());
 }
 
+/// A page looks at the ledger's first 32 batches, then, when they hold too
+/// few events, at as many as the page may read: batches of one event each
+/// still fill a page.
+#[sqlx::test(migrations = false)]
+async fn a_page_of_many_small_batches_is_full(pool: sqlx::PgPool) {
+    let mut config = ServerConfig::with_keys(KEY, EXPORT_KEY);
+    config.api_burst = 1000.0;
+    let app = spawn_with(pool, config).await;
+    let id = |n: usize| format!("s{n:03}");
+    for n in 0..45 {
+        let event = json!([{"id": id(n), "type": "a.b", "actor": {"id": "x"}, "environment": "production"}]);
+        assert_eq!(app.ingest(&event).await.0, 200);
+    }
+    let every = (0..45).map(id).collect::<Vec<_>>();
+    for query in ["", "&env=production"] {
+        let pages = follow_pages(&app, query, 40, &mut None).await;
+        assert_eq!(pages[0].len(), 40, "{query}: {pages:?}");
+        assert_eq!(pages.concat(), every, "{query}");
+    }
+}
+
 #[sqlx::test(migrations = false)]
 async fn since_starts_the_export_at_a_time(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
