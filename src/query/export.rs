@@ -73,7 +73,7 @@ pub async fn export_events(
     let limit_events = i64::from(limit);
     let every_event = adds_no_condition(filter);
     let reads = if every_event { limit_events } else { limit_events * EXPORT_READS_PER_EVENT };
-    let batches = unread_batches(pool, after, upto, limit_events, reads).await?;
+    let batches = page_batches(pool, after, upto, limit_events, reads).await?;
     let (rows, read_to) = if every_event {
         // The page is exactly the next `limit` event numbers: PostgreSQL
         // returns them without sorting whole rows (half its time per page).
@@ -113,27 +113,21 @@ fn unread(mut batches: Vec<Batch>, after: ExportPosition) -> Vec<Batch> {
     batches
 }
 
-/// The batches a page reads ([`export_batches`], made [`unread`]). The
-/// ledger is looked at for [`FIRST_LOOK`] batches first, which hold a page
-/// as a rule; only a page of small batches reads up to `limit` of them (each
-/// holds at least one event). Reading `limit` (2 000) ledger rows for every
-/// page was an eighth of an export's time.
-async fn unread_batches(pool: &PgPool, after: ExportPosition, upto: ExportPosition, limit: i64, reads: i64) -> sqlx::Result<Vec<Batch>> {
+/// The batches a page reads. The ledger is looked at for [`FIRST_LOOK`]
+/// batches first, which hold a page as a rule; only a page of small batches
+/// reads up to `limit` of them (each holds at least one event). Reading
+/// `limit` (2 000) ledger rows for every page was an eighth of an export's time.
+async fn page_batches(pool: &PgPool, after: ExportPosition, upto: ExportPosition, limit: i64, reads: i64) -> sqlx::Result<Vec<Batch>> {
     let first_look = FIRST_LOOK.min(limit);
-    let batches = unread(export_batches(pool, after, upto, first_look, reads).await?, after);
-    if (batches.len() as i64) < first_look || events_in(&batches) >= reads {
+    let batches = export_batches(pool, after, upto, first_look, reads).await?;
+    if (batches.len() as i64) < first_look || batches.iter().map(Batch::numbers).sum::<i64>() >= reads {
         return Ok(batches);
     }
-    Ok(unread(export_batches(pool, after, upto, limit, reads).await?, after))
+    export_batches(pool, after, upto, limit, reads).await
 }
 
 /// How many ledger rows a page looks at first.
 const FIRST_LOOK: i64 = 32;
-
-/// The event numbers `batches` span.
-fn events_in(batches: &[Batch]) -> i64 {
-    batches.iter().map(|b| b.seq_to - b.seq_from + 1).sum()
-}
 
 /// The sequence ranges of the first `events` event numbers of `batches`. A
 /// batch numbers its events without gaps, so they hold at most `events`
@@ -145,14 +139,15 @@ fn first_events(batches: Vec<Batch>, mut events: i64) -> Vec<Batch> {
             break;
         }
         batch.seq_to = batch.seq_to.min(batch.seq_from + events - 1);
-        events -= batch.seq_to - batch.seq_from + 1;
+        events -= batch.numbers();
         page.push(batch);
     }
     page
 }
 
-/// The ledger's batches after `after`, up to `upto`, in feed order: at most
-/// `limit` of them, and only as many as hold `reads` events not yet exported.
+/// The ledger's batches after `after`, up to `upto`, in feed order, made
+/// [`unread`]: at most `limit` of them, and only as many as hold `reads`
+/// events not yet exported.
 async fn export_batches(
     pool: &PgPool,
     after: ExportPosition,
@@ -187,6 +182,7 @@ async fn export_batches(
     .bind(reads)
     .fetch_all(pool)
     .await
+    .map(|batches| unread(batches, after))
 }
 
 /// What a read of batches is: every event of them, or the first `limit` in
@@ -225,7 +221,10 @@ async fn batch_events(pool: &PgPool, filter: &EventFilter, batches: &[Batch], li
         q.push(" order by b.n, e.seq limit ").push_bind(i64::from(limit));
     }
     let mut rows: Vec<ExportRow> = query_of(&mut q, filter).fetch_all(pool).await?;
-    rows.sort_by_key(|r| (r.n, r.row.seq));
+    // A whole page comes without an outer order: put it in feed order here.
+    if page == Page::Whole {
+        rows.sort_by_key(|r| (r.n, r.row.seq));
+    }
     Ok(rows)
 }
 

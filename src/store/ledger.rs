@@ -24,6 +24,13 @@ pub struct Batch {
     pub root_hash: Option<Vec<u8>>,
 }
 
+impl Batch {
+    /// How many event numbers it spans (its events, where none were dropped).
+    pub fn numbers(&self) -> i64 {
+        self.seq_to - self.seq_from + 1
+    }
+}
+
 /// Where a follower of the ledger stands: every batch up to (xid, batch_id) is done.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Position {

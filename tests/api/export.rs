@@ -166,14 +166,19 @@ async fn follow_pages(app: &TestApp, query: &str, page_size: u32, cursor: &mut O
     }
 }
 
+/// An app whose read API lets a test follow many pages at once.
+async fn spawn_for_paging(pool: sqlx::PgPool) -> TestApp {
+    let mut config = ServerConfig::with_keys(KEY, EXPORT_KEY);
+    config.api_burst = 1000.0;
+    spawn_with(pool, config).await
+}
+
 /// A page reads the batches holding at most 25 times its size in events (at
 /// least one batch): a narrow filter gets short pages with more to come, and
 /// still every match once. Without a filter a page reads exactly its events.
 #[sqlx::test(migrations = false)]
 async fn an_export_page_reads_a_bounded_part_of_the_store(pool: sqlx::PgPool) {
-    let mut config = ServerConfig::with_keys(KEY, EXPORT_KEY);
-    config.api_burst = 1000.0;
-    let app = spawn_with(pool, config).await;
+    let app = spawn_for_paging(pool).await;
     let id = |n: usize| format!("n{n:04}");
     // 12 batches of 100 events, one of each in staging.
     for batch in 0..12 {
@@ -205,9 +210,7 @@ async fn an_export_page_reads_a_bounded_part_of_the_store(pool: sqlx::PgPool) {
 /// still fill a page.
 #[sqlx::test(migrations = false)]
 async fn a_page_of_many_small_batches_is_full(pool: sqlx::PgPool) {
-    let mut config = ServerConfig::with_keys(KEY, EXPORT_KEY);
-    config.api_burst = 1000.0;
-    let app = spawn_with(pool, config).await;
+    let app = spawn_for_paging(pool).await;
     let id = |n: usize| format!("s{n:03}");
     for n in 0..45 {
         let event = json!([{"id": id(n), "type": "a.b", "actor": {"id": "x"}, "environment": "production"}]);
