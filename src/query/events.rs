@@ -195,6 +195,24 @@ pub(super) const DETAIL_COLUMNS: &str = "seq, received_at, organization_name, ap
     request_id, request_method, request_path, request_status, request, response, user_agent, \
     machine_id, details, client_info";
 
+impl DetailRow {
+    /// The organization whose client (by `client_key`) the event refers to.
+    pub(super) fn organization_id(&self) -> &str {
+        self.summary.organization_id.as_deref().unwrap_or_default()
+    }
+
+    /// Give the event its client's user agent and enrichment where it keeps
+    /// none of its own, as `events_with_client` does.
+    pub(super) fn fill_client(&mut self, user_agent: Option<&str>, client_info: Option<&StoredJson>) {
+        if self.user_agent.is_none() {
+            self.user_agent = user_agent.map(str::to_owned);
+        }
+        if self.client_info.is_none() {
+            self.client_info = client_info.cloned();
+        }
+    }
+}
+
 impl From<DetailRow> for EventDetail {
     fn from(r: DetailRow) -> Self {
         let pretty = |v: &Option<StoredJson>| v.as_ref().map(|v| pretty_json(&v.0));

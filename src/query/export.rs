@@ -2,10 +2,13 @@
 //! the ledger of committed batches in (xid, batch_id) order below the
 //! watermark, and each batch's events in sequence order (migration 12).
 
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Mutex, PoisonError};
+
 use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::events::{DetailRow, RawEvent, DETAIL_COLUMNS, SUMMARY_COLUMNS};
+use super::events::{DetailRow, RawEvent, StoredJson, DETAIL_COLUMNS, SUMMARY_COLUMNS};
 use super::filter::{push_conditions, query_of};
 use crate::model::EventFilter;
 use crate::store::ledger::{Batch, BATCH_COLUMNS};
@@ -61,10 +64,11 @@ pub async fn export_position_at(pool: &PgPool, since: DateTime<Utc>) -> sqlx::Re
 const EXPORT_READS_PER_EVENT: i64 = 25;
 
 /// Up to `limit` events after `after` and no further than `upto`, whole, in
-/// feed order.
-#[tracing::instrument(skip(pool))]
+/// feed order; their clients from, and kept in, `clients`.
+#[tracing::instrument(skip(pool, clients))]
 pub async fn export_events(
     pool: &PgPool,
+    clients: &ExportClients,
     filter: &EventFilter,
     after: ExportPosition,
     upto: ExportPosition,
@@ -74,7 +78,7 @@ pub async fn export_events(
     let every_event = adds_no_condition(filter);
     let reads = if every_event { limit_events } else { limit_events * EXPORT_READS_PER_EVENT };
     let batches = page_batches(pool, after, upto, limit_events, reads).await?;
-    let (rows, read_to) = if every_event {
+    let (mut rows, read_to) = if every_event {
         // The page is exactly the next `limit` event numbers: PostgreSQL
         // returns them without sorting whole rows (half its time per page).
         let page = first_events(batches, limit_events);
@@ -85,6 +89,7 @@ pub async fn export_events(
     let Some(read_to) = read_to else {
         return Ok(ExportPage { events: Vec::new(), next: after, more: false });
     };
+    clients.fill(pool, &mut rows).await?;
     let next = match rows.last() {
         Some(last) if rows.len() == limit as usize => ExportPosition { xid: last.xid, batch_id: last.batch_id, seq: last.row.seq },
         _ => read_to,
@@ -201,6 +206,7 @@ async fn batch_events(pool: &PgPool, filter: &EventFilter, batches: &[Batch], li
     }
     let column = |f: fn(&Batch) -> i64| batches.iter().map(f).collect::<Vec<_>>();
     let mut q = QueryBuilder::<Postgres>::new("select b.xid, b.batch_id, b.n, e.* from unnest(");
+    // From `events`, not `events_with_client`: `clients` gives each event its client.
     q.push_bind(column(|b| b.xid))
         .push("::int8[], ")
         .push_bind(column(|b| b.batch_id))
@@ -210,7 +216,7 @@ async fn batch_events(pool: &PgPool, filter: &EventFilter, batches: &[Batch], li
         .push_bind(column(|b| b.seq_to))
         .push(format!(
             "::int8[]) with ordinality as b(xid, batch_id, seq_from, seq_to, n) \
-             cross join lateral (select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS} from events_with_client \
+             cross join lateral (select {SUMMARY_COLUMNS}, {DETAIL_COLUMNS}, client_key from events \
              where seq between b.seq_from and b.seq_to"
         ));
     push_conditions(&mut q, filter);
@@ -234,8 +240,92 @@ struct ExportRow {
     batch_id: i64,
     /// The batch's place in the read.
     n: i64,
+    client_key: Option<Vec<u8>>,
     #[sqlx(flatten)]
     row: DetailRow,
+}
+
+/// The clients (user agent and enrichment, migration 28) an export has read,
+/// by organization and key. Events share a few thousand clients, so an export
+/// reads each once instead of with every event: joining them to each event
+/// and sending their JSON was half of PostgreSQL's time per exported event.
+#[derive(Default)]
+pub struct ExportClients(Mutex<Clients>);
+
+/// The most clients an export keeps (about half a kilobyte each); it forgets
+/// them all when it would keep more.
+const CLIENTS_KEPT: usize = 20_000;
+
+#[derive(Default)]
+struct Clients {
+    by_organization: HashMap<String, HashMap<Vec<u8>, StoredClient>>,
+    kept: usize,
+}
+
+struct StoredClient {
+    user_agent: Option<String>,
+    client_info: Option<StoredJson>,
+}
+
+impl Clients {
+    /// Give `row` its client, if known here; whether it was.
+    fn fill(&self, row: &mut ExportRow) -> bool {
+        let Some(key) = &row.client_key else { return true };
+        let client = self.by_organization.get(row.row.organization_id()).and_then(|clients| clients.get(key));
+        client.inspect(|c| row.row.fill_client(c.user_agent.as_deref(), c.client_info.as_ref())).is_some()
+    }
+
+    fn keep(&mut self, clients: Clients) {
+        if self.kept + clients.kept > CLIENTS_KEPT {
+            *self = Clients::default();
+        }
+        for (organization, found) in clients.by_organization {
+            let kept = self.by_organization.entry(organization).or_default();
+            self.kept += found.len();
+            kept.extend(found);
+        }
+    }
+}
+
+impl ExportClients {
+    /// Give `rows` their clients, reading those not kept yet.
+    async fn fill(&self, pool: &PgPool, rows: &mut [ExportRow]) -> sqlx::Result<()> {
+        let unknown: Vec<usize> = {
+            let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+            (0..rows.len()).filter(|&i| !kept.fill(&mut rows[i])).collect()
+        };
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let keys: BTreeSet<(&str, &[u8])> =
+            unknown.iter().filter_map(|&i| Some((rows[i].row.organization_id(), rows[i].client_key.as_deref()?))).collect();
+        let found = read_clients(pool, keys).await?;
+        for &i in &unknown {
+            found.fill(&mut rows[i]);
+        }
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).keep(found);
+        Ok(())
+    }
+}
+
+/// The stored clients of `keys` (organization, key).
+async fn read_clients(pool: &PgPool, keys: BTreeSet<(&str, &[u8])>) -> sqlx::Result<Clients> {
+    let (organizations, keys): (Vec<&str>, Vec<&[u8]>) = keys.into_iter().unzip();
+    let rows: Vec<(String, Vec<u8>, Option<String>, Option<StoredJson>)> = sqlx::query_as(
+        "select c.organization_id, c.key, c.user_agent, c.client_info \
+         from unnest($1::text[], $2::bytea[]) as k(organization_id, key) \
+         join event_clients c on c.organization_id = k.organization_id and c.key = k.key",
+    )
+    .bind(organizations)
+    .bind(keys)
+    .fetch_all(pool)
+    .await?;
+    let mut clients = Clients::default();
+    for (organization, key, user_agent, client_info) in rows {
+        clients.by_organization.entry(organization).or_default().insert(key, StoredClient { user_agent, client_info });
+        clients.kept += 1;
+    }
+    Ok(clients)
 }
 
 #[cfg(test)]

@@ -473,6 +473,16 @@ async fn a_client_is_stored_once_per_organization_and_month_and_read_back_with_e
 
     // Editing a stored client shows as an edit of the events that refer to it.
     sqlx::query("update event_clients set user_agent = 'Forged/1.0' where organization_id = 'org_b'").execute(&app.pool).await.unwrap();
+    let page = app.get_json("/api/v1/events/export?since=2000-01-01T00:00:00Z", EXPORT_KEY).await;
+    let mut agents: Vec<(&str, &str)> = page["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| Some((e["id"].as_str()?, e["client"]["user_agent"].as_str()?)))
+        .collect();
+    agents.sort();
+    let expected = [("a1", CHROME_WINDOWS), ("a2", "Legacy/1.0"), ("a3", CHROME_WINDOWS), ("b1", "Forged/1.0")];
+    assert_eq!(agents, expected, "each organization's own client, as stored");
     let mut edited: Vec<_> = app.verify().await.findings.into_iter().filter_map(|f| f.event_id).collect();
     edited.sort();
     assert_eq!(edited, ["a2", "b1"]);

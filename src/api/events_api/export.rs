@@ -2,6 +2,7 @@
 //! the console's download of the current filter.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue};
@@ -17,7 +18,7 @@ use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::model::{parse_query, Category, EventFilter, PageCursor};
 use crate::query::filter::{resolve_span, Span};
-use crate::query::{self, ExportPosition};
+use crate::query::{self, ExportClients, ExportPosition};
 use crate::state::AppState;
 
 /// Events in ingestion order after a cursor (or received since a time, or
@@ -50,17 +51,19 @@ pub async fn export(
     let cursor_at = |position: ExportPosition| issue_token(&state, "export", &canonical, position);
 
     if format == Format::Json {
-        let page = query::export_events(&state.exports, &filter, after, upto, size).await?;
+        let page = query::export_events(&state.exports, &ExportClients::default(), &filter, after, upto, size).await?;
         let next = page.next.max(after);
         let reply = ExportReply { events: page.events, next_cursor: cursor_at(next), has_more: page.more };
         return Ok(Json(reply).into_response());
     }
     let pool = state.exports.clone();
+    let clients = Arc::new(ExportClients::default());
     let body = stream(format, after, move |after| {
         let pool = pool.clone();
         let filter = filter.clone();
+        let clients = clients.clone();
         async move {
-            let page = query::export_events(&pool, &filter, after, upto, STREAM_CHUNK).await?;
+            let page = query::export_events(&pool, &clients, &filter, after, upto, STREAM_CHUNK).await?;
             let more = page.more;
             Ok((more || !page.events.is_empty()).then(|| (page.events, more.then_some(page.next))))
         }
