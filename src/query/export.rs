@@ -3,13 +3,15 @@
 //! watermark, and each batch's events in sequence order (migration 12).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
+use futures::stream::{BoxStream, StreamExt};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::events::{DetailRow, RawEvent, StoredJson, DETAIL_COLUMNS, SUMMARY_COLUMNS};
 use super::filter::{push_conditions, query_of};
+use super::pages::{read_ahead, read_at_once};
 use crate::model::EventFilter;
 use crate::store::ledger::{Batch, BATCH_COLUMNS};
 
@@ -74,27 +76,95 @@ pub async fn export_events(
     upto: ExportPosition,
     limit: u32,
 ) -> sqlx::Result<ExportPage> {
-    let limit_events = i64::from(limit);
-    let every_event = adds_no_condition(filter);
-    let reads = if every_event { limit_events } else { limit_events * EXPORT_READS_PER_EVENT };
-    let batches = page_batches(pool, after, upto, limit_events, reads).await?;
-    let (mut rows, read_to) = if every_event {
-        // The page is exactly the next `limit` event numbers: PostgreSQL
-        // returns them without sorting whole rows (half its time per page).
-        let page = first_events(batches, limit_events);
-        (batch_events(pool, filter, &page, limit, Page::Whole).await?, page.last().map(end_of))
-    } else {
-        (batch_events(pool, filter, &batches, limit, Page::First).await?, batches.last().map(end_of))
-    };
-    let Some(read_to) = read_to else {
+    if adds_no_condition(filter) {
+        let page = whole_page(pool, after, upto, limit).await?;
+        let Some(next) = page.last().map(end_of) else {
+            return Ok(ExportPage { events: Vec::new(), next: after, more: false });
+        };
+        let events = read_whole_page(pool, clients, filter, &page, limit).await?;
+        return Ok(ExportPage { events, next, more: next < upto });
+    }
+    let reads = i64::from(limit) * EXPORT_READS_PER_EVENT;
+    let batches = page_batches(pool, after, upto, i64::from(limit), reads).await?;
+    let Some(read_to) = batches.last().map(end_of) else {
         return Ok(ExportPage { events: Vec::new(), next: after, more: false });
     };
+    let mut rows = batch_events(pool, filter, &batches, limit, Page::First).await?;
     clients.fill(pool, &mut rows).await?;
     let next = match rows.last() {
         Some(last) if rows.len() == limit as usize => ExportPosition { xid: last.xid, batch_id: last.batch_id, seq: last.row.seq },
         _ => read_to,
     };
     Ok(ExportPage { events: rows.into_iter().map(|r| RawEvent(r.row)).collect(), next, more: next < upto })
+}
+
+/// How many pages of an unfiltered export are read at once.
+const READ_AHEAD: usize = 2;
+
+/// The feed from `after` up to `upto`, a page of up to `limit` events at a
+/// time, each made into `O` by `finish` as soon as it is read. An unfiltered
+/// page ends where the ledger says (see [`whole_page`]), so [`READ_AHEAD`]
+/// pages are read at once, each on its own connection and task; a filtered
+/// page ends at its last match, so each is read while the one before is sent.
+pub fn export_pages<O: Send + 'static>(
+    pool: PgPool,
+    filter: EventFilter,
+    after: ExportPosition,
+    upto: ExportPosition,
+    limit: u32,
+    finish: impl Fn(Vec<RawEvent>) -> O + Send + Sync + 'static,
+) -> BoxStream<'static, sqlx::Result<O>> {
+    let clients = Arc::new(ExportClients::default());
+    let finish = Arc::new(finish);
+    if !adds_no_condition(&filter) {
+        return read_ahead(after, move |after| {
+            let (pool, clients, filter, finish) = (pool.clone(), clients.clone(), filter.clone(), finish.clone());
+            async move {
+                let page = export_events(&pool, &clients, &filter, after, upto, limit).await?;
+                let more = page.more.then_some(page.next);
+                Ok((more.is_some() || !page.events.is_empty()).then(|| (finish(page.events), more)))
+            }
+        });
+    }
+    let pages = futures::stream::try_unfold(Some(after), {
+        let pool = pool.clone();
+        move |after| {
+            let pool = pool.clone();
+            async move {
+                let Some(after) = after else { return Ok(None) };
+                let page = whole_page(&pool, after, upto, limit).await?;
+                let Some(next) = page.last().map(end_of) else { return Ok(None) };
+                Ok(Some((page, (next < upto).then_some(next))))
+            }
+        }
+    });
+    read_at_once(pages.boxed(), READ_AHEAD, move |page| {
+        let (pool, clients, filter, finish) = (pool.clone(), clients.clone(), filter.clone(), finish.clone());
+        async move { Ok(finish(read_whole_page(&pool, &clients, &filter, &page, limit).await?)) }
+    })
+}
+
+/// The batches of the next unfiltered page: exactly the next `limit` event
+/// numbers after `after`. A batch numbers its events without gaps, so the
+/// page ends at the end of the last of them, known before its events are read.
+async fn whole_page(pool: &PgPool, after: ExportPosition, upto: ExportPosition, limit: u32) -> sqlx::Result<Vec<Batch>> {
+    let limit = i64::from(limit);
+    Ok(first_events(page_batches(pool, after, upto, limit, limit).await?, limit))
+}
+
+/// The events of a [`whole_page`] in feed order, with their clients
+/// (`filter` adds no condition).
+async fn read_whole_page(
+    pool: &PgPool,
+    clients: &ExportClients,
+    filter: &EventFilter,
+    page: &[Batch],
+    limit: u32,
+) -> sqlx::Result<Vec<RawEvent>> {
+    // PostgreSQL returns them without sorting whole rows (half its time per page).
+    let mut rows = batch_events(pool, filter, page, limit, Page::Whole).await?;
+    clients.fill(pool, &mut rows).await?;
+    Ok(rows.into_iter().map(|r| RawEvent(r.row)).collect())
 }
 
 /// Whether `filter` matches every event (no condition but time, which the

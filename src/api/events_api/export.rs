@@ -2,7 +2,6 @@
 //! the console's download of the current filter.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue};
@@ -11,13 +10,14 @@ use axum::Json;
 use chrono::Utc;
 use serde_json::json;
 
-use super::stream::{download, format_of, stream, Format, STREAM_CHUNK};
+use super::stream::{download, encode, format_of, stream, Format, STREAM_CHUNK};
 use super::{authorize, filter_of, issue_token, page_size, param, params, redeem_token, time_param, within_bounds};
 use crate::audit::{record_in_background, Activity};
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::model::{parse_query, Category, EventFilter, PageCursor};
 use crate::query::filter::{resolve_span, Span};
+use crate::query::pages::read_ahead;
 use crate::query::{self, ExportClients, ExportPosition};
 use crate::state::AppState;
 
@@ -56,18 +56,8 @@ pub async fn export(
         let reply = ExportReply { events: page.events, next_cursor: cursor_at(next), has_more: page.more };
         return Ok(Json(reply).into_response());
     }
-    let pool = state.exports.clone();
-    let clients = Arc::new(ExportClients::default());
-    let body = stream(format, after, move |after| {
-        let pool = pool.clone();
-        let filter = filter.clone();
-        let clients = clients.clone();
-        async move {
-            let page = query::export_events(&pool, &clients, &filter, after, upto, STREAM_CHUNK).await?;
-            let more = page.more;
-            Ok((more || !page.events.is_empty()).then(|| (page.events, more.then_some(page.next))))
-        }
-    });
+    let pages = query::export_pages(state.exports.clone(), filter, after, upto, STREAM_CHUNK, move |events| encode(format, &events));
+    let body = stream(format, pages);
     let mut response = download(body, format, "vigil-export");
     let end = cursor_at(upto.max(after));
     response.headers_mut().insert("vigil-next-cursor", HeaderValue::from_str(&end).expect("base64 is a valid header"));
@@ -117,14 +107,15 @@ pub async fn download_filtered(
     record_in_background(&state, principal.actor(), export);
     let Span { from, to, .. } = resolve_span(&filter, Utc::now());
     let pool = state.exports.clone();
-    let body = stream(format, None::<PageCursor>, move |before| {
+    let pages = read_ahead(None::<PageCursor>, move |before| {
         let pool = pool.clone();
         let filter = filter.clone();
         async move {
             let (events, next) =
                 query::list_full_events(&pool, &filter, Some(from), to, before.as_ref(), STREAM_CHUNK).await?;
-            Ok((!events.is_empty()).then(|| (events, next.map(Some))))
+            Ok((!events.is_empty()).then(|| (encode(format, &events), next.map(Some))))
         }
     });
+    let body = stream(format, pages);
     Ok(download(body, format, "vigil-events"))
 }

@@ -1,13 +1,11 @@
 //! Export bodies: NDJSON lines or CSV rows streamed a page at a time, and the
 //! response that downloads them as a file.
 
-use std::future::Future;
-use std::sync::Arc;
-
 use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
+use futures::{Stream, StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -15,8 +13,11 @@ use super::param;
 use crate::error::ApiError;
 
 /// Rows fetched per database round trip while streaming. Measured with a
-/// 1 M-event NDJSON export: 1 000 gave 38-43 k events/s, 2 000 46 k at a
-/// 185 MiB peak, 4 000 52-57 k but over 200 MiB (two pages are held).
+/// 1 M-event NDJSON export, one page read ahead: 1 000 gave 38-43 k events/s,
+/// 2 000 46 k at a 185 MiB peak, 4 000 52-57 k but over 200 MiB. With two
+/// pages read at once (2026-12-04): 1 000 103 k at 198 MiB, 2 000 107 k at
+/// 227 MiB, 1 000 and three at once 107 k at 196 MiB (mimalloc's purge delay
+/// then 1 s; with 10 ms, 2 000 gave 106 k at 183 MiB).
 pub(super) const STREAM_CHUNK: u32 = 2_000;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -36,34 +37,11 @@ pub(super) fn format_of(pairs: &[(String, String)]) -> Result<Format, ApiError> 
 }
 
 
-/// Stream pages as NDJSON lines or CSV rows. `next(position)` gives a page and
-/// the position after it (`None`: that was the last page), or `None` when there
-/// is nothing more. The next page is read while one is encoded and sent, so
-/// memory holds two pages at a time.
-pub(super) fn stream<T, P, F, Fut>(format: Format, start: P, next: F) -> Body
-where
-    T: Serialize + Send + 'static,
-    P: Send + 'static,
-    F: Fn(P) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = sqlx::Result<Option<(Vec<T>, Option<P>)>>> + Send + 'static,
-{
-    use futures::{StreamExt, TryStreamExt};
-
-    let next = Arc::new(next);
+/// A body of pages already written as NDJSON lines or CSV rows (by
+/// [`encode`]), after the CSV header.
+pub(super) fn stream(format: Format, pages: impl Stream<Item = sqlx::Result<Bytes>> + Send + 'static) -> Body {
     let header = futures::stream::iter((format == Format::Csv).then(|| Ok::<_, sqlx::Error>(Bytes::from(csv_header()))));
-    let first = tokio::spawn(next(start));
-    let rows = futures::stream::try_unfold(Some(first), move |reading| {
-        let next = next.clone();
-        async move {
-            let Some(reading) = reading else { return Ok(None) };
-            let Some((events, after)) = reading.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))?? else {
-                return Ok(None);
-            };
-            let following = after.map(|after| tokio::spawn(next(after)));
-            Ok(Some((Bytes::from(encode(format, &events)), following)))
-        }
-    });
-    Body::from_stream(header.chain(rows).inspect_err(|e: &sqlx::Error| tracing::error!(error = %e, "export stream failed")))
+    Body::from_stream(header.chain(pages).inspect_err(|e: &sqlx::Error| tracing::error!(error = %e, "export stream failed")))
 }
 
 /// A response that downloads as a file named after the format and the time.
@@ -84,7 +62,7 @@ pub(super) fn download(body: Body, format: Format, name: &str) -> Response {
 }
 
 /// A page as NDJSON lines or CSV rows.
-fn encode<T: Serialize>(format: Format, events: &[T]) -> Vec<u8> {
+pub(super) fn encode<T: Serialize>(format: Format, events: &[T]) -> Bytes {
     let mut out = Vec::with_capacity(events.len() * 1024);
     for event in events {
         let written = match format {
@@ -95,7 +73,7 @@ fn encode<T: Serialize>(format: Format, events: &[T]) -> Vec<u8> {
             tracing::error!(%error, "an exported event could not be written");
         }
     }
-    out
+    out.into()
 }
 
 /// CSV columns: paths into the event JSON.

@@ -1,0 +1,51 @@
+//! Streams of pages read ahead: each page is read, and made into what is
+//! sent (`finish`), in a task of its own while the one before is sent, so a
+//! stream holds a few pages at a time and uses both the database and the
+//! server's cores.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+
+/// `reading` run as a task of its own.
+pub fn spawned<O: Send + 'static>(reading: impl Future<Output = sqlx::Result<O>> + Send + 'static) -> impl Future<Output = sqlx::Result<O>> + Send {
+    let task = tokio::spawn(reading);
+    async move { task.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))? }
+}
+
+/// Pages from `start` on, each read while the one before is sent.
+/// `next(position)` gives a page and the position after it (`None`: that was
+/// the last page), or `None` when there is nothing more.
+pub fn read_ahead<P, O, F, Fut>(start: P, next: F) -> BoxStream<'static, sqlx::Result<O>>
+where
+    P: Send + 'static,
+    O: Send + 'static,
+    F: Fn(P) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = sqlx::Result<Option<(O, Option<P>)>>> + Send + 'static,
+{
+    let next = Arc::new(next);
+    let first = spawned(next(start));
+    futures::stream::try_unfold(Some(first), move |reading| {
+        let next = next.clone();
+        async move {
+            let Some(reading) = reading else { return Ok(None) };
+            let Some((page, after)) = reading.await? else { return Ok(None) };
+            Ok(Some((page, after.map(|after| spawned(next(after))))))
+        }
+    })
+    .boxed()
+}
+
+/// The pages of `positions`, `at_once` of them read (`read`) at a time, in
+/// the order of their positions: for pages whose positions are known before
+/// the pages are read.
+pub fn read_at_once<P, O, R, Fut>(positions: BoxStream<'static, sqlx::Result<P>>, at_once: usize, read: R) -> BoxStream<'static, sqlx::Result<O>>
+where
+    P: Send + 'static,
+    O: Send + 'static,
+    R: Fn(P) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = sqlx::Result<O>> + Send + 'static,
+{
+    positions.map_ok(move |position| spawned(read(position))).try_buffered(at_once).boxed()
+}
