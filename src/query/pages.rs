@@ -9,7 +9,7 @@ use std::sync::Arc;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
 
 /// `reading` run as a task of its own.
-pub fn spawned<O: Send + 'static>(reading: impl Future<Output = sqlx::Result<O>> + Send + 'static) -> impl Future<Output = sqlx::Result<O>> + Send {
+fn spawned<O: Send + 'static>(reading: impl Future<Output = sqlx::Result<O>> + Send + 'static) -> impl Future<Output = sqlx::Result<O>> + Send {
     let task = tokio::spawn(reading);
     async move { task.await.map_err(|e| sqlx::Error::Io(std::io::Error::other(e)))? }
 }
