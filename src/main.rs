@@ -8,27 +8,9 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// mimalloc's `mi_option_purge_delay` (`mimalloc.h`; the Rust bindings name
-/// no constant for it): how many milliseconds freed memory stays with the
-/// process before it goes back to the system.
 #[cfg(feature = "ssr")]
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
-/// 10 ms (mimalloc 2's default) instead of mimalloc 3's 1 s, in which an
-/// export's pages of a second piled up: 233 MB at its peak against 192 MB.
-#[cfg(feature = "ssr")]
-const PURGE_DELAY_MS: std::ffi::c_long = 10;
-
-#[cfg(feature = "ssr")]
-fn main() -> anyhow::Result<()> {
-    // SAFETY: sets a number mimalloc reads when it frees memory, before any
-    // other thread runs (the call is not thread-safe).
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, PURGE_DELAY_MS) };
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(run())
-}
-
-#[cfg(feature = "ssr")]
-async fn run() -> anyhow::Result<()> {
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
     use clap::Parser;
     use vigil::cli::{Cli, Command};
 

@@ -1,12 +1,12 @@
 //! Streams of pages read ahead: each page is read, and made into what is
-//! sent (`finish`), in a task of its own while the one before is sent, so a
-//! stream holds a few pages at a time and uses both the database and the
-//! server's cores.
+//! sent, in a task of its own while the one before is sent. A stream holds
+//! two pages at a time, and the reading and writing of the next page use the
+//! second core while the first sends.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use futures::stream::{BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{BoxStream, StreamExt};
 
 /// `reading` run as a task of its own.
 fn spawned<O: Send + 'static>(reading: impl Future<Output = sqlx::Result<O>> + Send + 'static) -> impl Future<Output = sqlx::Result<O>> + Send {
@@ -35,17 +35,4 @@ where
         }
     })
     .boxed()
-}
-
-/// The pages of `positions`, `at_once` of them read (`read`) at a time, in
-/// the order of their positions: for pages whose positions are known before
-/// the pages are read.
-pub fn read_at_once<P, O, R, Fut>(positions: BoxStream<'static, sqlx::Result<P>>, at_once: usize, read: R) -> BoxStream<'static, sqlx::Result<O>>
-where
-    P: Send + 'static,
-    O: Send + 'static,
-    R: Fn(P) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = sqlx::Result<O>> + Send + 'static,
-{
-    positions.map_ok(move |position| spawned(read(position))).try_buffered(at_once).boxed()
 }

@@ -13,11 +13,11 @@ use super::param;
 use crate::error::ApiError;
 
 /// Rows fetched per database round trip while streaming. Measured with a
-/// 1 M-event NDJSON export, one page read ahead: 1 000 gave 38-43 k events/s,
-/// 2 000 46 k at a 185 MiB peak, 4 000 52-57 k but over 200 MiB. With two
-/// pages read at once (2026-12-04): 1 000 103 k at 198 MiB, 2 000 107 k at
-/// 227 MiB, 1 000 and three at once 107 k at 196 MiB (mimalloc's purge delay
-/// then 1 s; with 10 ms, 2 000 gave 106 k at 183 MiB).
+/// 1 M-event NDJSON export: 1 000 gave 38-43 k events/s, 2 000 46 k at a
+/// 185 MiB peak, 4 000 52-57 k but over 200 MiB (two pages are held).
+/// Reading two pages of 2 000 at once (or of 1 000, or three) while one is
+/// sent reached 98 000-106 000 events/s, but the server's peak went to
+/// 205-220 MB (2026-12-04): mimalloc gives freed memory back after a second.
 pub(super) const STREAM_CHUNK: u32 = 2_000;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
