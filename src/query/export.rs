@@ -316,7 +316,7 @@ struct StoredClient {
 }
 
 impl Clients {
-    /// Give `row` its client, if known here; whether it was.
+    /// Give `row` its client if known here; false when it still needs one.
     fn fill(&self, row: &mut ExportRow) -> bool {
         let Some(key) = &row.client_key else { return true };
         let client = self.by_organization.get(row.row.organization_id()).and_then(|clients| clients.get(key));
