@@ -3,7 +3,7 @@
 //! watermark, and each batch's events in sequence order (migration 12).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
@@ -66,41 +66,20 @@ pub async fn export_position_at(pool: &PgPool, since: DateTime<Utc>) -> sqlx::Re
 const EXPORT_READS_PER_EVENT: i64 = 25;
 
 /// Up to `limit` events after `after` and no further than `upto`, whole, in
-/// feed order; their clients from, and kept in, `clients`.
-#[tracing::instrument(skip(pool, clients))]
+/// feed order.
 pub async fn export_events(
     pool: &PgPool,
-    clients: &ExportClients,
     filter: &EventFilter,
     after: ExportPosition,
     upto: ExportPosition,
     limit: u32,
 ) -> sqlx::Result<ExportPage> {
-    if adds_no_condition(filter) {
-        let page = whole_page(pool, after, upto, limit).await?;
-        let Some(next) = page.last().map(end_of) else {
-            return Ok(ExportPage { events: Vec::new(), next: after, more: false });
-        };
-        let events = read_whole_page(pool, clients, filter, &page, limit).await?;
-        return Ok(ExportPage { events, next, more: next < upto });
-    }
-    let reads = i64::from(limit) * EXPORT_READS_PER_EVENT;
-    let batches = page_batches(pool, after, upto, i64::from(limit), reads).await?;
-    let Some(read_to) = batches.last().map(end_of) else {
-        return Ok(ExportPage { events: Vec::new(), next: after, more: false });
-    };
-    let mut rows = batch_events(pool, filter, &batches, limit, Page::First).await?;
-    clients.fill(pool, &mut rows).await?;
-    let next = match rows.last() {
-        Some(last) if rows.len() == limit as usize => ExportPosition { xid: last.xid, batch_id: last.batch_id, seq: last.row.seq },
-        _ => read_to,
-    };
-    Ok(ExportPage { events: rows.into_iter().map(|r| RawEvent(r.row)).collect(), next, more: next < upto })
+    export_page(pool, &mut Clients::default(), filter, after, upto, limit).await
 }
 
 /// The feed from `after` up to `upto`, a page of up to `limit` events at a
 /// time, each read and made into `O` by `finish` in a task of its own while
-/// the page before is sent.
+/// the page before is sent. The clients read for a page go on to the next.
 pub fn export_pages<O: Send + 'static>(
     pool: PgPool,
     filter: EventFilter,
@@ -109,39 +88,48 @@ pub fn export_pages<O: Send + 'static>(
     limit: u32,
     finish: impl Fn(Vec<RawEvent>) -> O + Send + Sync + 'static,
 ) -> BoxStream<'static, sqlx::Result<O>> {
-    let clients = Arc::new(ExportClients::default());
     let finish = Arc::new(finish);
-    read_ahead(after, move |after| {
-        let (pool, clients, filter, finish) = (pool.clone(), clients.clone(), filter.clone(), finish.clone());
+    read_ahead((after, Clients::default()), move |(after, mut clients)| {
+        let (pool, filter, finish) = (pool.clone(), filter.clone(), finish.clone());
         async move {
-            let page = export_events(&pool, &clients, &filter, after, upto, limit).await?;
-            let more = page.more.then_some(page.next);
+            let page = export_page(&pool, &mut clients, &filter, after, upto, limit).await?;
+            let more = page.more.then_some((page.next, clients));
             Ok((more.is_some() || !page.events.is_empty()).then(|| (finish(page.events), more)))
         }
     })
 }
 
-/// The batches of the next unfiltered page: exactly the next `limit` event
-/// numbers after `after`. A batch numbers its events without gaps, so the
-/// page ends at the end of the last of them, known before its events are read.
-async fn whole_page(pool: &PgPool, after: ExportPosition, upto: ExportPosition, limit: u32) -> sqlx::Result<Vec<Batch>> {
-    let limit = i64::from(limit);
-    Ok(first_events(page_batches(pool, after, upto, limit, limit).await?, limit))
-}
-
-/// The events of a [`whole_page`] in feed order, with their clients
-/// (`filter` adds no condition).
-async fn read_whole_page(
+/// [`export_events`], their clients from, and kept in, `clients`.
+#[tracing::instrument(skip(pool, clients))]
+async fn export_page(
     pool: &PgPool,
-    clients: &ExportClients,
+    clients: &mut Clients,
     filter: &EventFilter,
-    page: &[Batch],
+    after: ExportPosition,
+    upto: ExportPosition,
     limit: u32,
-) -> sqlx::Result<Vec<RawEvent>> {
-    // PostgreSQL returns them without sorting whole rows (half its time per page).
-    let mut rows = batch_events(pool, filter, page, limit, Page::Whole).await?;
+) -> sqlx::Result<ExportPage> {
+    let limit_events = i64::from(limit);
+    let every_event = adds_no_condition(filter);
+    let reads = if every_event { limit_events } else { limit_events * EXPORT_READS_PER_EVENT };
+    let batches = page_batches(pool, after, upto, limit_events, reads).await?;
+    let (mut rows, read_to) = if every_event {
+        // The page is exactly the next `limit` event numbers: PostgreSQL
+        // returns them without sorting whole rows (half its time per page).
+        let page = first_events(batches, limit_events);
+        (batch_events(pool, filter, &page, limit, Page::Whole).await?, page.last().map(end_of))
+    } else {
+        (batch_events(pool, filter, &batches, limit, Page::First).await?, batches.last().map(end_of))
+    };
+    let Some(read_to) = read_to else {
+        return Ok(ExportPage { events: Vec::new(), next: after, more: false });
+    };
     clients.fill(pool, &mut rows).await?;
-    Ok(rows.into_iter().map(|r| RawEvent(r.row)).collect())
+    let next = match rows.last() {
+        Some(last) if rows.len() == limit as usize => ExportPosition { xid: last.xid, batch_id: last.batch_id, seq: last.row.seq },
+        _ => read_to,
+    };
+    Ok(ExportPage { events: rows.into_iter().map(|r| RawEvent(r.row)).collect(), next, more: next < upto })
 }
 
 /// Whether `filter` matches every event (no condition but time, which the
@@ -297,18 +285,15 @@ struct ExportRow {
 /// reads each once instead of with every event: joining them to each event
 /// and sending their JSON was half of PostgreSQL's time per exported event.
 #[derive(Default)]
-pub struct ExportClients(Mutex<Clients>);
+struct Clients {
+    by_organization: HashMap<String, HashMap<Vec<u8>, StoredClient>>,
+    kept: usize,
+}
 
 /// The most clients an export keeps (about half a kilobyte each); it forgets
 /// them all when it would keep more. A page of the demo data refers to about
 /// 300; 4 096 exported as fast as 20 000.
 const CLIENTS_KEPT: usize = 4_096;
-
-#[derive(Default)]
-struct Clients {
-    by_organization: HashMap<String, HashMap<Vec<u8>, StoredClient>>,
-    kept: usize,
-}
 
 struct StoredClient {
     user_agent: Option<String>,
@@ -316,8 +301,24 @@ struct StoredClient {
 }
 
 impl Clients {
+    /// Give `rows` their clients, reading those not kept yet.
+    async fn fill(&mut self, pool: &PgPool, rows: &mut [ExportRow]) -> sqlx::Result<()> {
+        let unknown: Vec<usize> = (0..rows.len()).filter(|&i| !self.give(&mut rows[i])).collect();
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        let keys: BTreeSet<(&str, &[u8])> =
+            unknown.iter().filter_map(|&i| Some((rows[i].row.organization_id(), rows[i].client_key.as_deref()?))).collect();
+        let found = read_clients(pool, keys).await?;
+        for &i in &unknown {
+            found.give(&mut rows[i]);
+        }
+        self.keep(found);
+        Ok(())
+    }
+
     /// Give `row` its client if known here; false when it still needs one.
-    fn fill(&self, row: &mut ExportRow) -> bool {
+    fn give(&self, row: &mut ExportRow) -> bool {
         let Some(key) = &row.client_key else { return true };
         let client = self.by_organization.get(row.row.organization_id()).and_then(|clients| clients.get(key));
         client.inspect(|c| row.row.fill_client(c.user_agent.as_deref(), c.client_info.as_ref())).is_some()
@@ -332,27 +333,6 @@ impl Clients {
             self.kept += found.len();
             kept.extend(found);
         }
-    }
-}
-
-impl ExportClients {
-    /// Give `rows` their clients, reading those not kept yet.
-    async fn fill(&self, pool: &PgPool, rows: &mut [ExportRow]) -> sqlx::Result<()> {
-        let unknown: Vec<usize> = {
-            let kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            (0..rows.len()).filter(|&i| !kept.fill(&mut rows[i])).collect()
-        };
-        if unknown.is_empty() {
-            return Ok(());
-        }
-        let keys: BTreeSet<(&str, &[u8])> =
-            unknown.iter().filter_map(|&i| Some((rows[i].row.organization_id(), rows[i].client_key.as_deref()?))).collect();
-        let found = read_clients(pool, keys).await?;
-        for &i in &unknown {
-            found.fill(&mut rows[i]);
-        }
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).keep(found);
-        Ok(())
     }
 }
 

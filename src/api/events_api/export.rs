@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::model::{parse_query, Category, EventFilter, PageCursor};
 use crate::query::filter::{resolve_span, Span};
 use crate::query::pages::read_ahead;
-use crate::query::{self, ExportClients, ExportPosition};
+use crate::query::{self, ExportPosition};
 use crate::state::AppState;
 
 /// Events in ingestion order after a cursor (or received since a time, or
@@ -51,7 +51,7 @@ pub async fn export(
     let cursor_at = |position: ExportPosition| issue_token(&state, "export", &canonical, position);
 
     if format == Format::Json {
-        let page = query::export_events(&state.exports, &ExportClients::default(), &filter, after, upto, size).await?;
+        let page = query::export_events(&state.exports, &filter, after, upto, size).await?;
         let next = page.next.max(after);
         let reply = ExportReply { events: page.events, next_cursor: cursor_at(next), has_more: page.more };
         return Ok(Json(reply).into_response());
