@@ -1,14 +1,17 @@
 //! Events: pages of the explorer, one event with what relates to it, and the
 //! history of a target.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::value::RawValue;
 use serde_json::Value;
+use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
 use super::filter::{push_conditions, push_events_by_time, push_scope, push_span, query_of};
-use super::split_page;
+use super::{decoded, split_page};
 use crate::model::{ActorType, Category, Change, EventDetail, EventFilter, EventPage, EventSummary, EventView, Outcome, PageCursor, Scope, TargetHistory};
 
 /// The columns of `EventSummary`, as a select list over `events`.
@@ -19,56 +22,62 @@ pub(super) const SUMMARY_COLUMNS: &str = "id, occurred_at, environment, nullif(o
     target_type, target_id, coalesce(target_name, target_id) as target, \
     app_id, coalesce(app_name, app_id) as app, host(client_ip) as client_ip, country_code";
 
-#[derive(Clone, FromRow)]
-pub(super) struct SummaryRow {
-    id: String,
+/// An event's summary as read, its text borrowed from the row it came in.
+#[derive(FromRow)]
+pub(super) struct SummaryRow<'r> {
+    id: &'r str,
     occurred_at: DateTime<Utc>,
-    environment: String,
-    organization_id: Option<String>,
-    organization: Option<String>,
-    event_type: String,
+    environment: &'r str,
+    organization_id: Option<&'r str>,
+    organization: Option<&'r str>,
+    event_type: &'r str,
     category: Category,
     outcome: Outcome,
-    actor: String,
-    actor_key: String,
-    actor_email: Option<String>,
-    target_type: Option<String>,
-    target_id: Option<String>,
-    target: Option<String>,
-    app_id: Option<String>,
-    app: Option<String>,
-    client_ip: Option<String>,
-    country_code: Option<String>,
+    actor: &'r str,
+    actor_key: &'r str,
+    actor_email: Option<&'r str>,
+    target_type: Option<&'r str>,
+    target_id: Option<&'r str>,
+    target: Option<&'r str>,
+    app_id: Option<&'r str>,
+    app: Option<&'r str>,
+    client_ip: Option<&'r str>,
+    country_code: Option<&'r str>,
 }
 
-impl SummaryRow {
+impl SummaryRow<'_> {
     /// The keyset position of this row.
     fn cursor(&self) -> PageCursor {
-        PageCursor { occurred_at: self.occurred_at, id: self.id.clone() }
+        PageCursor { occurred_at: self.occurred_at, id: self.id.to_owned() }
     }
 }
 
-impl From<SummaryRow> for EventSummary {
-    fn from(r: SummaryRow) -> Self {
+/// Borrowed text, owned.
+fn owned(text: Option<&str>) -> Option<String> {
+    text.map(str::to_owned)
+}
+
+impl From<SummaryRow<'_>> for EventSummary {
+    fn from(r: SummaryRow<'_>) -> Self {
         EventSummary {
-            id: r.id,
+            id: r.id.to_owned(),
             occurred_at: r.occurred_at,
-            environment: r.environment,
-            organization_id: r.organization_id,
-            organization: r.organization,
-            event_type: r.event_type,
+            environment: r.environment.to_owned(),
+            organization_id: owned(r.organization_id),
+            organization: owned(r.organization),
+            event_type: r.event_type.to_owned(),
             category: r.category,
             outcome: r.outcome,
-            actor: r.actor,
-            actor_key: r.actor_key,
-            actor_email: r.actor_email,
-            target_type: r.target_type,
-            target_id: r.target_id,
-            target: r.target,
-            app_id: r.app_id,
-            app: r.app,
-            client_ip: r.client_ip,
-            country_code: r.country_code,
+            actor: r.actor.to_owned(),
+            actor_key: r.actor_key.to_owned(),
+            actor_email: owned(r.actor_email),
+            target_type: owned(r.target_type),
+            target_id: owned(r.target_id),
+            target: owned(r.target),
+            app_id: owned(r.app_id),
+            app: owned(r.app),
+            client_ip: owned(r.client_ip),
+            country_code: owned(r.country_code),
         }
     }
 }
@@ -86,8 +95,8 @@ pub async fn list_events(
     limit: u32,
 ) -> sqlx::Result<EventPage> {
     let mut q = newest_first(SUMMARY_COLUMNS, filter, from, to, before, limit);
-    let rows: Vec<SummaryRow> = query_of(&mut q, filter).fetch_all(pool).await?;
-    let (rows, next) = split_page(rows, limit as usize, SummaryRow::cursor);
+    let rows = query_of(&mut q, filter).fetch_all(pool).await?;
+    let (rows, next) = split_page(decoded::<SummaryRow>(&rows)?, limit as usize, SummaryRow::cursor);
     Ok(EventPage { now: Utc::now(), events: rows.into_iter().map(Into::into).collect(), next })
 }
 
@@ -100,12 +109,12 @@ pub async fn list_full_events(
     to: Option<DateTime<Utc>>,
     before: Option<&PageCursor>,
     limit: u32,
-) -> sqlx::Result<(Vec<RawEvent>, Option<PageCursor>)> {
+) -> sqlx::Result<(ReadEvents, Option<PageCursor>)> {
     let columns = format!("{SUMMARY_COLUMNS}, {DETAIL_COLUMNS}");
     let mut q = newest_first(&columns, filter, from, to, before, limit);
-    let rows: Vec<DetailRow> = query_of(&mut q, filter).fetch_all(pool).await?;
-    let (rows, next) = split_page(rows, limit as usize, |r| r.summary.cursor());
-    Ok((rows.into_iter().map(RawEvent).collect(), next))
+    let rows = query_of(&mut q, filter).fetch_all(pool).await?;
+    let (rows, next) = split_page(rows, limit as usize, |row| SummaryRow::from_row(row).map(|r| r.cursor()));
+    Ok((ReadEvents { rows, clients: Vec::new() }, next.transpose()?))
 }
 
 /// The newest `limit` + 1 events of the filter, before `before` (when Vigil's
@@ -158,36 +167,39 @@ pub async fn has_events(pool: &PgPool) -> sqlx::Result<bool> {
     sqlx::query_scalar("select exists(select 1 from events)").fetch_one(pool).await
 }
 
-/// A JSON column as PostgreSQL gives it, passed on without being parsed into a tree.
-pub(super) type StoredJson = sqlx::types::Json<Box<RawValue>>;
-
+/// An event as Vigil holds it, in the shape of the ingest API plus what Vigil
+/// added (`seq`, `received_at`, `enrichment`): what the list and export APIs
+/// send and the detail page shows as raw JSON. Its text is borrowed from the
+/// row it came in, and it is written straight from there: the stored JSON
+/// columns pass through as PostgreSQL gives them, with no JSON tree and no
+/// copy of a string per event (an export writes millions).
 #[derive(FromRow)]
-pub(super) struct DetailRow {
+pub struct RawEvent<'r> {
     #[sqlx(flatten)]
-    summary: SummaryRow,
+    summary: SummaryRow<'r>,
     pub(super) seq: i64,
     received_at: DateTime<Utc>,
-    organization_name: Option<String>,
-    app_name: Option<String>,
-    reason: Option<String>,
+    organization_name: Option<&'r str>,
+    app_name: Option<&'r str>,
+    reason: Option<&'r str>,
     actor_type: ActorType,
-    actor_id: Option<String>,
-    actor_name: Option<String>,
-    actor_role: Option<String>,
-    actor_session_id: Option<String>,
-    actor_api_key_id: Option<String>,
-    target_name: Option<String>,
-    changes: Option<StoredJson>,
-    request_id: Option<String>,
-    request_method: Option<String>,
-    request_path: Option<String>,
+    actor_id: Option<&'r str>,
+    actor_name: Option<&'r str>,
+    actor_role: Option<&'r str>,
+    actor_session_id: Option<&'r str>,
+    actor_api_key_id: Option<&'r str>,
+    target_name: Option<&'r str>,
+    changes: Option<&'r RawValue>,
+    request_id: Option<&'r str>,
+    request_method: Option<&'r str>,
+    request_path: Option<&'r str>,
     request_status: Option<i32>,
-    request: Option<StoredJson>,
-    response: Option<StoredJson>,
-    user_agent: Option<String>,
-    machine_id: Option<String>,
-    details: Option<StoredJson>,
-    client_info: Option<StoredJson>,
+    request: Option<&'r RawValue>,
+    response: Option<&'r RawValue>,
+    user_agent: Option<&'r str>,
+    machine_id: Option<&'r str>,
+    details: Option<&'r RawValue>,
+    client_info: Option<&'r RawValue>,
 }
 
 pub(super) const DETAIL_COLUMNS: &str = "seq, received_at, organization_name, app_name, reason, actor_type, \
@@ -195,29 +207,45 @@ pub(super) const DETAIL_COLUMNS: &str = "seq, received_at, organization_name, ap
     request_id, request_method, request_path, request_status, request, response, user_agent, \
     machine_id, details, client_info";
 
-impl DetailRow {
-    /// The organization whose client (by `client_key`) the event refers to.
-    pub(super) fn organization_id(&self) -> &str {
-        self.summary.organization_id.as_deref().unwrap_or_default()
+/// Whole events as read and not yet decoded, to be written (as JSON, NDJSON
+/// or CSV) where they are sent, straight from their rows.
+pub struct ReadEvents {
+    pub(super) rows: Vec<PgRow>,
+    /// The client of each row, where the event refers to a stored one
+    /// (empty when read from `events_with_client`, which joins them).
+    pub(super) clients: Vec<Option<Arc<StoredClient>>>,
+}
+
+/// A client as stored (migration 28): what events of the same client share.
+pub(super) struct StoredClient {
+    pub(super) user_agent: Option<String>,
+    pub(super) client_info: Option<Box<RawValue>>,
+}
+
+impl ReadEvents {
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
     }
 
-    /// Give the event its client's user agent and enrichment where it keeps
-    /// none of its own, as `events_with_client` does.
-    pub(super) fn fill_client(&mut self, user_agent: Option<&str>, client_info: Option<&StoredJson>) {
-        if self.user_agent.is_none() {
-            self.user_agent = user_agent.map(str::to_owned);
+    /// The events written by `write`.
+    pub fn write<O>(&self, write: impl FnOnce(&[RawEvent<'_>]) -> O) -> sqlx::Result<O> {
+        let mut events: Vec<RawEvent> = decoded(&self.rows)?;
+        for (event, client) in events.iter_mut().zip(&self.clients) {
+            if let Some(client) = client {
+                // Where the event keeps none of its own, as `events_with_client` does.
+                event.user_agent = event.user_agent.or(client.user_agent.as_deref());
+                event.client_info = event.client_info.or(client.client_info.as_deref());
+            }
         }
-        if self.client_info.is_none() {
-            self.client_info = client_info.cloned();
-        }
+        Ok(write(&events))
     }
 }
 
-impl From<DetailRow> for EventDetail {
-    fn from(r: DetailRow) -> Self {
-        let pretty = |v: &Option<StoredJson>| v.as_ref().map(|v| pretty_json(&v.0));
+impl From<RawEvent<'_>> for EventDetail {
+    fn from(r: RawEvent<'_>) -> Self {
+        let pretty = |v: Option<&RawValue>| v.map(pretty_json);
         let raw = serde_json::to_value(&r).map(|v| serde_json::to_string_pretty(&v).unwrap_or_default()).unwrap_or_default();
-        let changes = match r.changes.as_ref().and_then(|v| serde_json::from_str(v.0.get()).ok()) {
+        let changes = match r.changes.and_then(|v| serde_json::from_str(v.get()).ok()) {
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|c| Change {
@@ -231,24 +259,24 @@ impl From<DetailRow> for EventDetail {
         EventDetail {
             seq: r.seq,
             received_at: r.received_at,
-            reason: r.reason,
+            reason: owned(r.reason),
             actor_type: r.actor_type,
-            actor_id: r.actor_id,
-            actor_name: r.actor_name,
-            actor_role: r.actor_role,
-            actor_session_id: r.actor_session_id,
-            actor_api_key_id: r.actor_api_key_id,
+            actor_id: owned(r.actor_id),
+            actor_name: owned(r.actor_name),
+            actor_role: owned(r.actor_role),
+            actor_session_id: owned(r.actor_session_id),
+            actor_api_key_id: owned(r.actor_api_key_id),
             changes,
-            request_id: r.request_id,
-            request_method: r.request_method,
-            request_path: r.request_path,
+            request_id: owned(r.request_id),
+            request_method: owned(r.request_method),
+            request_path: owned(r.request_path),
             request_status: r.request_status,
-            request: pretty(&r.request),
-            response: pretty(&r.response),
-            details: pretty(&r.details),
-            user_agent: r.user_agent,
-            machine_id: r.machine_id,
-            client: r.client_info.and_then(|v| serde_json::from_str(v.0.get()).ok()),
+            request: pretty(r.request),
+            response: pretty(r.response),
+            details: pretty(r.details),
+            user_agent: owned(r.user_agent),
+            machine_id: owned(r.machine_id),
+            client: r.client_info.and_then(|v| serde_json::from_str(v.get()).ok()),
             raw,
             summary: r.summary.into(),
         }
@@ -260,16 +288,7 @@ fn pretty_json(raw: &RawValue) -> String {
     serde_json::from_str::<Value>(raw.get()).and_then(|v| serde_json::to_string_pretty(&v)).unwrap_or_else(|_| raw.get().to_string())
 }
 
-/// An event as Vigil holds it, in the shape of the ingest API plus what Vigil
-/// added (`seq`, `received_at`, `enrichment`): what the list and export APIs
-/// send and the detail page shows as raw JSON. Written straight from the row:
-/// the stored JSON columns pass through as PostgreSQL gives them, with no JSON
-/// tree built per event (an export writes millions).
-#[derive(serde::Serialize)]
-#[serde(transparent)]
-pub struct RawEvent(pub(super) DetailRow);
-
-impl Serialize for DetailRow {
+impl Serialize for RawEvent<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let (r, s) = (self, &self.summary);
         let mut map = serializer.serialize_map(None)?;
@@ -278,28 +297,28 @@ impl Serialize for DetailRow {
         map.serialize_entry("received_at", &r.received_at)?;
         map.serialize_entry("seq", &r.seq)?;
         map.serialize_entry("environment", &s.environment)?;
-        object(&mut map, "organization", &[("id", s.organization_id.as_deref()), ("name", r.organization_name.as_deref())])?;
-        object(&mut map, "app", &[("id", s.app_id.as_deref()), ("name", r.app_name.as_deref())])?;
+        object(&mut map, "organization", &[("id", s.organization_id), ("name", r.organization_name)])?;
+        object(&mut map, "app", &[("id", s.app_id), ("name", r.app_name)])?;
         map.serialize_entry("type", &s.event_type)?;
         map.serialize_entry("category", &s.category)?;
         map.serialize_entry("outcome", &s.outcome)?;
         present(&mut map, "reason", &r.reason)?;
         let actor = [
             ("type", Some(r.actor_type.as_str())),
-            ("id", r.actor_id.as_deref()),
-            ("name", r.actor_name.as_deref()),
-            ("email", s.actor_email.as_deref()),
-            ("role", r.actor_role.as_deref()),
-            ("session_id", r.actor_session_id.as_deref()),
-            ("api_key_id", r.actor_api_key_id.as_deref()),
+            ("id", r.actor_id),
+            ("name", r.actor_name),
+            ("email", s.actor_email),
+            ("role", r.actor_role),
+            ("session_id", r.actor_session_id),
+            ("api_key_id", r.actor_api_key_id),
         ];
         object(&mut map, "actor", &actor)?;
-        let target = [("type", s.target_type.as_deref()), ("id", s.target_id.as_deref()), ("name", r.target_name.as_deref())];
+        let target = [("type", s.target_type), ("id", s.target_id), ("name", r.target_name)];
         object(&mut map, "target", &target)?;
         present(&mut map, "changes", &r.changes)?;
         present(&mut map, "request", &r.request)?;
         present(&mut map, "response", &r.response)?;
-        let client = [("ip", s.client_ip.as_deref()), ("user_agent", r.user_agent.as_deref()), ("machine_id", r.machine_id.as_deref())];
+        let client = [("ip", s.client_ip), ("user_agent", r.user_agent), ("machine_id", r.machine_id)];
         object(&mut map, "client", &client)?;
         present(&mut map, "details", &r.details)?;
         present(&mut map, "enrichment", &r.client_info)?;
@@ -348,8 +367,8 @@ pub async fn get_event(pool: &PgPool, id: &str, scope: &Scope) -> sqlx::Result<O
     q.push_bind(id);
     push_scope(&mut q, scope);
     q.push(" order by occurred_at desc limit 1)");
-    let row: Option<DetailRow> = q.build_query_as().fetch_optional(pool).await?;
-    Ok(row.map(Into::into))
+    let row = q.build().fetch_optional(pool).await?;
+    row.as_ref().map(|row| RawEvent::from_row(row).map(Into::into)).transpose()
 }
 
 /// The detail page: one event, the rest of its session and of its request.
@@ -363,8 +382,8 @@ pub async fn event_view(pool: &PgPool, id: &str, scope: &Scope) -> sqlx::Result<
         q.push_bind(value);
         push_scope(&mut q, scope);
         q.push(" order by occurred_at, id limit 200");
-        let rows: Vec<SummaryRow> = q.build_query_as().fetch_all(pool).await?;
-        Ok::<_, sqlx::Error>(rows.into_iter().map(Into::into).collect())
+        let rows = q.build().fetch_all(pool).await?;
+        Ok::<_, sqlx::Error>(decoded::<SummaryRow>(&rows)?.into_iter().map(Into::into).collect())
     };
     let (same_session, same_request) = tokio::try_join!(
         related("actor_session_id", event.actor_session_id.clone()),
@@ -396,9 +415,9 @@ pub async fn target_history(
             .push(")");
     }
     q.push(" order by occurred_at, id limit ").push_bind(i64::from(limit) + 1);
-    let rows: Vec<DetailRow> = q.build_query_as().fetch_all(pool).await?;
-    let (rows, next) = split_page(rows, limit as usize, |r| r.summary.cursor());
-    let target_name = rows.iter().rev().find_map(|r| r.target_name.clone());
+    let rows = q.build().fetch_all(pool).await?;
+    let (rows, next) = split_page(decoded::<RawEvent>(&rows)?, limit as usize, |r| r.summary.cursor());
+    let target_name = owned(rows.iter().rev().find_map(|r| r.target_name));
     Ok(TargetHistory {
         now: Utc::now(),
         target_type: target_type.to_string(),

@@ -7,9 +7,12 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::stream::BoxStream;
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use serde_json::value::RawValue;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
-use super::events::{DetailRow, RawEvent, StoredJson, DETAIL_COLUMNS, SUMMARY_COLUMNS};
+use super::decoded;
+use super::events::{RawEvent, ReadEvents, StoredClient, DETAIL_COLUMNS, SUMMARY_COLUMNS};
 use super::filter::{push_conditions, query_of};
 use super::pages::read_ahead;
 use crate::model::EventFilter;
@@ -26,7 +29,7 @@ pub struct ExportPosition {
 
 /// One page of the feed.
 pub struct ExportPage {
-    pub events: Vec<RawEvent>,
+    pub events: ReadEvents,
     /// Where the next page starts.
     pub next: ExportPosition,
     /// Whether batches up to `upto` remain after `next`.
@@ -78,25 +81,25 @@ pub async fn export_events(
 }
 
 /// The feed from `after` up to `upto`, a page of up to `limit` events at a
-/// time, each read and made into `O` by `finish` in a task of its own while
-/// the page before is sent. The clients read for a page go on to the next.
+/// time, each written as `O` by `write` while the next is read and the one
+/// before is sent ([`read_ahead`]). The clients read for a page go on to the next.
 pub fn export_pages<O: Send + 'static>(
     pool: PgPool,
     filter: EventFilter,
     after: ExportPosition,
     upto: ExportPosition,
     limit: u32,
-    finish: impl Fn(Vec<RawEvent>) -> O + Send + Sync + 'static,
+    write: impl Fn(&[RawEvent<'_>]) -> O + Send + Sync + 'static,
 ) -> BoxStream<'static, sqlx::Result<O>> {
-    let finish = Arc::new(finish);
-    read_ahead((after, Clients::default()), move |(after, mut clients)| {
-        let (pool, filter, finish) = (pool.clone(), filter.clone(), finish.clone());
+    let read = move |(after, mut clients)| {
+        let (pool, filter) = (pool.clone(), filter.clone());
         async move {
             let page = export_page(&pool, &mut clients, &filter, after, upto, limit).await?;
             let more = page.more.then_some((page.next, clients));
-            Ok((more.is_some() || !page.events.is_empty()).then(|| (finish(page.events), more)))
+            Ok((more.is_some() || !page.events.is_empty()).then_some((page.events, more)))
         }
-    })
+    };
+    read_ahead((after, Clients::default()), read, move |events: ReadEvents| events.write(|events| write(events)))
 }
 
 /// [`export_events`], their clients from, and kept in, `clients`.
@@ -113,23 +116,34 @@ async fn export_page(
     let every_event = adds_no_condition(filter);
     let reads = if every_event { limit_events } else { limit_events * EXPORT_READS_PER_EVENT };
     let batches = page_batches(pool, after, upto, limit_events, reads).await?;
-    let (mut rows, read_to) = if every_event {
+    let (rows, read_to) = if every_event {
         // The page is exactly the next `limit` event numbers: PostgreSQL
         // returns them without sorting whole rows (half its time per page).
         let page = first_events(batches, limit_events);
-        (batch_events(pool, filter, &page, limit, Page::Whole).await?, page.last().map(end_of))
+        (in_feed_order(batch_events(pool, filter, &page, limit, Page::Whole).await?)?, page.last().map(end_of))
     } else {
         (batch_events(pool, filter, &batches, limit, Page::First).await?, batches.last().map(end_of))
     };
     let Some(read_to) = read_to else {
-        return Ok(ExportPage { events: Vec::new(), next: after, more: false });
+        return Ok(ExportPage { events: ReadEvents { rows, clients: Vec::new() }, next: after, more: false });
     };
-    clients.fill(pool, &mut rows).await?;
-    let next = match rows.last() {
-        Some(last) if rows.len() == limit as usize => ExportPosition { xid: last.xid, batch_id: last.batch_id, seq: last.row.seq },
+    let places: Vec<FeedPlace> = decoded(&rows)?;
+    clients.read_missing(pool, &places).await?;
+    let next = match places.last() {
+        Some(last) if places.len() == limit as usize => ExportPosition { xid: last.xid, batch_id: last.batch_id, seq: last.seq },
         _ => read_to,
     };
-    Ok(ExportPage { events: rows.into_iter().map(|r| RawEvent(r.row)).collect(), next, more: next < upto })
+    let event_clients = places.iter().map(|place| clients.of(place)).collect();
+    Ok(ExportPage { events: ReadEvents { rows, clients: event_clients }, next, more: next < upto })
+}
+
+/// `rows` of a whole page in feed order: by their batch's place in the read,
+/// then by sequence.
+fn in_feed_order(rows: Vec<PgRow>) -> sqlx::Result<Vec<PgRow>> {
+    let places = rows.iter().map(|row| Ok((row.try_get::<i64, _>("n")?, row.try_get::<i64, _>("seq")?)));
+    let mut rows: Vec<((i64, i64), PgRow)> = places.collect::<sqlx::Result<Vec<_>>>()?.into_iter().zip(rows).collect();
+    rows.sort_unstable_by_key(|(place, _)| *place);
+    Ok(rows.into_iter().map(|(_, row)| row).collect())
 }
 
 /// Whether `filter` matches every event (no condition but time, which the
@@ -233,9 +247,10 @@ enum Page {
     First,
 }
 
-/// The events of `batches` that match `filter`, in feed order, at most
-/// `limit` (`page`: whether that limit must pick the first of them).
-async fn batch_events(pool: &PgPool, filter: &EventFilter, batches: &[Batch], limit: u32, page: Page) -> sqlx::Result<Vec<ExportRow>> {
+/// The events of `batches` that match `filter` (with their [`FeedPlace`]), at most
+/// `limit` (`page`: whether that limit must pick the first of them, which
+/// also puts them in feed order).
+async fn batch_events(pool: &PgPool, filter: &EventFilter, batches: &[Batch], limit: u32, page: Page) -> sqlx::Result<Vec<PgRow>> {
     if batches.is_empty() {
         return Ok(Vec::new());
     }
@@ -261,23 +276,25 @@ async fn batch_events(pool: &PgPool, filter: &EventFilter, batches: &[Batch], li
     if page == Page::First {
         q.push(" order by b.n, e.seq limit ").push_bind(i64::from(limit));
     }
-    let mut rows: Vec<ExportRow> = query_of(&mut q, filter).fetch_all(pool).await?;
-    // A whole page comes without an outer order: put it in feed order here.
-    if page == Page::Whole {
-        rows.sort_by_key(|r| (r.n, r.row.seq));
-    }
-    Ok(rows)
+    query_of(&mut q, filter).fetch_all(pool).await
 }
 
+/// Where an event read for the feed is in it, and which stored client it
+/// refers to.
 #[derive(sqlx::FromRow)]
-struct ExportRow {
+struct FeedPlace<'r> {
     xid: i64,
     batch_id: i64,
-    /// The batch's place in the read.
-    n: i64,
-    client_key: Option<Vec<u8>>,
-    #[sqlx(flatten)]
-    row: DetailRow,
+    seq: i64,
+    organization_id: Option<&'r str>,
+    client_key: Option<&'r [u8]>,
+}
+
+impl<'r> FeedPlace<'r> {
+    /// The organization and key of the event's stored client.
+    fn client(&self) -> Option<(&'r str, &'r [u8])> {
+        Some((self.organization_id.unwrap_or_default(), self.client_key?))
+    }
 }
 
 /// The clients (user agent and enrichment, migration 28) an export has read,
@@ -286,7 +303,7 @@ struct ExportRow {
 /// and sending their JSON was half of PostgreSQL's time per exported event.
 #[derive(Default)]
 struct Clients {
-    by_organization: HashMap<String, HashMap<Vec<u8>, StoredClient>>,
+    by_organization: HashMap<String, HashMap<Vec<u8>, Arc<StoredClient>>>,
     kept: usize,
 }
 
@@ -295,51 +312,44 @@ struct Clients {
 /// 300; 4 096 exported as fast as 20 000.
 const CLIENTS_KEPT: usize = 4_096;
 
-struct StoredClient {
-    user_agent: Option<String>,
-    client_info: Option<StoredJson>,
-}
-
 impl Clients {
-    /// Give `rows` their clients, reading those not kept yet.
-    async fn fill(&mut self, pool: &PgPool, rows: &mut [ExportRow]) -> sqlx::Result<()> {
-        let unknown: Vec<usize> = (0..rows.len()).filter(|&i| !self.give(&mut rows[i])).collect();
-        if unknown.is_empty() {
+    /// Read the clients `places` refer to that are not kept yet (all of them
+    /// when keeping them too would keep too many).
+    async fn read_missing(&mut self, pool: &PgPool, places: &[FeedPlace<'_>]) -> sqlx::Result<()> {
+        let mut missing = self.missing(places);
+        if missing.is_empty() {
             return Ok(());
         }
-        let keys: BTreeSet<(&str, &[u8])> =
-            unknown.iter().filter_map(|&i| Some((rows[i].row.organization_id(), rows[i].client_key.as_deref()?))).collect();
-        let found = read_clients(pool, keys).await?;
-        for &i in &unknown {
-            found.give(&mut rows[i]);
+        if self.kept + missing.len() > CLIENTS_KEPT {
+            *self = Clients::default();
+            missing = self.missing(places);
         }
-        self.keep(found);
+        for (organization, key, client) in read_clients(pool, missing).await? {
+            self.by_organization.entry(organization).or_default().insert(key, Arc::new(client));
+            self.kept += 1;
+        }
         Ok(())
     }
 
-    /// Give `row` its client if known here; false when it still needs one.
-    fn give(&self, row: &mut ExportRow) -> bool {
-        let Some(key) = &row.client_key else { return true };
-        let client = self.by_organization.get(row.row.organization_id()).and_then(|clients| clients.get(key));
-        client.inspect(|c| row.row.fill_client(c.user_agent.as_deref(), c.client_info.as_ref())).is_some()
+    /// The (organization, key) of the clients `places` refer to, not kept here.
+    fn missing<'r>(&self, places: &[FeedPlace<'r>]) -> BTreeSet<(&'r str, &'r [u8])> {
+        places.iter().filter_map(FeedPlace::client).filter(|&(organization, key)| self.get(organization, key).is_none()).collect()
     }
 
-    fn keep(&mut self, clients: Clients) {
-        if self.kept + clients.kept > CLIENTS_KEPT {
-            *self = Clients::default();
-        }
-        for (organization, found) in clients.by_organization {
-            let kept = self.by_organization.entry(organization).or_default();
-            self.kept += found.len();
-            kept.extend(found);
-        }
+    fn get(&self, organization: &str, key: &[u8]) -> Option<&Arc<StoredClient>> {
+        self.by_organization.get(organization)?.get(key)
+    }
+
+    /// The stored client the event at `place` refers to.
+    fn of(&self, place: &FeedPlace<'_>) -> Option<Arc<StoredClient>> {
+        place.client().and_then(|(organization, key)| self.get(organization, key)).cloned()
     }
 }
 
 /// The stored clients of `keys` (organization, key).
-async fn read_clients(pool: &PgPool, keys: BTreeSet<(&str, &[u8])>) -> sqlx::Result<Clients> {
+async fn read_clients(pool: &PgPool, keys: BTreeSet<(&str, &[u8])>) -> sqlx::Result<Vec<(String, Vec<u8>, StoredClient)>> {
     let (organizations, keys): (Vec<&str>, Vec<&[u8]>) = keys.into_iter().unzip();
-    let rows: Vec<(String, Vec<u8>, Option<String>, Option<StoredJson>)> = sqlx::query_as(
+    let rows: Vec<(String, Vec<u8>, Option<String>, Option<sqlx::types::Json<Box<RawValue>>>)> = sqlx::query_as(
         "select c.organization_id, c.key, c.user_agent, c.client_info \
          from unnest($1::text[], $2::bytea[]) as k(organization_id, key) \
          join event_clients c on c.organization_id = k.organization_id and c.key = k.key",
@@ -348,12 +358,10 @@ async fn read_clients(pool: &PgPool, keys: BTreeSet<(&str, &[u8])>) -> sqlx::Res
     .bind(keys)
     .fetch_all(pool)
     .await?;
-    let mut clients = Clients::default();
-    for (organization, key, user_agent, client_info) in rows {
-        clients.by_organization.entry(organization).or_default().insert(key, StoredClient { user_agent, client_info });
-        clients.kept += 1;
-    }
-    Ok(clients)
+    let stored = |(organization, key, user_agent, client_info): (_, _, _, Option<sqlx::types::Json<_>>)| {
+        (organization, key, StoredClient { user_agent, client_info: client_info.map(|json| json.0) })
+    };
+    Ok(rows.into_iter().map(stored).collect())
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgArguments, PgRow};
-use sqlx::query::QueryAs;
-use sqlx::{FromRow, Postgres, QueryBuilder};
+use sqlx::postgres::PgArguments;
+use sqlx::query::Query;
+use sqlx::{Postgres, QueryBuilder};
 
 use crate::model::{bucket_seconds, bucket_start, EventFilter, Scope, TimeRange};
 use crate::store::terms::Terms;
@@ -152,18 +152,15 @@ fn push_text(q: &mut QueryBuilder<'_, Postgres>, words: &SearchWords) {
     }
 }
 
-/// The statement built in `q` for `filter`, to fetch rows of `T`. With free
-/// text it is planned for its values every time it runs (sqlx's unnamed
-/// statement) rather than prepared once per connection: how many events hold
-/// the word decides the plan, and after five runs on a connection PostgreSQL
-/// may settle on a generic plan, which for a week's chart of `support` read
-/// every match of the month and tested the time on each (3.5 s against 0.2 s
-/// at 10 M events): the one slow run in fifteen.
-pub fn query_of<'q, 'args, T>(q: &'q mut QueryBuilder<'args, Postgres>, filter: &EventFilter) -> QueryAs<'q, Postgres, T, PgArguments>
-where
-    T: FromRow<'q, PgRow>,
-{
-    q.build_query_as().persistent(filter.text.is_none())
+/// The statement built in `q` for `filter`. With free text it is planned for
+/// its values every time it runs (sqlx's unnamed statement) rather than
+/// prepared once per connection: how many events hold the word decides the
+/// plan, and after five runs on a connection PostgreSQL may settle on a
+/// generic plan, which for a week's chart of `support` read every match of
+/// the month and tested the time on each (3.5 s against 0.2 s at 10 M
+/// events): the one slow run in fifteen.
+pub fn query_of<'q>(q: &'q mut QueryBuilder<'_, Postgres>, filter: &EventFilter) -> Query<'q, Postgres, PgArguments> {
+    q.build().persistent(filter.text.is_none())
 }
 
 /// The runs of letters and digits every term starting with `prefix` holds

@@ -9,6 +9,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 
 use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, query_of, SearchWords, Span};
 use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, Scope, CONSOLE_ENVIRONMENT, MONTH};
+use super::decoded;
 use super::memo::Memo;
 use crate::store::ledger::{batch_events, UNDERIVED};
 use crate::store::retention::quarter_counts_since;
@@ -130,7 +131,7 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
         push_underived(&mut q, filter, span, split);
     }
     q.push(") counted group by 1, 2, 3");
-    query_of(&mut q, filter).fetch_all(pool).await
+    decoded(&query_of(&mut q, filter).fetch_all(pool).await?)
 }
 
 /// The start of the bar a time (`column`, an SQL expression) falls in:

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
+use super::decoded;
 use super::events::{SummaryRow, SUMMARY_COLUMNS};
 use super::filter::{push_actor_keys, push_scope};
 use crate::model::{
@@ -262,7 +263,7 @@ pub async fn session_view(
     q.push(" order by last_seen desc limit 1");
     let row: Option<SessionRow> = q.build_query_as().fetch_optional(pool).await?;
     let Some(row) = row else { return Ok(None) };
-    let events: Vec<SummaryRow> = sqlx::query_as(&format!(
+    let events = sqlx::query(&format!(
         "select {SUMMARY_COLUMNS} from events \
          where actor_session_id = $1 and environment = $2 and organization_id = $3 \
          order by occurred_at, id limit 2000"
@@ -276,7 +277,7 @@ pub async fn session_view(
     Ok(Some(SessionView {
         now,
         session: row.into_summary(now - Duration::minutes(idle_minutes)),
-        events: events.into_iter().map(Into::into).collect(),
+        events: decoded::<SummaryRow>(&events)?.into_iter().map(Into::into).collect(),
         path,
     }))
 }

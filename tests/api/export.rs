@@ -253,23 +253,23 @@ async fn csv_export_neutralises_formulas_and_ndjson_streams_everything(pool: sql
     assert!(lines[0].starts_with("id,occurred_at,received_at,seq,"));
     assert!(lines[1].contains(r#""'=2+3 ""quoted"", name""#), "{}", lines[1]);
 
-    // Thousands of events, more than one streamed chunk, each line a whole
+    // Thousands of events, more than one streamed chunk (4 000), each line a whole
     // event, with the client they share (the later chunks take it from the
     // export's clients, not from the store).
     let client = json!({"ip": "81.2.69.160", "user_agent": "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"});
     let many: Vec<Value> =
-        (0..2500).map(|i| json!({"id": format!("m{i}"), "type": "a.b", "actor": {"id": "x"}, "client": client})).collect();
+        (0..4500).map(|i| json!({"id": format!("m{i}"), "type": "a.b", "actor": {"id": "x"}, "client": client})).collect();
     assert_eq!(app.ingest(&json!(many)).await.0, 200);
     let ndjson = app.client.get(format!("{}/api/v1/events/export?format=ndjson", app.base)).bearer_auth(EXPORT_KEY).send().await.unwrap();
     let cursor = ndjson.headers()["vigil-next-cursor"].to_str().unwrap().to_string();
     let body = ndjson.text().await.unwrap();
     let events: Vec<Value> = body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(events.len(), 2620);
+    assert_eq!(events.len(), 4620);
     let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[0] < w[1]), "ingestion order");
     let clients: Vec<(&Value, &Value)> =
         events.iter().filter(|e| e["id"].as_str().unwrap().starts_with('m')).map(|e| (&e["client"]["user_agent"], &e["enrichment"])).collect();
-    assert_eq!(clients.len(), 2500);
+    assert_eq!(clients.len(), 4500);
     assert!(clients.iter().all(|c| *c == (&client["user_agent"], clients[0].1) && c.1["browser"] == "Firefox"), "{:?}", clients[0]);
 
     // The header cursor continues after the stream: nothing new yet.

@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::Utc;
 use serde_json::json;
+use serde_json::value::RawValue;
 
-use super::stream::{download, encode, format_of, stream, Format, STREAM_CHUNK};
+use super::stream::{download, encode, format_of, json_array, stream, Format, STREAM_CHUNK};
 use super::{authorize, filter_of, issue_token, page_size, param, params, redeem_token, time_param, within_bounds};
 use crate::audit::{record_in_background, Activity};
 use crate::auth::Principal;
@@ -18,7 +19,7 @@ use crate::error::ApiError;
 use crate::model::{parse_query, Category, EventFilter, PageCursor};
 use crate::query::filter::{resolve_span, Span};
 use crate::query::pages::read_ahead;
-use crate::query::{self, ExportPosition};
+use crate::query::{self, ExportPosition, ReadEvents};
 use crate::state::AppState;
 
 /// Events in ingestion order after a cursor (or received since a time, or
@@ -53,10 +54,11 @@ pub async fn export(
     if format == Format::Json {
         let page = query::export_events(&state.exports, &filter, after, upto, size).await?;
         let next = page.next.max(after);
-        let reply = ExportReply { events: page.events, next_cursor: cursor_at(next), has_more: page.more };
+        let events = page.events.write(|events| json_array(events))??;
+        let reply = ExportReply { events, next_cursor: cursor_at(next), has_more: page.more };
         return Ok(Json(reply).into_response());
     }
-    let pages = query::export_pages(state.exports.clone(), filter, after, upto, STREAM_CHUNK, move |events| encode(format, &events));
+    let pages = query::export_pages(state.exports.clone(), filter, after, upto, STREAM_CHUNK, move |events| encode(format, events));
     let body = stream(format, pages);
     let mut response = download(body, format, "vigil-export");
     let end = cursor_at(upto.max(after));
@@ -67,7 +69,7 @@ pub async fn export(
 /// A page of the export in JSON, written without a JSON tree per event.
 #[derive(serde::Serialize)]
 struct ExportReply {
-    events: Vec<query::RawEvent>,
+    events: Box<RawValue>,
     next_cursor: String,
     has_more: bool,
 }
@@ -107,15 +109,14 @@ pub async fn download_filtered(
     record_in_background(&state, principal.actor(), export);
     let Span { from, to, .. } = resolve_span(&filter, Utc::now());
     let pool = state.exports.clone();
-    let pages = read_ahead(None::<PageCursor>, move |before| {
-        let pool = pool.clone();
-        let filter = filter.clone();
+    let read = move |before: Option<PageCursor>| {
+        let (pool, filter) = (pool.clone(), filter.clone());
         async move {
-            let (events, next) =
-                query::list_full_events(&pool, &filter, Some(from), to, before.as_ref(), STREAM_CHUNK).await?;
-            Ok((!events.is_empty()).then(|| (encode(format, &events), next.map(Some))))
+            let (events, next) = query::list_full_events(&pool, &filter, Some(from), to, before.as_ref(), STREAM_CHUNK).await?;
+            Ok((!events.is_empty()).then_some((events, next.map(Some))))
         }
-    });
+    };
+    let pages = read_ahead(None, read, move |events: ReadEvents| events.write(|events| encode(format, events)));
     let body = stream(format, pages);
     Ok(download(body, format, "vigil-events"))
 }

@@ -8,11 +8,13 @@ use axum::http::HeaderMap;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
+use super::stream::json_array;
 use super::{authorize, filter_of, issue_token, page_size, param, params, redeem_token, time_param, within_bounds};
 use crate::error::ApiError;
 use crate::model::{EventFilter, PageCursor, PRESETS};
-use crate::query::{self, filter::resolve_span, RawEvent};
+use crate::query::{self, filter::resolve_span};
 use crate::state::AppState;
 
 /// Where the next page starts: the range resolved on the first page, and the
@@ -54,13 +56,13 @@ pub async fn list(
     };
     let (events, next) = query::list_full_events(&state.pool, &filter, Some(from), to, before.as_ref(), size).await?;
     let next_page_token = next.map(|before| issue_token(&state, "page", &canonical, NextPage { from, to, before }));
-    Ok(Json(ListReply { events, next_page_token }))
+    Ok(Json(ListReply { events: events.write(|events| json_array(events))??, next_page_token }))
 }
 
 /// A page of the list API, written without a JSON tree per event.
 #[derive(Serialize)]
 pub struct ListReply {
-    events: Vec<RawEvent>,
+    events: Box<RawValue>,
     #[serde(skip_serializing_if = "Option::is_none")]
     next_page_token: Option<String>,
 }
