@@ -45,7 +45,8 @@ pub(super) fn format_of(pairs: &[(String, String)]) -> Result<Format, ApiError> 
 /// [`encode`]), after the CSV header.
 pub(super) fn stream(format: Format, pages: impl Stream<Item = sqlx::Result<Bytes>> + Send + 'static) -> Body {
     let header = futures::stream::iter((format == Format::Csv).then(|| Ok::<_, sqlx::Error>(Bytes::from(csv_header()))));
-    Body::from_stream(header.chain(pages).inspect_err(|e: &sqlx::Error| tracing::error!(error = %e, "export stream failed")))
+    // Fused: the response's compression polls a body once more after its end.
+    Body::from_stream(header.chain(pages).fuse().inspect_err(|e: &sqlx::Error| tracing::error!(error = %e, "export stream failed")))
 }
 
 /// A response that downloads as a file named after the format and the time.
