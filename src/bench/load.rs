@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 
 use super::{body_of, exchange, ingest_request, keyed_get};
 use crate::demo::Generator;
+use crate::model::{LedgerStatus, WatermarkHolder};
 
 #[derive(Args, Clone, Debug)]
 pub struct LoadArgs {
@@ -133,37 +134,56 @@ async fn post(args: &LoadArgs, body: String) -> anyhow::Result<()> {
 /// Batches sent again after a 503.
 static RETRIES: AtomicU64 = AtomicU64::new(0);
 
-/// The health endpoint's ledger: seconds since the oldest underived batch was received.
-async fn worker_lag(args: &LoadArgs) -> anyhow::Result<(f64, i64)> {
+/// The health endpoint's ledger: seconds since the oldest underived batch was
+/// received, the events not derived yet, and what holds the watermark back.
+async fn worker_lag(args: &LoadArgs) -> anyhow::Result<(f64, i64, Option<String>)> {
     let response = exchange(&args.server, keyed_get(&args.server, "/api/v1/health", &args.export_key)).await?;
     let health: serde_json::Value = serde_json::from_str(body_of(&response))?;
-    let since = health["ledger"]["underived_since"].as_str().and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-    let lag = since.map_or(0.0, |t| (Utc::now() - t.to_utc()).num_milliseconds() as f64 / 1000.0);
-    Ok((lag.max(0.0), health["ledger"]["underived_events"].as_i64().unwrap_or(0)))
+    let ledger: LedgerStatus = serde_json::from_value(health["ledger"].clone())?;
+    let holder = ledger.watermark_holder.as_ref().map(holder_name);
+    Ok((ledger.derive_lag_seconds(Utc::now()), ledger.underived_events, holder))
+}
+
+/// A watermark holder as the report names it.
+fn holder_name(holder: &WatermarkHolder) -> String {
+    let name = holder.application_name.as_deref().filter(|name| !name.is_empty()).unwrap_or("no application name");
+    format!("pid {} ({name}, {}, {:.1} s into its transaction)", holder.pid, holder.state.as_deref().unwrap_or("?"), holder.age_seconds)
+}
+
+/// One look at the worker: its lag, and what held the watermark then.
+struct LagSample {
+    lag: f64,
+    holder: Option<String>,
 }
 
 /// The worker's lag every half second until `stop`.
-async fn sample_lag(args: LoadArgs, stop: Arc<std::sync::atomic::AtomicBool>) -> Vec<f64> {
-    let mut lags = Vec::new();
+async fn sample_lag(args: LoadArgs, stop: Arc<std::sync::atomic::AtomicBool>) -> Vec<LagSample> {
+    let mut samples = Vec::new();
     while !stop.load(Ordering::Relaxed) {
-        if let Ok((lag, _)) = worker_lag(&args).await {
-            lags.push(lag);
+        if let Ok((lag, _, holder)) = worker_lag(&args).await {
+            samples.push(LagSample { lag, holder });
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    lags
+    samples
 }
 
-fn report_lags(lags: &[f64]) {
-    let mut sorted = lags.to_vec();
+/// The lag's percentiles, and how often (and by what, at the largest lag) an
+/// open transaction held the watermark back: the worker waits behind it.
+fn report_lags(samples: &[LagSample]) {
+    let mut sorted: Vec<f64> = samples.iter().map(|s| s.lag).collect();
     sorted.sort_by(|a, b| a.total_cmp(b));
     let at = |q: f64| sorted.get(((sorted.len() as f64 * q).ceil() as usize).saturating_sub(1)).copied().unwrap_or(0.0);
     println!("load: worker lag over {} samples: p50 {:.2} s, p99 {:.2} s, max {:.2} s", sorted.len(), at(0.5), at(0.99), at(1.0));
+    let held = samples.iter().filter(|s| s.holder.is_some()).count();
+    let largest = samples.iter().max_by(|a, b| a.lag.total_cmp(&b.lag));
+    let holder = largest.and_then(|s| s.holder.as_deref()).unwrap_or("nothing (the worker was deriving)");
+    println!("load: the watermark was held back in {held} of {} samples; at the largest lag by {holder}", samples.len());
 }
 
 async fn wait_for_worker(args: &LoadArgs) -> anyhow::Result<()> {
     loop {
-        let (_, underived) = worker_lag(args).await?;
+        let (_, underived, _) = worker_lag(args).await?;
         if underived == 0 {
             return Ok(());
         }
