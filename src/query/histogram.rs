@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, DurationRound, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 
-use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, query_of, SearchWords, Span};
-use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, Scope, CONSOLE_ENVIRONMENT, MONTH};
 use super::decoded;
+use super::filter::{needs_events, push_conditions, push_dimension_conditions, push_span, push_user, query_of, SearchWords, Span};
 use super::memo::Memo;
+use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, Scope, CONSOLE_ENVIRONMENT, MONTH};
 use crate::store::ledger::{batch_events, UNDERIVED};
 use crate::store::retention::quarter_counts_since;
 

@@ -54,8 +54,7 @@ pub async fn export(
     if format == Format::Json {
         let page = query::export_events(&state.exports, &filter, after, upto, size).await?;
         let next = page.next.max(after);
-        let events = page.events.write(|events| json_array(events))??;
-        let reply = ExportReply { events, next_cursor: cursor_at(next), has_more: page.more };
+        let reply = ExportReply { events: json_array(&page.events)?, next_cursor: cursor_at(next), has_more: page.more };
         return Ok(Json(reply).into_response());
     }
     let pages = query::export_pages(state.exports.clone(), filter, after, upto, STREAM_CHUNK, move |events| encode(format, events));

@@ -56,7 +56,7 @@ pub async fn list(
     };
     let (events, next) = query::list_full_events(&state.pool, &filter, Some(from), to, before.as_ref(), size).await?;
     let next_page_token = next.map(|before| issue_token(&state, "page", &canonical, NextPage { from, to, before }));
-    Ok(Json(ListReply { events: events.write(|events| json_array(events))??, next_page_token }))
+    Ok(Json(ListReply { events: json_array(&events)?, next_page_token }))
 }
 
 /// A page of the list API, written without a JSON tree per event.

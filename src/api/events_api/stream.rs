@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::param;
 use crate::error::ApiError;
+use crate::query::ReadEvents;
 
 /// Events read per database round trip while streaming. Measured with a
 /// 1 M-event NDJSON export (2026-12-04, each page read while the one before
@@ -82,8 +83,9 @@ pub(super) fn encode<T: Serialize>(format: Format, events: &[T]) -> Bytes {
 }
 
 /// A page as one JSON array, each event written once, straight from its row.
-pub(super) fn json_array<T: Serialize>(events: &[T]) -> Result<Box<RawValue>, ApiError> {
-    serde_json::value::to_raw_value(events).map_err(|e| ApiError::Internal(sqlx::Error::Decode(e.into())))
+pub(super) fn json_array(events: &ReadEvents) -> Result<Box<RawValue>, ApiError> {
+    let written = events.write(|events| serde_json::value::to_raw_value(events))?;
+    written.map_err(|e| ApiError::Internal(sqlx::Error::Decode(e.into())))
 }
 
 /// CSV columns: paths into the event JSON.
