@@ -80,8 +80,8 @@ async fn raise_if_missed(state: &AppState, every: Duration) -> anyhow::Result<()
 }
 
 /// One retention run as of `now` (tests set the clock): partitions created
-/// ahead, quarter-hour counts by type past their days deleted
-/// (`retention::QUARTER_COUNTS_DAYS`), every partition past all its
+/// ahead, quarter-hour counts by type and hourly counts of words past their
+/// days deleted (`retention::thin_recent_counts`), every partition past all its
 /// environments' periods archived (if set up) and dropped, the newest month
 /// due rebuilt. Recorded in `purge_runs`; a failure is also an event.
 pub async fn purge(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<PurgeRun> {
@@ -94,8 +94,8 @@ pub async fn purge(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Purge
     if let Err(error) = crate::monitor::keep_results(state, now).await {
         errors.push(format!("check results: {error}"));
     }
-    if let Err(error) = retention::thin_quarter_counts(&state.owner, now).await {
-        errors.push(format!("thinning quarter-hour counts: {error}"));
+    if let Err(error) = retention::thin_recent_counts(&state.owner, now).await {
+        errors.push(format!("thinning quarter-hour and hourly word counts: {error}"));
     }
     match due_partitions(state, now).await {
         Ok(due) => {

@@ -1,6 +1,6 @@
 //! The activity histogram: event counts per bucket, from a rollup (per day, per
-//! actor and day, per hour, per quarter hour, per word and day) when one can
-//! answer exactly, otherwise from the events themselves.
+//! actor and day, per hour, per quarter hour, per word and day or hour) when
+//! one can answer exactly, otherwise from the events themselves.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +12,7 @@ use super::filter::{needs_events, push_conditions, push_dimension_conditions, pu
 use super::memo::Memo;
 use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, Scope, CONSOLE_ENVIRONMENT, MONTH};
 use crate::store::ledger::{batch_events, UNDERIVED};
-use crate::store::retention::quarter_counts_since;
+use crate::store::retention::{quarter_counts_since, term_hours_since};
 
 /// The origin of every bar: bars of a day start at midnight UTC.
 const EPOCH: &str = "timestamptz '1970-01-01 00:00:00+00'";
@@ -91,6 +91,7 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
         (Source::Daily, false) => "event_counts_daily",
         (Source::ActorDaily, _) => "actor_counts_daily",
         (Source::WordDaily(_), _) => "term_counts_daily",
+        (Source::WordHourly(_), _) => "term_counts_hourly",
     };
     let key = split.column();
     let mut q = QueryBuilder::<Postgres>::new("select bucket, environment, key, sum(events)::int8 as events from (");
@@ -101,14 +102,15 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
             push_span(&mut q, from, to);
             push_conditions(&mut q, filter);
         }
-        Source::QuarterHourly | Source::Hourly => {
-            let time = if source == Source::Hourly { "hour" } else { "quarter" };
+        Source::QuarterHourly | Source::Hourly | Source::WordHourly(_) => {
+            let time = if source == Source::QuarterHourly { "quarter" } else { "hour" };
             let bar = bucket(time, bucket_seconds);
             q.push(format!("select {bar} as bucket, environment, {key} as key, events from {table} where {time} >= "))
                 .push_bind(from);
             if let Some(to) = to {
                 q.push(format!(" and {time} < ")).push_bind(to);
             }
+            push_word(&mut q, &source);
             push_dimension_conditions(&mut q, filter);
         }
         Source::Daily | Source::ActorDaily | Source::WordDaily(_) => {
@@ -269,7 +271,8 @@ fn past_end(span: Span, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 /// Where a chart's counts come from: the events themselves, or the coarsest
 /// rollup whose grain divides both the bars and the span's ends (so it counts
 /// exactly the same events as the table). A user's chart has a daily rollup of
-/// its own, and so has a search for one plain word (per day).
+/// its own, and so has a search for one plain word (per day, and per hour for
+/// recent days).
 #[derive(Debug, PartialEq, Eq)]
 enum Source {
     Events,
@@ -278,24 +281,27 @@ enum Source {
     Daily,
     ActorDaily,
     WordDaily(String),
+    WordHourly(String),
 }
 
 impl Source {
     /// The word a rollup of words is read for.
     fn word(&self) -> Option<&str> {
         match self {
-            Source::WordDaily(term) => Some(term),
+            Source::WordDaily(term) | Source::WordHourly(term) => Some(term),
             _ => None,
         }
     }
 
     /// [`Source::for_span`], for counts split by `split` as of `now`: the word
     /// counts are by category only, and the quarter-hour counts by type, app
-    /// and outcome are kept for recent days only
-    /// (`retention::QUARTER_COUNTS_DAYS`; the coarse ones always).
+    /// and outcome and the hourly counts of words are kept for recent days
+    /// only (`retention::QUARTER_COUNTS_DAYS`, `TERM_HOURS_DAYS`; the coarse
+    /// quarter-hour counts always).
     fn for_counts(filter: &EventFilter, span: Span, split: Split, now: DateTime<Utc>) -> Source {
         match Source::for_span(filter, span) {
-            Source::WordDaily(_) if split != Split::Category => Source::Events,
+            Source::WordDaily(_) | Source::WordHourly(_) if split != Split::Category => Source::Events,
+            Source::WordHourly(_) if span.from < term_hours_since(now) => Source::Events,
             Source::QuarterHourly if !reads_coarse(filter, split) && span.from < quarter_counts_since(now) => Source::Events,
             source => source,
         }
@@ -313,6 +319,7 @@ impl Source {
         match (needs_events(filter), filter.user.is_some()) {
             (true, _) => match term {
                 Some(term) if only_text && coarse(filter) && fits(86_400) => Source::WordDaily(term.to_string()),
+                Some(term) if only_text && coarse(filter) && fits(3600) => Source::WordHourly(term.to_string()),
                 _ => Source::Events,
             },
             (false, true) if fits(86_400) => Source::ActorDaily,
@@ -408,7 +415,14 @@ mod tests {
         assert_eq!(source("user=u_ana", span(day, 3600)), Source::Events);
         let daily = Source::WordDaily("support".into());
         assert_eq!(source("q=Support", span(day, 86_400)), daily);
-        assert_eq!(source("q=support&env=production&org=acme&category=access", span(day, 3 * 3600)), Source::Events);
+        let hourly = Source::WordHourly("support".into());
+        assert_eq!(source("q=support&env=production&org=acme&category=access", span(day, 3 * 3600)), hourly);
+        let for_counts = |query: &str, span: Span, split| {
+            Source::for_counts(&EventFilter::from_query(query), span, split, day + chrono::Duration::days(7))
+        };
+        assert_eq!(for_counts("q=support", span(day, 3600), Split::Category), hourly, "kept 8 days");
+        assert_eq!(for_counts("q=support", span(day - chrono::Duration::days(2), 3600), Split::Category), Source::Events);
+        assert_eq!(for_counts("q=support", span(day, 3600), Split::Type), Source::Events, "by category only");
         assert_eq!(source("q=support", span(day, 900)), Source::Events, "no word counts per quarter hour");
         assert_eq!(source("q=support", span(day, 300)), Source::Events, "five minutes");
         assert_eq!(source("q=support&app=insight", span(day, 86_400)), Source::Events);

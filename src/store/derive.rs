@@ -117,10 +117,12 @@ pub async fn step(pool: &PgPool) -> sqlx::Result<u64> {
 
 async fn derive(conn: &mut PgConnection, batches: &[Batch]) -> sqlx::Result<()> {
     let column = |f: fn(&Batch) -> i64| batches.iter().map(f).collect::<Vec<_>>();
+    let now = Utc::now();
     let touched: (Vec<String>, Vec<String>, Vec<String>, Vec<DateTime<Utc>>) = sqlx::query_as(DERIVE)
         .bind(column(|b| b.seq_from))
         .bind(column(|b| b.seq_to))
-        .bind(super::retention::quarter_counts_since(Utc::now()))
+        .bind(super::retention::quarter_counts_since(now))
+        .bind(super::retention::term_hours_since(now))
         .fetch_one(&mut *conn)
         .await?;
     if !touched.2.is_empty() {

@@ -1,9 +1,11 @@
 -- The deriving worker's statement (store::derive): everything derived from
 -- the events of a run of ledger batches, given as their sequence ranges
 -- ($1 seq_from, $2 seq_to). Quarter-hour counts by type, app and outcome are
--- written from $3 on only (store::retention::QUARTER_COUNTS_DAYS).
+-- written from $3 on only (store::retention::QUARTER_COUNTS_DAYS), hourly
+-- counts of words from $4 on (retention::TERM_HOURS_DAYS).
 -- Counts per quarter hour, hour and day (full and coarse), per actor and day,
--- daily values of each dimension, daily counts of words, names and sessions.
+-- daily values of each dimension, hourly and daily counts of words, names and
+-- sessions.
 -- Upserts are sorted by their keys. Returns, per user whose sessions are new
 -- or changed where flags look, the earliest start among them (their flags are
 -- computed again from there on).
@@ -197,13 +199,28 @@ valued as (
     on conflict (day, environment, organization_id, dimension, value)
     do update set events = event_values.events + excluded.events
 ),
-per_term_daily as (
+per_term_hourly as (
     -- Single words only (no punctuation), each once per event; migration 10
     -- says why. These are the runs of letters and digits, the first line of
     -- search_text, each there once (store::terms).
-    select term, (occurred_at at time zone 'UTC')::date as day,
+    select term, date_trunc('hour', occurred_at, 'UTC') as hour,
            environment, organization_id, category, count(*) as events
     from inserted, unnest(string_to_array(split_part(search_text, E'\n', 1), ' ')) as term
+    group by 1, 2, 3, 4, 5
+),
+counted_terms_hourly as (
+    insert into term_counts_hourly (term, hour, environment, organization_id, category, events)
+    select term, hour, environment, organization_id, category, events
+    from per_term_hourly
+    where hour >= $4
+    order by 1, 2, 3, 4, 5
+    on conflict (term, hour, environment, organization_id, category)
+    do update set events = term_counts_hourly.events + excluded.events
+),
+per_term_daily as (
+    select term, (hour at time zone 'UTC')::date as day, environment, organization_id, category,
+           sum(events)::int8 as events
+    from per_term_hourly
     group by 1, 2, 3, 4, 5
 ),
 counted_terms_daily as (

@@ -255,18 +255,39 @@ pub fn quarter_counts_since(now: DateTime<Utc>) -> DateTime<Utc> {
     now - chrono::Duration::days(QUARTER_COUNTS_DAYS)
 }
 
-/// Delete the quarter-hour counts by type, app and outcome a day older than
-/// [`QUARTER_COUNTS_DAYS`] (readers stop using them a day earlier); the rows deleted.
-pub async fn thin_quarter_counts(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<u64> {
-    let before = quarter_counts_since(now) - chrono::Duration::days(1);
-    let deleted = sqlx::query("delete from event_counts_quarter where quarter < $1").bind(before).execute(pool).await?;
-    Ok(deleted.rows_affected())
+/// Days of hourly counts of words (`term_counts_hourly`) that are kept: they
+/// answer charts of one word with bars of hours (ranges of 36 hours to 8
+/// days), the last 7 days among them. Written and deleted as the quarter-hour
+/// counts by type are ([`QUARTER_COUNTS_DAYS`]); such a chart of an older
+/// day counts its events instead. ≈1.2 rows per event, ten times the daily
+/// counts of words, hence days rather than months.
+pub const TERM_HOURS_DAYS: i64 = 8;
+
+/// From when on the hourly counts of words are whole.
+pub fn term_hours_since(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::days(TERM_HOURS_DAYS)
+}
+
+/// Delete the quarter-hour counts by type, app and outcome and the hourly
+/// counts of words a day older than they are kept ([`QUARTER_COUNTS_DAYS`],
+/// [`TERM_HOURS_DAYS`]; readers stop using them a day earlier); the rows deleted.
+pub async fn thin_recent_counts(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<u64> {
+    let day = chrono::Duration::days(1);
+    let mut deleted = 0;
+    for (table, column, since) in [
+        ("event_counts_quarter", "quarter", quarter_counts_since(now)),
+        ("term_counts_hourly", "hour", term_hours_since(now)),
+    ] {
+        let statement = format!("delete from {table} where {column} < $1");
+        deleted += sqlx::query(&statement).bind(since - day).execute(pool).await?.rows_affected();
+    }
+    Ok(deleted)
 }
 
 /// Tables derived from events by time, and their time column: a dropped
 /// month's rows go with it, so that the chart never counts events that are
 /// gone, and no client is kept without its events.
-const DERIVED_BY_TIME: [(&str, &str); 10] = [
+const DERIVED_BY_TIME: [(&str, &str); 11] = [
     ("event_counts_quarter", "quarter"),
     ("event_counts_quarter_coarse", "quarter"),
     ("event_counts", "hour"),
@@ -275,6 +296,7 @@ const DERIVED_BY_TIME: [(&str, &str); 10] = [
     ("event_counts_daily_coarse", "day"),
     ("event_values", "day"),
     ("term_counts_daily", "day"),
+    ("term_counts_hourly", "hour"),
     ("actor_counts_daily", "day"),
     ("event_clients", "month"),
 ];

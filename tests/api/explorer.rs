@@ -247,6 +247,7 @@ async fn each_rollup_answers_the_charts_it_fits(pool: PgPool) {
     let days = Span { from: today - Duration::days(12), to: None, bucket_seconds: 86_400 };
     let hours = Span { from: now_hour() - Duration::days(12), to: None, bucket_seconds: 3600 };
     let quarters = Span { from: now_hour() - Duration::days(12), to: None, bucket_seconds: 900 };
+    let recent_hours = Span { from: now_hour() - Duration::days(7), to: None, bucket_seconds: 3 * 3600 };
     for (query, span, table) in [
         ("", days, "event_counts_daily_coarse"),
         ("type=app.view", days, "event_counts_daily"),
@@ -256,6 +257,7 @@ async fn each_rollup_answers_the_charts_it_fits(pool: PgPool) {
         ("", quarters, "event_counts_quarter_coarse"),
         ("type=app.view", quarters, "event_counts_quarter"),
         ("q=support", days, "term_counts_daily"),
+        ("q=support", recent_hours, "term_counts_hourly"),
     ] {
         let filter = reading_all(query);
         let before = histogram(p, &filter, span, now).await.unwrap().total;
@@ -344,6 +346,57 @@ async fn a_day_older_than_the_quarter_hour_counts_by_type_is_counted_from_its_ev
     let left: Vec<DateTime<Utc>> = sqlx::query_scalar("select quarter from event_counts_quarter where environment = 'production'").fetch_all(&app.pool).await.unwrap();
     assert_eq!(left, [now_hour()]);
     assert_eq!(total("").await, 3, "the coarse counts are kept");
+}
+
+/// One word's chart in hours over recent days is read from the hourly
+/// counts of words, and equals a count of its events.
+#[sqlx::test(migrations = false)]
+async fn a_word_in_hours_of_recent_days_is_counted_as_its_events_are(pool: PgPool) {
+    let app = spawn(pool).await;
+    known_events(&app).await;
+    let now = Utc::now();
+    let spans = [
+        Span { from: now_hour() - Duration::days(7), to: None, bucket_seconds: 3 * 3600 },
+        Span { from: now_hour() - Duration::days(2), to: Some(now_hour() + Duration::hours(3)), bucket_seconds: 3600 },
+    ];
+    for span in spans {
+        for query in ["q=support", "env=production&q=Silva", "org=org_a&category=change&q=support"] {
+            let rollup = histogram(&app.pool, &reading_all(query), span, now).await.unwrap();
+            let raw = histogram(&app.pool, &reading_all(&format!("{query}%20*")), span, now).await.unwrap();
+            assert!(rollup.total > 0, "{query} over {span:?}");
+            assert_eq!(rollup, raw, "{query} over {span:?}");
+        }
+    }
+}
+
+/// Hours older than the hourly counts of words are kept
+/// (`retention::TERM_HOURS_DAYS`) are counted from the events, and the
+/// retention run deletes their counts.
+#[sqlx::test(migrations = false)]
+async fn an_hour_older_than_the_hourly_word_counts_is_counted_from_its_events(pool: PgPool) {
+    let app = spawn(pool).await;
+    let day = Utc::now().duration_trunc(Duration::days(1)).unwrap() - Duration::days(vigil::store::retention::TERM_HOURS_DAYS + 2);
+    let event = |id: &str, at: DateTime<Utc>| json!({"id": id, "occurred_at": at.to_rfc3339(), "environment": "production",
+        "type": "role.update", "actor": {"id": "u_ana"}, "target": {"type": "role", "id": "r1", "name": "Support"}});
+    let recent = now_hour() - Duration::hours(2);
+    let (status, reply) = app.ingest(&json!([event("o1", day + Duration::hours(10)), event("r1", recent)])).await;
+    assert_eq!(status, 200, "{reply}");
+    app.derived().await;
+    let hours = "select hour from term_counts_hourly where term = 'support' order by hour";
+    let written: Vec<DateTime<Utc>> = sqlx::query_scalar(hours).fetch_all(&app.pool).await.unwrap();
+    assert_eq!(written, [recent], "no hourly word counts for a day that old");
+
+    let span = Span { from: day, to: Some(day + Duration::days(1)), bucket_seconds: 3600 };
+    let now = Utc::now();
+    let total = || async { histogram(&app.pool, &reading_all("q=support"), span, now).await.unwrap().total };
+    assert_eq!(total().await, 1, "counted from the events");
+    let stray = "insert into term_counts_hourly values ('support', $1, 'production', '', 'change', 1000)";
+    sqlx::query(stray).bind(day + Duration::hours(10)).execute(&app.pool).await.unwrap();
+    assert_eq!(total().await, 1, "a stray row is not read for that day");
+
+    vigil::lifecycle::purge(&app.state, now).await.unwrap();
+    let left: Vec<DateTime<Utc>> = sqlx::query_scalar(hours).fetch_all(&app.pool).await.unwrap();
+    assert_eq!(left, [recent], "the retention run deletes the old hour's counts, not the recent ones");
 }
 
 #[sqlx::test(migrations = false)]
