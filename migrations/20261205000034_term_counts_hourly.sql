@@ -27,7 +27,7 @@ select pg_advisory_xact_lock(8532464671517864566);
 insert into term_counts_hourly (term, hour, environment, organization_id, category, events)
 select term, date_trunc('hour', e.occurred_at, 'UTC'), e.environment, e.organization_id, e.category, count(*)
 from events e, unnest(string_to_array(split_part(e.search_text, E'\n', 1), ' ')) as term
-where e.occurred_at >= date_trunc('hour', now() - interval '9 days')
+where e.occurred_at >= date_trunc('hour', now() - interval '9 days', 'UTC')
   and not exists (
       select from ingest_batches b, ledger_positions p
       where p.consumer = 'derive' and (b.xid, b.batch_id) > (p.xid, p.batch_id)
