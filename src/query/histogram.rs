@@ -133,8 +133,23 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
         push_underived(&mut q, filter, span, split);
     }
     q.push(") counted group by 1, 2, 3");
-    decoded(&query_of(&mut q, filter).fetch_all(pool).await?)
+    let query = query_of(&mut q, filter);
+    if source == Source::Events && filter.text.is_some() {
+        let mut tx = pool.begin().await?;
+        sqlx::query(UNORDERED).execute(&mut *tx).await?;
+        let rows = query.fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        return decoded(&rows);
+    }
+    decoded(&query.fetch_all(pool).await?)
 }
+
+/// Free text counted from the events needs them in no order: without plain
+/// index scans PostgreSQL intersects the index of words with the time index
+/// instead of reading the range in time order and testing every event's
+/// words (a day of `support` at 10 M events: 11 800 events read instead of
+/// 138 000).
+const UNORDERED: &str = "set local enable_indexscan = off";
 
 /// The start of the bar a time (`column`, an SQL expression) falls in:
 /// calendar months in UTC, or bins of a fixed width from the epoch.
