@@ -126,7 +126,9 @@ impl SearchWords {
 /// `search_text` as it is: a cheap test that the planner runs before
 /// tokenizing a row, when it reads the newest events in order instead of
 /// using the index of terms. Prefixes test with LIKE, after the index of
-/// terms for the whole runs a prefix holds.
+/// terms for the whole runs a prefix holds: a term starts with the prefix
+/// where `search_text` (terms between spaces and one newline) holds it at its
+/// start or after a space or the newline, so no row is split into its terms.
 fn push_text(q: &mut QueryBuilder<'_, Postgres>, words: &SearchWords) {
     if words.whole.is_empty() && words.prefixes.is_empty() {
         q.push(" and false");
@@ -146,9 +148,9 @@ fn push_text(q: &mut QueryBuilder<'_, Postgres>, words: &SearchWords) {
         }
         let pattern = escape_like(prefix);
         q.push(" and search_text like ").push_bind(format!("%{pattern}%"));
-        q.push(" and exists (select from unnest(vigil_words(search_text)) as term where term like ")
-            .push_bind(format!("{pattern}%"))
-            .push(")");
+        q.push(" and (search_text like ").push_bind(format!("{pattern}%"));
+        q.push(" or search_text like ").push_bind(format!("% {pattern}%"));
+        q.push(" or search_text like ").push_bind(format!("%\n{pattern}%")).push(")");
     }
 }
 

@@ -118,6 +118,11 @@ async fn free_text_matches_whole_words_and_prefixes_with_a_star(pool: PgPool) {
     assert_eq!(ids(p, "q=81.2.69*").await, set(&["e1"]), "the start of an IP");
     assert_eq!(ids(p, "q=2001:db8*").await, set(&["e4"]), "the start of an IPv6 address");
     assert_eq!(ids(p, "q=per*%20sup*").await, set(&["e2", "e3"]), "every prefix");
+    assert_eq!(ids(p, "q=carl*").await, set(&["e4"]), "the first term of an event's text");
+    assert_eq!(ids(p, "q=ana@acme*").await, set(&["e1"]), "the first term with punctuation");
+    assert_eq!(ids(p, "q=anage*").await, set(&[]), "the inside of a word (manage) starts no term");
+    assert_eq!(ids(p, "q=acme.example*").await, set(&[]), "the inside of an e-mail starts no term");
+    assert_eq!(ids(p, "q=2.69*").await, set(&[]), "nor the inside of an IP");
     assert_eq!(ids(p, "q=%25*").await, set(&["e1", "e2", "e3", "e4"]), "a star alone matches every event");
     assert_eq!(ids(p, "q=...").await, set(&[]), "no word: nothing");
 }
