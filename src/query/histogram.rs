@@ -134,14 +134,16 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
     }
     q.push(") counted group by 1, 2, 3");
     let query = query_of(&mut q, filter);
-    if source == Source::Events && filter.text.is_some() {
+    let rows = if source == Source::Events && filter.text.is_some() {
         let mut tx = pool.begin().await?;
         sqlx::query(UNORDERED).execute(&mut *tx).await?;
         let rows = query.fetch_all(&mut *tx).await?;
         tx.commit().await?;
-        return decoded(&rows);
-    }
-    decoded(&query.fetch_all(pool).await?)
+        rows
+    } else {
+        query.fetch_all(pool).await?
+    };
+    decoded(&rows)
 }
 
 /// Free text counted from the events needs them in no order: without plain
