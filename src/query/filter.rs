@@ -129,6 +129,10 @@ impl SearchWords {
 /// terms for the whole runs a prefix holds: a term starts with the prefix
 /// where `search_text` (terms between spaces and one newline) holds it at its
 /// start or after a space or the newline, so no row is split into its terms.
+/// No `like '%prefix%'` before those three: PostgreSQL multiplied its
+/// estimate with theirs, expected a few dozen matches in a day of 5 000, and
+/// sorted them all for a page instead of reading the newest events in order
+/// (`91.64*` at 10 M events: 45.7 ms instead of 3.0).
 fn push_text(q: &mut QueryBuilder<'_, Postgres>, words: &SearchWords) {
     if words.whole.is_empty() && words.prefixes.is_empty() {
         q.push(" and false");
@@ -147,7 +151,6 @@ fn push_text(q: &mut QueryBuilder<'_, Postgres>, words: &SearchWords) {
             q.push(" and vigil_words(search_text) @> ").push_bind(runs).push("::text[]");
         }
         let pattern = escape_like(prefix);
-        q.push(" and search_text like ").push_bind(format!("%{pattern}%"));
         q.push(" and (search_text like ").push_bind(format!("{pattern}%"));
         q.push(" or search_text like ").push_bind(format!("% {pattern}%"));
         q.push(" or search_text like ").push_bind(format!("%\n{pattern}%")).push(")");
