@@ -19,6 +19,19 @@ use std::collections::HashSet;
 
 use crate::ingest::NewEvent;
 
+/// What `search_text` holds between two terms.
+const BETWEEN_TERMS: &str = " ";
+/// What `search_text` holds between its runs and its words.
+const BEFORE_WORDS: &str = "\n";
+
+/// The LIKE patterns under which a stored text holds a term starting with
+/// `prefix` (already escaped for LIKE): a term starts at the start of the
+/// text or right after a space or the newline, so no row is split into its
+/// terms to test a prefix.
+pub fn term_start_patterns(prefix: &str) -> [String; 3] {
+    [format!("{prefix}%"), format!("%{BETWEEN_TERMS}{prefix}%"), format!("%{BEFORE_WORDS}{prefix}%")]
+}
+
 /// The distinct terms of a text, in the order they first occur.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Terms {
@@ -57,10 +70,10 @@ impl Terms {
 
     /// As `search_text` stores them.
     pub fn stored(&self) -> String {
-        let mut text = self.runs.join(" ");
+        let mut text = self.runs.join(BETWEEN_TERMS);
         if !self.words.is_empty() {
-            text.push('\n');
-            text.push_str(&self.words.join(" "));
+            text.push_str(BEFORE_WORDS);
+            text.push_str(&self.words.join(BETWEEN_TERMS));
         }
         text
     }
