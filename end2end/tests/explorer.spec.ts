@@ -229,6 +229,9 @@ test("a copied URL reopens the same view", async ({ page, context }) => {
   await open(page, `/events?range=7d&q=${tag}`);
   await pick(page, "env", prod);
   await pick(page, "type", "role.update");
+  // The view as filtered, not the table before the filter applied.
+  await expect(page).toHaveURL(/type=role\.update/);
+  await expect(rows(page)).toHaveCount(1);
   const url = page.url();
   const shown = await rows(page).allInnerTexts();
 
