@@ -49,7 +49,8 @@ pub enum Command {
     },
     /// Rebuild the indexes of every month that has ended and is due, then of the
     /// id ledger and the rollups (what the retention job does one month at a
-    /// time), printing each and the bytes saved.
+    /// time), then the sessions' (the retention job: once a day), printing
+    /// each and the bytes saved.
     Compact {
         #[command(flatten)]
         database: DatabaseConfig,
@@ -142,14 +143,15 @@ fn print_report(report: &crate::model::VerifyReport) {
     }
 }
 
-/// `vigil compact`: every due month, one after another, with what each saved.
+/// `vigil compact`: every due month, one after another, then the sessions'
+/// indexes, with what each saved.
 pub async fn compact(database: DatabaseConfig) -> anyhow::Result<()> {
     use crate::lifecycle::compact;
 
     let pool = crate::store::connect(&database).await?;
     let due = compact::due(crate::store::retention::partitions(&pool).await?, chrono::Utc::now());
     if due.is_empty() {
-        println!("Nothing to compact: every month that has ended is compacted already.");
+        println!("No month to compact: every month that has ended is compacted already.");
     }
     let mb = |bytes: i64| bytes as f64 / 1e6;
     let report = |done: compact::Compaction| {
@@ -164,6 +166,8 @@ pub async fn compact(database: DatabaseConfig) -> anyhow::Result<()> {
         println!("Compacting the id ledger and the rollups…");
         report(compact::compact_growing_tables(&pool).await?);
     }
+    println!("Rebuilding the sessions' indexes…");
+    report(compact::compact_sessions(&pool).await?);
     Ok(())
 }
 

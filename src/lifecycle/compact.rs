@@ -2,8 +2,9 @@
 //! (migration 26 says why: leaves filled in no order are half empty), and
 //! with it those of the id ledger and the rollups, which fill the same way.
 //! One partition per scheduled retention run, newest first, so that the work
-//! is spread out; `vigil compact` does every due one at once. SQL is in
-//! `store::retention`.
+//! is spread out; `vigil compact` does every due one at once. The sessions'
+//! indexes, whose rows are written again as each session goes on, are
+//! rebuilt once a day instead. SQL is in `store::retention`.
 
 use std::time::Instant;
 
@@ -18,6 +19,9 @@ const SETTLE: Duration = Duration::days(1);
 
 /// A rebuilt partition grown by more than this share since is rebuilt again.
 const REGROWTH: f64 = 0.1;
+
+/// How often the sessions' indexes are rebuilt.
+const SESSIONS_EVERY: Duration = Duration::days(1);
 
 /// What one rebuild did.
 pub struct Compaction {
@@ -64,6 +68,21 @@ pub async fn compact_growing_tables(owner: &PgPool) -> anyhow::Result<Compaction
     Ok(Compaction { what, bytes_before, bytes_after, seconds: started.elapsed().as_secs_f64() })
 }
 
+/// Whether the sessions' indexes, last rebuilt at `last` (if ever), are due
+/// for a rebuild at `now`.
+pub fn sessions_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    last.is_none_or(|last| last + SESSIONS_EVERY <= now)
+}
+
+/// Rebuild the sessions' indexes, as the owner.
+pub async fn compact_sessions(owner: &PgPool) -> anyhow::Result<Compaction> {
+    let started = Instant::now();
+    let mut conn = owner.acquire().await?;
+    let (bytes_before, bytes_after) = retention::compact_sessions(&mut conn).await?;
+    let what = retention::SESSIONS.to_string();
+    Ok(Compaction { what, bytes_before, bytes_after, seconds: started.elapsed().as_secs_f64() })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,6 +108,14 @@ mod tests {
         let later = now + Duration::days(1);
         let names: Vec<String> = due(vec![partition("events_2026_11", 10, None)], later).into_iter().map(|p| p.name).collect();
         assert_eq!(names, ["events_2026_11"]);
+    }
+
+    #[test]
+    fn the_sessions_are_due_when_never_rebuilt_or_a_day_after() {
+        let now = DateTime::parse_from_rfc3339("2026-12-05T08:00:00Z").unwrap().to_utc();
+        assert!(sessions_due(None, now));
+        assert!(!sessions_due(Some(now - Duration::hours(23)), now));
+        assert!(sessions_due(Some(now - Duration::hours(24)), now));
     }
 
     #[test]

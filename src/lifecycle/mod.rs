@@ -6,8 +6,9 @@
 //! folder is set (dropping it only once the file was read back and matched),
 //! records each drop in the tamper-evidence chain as a signed prune record,
 //! and raises failures as events in the `vigil` environment, rebuilds the
-//! indexes of a month that has ended ([`compact`]), and deletes the
-//! quarter-hour counts by type that are past their days (a rollup, not
+//! indexes of a month that has ended and, once a day, the sessions'
+//! ([`compact`]), and deletes the quarter-hour counts by type and the counts
+//! of words per hour and quarter hour that are past their days (rollups, not
 //! events). [`health`] says how well all of this is kept. SQL is in
 //! `store::retention`.
 
@@ -83,7 +84,7 @@ async fn raise_if_missed(state: &AppState, every: Duration) -> anyhow::Result<()
 /// ahead, quarter-hour counts by type and hourly counts of words past their
 /// days deleted (`retention::thin_recent_counts`), every partition past all its
 /// environments' periods archived (if set up) and dropped, the newest month
-/// due rebuilt. Recorded in `purge_runs`; a failure is also an event.
+/// due rebuilt, and once a day the sessions' indexes. Recorded in `purge_runs`; a failure is also an event.
 pub async fn purge(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<PurgeRun> {
     let id = retention::start_run(&state.pool, now).await?;
     let mut run = PurgeRun { started_at: now, ..Default::default() };
@@ -113,6 +114,9 @@ pub async fn purge(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<Purge
     }
     if let Err(error) = compact_newest(state, now, &mut run).await {
         errors.push(format!("compacting: {error:#}"));
+    }
+    if let Err(error) = compact_sessions(state, now, &mut run).await {
+        errors.push(format!("rebuilding the sessions' indexes: {error:#}"));
     }
     run.finished_at = Some(Utc::now().max(now));
     run.ok = Some(errors.is_empty());
@@ -146,6 +150,17 @@ async fn compact_newest(state: &AppState, now: DateTime<Utc>, run: &mut PurgeRun
     let growing = compact::compact_growing_tables(&state.owner).await?;
     run.compacted.push(month.what);
     run.bytes_compacted += month.bytes_before - month.bytes_after + growing.bytes_before - growing.bytes_after;
+    Ok(())
+}
+
+/// Rebuild the sessions' indexes once a day (see [`compact`]).
+async fn compact_sessions(state: &AppState, now: DateTime<Utc>, run: &mut PurgeRun) -> anyhow::Result<()> {
+    if !compact::sessions_due(retention::sessions_compacted_at(&state.pool).await?, now) {
+        return Ok(());
+    }
+    let sessions = compact::compact_sessions(&state.owner).await?;
+    run.compacted.push(sessions.what);
+    run.bytes_compacted += sessions.bytes_before - sessions.bytes_after;
     Ok(())
 }
 

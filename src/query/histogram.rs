@@ -1,6 +1,7 @@
 //! The activity histogram: event counts per bucket, from a rollup (per day, per
-//! actor and day, per hour, per quarter hour, per word and day or hour) when
-//! one can answer exactly, otherwise from the events themselves.
+//! actor and day, per hour, per quarter hour, per word and day, hour or
+//! quarter hour) when one can answer exactly, otherwise from the events
+//! themselves.
 
 use std::collections::BTreeMap;
 
@@ -12,7 +13,7 @@ use super::filter::{needs_events, push_conditions, push_dimension_conditions, pu
 use super::memo::Memo;
 use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, Scope, CONSOLE_ENVIRONMENT, MONTH};
 use crate::store::ledger::{batch_events, UNDERIVED};
-use crate::store::retention::{quarter_counts_since, term_hours_since};
+use crate::store::retention::{quarter_counts_since, term_hours_since, term_quarters_since};
 
 /// The origin of every bar: bars of a day start at midnight UTC.
 const EPOCH: &str = "timestamptz '1970-01-01 00:00:00+00'";
@@ -92,6 +93,7 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
         (Source::ActorDaily, _) => "actor_counts_daily",
         (Source::WordDaily(_), _) => "term_counts_daily",
         (Source::WordHourly(_), _) => "term_counts_hourly",
+        (Source::WordQuarterly(_), _) => "term_counts_quarter",
     };
     let key = split.column();
     let mut q = QueryBuilder::<Postgres>::new("select bucket, environment, key, sum(events)::int8 as events from (");
@@ -102,8 +104,11 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
             push_span(&mut q, from, to);
             push_conditions(&mut q, filter);
         }
-        Source::QuarterHourly | Source::Hourly | Source::WordHourly(_) => {
-            let time = if source == Source::QuarterHourly { "quarter" } else { "hour" };
+        Source::QuarterHourly | Source::Hourly | Source::WordHourly(_) | Source::WordQuarterly(_) => {
+            let time = match source {
+                Source::QuarterHourly | Source::WordQuarterly(_) => "quarter",
+                _ => "hour",
+            };
             let bar = bucket(time, bucket_seconds);
             q.push(format!("select {bar} as bucket, environment, {key} as key, events from {table} where {time} >= "))
                 .push_bind(from);
@@ -288,8 +293,8 @@ fn past_end(span: Span, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
 /// Where a chart's counts come from: the events themselves, or the coarsest
 /// rollup whose grain divides both the bars and the span's ends (so it counts
 /// exactly the same events as the table). A user's chart has a daily rollup of
-/// its own, and so has a search for one plain word (per day, and per hour for
-/// recent days).
+/// its own, and so has a search for one plain word (per day, and per hour and
+/// quarter hour for recent days).
 #[derive(Debug, PartialEq, Eq)]
 enum Source {
     Events,
@@ -299,26 +304,29 @@ enum Source {
     ActorDaily,
     WordDaily(String),
     WordHourly(String),
+    WordQuarterly(String),
 }
 
 impl Source {
     /// The word a rollup of words is read for.
     fn word(&self) -> Option<&str> {
         match self {
-            Source::WordDaily(term) | Source::WordHourly(term) => Some(term),
+            Source::WordDaily(term) | Source::WordHourly(term) | Source::WordQuarterly(term) => Some(term),
             _ => None,
         }
     }
 
     /// [`Source::for_span`], for counts split by `split` as of `now`: the word
     /// counts are by category only, and the quarter-hour counts by type, app
-    /// and outcome and the hourly counts of words are kept for recent days
-    /// only (`retention::QUARTER_COUNTS_DAYS`, `TERM_HOURS_DAYS`; the coarse
-    /// quarter-hour counts always).
+    /// and outcome and the counts of words per hour and quarter hour are kept
+    /// for recent days only (`retention::QUARTER_COUNTS_DAYS`,
+    /// `TERM_HOURS_DAYS`, `TERM_QUARTERS_DAYS`; the coarse quarter-hour counts
+    /// always).
     fn for_counts(filter: &EventFilter, span: Span, split: Split, now: DateTime<Utc>) -> Source {
         match Source::for_span(filter, span) {
-            Source::WordDaily(_) | Source::WordHourly(_) if split != Split::Category => Source::Events,
+            Source::WordDaily(_) | Source::WordHourly(_) | Source::WordQuarterly(_) if split != Split::Category => Source::Events,
             Source::WordHourly(_) if span.from < term_hours_since(now) => Source::Events,
+            Source::WordQuarterly(_) if span.from < term_quarters_since(now) => Source::Events,
             Source::QuarterHourly if !reads_coarse(filter, split) && span.from < quarter_counts_since(now) => Source::Events,
             source => source,
         }
@@ -337,6 +345,7 @@ impl Source {
             (true, _) => match term {
                 Some(term) if only_text && coarse(filter) && fits(86_400) => Source::WordDaily(term.to_string()),
                 Some(term) if only_text && coarse(filter) && fits(3600) => Source::WordHourly(term.to_string()),
+                Some(term) if only_text && coarse(filter) && fits(900) => Source::WordQuarterly(term.to_string()),
                 _ => Source::Events,
             },
             (false, true) if fits(86_400) => Source::ActorDaily,
@@ -440,7 +449,10 @@ mod tests {
         assert_eq!(for_counts("q=support", span(day, 3600), Split::Category), hourly, "kept 8 days");
         assert_eq!(for_counts("q=support", span(day - chrono::Duration::days(2), 3600), Split::Category), Source::Events);
         assert_eq!(for_counts("q=support", span(day, 3600), Split::Type), Source::Events, "by category only");
-        assert_eq!(source("q=support", span(day, 900)), Source::Events, "no word counts per quarter hour");
+        let quarterly = Source::WordQuarterly("support".into());
+        assert_eq!(source("q=support", span(day + chrono::Duration::minutes(45), 900)), quarterly);
+        assert_eq!(for_counts("q=support", span(day + chrono::Duration::days(5), 900), Split::Category), quarterly, "kept 2 days");
+        assert_eq!(for_counts("q=support", span(day + chrono::Duration::days(4), 900), Split::Category), Source::Events);
         assert_eq!(source("q=support", span(day, 300)), Source::Events, "five minutes");
         assert_eq!(source("q=support&app=insight", span(day, 86_400)), Source::Events);
         assert_eq!(source("q=support&user=u_ana", span(day, 86_400)), Source::Events);

@@ -2,10 +2,11 @@
 -- the events of a run of ledger batches, given as their sequence ranges
 -- ($1 seq_from, $2 seq_to). Quarter-hour counts by type, app and outcome are
 -- written from $3 on only (store::retention::QUARTER_COUNTS_DAYS), hourly
--- counts of words from $4 on (retention::TERM_HOURS_DAYS).
+-- counts of words from $4 on (retention::TERM_HOURS_DAYS), quarter-hour
+-- counts of words from $5 on (retention::TERM_QUARTERS_DAYS).
 -- Counts per quarter hour, hour and day (full and coarse), per actor and day,
--- daily values of each dimension, hourly and daily counts of words, names and
--- sessions.
+-- daily values of each dimension, counts of words per quarter hour, hour and
+-- day, names and sessions.
 -- Upserts are sorted by their keys. Returns, per user whose sessions are new
 -- or changed where flags look, the earliest start among them (their flags are
 -- computed again from there on).
@@ -199,13 +200,28 @@ valued as (
     on conflict (day, environment, organization_id, dimension, value)
     do update set events = event_values.events + excluded.events
 ),
-per_term_hourly as (
+per_term_quarter as (
     -- Single words only (no punctuation), each once per event; migration 10
     -- says why. These are the runs of letters and digits, the first line of
     -- search_text, each there once (store::terms).
-    select term, date_trunc('hour', occurred_at, 'UTC') as hour,
+    select term, date_bin('15 minutes', occurred_at, timestamptz '1970-01-01 00:00:00+00') as quarter,
            environment, organization_id, category, count(*) as events
     from inserted, unnest(string_to_array(split_part(search_text, E'\n', 1), ' ')) as term
+    group by 1, 2, 3, 4, 5
+),
+counted_terms_quarter as (
+    insert into term_counts_quarter (term, quarter, environment, organization_id, category, events)
+    select term, quarter, environment, organization_id, category, events
+    from per_term_quarter
+    where quarter >= $5
+    order by 1, 2, 3, 4, 5
+    on conflict (term, quarter, environment, organization_id, category)
+    do update set events = term_counts_quarter.events + excluded.events
+),
+per_term_hourly as (
+    select term, date_trunc('hour', quarter, 'UTC') as hour, environment, organization_id, category,
+           sum(events)::int8 as events
+    from per_term_quarter
     group by 1, 2, 3, 4, 5
 ),
 counted_terms_hourly as (

@@ -253,6 +253,7 @@ async fn each_rollup_answers_the_charts_it_fits(pool: PgPool) {
     let hours = Span { from: now_hour() - Duration::days(12), to: None, bucket_seconds: 3600 };
     let quarters = Span { from: now_hour() - Duration::days(12), to: None, bucket_seconds: 900 };
     let recent_hours = Span { from: now_hour() - Duration::days(7), to: None, bucket_seconds: 3 * 3600 };
+    let recent_quarters = Span { from: now_hour() - Duration::hours(24), to: None, bucket_seconds: 900 };
     for (query, span, table) in [
         ("", days, "event_counts_daily_coarse"),
         ("type=app.view", days, "event_counts_daily"),
@@ -263,6 +264,7 @@ async fn each_rollup_answers_the_charts_it_fits(pool: PgPool) {
         ("type=app.view", quarters, "event_counts_quarter"),
         ("q=support", days, "term_counts_daily"),
         ("q=support", recent_hours, "term_counts_hourly"),
+        ("q=support", recent_quarters, "term_counts_quarter"),
     ] {
         let filter = reading_all(query);
         let before = histogram(p, &filter, span, now).await.unwrap().total;
@@ -353,8 +355,9 @@ async fn a_day_older_than_the_quarter_hour_counts_by_type_is_counted_from_its_ev
     assert_eq!(total("").await, 3, "the coarse counts are kept");
 }
 
-/// One word's chart in hours over recent days is read from the hourly
-/// counts of words, and equals a count of its events.
+/// One word's chart in hours or quarter hours over recent days is read from
+/// the counts of words per hour or quarter hour, and equals a count of its
+/// events.
 #[sqlx::test(migrations = false)]
 async fn a_word_in_hours_of_recent_days_is_counted_as_its_events_are(pool: PgPool) {
     let app = spawn(pool).await;
@@ -363,6 +366,8 @@ async fn a_word_in_hours_of_recent_days_is_counted_as_its_events_are(pool: PgPoo
     let spans = [
         Span { from: now_hour() - Duration::days(7), to: None, bucket_seconds: 3 * 3600 },
         Span { from: now_hour() - Duration::days(2), to: Some(now_hour() + Duration::hours(3)), bucket_seconds: 3600 },
+        Span { from: now_hour() - Duration::minutes(23 * 60 + 45), to: None, bucket_seconds: 900 },
+        Span { from: now_hour() - Duration::hours(6), to: Some(now_hour() + Duration::minutes(45)), bucket_seconds: 900 },
     ];
     for span in spans {
         for query in ["q=support", "env=production&q=Silva", "org=org_a&category=change&q=support"] {
@@ -374,9 +379,9 @@ async fn a_word_in_hours_of_recent_days_is_counted_as_its_events_are(pool: PgPoo
     }
 }
 
-/// Hours older than the hourly counts of words are kept
-/// (`retention::TERM_HOURS_DAYS`) are counted from the events, and the
-/// retention run deletes their counts.
+/// Hours older than the counts of words per hour and quarter hour are kept
+/// (`retention::TERM_HOURS_DAYS`, `TERM_QUARTERS_DAYS`) are counted from the
+/// events, and the retention run deletes their counts.
 #[sqlx::test(migrations = false)]
 async fn an_hour_older_than_the_hourly_word_counts_is_counted_from_its_events(pool: PgPool) {
     let app = spawn(pool).await;
@@ -387,21 +392,23 @@ async fn an_hour_older_than_the_hourly_word_counts_is_counted_from_its_events(po
     let (status, reply) = app.ingest(&json!([event("o1", day + Duration::hours(10)), event("r1", recent)])).await;
     assert_eq!(status, 200, "{reply}");
     app.derived().await;
-    let hours = "select hour from term_counts_hourly where term = 'support' order by hour";
-    let written: Vec<DateTime<Utc>> = sqlx::query_scalar(hours).fetch_all(&app.pool).await.unwrap();
-    assert_eq!(written, [recent], "no hourly word counts for a day that old");
-
-    let span = Span { from: day, to: Some(day + Duration::days(1)), bucket_seconds: 3600 };
     let now = Utc::now();
-    let total = || async { histogram(&app.pool, &reading_all("q=support"), span, now).await.unwrap().total };
-    assert_eq!(total().await, 1, "counted from the events");
-    let stray = "insert into term_counts_hourly values ('support', $1, 'production', '', 'change', 1000)";
-    sqlx::query(stray).bind(day + Duration::hours(10)).execute(&app.pool).await.unwrap();
-    assert_eq!(total().await, 1, "a stray row is not read for that day");
+    for (table, time, bucket_seconds) in [("term_counts_hourly", "hour", 3600), ("term_counts_quarter", "quarter", 900)] {
+        let kept = format!("select {time} from {table} where term = 'support' order by {time}");
+        let written: Vec<DateTime<Utc>> = sqlx::query_scalar(&kept).fetch_all(&app.pool).await.unwrap();
+        assert_eq!(written, [recent], "no counts in {table} for a day that old");
 
-    vigil::lifecycle::purge(&app.state, now).await.unwrap();
-    let left: Vec<DateTime<Utc>> = sqlx::query_scalar(hours).fetch_all(&app.pool).await.unwrap();
-    assert_eq!(left, [recent], "the retention run deletes the old hour's counts, not the recent ones");
+        let span = Span { from: day, to: Some(day + Duration::hours(20)), bucket_seconds };
+        let total = || async { histogram(&app.pool, &reading_all("q=support"), span, now).await.unwrap().total };
+        assert_eq!(total().await, 1, "counted from the events");
+        let stray = format!("insert into {table} values ('support', $1, 'production', '', 'change', 1000)");
+        sqlx::query(&stray).bind(day + Duration::hours(10)).execute(&app.pool).await.unwrap();
+        assert_eq!(total().await, 1, "a stray row of {table} is not read for that day");
+
+        vigil::lifecycle::purge(&app.state, now).await.unwrap();
+        let left: Vec<DateTime<Utc>> = sqlx::query_scalar(&kept).fetch_all(&app.pool).await.unwrap();
+        assert_eq!(left, [recent], "the retention run deletes the old counts of {table}, not the recent ones");
+    }
 }
 
 #[sqlx::test(migrations = false)]

@@ -149,10 +149,11 @@ async fn a_closed_month_has_its_indexes_rebuilt_once_with_the_rollups_and_leftov
     let invalid = "select count(*) from pg_index where not indisvalid and indrelid = 'events_2025_01'::regclass";
     assert_eq!(app.count(invalid).await, 1);
 
-    // Not a day after the month ended: too early.
+    // Not a day after the month ended: too early (the sessions' indexes,
+    // never rebuilt yet, are due).
     let run = vigil::lifecycle::purge(&app.state, at("2025-02-01T12:00:00Z")).await.unwrap();
     assert_eq!(run.ok, Some(true), "{:?}", run.error);
-    assert!(run.compacted.is_empty(), "{:?}", run.compacted);
+    assert_eq!(run.compacted, ["sessions"]);
 
     let rollup_index = "select 'event_counts_daily_pkey'::regclass::oid::int8";
     let rollup_index_before = app.count(rollup_index).await;
@@ -182,4 +183,39 @@ async fn a_closed_month_has_its_indexes_rebuilt_once_with_the_rollups_and_leftov
     // Once is enough until the month grows by a tenth.
     let again = vigil::lifecycle::purge(&app.state, at("2025-02-04T00:00:00Z")).await.unwrap();
     assert!(again.compacted.is_empty(), "{:?}", again.compacted);
+}
+
+/// The retention run rebuilds the sessions' indexes once a day: their rows are
+/// written again as sessions go on, which leaves the index by last seen
+/// sparse (`retention::compact_sessions`).
+#[sqlx::test(migrations = false)]
+async fn the_sessions_indexes_are_rebuilt_once_a_day(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let now = Utc::now();
+    let batch: Vec<_> = (0..50)
+        .map(|n| json!({"id": format!("s{n}"), "occurred_at": (now - chrono::Duration::minutes(n)).to_rfc3339(),
+                        "environment": "production", "type": "app.view",
+                        "actor": {"id": format!("u{}", n % 5), "session_id": format!("sess{}", n % 5)}}))
+        .collect();
+    let (status, reply) = app.ingest(&json!(batch)).await;
+    assert_eq!(status, 200, "{reply}");
+    app.derived().await;
+    let index = "select 'sessions_last_seen_idx'::regclass::oid::int8";
+    let first = app.count(index).await;
+
+    let run = vigil::lifecycle::purge(&app.state, now).await.unwrap();
+    assert_eq!(run.ok, Some(true), "{:?}", run.error);
+    assert_eq!(run.compacted, ["sessions"]);
+    let rebuilt = app.count(index).await;
+    assert_ne!(rebuilt, first, "the index by last seen is a new one");
+    assert_eq!(app.count("select count(*) from pg_index where not indisvalid").await, 0);
+    assert_eq!(app.count("select count(*) from partition_compactions where partition = 'sessions'").await, 1);
+    assert_eq!(app.count("select count(*) from sessions").await, 5, "the sessions stay");
+
+    let later = vigil::lifecycle::purge(&app.state, now + chrono::Duration::hours(12)).await.unwrap();
+    assert!(later.compacted.is_empty(), "not again the same day: {:?}", later.compacted);
+    assert_eq!(app.count(index).await, rebuilt);
+    let next_day = vigil::lifecycle::purge(&app.state, now + chrono::Duration::hours(25)).await.unwrap();
+    assert_eq!(next_day.compacted, ["sessions"], "a day later");
+    assert_ne!(app.count(index).await, rebuilt);
 }
