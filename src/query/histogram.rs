@@ -13,7 +13,7 @@ use super::filter::{needs_events, push_conditions, push_dimension_conditions, pu
 use super::memo::Memo;
 use crate::model::{bucket_start, next_bucket, EventFilter, Histogram, Scope, CONSOLE_ENVIRONMENT, MONTH};
 use crate::store::ledger::{batch_events, UNDERIVED};
-use crate::store::retention::{quarter_counts_since, term_hours_since, term_quarters_since};
+use crate::store::retention::{quarter_counts_since, term_hours_since};
 
 /// The origin of every bar: bars of a day start at midnight UTC.
 const EPOCH: &str = "timestamptz '1970-01-01 00:00:00+00'";
@@ -93,7 +93,7 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
         (Source::ActorDaily, _) => "actor_counts_daily",
         (Source::WordDaily(_), _) => "term_counts_daily",
         (Source::WordHourly(_), _) => "term_counts_hourly",
-        (Source::WordQuarterly(_), _) => "term_counts_quarter",
+        (Source::WordQuarterly(_), _) => WORD_QUARTERS,
     };
     let key = split.column();
     let mut q = QueryBuilder::<Postgres>::new("select bucket, environment, key, sum(events)::int8 as events from (");
@@ -114,6 +114,12 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
                 .push_bind(from);
             if let Some(to) = to {
                 q.push(format!(" and {time} < ")).push_bind(to);
+            }
+            if matches!(source, Source::WordQuarterly(_)) {
+                q.push(" and hour >= ").push_bind(from.duration_trunc(chrono::TimeDelta::hours(1)).unwrap_or(from));
+                if let Some(to) = to {
+                    q.push(" and hour < ").push_bind(to);
+                }
             }
             push_word(&mut q, &source);
             push_dimension_conditions(&mut q, filter);
@@ -150,6 +156,12 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
     };
     decoded(&rows)
 }
+
+/// The hourly counts of words as a row per quarter hour (`quarters[k]`
+/// counts minutes 15(k-1) to 15k of the hour; migration 35), with the hour
+/// kept, so that its index bounds the read.
+const WORD_QUARTERS: &str = "(select term, hour, hour + interval '15 minutes' * (k - 1) as quarter, environment, organization_id, \
+    category, n as events from term_counts_hourly, unnest(quarters) with ordinality as q(n, k)) word_quarters";
 
 /// Free text counted from the events needs them in no order: without plain
 /// index scans PostgreSQL intersects the index of words with the time index
@@ -318,15 +330,14 @@ impl Source {
 
     /// [`Source::for_span`], for counts split by `split` as of `now`: the word
     /// counts are by category only, and the quarter-hour counts by type, app
-    /// and outcome and the counts of words per hour and quarter hour are kept
-    /// for recent days only (`retention::QUARTER_COUNTS_DAYS`,
-    /// `TERM_HOURS_DAYS`, `TERM_QUARTERS_DAYS`; the coarse quarter-hour counts
-    /// always).
+    /// and outcome and the hourly counts of words (with their quarter hours)
+    /// are kept for recent days only (`retention::QUARTER_COUNTS_DAYS`,
+    /// `TERM_HOURS_DAYS`; the coarse quarter-hour counts always).
     fn for_counts(filter: &EventFilter, span: Span, split: Split, now: DateTime<Utc>) -> Source {
         match Source::for_span(filter, span) {
             Source::WordDaily(_) | Source::WordHourly(_) | Source::WordQuarterly(_) if split != Split::Category => Source::Events,
             Source::WordHourly(_) if span.from < term_hours_since(now) => Source::Events,
-            Source::WordQuarterly(_) if span.from < term_quarters_since(now) => Source::Events,
+            Source::WordQuarterly(_) if span.from < term_hours_since(now) => Source::Events,
             Source::QuarterHourly if !reads_coarse(filter, split) && span.from < quarter_counts_since(now) => Source::Events,
             source => source,
         }
@@ -451,8 +462,8 @@ mod tests {
         assert_eq!(for_counts("q=support", span(day, 3600), Split::Type), Source::Events, "by category only");
         let quarterly = Source::WordQuarterly("support".into());
         assert_eq!(source("q=support", span(day + chrono::Duration::minutes(45), 900)), quarterly);
-        assert_eq!(for_counts("q=support", span(day + chrono::Duration::days(5), 900), Split::Category), quarterly, "kept 2 days");
-        assert_eq!(for_counts("q=support", span(day + chrono::Duration::days(4), 900), Split::Category), Source::Events);
+        assert_eq!(for_counts("q=support", span(day + chrono::Duration::days(6), 900), Split::Category), quarterly, "kept 8 days");
+        assert_eq!(for_counts("q=support", span(day - chrono::Duration::days(2), 900), Split::Category), Source::Events);
         assert_eq!(source("q=support", span(day, 300)), Source::Events, "five minutes");
         assert_eq!(source("q=support&app=insight", span(day, 86_400)), Source::Events);
         assert_eq!(source("q=support&user=u_ana", span(day, 86_400)), Source::Events);

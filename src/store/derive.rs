@@ -123,7 +123,6 @@ async fn derive(conn: &mut PgConnection, batches: &[Batch]) -> sqlx::Result<()> 
         .bind(column(|b| b.seq_to))
         .bind(super::retention::quarter_counts_since(now))
         .bind(super::retention::term_hours_since(now))
-        .bind(super::retention::term_quarters_since(now))
         .fetch_one(&mut *conn)
         .await?;
     if !touched.2.is_empty() {

@@ -2,11 +2,11 @@
 -- the events of a run of ledger batches, given as their sequence ranges
 -- ($1 seq_from, $2 seq_to). Quarter-hour counts by type, app and outcome are
 -- written from $3 on only (store::retention::QUARTER_COUNTS_DAYS), hourly
--- counts of words from $4 on (retention::TERM_HOURS_DAYS), quarter-hour
--- counts of words from $5 on (retention::TERM_QUARTERS_DAYS).
+-- counts of words (with their quarter hours) from $4 on
+-- (retention::TERM_HOURS_DAYS).
 -- Counts per quarter hour, hour and day (full and coarse), per actor and day,
--- daily values of each dimension, counts of words per quarter hour, hour and
--- day, names and sessions.
+-- daily values of each dimension, counts of words per hour (and quarter
+-- hour) and day, names and sessions.
 -- Upserts are sorted by their keys. Returns, per user whose sessions are new
 -- or changed where flags look, the earliest start among them (their flags are
 -- computed again from there on).
@@ -200,38 +200,32 @@ valued as (
     on conflict (day, environment, organization_id, dimension, value)
     do update set events = event_values.events + excluded.events
 ),
-per_term_quarter as (
+per_term_hourly as (
     -- Single words only (no punctuation), each once per event; migration 10
     -- says why. These are the runs of letters and digits, the first line of
-    -- search_text, each there once (store::terms).
-    select term, date_bin('15 minutes', occurred_at, timestamptz '1970-01-01 00:00:00+00') as quarter,
-           environment, organization_id, category, count(*) as events
-    from inserted, unnest(string_to_array(split_part(search_text, E'\n', 1), ' ')) as term
-    group by 1, 2, 3, 4, 5
-),
-counted_terms_quarter as (
-    insert into term_counts_quarter (term, quarter, environment, organization_id, category, events)
-    select term, quarter, environment, organization_id, category, events
-    from per_term_quarter
-    where quarter >= $5
-    order by 1, 2, 3, 4, 5
-    on conflict (term, quarter, environment, organization_id, category)
-    do update set events = term_counts_quarter.events + excluded.events
-),
-per_term_hourly as (
-    select term, date_trunc('hour', quarter, 'UTC') as hour, environment, organization_id, category,
-           sum(events)::int8 as events
-    from per_term_quarter
+    -- search_text, each there once (store::terms). Per hour, and per quarter
+    -- of it (migration 35).
+    select term, date_trunc('hour', occurred_at, 'UTC') as hour,
+           environment, organization_id, category, count(*) as events,
+           array[count(*) filter (where quarter = 0), count(*) filter (where quarter = 1),
+                 count(*) filter (where quarter = 2), count(*) filter (where quarter = 3)] as quarters
+    from inserted,
+         lateral (select floor(extract(epoch from occurred_at))::int8 % 3600 / 900 as quarter) q,
+         unnest(string_to_array(split_part(search_text, E'\n', 1), ' ')) as term
     group by 1, 2, 3, 4, 5
 ),
 counted_terms_hourly as (
-    insert into term_counts_hourly (term, hour, environment, organization_id, category, events)
-    select term, hour, environment, organization_id, category, events
+    insert into term_counts_hourly (term, hour, environment, organization_id, category, events, quarters)
+    select term, hour, environment, organization_id, category, events, quarters
     from per_term_hourly
     where hour >= $4
     order by 1, 2, 3, 4, 5
     on conflict (term, hour, environment, organization_id, category)
-    do update set events = term_counts_hourly.events + excluded.events
+    do update set events = term_counts_hourly.events + excluded.events,
+                  quarters = array[term_counts_hourly.quarters[1] + excluded.quarters[1],
+                                   term_counts_hourly.quarters[2] + excluded.quarters[2],
+                                   term_counts_hourly.quarters[3] + excluded.quarters[3],
+                                   term_counts_hourly.quarters[4] + excluded.quarters[4]]
 ),
 per_term_daily as (
     select term, (hour at time zone 'UTC')::date as day, environment, organization_id, category,

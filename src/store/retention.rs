@@ -285,7 +285,8 @@ pub fn quarter_counts_since(now: DateTime<Utc>) -> DateTime<Utc> {
 
 /// Days of hourly counts of words (`term_counts_hourly`) that are kept: they
 /// answer charts of one word with bars of hours (ranges of 36 hours to 8
-/// days), the last 7 days among them. Written and deleted as the quarter-hour
+/// days), the last 7 days among them, and with their counts per quarter hour
+/// bars of 15 minutes (ranges of 6 to 24 hours), the last 24 hours among them. Written and deleted as the quarter-hour
 /// counts by type are ([`QUARTER_COUNTS_DAYS`]); such a chart of an older
 /// day counts its events instead. ≈1.2 rows per event, ten times the daily
 /// counts of words, hence days rather than months.
@@ -296,28 +297,15 @@ pub fn term_hours_since(now: DateTime<Utc>) -> DateTime<Utc> {
     now - chrono::Duration::days(TERM_HOURS_DAYS)
 }
 
-/// Days of quarter-hour counts of words (`term_counts_quarter`) that are
-/// kept: they answer charts of one word with bars of 15 minutes (ranges of 6
-/// to 24 hours), the last 24 hours among them. ≈2.8 rows per event at a
-/// hundred thousand events a day, hence fewer days than the hourly ones.
-pub const TERM_QUARTERS_DAYS: i64 = 2;
-
-/// From when on the quarter-hour counts of words are whole.
-pub fn term_quarters_since(now: DateTime<Utc>) -> DateTime<Utc> {
-    now - chrono::Duration::days(TERM_QUARTERS_DAYS)
-}
-
-/// Delete the quarter-hour counts by type, app and outcome and the counts of
-/// words per hour and quarter hour a day older than they are kept
-/// ([`QUARTER_COUNTS_DAYS`], [`TERM_HOURS_DAYS`], [`TERM_QUARTERS_DAYS`];
-/// readers stop using them a day earlier); the rows deleted.
+/// Delete the quarter-hour counts by type, app and outcome and the hourly
+/// counts of words a day older than they are kept ([`QUARTER_COUNTS_DAYS`],
+/// [`TERM_HOURS_DAYS`]; readers stop using them a day earlier); the rows deleted.
 pub async fn thin_recent_counts(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Result<u64> {
     let day = chrono::Duration::days(1);
     let mut deleted = 0;
     for (table, column, since) in [
         ("event_counts_quarter", "quarter", quarter_counts_since(now)),
         ("term_counts_hourly", "hour", term_hours_since(now)),
-        ("term_counts_quarter", "quarter", term_quarters_since(now)),
     ] {
         let statement = format!("delete from {table} where {column} < $1");
         deleted += sqlx::query(&statement).bind(since - day).execute(pool).await?.rows_affected();
@@ -328,7 +316,7 @@ pub async fn thin_recent_counts(pool: &PgPool, now: DateTime<Utc>) -> sqlx::Resu
 /// Tables derived from events by time, and their time column: a dropped
 /// month's rows go with it, so that the chart never counts events that are
 /// gone, and no client is kept without its events.
-const DERIVED_BY_TIME: [(&str, &str); 12] = [
+const DERIVED_BY_TIME: [(&str, &str); 11] = [
     ("event_counts_quarter", "quarter"),
     ("event_counts_quarter_coarse", "quarter"),
     ("event_counts", "hour"),
@@ -338,7 +326,6 @@ const DERIVED_BY_TIME: [(&str, &str); 12] = [
     ("event_values", "day"),
     ("term_counts_daily", "day"),
     ("term_counts_hourly", "hour"),
-    ("term_counts_quarter", "quarter"),
     ("actor_counts_daily", "day"),
     ("event_clients", "month"),
 ];

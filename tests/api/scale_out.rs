@@ -111,10 +111,10 @@ async fn reads_fall_back_to_the_primary_when_the_replica_is_not_usable(pool: PgP
 
 /// Tables whose rows are events or derived from them: distributed by
 /// organization on Citus, so `organization_id` is in every primary key.
-const BY_ORGANIZATION: [&str; 16] = [
+const BY_ORGANIZATION: [&str; 15] = [
     "events", "event_ids", "event_clients", "names", "sessions", "event_values", "event_counts", "event_counts_coarse",
     "event_counts_daily", "event_counts_daily_coarse", "event_counts_quarter", "event_counts_quarter_coarse",
-    "actor_counts_daily", "term_counts_daily", "term_counts_hourly", "term_counts_quarter",
+    "actor_counts_daily", "term_counts_daily", "term_counts_hourly",
 ];
 
 /// Tables that are not about single organizations' events: configuration and
