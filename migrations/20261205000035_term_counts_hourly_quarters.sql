@@ -20,7 +20,7 @@ select term, date_trunc('hour', e.occurred_at, 'UTC'), e.environment, e.organiza
        array[count(*) filter (where q.quarter = 0), count(*) filter (where q.quarter = 1),
              count(*) filter (where q.quarter = 2), count(*) filter (where q.quarter = 3)]
 from events e,
-     lateral (select floor(extract(epoch from e.occurred_at))::int8 % 3600 / 900 as quarter) q,
+     lateral (select date_part('minute', e.occurred_at at time zone 'UTC')::int4 / 15 as quarter) q,
      unnest(string_to_array(split_part(e.search_text, E'\n', 1), ' ')) as term
 where e.occurred_at >= date_trunc('hour', now() - interval '9 days', 'UTC')
   and not exists (
