@@ -187,7 +187,8 @@ async fn a_closed_month_has_its_indexes_rebuilt_once_with_the_rollups_and_leftov
 
 /// The retention run rebuilds the sessions' indexes once a day: their rows are
 /// written again as sessions go on, which leaves the index by last seen
-/// sparse (`retention::compact_sessions`).
+/// sparse (`retention::compact_sessions`); for the same reason autovacuum
+/// comes sooner for them than for other tables.
 #[sqlx::test(migrations = false)]
 async fn the_sessions_indexes_are_rebuilt_once_a_day(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
@@ -211,6 +212,9 @@ async fn the_sessions_indexes_are_rebuilt_once_a_day(pool: sqlx::PgPool) {
     assert_eq!(app.count("select count(*) from pg_index where not indisvalid").await, 0);
     assert_eq!(app.count("select count(*) from partition_compactions where partition = 'sessions'").await, 1);
     assert_eq!(app.count("select count(*) from sessions").await, 5, "the sessions stay");
+    let vacuumed_sooner = "select count(*) from pg_class where relname = 'sessions' \
+                           and 'autovacuum_vacuum_scale_factor=0.01' = any(reloptions)";
+    assert_eq!(app.count(vacuumed_sooner).await, 1, "autovacuum comes at a hundredth of the sessions dead (migration 36)");
 
     let later = vigil::lifecycle::purge(&app.state, now + chrono::Duration::hours(12)).await.unwrap();
     assert!(later.compacted.is_empty(), "not again the same day: {:?}", later.compacted);
