@@ -7,9 +7,8 @@
 //! records each drop in the tamper-evidence chain as a signed prune record,
 //! and raises failures as events in the `vigil` environment, rebuilds the
 //! indexes of a month that has ended and, once a day, the sessions'
-//! ([`compact`]), and deletes the quarter-hour counts by type and the counts
-//! of words per hour and quarter hour that are past their days (rollups, not
-//! events). [`health`] says how well all of this is kept. SQL is in
+//! ([`compact`]), and deletes the quarter-hour counts by type and the hourly
+//! counts of words that are past their days (rollups, not events). [`health`] says how well all of this is kept. SQL is in
 //! `store::retention`.
 
 mod archive;
@@ -84,7 +83,8 @@ async fn raise_if_missed(state: &AppState, every: Duration) -> anyhow::Result<()
 /// ahead, quarter-hour counts by type and hourly counts of words past their
 /// days deleted (`retention::thin_recent_counts`), every partition past all its
 /// environments' periods archived (if set up) and dropped, the newest month
-/// due rebuilt, and once a day the sessions' indexes. Recorded in `purge_runs`; a failure is also an event.
+/// due rebuilt, and once a day the sessions' indexes. Recorded in
+/// `purge_runs`; a failure is also an event.
 pub async fn purge(state: &AppState, now: DateTime<Utc>) -> anyhow::Result<PurgeRun> {
     let id = retention::start_run(&state.pool, now).await?;
     let mut run = PurgeRun { started_at: now, ..Default::default() };

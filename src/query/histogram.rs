@@ -336,8 +336,7 @@ impl Source {
     fn for_counts(filter: &EventFilter, span: Span, split: Split, now: DateTime<Utc>) -> Source {
         match Source::for_span(filter, span) {
             Source::WordDaily(_) | Source::WordHourly(_) | Source::WordQuarterly(_) if split != Split::Category => Source::Events,
-            Source::WordHourly(_) if span.from < term_hours_since(now) => Source::Events,
-            Source::WordQuarterly(_) if span.from < term_hours_since(now) => Source::Events,
+            Source::WordHourly(_) | Source::WordQuarterly(_) if span.from < term_hours_since(now) => Source::Events,
             Source::QuarterHourly if !reads_coarse(filter, split) && span.from < quarter_counts_since(now) => Source::Events,
             source => source,
         }

@@ -129,7 +129,8 @@ pub const SESSIONS: &str = "sessions";
 /// loaded, 24 % full (417 MB; 108 MB rebuilt), and the map of a week's
 /// sessions of one organization read 15 000 pages (25.6 ms; 13.1 ms rebuilt).
 pub async fn compact_sessions(conn: &mut PgConnection) -> sqlx::Result<(i64, i64)> {
-    let before: i64 = sqlx::query_scalar("select pg_total_relation_size($1::regclass)").bind(SESSIONS).fetch_one(&mut *conn).await?;
+    let size = "select pg_total_relation_size($1::regclass)";
+    let before: i64 = sqlx::query_scalar(size).bind(quoted(SESSIONS)).fetch_one(&mut *conn).await?;
     rebuild_indexes(conn, SESSIONS).await?;
     let after = note_compaction(conn, SESSIONS, before).await?;
     Ok((before, after))
