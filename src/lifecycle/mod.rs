@@ -8,8 +8,8 @@
 //! and raises failures as events in the `vigil` environment, rebuilds the
 //! indexes of a month that has ended and, once a day, the sessions'
 //! ([`compact`]), and deletes the quarter-hour counts by type and the hourly
-//! counts of words that are past their days (rollups, not events). [`health`] says how well all of this is kept. SQL is in
-//! `store::retention`.
+//! counts of words that are past their days (rollups, not events). [`health`]
+//! says how well all of this is kept. SQL is in `store::retention`.
 
 mod archive;
 pub mod compact;

@@ -105,10 +105,7 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
             push_conditions(&mut q, filter);
         }
         Source::QuarterHourly | Source::Hourly | Source::WordHourly(_) | Source::WordQuarterly(_) => {
-            let time = match source {
-                Source::QuarterHourly | Source::WordQuarterly(_) => "quarter",
-                _ => "hour",
-            };
+            let time = if matches!(source, Source::QuarterHourly | Source::WordQuarterly(_)) { "quarter" } else { "hour" };
             let bar = bucket(time, bucket_seconds);
             q.push(format!("select {bar} as bucket, environment, {key} as key, events from {table} where {time} >= "))
                 .push_bind(from);
@@ -116,6 +113,7 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
                 q.push(format!(" and {time} < ")).push_bind(to);
             }
             if matches!(source, Source::WordQuarterly(_)) {
+                // The hours around the quarters: what the index of the hourly rows bounds.
                 q.push(" and hour >= ").push_bind(from.duration_trunc(chrono::TimeDelta::hours(1)).unwrap_or(from));
                 if let Some(to) = to {
                     q.push(" and hour < ").push_bind(to);
@@ -335,7 +333,7 @@ impl Source {
     /// `TERM_HOURS_DAYS`; the coarse quarter-hour counts always).
     fn for_counts(filter: &EventFilter, span: Span, split: Split, now: DateTime<Utc>) -> Source {
         match Source::for_span(filter, span) {
-            Source::WordDaily(_) | Source::WordHourly(_) | Source::WordQuarterly(_) if split != Split::Category => Source::Events,
+            source if source.word().is_some() && split != Split::Category => Source::Events,
             Source::WordHourly(_) | Source::WordQuarterly(_) if span.from < term_hours_since(now) => Source::Events,
             Source::QuarterHourly if !reads_coarse(filter, split) && span.from < quarter_counts_since(now) => Source::Events,
             source => source,

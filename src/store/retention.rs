@@ -287,10 +287,11 @@ pub fn quarter_counts_since(now: DateTime<Utc>) -> DateTime<Utc> {
 /// Days of hourly counts of words (`term_counts_hourly`) that are kept: they
 /// answer charts of one word with bars of hours (ranges of 36 hours to 8
 /// days), the last 7 days among them, and with their counts per quarter hour
-/// bars of 15 minutes (ranges of 6 to 24 hours), the last 24 hours among them. Written and deleted as the quarter-hour
-/// counts by type are ([`QUARTER_COUNTS_DAYS`]); such a chart of an older
-/// day counts its events instead. ≈1.2 rows per event, ten times the daily
-/// counts of words, hence days rather than months.
+/// bars of 15 minutes (ranges of 6 to 24 hours), the last 24 hours among
+/// them. Written and deleted as the quarter-hour counts by type are
+/// ([`QUARTER_COUNTS_DAYS`]); such a chart of an older day counts its events
+/// instead. ≈1.2 rows per event, ten times the daily counts of words, hence
+/// days rather than months.
 pub const TERM_HOURS_DAYS: i64 = 8;
 
 /// From when on the hourly counts of words are whole.
