@@ -79,66 +79,17 @@ pub struct Count {
 /// The filter's events counted per bar of the span, environment and `split`,
 /// from the coarsest rollup that answers exactly (as of `now`).
 pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Split, now: DateTime<Utc>) -> sqlx::Result<Vec<Count>> {
-    let Span { from, to, bucket_seconds } = span;
-    let coarse = reads_coarse(filter, split);
     let source = Source::for_counts(filter, span, split, now);
-    let table = match (&source, coarse) {
-        (Source::Events, _) => "events",
-        (Source::QuarterHourly, true) => "event_counts_quarter_coarse",
-        (Source::QuarterHourly, false) => "event_counts_quarter",
-        (Source::Hourly, true) => "event_counts_coarse",
-        (Source::Hourly, false) => "event_counts",
-        (Source::Daily, true) => "event_counts_daily_coarse",
-        (Source::Daily, false) => "event_counts_daily",
-        (Source::ActorDaily, _) => "actor_counts_daily",
-        (Source::WordDaily(_), _) => "term_counts_daily",
-        (Source::WordHourly(_), _) => "term_counts_hourly",
-        (Source::WordQuarterly(_), _) => WORD_QUARTERS,
-    };
-    let key = split.column();
+    let table = source.table(reads_coarse(filter, split));
     let mut q = QueryBuilder::<Postgres>::new("select bucket, environment, key, sum(events)::int8 as events from (");
-    match source {
-        Source::Events => {
-            let bar = bucket("occurred_at", bucket_seconds);
-            q.push(format!("select {bar} as bucket, environment, {key} as key, count(*) as events from {table} where true"));
-            push_span(&mut q, from, to);
-            push_conditions(&mut q, filter);
-        }
+    match &source {
+        Source::Events => push_event_counts(&mut q, filter, span, split),
         Source::QuarterHourly | Source::Hourly | Source::WordHourly(_) | Source::WordQuarterly(_) => {
-            let time = if matches!(source, Source::QuarterHourly | Source::WordQuarterly(_)) { "quarter" } else { "hour" };
-            let bar = bucket(time, bucket_seconds);
-            q.push(format!("select {bar} as bucket, environment, {key} as key, events from {table} where {time} >= "))
-                .push_bind(from);
-            if let Some(to) = to {
-                q.push(format!(" and {time} < ")).push_bind(to);
-            }
-            if matches!(source, Source::WordQuarterly(_)) {
-                // The hours around the quarters: what the index of the hourly rows bounds.
-                q.push(" and hour >= ").push_bind(from.duration_trunc(chrono::TimeDelta::hours(1)).unwrap_or(from));
-                if let Some(to) = to {
-                    q.push(" and hour < ").push_bind(to);
-                }
-            }
-            push_word(&mut q, &source);
-            push_dimension_conditions(&mut q, filter);
+            push_timed_counts(&mut q, table, &source, filter, span, split)
         }
-        Source::Daily | Source::ActorDaily | Source::WordDaily(_) => {
-            let bar = bucket("(day::timestamp at time zone 'UTC')", bucket_seconds);
-            q.push(format!("select {bar} as bucket, environment, {key} as key, events from {table} where day >= "))
-                .push_bind(from.date_naive());
-            if let Some(to) = to {
-                q.push(" and day < ").push_bind(to.date_naive());
-            }
-            if let Some(user) = &filter.user {
-                push_user(&mut q, user);
-            }
-            push_word(&mut q, &source);
-            push_dimension_conditions(&mut q, filter);
-        }
+        Source::Daily | Source::ActorDaily | Source::WordDaily(_) => push_daily_counts(&mut q, table, &source, filter, span, split),
     }
-    if source == Source::Events {
-        q.push(" group by 1, 2, 3");
-    } else if underived_may_count(pool, filter).await? {
+    if source != Source::Events && underived_may_count(pool, filter).await? {
         push_underived(&mut q, filter, span, split);
     }
     q.push(") counted group by 1, 2, 3");
@@ -153,6 +104,53 @@ pub async fn counts(pool: &PgPool, filter: &EventFilter, span: Span, split: Spli
         query.fetch_all(pool).await?
     };
     decoded(&rows)
+}
+
+/// The events of the span counted per bar, environment and split value.
+fn push_event_counts(q: &mut QueryBuilder<'_, Postgres>, filter: &EventFilter, span: Span, split: Split) {
+    let bar = bucket("occurred_at", span.bucket_seconds);
+    let key = split.column();
+    q.push(format!("select {bar} as bucket, environment, {key} as key, count(*) as events from events where true"));
+    push_span(q, span.from, span.to);
+    push_conditions(q, filter);
+    q.push(" group by 1, 2, 3");
+}
+
+/// The rows of a rollup by hour or quarter hour (`table`) in the span.
+fn push_timed_counts(q: &mut QueryBuilder<'_, Postgres>, table: &str, source: &Source, filter: &EventFilter, span: Span, split: Split) {
+    let Span { from, to, bucket_seconds } = span;
+    let time = if matches!(source, Source::QuarterHourly | Source::WordQuarterly(_)) { "quarter" } else { "hour" };
+    let bar = bucket(time, bucket_seconds);
+    let key = split.column();
+    q.push(format!("select {bar} as bucket, environment, {key} as key, events from {table} where {time} >= ")).push_bind(from);
+    if let Some(to) = to {
+        q.push(format!(" and {time} < ")).push_bind(to);
+    }
+    if matches!(source, Source::WordQuarterly(_)) {
+        // The hours around the quarters: what the index of the hourly rows bounds.
+        q.push(" and hour >= ").push_bind(from.duration_trunc(chrono::TimeDelta::hours(1)).unwrap_or(from));
+        if let Some(to) = to {
+            q.push(" and hour < ").push_bind(to);
+        }
+    }
+    push_word(q, source);
+    push_dimension_conditions(q, filter);
+}
+
+/// The rows of a rollup by day (`table`) in the span.
+fn push_daily_counts(q: &mut QueryBuilder<'_, Postgres>, table: &str, source: &Source, filter: &EventFilter, span: Span, split: Split) {
+    let bar = bucket("(day::timestamp at time zone 'UTC')", span.bucket_seconds);
+    let key = split.column();
+    q.push(format!("select {bar} as bucket, environment, {key} as key, events from {table} where day >= "))
+        .push_bind(span.from.date_naive());
+    if let Some(to) = span.to {
+        q.push(" and day < ").push_bind(to.date_naive());
+    }
+    if let Some(user) = &filter.user {
+        push_user(q, user);
+    }
+    push_word(q, source);
+    push_dimension_conditions(q, filter);
 }
 
 /// The hourly counts of words as a row per quarter hour (`quarters[k]`
@@ -318,6 +316,24 @@ enum Source {
 }
 
 impl Source {
+    /// What the counts are read from: the coarse rollups (environment ×
+    /// organization × category) when `coarse`.
+    fn table(&self, coarse: bool) -> &'static str {
+        match (self, coarse) {
+            (Source::Events, _) => "events",
+            (Source::QuarterHourly, true) => "event_counts_quarter_coarse",
+            (Source::QuarterHourly, false) => "event_counts_quarter",
+            (Source::Hourly, true) => "event_counts_coarse",
+            (Source::Hourly, false) => "event_counts",
+            (Source::Daily, true) => "event_counts_daily_coarse",
+            (Source::Daily, false) => "event_counts_daily",
+            (Source::ActorDaily, _) => "actor_counts_daily",
+            (Source::WordDaily(_), _) => "term_counts_daily",
+            (Source::WordHourly(_), _) => "term_counts_hourly",
+            (Source::WordQuarterly(_), _) => WORD_QUARTERS,
+        }
+    }
+
     /// The word a rollup of words is read for.
     fn word(&self) -> Option<&str> {
         match self {

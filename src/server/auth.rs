@@ -19,7 +19,7 @@ use tower_sessions::Session;
 
 use crate::audit::{self, Activity, Actor};
 use crate::error::ApiError;
-use crate::model::{Category, Outcome, Role};
+use crate::model::{Category, ConsoleUser, Outcome, Role};
 use crate::auth::{client_ip, hash_password, random_token, verify_password, Principal, ADMIN_API_PREFIX};
 use crate::state::AppState;
 use crate::store::access::{self, NewConsoleSession};
@@ -263,8 +263,30 @@ pub async fn sign_in(
         return Ok(refused(&headers, true, &next));
     }
     let found = access::user_for_sign_in(&state.pool, &email).await?;
-    let password = form.password;
-    let check = tokio::task::spawn_blocking(move || match found {
+    let user = match check_password(found, form.password).await {
+        Ok(user) => user,
+        Err(reason) => {
+            audit::record(&state, &actor, failed(reason)).await;
+            return Ok(refused(&headers, false, &next));
+        }
+    };
+    let session_id = open_console_session(&state, &session, &actor, &user).await?;
+    actor.user_id = Some(user.id);
+    actor.role = Some(user.role.as_str().into());
+    actor.session_id = Some(session_id);
+    audit::record(&state, &actor, Activity::new("session.sign_in", Category::Session)).await;
+
+    if wants_json(&headers) {
+        return Ok(Json(json!({"signed_in": user.email, "role": user.role.as_str()})).into_response());
+    }
+    Ok(Redirect::to(&next).into_response())
+}
+
+/// The user signing in with `password`, or why not (for Vigil's own audit
+/// event; the person signing in only learns that it failed). As slow for an
+/// unknown e-mail as for a known one.
+async fn check_password(found: Option<(ConsoleUser, String)>, password: String) -> Result<ConsoleUser, &'static str> {
+    tokio::task::spawn_blocking(move || match found {
         None => {
             verify_nothing(&password);
             Err("unknown e-mail")
@@ -276,15 +298,13 @@ pub async fn sign_in(
         },
     })
     .await
-    .unwrap_or(Err("password check failed"));
-    let user = match check {
-        Ok(user) => user,
-        Err(reason) => {
-            audit::record(&state, &actor, failed(reason)).await;
-            return Ok(refused(&headers, false, &next));
-        }
-    };
+    .unwrap_or(Err("password check failed"))
+}
 
+/// Store a console session for `user` signing in as `actor` and put its id in
+/// the cookie's record, under a new cookie id (so an id planted before cannot
+/// ride along). Returns the console session's id.
+async fn open_console_session(state: &AppState, session: &Session, actor: &Actor, user: &ConsoleUser) -> Result<String, ApiError> {
     let session_id = random_token(32);
     let client_info = state
         .pipeline
@@ -300,18 +320,9 @@ pub async fn sign_in(
         client_info,
     };
     access::create_console_session(&state.pool, &record).await?;
-    // A new cookie id at sign-in, so an id planted before cannot ride along.
     session.cycle_id().await?;
     session.insert(SESSION_KEY, &session_id).await?;
-    actor.user_id = Some(user.id);
-    actor.role = Some(user.role.as_str().into());
-    actor.session_id = Some(session_id);
-    audit::record(&state, &actor, Activity::new("session.sign_in", Category::Session)).await;
-
-    if wants_json(&headers) {
-        return Ok(Json(json!({"signed_in": user.email, "role": user.role.as_str()})).into_response());
-    }
-    Ok(Redirect::to(&next).into_response())
+    Ok(session_id)
 }
 
 /// `POST /logout`: end this console session.
