@@ -67,7 +67,13 @@ pub async fn filter_options(
     push_names_scope(&mut q, filter);
     q.push(" order by n.last_seen desc limit 1) n on true order by 1, 4 desc");
     let rows: Vec<(String, String, String, i64)> = q.build_query_as().fetch_all(pool).await?;
+    let mut options = grouped(rows);
+    options.users = recent_users(pool, filter).await?;
+    Ok(options)
+}
 
+/// The options of each dimension from rows of (dimension, value, label, events).
+fn grouped(rows: Vec<(String, String, String, i64)>) -> FilterOptions {
     let mut options = FilterOptions::default();
     for (dimension, value, label, events) in rows {
         let list = match dimension.as_str() {
@@ -80,8 +86,7 @@ pub async fn filter_options(
         };
         list.push(FilterOption { value, label, events });
     }
-    options.users = recent_users(pool, filter).await?;
-    Ok(options)
+    options
 }
 
 /// Events per dimension and value over `days`.
