@@ -22,6 +22,9 @@ test("the Data page shows purge health and sets an environment's retention", asy
   await open(page, "/settings/data");
   await expect(page.locator(".purge-health")).toContainText("Purge health");
   await expect(page.locator(".purge-health")).toContainText("Created ahead");
+  // No error yet: "none", not in the colour of an error.
+  await expect(page.locator(".purge-health dd", { hasText: /^none$/ }).first()).toBeVisible();
+  await expect(page.locator(".purge-health dd.bad")).toHaveCount(0);
   const row = page.locator(`tr[data-environment="${env}"]`);
   await expect(row).toContainText("400 days");
   await expect(row).toContainText("default");

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{drop_after, periods};
-use crate::model::{EnvironmentRetention, PartitionState, PurgeHealth};
+use crate::model::{EnvironmentRetention, PartitionState, PurgeHealth, PurgeRun};
 use crate::state::AppState;
 use crate::store::retention;
 
@@ -19,9 +19,8 @@ pub async fn health(state: &AppState, now: DateTime<Utc>) -> sqlx::Result<PurgeH
     let runs = retention::recent_runs(&state.pool, RECENT_RUNS).await?;
     let consecutive_failures = runs.iter().take_while(|r| r.ok == Some(false)).count() as i64;
     let last_error = runs.iter().find_map(|r| r.error.clone());
-    let every = chrono::Duration::minutes(state.config.lifecycle.purge_minutes as i64);
     let last_run = runs.into_iter().next();
-    let next_run = Some(last_run.as_ref().map_or(now, |r| r.started_at + every));
+    let next_run = next_run(state.config.lifecycle.purge_minutes, last_run.as_ref(), now);
     let status = if consecutive_failures > 0 {
         "failing"
     } else if environments.iter().any(|e| e.overdue_days > 0) || partitions.iter().any(|p| p.pending) {
@@ -41,6 +40,13 @@ pub async fn health(state: &AppState, now: DateTime<Utc>) -> sqlx::Result<PurgeH
         archives: retention::archives(&state.pool).await?,
         archive_dir: state.config.lifecycle.archive_dir.as_ref().map(|d| d.display().to_string()),
     })
+}
+
+/// When the next scheduled run starts: none when runs are not scheduled
+/// (`VIGIL_PURGE_MINUTES` is 0), soon after start when none has run.
+fn next_run(purge_minutes: u64, last_run: Option<&PurgeRun>, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let every = chrono::Duration::minutes(i64::try_from(purge_minutes).ok().filter(|m| *m > 0)?);
+    Some(last_run.map_or(now, |r| r.started_at + every))
 }
 
 /// Each environment's period, oldest event, and how overdue it is.
@@ -88,4 +94,19 @@ async fn partitions(state: &AppState, now: DateTime<Utc>, period: &impl Fn(&str)
             }
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_run_follows_the_last_and_there_is_none_when_runs_are_off() {
+        let now = DateTime::parse_from_rfc3339("2026-12-05T10:00:00Z").unwrap().with_timezone(&Utc);
+        let last = PurgeRun { started_at: now - chrono::Duration::minutes(20), ..PurgeRun::default() };
+        assert_eq!(next_run(60, Some(&last), now), Some(now + chrono::Duration::minutes(40)));
+        assert_eq!(next_run(60, None, now), Some(now));
+        assert_eq!(next_run(0, Some(&last), now), None);
+        assert_eq!(next_run(0, None, now), None);
+    }
 }

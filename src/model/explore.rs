@@ -120,18 +120,21 @@ pub fn count_label(n: i64) -> String {
     match n {
         n if n >= 1_000_000 => format!("about {:.1} M", n as f64 / 1e6),
         n if n >= 100_000 => format!("about {} k", (n + 500) / 1000),
-        n => {
-            let digits = n.to_string();
-            let mut out = String::new();
-            for (i, c) in digits.chars().enumerate() {
-                if i > 0 && (digits.len() - i) % 3 == 0 {
-                    out.push(',');
-                }
-                out.push(c);
-            }
-            out
-        }
+        n => thousands(n),
     }
+}
+
+/// A count exactly, its digits in groups of three: "10,305,014".
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = if n < 0 { String::from("-") } else { String::new() };
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -164,5 +167,8 @@ mod tests {
         assert_eq!(count_label(12_345), "12,345");
         assert_eq!(count_label(250_400), "about 250 k");
         assert_eq!(count_label(1_234_567), "about 1.2 M");
+        assert_eq!(thousands(10_305_014), "10,305,014");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(-1_500), "-1,500");
     }
 }

@@ -13,7 +13,7 @@ use crate::api::compare_environments;
 use crate::components::errors::error_list;
 use crate::components::line_chart::LineChart;
 use crate::components::navigation::{live_view, navigator, range_select, url_query};
-use crate::model::{count_label, share, ChartOption, CompareView, Comparison, OnlyIn, TargetStates};
+use crate::model::{count_label, share, thousands, ChartOption, CompareView, Comparison, OnlyIn, TargetStates};
 
 #[component]
 pub fn ComparePage() -> impl IntoView {
@@ -150,7 +150,7 @@ fn TypeTable(view: CompareView, comparison: Comparison) -> impl IntoView {
                 .zip(&row.counts)
                 .zip(&comparison.totals)
                 .map(|((env, n), total)| {
-                    let text = if view.share { format!("{n} ({:.1} %)", share(*n, *total) * 100.0) } else { n.to_string() };
+                    let text = if view.share { format!("{} ({:.1} %)", thousands(*n), share(*n, *total) * 100.0) } else { thousands(*n) };
                     let href = view.explorer_href(env, "type", &row.event_type);
                     view! { <td class="num"><a href=href>{text}</a></td> }
                 })

@@ -10,7 +10,7 @@ use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, time_or_never, SettingsHead};
 use crate::components::time::Time;
-use crate::model::{EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule};
+use crate::model::{count_label, EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule};
 
 /// Bytes as people read them: 1.4 MB.
 fn size(bytes: i64) -> String {
@@ -80,14 +80,26 @@ fn PurgeSummary(health: PurgeHealth, now: chrono::DateTime<chrono::Utc>) -> impl
             <h2>"Purge health " <span class=badge>{health.status.clone()}</span></h2>
             <div class="facts"><dl>
                 <dt>"Last run"</dt><dd>{time_or_never(last.as_ref().map(|r| r.started_at), now)}" "{last_result}</dd>
-                <dt>"Next run"</dt><dd>{time_or_never(health.next_run, now)}</dd>
+                <dt>"Next run"</dt><dd>{match health.next_run {
+                    Some(at) => view! { <Time at now/> }.into_any(),
+                    None => "not scheduled (VIGIL_PURGE_MINUTES is 0)".into_any(),
+                }}</dd>
                 <dt>"Failures in a row"</dt><dd class=failures_class>{health.consecutive_failures}</dd>
-                <dt>"Last error"</dt><dd class="bad">{health.last_error.clone().unwrap_or_else(|| "none".into())}</dd>
-                <dt>"Pending drop"</dt><dd>{health.pending().map(|p| p.name.clone()).collect::<Vec<_>>().join(", ")}</dd>
-                <dt>"Created ahead"</dt><dd>{health.ahead().map(|p| p.name.clone()).collect::<Vec<_>>().join(", ")}</dd>
+                <dt>"Last error"</dt>{match health.last_error.clone() {
+                    Some(error) => view! { <dd class="bad">{error}</dd> }.into_any(),
+                    None => view! { <dd>"none"</dd> }.into_any(),
+                }}
+                <dt>"Pending drop"</dt><dd>{names_or_none(health.pending())}</dd>
+                <dt>"Created ahead"</dt><dd>{names_or_none(health.ahead())}</dd>
             </dl></div>
         </section>
     }
+}
+
+/// The partitions' names, or "none".
+fn names_or_none<'a>(partitions: impl Iterator<Item = &'a PartitionState>) -> String {
+    let names: Vec<&str> = partitions.map(|p| p.name.as_str()).collect();
+    if names.is_empty() { "none".into() } else { names.join(", ") }
 }
 
 #[component]
@@ -149,7 +161,7 @@ fn PartitionsTable(partitions: Vec<PartitionState>, now: chrono::DateTime<chrono
                         view! {
                             <tr data-partition=p.name.clone()>
                                 <td>{p.from.format("%Y-%m").to_string()}<span class="sub">{p.name.clone()}</span></td>
-                                <td>{p.rows}</td>
+                                <td>{count_label(p.rows)}</td>
                                 <td>{size(p.bytes)}</td>
                                 <td>{p.environments.join(", ")}</td>
                                 <td class="time">{match p.drop_after {

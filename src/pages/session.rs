@@ -12,7 +12,7 @@ use crate::components::errors::{ErrorMessage, NotFound};
 use crate::components::facts::Facts;
 use crate::components::timeline::TimelineItem;
 use crate::components::world_map::WorldMap;
-use crate::model::{absolute_time, impossible_travel, Charted};
+use crate::model::{absolute_time, impossible_travel, thousands, Charted};
 
 #[component]
 pub fn SessionPage() -> impl IntoView {
@@ -46,7 +46,7 @@ pub fn SessionPage() -> impl IntoView {
                                                 ("Coordinates", client.latitude.zip(client.longitude).map(|(a, b)| format!("{a:.3}, {b:.3}")))]/>
                                 <Facts title="Session" facts=vec![("Id", Some(s.session_id.clone())), ("Started", Some(absolute_time(s.started_at))),
                                                 ("Last seen", Some(absolute_time(s.last_seen))), ("Ended", s.ended_at.map(absolute_time)),
-                                                ("Events", Some(s.events.to_string()))]/>
+                                                ("Events", Some(thousands(s.events)))]/>
                             </div>
                             {(!v.path.is_empty()).then(|| {
                                 let legs = v.path.windows(2).filter(|p| impossible_travel(&p[0], &p[1])).count();

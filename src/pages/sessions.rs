@@ -12,7 +12,7 @@ use crate::components::errors::error_list;
 use crate::components::time::{Time, TimeZoneNote};
 use crate::components::world_map::WorldMap;
 use crate::model::{
-    flag_label, is_first_page, path_segment, with_query_pair, Charted, FilterOption, SessionFilter, SessionSummary, FLAGS, SESSION_PAGE_LIMIT,
+    flag_label, is_first_page, path_segment, thousands, with_query_pair, Charted, FilterOption, SessionFilter, SessionSummary, FLAGS, SESSION_PAGE_LIMIT,
 };
 
 #[component]
@@ -174,7 +174,7 @@ fn SessionTable(sessions: Vec<SessionSummary>, now: chrono::DateTime<chrono::Utc
                     <th scope="col">"IP"</th>
                     <th scope="col">"Location"</th>
                     <th scope="col">"Flags"</th>
-                    <th scope="col">"Events"</th>
+                    <th scope="col" class="num">"Events"</th>
                 </tr>
             </thead>
             <tbody>
@@ -194,7 +194,7 @@ fn SessionTable(sessions: Vec<SessionSummary>, now: chrono::DateTime<chrono::Utc
                             <td class="ip">{s.ip.clone().unwrap_or_default()}</td>
                             <td class="place">{s.place.clone().unwrap_or_default()}</td>
                             <td class="flags"><Flags flags=s.flags.clone()/></td>
-                            <td>{s.events}</td>
+                            <td class="num">{thousands(s.events)}</td>
                         </tr>
                     }
                 }).collect_view()}

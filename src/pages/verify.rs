@@ -12,7 +12,7 @@ use crate::api::{seal_status, RunVerification};
 use crate::components::copy_button::CopyButton;
 use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, time_or_never};
-use crate::model::{IntegrityStatus, VerifyReport};
+use crate::model::{thousands, IntegrityStatus, VerifyReport};
 
 #[component]
 pub fn VerifyPage() -> impl IntoView {
@@ -40,7 +40,7 @@ pub fn VerifyPage() -> impl IntoView {
 }
 
 fn events(n: i64) -> String {
-    if n == 1 { "1 event".into() } else { format!("{n} events") }
+    if n == 1 { "1 event".into() } else { format!("{} events", thousands(n)) }
 }
 
 #[component]
@@ -49,7 +49,7 @@ fn SealFacts(status: IntegrityStatus, now: chrono::DateTime<chrono::Utc>) -> imp
         <section class="panel facts seal-facts" data-unsealed=status.unsealed_events.to_string()><dl>
             <dt>"Public key"</dt>
             <dd><code class="hash">{status.public_key.clone()}</code><CopyButton text=status.public_key.clone()/></dd>
-            <dt>"Sealed"</dt><dd>{format!("{} in {} chain entries", events(status.sealed_events), status.chain_entries)}</dd>
+            <dt>"Sealed"</dt><dd>{format!("{} in {} chain entries", events(status.sealed_events), thousands(status.chain_entries))}</dd>
             <dt>"Newest checkpoint"</dt><dd>{time_or_never(status.last_checkpoint.map(|(_, at)| at), now)}</dd>
             <dt>"Not sealed yet"</dt><dd>{events(status.unsealed_events)}</dd>
             <dt>"Checkpoint log"</dt><dd><code>{status.checkpoint_log.clone()}</code>{format!(" (every {} s)", status.checkpoint_seconds)}</dd>
