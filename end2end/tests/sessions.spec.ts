@@ -68,6 +68,9 @@ test("a session page shows its device, location and timeline, linking to events"
   await expect(page).toHaveURL(new RegExp(`/sessions/tokyo-${tag}`));
   await expect(page.getByRole("heading", { name: "Device" })).toBeVisible();
   await expect(page.locator(".facts", { hasText: "Location" })).toContainText("Tokyo");
+  // Start and last seen as every time is shown: relative, and absolute in the reader's zone.
+  await expect(page.locator(".session-facts time .relative").first()).toBeVisible();
+  expect(await page.locator(".session-facts time").count()).toBeGreaterThanOrEqual(2);
   const timeline = page.locator(".session-timeline li");
   await expect(timeline).toHaveCount(2);
   await expect(timeline.nth(0)).toContainText("session.sign_in");
@@ -75,6 +78,7 @@ test("a session page shows its device, location and timeline, linking to events"
   await expect(page).toHaveURL(/\/events\//);
   await expect(page.locator(".facts", { hasText: "Where" })).toContainText("Tokyo");
   await expect(page.locator(".facts", { hasText: "Where" })).toContainText("Chrome 131 on Windows 10 (desktop)");
+  await expect(page.locator(".facts", { hasText: "When" }).locator("time")).toHaveCount(2);
 });
 
 test("the sessions list pages through every session: older, back, newest", async ({ page, request }) => {

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use crate::components::copy_button::CopyButton;
 use crate::components::facts::Facts;
 use crate::components::time::Time;
-use crate::model::{absolute_time, path_segment, Change, EventDetail};
+use crate::model::{path_segment, Change, EventDetail};
 
 #[component]
 pub fn EventSections(event: EventDetail, now: chrono::DateTime<chrono::Utc>, compact: bool) -> impl IntoView {
@@ -61,7 +61,7 @@ pub fn EventSections(event: EventDetail, now: chrono::DateTime<chrono::Utc>, com
                         <dt>"Occurred"</dt>
                         <dd><Time at=s.occurred_at now/></dd>
                         <dt>"Received"</dt>
-                        <dd>{absolute_time(event.received_at)}</dd>
+                        <dd><Time at=event.received_at now/></dd>
                         <dt>"Sequence"</dt>
                         <dd>{event.seq}</dd>
                     </dl>

@@ -10,9 +10,10 @@ use crate::api::session_page;
 use crate::components::badges::{Flags, StatusBadge};
 use crate::components::errors::{ErrorMessage, NotFound};
 use crate::components::facts::Facts;
+use crate::components::time::Time;
 use crate::components::timeline::TimelineItem;
 use crate::components::world_map::WorldMap;
-use crate::model::{absolute_time, impossible_travel, thousands, Charted};
+use crate::model::{impossible_travel, thousands, Charted};
 
 #[component]
 pub fn SessionPage() -> impl IntoView {
@@ -44,9 +45,16 @@ pub fn SessionPage() -> impl IntoView {
                                                 ("Machine", s.machine_id.clone())]/>
                                 <Facts title="Location" facts=vec![("IP address", s.ip.clone()), ("Place", client.location_label()), ("Reported place", client.reported_label()), ("Time zone", client.time_zone.clone()),
                                                 ("Coordinates", client.latitude.zip(client.longitude).map(|(a, b)| format!("{a:.3}, {b:.3}")))]/>
-                                <Facts title="Session" facts=vec![("Id", Some(s.session_id.clone())), ("Started", Some(absolute_time(s.started_at))),
-                                                ("Last seen", Some(absolute_time(s.last_seen))), ("Ended", s.ended_at.map(absolute_time)),
-                                                ("Events", Some(thousands(s.events)))]/>
+                                <section class="facts session-facts">
+                                    <h3>"Session"</h3>
+                                    <dl>
+                                        <dt>"Id"</dt><dd>{s.session_id.clone()}</dd>
+                                        <dt>"Started"</dt><dd><Time at=s.started_at now/></dd>
+                                        <dt>"Last seen"</dt><dd><Time at=s.last_seen now/></dd>
+                                        {s.ended_at.map(|at| view! { <dt>"Ended"</dt><dd><Time at now/></dd> })}
+                                        <dt>"Events"</dt><dd>{thousands(s.events)}</dd>
+                                    </dl>
+                                </section>
                             </div>
                             {(!v.path.is_empty()).then(|| {
                                 let legs = v.path.windows(2).filter(|p| impossible_travel(&p[0], &p[1])).count();
