@@ -155,8 +155,7 @@ pub async fn compact(database: DatabaseConfig) -> anyhow::Result<()> {
     }
     let mb = |bytes: i64| bytes as f64 / 1e6;
     let report = |done: compact::Compaction| {
-        let saved = done.bytes_before - done.bytes_after;
-        println!("  {:.0} MB → {:.0} MB ({:.0} MB saved) in {:.1} s", mb(done.bytes_before), mb(done.bytes_after), mb(saved), done.seconds);
+        println!("  {:.0} MB → {:.0} MB ({:.0} MB saved) in {:.1} s", mb(done.bytes_before), mb(done.bytes_after), mb(done.saved()), done.seconds);
     };
     for partition in &due {
         println!("Compacting {} ({} events, {:.0} MB)…", partition.name, partition.rows, mb(partition.bytes));

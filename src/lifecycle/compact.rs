@@ -32,6 +32,18 @@ pub struct Compaction {
     pub seconds: f64,
 }
 
+impl Compaction {
+    /// A rebuild of `what` started at `started`, with its size before and after.
+    fn done(what: &str, started: Instant, (bytes_before, bytes_after): (i64, i64)) -> Compaction {
+        Compaction { what: what.to_string(), bytes_before, bytes_after, seconds: started.elapsed().as_secs_f64() }
+    }
+
+    /// The bytes the rebuild saved.
+    pub fn saved(&self) -> i64 {
+        self.bytes_before - self.bytes_after
+    }
+}
+
 /// The partitions due for a rebuild at `now`, newest month first: ended at
 /// least [`SETTLE`] ago, with rows, and never rebuilt or grown by more than
 /// [`REGROWTH`] since.
@@ -51,21 +63,15 @@ pub async fn compact(owner: &PgPool, partition: &Partition) -> anyhow::Result<Co
     let started = Instant::now();
     let mut conn = owner.acquire().await?;
     let bytes_after = retention::compact_partition(&mut conn, partition).await?;
-    Ok(Compaction {
-        what: partition.name.clone(),
-        bytes_before: partition.bytes,
-        bytes_after,
-        seconds: started.elapsed().as_secs_f64(),
-    })
+    Ok(Compaction::done(&partition.name, started, (partition.bytes, bytes_after)))
 }
 
 /// Rebuild the indexes of the id ledger and the rollups (after a month's).
 pub async fn compact_growing_tables(owner: &PgPool) -> anyhow::Result<Compaction> {
     let started = Instant::now();
     let mut conn = owner.acquire().await?;
-    let (bytes_before, bytes_after) = retention::compact_growing_tables(&mut conn).await?;
-    let what = "the id ledger and the rollups".to_string();
-    Ok(Compaction { what, bytes_before, bytes_after, seconds: started.elapsed().as_secs_f64() })
+    let sizes = retention::compact_growing_tables(&mut conn).await?;
+    Ok(Compaction::done("the id ledger and the rollups", started, sizes))
 }
 
 /// Whether the sessions' indexes, last rebuilt at `last` (if ever), are due
@@ -78,9 +84,8 @@ pub fn sessions_due(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
 pub async fn compact_sessions(owner: &PgPool) -> anyhow::Result<Compaction> {
     let started = Instant::now();
     let mut conn = owner.acquire().await?;
-    let (bytes_before, bytes_after) = retention::compact_sessions(&mut conn).await?;
-    let what = retention::SESSIONS.to_string();
-    Ok(Compaction { what, bytes_before, bytes_after, seconds: started.elapsed().as_secs_f64() })
+    let sizes = retention::compact_sessions(&mut conn).await?;
+    Ok(Compaction::done(retention::SESSIONS, started, sizes))
 }
 
 #[cfg(test)]

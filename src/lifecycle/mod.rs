@@ -148,8 +148,8 @@ async fn compact_newest(state: &AppState, now: DateTime<Utc>, run: &mut PurgeRun
     };
     let month = compact::compact(&state.owner, &partition).await.map_err(|e| e.context(partition.name.clone()))?;
     let growing = compact::compact_growing_tables(&state.owner).await?;
+    run.bytes_compacted += month.saved() + growing.saved();
     run.compacted.push(month.what);
-    run.bytes_compacted += month.bytes_before - month.bytes_after + growing.bytes_before - growing.bytes_after;
     Ok(())
 }
 
@@ -159,8 +159,8 @@ async fn compact_sessions(state: &AppState, now: DateTime<Utc>, run: &mut PurgeR
         return Ok(());
     }
     let sessions = compact::compact_sessions(&state.owner).await?;
+    run.bytes_compacted += sessions.saved();
     run.compacted.push(sessions.what);
-    run.bytes_compacted += sessions.bytes_before - sessions.bytes_after;
     Ok(())
 }
 

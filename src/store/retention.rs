@@ -129,10 +129,8 @@ pub const SESSIONS: &str = "sessions";
 /// loaded, 24 % full (417 MB; 108 MB rebuilt), and the map of a week's
 /// sessions of one organization read 15 000 pages (25.6 ms; 13.1 ms rebuilt).
 pub async fn compact_sessions(conn: &mut PgConnection) -> sqlx::Result<(i64, i64)> {
-    let size = "select pg_total_relation_size($1::regclass)";
-    let before: i64 = sqlx::query_scalar(size).bind(quoted(SESSIONS)).fetch_one(&mut *conn).await?;
-    rebuild_indexes(conn, SESSIONS).await?;
-    let after = note_compaction(conn, SESSIONS, before).await?;
+    let (before, after) = rebuild_measured(conn, &[SESSIONS]).await?;
+    note_compaction(conn, SESSIONS, before).await?;
     Ok((before, after))
 }
 
@@ -170,12 +168,18 @@ async fn note_compaction(conn: &mut PgConnection, table: &str, bytes_before: i64
 /// 800 MB rebuilt. Their size before and after.
 pub async fn compact_growing_tables(conn: &mut PgConnection) -> sqlx::Result<(i64, i64)> {
     let tables: Vec<&str> = std::iter::once("event_ids").chain(DERIVED_BY_TIME.map(|(table, _)| table)).collect();
+    rebuild_measured(conn, &tables).await
+}
+
+/// Rebuild the indexes of `tables` (named as in this module); their size
+/// together before and after.
+async fn rebuild_measured(conn: &mut PgConnection, tables: &[&str]) -> sqlx::Result<(i64, i64)> {
     let size = "select sum(pg_total_relation_size(t))::int8 from unnest($1::regclass[]) t";
-    let before: i64 = sqlx::query_scalar(size).bind(&tables).fetch_one(&mut *conn).await?;
-    for table in &tables {
+    let before: i64 = sqlx::query_scalar(size).bind(tables).fetch_one(&mut *conn).await?;
+    for table in tables {
         rebuild_indexes(conn, table).await?;
     }
-    let after: i64 = sqlx::query_scalar(size).bind(&tables).fetch_one(&mut *conn).await?;
+    let after: i64 = sqlx::query_scalar(size).bind(tables).fetch_one(&mut *conn).await?;
     Ok((before, after))
 }
 
