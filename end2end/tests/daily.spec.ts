@@ -84,6 +84,11 @@ test("times are shown in the time zone a user chooses, with UTC on hover", async
   const first = page.locator("tbody.event td.time time").first();
   await expect(first.locator(".absolute")).toContainText("GMT+9");
   await expect(first).toHaveAttribute("title", /UTC$/);
+
+  // A target's history says which zone its times are in (it said UTC).
+  await open(page, `/targets/app/app1`);
+  await expect(page.locator(".page-head .time-zone")).toHaveText("Times in Asia/Tokyo · UTC on hover");
+  await expect(page.locator(".history-entry time .absolute").first()).toContainText("GMT+9");
   await context.close();
 });
 

@@ -28,6 +28,8 @@ test("the Data page shows purge health and sets an environment's retention", asy
   const row = page.locator(`tr[data-environment="${env}"]`);
   await expect(row).toContainText("400 days");
   await expect(row).toContainText("default");
+  // The oldest event in the reader's zone with a relative time, as every time.
+  await expect(row.locator("td.time time")).toHaveAttribute("title", /UTC$/);
   await expect(page.locator("table.partitions tbody tr").first()).toContainText("created ahead");
 
   await row.getByLabel(`Retention of ${env}`).fill("forever");

@@ -27,9 +27,14 @@ pub fn SettingsHead() -> impl IntoView {
 
 /// A time, or "never" when there is none.
 pub fn time_or_never(at: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTime<chrono::Utc>) -> AnyView {
+    time_or(at, now, "never")
+}
+
+/// A time, or `otherwise` when there is none.
+pub fn time_or(at: Option<chrono::DateTime<chrono::Utc>>, now: chrono::DateTime<chrono::Utc>, otherwise: &'static str) -> AnyView {
     match at {
         Some(at) => view! { <Time at now/> }.into_any(),
-        None => "never".into_any(),
+        None => otherwise.into_any(),
     }
 }
 

@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use crate::api::{data_status, list_recording_rules, AddRecordingRule, DeleteRecordingRule, SetRetention};
 use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
-use crate::components::settings::{action_error, time_or_never, SettingsHead};
+use crate::components::settings::{action_error, time_or, time_or_never, SettingsHead};
 use crate::components::time::Time;
 use crate::model::{count_label, EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule};
 
@@ -45,7 +45,7 @@ pub fn DataPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 status.await.map(|(now, health)| view! {
                     <PurgeSummary health=health.clone() now/>
-                    <RetentionTable environments=health.environments.clone() default_days=health.default_days set/>
+                    <RetentionTable environments=health.environments.clone() default_days=health.default_days set now/>
                     <PartitionsTable partitions=health.partitions.clone() now/>
                     <ArchivesTable archives=health.archives.clone() folder=health.archive_dir.clone() now/>
                 })
@@ -80,10 +80,7 @@ fn PurgeSummary(health: PurgeHealth, now: chrono::DateTime<chrono::Utc>) -> impl
             <h2>"Purge health " <span class=badge>{health.status.clone()}</span></h2>
             <div class="facts"><dl>
                 <dt>"Last run"</dt><dd>{time_or_never(last.as_ref().map(|r| r.started_at), now)}" "{last_result}</dd>
-                <dt>"Next run"</dt><dd>{match health.next_run {
-                    Some(at) => view! { <Time at now/> }.into_any(),
-                    None => "not scheduled (VIGIL_PURGE_MINUTES is 0)".into_any(),
-                }}</dd>
+                <dt>"Next run"</dt><dd>{time_or(health.next_run, now, "not scheduled (VIGIL_PURGE_MINUTES is 0)")}</dd>
                 <dt>"Failures in a row"</dt><dd class=failures_class>{health.consecutive_failures}</dd>
                 <dt>"Last error"</dt>{match health.last_error.clone() {
                     Some(error) => view! { <dd class="bad">{error}</dd> }.into_any(),
@@ -103,7 +100,12 @@ fn names_or_none<'a>(partitions: impl Iterator<Item = &'a PartitionState>) -> St
 }
 
 #[component]
-fn RetentionTable(environments: Vec<EnvironmentRetention>, default_days: i32, set: ServerAction<SetRetention>) -> impl IntoView {
+fn RetentionTable(
+    environments: Vec<EnvironmentRetention>,
+    default_days: i32,
+    set: ServerAction<SetRetention>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> impl IntoView {
     view! {
         <section class="panel">
             <h2>"Retention per environment"</h2>
@@ -121,8 +123,8 @@ fn RetentionTable(environments: Vec<EnvironmentRetention>, default_days: i32, se
                                 {e.is_default.then(|| view! { <span class="sub">"default"</span> })}
                                 {e.days.is_none().then(|| view! { <span class="badge outcome-failure" title="The disk only grows">"kept forever"</span> })}
                             </td>
-                            <td>
-                                {e.oldest_event.map(crate::model::absolute_time).unwrap_or_else(|| "none".into())}
+                            <td class="time">
+                                {time_or(e.oldest_event, now, "none")}
                                 {(e.overdue_days > 0).then(|| view! { <span class="badge outcome-denied">{format!("overdue by {} days", e.overdue_days)}</span> })}
                             </td>
                             <td>
@@ -164,10 +166,7 @@ fn PartitionsTable(partitions: Vec<PartitionState>, now: chrono::DateTime<chrono
                                 <td>{count_label(p.rows)}</td>
                                 <td>{size(p.bytes)}</td>
                                 <td>{p.environments.join(", ")}</td>
-                                <td class="time">{match p.drop_after {
-                                    Some(at) => view! { <Time at now/> }.into_any(),
-                                    None => "never (an environment keeps forever)".into_any(),
-                                }}</td>
+                                <td class="time">{time_or(p.drop_after, now, "never (an environment keeps forever)")}</td>
                                 <td>
                                     <span class=if p.pending { "badge outcome-failure" } else { "badge" }>{state}</span>
                                     {p.compacted_at.map(|at| view! { <span class="sub">"indexes compacted "<Time at now/></span> })}

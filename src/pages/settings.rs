@@ -92,7 +92,7 @@ pub fn UsersPage() -> impl IntoView {
                         <tbody>
                             {users.into_iter().map(|u| { let summary = scope_summary(u.role, &u.scope); view! {
                                 <tr data-user=u.email.clone()>
-                                    <td>{u.email.clone()}<span class="sub">{format!("added {}", crate::model::absolute_time(u.created_at))}</span></td>
+                                    <td>{u.email.clone()}<span class="sub">"added "<Time at=u.created_at now/></span></td>
                                     <td>
                                         <ActionForm action=update attr:class="inline-form">
                                             <input type="hidden" name="id" value=u.id/>

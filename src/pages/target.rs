@@ -8,7 +8,7 @@ use crate::components::server_data::server_data;
 use crate::components::navigation::{url_param, url_query};
 use crate::api::target_history_page;
 use crate::components::badges::OutcomeBadge;
-use crate::components::time::Time;
+use crate::components::time::{Time, TimeZoneNote};
 use crate::model::{path_segment, query_param, query_value, EventFilter};
 
 #[component]
@@ -33,7 +33,8 @@ pub fn TargetPage() -> impl IntoView {
                         <nav class="crumbs"><a href="/events">"Events"</a> " / " <span>{title.clone()}</span></nav>
                         <div class="page-head">
                             <h1>{title}</h1>
-                            <span class="hint">"Oldest first · times in UTC"</span>
+                            <span class="hint">"Oldest first"</span>
+                            <TimeZoneNote/>
                             <a href=events_href class="button">"Show in explorer"</a>
                         </div>
                         {if h.events.is_empty() {

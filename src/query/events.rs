@@ -11,7 +11,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 
 use super::filter::{push_conditions, push_events_by_time, push_scope, push_span, query_of};
-use super::{decoded, split_page};
+use super::{decoded, split_page, InOrder};
 use crate::model::{ActorType, Category, Change, EventDetail, EventFilter, EventPage, EventSummary, EventView, Outcome, PageCursor, Scope, TargetHistory};
 
 /// The columns of `EventSummary`, as a select list over `events`.
@@ -23,7 +23,6 @@ pub(super) const SUMMARY_COLUMNS: &str = "id, occurred_at, environment, nullif(o
     app_id, coalesce(app_name, app_id) as app, host(client_ip) as client_ip, country_code";
 
 /// An event's summary as read, its text borrowed from the row it came in.
-#[derive(FromRow)]
 pub(super) struct SummaryRow<'r> {
     id: &'r str,
     occurred_at: DateTime<Utc>,
@@ -45,7 +44,37 @@ pub(super) struct SummaryRow<'r> {
     country_code: Option<&'r str>,
 }
 
-impl SummaryRow<'_> {
+impl<'r> FromRow<'r, PgRow> for SummaryRow<'r> {
+    fn from_row(row: &'r PgRow) -> sqlx::Result<Self> {
+        SummaryRow::take(&mut InOrder::new(row))
+    }
+}
+
+impl<'r> SummaryRow<'r> {
+    /// The values of [`SUMMARY_COLUMNS`], in their order.
+    fn take(c: &mut InOrder<'r>) -> sqlx::Result<Self> {
+        Ok(SummaryRow {
+            id: c.take("id")?,
+            occurred_at: c.take("occurred_at")?,
+            environment: c.take("environment")?,
+            organization_id: c.take("organization_id")?,
+            organization: c.take("organization")?,
+            event_type: c.take("event_type")?,
+            category: c.take("category")?,
+            outcome: c.take("outcome")?,
+            actor: c.take("actor")?,
+            actor_key: c.take("actor_key")?,
+            actor_email: c.take("actor_email")?,
+            target_type: c.take("target_type")?,
+            target_id: c.take("target_id")?,
+            target: c.take("target")?,
+            app_id: c.take("app_id")?,
+            app: c.take("app")?,
+            client_ip: c.take("client_ip")?,
+            country_code: c.take("country_code")?,
+        })
+    }
+
     /// The keyset position of this row.
     fn cursor(&self) -> PageCursor {
         PageCursor { occurred_at: self.occurred_at, id: self.id.to_owned() }
@@ -173,9 +202,7 @@ pub async fn has_events(pool: &PgPool) -> sqlx::Result<bool> {
 /// row it came in, and it is written straight from there: the stored JSON
 /// columns pass through as PostgreSQL gives them, with no JSON tree and no
 /// copy of a string per event (an export writes millions).
-#[derive(FromRow)]
 pub struct RawEvent<'r> {
-    #[sqlx(flatten)]
     summary: SummaryRow<'r>,
     pub(super) seq: i64,
     received_at: DateTime<Utc>,
@@ -200,6 +227,39 @@ pub struct RawEvent<'r> {
     machine_id: Option<&'r str>,
     details: Option<&'r RawValue>,
     client_info: Option<&'r RawValue>,
+}
+
+/// Read from [`SUMMARY_COLUMNS`] and [`DETAIL_COLUMNS`], in that order, first in the row.
+impl<'r> FromRow<'r, PgRow> for RawEvent<'r> {
+    fn from_row(row: &'r PgRow) -> sqlx::Result<Self> {
+        let c = &mut InOrder::new(row);
+        Ok(RawEvent {
+            summary: SummaryRow::take(c)?,
+            seq: c.take("seq")?,
+            received_at: c.take("received_at")?,
+            organization_name: c.take("organization_name")?,
+            app_name: c.take("app_name")?,
+            reason: c.take("reason")?,
+            actor_type: c.take("actor_type")?,
+            actor_id: c.take("actor_id")?,
+            actor_name: c.take("actor_name")?,
+            actor_role: c.take("actor_role")?,
+            actor_session_id: c.take("actor_session_id")?,
+            actor_api_key_id: c.take("actor_api_key_id")?,
+            target_name: c.take("target_name")?,
+            changes: c.take("changes")?,
+            request_id: c.take("request_id")?,
+            request_method: c.take("request_method")?,
+            request_path: c.take("request_path")?,
+            request_status: c.take("request_status")?,
+            request: c.take("request")?,
+            response: c.take("response")?,
+            user_agent: c.take("user_agent")?,
+            machine_id: c.take("machine_id")?,
+            details: c.take("details")?,
+            client_info: c.take("client_info")?,
+        })
+    }
 }
 
 pub(super) const DETAIL_COLUMNS: &str = "seq, received_at, organization_name, app_name, reason, actor_type, \

@@ -255,8 +255,9 @@ async fn batch_events(pool: &PgPool, filter: &EventFilter, batches: &[Batch], li
         return Ok(Vec::new());
     }
     let column = |f: fn(&Batch) -> i64| batches.iter().map(f).collect::<Vec<_>>();
-    let mut q = QueryBuilder::<Postgres>::new("select b.xid, b.batch_id, b.n, e.* from unnest(");
-    // From `events`, not `events_with_client`: `clients` gives each event its client.
+    let mut q = QueryBuilder::<Postgres>::new("select e.*, b.xid, b.batch_id, b.n from unnest(");
+    // From `events`, not `events_with_client`: `clients` gives each event its
+    // client. The event's columns first, where `RawEvent` reads them.
     q.push_bind(column(|b| b.xid))
         .push("::int8[], ")
         .push_bind(column(|b| b.batch_id))

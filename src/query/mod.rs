@@ -18,11 +18,37 @@ pub use options::{filter_options, ValueDays, ValueCounts};
 pub use sessions::{list_sessions, session_view};
 
 use sqlx::postgres::PgRow;
-use sqlx::FromRow;
+use sqlx::{Column, Decode, FromRow, Postgres, Row};
 
 /// `rows` as `T`, which borrows its text from them instead of copying it.
 fn decoded<'r, T: FromRow<'r, PgRow>>(rows: &'r [PgRow]) -> sqlx::Result<Vec<T>> {
     rows.iter().map(T::from_row).collect()
+}
+
+/// A row's values in the order of its columns, each taken by its position
+/// once its column's name is the one expected. sqlx's derived decoding finds
+/// every value of every row by hashing its name, and checks its type: a fifth
+/// of the server's time in an export of a million events, where an event has
+/// some forty values.
+struct InOrder<'r> {
+    row: &'r PgRow,
+    next: usize,
+}
+
+impl<'r> InOrder<'r> {
+    fn new(row: &'r PgRow) -> Self {
+        InOrder { row, next: 0 }
+    }
+
+    /// The next column's value; an error unless that column is named `name`.
+    fn take<T: Decode<'r, Postgres>>(&mut self, name: &str) -> sqlx::Result<T> {
+        let at = self.next;
+        self.next += 1;
+        match self.row.columns().get(at) {
+            Some(column) if column.name() == name => self.row.try_get_unchecked(at),
+            _ => Err(sqlx::Error::ColumnNotFound(format!("{name} (as column {at})"))),
+        }
+    }
 }
 
 /// Keep `limit` rows (of `limit + 1` read); the cursor of the last one kept
