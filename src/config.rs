@@ -170,13 +170,19 @@ pub struct MonitorConfig {
     /// retry waits twice as long, and the sixth failure gives up.
     #[arg(long, env = "VIGIL_ALERT_RETRY_SECONDS", default_value_t = 10)]
     pub alert_retry_seconds: i64,
+
+    /// Seconds an any-match rule gathers further matches after notifying:
+    /// its first match notifies at once, the ones that follow at most once
+    /// per this interval, together.
+    #[arg(long, env = "VIGIL_ALERT_GATHER_SECONDS", default_value_t = 60)]
+    pub alert_gather_seconds: i64,
 }
 
 impl MonitorConfig {
     /// Settings for tests: nothing runs by itself; tests drive checks,
     /// evaluation and delivery with a clock they set.
     pub fn driven_by_tests() -> Self {
-        MonitorConfig { monitor_tick_ms: 0, check_concurrency: 64, check_results_days: 90, alert_retry_seconds: 10 }
+        MonitorConfig { monitor_tick_ms: 0, check_concurrency: 64, check_results_days: 90, alert_retry_seconds: 10, alert_gather_seconds: 60 }
     }
 }
 

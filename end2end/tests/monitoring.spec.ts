@@ -54,6 +54,12 @@ test("an alert made from an explorer view fires on the Alerts page", async ({ pa
   }).toPass({ intervals: [500, 1_000], timeout: 20_000 });
   await expect(rule.locator(".alert-state")).toContainText("FIRING");
   await expect(page.locator("table.alert-history")).toContainText(new RegExp(`\\d+ new events? match(es)? "Denied in ${env}"`));
+  // The line names the matching event and leads to it.
+  const line = page.locator("table.alert-history tbody tr", { hasText: `Denied in ${env}` }).first();
+  await line.locator("a.event-id").first().click();
+  await expect(page).toHaveURL(/\/events\/[^/]+$/);
+  await expect(page.locator("main")).toContainText("app.delete");
+  await page.goBack();
 
   await rule.getByLabel("Mute for").selectOption("480");
   await rule.getByRole("button", { name: "Mute", exact: true }).click();

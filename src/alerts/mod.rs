@@ -4,8 +4,11 @@
 //! - "Any match" rules follow the ledger of committed batches in order (all
 //!   rules in one pass over the new events), each batch exactly once:
 //!   the position moves in the transaction that writes the history and queues
-//!   the notifications. Every evaluation with new matches notifies; the rule
-//!   resolves after its re-notify interval passes without a match.
+//!   the notifications. A rule's first match notifies at once; matches within
+//!   the gathering interval after a notification are held in its state and
+//!   notified together once the interval has passed (a steady trickle of
+//!   matches notifies once a minute, not at every evaluation). The rule
+//!   resolves after its re-notify interval passes without a notification.
 //! - Count rules (events of a view within a window, per group) and service
 //!   rules (a service is down, a certificate expires soon) are evaluated every
 //!   few seconds: a group that starts firing notifies, re-notifies every
@@ -19,10 +22,11 @@ pub mod deliver;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::PgConnection;
 
 use crate::model::{AlertKind, EventFilter, CERTIFICATE_WARNING_DAYS};
+use crate::query::alerts::IDS_PER_NOTIFICATION;
 use crate::state::AppState;
 use crate::store::alerts::{self as store, GroupState, NewHistory, RuleRow};
 use crate::store::ledger::{self, Position};
@@ -92,12 +96,11 @@ pub async fn follow_ledger(state: &AppState, now: DateTime<Utc>) -> anyhow::Resu
     let rules = store::rules(&mut tx, &[AlertKind::Match.as_str()]).await?;
     let filters: Vec<EventFilter> = rules.iter().map(|rule| watched(&rule.definition.query)).collect();
     let found = crate::query::alerts::matches_in(&mut tx, &filters, &ranges).await?;
+    let gather = gather_interval(state);
     for (rule, (count, event_ids)) in rules.iter().zip(found) {
         if count > 0 {
-            let noun = if count == 1 { "event matches" } else { "events match" };
-            let summary = format!("{count} new {noun} \"{}\"", rule.definition.name);
-            let finding = Finding { group: String::new(), count, event_ids, summary };
-            notify_matches(&mut tx, rule, finding, now).await?;
+            let finding = Finding { group: String::new(), count, event_ids, summary: String::new() };
+            notify_matches(&mut tx, rule, gather, finding, now).await?;
         }
     }
     ledger::set_position(&mut tx, CONSUMER, end).await?;
@@ -116,6 +119,7 @@ pub async fn evaluate_windows(state: &AppState, now: DateTime<Utc>) -> anyhow::R
     for rule in store::rules(&mut tx, &kinds).await? {
         let findings = match rule.definition.kind {
             AlertKind::Match => {
+                release_held(&mut tx, &rule, gather_interval(state), now).await?;
                 resolve_quiet(&mut tx, &rule, now).await?;
                 continue;
             }
@@ -127,6 +131,11 @@ pub async fn evaluate_windows(state: &AppState, now: DateTime<Utc>) -> anyhow::R
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// How long an any-match rule gathers matches after notifying.
+fn gather_interval(state: &AppState) -> TimeDelta {
+    TimeDelta::seconds(state.config.monitor.alert_gather_seconds)
 }
 
 async fn count_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<Utc>) -> sqlx::Result<Vec<Finding>> {
@@ -203,21 +212,56 @@ async fn note(conn: &mut PgConnection, rule: &RuleRow, kind: &'static str, findi
     store::record(conn, &history, channels).await.map(drop)
 }
 
-/// New matches of an any-match rule: notify now, whatever the state.
-async fn notify_matches(conn: &mut PgConnection, rule: &RuleRow, finding: Finding, now: DateTime<Utc>) -> sqlx::Result<()> {
-    let firing = store::firing(conn, rule.id).await?;
-    let since = firing.first().map_or(now, |g| g.since);
-    let total = firing.first().map_or(0, |g| g.count) + finding.count;
-    note(conn, rule, "firing", &finding, now).await?;
-    let state = GroupState { group_key: finding.group, since, last_notified_at: Some(now), count: total };
+/// New matches of an any-match rule: notified at once when the rule has not
+/// notified within the gathering interval (`VIGIL_ALERT_GATHER_SECONDS`),
+/// with any it held; otherwise held for the next notification
+/// ([`release_held`]).
+async fn notify_matches(conn: &mut PgConnection, rule: &RuleRow, gather: TimeDelta, finding: Finding, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let firing = store::firing(conn, rule.id).await?.into_iter().next();
+    let mut state = firing.unwrap_or(GroupState { group_key: finding.group, since: now, ..GroupState::default() });
+    state.count += finding.count;
+    state.held += finding.count;
+    let room = (IDS_PER_NOTIFICATION as usize).saturating_sub(state.held_event_ids.len());
+    state.held_event_ids.extend(finding.event_ids.into_iter().take(room));
+    if gathered(&state, gather, now) {
+        notify_held(conn, rule, &mut state, now).await?;
+    }
     store::set_firing(conn, rule.id, &state).await
 }
 
-/// An any-match rule without a match for its re-notify interval resolves.
+/// Whether a group's gathering interval has passed since it last notified.
+fn gathered(state: &GroupState, gather: TimeDelta, now: DateTime<Utc>) -> bool {
+    state.last_notified_at.is_none_or(|at| now - at >= gather)
+}
+
+/// Notify of the matches a group holds, which it then holds no more.
+async fn notify_held(conn: &mut PgConnection, rule: &RuleRow, state: &mut GroupState, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let noun = if state.held == 1 { "event matches" } else { "events match" };
+    let summary = format!("{} new {noun} \"{}\"", state.held, rule.definition.name);
+    let event_ids = std::mem::take(&mut state.held_event_ids);
+    let finding = Finding { group: state.group_key.clone(), count: std::mem::take(&mut state.held), event_ids, summary };
+    note(conn, rule, "firing", &finding, now).await?;
+    state.last_notified_at = Some(now);
+    Ok(())
+}
+
+/// Notify of what an any-match rule held, once its gathering interval has passed.
+async fn release_held(conn: &mut PgConnection, rule: &RuleRow, gather: TimeDelta, now: DateTime<Utc>) -> sqlx::Result<()> {
+    for mut state in store::firing(conn, rule.id).await? {
+        if state.held > 0 && gathered(&state, gather, now) {
+            notify_held(conn, rule, &mut state, now).await?;
+            store::set_firing(conn, rule.id, &state).await?;
+        }
+    }
+    Ok(())
+}
+
+/// An any-match rule without a match for its re-notify interval resolves
+/// (counted from its last notification, and never while it holds matches).
 async fn resolve_quiet(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<Utc>) -> sqlx::Result<()> {
     let quiet = chrono::Duration::seconds(i64::from(rule.definition.renotify_seconds));
     for group in store::firing(conn, rule.id).await? {
-        if group.last_notified_at.is_none_or(|at| now - at >= quiet) {
+        if group.held == 0 && group.last_notified_at.is_none_or(|at| now - at >= quiet) {
             resolve(conn, rule, &group, now).await?;
         }
     }
@@ -247,7 +291,7 @@ async fn apply(conn: &mut PgConnection, rule: &RuleRow, findings: Vec<Finding>, 
         if let Some(kind) = kind {
             note(conn, rule, kind, &finding, now).await?;
         }
-        let state = GroupState { group_key: finding.group, since, last_notified_at: notified, count: finding.count };
+        let state = GroupState { group_key: finding.group, since, last_notified_at: notified, count: finding.count, ..GroupState::default() };
         store::set_firing(conn, rule.id, &state).await?;
     }
     for (_, group) in firing {

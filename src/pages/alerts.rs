@@ -13,7 +13,7 @@ use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, load_failed};
 use crate::components::time::{Time, TimeZoneNote};
-use crate::model::{AlertHistoryEntry, AlertKind, AlertRule, AlertsOverview, EventFilter, GroupBy};
+use crate::model::{path_segment, AlertHistoryEntry, AlertKind, AlertRule, AlertsOverview, EventFilter, GroupBy};
 
 #[component]
 pub fn AlertsPage() -> impl IntoView {
@@ -181,8 +181,8 @@ fn History(entries: Vec<AlertHistoryEntry>, now: chrono::DateTime<chrono::Utc>) 
                         <tr data-history=h.kind.clone()>
                             <td class="time"><Time at=h.at now/></td>
                             <td>{h.rule_name.clone()}</td>
-                            <td><span class=badge>{h.kind.clone()}</span>{h.muted.then_some(" (muted)")}" "{h.summary.clone()}</td>
-                            <td>{h.event_ids.iter().map(|id| view! { <a class="event-id" href=format!("/events/{id}")>{id.chars().take(8).collect::<String>()}</a>" " }).collect_view()}</td>
+                            <td class="what"><span class=badge>{h.kind.clone()}</span>{h.muted.then_some(" (muted)")}" "{h.summary.clone()}</td>
+                            <NamedEvents ids=h.event_ids.clone()/>
                         </tr>
                     }
                 }).collect_view()}
@@ -190,6 +190,36 @@ fn History(entries: Vec<AlertHistoryEntry>, now: chrono::DateTime<chrono::Utc>) 
         </table>
     }
     .into_any()
+}
+
+/// Event ids a history line shows; the rest are counted (and listed on hover).
+const SHOWN_IDS: usize = 3;
+
+/// The events a history line names: the first few, each id shortened in its
+/// middle (ids of one source often share their start), then how many more.
+#[component]
+fn NamedEvents(ids: Vec<String>) -> impl IntoView {
+    let more = ids.len().saturating_sub(SHOWN_IDS);
+    let all = ids.join("\n");
+    view! {
+        <td class="named-events">
+            {ids.into_iter().take(SHOWN_IDS).map(|id| view! {
+                <a class="event-id" href=format!("/events/{}", path_segment(&id)) title=id.clone()>{short_id(&id)}</a>
+            }).collect_view()}
+            {(more > 0).then(|| view! { <span class="sub" title=all>{format!("and {more} more")}</span> })}
+        </td>
+    }
+}
+
+/// An id of at most 16 characters as it is; a longer one as its first 7 and
+/// last 8 characters: "evt_661…e29da716".
+fn short_id(id: &str) -> String {
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 16 {
+        return id.to_string();
+    }
+    let (head, tail) = (&chars[..7], &chars[chars.len() - 8..]);
+    format!("{}…{}", head.iter().collect::<String>(), tail.iter().collect::<String>())
 }
 
 /// `/alerts/new?view=<explorer query>`: a rule from a view.
@@ -268,5 +298,17 @@ fn AlertForm(add: ServerAction<AddAlertRule>, overview: AlertsOverview, view_que
                 <button type="submit" class="button primary">"Create alert"</button>
             </ActionForm>
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_id;
+
+    #[test]
+    fn long_ids_keep_their_start_and_their_end() {
+        assert_eq!(short_id("evt_661cfde4d5b00_258ce29da716"), "evt_661…e29da716");
+        assert_eq!(short_id("evt_1234"), "evt_1234");
+        assert_eq!(short_id("ééééééééééééééééé"), "ééééééé…éééééééé");
     }
 }

@@ -53,7 +53,7 @@ fn ServicesTable(services: Vec<ServiceSummary>, now: chrono::DateTime<chrono::Ut
                 {services.into_iter().map(|s| view! {
                     <tr data-service=s.definition.name.clone()>
                         <td>
-                            <a href=format!("/services/{}", s.id)>{s.definition.name.clone()}</a>
+                            <a href=format!("/services/{}", s.id)>{s.definition.name.clone()}</a>" "
                             <span class="badge env">{s.definition.environment.clone()}</span>
                             <span class="sub">{describe_check(&s.definition)}</span>
                         </td>
@@ -64,7 +64,7 @@ fn ServicesTable(services: Vec<ServiceSummary>, now: chrono::DateTime<chrono::Ut
                         <td class="uptime">{uptime_label(s.uptime[0])}</td>
                         <td class="uptime">{uptime_label(s.uptime[1])}</td>
                         <td class="uptime">{uptime_label(s.uptime[2])}</td>
-                        <td>{s.incident.clone().map(|i| view! { <IncidentNote incident=i now/> })}</td>
+                        <td class="incident">{s.incident.clone().map(|i| view! { <IncidentNote incident=i now/> })}</td>
                     </tr>
                 }).collect_view()}
             </tbody>

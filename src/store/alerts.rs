@@ -110,18 +110,21 @@ pub async fn list_rules(pool: &PgPool) -> sqlx::Result<Vec<AlertRule>> {
 }
 
 /// A rule's state in one group.
-#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
+#[derive(Clone, Debug, Default, PartialEq, sqlx::FromRow)]
 pub struct GroupState {
     pub group_key: String,
     pub since: DateTime<Utc>,
     pub last_notified_at: Option<DateTime<Utc>>,
     pub count: i64,
+    /// Matches of an any-match rule not notified yet, and the first ids of them.
+    pub held: i64,
+    pub held_event_ids: Vec<String>,
 }
 
 /// The groups of a rule that are firing, locked for this transaction.
 pub async fn firing(conn: &mut PgConnection, rule_id: i64) -> sqlx::Result<Vec<GroupState>> {
     sqlx::query_as(
-        "select group_key, since, last_notified_at, count from alert_states \
+        "select group_key, since, last_notified_at, count, held, held_event_ids from alert_states \
          where rule_id = $1 and firing order by group_key for update",
     )
     .bind(rule_id)
@@ -132,15 +135,19 @@ pub async fn firing(conn: &mut PgConnection, rule_id: i64) -> sqlx::Result<Vec<G
 /// Mark a group firing (or still firing) with its count and last notification.
 pub async fn set_firing(conn: &mut PgConnection, rule_id: i64, state: &GroupState) -> sqlx::Result<()> {
     sqlx::query(
-        "insert into alert_states (rule_id, group_key, firing, since, last_notified_at, count) values ($1, $2, true, $3, $4, $5) \
+        "insert into alert_states (rule_id, group_key, firing, since, last_notified_at, count, held, held_event_ids) \
+         values ($1, $2, true, $3, $4, $5, $6, $7) \
          on conflict (rule_id, group_key) do update set firing = true, since = excluded.since, \
-             last_notified_at = excluded.last_notified_at, count = excluded.count",
+             last_notified_at = excluded.last_notified_at, count = excluded.count, \
+             held = excluded.held, held_event_ids = excluded.held_event_ids",
     )
     .bind(rule_id)
     .bind(&state.group_key)
     .bind(state.since)
     .bind(state.last_notified_at)
     .bind(state.count)
+    .bind(state.held)
+    .bind(&state.held_event_ids)
     .execute(conn)
     .await
     .map(drop)

@@ -325,6 +325,8 @@ async fn any_match_rules_fire_exactly_once_per_event_under_concurrent_ingest_and
     .unwrap();
     app.derived().await;
     while vigil::alerts::follow_ledger(&restarted, now).await.unwrap() > 0 {}
+    // What was gathered after the first notification goes out once the interval has passed.
+    vigil::alerts::evaluate_windows(&restarted, now + Duration::minutes(2)).await.unwrap();
     assert!(evaluations > 0, "the evaluator ran while writers wrote");
     let counted = app.count("select coalesce(sum(count), 0)::int8 from alert_history where kind = 'firing'").await;
     assert_eq!(counted, 8 * 5 * 3, "every matching event counted once");
@@ -332,9 +334,58 @@ async fn any_match_rules_fire_exactly_once_per_event_under_concurrent_ingest_and
     let named: Vec<&String> = ids.iter().flatten().collect();
     let unique: std::collections::HashSet<_> = named.iter().collect();
     assert_eq!(named.len(), unique.len(), "no event named twice");
-    while deliver(&app, Utc::now()).await > 0 {}
+    while deliver(&app, now + Duration::minutes(3)).await > 0 {}
     let notified: i64 = receiver.received.lock().unwrap().iter().map(|(_, b)| b["count"].as_i64().unwrap()).sum();
     assert_eq!(notified, 120);
+}
+
+#[sqlx::test]
+async fn an_any_match_rule_notifies_at_once_then_gathers_what_follows(pool: PgPool) {
+    let app = spawn(pool).await;
+    let (hook, receiver) = webhook_receiver(0).await;
+    let channel = webhook_channel(&app, &hook).await;
+    let id = store::alerts::insert_rule(&app.pool, &rule("failed sign-ins", AlertKind::Match, "outcome=failure", vec![channel]), "test").await.unwrap();
+    let evaluate = |batch: &'static str, matching: usize, at: DateTime<Utc>| {
+        let app = &app;
+        async move {
+            assert_eq!(app.ingest(&sign_ins(batch, 20, matching)).await.0, 200);
+            app.derived().await;
+            while vigil::alerts::follow_ledger(&app.state, at).await.unwrap() > 0 {}
+        }
+    };
+    let history = || async {
+        let rows: Vec<(String, i64, Vec<String>)> =
+            sqlx::query_as("select kind, count, event_ids from alert_history order by id").fetch_all(&app.pool).await.unwrap();
+        rows
+    };
+    let t0 = Utc::now();
+    // The first match notifies at once.
+    evaluate("a", 2, t0).await;
+    assert_eq!(history().await, [("firing".to_string(), 2, vec!["a-0".to_string(), "a-1".to_string()])]);
+    // Matches within the next minute are held, however many evaluations see them.
+    evaluate("b", 8, t0 + Duration::seconds(10)).await;
+    evaluate("c", 7, t0 + Duration::seconds(30)).await;
+    vigil::alerts::evaluate_windows(&app.state, t0 + Duration::seconds(59)).await.unwrap();
+    assert_eq!(history().await.len(), 1, "nothing more within the gathering interval");
+    let (count, held): (i64, i64) = sqlx::query_as("select count, held from alert_states where rule_id = $1").bind(id).fetch_one(&app.pool).await.unwrap();
+    assert_eq!((count, held), (17, 15), "the state counts every match, the held ones apart");
+    // Then one notification with all of them and the first ten ids; quiet, it does not resolve while holding.
+    vigil::alerts::evaluate_windows(&app.state, t0 + Duration::seconds(61)).await.unwrap();
+    let lines = history().await;
+    assert_eq!(lines.len(), 2);
+    let expected: Vec<String> = (0..8).map(|i| format!("b-{i}")).chain((0..2).map(|i| format!("c-{i}"))).collect();
+    assert_eq!(lines[1], ("firing".to_string(), 15, expected));
+    // A match after the interval notifies at once again.
+    evaluate("d", 1, t0 + Duration::seconds(125)).await;
+    assert_eq!(history().await.len(), 3);
+    // Quiet for the re-notify interval (600 s) after the last notification: resolved.
+    vigil::alerts::evaluate_windows(&app.state, t0 + Duration::seconds(125 + 601)).await.unwrap();
+    let kinds: Vec<String> = history().await.into_iter().map(|(kind, ..)| kind).collect();
+    assert_eq!(kinds, ["firing", "firing", "firing", "resolved"]);
+    while deliver(&app, t0 + Duration::hours(1)).await > 0 {}
+    let firing: Vec<i64> = receiver.received.lock().unwrap().iter().filter(|(_, b)| b["state"] == "firing").map(|(_, b)| b["count"].as_i64().unwrap()).collect();
+    assert_eq!(firing.iter().sum::<i64>(), 18, "every match notified once, in three notifications: {firing:?}");
+    assert_eq!(firing.len(), 3);
 }
 
 #[sqlx::test]
@@ -387,8 +438,10 @@ async fn a_webhook_that_fails_is_retried_and_given_up_visibly(pool: PgPool) {
     // A receiver that never recovers: given up after six attempts, as an event.
     receiver.failures.store(100, Ordering::SeqCst);
     app.ingest(&sign_ins("s", 1, 1)).await;
-    vigil::alerts::follow_ledger(&app.state, t0).await.unwrap();
-    let mut at = t0;
+    // After the rule's gathering interval, so that this match notifies at once.
+    let t1 = t0 + Duration::minutes(2);
+    vigil::alerts::follow_ledger(&app.state, t1).await.unwrap();
+    let mut at = t1;
     for _ in 0..6 {
         at += Duration::hours(1);
         deliver(&app, at).await;
