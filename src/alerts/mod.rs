@@ -99,8 +99,7 @@ pub async fn follow_ledger(state: &AppState, now: DateTime<Utc>) -> anyhow::Resu
     let gather = gather_interval(state);
     for (rule, (count, event_ids)) in rules.iter().zip(found) {
         if count > 0 {
-            let finding = Finding { group: String::new(), count, event_ids, summary: String::new() };
-            notify_matches(&mut tx, rule, gather, finding, now).await?;
+            notify_matches(&mut tx, rule, gather, (count, event_ids), now).await?;
         }
     }
     ledger::set_position(&mut tx, CONSUMER, end).await?;
@@ -212,17 +211,23 @@ async fn note(conn: &mut PgConnection, rule: &RuleRow, kind: &'static str, findi
     store::record(conn, &history, channels).await.map(drop)
 }
 
-/// New matches of an any-match rule: notified at once when the rule has not
-/// notified within the gathering interval (`VIGIL_ALERT_GATHER_SECONDS`),
-/// with any it held; otherwise held for the next notification
-/// ([`release_held`]).
-async fn notify_matches(conn: &mut PgConnection, rule: &RuleRow, gather: TimeDelta, finding: Finding, now: DateTime<Utc>) -> sqlx::Result<()> {
+/// New matches of an any-match rule (how many, the first ids): notified at
+/// once when the rule has not notified within the gathering interval
+/// (`VIGIL_ALERT_GATHER_SECONDS`), with any it held; otherwise held for the
+/// next notification ([`release_held`]).
+async fn notify_matches(
+    conn: &mut PgConnection,
+    rule: &RuleRow,
+    gather: TimeDelta,
+    (count, event_ids): (i64, Vec<String>),
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
     let firing = store::firing(conn, rule.id).await?.into_iter().next();
-    let mut state = firing.unwrap_or(GroupState { group_key: finding.group, since: now, ..GroupState::default() });
-    state.count += finding.count;
-    state.held += finding.count;
+    let mut state = firing.unwrap_or(GroupState { since: now, ..GroupState::default() });
+    state.count += count;
+    state.held += count;
     let room = (IDS_PER_NOTIFICATION as usize).saturating_sub(state.held_event_ids.len());
-    state.held_event_ids.extend(finding.event_ids.into_iter().take(room));
+    state.held_event_ids.extend(event_ids.into_iter().take(room));
     if gathered(&state, gather, now) {
         notify_held(conn, rule, &mut state, now).await?;
     }
