@@ -182,7 +182,7 @@ fn History(entries: Vec<AlertHistoryEntry>, now: chrono::DateTime<chrono::Utc>) 
                             <td class="time"><Time at=h.at now/></td>
                             <td>{h.rule_name.clone()}</td>
                             <td class="what"><span class=badge>{h.kind.clone()}</span>{h.muted.then_some(" (muted)")}" "{h.summary.clone()}</td>
-                            <NamedEvents ids=h.event_ids.clone()/>
+                            <NamedEvents ids=h.event_ids.clone() count=h.count/>
                         </tr>
                     }
                 }).collect_view()}
@@ -195,18 +195,20 @@ fn History(entries: Vec<AlertHistoryEntry>, now: chrono::DateTime<chrono::Utc>) 
 /// Event ids a history line shows; the rest are counted (and listed on hover).
 const SHOWN_IDS: usize = 3;
 
-/// The events a history line names: the first few, each id shortened in its
-/// middle (ids of one source often share their start), then how many more.
+/// The events a history line names (the first ten of the `count` it is
+/// about): the first few, each id shortened in its middle (ids of one source
+/// often share their start), then how many more there were.
 #[component]
-fn NamedEvents(ids: Vec<String>) -> impl IntoView {
-    let more = ids.len().saturating_sub(SHOWN_IDS);
+fn NamedEvents(ids: Vec<String>, count: i64) -> impl IntoView {
+    let shown = ids.len().min(SHOWN_IDS) as i64;
+    let more = if ids.is_empty() { 0 } else { count.max(ids.len() as i64) - shown };
     let all = ids.join("\n");
     view! {
         <td class="named-events">
             {ids.into_iter().take(SHOWN_IDS).map(|id| view! {
                 <a class="event-id" href=format!("/events/{}", path_segment(&id)) title=id.clone()>{short_id(&id)}</a>
             }).collect_view()}
-            {(more > 0).then(|| view! { <span class="sub" title=all>{format!("and {more} more")}</span> })}
+            {(more > 0).then(|| view! { <span class="sub" title=all>{format!("and {} more", crate::model::thousands(more))}</span> })}
         </td>
     }
 }
