@@ -14,7 +14,8 @@ use super::filter::{push_conditions, push_events_by_time, push_scope, push_span,
 use super::{decoded, split_page, InOrder};
 use crate::model::{ActorType, Category, Change, EventDetail, EventFilter, EventPage, EventSummary, EventView, Outcome, PageCursor, Scope, TargetHistory};
 
-/// The columns of `EventSummary`, as a select list over `events`.
+/// The columns of `EventSummary`, as a select list over `events`, in the
+/// order [`SummaryRow`] reads them.
 pub(super) const SUMMARY_COLUMNS: &str = "id, occurred_at, environment, nullif(organization_id, '') as organization_id, \
     coalesce(organization_name, nullif(organization_id, '')) as organization, type as event_type, category, outcome, \
     coalesce(actor_name, actor_email, actor_id, actor_type) as actor, \
@@ -262,6 +263,8 @@ impl<'r> FromRow<'r, PgRow> for RawEvent<'r> {
     }
 }
 
+/// The rest of a whole event, after [`SUMMARY_COLUMNS`], in the order
+/// [`RawEvent`] reads them.
 pub(super) const DETAIL_COLUMNS: &str = "seq, received_at, organization_name, app_name, reason, actor_type, \
     actor_id, actor_name, actor_role, actor_session_id, actor_api_key_id, target_name, changes, \
     request_id, request_method, request_path, request_status, request, response, user_agent, \
