@@ -192,7 +192,8 @@ fn History(entries: Vec<AlertHistoryEntry>, now: chrono::DateTime<chrono::Utc>) 
     .into_any()
 }
 
-/// Event ids a history line shows; the rest are counted (and listed on hover).
+/// Event ids a history line shows; the rest are counted (the ten it names
+/// are listed on hover).
 const SHOWN_IDS: usize = 3;
 
 /// The events a history line names (the first ten of the `count` it is
