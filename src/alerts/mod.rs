@@ -115,11 +115,11 @@ pub async fn evaluate_windows(state: &AppState, now: DateTime<Utc>) -> anyhow::R
         return Ok(());
     }
     let kinds = [AlertKind::Match, AlertKind::Count, AlertKind::ServiceDown, AlertKind::Certificate].map(|k| k.as_str());
+    let gather = gather_interval(state);
     for rule in store::rules(&mut tx, &kinds).await? {
         let findings = match rule.definition.kind {
             AlertKind::Match => {
-                release_held(&mut tx, &rule, gather_interval(state), now).await?;
-                resolve_quiet(&mut tx, &rule, now).await?;
+                settle_matches(&mut tx, &rule, gather, now).await?;
                 continue;
             }
             AlertKind::Count => count_findings(&mut tx, &rule, now).await?,
@@ -214,7 +214,7 @@ async fn note(conn: &mut PgConnection, rule: &RuleRow, kind: &'static str, findi
 /// New matches of an any-match rule (how many, the first ids): notified at
 /// once when the rule has not notified within the gathering interval
 /// (`VIGIL_ALERT_GATHER_SECONDS`), with any it held; otherwise held for the
-/// next notification ([`release_held`]).
+/// next notification ([`settle_matches`]).
 async fn notify_matches(
     conn: &mut PgConnection,
     rule: &RuleRow,
@@ -228,15 +228,15 @@ async fn notify_matches(
     state.held += count;
     let room = (IDS_PER_NOTIFICATION as usize).saturating_sub(state.held_event_ids.len());
     state.held_event_ids.extend(event_ids.into_iter().take(room));
-    if gathered(&state, gather, now) {
+    if quiet_for(&state, gather, now) {
         notify_held(conn, rule, &mut state, now).await?;
     }
     store::set_firing(conn, rule.id, &state).await
 }
 
-/// Whether a group's gathering interval has passed since it last notified.
-fn gathered(state: &GroupState, gather: TimeDelta, now: DateTime<Utc>) -> bool {
-    state.last_notified_at.is_none_or(|at| now - at >= gather)
+/// Whether a group has not notified for `interval` (or ever) at `now`.
+fn quiet_for(state: &GroupState, interval: TimeDelta, now: DateTime<Utc>) -> bool {
+    state.last_notified_at.is_none_or(|at| now - at >= interval)
 }
 
 /// Notify of the matches a group holds, which it then holds no more.
@@ -250,23 +250,16 @@ async fn notify_held(conn: &mut PgConnection, rule: &RuleRow, state: &mut GroupS
     Ok(())
 }
 
-/// Notify of what an any-match rule held, once its gathering interval has passed.
-async fn release_held(conn: &mut PgConnection, rule: &RuleRow, gather: TimeDelta, now: DateTime<Utc>) -> sqlx::Result<()> {
-    for mut state in store::firing(conn, rule.id).await? {
-        if state.held > 0 && gathered(&state, gather, now) {
-            notify_held(conn, rule, &mut state, now).await?;
-            store::set_firing(conn, rule.id, &state).await?;
-        }
-    }
-    Ok(())
-}
-
-/// An any-match rule without a match for its re-notify interval resolves
-/// (counted from its last notification, and never while it holds matches).
-async fn resolve_quiet(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<Utc>) -> sqlx::Result<()> {
-    let quiet = chrono::Duration::seconds(i64::from(rule.definition.renotify_seconds));
-    for group in store::firing(conn, rule.id).await? {
-        if group.held == 0 && group.last_notified_at.is_none_or(|at| now - at >= quiet) {
+/// An any-match rule's groups at `now`: what a group holds is notified once
+/// its gathering interval has passed; a group that holds nothing and has not
+/// notified for its re-notify interval resolves.
+async fn settle_matches(conn: &mut PgConnection, rule: &RuleRow, gather: TimeDelta, now: DateTime<Utc>) -> sqlx::Result<()> {
+    let quiet = TimeDelta::seconds(i64::from(rule.definition.renotify_seconds));
+    for mut group in store::firing(conn, rule.id).await? {
+        if group.held > 0 && quiet_for(&group, gather, now) {
+            notify_held(conn, rule, &mut group, now).await?;
+            store::set_firing(conn, rule.id, &group).await?;
+        } else if group.held == 0 && quiet_for(&group, quiet, now) {
             resolve(conn, rule, &group, now).await?;
         }
     }
@@ -290,7 +283,7 @@ async fn apply(conn: &mut PgConnection, rule: &RuleRow, findings: Vec<Finding>, 
     for finding in findings {
         let (kind, since, notified) = match firing.remove(&finding.group) {
             None => (Some("firing"), now, Some(now)),
-            Some(g) if g.last_notified_at.is_none_or(|at| now - at >= renotify) => (Some("renotify"), g.since, Some(now)),
+            Some(g) if quiet_for(&g, renotify, now) => (Some("renotify"), g.since, Some(now)),
             Some(g) => (None, g.since, g.last_notified_at),
         };
         if let Some(kind) = kind {
