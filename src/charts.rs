@@ -10,23 +10,25 @@ use charming::Chart;
 
 use serde_json::{json, Value};
 
-use crate::model::{impossible_travel, share, ChartOption, Comparison, Histogram, PathPoint, Place, ServiceDetail, MONTH};
+use crate::model::{bar_label_format, impossible_travel, share, ChartOption, Comparison, Histogram, PathPoint, Place, ServiceDetail, TimeAxis};
 
 /// The explorer's activity chart: stacked bars, one series per stack value.
 pub fn activity(histogram: &Histogram) -> ChartOption {
-    let mut chart = frame(bucket_labels(histogram), LEGEND)
+    let axis = bars(histogram);
+    let mut chart = frame(&axis, LEGEND)
         .legend(Legend::new().top(0))
         .y_axis(Axis::new().type_(AxisType::Value).min_interval(1));
     for (name, counts) in &histogram.series {
         chart = chart.series(Bar::new().name(name.as_str()).stack("events").data(counts.clone()));
     }
-    option(&chart)
+    over_time(&chart, axis, histogram.bucket_seconds)
 }
 
 /// One line per compared environment over the same bars: counts, or with
 /// `shares` each bar's share of the environment's total (in %).
 pub fn overlay(comparison: &Comparison, shares: bool) -> ChartOption {
-    let mut chart = frame(bucket_labels(&comparison.histogram), LEGEND)
+    let axis = bars(&comparison.histogram);
+    let mut chart = frame(&axis, LEGEND)
         .legend(Legend::new().top(0))
         .y_axis(Axis::new().type_(AxisType::Value).name(if shares { "% of its total" } else { "events" }));
     for ((name, counts), total) in comparison.histogram.series.iter().zip(&comparison.totals) {
@@ -37,45 +39,46 @@ pub fn overlay(comparison: &Comparison, shares: bool) -> ChartOption {
             line.data(counts.clone())
         });
     }
-    option(&chart)
+    over_time(&chart, axis, comparison.histogram.bucket_seconds)
 }
 
 /// A service's hourly mean latency.
 pub fn latency(detail: &ServiceDetail) -> ChartOption {
-    let labels: Vec<String> = detail.latency.iter().map(|(t, ..)| t.format("%b %d %H:00").to_string()).collect();
+    let axis = TimeAxis { starts: detail.latency.iter().map(|(t, ..)| *t).collect(), format: bar_label_format(3600).into() };
     let means: Vec<f64> = detail.latency.iter().map(|(_, mean, ..)| mean.unwrap_or(0.0).round()).collect();
-    let chart = frame(labels, 16)
+    let chart = frame(&axis, 16)
         .y_axis(Axis::new().type_(AxisType::Value).name("ms"))
         .series(Line::new().name("latency (ms)").data(means));
-    option(&chart)
+    over_time(&chart, axis, 3600)
 }
 
 /// Room above the plot for a legend, in pixels.
 const LEGEND: i64 = 36;
 
-/// A chart over labelled time buckets, `top` pixels below its top edge; its
-/// tooltip shows every series of the bucket under the pointer.
-fn frame(labels: Vec<String>, top: i64) -> Chart {
+/// A chart over time, `top` pixels below its top edge, its axis labelled in
+/// UTC; its tooltip shows every series of the bucket under the pointer.
+fn frame(axis: &TimeAxis, top: i64) -> Chart {
     Chart::new()
         .animation(false)
         .tooltip(Tooltip::new().trigger(Trigger::Axis))
         .grid(Grid::new().left(56).right(16).top(top).bottom(28))
-        .x_axis(Axis::new().type_(AxisType::Category).data(labels))
+        .x_axis(Axis::new().type_(AxisType::Category).data(axis.labels(|t| t.naive_utc())))
 }
 
-/// The label under each bar: the day for daily bars, the time within a day otherwise.
-fn bucket_labels(histogram: &Histogram) -> Vec<String> {
-    let format = match histogram.bucket_seconds {
-        MONTH => "%b %Y",
-        s if s >= 86_400 => "%b %d",
-        s if s >= 3600 => "%b %d %H:%M",
-        _ => "%H:%M:%S",
-    };
-    histogram.buckets.iter().map(|t| t.format(format).to_string()).collect()
+/// The bars of a histogram: the day for daily bars, the time within a day otherwise.
+fn bars(histogram: &Histogram) -> TimeAxis {
+    TimeAxis { starts: histogram.buckets.clone(), format: bar_label_format(histogram.bucket_seconds).into() }
+}
+
+/// A chart over `axis`, whose bars are `bucket_seconds` wide: bars shorter
+/// than a day are labelled again in the reader's zone; days and months are
+/// UTC's (what they count), so their labels stay.
+fn over_time(chart: &Chart, axis: TimeAxis, bucket_seconds: i64) -> ChartOption {
+    ChartOption { time_axis: (bucket_seconds < 86_400).then_some(axis), ..option(chart) }
 }
 
 fn option(chart: &Chart) -> ChartOption {
-    ChartOption(serde_json::to_string(chart).unwrap_or_default())
+    ChartOption::new(serde_json::to_string(chart).unwrap_or_default())
 }
 
 const DOT: &str = "#2f5bea";
@@ -91,7 +94,7 @@ fn map(series: Value) -> ChartOption {
         "tooltip": {"show": false}
     });
     let option = json!({"animation": false, "tooltip": {"trigger": "item", "formatter": "{b}"}, "geo": outline, "series": series});
-    ChartOption(option.to_string())
+    ChartOption::new(option.to_string())
 }
 
 /// One dot per place, its area growing with its sessions; places with flagged
@@ -167,13 +170,34 @@ mod tests {
             series: vec![("access".into(), vec![1, 2]), ("change".into(), vec![0, 5])],
             total: 8,
         };
-        let option: serde_json::Value = serde_json::from_str(&activity(&histogram).0).unwrap();
+        let option: serde_json::Value = serde_json::from_str(&activity(&histogram).json).unwrap();
         assert_eq!(option["xAxis"]["data"], serde_json::json!(["Mar 01", "Mar 02"]));
         let series = option["series"].as_array().unwrap();
         assert_eq!(series.len(), 2);
         assert_eq!(series[1]["type"], "bar");
         assert_eq!(series[1]["stack"], "events");
         assert_eq!(series[1]["data"], serde_json::json!([0, 5]));
+        // Days are UTC's: the browser leaves their labels.
+        assert_eq!(activity(&histogram).time_axis, None);
+    }
+
+    #[test]
+    fn bars_within_a_day_carry_their_times_for_the_readers_zone() {
+        let start = chrono::Utc.with_ymd_and_hms(2026, 3, 1, 23, 45, 0).unwrap();
+        let histogram = Histogram {
+            bucket_seconds: 900,
+            buckets: vec![start, start + chrono::Duration::minutes(15)],
+            stacked_by: "category".into(),
+            series: vec![("access".into(), vec![1, 2])],
+            total: 3,
+        };
+        let chart = activity(&histogram);
+        let option: serde_json::Value = serde_json::from_str(&chart.json).unwrap();
+        assert_eq!(option["xAxis"]["data"], serde_json::json!(["23:45", "00:00"]));
+        let axis = chart.time_axis.unwrap();
+        assert_eq!(axis.starts, histogram.buckets);
+        let tokyo = |t: chrono::DateTime<chrono::Utc>| (t + chrono::Duration::hours(9)).naive_utc();
+        assert_eq!(axis.labels(tokyo), ["08:45", "09:00"]);
     }
 
     #[test]
@@ -181,7 +205,7 @@ mod tests {
         let place = |label: &str, sessions, flagged| Place {
             latitude: 52.5, longitude: 13.4, label: label.into(), country: Some("DE".into()), sessions, flagged,
         };
-        let option: serde_json::Value = serde_json::from_str(&places(&[place("Berlin, DE", 3, 0), place("Bonn, DE", 2, 1)]).0).unwrap();
+        let option: serde_json::Value = serde_json::from_str(&places(&[place("Berlin, DE", 3, 0), place("Bonn, DE", 2, 1)]).json).unwrap();
         assert_eq!(option["geo"]["map"], "world");
         let series = option["series"].as_array().unwrap();
         assert_eq!(series[0]["data"][0]["name"], "Berlin, DE: 3 sessions");
@@ -197,7 +221,7 @@ mod tests {
         };
         // Berlin → Paris in five hours (possible), Paris → Tokyo in ten minutes (not).
         let path_points = [point(0, 52.5, 13.4, "Berlin"), point(300, 48.9, 2.35, "Paris"), point(310, 35.7, 139.7, "Tokyo")];
-        let option: serde_json::Value = serde_json::from_str(&path(&path_points).0).unwrap();
+        let option: serde_json::Value = serde_json::from_str(&path(&path_points).json).unwrap();
         let legs = option["series"][0]["data"].as_array().unwrap();
         assert_eq!(legs.iter().map(|l| l["name"].as_str().unwrap()).collect::<Vec<_>>(), ["travel", "impossible travel"]);
         assert_eq!(legs[1]["lineStyle"]["color"], WARNING);

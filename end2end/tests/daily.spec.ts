@@ -89,6 +89,12 @@ test("times are shown in the time zone a user chooses, with UTC on hover", async
   await open(page, `/targets/app/app1`);
   await expect(page.locator(".page-head .time-zone")).toHaveText("Times in Asia/Tokyo · UTC on hover");
   await expect(page.locator(".history-entry time .absolute").first()).toContainText("GMT+9");
+
+  // The activity chart's bars are labelled on the same clock: 00:00 UTC is 09:00 in Tokyo.
+  await open(page, `/events?env=${env}&from=2026-07-01T00:00:00Z&to=2026-07-01T06:00:00Z`);
+  const labels = page.locator("#activity-chart[data-ready] svg text");
+  await expect(labels.filter({ hasText: /^09:00$/ })).toHaveCount(1);
+  await expect(labels.filter({ hasText: /^00:00$/ })).toHaveCount(0);
   await context.close();
 });
 

@@ -67,3 +67,31 @@ test("an alert made from an explorer view fires on the Alerts page", async ({ pa
   await expect(rule.locator(".alert-state")).toContainText("in 8 hours");
   await expect(rule.getByRole("button", { name: "Unmute" })).toBeVisible();
 });
+
+test("the new-alert form shows the fields of the kind chosen and says what the rule will do", async ({ page }) => {
+  const env = `form-${tag}`;
+  await open(page, `/alerts/new?view=${encodeURIComponent(`env=${env}`)}`);
+  const threshold = page.getByLabel("Count at least");
+  await expect(threshold).toBeHidden();
+  await expect(page.locator(`select[name="service_id"]`)).toBeHidden();
+  await expect(page.getByLabel("Resolve after (minutes without a match)")).toBeVisible();
+  await expect(page.locator(".what-it-does")).toContainText("notifies at once; the matches of the next minute are gathered");
+
+  await page.getByLabel("Fire when").selectOption("count");
+  await expect(threshold).toBeVisible();
+  await expect(page.locator(".what-it-does")).toContainText("at least that many events within the window");
+  await page.getByLabel("Name").fill(`Busy ${env}`);
+  await threshold.fill("5");
+  await page.getByLabel("Within (minutes)").fill("3");
+  await page.locator(`select[name="group_by"]`).selectOption("user");
+  await page.getByLabel("Re-notify every (minutes)").fill("30");
+  await page.getByRole("button", { name: "Create alert" }).click();
+  await expect(page).toHaveURL(/\/alerts$/);
+  await expect(page.locator(`tr[data-rule="Busy ${env}"]`)).toContainText(`≥ 5 events in 3 min per user matching env=${env}`);
+
+  await open(page, "/alerts/new");
+  await page.getByLabel("Fire when").selectOption("service_down");
+  await expect(page.locator(`select[name="service_id"]`)).toBeVisible();
+  await expect(threshold).toBeHidden();
+  await expect(page.getByText("Watching the view:")).toBeHidden();
+});

@@ -39,7 +39,8 @@ pub async fn load_alerts() -> Result<AlertsOverview, ServerFnError> {
     let history = crate::store::alerts::history(&state.pool, None, 100).await.map_err(internal)?;
     let channels = crate::store::alerts::channels(&state.pool).await.map_err(internal)?;
     let services = crate::store::monitor::names(&state.pool).await.map_err(internal)?;
-    Ok(AlertsOverview { now: Utc::now(), rules, history, channels, services })
+    let gather_seconds = state.config.monitor.alert_gather_seconds;
+    Ok(AlertsOverview { now: Utc::now(), rules, history, channels, services, gather_seconds })
 }
 
 /// Add a rule. `query` is an explorer query string (match and count rules);

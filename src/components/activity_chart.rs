@@ -44,7 +44,7 @@ fn draw(
     use wasm_bindgen::prelude::*;
 
     let Some(element) = document().get_element_by_id("activity-chart") else { return };
-    let chart = crate::components::echarts::draw(&element, &option.0);
+    let chart = crate::components::echarts::draw(&element, option, crate::components::time::reader_zone().as_deref());
 
     // Brushing a span along the time axis is always on, clicking a bar too.
     let json = |text: &str| js_sys::JSON::parse(text).unwrap_or(JsValue::NULL);

@@ -3,6 +3,8 @@
 
 use wasm_bindgen::prelude::*;
 
+use crate::model::ChartOption;
+
 #[wasm_bindgen]
 extern "C" {
     /// An ECharts instance.
@@ -21,11 +23,17 @@ extern "C" {
     fn dispose(element: &web_sys::Element);
 }
 
-/// Draw an ECharts option, written as JSON, into `element` as SVG, replacing
-/// a chart drawn there before, and mark the element `data-ready` for tests.
-pub fn draw(element: &web_sys::Element, option: &str) -> Instance {
+/// Draw a chart into `element` as SVG, replacing a chart drawn there before,
+/// its time axis labelled on the wall clock of `zone` (the browser's when
+/// `None`), and mark the element `data-ready` for tests.
+pub fn draw(element: &web_sys::Element, option: &ChartOption, zone: Option<&str>) -> Instance {
     let instance = fresh(element);
-    instance.set_option(js_sys::JSON::parse(option).unwrap_or(JsValue::NULL));
+    instance.set_option(js_sys::JSON::parse(&option.json).unwrap_or(JsValue::NULL));
+    if let Some(axis) = &option.time_axis {
+        let labels = axis.labels(|t| crate::components::time::wall_clock(t, zone));
+        let relabelled = serde_json::json!({"xAxis": {"data": labels}});
+        instance.set_option(js_sys::JSON::parse(&relabelled.to_string()).unwrap_or(JsValue::NULL));
+    }
     let _ = element.set_attribute("data-ready", "true");
     instance
 }

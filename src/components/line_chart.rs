@@ -15,9 +15,10 @@ pub fn LineChart(id: &'static str, chart: ChartOption, description: String) -> i
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         let Some(element) = node.get() else { return };
-        let (option, unavailable) = (chart.0.clone(), element.clone());
+        let (option, unavailable) = (chart.clone(), element.clone());
+        let zone = crate::components::time::reader_zone();
         crate::components::echarts::with_full_build(
-            move || drop(crate::components::echarts::draw(&element, &option)),
+            move || drop(crate::components::echarts::draw(&element, &option, zone.as_deref())),
             move || crate::components::echarts::unavailable(&unavailable, "chart"),
         );
     });

@@ -57,6 +57,20 @@ pub fn TimeZoneNote() -> impl IntoView {
 }
 
 /// The browser's conversion (`Intl`), which knows every zone.
+/// The zone the reader chose, read where a chart is drawn (`None`: their
+/// browser's); to be read inside an effect, which then follows it.
+#[cfg(feature = "hydrate")]
+pub fn reader_zone() -> Option<String> {
+    chosen_zone()()
+}
+
+/// `at` on the wall clock of `zone` (the browser's when `None`).
+#[cfg(feature = "hydrate")]
+pub fn wall_clock(at: DateTime<Utc>, zone: Option<&str>) -> chrono::NaiveDateTime {
+    let shown = local::format(at, zone);
+    chrono::NaiveDateTime::parse_from_str(shown.get(..19).unwrap_or_default(), "%Y-%m-%d %H:%M:%S").unwrap_or(at.naive_utc())
+}
+
 #[cfg(feature = "hydrate")]
 mod local {
     use chrono::{DateTime, Utc};

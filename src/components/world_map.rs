@@ -29,7 +29,7 @@ pub fn WorldMap(
             let unavailable = element.clone();
             crate::components::echarts::with_world_map(
                 move || {
-                    let chart = crate::components::echarts::draw(&element, &option.0);
+                    let chart = crate::components::echarts::draw(&element, &option, None);
                     if filter_by_country {
                         on_country(&chart, move |iso| go(live().with("country", Some(&iso)).href()));
                     }

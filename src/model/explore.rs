@@ -101,6 +101,18 @@ pub fn next_bucket(start: DateTime<Utc>, bucket_seconds: i64) -> DateTime<Utc> {
     start + chrono::Duration::seconds(bucket_seconds)
 }
 
+/// How the label of a bar `bucket_seconds` wide is written (a chrono format):
+/// the month, the day, or the time within a day.
+pub fn bar_label_format(bucket_seconds: i64) -> &'static str {
+    match bucket_seconds {
+        MONTH => "%b %Y",
+        s if s >= 86_400 => "%b %d",
+        s if s >= 3600 => "%b %d %H:%M",
+        s if s % 60 == 0 => "%H:%M",
+        _ => "%H:%M:%S",
+    }
+}
+
 /// "30 seconds", "15 minutes", "3 hours", "1 day".
 pub fn bucket_label(seconds: i64) -> String {
     if seconds == MONTH {

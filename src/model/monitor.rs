@@ -240,6 +240,8 @@ pub struct AlertsOverview {
     pub channels: Vec<Channel>,
     /// (id, name) of every service, for service rules.
     pub services: Vec<(i64, String)>,
+    /// How long an any-match rule gathers matches after notifying (0: it does not).
+    pub gather_seconds: i64,
 }
 
 /// What Settings → Channels shows.

@@ -13,7 +13,7 @@ use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, load_failed};
 use crate::components::time::{Time, TimeZoneNote};
-use crate::model::{path_segment, AlertHistoryEntry, AlertKind, AlertRule, AlertsOverview, EventFilter, GroupBy};
+use crate::model::{bucket_label, path_segment, AlertHistoryEntry, AlertKind, AlertRule, AlertsOverview, EventFilter, GroupBy, CERTIFICATE_WARNING_DAYS};
 
 #[component]
 pub fn AlertsPage() -> impl IntoView {
@@ -261,30 +261,35 @@ pub fn NewAlertPage() -> impl IntoView {
 fn AlertForm(add: ServerAction<AddAlertRule>, overview: AlertsOverview, view_query: String) -> impl IntoView {
     let filter = EventFilter::from_query(&view_query);
     let shown = if view_query.is_empty() { "every event".to_string() } else { view_query.clone() };
+    let kind = RwSignal::new(AlertKind::Match);
+    let watches_view = move || matches!(kind.get(), AlertKind::Match | AlertKind::Count);
+    let counts = move || kind.get() == AlertKind::Count;
+    let watches_service = move || matches!(kind.get(), AlertKind::ServiceDown | AlertKind::Certificate);
+    let gather_seconds = overview.gather_seconds;
     view! {
         <section class="panel">
-            <p class="hint">"Watching the view: "<a href=filter.href()><code>{shown}</code></a>
+            <p class="hint" hidden=move || !watches_view()>"Watching the view: "<a href=filter.href()><code>{shown}</code></a>
                 " (its time range is ignored: match rules watch new events, count rules their window)."</p>
             <ActionForm action=add attr:class="settings-form">
                 <input type="hidden" name="query" value=view_query.clone()/>
                 <label class="field wide"><span>"Name"</span><input name="name" required placeholder="Failed sign-ins in production"/></label>
                 <label class="field"><span>"Fire when"</span>
-                    <select name="kind">
+                    <select name="kind" on:change=move |ev| kind.set(AlertKind::parse(&event_target_value(&ev)).unwrap_or(AlertKind::Match))>
                         <option value=AlertKind::Match.as_str()>"any new event matches"</option>
                         <option value=AlertKind::Count.as_str()>"count over a window"</option>
                         <option value=AlertKind::ServiceDown.as_str()>"a service goes down"</option>
                         <option value=AlertKind::Certificate.as_str()>"a certificate expires soon"</option>
                     </select>
                 </label>
-                <label class="field"><span>"Count at least"</span><input name="threshold" inputmode="numeric" placeholder="20"/></label>
-                <label class="field"><span>"Within (minutes)"</span><input name="window_minutes" inputmode="numeric" placeholder="10"/></label>
-                <label class="field"><span>"Per"</span>
+                <label class="field" hidden=move || !counts()><span>"Count at least"</span><input name="threshold" inputmode="numeric" placeholder="20"/></label>
+                <label class="field" hidden=move || !counts()><span>"Within (minutes)"</span><input name="window_minutes" inputmode="numeric" placeholder="10"/></label>
+                <label class="field" hidden=move || !counts()><span>"Per"</span>
                     <select name="group_by">
                         <option value="">"(all together)"</option>
                         {GroupBy::ALL.iter().map(|g| view! { <option value=g.as_str()>{g.as_str()}</option> }).collect_view()}
                     </select>
                 </label>
-                <label class="field"><span>"Service"</span>
+                <label class="field" hidden=move || !watches_service()><span>"Service"</span>
                     <select name="service_id">
                         <option value="">"(any service)"</option>
                         {overview.services.iter().map(|(id, name)| view! { <option value=id.to_string()>{name.clone()}</option> }).collect_view()}
@@ -296,11 +301,42 @@ fn AlertForm(add: ServerAction<AddAlertRule>, overview: AlertsOverview, view_que
                         {overview.channels.iter().map(|c| view! { <option value=c.id.to_string()>{format!("{} ({})", c.name, c.kind)}</option> }).collect_view()}
                     </select>
                 </label>
-                <label class="field"><span>"Re-notify every (minutes)"</span><input name="renotify_minutes" inputmode="numeric" placeholder="60"/></label>
+                <label class="field"><span>{move || renotify_label(kind.get())}</span><input name="renotify_minutes" inputmode="numeric" placeholder="60"/></label>
                 <label class="field checkbox"><input type="checkbox" name="notify_resolved" value="on" checked/><span>"Notify when resolved"</span></label>
                 <button type="submit" class="button primary">"Create alert"</button>
             </ActionForm>
+            <p class="hint what-it-does" aria-live="polite">{move || what_it_does(kind.get(), gather_seconds)}</p>
         </section>
+    }
+}
+
+/// What the interval of a rule of `kind` means: an any-match rule resolves
+/// after it; the others notify again after it while they fire.
+fn renotify_label(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::Match => "Resolve after (minutes without a match)",
+        _ => "Re-notify every (minutes)",
+    }
+}
+
+/// What a rule of `kind` will do, in a sentence under the form.
+fn what_it_does(kind: AlertKind, gather_seconds: i64) -> String {
+    match kind {
+        AlertKind::Match if gather_seconds > 0 => format!(
+            "The first new event that matches notifies at once; the matches of the next {} are gathered and sent in one notification. \
+             The rule resolves when no event has matched for the interval above.",
+            bucket_label(gather_seconds).trim_start_matches("1 ")
+        ),
+        AlertKind::Match => "Every evaluation that finds new matching events notifies (at most twice a second). \
+            The rule resolves when no event has matched for the interval above."
+            .into(),
+        AlertKind::Count => "Fires when the view counts at least that many events within the window (for each user, IP, … when “Per” is set), \
+            notifies again every interval while it fires, and resolves when the count drops below."
+            .into(),
+        AlertKind::ServiceDown => "Fires when the service's checks find it down, and notifies again every interval while it stays down.".into(),
+        AlertKind::Certificate => format!(
+            "Fires when the service's TLS certificate expires within {CERTIFICATE_WARNING_DAYS} days, and notifies again every interval until it is renewed."
+        ),
     }
 }
 

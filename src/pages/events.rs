@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use crate::components::server_data::server_data;
 use crate::components::navigation::url_query;
-use crate::components::time::TimeZoneNote;
+use crate::components::time::{Time, TimeZoneNote};
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
@@ -66,7 +66,7 @@ pub fn EventsPage() -> impl IntoView {
                         let counts_as_of = explore.counts_as_of.map(|t| {
                             view! {
                                 <span class="hint counts-as-of" role="status" title="New events are listed at once; their counts follow as Vigil catches up">
-                                    {format!("Counts as of {} UTC (catching up)", t.format("%H:%M:%S"))}
+                                    "Counts as of "<Time at=t now=explore.page.now/>" (catching up)"
                                 </span>
                             }
                         });

@@ -320,7 +320,7 @@ pub fn SystemPage() -> impl IntoView {
                                 <dt>"Deriving worker"</dt><dd data-worker=worker.clone()>{worker.clone()}</dd>
                                 <dt>"Export lag"</dt><dd>{format!("{:.1} s", status.export_lag_seconds)}</dd>
                                 <dt>"Holding the watermark"</dt><dd>{holder}</dd>
-                                <dt>"Read at"</dt><dd>{format!("{} UTC", now.format("%H:%M:%S"))}</dd>
+                                <dt>"Read at"</dt><dd><Time at=now now/></dd>
                             </dl>
                         </section>
                         <DeploymentFacts deployment/>
