@@ -124,3 +124,27 @@ test("an administrator sees the write path catch up after events arrive", async 
   await expect(page.locator("[data-worker]")).toHaveText("caught up", { timeout: 15_000 });
   await expect(page.locator(".write-path")).toContainText("Export lag");
 });
+
+test("an administrator adds a viewer with a scope, then makes them an auditor", async ({ page }) => {
+  const email = `scoped-${tag}@e2e.example`;
+  await open(page, "/settings");
+  const environments = page.getByLabel("Environments (comma-separated)");
+  await expect(environments).toBeVisible();
+  // Admins and auditors read everything: their form has no scope to fill.
+  await page.getByLabel("Role", { exact: true }).first().selectOption("admin");
+  await expect(environments).toBeHidden();
+  await page.getByLabel("Role", { exact: true }).first().selectOption("viewer");
+  await page.getByLabel("E-mail").fill(email);
+  await environments.fill(`prod-${tag}`);
+  await page.getByLabel("Organizations (comma-separated)").fill("*");
+  await page.getByRole("button", { name: "Add user" }).click();
+  await expect(page.locator(".secret-value")).toBeVisible();
+
+  const row = page.locator(`tr[data-user="${email}"]`);
+  await expect(row.locator("[data-scope]")).toHaveText(`environments prod-${tag} · any organization`);
+  await expect(row.getByLabel("Environments")).toHaveValue(`prod-${tag}`);
+  await row.getByLabel("Role").selectOption("auditor");
+  await expect(row.getByLabel("Environments")).toBeHidden();
+  await row.getByRole("button", { name: "Save" }).click();
+  await expect(row.locator("[data-scope]")).toHaveText("all data");
+});

@@ -56,7 +56,6 @@ pub fn TimeZoneNote() -> impl IntoView {
     view! { <span class="hint time-zone">{note}</span> }
 }
 
-/// The browser's conversion (`Intl`), which knows every zone.
 /// The zone the reader chose, read where a chart is drawn (`None`: their
 /// browser's); to be read inside an effect, which then follows it.
 #[cfg(feature = "hydrate")]
@@ -71,6 +70,7 @@ pub fn wall_clock(at: DateTime<Utc>, zone: Option<&str>) -> chrono::NaiveDateTim
     chrono::NaiveDateTime::parse_from_str(shown.get(..19).unwrap_or_default(), "%Y-%m-%d %H:%M:%S").unwrap_or(at.naive_utc())
 }
 
+/// The browser's conversion (`Intl`), which knows every zone.
 #[cfg(feature = "hydrate")]
 mod local {
     use chrono::{DateTime, Utc};

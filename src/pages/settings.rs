@@ -45,9 +45,12 @@ fn shown_once(value: impl Fn() -> Option<Result<Secret, ServerFnError>> + Send +
     }
 }
 
-fn role_select(name: &'static str, current: Role) -> impl IntoView {
+/// The role picker; `role` follows the choice, so that the fields of a
+/// viewer's scope show for viewers only.
+fn role_select(name: &'static str, role: RwSignal<Role>) -> impl IntoView {
+    let current = role.get_untracked();
     view! {
-        <select name=name aria-label="Role">
+        <select name=name aria-label="Role" on:change=move |ev| role.set(Role::parse(&event_target_value(&ev)).unwrap_or(current))>
             {Role::ALL.iter().copied().map(|r| view! { <option value=r.as_str() selected=r == current>{r.as_str()}</option> }).collect_view()}
         </select>
     }
@@ -59,6 +62,7 @@ pub fn UsersPage() -> impl IntoView {
     let update = ServerAction::<UpdateUser>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
     let reset = ServerAction::<ResetPassword>::new();
+    let new_role = RwSignal::new(Role::Viewer);
     let users = server_data(
         resource_source(move || (add.version().get(), update.version().get(), disable.version().get(), reset.version().get())),
         |_| list_users(),
@@ -71,9 +75,9 @@ pub fn UsersPage() -> impl IntoView {
             <p class="hint">"Admins and auditors read everything. A viewer reads only the environments and organizations listed for them; * means all, and an empty list means nothing."</p>
             <ActionForm action=add attr:class="settings-form">
                 <label class="field"><span>"E-mail"</span><input type="email" name="email" required/></label>
-                <label class="field"><span>"Role"</span>{role_select("role", Role::Viewer)}</label>
-                <label class="field"><span>"Environments (viewers; comma-separated)"</span><input name="environments" placeholder="production, or * for all"/></label>
-                <label class="field"><span>"Organizations (viewers; comma-separated)"</span><input name="organizations" placeholder="acme, or * for all"/></label>
+                <label class="field"><span>"Role"</span>{role_select("role", new_role)}</label>
+                <label class="field" hidden=move || new_role.get() != Role::Viewer><span>"Environments (comma-separated)"</span><input name="environments" placeholder="production, or * for all"/></label>
+                <label class="field" hidden=move || new_role.get() != Role::Viewer><span>"Organizations (comma-separated)"</span><input name="organizations" placeholder="acme, or * for all"/></label>
                 <button type="submit" class="button primary">"Add user"</button>
             </ActionForm>
             {shown_once(move || add.value().get())}
@@ -90,15 +94,15 @@ pub fn UsersPage() -> impl IntoView {
                             <th scope="col">"Last sign-in"</th><th scope="col">"Status"</th><th scope="col">"Actions"</th>
                         </tr></thead>
                         <tbody>
-                            {users.into_iter().map(|u| { let summary = scope_summary(u.role, &u.scope); view! {
+                            {users.into_iter().map(|u| { let summary = scope_summary(u.role, &u.scope); let role = RwSignal::new(u.role); view! {
                                 <tr data-user=u.email.clone()>
                                     <td>{u.email.clone()}<span class="sub">"added "<Time at=u.created_at now/></span></td>
                                     <td>
                                         <ActionForm action=update attr:class="inline-form">
                                             <input type="hidden" name="id" value=u.id/>
-                                            {role_select("role", u.role)}
-                                            <input name="environments" aria-label="Environments" placeholder="environments or *" value=u.scope.environments.join(", ")/>
-                                            <input name="organizations" aria-label="Organizations" placeholder="organizations or *" value=u.scope.organizations.join(", ")/>
+                                            {role_select("role", role)}
+                                            <input name="environments" aria-label="Environments" placeholder="environments or *" value=u.scope.environments.join(", ") hidden=move || role.get() != Role::Viewer/>
+                                            <input name="organizations" aria-label="Organizations" placeholder="organizations or *" value=u.scope.organizations.join(", ") hidden=move || role.get() != Role::Viewer/>
                                             <button type="submit" class="button">"Save"</button>
                                         </ActionForm>
                                         {summary}
