@@ -13,7 +13,7 @@ use crate::pages::views::{PreferencesPage, ViewsPage};
 use crate::components::server_data::server_data;
 use crate::components::time::CurrentUser;
 use crate::components::views_menu::{ViewsMenu, ViewsMenuState};
-use crate::pages::alerts::{AlertsPage, NewAlertPage};
+use crate::pages::alerts::{AlertsPage, EditAlertPage, NewAlertPage};
 use crate::pages::compare::ComparePage;
 use crate::pages::monitoring::{ChannelsPage, ServicesSettingsPage};
 use crate::pages::services::{ServicePage, ServicesPage};
@@ -87,6 +87,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/services/:id") view=ServicePage/>
                     <Route path=path!("/alerts") view=AlertsPage/>
                     <Route path=path!("/alerts/new") view=NewAlertPage/>
+                    <Route path=path!("/alerts/:id/edit") view=EditAlertPage/>
                     <Route path=path!("/settings/services") view=ServicesSettingsPage/>
                     <Route path=path!("/settings/channels") view=ChannelsPage/>
                 </Routes>

@@ -87,7 +87,20 @@ test("the new-alert form shows the fields of the kind chosen and says what the r
   await page.getByLabel("Re-notify every (minutes)").fill("30");
   await page.getByRole("button", { name: "Create alert" }).click();
   await expect(page).toHaveURL(/\/alerts$/);
-  await expect(page.locator(`tr[data-rule="Busy ${env}"]`)).toContainText(`≥ 5 events in 3 min per user matching env=${env}`);
+  const busy = page.locator(`tr[data-rule="Busy ${env}"]`);
+  await expect(busy).toContainText(`≥ 5 events in 3 min per user matching env=${env}`);
+
+  // Edited in the same form, filled with what the rule says.
+  await busy.getByRole("link", { name: "Edit" }).click();
+  await expect(page).toHaveURL(/\/alerts\/\d+\/edit$/);
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(threshold).toHaveValue("5");
+  await expect(page.getByLabel("Within (minutes)")).toHaveValue("3");
+  await expect(page.locator(`select[name="group_by"]`)).toHaveValue("user");
+  await threshold.fill("7");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page).toHaveURL(/\/alerts$/);
+  await expect(busy).toContainText(`≥ 7 events in 3 min per user matching env=${env}`);
 
   await open(page, "/alerts/new");
   await page.getByLabel("Fire when").selectOption("service_down");

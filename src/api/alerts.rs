@@ -43,11 +43,15 @@ pub async fn load_alerts() -> Result<AlertsOverview, ServerFnError> {
     Ok(AlertsOverview { now: Utc::now(), rules, history, channels, services, gather_seconds })
 }
 
-/// Add a rule. `query` is an explorer query string (match and count rules);
-/// `channels` the channel ids, comma-separated.
+/// Add a rule (no `id`) or change one, from the new-alert form's fields
+/// (those of other kinds are left out). `query` is an explorer query string
+/// (match and count rules); `channels` the channel ids, comma-separated. A
+/// changed rule keeps what it fires for: groups it no longer finds resolve at
+/// its next evaluation. The rule's id.
 #[server(prefix = "/api/admin")]
 #[allow(clippy::too_many_arguments)]
-pub async fn add_alert_rule(
+pub async fn save_alert_rule(
+    id: Option<i64>,
     name: String,
     kind: String,
     query: String,
@@ -63,11 +67,10 @@ pub async fn add_alert_rule(
     let admin = require_admin().await?;
     let kind = AlertKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("kind must be {}", AlertKind::choices())))?;
     let counts = kind == AlertKind::Count;
-    let query = crate::model::EventFilter::from_query(query.trim().trim_start_matches('?')).to_query();
     let definition = AlertRuleDefinition {
         name: text("name", &name, 200)?,
         kind,
-        query,
+        query: crate::model::EventFilter::from_query(query.trim().trim_start_matches('?')).to_query(),
         threshold: counts.then(|| number("threshold", &threshold, 20, 1..=1_000_000)).transpose()?,
         window_seconds: counts.then(|| number("window (minutes)", &window_minutes, 10, 1..=10_080).map(|m| m * 60)).transpose()?,
         group_by: match group_by.trim() {
@@ -85,16 +88,33 @@ pub async fn add_alert_rule(
         notify_resolved: notify_resolved.is_some(),
     };
     let state = state();
-    let id = crate::store::alerts::insert_rule(&state.pool, &definition, &admin.user.email).await.map_err(|e| match &e {
+    let unknown_service = |e: sqlx::Error| match &e {
         sqlx::Error::Database(d) if d.is_foreign_key_violation() => crate::error::not_found("no such service"),
         _ => internal(e),
-    })?;
-    let activity = Activity::new("alert_rule.create", Category::Change)
-        .target("alert_rule", id.to_string(), Some(definition.name.clone()))
-        .change("kind", serde_json::Value::Null, kind.as_str())
-        .change("query", serde_json::Value::Null, definition.query.clone())
-        .change("channels", serde_json::Value::Null, serde_json::json!(definition.channel_ids));
-    record(&state, &admin.actor(), activity).await;
+    };
+    let (id, activity) = match id {
+        None => {
+            let id = crate::store::alerts::insert_rule(&state.pool, &definition, &admin.user.email).await.map_err(unknown_service)?;
+            let created = Activity::new("alert_rule.create", Category::Change)
+                .change("kind", serde_json::Value::Null, definition.kind.as_str())
+                .change("query", serde_json::Value::Null, definition.query.clone())
+                .change("channels", serde_json::Value::Null, serde_json::json!(definition.channel_ids));
+            (id, created)
+        }
+        Some(id) => {
+            let before = crate::store::alerts::update_rule(&state.pool, id, &definition)
+                .await
+                .map_err(unknown_service)?
+                .ok_or_else(|| crate::error::not_found("no such rule"))?;
+            let (old, new) = (serde_json::json!(before), serde_json::json!(definition));
+            let changed = AlertRuleDefinition::FIELDS.iter().filter(|field| old[**field] != new[**field]);
+            let updated = changed.fold(Activity::new("alert_rule.update", Category::Change), |a, field| {
+                a.change(field, old[*field].clone(), new[*field].clone())
+            });
+            (id, updated)
+        }
+    };
+    record(&state, &admin.actor(), activity.target("alert_rule", id.to_string(), Some(definition.name.clone()))).await;
     Ok(id)
 }
 

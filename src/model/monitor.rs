@@ -135,6 +135,10 @@ pub struct AlertRuleDefinition {
 }
 
 impl AlertRuleDefinition {
+    /// Its fields by name, as they are serialised (and stored).
+    pub const FIELDS: [&'static str; 10] =
+        ["name", "kind", "query", "threshold", "window_seconds", "group_by", "service_id", "channel_ids", "renotify_seconds", "notify_resolved"];
+
     /// A rule with the documented defaults: no channel (the Alerts page
     /// only), re-notify hourly, notify when resolved.
     pub fn new(name: impl Into<String>, kind: AlertKind, query: impl Into<String>) -> Self {

@@ -1,19 +1,21 @@
 //! The Alerts page (`/alerts`): every rule with its state (OK, or the
-//! groups firing now), mute and delete for administrators, and the history of
-//! what fired and resolved; `/alerts/new?view=<explorer query>` creates a
-//! rule from an explorer view.
+//! groups firing now), edit, mute and delete for administrators, and the
+//! history of what fired and resolved; `/alerts/new?view=<explorer query>`
+//! creates a rule from an explorer view, `/alerts/:id/edit` changes one.
 
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
-use crate::api::{load_alerts, AddAlertRule, DeleteAlertRule, MuteAlertRule};
+use crate::api::{load_alerts, DeleteAlertRule, MuteAlertRule, SaveAlertRule};
 use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, load_failed};
 use crate::components::time::{Time, TimeZoneNote};
-use crate::model::{bucket_label, path_segment, AlertHistoryEntry, AlertKind, AlertRule, AlertsOverview, EventFilter, GroupBy, CERTIFICATE_WARNING_DAYS};
+use crate::model::{
+    bucket_label, path_segment, AlertHistoryEntry, AlertKind, AlertRule, AlertRuleDefinition, AlertsOverview, EventFilter, GroupBy, CERTIFICATE_WARNING_DAYS,
+};
 
 #[component]
 pub fn AlertsPage() -> impl IntoView {
@@ -153,6 +155,7 @@ fn RuleRow(rule: AlertRule, overview: AlertsOverview, mute: ServerAction<MuteAle
                         }.into_any()
                     }}
                 </ActionForm>
+                <a class="button" href=format!("/alerts/{}/edit", rule.id)>"Edit"</a>
                 <ActionForm action=delete attr:class="inline-form">
                     <input type="hidden" name="id" value=rule.id/>
                     <button type="submit" class="button">"Delete"</button>
@@ -230,14 +233,9 @@ fn short_id(id: &str) -> String {
 pub fn NewAlertPage() -> impl IntoView {
     let query = use_query_map();
     let view_query = move || query.read().get("view").unwrap_or_default();
-    let add = ServerAction::<AddAlertRule>::new();
+    let add = ServerAction::<SaveAlertRule>::new();
     let data = server_data(|| (), |_| load_alerts());
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = add.value().get() {
-            navigate("/alerts", Default::default());
-        }
-    });
+    back_to_alerts_after(move || add.value().get().is_some_and(|r| r.is_ok()));
     view! {
         <Title text="New alert"/>
         <nav class="crumbs"><a href="/alerts">"Alerts"</a> " / " <span>"New"</span></nav>
@@ -245,11 +243,13 @@ pub fn NewAlertPage() -> impl IntoView {
         {action_error(move || add.value().get())}
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || {
-                let view_query = view_query();
+                let rule = AlertRuleDefinition::new("", AlertKind::Match, view_query());
                 Suspend::new(async move {
                     match data.await {
                         Err(e) => load_failed(&e),
-                        Ok(overview) => view! { <AlertForm add overview view_query/> }.into_any(),
+                        Ok(overview) => {
+                            view! { <AlertForm action=add overview rule id=None submit="Create alert"/> }.into_any()
+                        }
                     }
                 })
             }}
@@ -257,55 +257,117 @@ pub fn NewAlertPage() -> impl IntoView {
     }
 }
 
+/// `/alerts/:id/edit`: a rule's definition, changed in the form it was made with.
 #[component]
-fn AlertForm(add: ServerAction<AddAlertRule>, overview: AlertsOverview, view_query: String) -> impl IntoView {
-    let filter = EventFilter::from_query(&view_query);
-    let shown = if view_query.is_empty() { "every event".to_string() } else { view_query.clone() };
-    let kind = RwSignal::new(AlertKind::Match);
+pub fn EditAlertPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let update = ServerAction::<SaveAlertRule>::new();
+    let data = server_data(|| (), |_| load_alerts());
+    back_to_alerts_after(move || update.value().get().is_some_and(|r| r.is_ok()));
+    view! {
+        <Title text="Edit alert"/>
+        <nav class="crumbs"><a href="/alerts">"Alerts"</a> " / " <span>"Edit"</span></nav>
+        <div class="page-head"><h1>"Edit alert"</h1></div>
+        {action_error(move || update.value().get())}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || {
+                let id = id();
+                Suspend::new(async move {
+                    match data.await {
+                        Err(e) => load_failed(&e),
+                        Ok(overview) => match overview.rules.iter().find(|r| Some(r.id) == id).cloned() {
+                            None => view! { <p class="empty">"No such rule: it may have been deleted. "<a href="/alerts">"Back to the alerts"</a></p> }.into_any(),
+                            Some(rule) => {
+                                view! { <AlertForm action=update overview rule=rule.definition id=Some(rule.id) submit="Save changes"/> }.into_any()
+                            }
+                        },
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// Go to the Alerts page once `saved` says the form was saved.
+fn back_to_alerts_after(saved: impl Fn() -> bool + 'static) {
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if saved() {
+            navigate("/alerts", Default::default());
+        }
+    });
+}
+
+/// A rule's form, filled from `rule` (`id`: the rule it changes, if any):
+/// the fields of its kind show, and a sentence under them says what it will do.
+#[component]
+fn AlertForm(
+    action: ServerAction<SaveAlertRule>,
+    overview: AlertsOverview,
+    rule: AlertRuleDefinition,
+    id: Option<i64>,
+    submit: &'static str,
+) -> impl IntoView {
+    let filter = EventFilter::from_query(&rule.query);
+    let shown = if rule.query.is_empty() { "every event".to_string() } else { rule.query.clone() };
+    let kind = RwSignal::new(rule.kind);
     let watches_view = move || matches!(kind.get(), AlertKind::Match | AlertKind::Count);
     let counts = move || kind.get() == AlertKind::Count;
     let watches_service = move || matches!(kind.get(), AlertKind::ServiceDown | AlertKind::Certificate);
     let gather_seconds = overview.gather_seconds;
+    let number = |n: Option<i32>| n.map(|n| n.to_string()).unwrap_or_default();
     view! {
         <section class="panel">
-            <p class="hint" hidden=move || !watches_view()>"Watching the view: "<a href=filter.href()><code>{shown}</code></a>
-                " (its time range is ignored: match rules watch new events, count rules their window)."</p>
-            <ActionForm action=add attr:class="settings-form">
-                <input type="hidden" name="query" value=view_query.clone()/>
-                <label class="field wide"><span>"Name"</span><input name="name" required placeholder="Failed sign-ins in production"/></label>
+            <ActionForm action attr:class="settings-form">
+                {id.map(|id| view! { <input type="hidden" name="id" value=id/> })}
+                <p class="hint wide-hint" hidden=move || !watches_view()>"Watching the view: "<a href=filter.href()><code>{shown}</code></a>
+                    " (its time range is ignored: match rules watch new events, count rules their window)."</p>
+                <input type="hidden" name="query" value=rule.query.clone()/>
+                <label class="field wide"><span>"Name"</span><input name="name" required placeholder="Failed sign-ins in production" value=rule.name.clone()/></label>
                 <label class="field"><span>"Fire when"</span>
                     <select name="kind" on:change=move |ev| kind.set(AlertKind::parse(&event_target_value(&ev)).unwrap_or(AlertKind::Match))>
-                        <option value=AlertKind::Match.as_str()>"any new event matches"</option>
-                        <option value=AlertKind::Count.as_str()>"count over a window"</option>
-                        <option value=AlertKind::ServiceDown.as_str()>"a service goes down"</option>
-                        <option value=AlertKind::Certificate.as_str()>"a certificate expires soon"</option>
+                        {[
+                            (AlertKind::Match, "any new event matches"),
+                            (AlertKind::Count, "count over a window"),
+                            (AlertKind::ServiceDown, "a service goes down"),
+                            (AlertKind::Certificate, "a certificate expires soon"),
+                        ]
+                        .map(|(k, text)| view! { <option value=k.as_str() selected=k == rule.kind>{text}</option> })
+                        .collect_view()}
                     </select>
                 </label>
-                <label class="field" hidden=move || !counts()><span>"Count at least"</span><input name="threshold" inputmode="numeric" placeholder="20"/></label>
-                <label class="field" hidden=move || !counts()><span>"Within (minutes)"</span><input name="window_minutes" inputmode="numeric" placeholder="10"/></label>
+                <label class="field" hidden=move || !counts()><span>"Count at least"</span><input name="threshold" inputmode="numeric" placeholder="20" value=number(rule.threshold)/></label>
+                <label class="field" hidden=move || !counts()><span>"Within (minutes)"</span>
+                    <input name="window_minutes" inputmode="numeric" placeholder="10" value=number(rule.window_seconds.map(|s| s / 60))/></label>
                 <label class="field" hidden=move || !counts()><span>"Per"</span>
                     <select name="group_by">
                         <option value="">"(all together)"</option>
-                        {GroupBy::ALL.iter().map(|g| view! { <option value=g.as_str()>{g.as_str()}</option> }).collect_view()}
+                        {GroupBy::ALL.iter().map(|g| view! { <option value=g.as_str() selected=Some(*g) == rule.group_by>{g.as_str()}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="field" hidden=move || !watches_service()><span>"Service"</span>
                     <select name="service_id">
                         <option value="">"(any service)"</option>
-                        {overview.services.iter().map(|(id, name)| view! { <option value=id.to_string()>{name.clone()}</option> }).collect_view()}
+                        {overview.services.iter().map(|(id, name)| view! {
+                            <option value=id.to_string() selected=Some(*id) == rule.service_id>{name.clone()}</option>
+                        }).collect_view()}
                     </select>
                 </label>
                 <label class="field"><span>"Notify"</span>
                     <select name="channels">
                         <option value="">"(this page only)"</option>
-                        {overview.channels.iter().map(|c| view! { <option value=c.id.to_string()>{format!("{} ({})", c.name, c.kind)}</option> }).collect_view()}
+                        {overview.channels.iter().map(|c| view! {
+                            <option value=c.id.to_string() selected=rule.channel_ids.first() == Some(&c.id)>{format!("{} ({})", c.name, c.kind)}</option>
+                        }).collect_view()}
                     </select>
                 </label>
-                <label class="field"><span>{move || renotify_label(kind.get())}</span><input name="renotify_minutes" inputmode="numeric" placeholder="60"/></label>
-                <label class="field checkbox"><input type="checkbox" name="notify_resolved" value="on" checked/><span>"Notify when resolved"</span></label>
-                <button type="submit" class="button primary">"Create alert"</button>
+                <label class="field"><span>{move || renotify_label(kind.get())}</span>
+                    <input name="renotify_minutes" inputmode="numeric" placeholder="60" value=(rule.renotify_seconds / 60).to_string()/></label>
+                <label class="field checkbox"><input type="checkbox" name="notify_resolved" value="on" checked=rule.notify_resolved/><span>"Notify when resolved"</span></label>
+                <button type="submit" class="button primary">{submit}</button>
+                <p class="hint what-it-does wide-hint" aria-live="polite">{move || what_it_does(kind.get(), gather_seconds)}</p>
             </ActionForm>
-            <p class="hint what-it-does" aria-live="polite">{move || what_it_does(kind.get(), gather_seconds)}</p>
         </section>
     }
 }

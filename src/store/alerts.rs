@@ -44,6 +44,28 @@ pub async fn insert_rule(pool: &PgPool, r: &AlertRuleDefinition, by: &str) -> sq
         .await
 }
 
+/// Replace a rule's definition; the definition before, if there is such a rule.
+pub async fn update_rule(pool: &PgPool, id: i64, r: &AlertRuleDefinition) -> sqlx::Result<Option<AlertRuleDefinition>> {
+    sqlx::query_as(&format!(
+        "update alert_rules r set ({RULE}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) from alert_rules before \
+         where r.id = $1 and before.id = r.id returning {}",
+        RULE.split(", ").map(|c| format!("before.{c}")).collect::<Vec<_>>().join(", ")
+    ))
+    .bind(id)
+    .bind(&r.name)
+    .bind(r.kind)
+    .bind(&r.query)
+    .bind(r.threshold)
+    .bind(r.window_seconds)
+    .bind(r.group_by)
+    .bind(r.service_id)
+    .bind(&r.channel_ids)
+    .bind(r.renotify_seconds)
+    .bind(r.notify_resolved)
+    .fetch_optional(pool)
+    .await
+}
+
 /// Delete a rule with its state and history; its name, if there was one.
 pub async fn delete_rule(pool: &PgPool, id: i64) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("delete from alert_rules where id = $1 returning name").bind(id).fetch_optional(pool).await

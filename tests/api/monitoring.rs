@@ -556,7 +556,7 @@ async fn console_changes_are_audited_and_viewers_see_only_their_environments(poo
     assert!(bad.text().await.unwrap().contains("e-mail addresses"));
     let created = admin
         .call_ok(
-            "add_alert_rule",
+            "save_alert_rule",
             &[
                 ("name", "Denied in production"),
                 ("kind", "match"),
@@ -592,6 +592,61 @@ async fn console_changes_are_audited_and_viewers_see_only_their_environments(poo
     let page = admin.get("/services").await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Status page"));
+}
+
+#[sqlx::test]
+async fn an_alert_rule_is_edited_by_an_administrator_and_the_audit_names_what_changed(pool: PgPool) {
+    let app = spawn(pool).await;
+    let admin = app.console("admin").await;
+    let form = |id: &str, threshold: &str, group_by: &str, kind: &str| -> Vec<(&'static str, String)> {
+        let mut form = vec![
+            ("name", "Busy users".to_string()),
+            ("kind", kind.to_string()),
+            ("query", "env=production".to_string()),
+            ("threshold", threshold.to_string()),
+            ("window_minutes", "10".to_string()),
+            ("group_by", group_by.to_string()),
+            ("service_id", String::new()),
+            ("channels", String::new()),
+            ("renotify_minutes", "60".to_string()),
+            ("notify_resolved", "on".to_string()),
+        ];
+        if !id.is_empty() {
+            form.insert(0, ("id", id.to_string()));
+        }
+        form
+    };
+    fn as_pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+        form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+    let created = admin.call_ok("save_alert_rule", &as_pairs(&form("", "20", "user", "count"))).await.to_string();
+
+    admin.call_ok("save_alert_rule", &as_pairs(&form(&created, "5", "ip", "count"))).await;
+    let rules = admin.call_ok("load_alerts", &[]).await["rules"].clone();
+    let rule = &rules.as_array().unwrap().iter().find(|r| r["id"].to_string() == created).unwrap()["definition"];
+    assert_eq!((rule["threshold"].clone(), rule["group_by"].clone(), rule["window_seconds"].clone()), (json!(5), json!("ip"), json!(600)));
+    app.derived().await;
+    let changes: Value = sqlx::query_scalar("select changes from events where environment = 'vigil' and type = 'alert_rule.update'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        changes,
+        json!([{"field": "threshold", "old": 20, "new": 5}, {"field": "group_by", "old": "user", "new": "ip"}]),
+        "only what changed"
+    );
+
+    let missing = admin.call("save_alert_rule", &as_pairs(&form("999999", "5", "ip", "count"))).await;
+    assert_eq!(missing.status(), 404);
+    let bad = admin.call("save_alert_rule", &as_pairs(&form(&created, "5", "ip", "sometimes"))).await;
+    assert_eq!(bad.status(), 400);
+    assert!(bad.text().await.unwrap().contains("kind must be"));
+    app.add_user("auditor@example.com", "auditor", &["*"], &["*"]).await;
+    let auditor = app.sign_in("auditor@example.com").await;
+    let refused = auditor.call("save_alert_rule", &as_pairs(&form(&created, "1", "", "count"))).await;
+    assert_eq!(refused.status(), 403);
+    let unchanged = admin.call_ok("load_alerts", &[]).await["rules"][0]["definition"]["threshold"].clone();
+    assert_eq!(unchanged, json!(5), "a refused change changes nothing");
 }
 
 #[sqlx::test]
