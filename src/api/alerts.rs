@@ -20,6 +20,23 @@ mod server {
         leptos::prelude::expect_context::<AppState>()
     }
 
+    /// A rule naming a service that does not exist is the client's mistake.
+    pub fn unknown_service(e: sqlx::Error) -> leptos::prelude::ServerFnError {
+        match &e {
+            sqlx::Error::Database(d) if d.is_foreign_key_violation() => crate::error::not_found("no such service"),
+            _ => internal(e),
+        }
+    }
+
+    /// `activity` with each field of a rule that changed, old and new.
+    pub fn changed(activity: Activity, before: &AlertRuleDefinition, after: &AlertRuleDefinition) -> Activity {
+        let (old, new) = (serde_json::json!(before), serde_json::json!(after));
+        AlertRuleDefinition::FIELDS
+            .iter()
+            .filter(|field| old[**field] != new[**field])
+            .fold(activity, |a, field| a.change(field, old[*field].clone(), new[*field].clone()))
+    }
+
     /// "3, 5" → [3, 5].
     pub fn ids(text: &str) -> Result<Vec<i64>, leptos::prelude::ServerFnError> {
         text.split(',')
@@ -88,10 +105,6 @@ pub async fn save_alert_rule(
         notify_resolved: notify_resolved.is_some(),
     };
     let state = state();
-    let unknown_service = |e: sqlx::Error| match &e {
-        sqlx::Error::Database(d) if d.is_foreign_key_violation() => crate::error::not_found("no such service"),
-        _ => internal(e),
-    };
     let (id, activity) = match id {
         None => {
             let id = crate::store::alerts::insert_rule(&state.pool, &definition, &admin.user.email).await.map_err(unknown_service)?;
@@ -106,12 +119,7 @@ pub async fn save_alert_rule(
                 .await
                 .map_err(unknown_service)?
                 .ok_or_else(|| crate::error::not_found("no such rule"))?;
-            let (old, new) = (serde_json::json!(before), serde_json::json!(definition));
-            let changed = AlertRuleDefinition::FIELDS.iter().filter(|field| old[**field] != new[**field]);
-            let updated = changed.fold(Activity::new("alert_rule.update", Category::Change), |a, field| {
-                a.change(field, old[*field].clone(), new[*field].clone())
-            });
-            (id, updated)
+            (id, changed(Activity::new("alert_rule.update", Category::Change), &before, &definition))
         }
     };
     record(&state, &admin.actor(), activity.target("alert_rule", id.to_string(), Some(definition.name.clone()))).await;

@@ -2,7 +2,8 @@
 //! the SMTP settings, and the outbox of deliveries the delivery worker sends.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::postgres::PgArguments;
+use sqlx::{Arguments, PgConnection, PgPool};
 
 use crate::model::{AlertHistoryEntry, AlertRule, AlertRuleDefinition, Channel, ChannelKind, Delivery, FiringGroup, SmtpSettings, TlsMode};
 
@@ -28,42 +29,52 @@ pub struct RuleRow {
 }
 
 pub async fn insert_rule(pool: &PgPool, r: &AlertRuleDefinition, by: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar(&format!("insert into alert_rules ({RULE}, created_by) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) returning id"))
-        .bind(&r.name)
-        .bind(r.kind)
-        .bind(&r.query)
-        .bind(r.threshold)
-        .bind(r.window_seconds)
-        .bind(r.group_by)
-        .bind(r.service_id)
-        .bind(&r.channel_ids)
-        .bind(r.renotify_seconds)
-        .bind(r.notify_resolved)
-        .bind(by)
+    let mut args = rule_arguments(r)?;
+    args.add(by).map_err(sqlx::Error::Encode)?;
+    sqlx::query_scalar_with(&format!("insert into alert_rules ({RULE}, created_by) values ({}, $11) returning id", placeholders()), args)
         .fetch_one(pool)
         .await
 }
 
 /// Replace a rule's definition; the definition before, if there is such a rule.
 pub async fn update_rule(pool: &PgPool, id: i64, r: &AlertRuleDefinition) -> sqlx::Result<Option<AlertRuleDefinition>> {
-    sqlx::query_as(&format!(
-        "update alert_rules r set ({RULE}) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11) from alert_rules before \
-         where r.id = $1 and before.id = r.id returning {}",
-        RULE.split(", ").map(|c| format!("before.{c}")).collect::<Vec<_>>().join(", ")
-    ))
-    .bind(id)
-    .bind(&r.name)
-    .bind(r.kind)
-    .bind(&r.query)
-    .bind(r.threshold)
-    .bind(r.window_seconds)
-    .bind(r.group_by)
-    .bind(r.service_id)
-    .bind(&r.channel_ids)
-    .bind(r.renotify_seconds)
-    .bind(r.notify_resolved)
+    let mut args = rule_arguments(r)?;
+    args.add(id).map_err(sqlx::Error::Encode)?;
+    let before: Vec<String> = RULE.split(", ").map(|c| format!("before.{c}")).collect();
+    sqlx::query_as_with(
+        &format!(
+            "update alert_rules r set ({RULE}) = ({}) from alert_rules before where r.id = $11 and before.id = r.id returning {}",
+            placeholders(),
+            before.join(", ")
+        ),
+        args,
+    )
     .fetch_optional(pool)
     .await
+}
+
+/// A definition's values in the order of [`RULE`], as the arguments `$1`–`$10` of a statement.
+fn rule_arguments(r: &AlertRuleDefinition) -> sqlx::Result<PgArguments> {
+    let mut args = PgArguments::default();
+    let added = (|| {
+        args.add(&r.name)?;
+        args.add(r.kind)?;
+        args.add(&r.query)?;
+        args.add(r.threshold)?;
+        args.add(r.window_seconds)?;
+        args.add(r.group_by)?;
+        args.add(r.service_id)?;
+        args.add(&r.channel_ids)?;
+        args.add(r.renotify_seconds)?;
+        args.add(r.notify_resolved)
+    })();
+    added.map_err(sqlx::Error::Encode)?;
+    Ok(args)
+}
+
+/// `$1, …, $10`: where [`rule_arguments`] go.
+fn placeholders() -> String {
+    (1..=10).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Delete a rule with its state and history; its name, if there was one.
