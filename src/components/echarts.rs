@@ -28,14 +28,23 @@ extern "C" {
 /// `None`), and mark the element `data-ready` for tests.
 pub fn draw(element: &web_sys::Element, option: &ChartOption, zone: Option<&str>) -> Instance {
     let instance = fresh(element);
-    instance.set_option(js_sys::JSON::parse(&option.json).unwrap_or(JsValue::NULL));
-    if let Some(axis) = &option.time_axis {
-        let labels = axis.labels(|t| crate::components::time::wall_clock(t, zone));
-        let relabelled = serde_json::json!({"xAxis": {"data": labels}});
-        instance.set_option(js_sys::JSON::parse(&relabelled.to_string()).unwrap_or(JsValue::NULL));
-    }
+    let json = match &option.time_axis {
+        None => option.json.clone(),
+        Some(axis) => relabelled(&option.json, axis.labels(|t| crate::components::time::wall_clock(t, zone))),
+    };
+    // One `setOption`, so that ECharts lays the chart out once.
+    instance.set_option(js_sys::JSON::parse(&json).unwrap_or(JsValue::NULL));
     let _ = element.set_attribute("data-ready", "true");
     instance
+}
+
+/// An option's JSON with its time axis labelled `labels`.
+fn relabelled(json: &str, labels: Vec<String>) -> String {
+    let Ok(mut option) = serde_json::from_str::<serde_json::Value>(json) else { return json.to_string() };
+    if let Some(axis) = option.get_mut("xAxis").and_then(serde_json::Value::as_object_mut) {
+        axis.insert("data".into(), labels.into());
+    }
+    option.to_string()
 }
 
 fn fresh(element: &web_sys::Element) -> Instance {

@@ -135,7 +135,8 @@ pub struct AlertRuleDefinition {
 }
 
 impl AlertRuleDefinition {
-    /// Its fields by name, as they are serialised (and stored).
+    /// Its fields by name, as they are serialised and as `alert_rules` names
+    /// their columns (the audit of a change and the store's SQL read them).
     pub const FIELDS: [&'static str; 10] =
         ["name", "kind", "query", "threshold", "window_seconds", "group_by", "service_id", "channel_ids", "renotify_seconds", "notify_resolved"];
 

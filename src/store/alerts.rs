@@ -16,8 +16,10 @@ pub async fn try_lock(conn: &mut PgConnection, lock: i64) -> sqlx::Result<bool> 
     sqlx::query_scalar("select pg_try_advisory_xact_lock($1)").bind(lock).fetch_one(conn).await
 }
 
-/// The columns of [`AlertRuleDefinition`].
-const RULE: &str = "name, kind, query, threshold, window_seconds, group_by, service_id, channel_ids, renotify_seconds, notify_resolved";
+/// The columns of [`AlertRuleDefinition`] (its fields), each after `prefix`.
+fn rule_columns(prefix: &str) -> String {
+    AlertRuleDefinition::FIELDS.map(|field| format!("{prefix}{field}")).join(", ")
+}
 
 /// A rule as the evaluator reads it.
 #[derive(Clone, Debug, sqlx::FromRow)]
@@ -31,7 +33,8 @@ pub struct RuleRow {
 pub async fn insert_rule(pool: &PgPool, r: &AlertRuleDefinition, by: &str) -> sqlx::Result<i64> {
     let mut args = rule_arguments(r)?;
     args.add(by).map_err(sqlx::Error::Encode)?;
-    sqlx::query_scalar_with(&format!("insert into alert_rules ({RULE}, created_by) values ({}, $11) returning id", placeholders()), args)
+    let (columns, values) = (rule_columns(""), placeholders());
+    sqlx::query_scalar_with(&format!("insert into alert_rules ({columns}, created_by) values ({values}, $11) returning id"), args)
         .fetch_one(pool)
         .await
 }
@@ -40,20 +43,16 @@ pub async fn insert_rule(pool: &PgPool, r: &AlertRuleDefinition, by: &str) -> sq
 pub async fn update_rule(pool: &PgPool, id: i64, r: &AlertRuleDefinition) -> sqlx::Result<Option<AlertRuleDefinition>> {
     let mut args = rule_arguments(r)?;
     args.add(id).map_err(sqlx::Error::Encode)?;
-    let before: Vec<String> = RULE.split(", ").map(|c| format!("before.{c}")).collect();
+    let (columns, values, before) = (rule_columns(""), placeholders(), rule_columns("before."));
     sqlx::query_as_with(
-        &format!(
-            "update alert_rules r set ({RULE}) = ({}) from alert_rules before where r.id = $11 and before.id = r.id returning {}",
-            placeholders(),
-            before.join(", ")
-        ),
+        &format!("update alert_rules r set ({columns}) = ({values}) from alert_rules before where r.id = $11 and before.id = r.id returning {before}"),
         args,
     )
     .fetch_optional(pool)
     .await
 }
 
-/// A definition's values in the order of [`RULE`], as the arguments `$1`–`$10` of a statement.
+/// A definition's values in the order of [`rule_columns`], as the arguments `$1`–`$10` of a statement.
 fn rule_arguments(r: &AlertRuleDefinition) -> sqlx::Result<PgArguments> {
     let mut args = PgArguments::default();
     let added = (|| {
@@ -74,7 +73,7 @@ fn rule_arguments(r: &AlertRuleDefinition) -> sqlx::Result<PgArguments> {
 
 /// `$1, …, $10`: where [`rule_arguments`] go.
 fn placeholders() -> String {
-    (1..=10).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+    (1..=AlertRuleDefinition::FIELDS.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Delete a rule with its state and history; its name, if there was one.
@@ -96,7 +95,7 @@ pub async fn mute_rule(pool: &PgPool, id: i64, until: Option<DateTime<Utc>>) -> 
 
 /// The rules of these kinds, as the evaluator reads them.
 pub async fn rules(conn: &mut PgConnection, kinds: &[&str]) -> sqlx::Result<Vec<RuleRow>> {
-    sqlx::query_as(&format!("select id, muted_until, {RULE} from alert_rules where kind = any($1) order by id"))
+    sqlx::query_as(&format!("select id, muted_until, {} from alert_rules where kind = any($1) order by id", rule_columns("")))
         .bind(kinds)
         .fetch_all(conn)
         .await
@@ -112,7 +111,7 @@ pub async fn list_rules(pool: &PgPool) -> sqlx::Result<Vec<AlertRule>> {
         created_by: String,
     }
     let rows: Vec<Row> =
-        sqlx::query_as(&format!("select id, muted_until, created_at, created_by, {RULE} from alert_rules order by name, id"))
+        sqlx::query_as(&format!("select id, muted_until, created_at, created_by, {} from alert_rules order by name, id", rule_columns("")))
             .fetch_all(pool)
             .await?;
     let states: Vec<(i64, String, DateTime<Utc>, i64, Option<DateTime<Utc>>)> = sqlx::query_as(
