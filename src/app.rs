@@ -11,7 +11,7 @@ use crate::pages::settings::{ConsoleSessionsPage, KeysPage, SystemPage, UsersPag
 use crate::pages::verify::VerifyPage;
 use crate::pages::views::{PreferencesPage, ViewsPage};
 use crate::components::server_data::server_data;
-use crate::components::time::CurrentUser;
+use crate::components::current_user::CurrentUser;
 use crate::components::views_menu::{ViewsMenu, ViewsMenuState};
 use crate::pages::alerts::{AlertsPage, EditAlertPage, NewAlertPage};
 use crate::pages::compare::ComparePage;

@@ -148,3 +148,37 @@ test("an administrator adds a viewer with a scope, then makes them an auditor", 
   await row.getByRole("button", { name: "Save" }).click();
   await expect(row.locator("[data-scope]")).toHaveText("all data");
 });
+
+test("an auditor reads the alerts but is offered no control the server would refuse", async ({ page, browser, request }) => {
+  const env = `aud-${tag}`;
+  await ingest(request, [{ type: "app.view", environment: env, actor: { id: "u1" } }]);
+  await open(page, `/alerts/new?view=${encodeURIComponent(`env=${env}`)}`);
+  await page.getByLabel("Name").fill(`Watched ${tag}`);
+  await page.getByRole("button", { name: "Create alert" }).click();
+  await expect(page).toHaveURL(/\/alerts$/);
+  await expect(page.locator(`tr[data-rule="Watched ${tag}"]`).getByRole("link", { name: "Edit" })).toBeVisible();
+
+  const email = `alerts-auditor-${tag}@e2e.example`;
+  addUser(email, ["--role", "auditor"]);
+  const context = await browser.newContext({ storageState: { cookies: [], origins: [] } });
+  const theirs = await context.newPage();
+  await theirs.goto("/alerts");
+  await signIn(theirs, email);
+  await expect(theirs).toHaveURL(/\/alerts$/);
+  const rule = theirs.locator(`tr[data-rule="Watched ${tag}"]`);
+  await expect(rule).toContainText(`any new event matching env=${env}`);
+  await expect(theirs.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(theirs.getByRole("link", { name: "New alert" })).toHaveCount(0);
+  await expect(rule.getByRole("link", { name: "Edit" })).toHaveCount(0);
+  await expect(rule.getByRole("button")).toHaveCount(0);
+
+  await theirs.goto(`/events?env=${env}`);
+  await expect(theirs.locator("tbody tr[data-event-id]")).toHaveCount(1);
+  await expect(theirs.getByRole("link", { name: "Compare environments" })).toBeVisible();
+  await expect(theirs.getByRole("link", { name: "Create alert" })).toHaveCount(0);
+
+  await theirs.goto("/alerts/new");
+  await expect(theirs.getByText("Only administrators can change alert rules.")).toBeVisible();
+  await expect(theirs.getByRole("button", { name: "Create alert" })).toHaveCount(0);
+  await context.close();
+});

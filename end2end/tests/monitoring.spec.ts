@@ -108,3 +108,34 @@ test("the new-alert form shows the fields of the kind chosen and says what the r
   await expect(threshold).toBeHidden();
   await expect(page.getByText("Watching the view:")).toBeHidden();
 });
+
+test("a rule notifies every channel ticked, and editing it keeps them", async ({ page }) => {
+  const names = [`Pager ${tag}`, `Chat ${tag}`];
+  await open(page, "/settings/channels");
+  for (const name of names) {
+    await page.getByLabel("Name").fill(name);
+    await page.getByLabel("URL, or e-mail addresses").fill("http://127.0.0.1:9/hook");
+    await page.getByRole("button", { name: "Add channel" }).click();
+    await expect(page.locator(`tr[data-channel="${name}"]`)).toHaveCount(1);
+  }
+
+  await open(page, `/alerts/new?view=${encodeURIComponent(`env=chan-${tag}`)}`);
+  const notify = page.getByRole("group", { name: "Notify" });
+  await expect(notify).toContainText("(this page only)");
+  await page.getByLabel("Name").fill(`Both ${tag}`);
+  for (const name of names) await notify.getByLabel(`${name} (webhook)`).check();
+  await expect(notify.getByText("(this page only)")).toBeHidden();
+  await page.getByRole("button", { name: "Create alert" }).click();
+  await expect(page).toHaveURL(/\/alerts$/);
+  const rule = page.locator(`tr[data-rule="Both ${tag}"]`);
+  await expect(rule).toContainText(`${names[0]}, ${names[1]}`);
+
+  // The edit form ticks both; unticking one keeps the other.
+  await rule.getByRole("link", { name: "Edit" }).click();
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  for (const name of names) await expect(notify.getByLabel(`${name} (webhook)`)).toBeChecked();
+  await notify.getByLabel(`${names[0]} (webhook)`).uncheck();
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page).toHaveURL(/\/alerts$/);
+  await expect(rule.locator("td").nth(2)).toHaveText(names[1]);
+});

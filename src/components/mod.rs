@@ -4,6 +4,7 @@
 pub mod activity_chart;
 pub mod badges;
 pub mod copy_button;
+pub mod current_user;
 #[cfg(feature = "hydrate")]
 pub mod echarts;
 pub mod errors;

@@ -5,12 +5,8 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-use crate::components::server_data::ServerData;
-use crate::model::{absolute_time, relative_time, SignedInUser};
-
-/// The signed-in user, loaded once for the whole console (top bar, time zone).
-#[derive(Clone, Copy)]
-pub struct CurrentUser(pub ServerData<Result<Option<SignedInUser>, ServerFnError>>);
+use crate::components::current_user::CurrentUser;
+use crate::model::{absolute_time, relative_time};
 
 /// The time zone the reader chose (`None`: their browser's), once known.
 fn chosen_zone() -> impl Fn() -> Option<String> + Copy {

@@ -9,12 +9,13 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::{load_alerts, DeleteAlertRule, MuteAlertRule, SaveAlertRule};
+use crate::components::current_user::CurrentUser;
 use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, load_failed};
 use crate::components::time::{Time, TimeZoneNote};
 use crate::model::{
-    bucket_label, path_segment, AlertHistoryEntry, AlertKind, AlertRule, AlertRuleDefinition, AlertsOverview, EventFilter, GroupBy, CERTIFICATE_WARNING_DAYS,
+    bucket_label, path_segment, AlertHistoryEntry, Channel, AlertKind, AlertRule, AlertRuleDefinition, AlertsOverview, EventFilter, GroupBy, CERTIFICATE_WARNING_DAYS,
 };
 
 #[component]
@@ -22,34 +23,52 @@ pub fn AlertsPage() -> impl IntoView {
     let mute = ServerAction::<MuteAlertRule>::new();
     let delete = ServerAction::<DeleteAlertRule>::new();
     let data = server_data(resource_source(move || (mute.version().get(), delete.version().get())), |_| load_alerts());
+    let me = expect_context::<CurrentUser>();
     view! {
         <Title text="Alerts"/>
         <div class="page-head">
             <h1>"Alerts"</h1>
             <TimeZoneNote/>
-            <a class="button primary" href="/alerts/new">"New alert"</a>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    me.is_admin().await.then(|| view! { <a class="button primary" href="/alerts/new">"New alert"</a> })
+                })}
+            </Transition>
         </div>
         {action_error(move || mute.value().get())}
         {action_error(move || delete.value().get())}
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading alerts…"</p> }>
             {move || Suspend::new(async move {
+                let may_change = me.is_admin().await;
                 match data.await {
                     Err(e) => load_failed(&e),
-                    Ok(overview) => view! { <AlertsView overview mute delete/> }.into_any(),
+                    Ok(overview) => view! { <AlertsView overview may_change mute delete/> }.into_any(),
                 }
             })}
         </Transition>
     }
 }
 
+/// The rules and the history; `may_change`: the reader may add, edit, mute
+/// and delete rules (administrators), who get the controls.
 #[component]
-fn AlertsView(overview: AlertsOverview, mute: ServerAction<MuteAlertRule>, delete: ServerAction<DeleteAlertRule>) -> impl IntoView {
+fn AlertsView(
+    overview: AlertsOverview,
+    may_change: bool,
+    mute: ServerAction<MuteAlertRule>,
+    delete: ServerAction<DeleteAlertRule>,
+) -> impl IntoView {
     let now = overview.now;
     let rules = if overview.rules.is_empty() {
+        let how = if may_change {
+            view! { <p>"Open a view in the "<a href="/events">"explorer"</a>" and choose “Create alert”, or start from "<a href="/alerts/new">"a new alert"</a>"."</p> }.into_any()
+        } else {
+            view! { <p>"Administrators create alert rules from views of the explorer."</p> }.into_any()
+        };
         view! {
             <section class="empty-state">
                 <h2>"No alert rule yet"</h2>
-                <p>"Open a view in the "<a href="/events">"explorer"</a>" and choose “Create alert”, or start from "<a href="/alerts/new">"a new alert"</a>"."</p>
+                {how}
             </section>
         }
         .into_any()
@@ -57,10 +76,11 @@ fn AlertsView(overview: AlertsOverview, mute: ServerAction<MuteAlertRule>, delet
         view! {
             <table class="events alert-rules">
                 <thead><tr>
-                    <th scope="col">"Rule"</th><th scope="col">"State"</th><th scope="col">"Channels"</th><th scope="col"></th>
+                    <th scope="col">"Rule"</th><th scope="col">"State"</th><th scope="col">"Channels"</th>
+                    {may_change.then(|| view! { <th scope="col"><span class="visually-hidden">"Actions"</span></th> })}
                 </tr></thead>
                 <tbody>
-                    {overview.rules.iter().map(|r| view! { <RuleRow rule=r.clone() overview=overview.clone() mute delete/> }).collect_view()}
+                    {overview.rules.iter().map(|r| view! { <RuleRow rule=r.clone() overview=overview.clone() may_change mute delete/> }).collect_view()}
                 </tbody>
             </table>
         }
@@ -94,7 +114,13 @@ fn describe(rule: &AlertRule, overview: &AlertsOverview) -> String {
 }
 
 #[component]
-fn RuleRow(rule: AlertRule, overview: AlertsOverview, mute: ServerAction<MuteAlertRule>, delete: ServerAction<DeleteAlertRule>) -> impl IntoView {
+fn RuleRow(
+    rule: AlertRule,
+    overview: AlertsOverview,
+    may_change: bool,
+    mute: ServerAction<MuteAlertRule>,
+    delete: ServerAction<DeleteAlertRule>,
+) -> impl IntoView {
     let now = overview.now;
     let channels: Vec<String> = rule
         .definition
@@ -135,33 +161,42 @@ fn RuleRow(rule: AlertRule, overview: AlertsOverview, mute: ServerAction<MuteAle
                         }).collect_view()}
                     }.into_any()
                 }}
-                {muted.map(|until| view! { <span class="badge">"muted"</span><span class="sub">"until "<Time at=until now/></span> })}
+                {muted.map(|until| view! { <span class="badge">"muted"</span><span class="sub">"ends "<Time at=until now/></span> })}
             </td>
             <td>{if channels.is_empty() { "none (page only)".to_string() } else { channels.join(", ") }}</td>
-            <td class="actions">
-                <ActionForm action=mute attr:class="inline-form">
-                    <input type="hidden" name="id" value=rule.id/>
-                    {if muted.is_some() {
-                        view! { <input type="hidden" name="minutes" value="0"/><button type="submit" class="button">"Unmute"</button> }.into_any()
-                    } else {
-                        view! {
-                            <select name="minutes" aria-label="Mute for">
-                                <option value="60">"1 hour"</option>
-                                <option value="480">"8 hours"</option>
-                                <option value="1440">"1 day"</option>
-                                <option value="10080">"1 week"</option>
-                            </select>
-                            <button type="submit" class="button">"Mute"</button>
-                        }.into_any()
-                    }}
-                </ActionForm>
-                <a class="button" href=format!("/alerts/{}/edit", rule.id)>"Edit"</a>
-                <ActionForm action=delete attr:class="inline-form">
-                    <input type="hidden" name="id" value=rule.id/>
-                    <button type="submit" class="button">"Delete"</button>
-                </ActionForm>
-            </td>
+            {may_change.then(|| view! { <RuleActions rule=rule.clone() now mute delete/> })}
         </tr>
+    }
+}
+
+/// Mute or unmute, edit and delete: an administrator's cell of a rule's row.
+#[component]
+fn RuleActions(rule: AlertRule, now: chrono::DateTime<chrono::Utc>, mute: ServerAction<MuteAlertRule>, delete: ServerAction<DeleteAlertRule>) -> impl IntoView {
+    let muted = rule.muted_until.filter(|until| *until > now);
+    view! {
+        <td class="actions">
+            <ActionForm action=mute attr:class="inline-form">
+                <input type="hidden" name="id" value=rule.id/>
+                {if muted.is_some() {
+                    view! { <input type="hidden" name="minutes" value="0"/><button type="submit" class="button">"Unmute"</button> }.into_any()
+                } else {
+                    view! {
+                        <select name="minutes" aria-label="Mute for">
+                            <option value="60">"1 hour"</option>
+                            <option value="480">"8 hours"</option>
+                            <option value="1440">"1 day"</option>
+                            <option value="10080">"1 week"</option>
+                        </select>
+                        <button type="submit" class="button">"Mute"</button>
+                    }.into_any()
+                }}
+            </ActionForm>
+            <a class="button" href=format!("/alerts/{}/edit", rule.id)>"Edit"</a>
+            <ActionForm action=delete attr:class="inline-form">
+                <input type="hidden" name="id" value=rule.id/>
+                <button type="submit" class="button">"Delete"</button>
+            </ActionForm>
+        </td>
     }
 }
 
@@ -235,6 +270,7 @@ pub fn NewAlertPage() -> impl IntoView {
     let view_query = move || query.read().get("view").unwrap_or_default();
     let add = ServerAction::<SaveAlertRule>::new();
     let data = server_data(|| (), |_| load_alerts());
+    let me = expect_context::<CurrentUser>();
     back_to_alerts_after(move || add.value().get().is_some_and(|r| r.is_ok()));
     view! {
         <Title text="New alert"/>
@@ -245,6 +281,9 @@ pub fn NewAlertPage() -> impl IntoView {
             {move || {
                 let rule = AlertRuleDefinition::new("", AlertKind::Match, view_query());
                 Suspend::new(async move {
+                    if !me.is_admin().await {
+                        return only_administrators();
+                    }
                     match data.await {
                         Err(e) => load_failed(&e),
                         Ok(overview) => {
@@ -264,6 +303,7 @@ pub fn EditAlertPage() -> impl IntoView {
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
     let update = ServerAction::<SaveAlertRule>::new();
     let data = server_data(|| (), |_| load_alerts());
+    let me = expect_context::<CurrentUser>();
     back_to_alerts_after(move || update.value().get().is_some_and(|r| r.is_ok()));
     view! {
         <Title text="Edit alert"/>
@@ -274,6 +314,9 @@ pub fn EditAlertPage() -> impl IntoView {
             {move || {
                 let id = id();
                 Suspend::new(async move {
+                    if !me.is_admin().await {
+                        return only_administrators();
+                    }
                     match data.await {
                         Err(e) => load_failed(&e),
                         Ok(overview) => match overview.rules.iter().find(|r| Some(r.id) == id).cloned() {
@@ -287,6 +330,11 @@ pub fn EditAlertPage() -> impl IntoView {
             }}
         </Transition>
     }
+}
+
+/// What the new and edit pages show anyone but an administrator.
+fn only_administrators() -> AnyView {
+    view! { <p class="empty">"Only administrators can change alert rules. "<a href="/alerts">"Back to the alerts"</a></p> }.into_any()
 }
 
 /// Go to the Alerts page once `saved` says the form was saved.
@@ -354,14 +402,7 @@ fn AlertForm(
                         }).collect_view()}
                     </select>
                 </label>
-                <label class="field"><span>"Notify"</span>
-                    <select name="channels">
-                        <option value="">"(this page only)"</option>
-                        {overview.channels.iter().map(|c| view! {
-                            <option value=c.id.to_string() selected=rule.channel_ids.first() == Some(&c.id)>{format!("{} ({})", c.name, c.kind)}</option>
-                        }).collect_view()}
-                    </select>
-                </label>
+                <ChannelChoice channels=overview.channels.clone() chosen=rule.channel_ids.clone()/>
                 <label class="field"><span>{move || renotify_label(kind.get())}</span>
                     <input name="renotify_minutes" inputmode="numeric" placeholder="60" value=(rule.renotify_seconds / 60).to_string()/></label>
                 <label class="field checkbox"><input type="checkbox" name="notify_resolved" value="on" checked=rule.notify_resolved/><span>"Notify when resolved"</span></label>
@@ -369,6 +410,49 @@ fn AlertForm(
                 <p class="hint what-it-does wide-hint" aria-live="polite">{move || what_it_does(kind.get(), gather_seconds)}</p>
             </ActionForm>
         </section>
+    }
+}
+
+/// "Notify": a box for each channel, none for this page only. The chosen ids
+/// travel comma-separated in one field (what the form sends before the page
+/// is interactive too); a channel deleted since is dropped.
+#[component]
+fn ChannelChoice(channels: Vec<Channel>, chosen: Vec<i64>) -> impl IntoView {
+    let chosen = RwSignal::new(chosen.into_iter().filter(|id| channels.iter().any(|c| c.id == *id)).collect::<Vec<_>>());
+    let listed = move || chosen.get().iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let boxes = if channels.is_empty() {
+        view! { <span class="hint">"No channel yet: rules show on this page only. Add one under "<a href="/settings/channels">"Settings → Channels"</a>"."</span> }.into_any()
+    } else {
+        channels
+            .into_iter()
+            .map(|c| {
+                let id = c.id;
+                let toggle = move |ev: leptos::ev::Event| {
+                    let on = event_target_checked(&ev);
+                    chosen.update(|ids| {
+                        ids.retain(|i| *i != id);
+                        if on {
+                            ids.push(id);
+                        }
+                    });
+                };
+                view! {
+                    <label class="check">
+                        <input type="checkbox" value=id checked=chosen.get_untracked().contains(&id) on:change=toggle/>
+                        {format!("{} ({})", c.name, c.kind)}
+                    </label>
+                }
+            })
+            .collect_view()
+            .into_any()
+    };
+    view! {
+        <fieldset class="choices channels">
+            <legend>"Notify"</legend>
+            <input type="hidden" name="channels" value=listed/>
+            {boxes}
+            <span class="hint" hidden=move || !chosen.get().is_empty()>"(this page only)"</span>
+        </fieldset>
     }
 }
 

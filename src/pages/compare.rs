@@ -116,7 +116,7 @@ fn CompareControls(view: CompareView, available: Vec<String>, compared: Vec<Stri
     view! {
         <section class="filters" aria-label="What to compare">
             <div class="filter-row">
-                <fieldset class="environments">
+                <fieldset class="choices">
                     <legend>"Environments"</legend>
                     {boxes}
                 </fieldset>

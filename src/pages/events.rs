@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::components::server_data::server_data;
 use crate::components::navigation::url_query;
+use crate::components::current_user::CurrentUser;
 use crate::components::time::{Time, TimeZoneNote};
 use leptos_meta::Title;
 use leptos_router::components::Redirect;
@@ -27,6 +28,7 @@ pub fn EventsPage() -> impl IntoView {
         move |_| EventFilter::from_query(&search())
     });
     let (pending, set_pending) = signal(false);
+    let me = expect_context::<CurrentUser>();
 
     view! {
         <Title text="Events"/>
@@ -47,7 +49,9 @@ pub fn EventsPage() -> impl IntoView {
                     // (a reader who left mid-render).
                     let filter = filter.get();
                     let is_first_page = crate::model::is_first_page(&search());
-                    Suspend::new(async move { data.await.map(|explore| {
+                    Suspend::new(async move {
+                        let may_alert = me.is_admin().await;
+                    data.await.map(|explore| {
                         let summary = format!(
                             "{} events · {} · {} bars",
                             count_label(explore.histogram.total),
@@ -58,10 +62,10 @@ pub fn EventsPage() -> impl IntoView {
                             let query = filter.to_query();
                             format!("/events/export?{query}&format={format}")
                         };
-                        let create_alert = format!(
+                        let create_alert = may_alert.then(|| format!(
                             "/alerts/new?view={}",
                             form_urlencoded::byte_serialize(filter.to_query().as_bytes()).collect::<String>()
-                        );
+                        ));
                         let compare = CompareView::of_explorer(&filter).href();
                         let counts_as_of = explore.counts_as_of.map(|t| {
                             view! {
@@ -83,8 +87,7 @@ pub fn EventsPage() -> impl IntoView {
                                     <a href=export("csv") download rel="external">"CSV"</a>
                                     " · "
                                     <a href=export("ndjson") download rel="external">"NDJSON"</a>
-                                    " · "
-                                    <a class="create-alert" href=create_alert>"Create alert"</a>
+                                    {create_alert.map(|href| view! { " · " <a class="create-alert" href=href>"Create alert"</a> })}
                                     " · "
                                     <a class="compare" href=compare>"Compare environments"</a>
                                 </span>

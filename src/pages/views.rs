@@ -9,7 +9,8 @@ use leptos_meta::Title;
 use crate::api::{list_views, DeleteView, RenameView, SetDefaultView, SetTimeZone};
 use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
-use crate::components::time::{CurrentUser, Time};
+use crate::components::current_user::CurrentUser;
+use crate::components::time::Time;
 use crate::components::settings::{action_error, load_failed};
 use crate::model::SavedView;
 

@@ -1,0 +1,18 @@
+//! The signed-in user, loaded once for the whole console: the top bar, the
+//! time zone, and the controls only administrators get.
+
+use leptos::prelude::*;
+
+use crate::components::server_data::ServerData;
+use crate::model::{Role, SignedInUser};
+
+#[derive(Clone, Copy)]
+pub struct CurrentUser(pub ServerData<Result<Option<SignedInUser>, ServerFnError>>);
+
+impl CurrentUser {
+    /// Whether the signed-in user administers Vigil (once they are loaded):
+    /// controls the server would refuse are not shown to the others.
+    pub async fn is_admin(self) -> bool {
+        self.0.await.ok().flatten().is_some_and(|user| user.role == Role::Admin)
+    }
+}
