@@ -591,16 +591,26 @@ impl Generator {
     fn changes_for(&mut self, event_type: &str, name: &str) -> Option<Value> {
         let rng = &mut self.rng;
         let changes = match event_type {
-            "app.update" => json!([{"field": "layout.columns", "old": rng.gen_range(1..4), "new": rng.gen_range(1..6)},
-                                   {"field": "theme", "old": "light", "new": if rng.gen_bool(0.5) { "dark" } else { "light" }}]),
-            "app.move" => json!([{"field": "folder", "old": FOLDERS.choose(rng), "new": FOLDERS.choose(rng)}]),
+            "app.update" => {
+                let columns = rng.gen_range(1..4);
+                let (theme, other) = if rng.gen_bool(0.5) { ("light", "dark") } else { ("dark", "light") };
+                json!([{"field": "layout.columns", "old": columns, "new": other_than(columns, rng.gen_range(1..6))},
+                       {"field": "theme", "old": theme, "new": other}])
+            }
+            "app.move" => {
+                let (from, to) = (rng.gen_range(0..FOLDERS.len()), rng.gen_range(1..FOLDERS.len()));
+                json!([{"field": "folder", "old": FOLDERS[from], "new": FOLDERS[(from + to) % FOLDERS.len()]}])
+            }
             "app.trash" => json!([{"field": "trashed", "old": false, "new": true}]),
             "app.restore" => json!([{"field": "trashed", "old": true, "new": false}]),
             "folder.update" | "user_group.update" => json!([{"field": "name", "old": name, "new": format!("{name} (v{})", rng.gen_range(2..9))}]),
             "user_group.member_add" => json!([{"field": "members", "old": null, "new": format!("usr_{:04}", rng.gen_range(1..60))}]),
             "user_group.member_remove" => json!([{"field": "members", "old": format!("usr_{:04}", rng.gen_range(1..60)), "new": null}]),
             "user_group.member_role_change" => json!([{"field": "member_role", "old": "member", "new": "manager"}]),
-            "data_source.update" => json!([{"field": "pool_size", "old": rng.gen_range(5..20), "new": rng.gen_range(5..40)}]),
+            "data_source.update" => {
+                let size = rng.gen_range(5..20);
+                json!([{"field": "pool_size", "old": size, "new": other_than(size, rng.gen_range(5..40))}])
+            }
             "data_source.permission_grant" | "data_source.permission_update" | "data_source.permission_revoke" => {
                 let group = GROUPS.choose(rng).copied();
                 let (old, new) = match event_type {
@@ -658,6 +668,11 @@ impl Generator {
     }
 }
 
+/// `new`, or one more when it is `old`: a change always changes something.
+fn other_than(old: i32, new: i32) -> i32 {
+    if new == old { new + 1 } else { new }
+}
+
 /// "Müller" → "muller": e-mail and id friendly.
 fn ascii(text: &str) -> String {
     text.chars()
@@ -688,6 +703,16 @@ mod tests {
         }
         let types: std::collections::HashSet<_> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
         assert!(types.len() > 25, "only {} event types", types.len());
+    }
+
+    #[test]
+    fn every_generated_change_changes_its_field() {
+        let mut generator = Generator::new(1, 30, Utc::now(), 5_000);
+        let changes: Vec<Value> = generator.take(5_000).iter().filter_map(|e| e["changes"].as_array().cloned()).flatten().collect();
+        assert!(changes.len() > 500, "only {} changes", changes.len());
+        for change in &changes {
+            assert_ne!(change["old"], change["new"], "{change}");
+        }
     }
 
     #[test]
