@@ -149,7 +149,7 @@ test("an administrator adds a viewer with a scope, then makes them an auditor", 
   await expect(row.locator("[data-scope]")).toHaveText("all data");
 });
 
-test("an auditor reads the alerts but is offered no control the server would refuse", async ({ page, browser, request }) => {
+test("an auditor reads the alerts and services but is offered no control the server would refuse", async ({ page, browser, request }) => {
   const env = `aud-${tag}`;
   await ingest(request, [{ type: "app.view", environment: env, actor: { id: "u1" } }]);
   await open(page, `/alerts/new?view=${encodeURIComponent(`env=${env}`)}`);
@@ -176,6 +176,11 @@ test("an auditor reads the alerts but is offered no control the server would ref
   await expect(theirs.locator("tbody tr[data-event-id]")).toHaveCount(1);
   await expect(theirs.getByRole("link", { name: "Compare environments" })).toBeVisible();
   await expect(theirs.getByRole("link", { name: "Create alert" })).toHaveCount(0);
+
+  await theirs.goto("/services");
+  await expect(theirs.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(theirs.getByRole("heading", { level: 1 })).toHaveText("Services");
+  await expect(theirs.getByRole("link", { name: "Manage services" })).toHaveCount(0);
 
   await theirs.goto("/alerts/new");
   await expect(theirs.getByText("Only administrators can change alert rules.")).toBeVisible();

@@ -16,6 +16,7 @@ test("a new service is checked at once and its bar fills", async ({ page, baseUR
   await expect(adminRow).toContainText(`mon-${tag}`);
 
   await open(page, "/services");
+  await expect(page.getByRole("link", { name: "Manage services" })).toHaveAttribute("href", "/settings/services");
   const row = page.locator(`tr[data-service="Console ${tag}"]`);
   await expect(async () => {
     await page.reload();

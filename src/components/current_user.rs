@@ -16,3 +16,14 @@ impl CurrentUser {
         self.0.await.ok().flatten().is_some_and(|user| user.role == Role::Admin)
     }
 }
+
+/// A link to a page only administrators may use, shown to them only.
+#[component]
+pub fn AdminLink(href: &'static str, class: &'static str, text: &'static str) -> impl IntoView {
+    let me = expect_context::<CurrentUser>();
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move { me.is_admin().await.then(|| view! { <a class=class href=href>{text}</a> }) })}
+        </Transition>
+    }
+}

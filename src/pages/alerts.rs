@@ -9,7 +9,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::api::{load_alerts, DeleteAlertRule, MuteAlertRule, SaveAlertRule};
-use crate::components::current_user::CurrentUser;
+use crate::components::current_user::{AdminLink, CurrentUser};
 use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, load_failed};
@@ -29,11 +29,7 @@ pub fn AlertsPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Alerts"</h1>
             <TimeZoneNote/>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    me.is_admin().await.then(|| view! { <a class="button primary" href="/alerts/new">"New alert"</a> })
-                })}
-            </Transition>
+            <AdminLink class="button primary" href="/alerts/new" text="New alert"/>
         </div>
         {action_error(move || mute.value().get())}
         {action_error(move || delete.value().get())}

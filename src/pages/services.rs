@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
+use crate::components::current_user::AdminLink;
 use crate::components::server_data::server_data;
 use crate::components::navigation::url_param;
 use crate::api::{list_services, load_service};
@@ -22,7 +23,7 @@ pub fn ServicesPage() -> impl IntoView {
         <div class="page-head">
             <h1>"Services"</h1>
             <span class="hint">"Availability checks"</span><TimeZoneNote/>
-            <a class="button" href="/settings/services">"Manage services"</a>
+            <AdminLink class="button" href="/settings/services" text="Manage services"/>
         </div>
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading services…"</p> }>
             {move || Suspend::new(async move {

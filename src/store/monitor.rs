@@ -415,19 +415,23 @@ pub async fn any(pool: &PgPool) -> sqlx::Result<bool> {
     sqlx::query_scalar("select exists (select from services)").fetch_one(pool).await
 }
 
-/// Past results and incidents of a service (the demo's history).
-#[derive(Clone, Debug, Default)]
+/// Past results and incidents of a service (the demo's history), and the
+/// counters they leave it with.
+#[derive(Clone, Debug)]
 pub struct SeededHistory {
     pub created_at: DateTime<Utc>,
     pub results: Vec<CheckResult>,
     /// (started, ended, reason)
     pub incidents: Vec<(DateTime<Utc>, DateTime<Utc>, String)>,
+    pub counters: Counters,
 }
 
-/// Store a service's past: its creation time, results and closed incidents.
+/// Store a service's past: its creation time, results, closed incidents and
+/// the state they leave it in.
 pub async fn seed_history(pool: &PgPool, id: i64, history: &SeededHistory) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query("update services set created_at = $2 where id = $1").bind(id).bind(history.created_at).execute(&mut *tx).await?;
+    save_counters(&mut tx, id, &history.counters, None).await?;
     for result in &history.results {
         insert_result(&mut tx, id, result, 0).await?;
     }
