@@ -22,6 +22,12 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// No route of the HTTP API has this path.
+    #[error("no such API path: {0}; the API is described at /api/openapi.json")]
+    NotFound(String),
+    /// The path takes other methods (`allow`, as the `Allow` header says them).
+    #[error("{method} is not allowed here; use {allow}")]
+    MethodNotAllowed { method: String, allow: &'static str },
     #[error(transparent)]
     Internal(#[from] sqlx::Error),
     /// The console's cookie session store failed.
@@ -40,6 +46,8 @@ impl ApiError {
             ApiError::Unauthorized(_) => client(StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::PayloadTooLarge(_) => client(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => client(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+            ApiError::NotFound(_) => client(StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed { .. } => client(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Internal(e) => match database_answer(e) {
                 Some((status, code, message)) => (status, code, Some(message)),
                 None => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
@@ -114,6 +122,7 @@ impl IntoResponse for ApiError {
             ApiError::TooManyRequests { retry_after } => {
                 (status, [(header::RETRY_AFTER, retry_after.to_string())], body).into_response()
             }
+            ApiError::MethodNotAllowed { allow, .. } => (status, [(header::ALLOW, allow.to_string())], body).into_response(),
             _ if status == StatusCode::SERVICE_UNAVAILABLE => {
                 (status, [(header::RETRY_AFTER, UNAVAILABLE_RETRY_AFTER.to_string())], body).into_response()
             }

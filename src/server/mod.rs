@@ -5,9 +5,9 @@ pub mod auth;
 
 use std::net::SocketAddr;
 
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use leptos::prelude::provide_context;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -21,6 +21,7 @@ use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::app::{shell, App};
 use crate::api::{events_api, health, heartbeat, ingest, openapi};
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The whole application as one router, every route behind [`auth::guard`].
@@ -52,10 +53,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/login", post(auth::sign_in).layer(per_ip))
         .route("/logout", post(auth::sign_out))
-        .route("/api/v1/events", post(ingest::post_events).get(events_api::list))
-        .route("/api/v1/events/export", get(events_api::export))
-        .route("/api/v1/health", get(health::health))
-        .route("/api/v1/heartbeats/{token}", post(heartbeat::heartbeat))
+        .route("/api/v1/events", post(ingest::post_events).get(events_api::list).fallback(only("GET, HEAD, POST")))
+        .route("/api/v1/events/export", get(events_api::export).fallback(only("GET, HEAD")))
+        .route("/api/v1/health", get(health::health).fallback(only("GET, HEAD")))
+        .route("/api/v1/heartbeats/{token}", post(heartbeat::heartbeat).fallback(only("POST")))
+        .route("/api/v1/{*path}", any(|uri: axum::http::Uri| async move { ApiError::NotFound(uri.path().to_string()) }))
         .route("/api/openapi.json", get(openapi::spec))
         .route("/events/export", get(events_api::download_filtered))
         .leptos_routes_with_context(
@@ -80,6 +82,12 @@ pub fn router(state: AppState) -> Router {
         // (gzip, for the rare client without brotli, at level 1 likewise).
         .layer(CompressionLayer::new().quality(CompressionLevel::Precise(1)))
         .with_state(state)
+}
+
+/// The answer of an API path to a method it does not take: 405, with the
+/// methods it takes.
+fn only(allow: &'static str) -> impl Fn(Method) -> std::future::Ready<ApiError> + Clone {
+    move |method| std::future::ready(ApiError::MethodNotAllowed { method: method.to_string(), allow })
 }
 
 /// A bundle file whose name carries its content hash (`/pkg/vigil.<hash>.wasm`)

@@ -115,6 +115,34 @@ async fn the_events_page_renders_stored_events_on_the_server(pool: sqlx::PgPool)
 }
 
 #[sqlx::test(migrations = false)]
+async fn an_unknown_api_path_or_method_is_a_json_error_not_a_page(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let bearer = format!("Bearer {}", crate::helpers::EXPORT_KEY);
+    for path in ["/api/v1/sessions", "/api/v1/events/123/x", "/api/v1/nothing"] {
+        let response = app.client.get(format!("{}{path}", app.base)).header("authorization", &bearer).send().await.unwrap();
+        assert_eq!(response.status(), 404, "GET {path}");
+        let reply: serde_json::Value = response.json().await.unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"));
+        assert_eq!(reply["error"]["code"], "not_found", "GET {path}");
+        assert!(reply["error"]["message"].as_str().unwrap().contains(path), "{reply}");
+    }
+    let wrong = [
+        (reqwest::Method::DELETE, "/api/v1/events", "GET, HEAD, POST"),
+        (reqwest::Method::POST, "/api/v1/events/export", "GET, HEAD"),
+        (reqwest::Method::PUT, "/api/v1/health", "GET, HEAD"),
+        (reqwest::Method::GET, "/api/v1/heartbeats/some-token", "POST"),
+    ];
+    for (method, path, allow) in wrong {
+        let response = app.client.request(method.clone(), format!("{}{path}", app.base)).header("authorization", &bearer).send().await.unwrap();
+        assert_eq!(response.status(), 405, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        let reply: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(reply["error"]["code"], "method_not_allowed", "{method} {path}");
+        assert_eq!(reply["error"]["message"], format!("{method} is not allowed here; use {allow}"));
+    }
+    assert_eq!(app.count("select count(*) from events where environment <> 'vigil'").await, 0);
+}
+
+#[sqlx::test(migrations = false)]
 async fn an_unknown_address_is_a_404_page(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     let response = app.console("viewer").await.get("/no/such/page").await;
