@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::{to_bytes, Body};
+use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -40,10 +40,12 @@ pub async fn post_events(
 ) -> Result<Response, ApiError> {
     let grant = authorize_key(&state, &headers, peer.ip(), KeyKind::Ingest).await?;
     let ndjson = is_ndjson(&headers)?;
+    let gzipped = is_gzipped(&headers)?;
     let limit = state.config.max_body_bytes;
     let bytes = to_bytes(body, limit).await.map_err(|_| {
         ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes"))
     })?;
+    let bytes = if gzipped { gunzip(&bytes, limit)? } else { bytes };
 
     let items = ingest::split_body(&bytes, ndjson, state.config.max_batch_events).map_err(|e| match e {
         BodyError::TooManyEvents { .. } => ApiError::PayloadTooLarge(e.to_string()),
@@ -127,6 +129,33 @@ async fn recording_rules(state: &AppState) -> Result<Arc<Rules>, ApiError> {
         return Ok(rules);
     }
     Ok(state.recording_rules.store(store::rules::load(&state.pool).await?))
+}
+
+/// Whether the body is gzip-compressed (`Content-Encoding: gzip`, as log
+/// shippers send it); any other encoding is refused.
+fn is_gzipped(headers: &HeaderMap) -> Result<bool, ApiError> {
+    let encoding = headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase());
+    match encoding.as_deref() {
+        None | Some("identity") => Ok(false),
+        Some("gzip" | "x-gzip") => Ok(true),
+        Some(other) => Err(ApiError::UnsupportedMediaType(format!(
+            "content encoding {other} is not accepted; send the body as it is or gzip-compressed"
+        ))),
+    }
+}
+
+/// A gzip-compressed body, decompressed: at most `limit` bytes, as a body sent as it is.
+fn gunzip(compressed: &[u8], limit: usize) -> Result<Bytes, ApiError> {
+    use std::io::Read;
+    let mut body = Vec::with_capacity(compressed.len().saturating_mul(4).min(limit));
+    flate2::read::MultiGzDecoder::new(compressed)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid gzip: {e}")))?;
+    if body.len() > limit {
+        return Err(ApiError::PayloadTooLarge(format!("the request body is larger than {limit} bytes once decompressed")));
+    }
+    Ok(body.into())
 }
 
 fn is_ndjson(headers: &HeaderMap) -> Result<bool, ApiError> {

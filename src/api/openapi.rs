@@ -53,7 +53,7 @@ pub struct ExportPage {
 
 #[utoipa::path(
     post, path = "/api/v1/events", tag = "ingest",
-    request_body(content = serde_json::Value, description = "A JSON array of events, one event object, or NDJSON (application/x-ndjson). At most 10 000 events and 10 MiB, each event at most 64 KiB of JSON.", content_type = "application/json"),
+    request_body(content = serde_json::Value, description = "A JSON array of events, one event object, or NDJSON (application/x-ndjson), as it is or gzip-compressed (Content-Encoding: gzip). At most 10 000 events and 10 MiB (decompressed), each event at most 64 KiB of JSON.", content_type = "application/json"),
     responses(
         (status = 200, description = "Stored what was valid (committed)", body = IngestReply),
         (status = 422, description = "Every item was rejected", body = IngestReply),

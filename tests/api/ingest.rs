@@ -125,6 +125,60 @@ async fn an_oversized_body_is_a_413(pool: sqlx::PgPool) {
     assert_eq!(app.count("select count(*) from events").await, 0);
 }
 
+/// POST `body` to the ingest API with `Content-Encoding: encoding`; the status and JSON reply.
+async fn post_encoded(app: &crate::helpers::TestApp, body: Vec<u8>, content_type: &str, encoding: &str) -> (u16, serde_json::Value) {
+    let response = app
+        .client
+        .post(format!("{}/api/v1/events", app.base))
+        .bearer_auth(KEY)
+        .header("content-type", content_type)
+        .header("content-encoding", encoding)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("the reply is JSON"))
+}
+
+fn gzip(text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(text.as_bytes()).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_gzip_compressed_body_is_stored_within_the_decompressed_limit(pool: sqlx::PgPool) {
+    let mut config = vigil::config::ServerConfig::with_keys(KEY, crate::helpers::EXPORT_KEY);
+    config.max_body_bytes = 4096;
+    let app = spawn_with(pool, config).await;
+
+    let batch = json!([event("gz1", "2026-11-01T10:00:00Z"), event("gz2", "2026-11-01T10:00:01Z")]).to_string();
+    let (status, reply) = post_encoded(&app, gzip(&batch), "application/json", "gzip").await;
+    assert_eq!((status, reply["accepted"].as_u64()), (200, Some(2)), "{reply}");
+    let lines = format!("{}\n{}\n", event("gz3", "2026-11-01T10:00:02Z"), event("gz4", "2026-11-01T10:00:03Z"));
+    let (status, reply) = post_encoded(&app, gzip(&lines), "application/x-ndjson", "x-gzip").await;
+    assert_eq!((status, reply["accepted"].as_u64()), (200, Some(2)), "{reply}");
+
+    // Small when compressed, over the limit once decompressed: refused, nothing stored.
+    let mut big = event("gz-big", "2026-11-01T10:00:04Z");
+    big["details"] = json!({"blob": "x".repeat(8192)});
+    let compressed = gzip(&json!([big]).to_string());
+    assert!(compressed.len() < 1024);
+    let (status, reply) = post_encoded(&app, compressed, "application/json", "gzip").await;
+    assert_eq!(status, 413, "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap().contains("once decompressed"), "{reply}");
+
+    let (status, reply) = post_encoded(&app, b"not gzip at all".to_vec(), "application/json", "gzip").await;
+    assert_eq!((status, reply["error"]["code"].as_str()), (400, Some("bad_request")), "{reply}");
+    let (status, reply) = post_encoded(&app, batch.into_bytes(), "application/json", "br").await;
+    assert_eq!((status, reply["error"]["code"].as_str()), (415, Some("unsupported_media_type")), "{reply}");
+    assert!(reply["error"]["message"].as_str().unwrap().contains("content encoding br"), "{reply}");
+    app.derived().await;
+    assert_eq!(app.count("select count(*) from events where environment <> 'vigil'").await, 4);
+}
+
 #[sqlx::test(migrations = false)]
 async fn ndjson_lines_are_events_and_bad_lines_are_rejected_alone(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
