@@ -60,9 +60,16 @@ test("an administrator creates an API key, sees it once, and revokes it", async 
   const name = `svc-${tag}`;
   const env = `keys-${tag}`;
   await open(page, "/settings/keys");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   await page.getByLabel("Name").fill(name);
+  // Organizations are an export key's: typed, then hidden and not sent for an ingest key.
+  const organizations = page.getByLabel("Organizations (comma-separated)");
+  await expect(organizations).toBeHidden();
+  await page.getByLabel("Kind").selectOption("export");
+  await organizations.fill("*");
   await page.getByLabel("Kind").selectOption("ingest");
-  await page.getByLabel("Environment(s)").fill(env);
+  await expect(organizations).toBeHidden();
+  await page.getByLabel("Environment", { exact: true }).fill(env);
   await page.getByRole("button", { name: "Create key" }).click();
 
   const secret = page.locator(".secret-value");
@@ -89,6 +96,18 @@ test("an administrator creates an API key, sees it once, and revokes it", async 
   await row.getByRole("button", { name: "Revoke" }).click();
   await expect(row).toContainText("revoked");
   expect((await send(env)).status()).toBe(401);
+
+  // An export key reads what the ingest key sent.
+  await page.getByLabel("Name").fill(`siem-${tag}`);
+  await page.getByLabel("Kind").selectOption("export");
+  await page.getByLabel("Environments (comma-separated)").fill(env);
+  await organizations.fill("*");
+  await page.getByRole("button", { name: "Create key" }).click();
+  await expect(secret).toHaveText(/^vigil_export_/);
+  const exportKey = (await secret.textContent())!;
+  const listed = await request.get(`/api/v1/events?env=${env}`, { headers: { Authorization: `Bearer ${exportKey}` } });
+  expect(listed.status()).toBe(200);
+  expect((await listed.json()).events).toHaveLength(1);
 });
 
 test("revoking a console session signs that browser out on its next request", async ({ page, browser }) => {

@@ -164,10 +164,12 @@ pub async fn list_api_keys() -> Result<Listing<ApiKey>, ServerFnError> {
 
 /// Create an API key; the key itself is returned this once and only its hash kept.
 #[server(prefix = "/api/admin")]
-pub async fn create_api_key(name: String, kind: String, environments: String, organizations: String) -> Result<Secret, ServerFnError> {
+pub async fn create_api_key(name: String, kind: String, environments: String, organizations: Option<String>) -> Result<Secret, ServerFnError> {
     use crate::api::auth::{key_hash, new_key, KeyKind};
     use admin::*;
     let admin = require_admin().await?;
+    // The form leaves the field out for ingest keys.
+    let organizations = organizations.unwrap_or_default();
     let name = name.trim().to_string();
     if name.is_empty() {
         return Err(crate::error::invalid("give the key a name, e.g. the service that will use it"));

@@ -135,6 +135,7 @@ pub fn KeysPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
     let keys = server_data(resource_source(move || (create.version().get(), revoke.version().get())), |_| list_api_keys());
+    let export = RwSignal::new(false);
     view! {
         <Title text="API keys · Settings"/>
         <SettingsHead/>
@@ -144,10 +145,17 @@ pub fn KeysPage() -> impl IntoView {
             <ActionForm action=create attr:class="settings-form">
                 <label class="field"><span>"Name"</span><input name="name" required placeholder="e.g. billing-service"/></label>
                 <label class="field"><span>"Kind"</span>
-                    <select name="kind"><option value="ingest">"ingest"</option><option value="export">"export"</option></select>
+                    <select name="kind" on:change=move |ev| export.set(event_target_value(&ev) == "export")>
+                        <option value="ingest">"ingest"</option><option value="export">"export"</option>
+                    </select>
                 </label>
-                <label class="field"><span>"Environment(s)"</span><input name="environments" placeholder="production"/></label>
-                <label class="field"><span>"Organizations (export keys)"</span><input name="organizations" placeholder="* for all"/></label>
+                <label class="field">
+                    <span>{move || if export.get() { "Environments (comma-separated)" } else { "Environment" }}</span>
+                    <input name="environments" placeholder=move || if export.get() { "production, or * for all" } else { "production" }/>
+                </label>
+                // Disabled while hidden: an ingest key is sent without organizations.
+                <label class="field" hidden=move || !export.get()><span>"Organizations (comma-separated)"</span>
+                    <input name="organizations" placeholder="acme, or * for all" disabled=move || !export.get()/></label>
                 <button type="submit" class="button primary">"Create key"</button>
             </ActionForm>
             {shown_once(move || create.value().get())}
