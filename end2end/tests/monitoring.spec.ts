@@ -3,12 +3,32 @@ import { ingest, marker, open } from "./helpers";
 
 const tag = marker("m");
 
+test("the new-service form shows the fields of the check chosen", async ({ page }) => {
+  await open(page, "/settings/services");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  const check = page.locator(`select[name="kind"]`);
+  await expect(page.getByLabel("URL")).toBeVisible();
+  await expect(page.getByLabel("Body contains")).toBeVisible();
+  await expect(page.getByLabel("Resolves to")).toBeHidden();
+  await check.selectOption("tcp");
+  await expect(page.getByLabel("Host:port")).toBeVisible();
+  await expect(page.getByLabel("Body contains")).toBeHidden();
+  await expect(page.getByLabel("Method")).toBeHidden();
+  await check.selectOption("dns");
+  await expect(page.getByLabel("Resolves to")).toBeVisible();
+  await check.selectOption("heartbeat");
+  await expect(page.locator(`input[name="target"]`)).toBeHidden();
+  await expect(page.getByLabel("Timeout (ms)")).toBeHidden();
+  await expect(page.getByLabel("Expected every (s, ≥ 15)")).toBeVisible();
+  await expect(page.locator(".settings-form .wide-hint")).toContainText("heartbeat address");
+});
+
 test("a new service is checked at once and its bar fills", async ({ page, baseURL }) => {
   await open(page, "/settings/services");
   await page.getByLabel("Name", { exact: true }).fill(`Console ${tag}`);
   await page.getByLabel("Environment").fill(`mon-${tag}`);
   await page.locator(`select[name="kind"]`).selectOption("http");
-  await page.getByLabel(/^Target/).fill(`${baseURL}/login`);
+  await page.getByLabel("URL").fill(`${baseURL}/login`);
   await page.getByLabel("Body contains").fill("Vigil");
   await page.getByLabel(/^Every/).fill("15");
   await page.getByRole("button", { name: "Add service" }).click();

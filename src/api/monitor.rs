@@ -112,9 +112,11 @@ pub async fn add_service(
     let admin = require_admin().await?;
     let kind = CheckKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("check must be {}", CheckKind::choices())))?;
     let defaults = ServiceDefinition::new(text("name", &name, 200)?, text("environment", &environment, 200)?, kind, check_target(kind, &target)?);
-    let (status_min, status_max) = status_range(&expected_status)?;
+    // The fields of other checks (typed before another was chosen) are left out.
+    let http = kind == CheckKind::Http;
+    let (status_min, status_max) = if http { status_range(&expected_status)? } else { (defaults.status_min, defaults.status_max) };
     let method = match http_method.trim().to_uppercase() {
-        m if m.is_empty() => defaults.http_method.clone(),
+        m if m.is_empty() || !http => defaults.http_method.clone(),
         m if ["GET", "HEAD", "POST", "OPTIONS"].contains(&m.as_str()) => m,
         _ => return Err(crate::error::invalid("method must be GET, HEAD, POST or OPTIONS")),
     };
@@ -122,8 +124,8 @@ pub async fn add_service(
         http_method: method,
         status_min,
         status_max,
-        keyword: optional(&keyword),
-        expected_address: optional(&expected_address),
+        keyword: optional(&keyword).filter(|_| http),
+        expected_address: optional(&expected_address).filter(|_| kind == CheckKind::Dns),
         timeout_ms: number("timeout (ms)", &timeout_ms, defaults.timeout_ms, 100..=60_000)?,
         interval_seconds: number("interval (s)", &interval_seconds, defaults.interval_seconds, 15..=86_400)?,
         down_after: number("failures before down", &down_after, defaults.down_after, 1..=100)?,

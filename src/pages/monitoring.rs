@@ -60,8 +60,18 @@ pub fn ServicesSettingsPage() -> impl IntoView {
     }
 }
 
+/// The new-service form: the fields of the check chosen (the request's for
+/// http, the expected address for dns, no target for a heartbeat).
 #[component]
 fn ServiceForm(add: ServerAction<AddService>) -> impl IntoView {
+    let kind = RwSignal::new(CheckKind::Http);
+    let is = move |k: CheckKind| move || kind.get() == k;
+    let (http, dns, heartbeat) = (is(CheckKind::Http), is(CheckKind::Dns), is(CheckKind::Heartbeat));
+    let target = move || match kind.get() {
+        CheckKind::Http => ("URL", "https://billing.example.com/health"),
+        CheckKind::Tcp => ("Host:port", "db.internal:5432"),
+        _ => ("Host name", "billing.example.com"),
+    };
     view! {
         <section class="panel">
             <h2>"Add a service"</h2>
@@ -69,22 +79,37 @@ fn ServiceForm(add: ServerAction<AddService>) -> impl IntoView {
                 <label class="field"><span>"Name"</span><input name="name" required placeholder="Billing API"/></label>
                 <label class="field"><span>"Environment"</span><input name="environment" required placeholder="production"/></label>
                 <label class="field"><span>"Check"</span>
-                    <select name="kind">
+                    <select name="kind" on:change=move |ev| kind.set(CheckKind::parse(&event_target_value(&ev)).unwrap_or(CheckKind::Http))>
                         {CheckKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
                     </select>
                 </label>
-                <label class="field wide"><span>"Target (URL, host:port or name; blank for heartbeats)"</span><input name="target" placeholder="https://billing.example.com/health"/></label>
-                <label class="field"><span>"Method"</span><input name="http_method" placeholder="GET"/></label>
-                <label class="field"><span>"Expected status"</span><input name="expected_status" placeholder="200-399"/></label>
-                <label class="field"><span>"Body contains"</span><input name="keyword" placeholder="ok"/></label>
-                <label class="field"><span>"Resolves to"</span><input name="expected_address" placeholder="(any address)"/></label>
-                <label class="field"><span>"Timeout (ms)"</span><input name="timeout_ms" inputmode="numeric" placeholder="10000"/></label>
-                <label class="field"><span>"Every (s, ≥ 15)"</span><input name="interval_seconds" inputmode="numeric" placeholder="60"/></label>
-                <label class="field"><span>"Down after failures"</span><input name="down_after" inputmode="numeric" placeholder="3"/></label>
+                <label class="field wide" hidden=heartbeat><span>{move || target().0}</span><input name="target" placeholder=move || target().1/></label>
+                <label class="field" hidden=move || !http()><span>"Method"</span><input name="http_method" placeholder="GET"/></label>
+                <label class="field" hidden=move || !http()><span>"Expected status"</span><input name="expected_status" placeholder="200-399"/></label>
+                <label class="field" hidden=move || !http()><span>"Body contains"</span><input name="keyword" placeholder="ok"/></label>
+                <label class="field" hidden=move || !dns()><span>"Resolves to"</span><input name="expected_address" placeholder="(any address)"/></label>
+                <label class="field" hidden=heartbeat><span>"Timeout (ms)"</span><input name="timeout_ms" inputmode="numeric" placeholder="10000"/></label>
+                <label class="field"><span>{move || if heartbeat() { "Expected every (s, ≥ 15)" } else { "Every (s, ≥ 15)" }}</span>
+                    <input name="interval_seconds" inputmode="numeric" placeholder="60"/></label>
+                <label class="field"><span>{move || if heartbeat() { "Down after missed beats" } else { "Down after failures" }}</span>
+                    <input name="down_after" inputmode="numeric" placeholder="3"/></label>
                 <label class="field"><span>"Up after successes"</span><input name="up_after" inputmode="numeric" placeholder="2"/></label>
                 <button type="submit" class="button primary">"Add service"</button>
+                <p class="hint wide-hint" aria-live="polite">{move || what_it_checks(kind.get())}</p>
             </ActionForm>
         </section>
+    }
+}
+
+/// What a check of `kind` does, in a sentence under the form.
+fn what_it_checks(kind: CheckKind) -> &'static str {
+    match kind {
+        CheckKind::Http => "Every interval, Vigil requests the URL: a check passes when it answers within the timeout with a status in \
+            the range and, if given, a body that contains the text. An https certificate's expiry is recorded; within 14 days it is an event.",
+        CheckKind::Tcp => "Every interval, Vigil connects to the port: a check passes when the connection is accepted within the timeout.",
+        CheckKind::Dns => "Every interval, Vigil resolves the name: a check passes when it resolves (to the address given, if one is).",
+        CheckKind::Heartbeat => "The service calls its heartbeat address (shown once, when it is added): a check passes when it called \
+            within the last interval.",
     }
 }
 
@@ -109,7 +134,7 @@ fn ServiceRows(
                             <span class="badge env">{s.definition.environment.clone()}</span>
                             <span class="sub">{describe_check(&s.definition)}</span></td>
                         <td><StateBadge state=s.state paused=s.paused/></td>
-                        <td class="time">{time_or_never(s.last_heartbeat_at, now)}</td>
+                        <td class="time">{if s.definition.kind == CheckKind::Heartbeat { time_or_never(s.last_heartbeat_at, now) } else { "—".into_any() }}</td>
                         <td>
                             <ActionForm action=maintenance attr:class="inline-form">
                                 <input type="hidden" name="service_id" value=s.id/>

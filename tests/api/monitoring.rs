@@ -537,10 +537,11 @@ async fn console_changes_are_audited_and_viewers_see_only_their_environments(poo
         ("environment", "staging"),
         ("kind", "tcp"),
         ("target", "127.0.0.1:9"),
-        ("http_method", ""),
-        ("expected_status", ""),
-        ("keyword", ""),
-        ("expected_address", ""),
+        // Typed while another check was chosen: a tcp check keeps none of them.
+        ("http_method", "PATCH"),
+        ("expected_status", "999"),
+        ("keyword", "ok"),
+        ("expected_address", "10.0.0.1"),
         ("timeout_ms", ""),
         ("interval_seconds", "5"),
         ("down_after", ""),
@@ -551,6 +552,12 @@ async fn console_changes_are_audited_and_viewers_see_only_their_environments(poo
     let mut form = form.to_vec();
     form[9] = ("interval_seconds", "30");
     admin.call_ok("add_service", &form).await;
+    let stored: (String, i32, i32, Option<String>, Option<String>) =
+        sqlx::query_as("select http_method, status_min, status_max, keyword, expected_address from services where name = 'Status page'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, ("GET".into(), 200, 399, None, None));
     admin.call_ok("add_channel", &[("name", "hook"), ("kind", "webhook"), ("destination", "http://127.0.0.1:9/x"), ("secret", "s")]).await;
     let bad = admin.call("add_channel", &[("name", "mail"), ("kind", "email"), ("destination", "not an address"), ("secret", "")]).await;
     assert!(bad.text().await.unwrap().contains("e-mail addresses"));
