@@ -50,6 +50,21 @@ test("a new service is checked at once and its bar fills", async ({ page, baseUR
   await expect(page.locator(".result-bar")).toHaveAttribute("data-results", /^[1-9]/);
   await expect(page.getByText("No incident.")).toBeVisible();
   await expect(page.locator("#latency-chart")).toHaveAttribute("data-ready", "true");
+
+  // Edited in the form it was added with; its check stays, its history too.
+  await open(page, "/settings/services");
+  await adminRow.getByRole("link", { name: "Edit" }).click();
+  await expect(page).toHaveURL(/\/settings\/services\/\d+\/edit$/);
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.getByLabel("URL")).toHaveValue(`${baseURL}/login`);
+  await expect(page.getByLabel("Body contains")).toHaveValue("Vigil");
+  await expect(page.locator(".settings-form select").first()).toBeDisabled();
+  await page.getByLabel(/^Every/).fill("30");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page).toHaveURL(/\/settings\/services$/);
+  await expect(adminRow).toContainText("every 30 s");
+  await open(page, "/services");
+  await expect(row.locator(".result-bar")).toHaveAttribute("data-results", /^[1-9]/);
 });
 
 test("an alert made from an explorer view fires on the Alerts page", async ({ page, request }) => {

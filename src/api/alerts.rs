@@ -28,15 +28,6 @@ mod server {
         }
     }
 
-    /// `activity` with each field of a rule that changed, old and new.
-    pub fn changed(activity: Activity, before: &AlertRuleDefinition, after: &AlertRuleDefinition) -> Activity {
-        let (old, new) = (serde_json::json!(before), serde_json::json!(after));
-        AlertRuleDefinition::FIELDS
-            .iter()
-            .filter(|field| old[**field] != new[**field])
-            .fold(activity, |a, field| a.change(field, old[*field].clone(), new[*field].clone()))
-    }
-
     /// "3, 5" → [3, 5].
     pub fn ids(text: &str) -> Result<Vec<i64>, leptos::prelude::ServerFnError> {
         text.split(',')
@@ -119,7 +110,7 @@ pub async fn save_alert_rule(
                 .await
                 .map_err(unknown_service)?
                 .ok_or_else(|| crate::error::not_found("no such rule"))?;
-            (id, changed(Activity::new("alert_rule.update", Category::Change), &before, &definition))
+            (id, Activity::new("alert_rule.update", Category::Change).changed_fields(&AlertRuleDefinition::FIELDS, &before, &definition))
         }
     };
     record(&state, &admin.actor(), activity.target("alert_rule", id.to_string(), Some(definition.name.clone()))).await;

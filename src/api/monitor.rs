@@ -91,10 +91,13 @@ pub async fn load_service(id: i64) -> Result<(DateTime<Utc>, Charted<ServiceDeta
     Ok((now, Charted { data: detail, chart }))
 }
 
-/// Add a service; for a heartbeat service, its token (shown once).
+/// Add a service (no `id`) or change one; for a new heartbeat service, its
+/// token (shown once). A service's check (`kind`) stays what it was made
+/// with: a changed one keeps its results, incidents and state.
 #[server(prefix = "/api/admin")]
 #[allow(clippy::too_many_arguments)]
-pub async fn add_service(
+pub async fn save_service(
+    id: Option<i64>,
     name: String,
     environment: String,
     kind: String,
@@ -110,7 +113,15 @@ pub async fn add_service(
 ) -> Result<Option<String>, ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
-    let kind = CheckKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("check must be {}", CheckKind::choices())))?;
+    let state = state();
+    let before = match id {
+        Some(id) => Some(crate::store::monitor::definition(&state.pool, id).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such service"))?),
+        None => None,
+    };
+    let kind = match &before {
+        Some(before) => before.kind,
+        None => CheckKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("check must be {}", CheckKind::choices())))?,
+    };
     let defaults = ServiceDefinition::new(text("name", &name, 200)?, text("environment", &environment, 200)?, kind, check_target(kind, &target)?);
     // The fields of other checks (typed before another was chosen) are left out.
     let http = kind == CheckKind::Http;
@@ -132,15 +143,21 @@ pub async fn add_service(
         up_after: number("successes before up", &up_after, defaults.up_after, 1..=100)?,
         ..defaults
     };
+    let name_taken = |e: sqlx::Error| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => crate::error::conflict("a service with this name exists"),
+        _ => internal(e),
+    };
+    if let (Some(id), Some(before)) = (id, before) {
+        crate::store::monitor::update(&state.pool, id, &definition).await.map_err(name_taken)?.ok_or_else(|| crate::error::not_found("no such service"))?;
+        let activity = Activity::new("service.update", Category::Change)
+            .target("service", id.to_string(), Some(definition.name.clone()))
+            .changed_fields(&ServiceDefinition::FIELDS, &before, &definition);
+        record(&state, &admin.actor(), activity).await;
+        return Ok(None);
+    }
     let token = (kind == CheckKind::Heartbeat).then(|| crate::auth::random_token(24));
     let hash = token.as_deref().map(crate::monitor::token_hash);
-    let state = state();
-    let id = crate::store::monitor::insert(&state.pool, &definition, hash.as_deref(), Utc::now(), &admin.user.email)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => crate::error::conflict("a service with this name exists"),
-            _ => internal(e),
-        })?;
+    let id = crate::store::monitor::insert(&state.pool, &definition, hash.as_deref(), Utc::now(), &admin.user.email).await.map_err(name_taken)?;
     let activity = Activity::new("service.create", Category::Change)
         .target("service", id.to_string(), Some(definition.name.clone()))
         .change("environment", serde_json::Value::Null, definition.environment.clone())

@@ -101,6 +101,13 @@ impl Activity {
         self
     }
 
+    /// Each of `fields` whose value differs between `before` and `after`
+    /// (as they serialise), old and new: what an edit changed.
+    pub fn changed_fields<T: serde::Serialize>(self, fields: &[&'static str], before: &T, after: &T) -> Self {
+        let (old, new) = (serde_json::json!(before), serde_json::json!(after));
+        fields.iter().filter(|field| old[**field] != new[**field]).fold(self, |a, field| a.change(field, old[*field].clone(), new[*field].clone()))
+    }
+
     pub fn details(mut self, details: Value) -> Self {
         self.details = Some(details);
         self

@@ -111,3 +111,14 @@ pub fn range_select(range: &TimeRange, custom_label: String, href_for: impl Fn(&
         </label>
     }
 }
+
+/// Go to `path` once `saved` says a form was saved (an edit page going back
+/// to its list).
+pub fn go_to_after(path: &'static str, saved: impl Fn() -> bool + 'static) {
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if saved() {
+            navigate(path, Default::default());
+        }
+    });
+}

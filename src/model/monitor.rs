@@ -37,6 +37,13 @@ pub struct ServiceDefinition {
 }
 
 impl ServiceDefinition {
+    /// Its fields by name, as they are serialised and as `services` names
+    /// their columns (the audit of a change and the store's SQL read them).
+    pub const FIELDS: [&'static str; 13] = [
+        "name", "environment", "kind", "target", "http_method", "status_min", "status_max", "keyword", "expected_address",
+        "timeout_ms", "interval_seconds", "down_after", "up_after",
+    ];
+
     /// A check with the documented defaults: GET, status 200–399, a 10 s
     /// timeout, every 60 s, down after 3 failures, up after 2 successes.
     pub fn new(name: impl Into<String>, environment: impl Into<String>, kind: CheckKind, target: impl Into<String>) -> Self {

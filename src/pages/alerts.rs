@@ -6,12 +6,12 @@
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{load_alerts, DeleteAlertRule, MuteAlertRule, SaveAlertRule};
 use crate::components::current_user::{AdminLink, CurrentUser};
 use crate::components::server_data::server_data;
-use crate::components::navigation::resource_source;
+use crate::components::navigation::{go_to_after, resource_source};
 use crate::components::settings::{action_error, load_failed};
 use crate::components::time::{Time, TimeZoneNote};
 use crate::model::{
@@ -267,7 +267,7 @@ pub fn NewAlertPage() -> impl IntoView {
     let add = ServerAction::<SaveAlertRule>::new();
     let data = server_data(|| (), |_| load_alerts());
     let me = expect_context::<CurrentUser>();
-    back_to_alerts_after(move || add.value().get().is_some_and(|r| r.is_ok()));
+    go_to_after("/alerts", move || add.value().get().is_some_and(|r| r.is_ok()));
     view! {
         <Title text="New alert"/>
         <nav class="crumbs"><a href="/alerts">"Alerts"</a> " / " <span>"New"</span></nav>
@@ -300,7 +300,7 @@ pub fn EditAlertPage() -> impl IntoView {
     let update = ServerAction::<SaveAlertRule>::new();
     let data = server_data(|| (), |_| load_alerts());
     let me = expect_context::<CurrentUser>();
-    back_to_alerts_after(move || update.value().get().is_some_and(|r| r.is_ok()));
+    go_to_after("/alerts", move || update.value().get().is_some_and(|r| r.is_ok()));
     view! {
         <Title text="Edit alert"/>
         <nav class="crumbs"><a href="/alerts">"Alerts"</a> " / " <span>"Edit"</span></nav>
@@ -331,16 +331,6 @@ pub fn EditAlertPage() -> impl IntoView {
 /// What the new and edit pages show anyone but an administrator.
 fn only_administrators() -> AnyView {
     view! { <p class="empty">"Only administrators can change alert rules. "<a href="/alerts">"Back to the alerts"</a></p> }.into_any()
-}
-
-/// Go to the Alerts page once `saved` says the form was saved.
-fn back_to_alerts_after(saved: impl Fn() -> bool + 'static) {
-    let navigate = use_navigate();
-    Effect::new(move |_| {
-        if saved() {
-            navigate("/alerts", Default::default());
-        }
-    });
 }
 
 /// A rule's form, filled from `rule` (`id`: the rule it changes, if any):

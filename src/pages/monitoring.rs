@@ -1,24 +1,25 @@
-//! Settings → Services (admins): add, pause, delete services and plan
+//! Settings → Services (admins): add, edit, pause, delete services and plan
 //! maintenance; Settings → Channels: webhooks and e-mail, the SMTP server,
 //! a test button and every delivery with its response.
 
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
 
 use crate::api::{
-    list_services, load_channels, AddChannel, AddMaintenance, AddService, DeleteChannel, DeleteService, PauseService, SetSmtp, TestChannel,
+    list_services, load_channels, AddChannel, AddMaintenance, DeleteChannel, DeleteService, PauseService, SaveService, SetSmtp, TestChannel,
 };
 use crate::components::server_data::server_data;
-use crate::components::navigation::resource_source;
+use crate::components::navigation::{go_to_after, resource_source};
 use crate::components::service_state::{describe_check, StateBadge};
 use crate::components::settings::{action_error, load_failed, time_or_never, SettingsHead};
 use crate::components::time::Time;
-use crate::model::{Channel, ChannelKind, CheckKind, Delivery, ServiceSummary, SmtpSettings, TlsMode};
+use crate::model::{Channel, ChannelKind, CheckKind, Delivery, ServiceDefinition, ServiceSummary, SmtpSettings, TlsMode};
 
 #[component]
 pub fn ServicesSettingsPage() -> impl IntoView {
-    let add = ServerAction::<AddService>::new();
+    let add = ServerAction::<SaveService>::new();
     let delete = ServerAction::<DeleteService>::new();
     let pause = ServerAction::<PauseService>::new();
     let maintenance = ServerAction::<AddMaintenance>::new();
@@ -34,7 +35,10 @@ pub fn ServicesSettingsPage() -> impl IntoView {
             "A service is down after its failures in a row and up again after its successes in a row; each change, and a TLS "
             "certificate that expires within 14 days, is an event in the service's environment. Results are kept 90 days."
         </p>
-        <ServiceForm add/>
+        <section class="panel">
+            <h2>"Add a service"</h2>
+            <ServiceForm action=add service=None submit="Add service"/>
+        </section>
         {action_error(move || add.value().get())}
         {move || add.value().get().and_then(|r| r.ok()).flatten().map(|token| view! {
             <div class="panel new-key" role="status">
@@ -60,11 +64,52 @@ pub fn ServicesSettingsPage() -> impl IntoView {
     }
 }
 
-/// The new-service form: the fields of the check chosen (the request's for
-/// http, the expected address for dns, no target for a heartbeat).
+/// `/settings/services/:id/edit`: what a service checks and how, changed
+/// in the form it was added with (its check stays).
 #[component]
-fn ServiceForm(add: ServerAction<AddService>) -> impl IntoView {
-    let kind = RwSignal::new(CheckKind::Http);
+pub fn EditServicePage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let save = ServerAction::<SaveService>::new();
+    let services = server_data(|| (), |_| list_services());
+    go_to_after("/settings/services", move || save.value().get().is_some_and(|r| r.is_ok()));
+    view! {
+        <Title text="Edit service · Settings"/>
+        <SettingsHead/>
+        <nav class="crumbs"><a href="/settings/services">"Services"</a> " / " <span>"Edit"</span></nav>
+        {action_error(move || save.value().get())}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || {
+                let id = id();
+                Suspend::new(async move {
+                    match services.await {
+                        Err(e) => load_failed(&e),
+                        Ok((_, list)) => match list.into_iter().find(|s| Some(s.id) == id) {
+                            None => view! { <p class="empty">"No such service: it may have been deleted. "<a href="/settings/services">"Back to the services"</a></p> }.into_any(),
+                            Some(s) => view! {
+                                <section class="panel">
+                                    <h2>{format!("Edit {}", s.definition.name)}</h2>
+                                    <ServiceForm action=save service=Some((s.id, s.definition)) submit="Save changes"/>
+                                </section>
+                            }.into_any(),
+                        },
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// A service's form, filled from `service` (its id and definition) when it
+/// changes one: the fields of the check chosen show (the request's for http,
+/// the expected address for dns, no target for a heartbeat); a service's
+/// check is chosen once, when it is added.
+#[component]
+fn ServiceForm(action: ServerAction<SaveService>, service: Option<(i64, ServiceDefinition)>, submit: &'static str) -> impl IntoView {
+    let (id, service) = service.unzip();
+    let kind = RwSignal::new(service.as_ref().map_or(CheckKind::Http, |s| s.kind));
+    let service = StoredValue::new(service);
+    let value = move |read: fn(&ServiceDefinition) -> String| service.with_value(|s| s.as_ref().map(read).unwrap_or_default());
     let is = move |k: CheckKind| move || kind.get() == k;
     let (http, dns, heartbeat) = (is(CheckKind::Http), is(CheckKind::Dns), is(CheckKind::Heartbeat));
     let target = move || match kind.get() {
@@ -73,32 +118,41 @@ fn ServiceForm(add: ServerAction<AddService>) -> impl IntoView {
         _ => ("Host name", "billing.example.com"),
     };
     view! {
-        <section class="panel">
-            <h2>"Add a service"</h2>
-            <ActionForm action=add attr:class="settings-form">
-                <label class="field"><span>"Name"</span><input name="name" required placeholder="Billing API"/></label>
-                <label class="field"><span>"Environment"</span><input name="environment" required placeholder="production"/></label>
-                <label class="field"><span>"Check"</span>
-                    <select name="kind" on:change=move |ev| kind.set(CheckKind::parse(&event_target_value(&ev)).unwrap_or(CheckKind::Http))>
-                        {CheckKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
-                    </select>
-                </label>
-                <label class="field wide" hidden=heartbeat><span>{move || target().0}</span><input name="target" placeholder=move || target().1/></label>
-                <label class="field" hidden=move || !http()><span>"Method"</span><input name="http_method" placeholder="GET"/></label>
-                <label class="field" hidden=move || !http()><span>"Expected status"</span><input name="expected_status" placeholder="200-399"/></label>
-                <label class="field" hidden=move || !http()><span>"Body contains"</span><input name="keyword" placeholder="ok"/></label>
-                <label class="field" hidden=move || !dns()><span>"Resolves to"</span><input name="expected_address" placeholder="(any address)"/></label>
-                <label class="field" hidden=heartbeat><span>"Timeout (ms)"</span><input name="timeout_ms" inputmode="numeric" placeholder="10000"/></label>
-                <label class="field"><span>{move || if heartbeat() { "Expected every (s, ≥ 15)" } else { "Every (s, ≥ 15)" }}</span>
-                    <input name="interval_seconds" inputmode="numeric" placeholder="60"/></label>
-                <label class="field"><span>{move || if heartbeat() { "Down after missed beats" } else { "Down after failures" }}</span>
-                    <input name="down_after" inputmode="numeric" placeholder="3"/></label>
-                <label class="field"><span>"Up after successes"</span><input name="up_after" inputmode="numeric" placeholder="2"/></label>
-                <button type="submit" class="button primary">"Add service"</button>
-                <p class="hint wide-hint" aria-live="polite">{move || what_it_checks(kind.get())}</p>
-            </ActionForm>
-        </section>
+        <ActionForm action attr:class="settings-form">
+            {id.map(|id| view! { <input type="hidden" name="id" value=id/><input type="hidden" name="kind" value=kind.get_untracked().as_str()/> })}
+            <label class="field"><span>"Name"</span><input name="name" required placeholder="Billing API" value=value(|s| s.name.clone())/></label>
+            <label class="field"><span>"Environment"</span><input name="environment" required placeholder="production" value=value(|s| s.environment.clone())/></label>
+            <label class="field"><span>"Check"</span>
+                <select name=id.is_none().then_some("kind") disabled=id.is_some()
+                    on:change=move |ev| kind.set(CheckKind::parse(&event_target_value(&ev)).unwrap_or(CheckKind::Http))>
+                    {CheckKind::ALL.iter().map(|k| view! { <option value=k.as_str() selected=*k == kind.get_untracked()>{k.as_str()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="field wide" hidden=heartbeat><span>{move || target().0}</span>
+                <input name="target" placeholder=move || target().1 value=value(|s| s.target.clone())/></label>
+            <label class="field" hidden=move || !http()><span>"Method"</span><input name="http_method" placeholder="GET" value=value(|s| s.http_method.clone())/></label>
+            <label class="field" hidden=move || !http()><span>"Expected status"</span>
+                <input name="expected_status" placeholder="200-399" value=value(|s| status_range(s.status_min, s.status_max))/></label>
+            <label class="field" hidden=move || !http()><span>"Body contains"</span><input name="keyword" placeholder="ok" value=value(|s| s.keyword.clone().unwrap_or_default())/></label>
+            <label class="field" hidden=move || !dns()><span>"Resolves to"</span>
+                <input name="expected_address" placeholder="(any address)" value=value(|s| s.expected_address.clone().unwrap_or_default())/></label>
+            <label class="field" hidden=heartbeat><span>"Timeout (ms)"</span>
+                <input name="timeout_ms" inputmode="numeric" placeholder="10000" value=value(|s| s.timeout_ms.to_string())/></label>
+            <label class="field"><span>{move || if heartbeat() { "Expected every (s, ≥ 15)" } else { "Every (s, ≥ 15)" }}</span>
+                <input name="interval_seconds" inputmode="numeric" placeholder="60" value=value(|s| s.interval_seconds.to_string())/></label>
+            <label class="field"><span>{move || if heartbeat() { "Down after missed beats" } else { "Down after failures" }}</span>
+                <input name="down_after" inputmode="numeric" placeholder="3" value=value(|s| s.down_after.to_string())/></label>
+            <label class="field"><span>"Up after successes"</span>
+                <input name="up_after" inputmode="numeric" placeholder="2" value=value(|s| s.up_after.to_string())/></label>
+            <button type="submit" class="button primary">{submit}</button>
+            <p class="hint wide-hint" aria-live="polite">{move || what_it_checks(kind.get())}</p>
+        </ActionForm>
     }
+}
+
+/// "200-399", or "200" for one status.
+fn status_range(min: i32, max: i32) -> String {
+    if min == max { min.to_string() } else { format!("{min}-{max}") }
 }
 
 /// What a check of `kind` does, in a sentence under the form.
@@ -145,6 +199,7 @@ fn ServiceRows(
                             </ActionForm>
                         </td>
                         <td class="actions">
+                            <a class="button" href=format!("/settings/services/{}/edit", s.id)>"Edit"</a>
                             <ActionForm action=pause attr:class="inline-form">
                                 <input type="hidden" name="id" value=s.id/>
                                 <input type="hidden" name="paused" value=(!s.paused).to_string()/>

@@ -42,6 +42,39 @@ pub async fn insert(pool: &PgPool, s: &ServiceDefinition, heartbeat_hash: Option
     .await
 }
 
+/// A service's definition, if there is such a service.
+pub async fn definition(pool: &PgPool, id: i64) -> sqlx::Result<Option<ServiceDefinition>> {
+    let columns = ServiceDefinition::FIELDS.join(", ");
+    sqlx::query_as(&format!("select {columns} from services where id = $1")).bind(id).fetch_optional(pool).await
+}
+
+/// Replace what a service checks and how (its kind stays); the definition
+/// before, if there is such a service.
+pub async fn update(pool: &PgPool, id: i64, s: &ServiceDefinition) -> sqlx::Result<Option<ServiceDefinition>> {
+    let before = ServiceDefinition::FIELDS.map(|field| format!("before.{field}")).join(", ");
+    sqlx::query_as(&format!(
+        "update services r set (name, environment, target, http_method, status_min, status_max, keyword, expected_address, \
+             timeout_ms, interval_seconds, down_after, up_after) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         from services before where r.id = $1 and before.id = r.id and r.kind = $14 returning {before}"
+    ))
+    .bind(id)
+    .bind(&s.name)
+    .bind(&s.environment)
+    .bind(&s.target)
+    .bind(&s.http_method)
+    .bind(s.status_min)
+    .bind(s.status_max)
+    .bind(&s.keyword)
+    .bind(&s.expected_address)
+    .bind(s.timeout_ms)
+    .bind(s.interval_seconds)
+    .bind(s.down_after)
+    .bind(s.up_after)
+    .bind(s.kind)
+    .fetch_optional(pool)
+    .await
+}
+
 /// Delete a service and its results in one transaction; its name, if there was one.
 pub async fn delete(pool: &PgPool, id: i64) -> sqlx::Result<Option<String>> {
     let mut tx = pool.begin().await?;

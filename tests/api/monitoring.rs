@@ -547,11 +547,11 @@ async fn console_changes_are_audited_and_viewers_see_only_their_environments(poo
         ("down_after", ""),
         ("up_after", ""),
     ];
-    let refused = admin.call("add_service", &form).await;
+    let refused = admin.call("save_service", &form).await;
     assert!(refused.text().await.unwrap().contains("interval (s) must be from 15"));
     let mut form = form.to_vec();
     form[9] = ("interval_seconds", "30");
-    admin.call_ok("add_service", &form).await;
+    admin.call_ok("save_service", &form).await;
     let stored: (String, i32, i32, Option<String>, Option<String>) =
         sqlx::query_as("select http_method, status_min, status_max, keyword, expected_address from services where name = 'Status page'")
             .fetch_one(&app.pool)
@@ -594,11 +594,16 @@ async fn console_changes_are_audited_and_viewers_see_only_their_environments(poo
     let denied = viewer.call("load_alerts", &[]).await;
     assert_eq!(denied.status(), 403, "a refusal, not a failure");
     assert!(denied.text().await.unwrap().contains("only administrators and auditors"));
-    let denied = viewer.call("add_service", &form).await;
+    let denied = viewer.call("save_service", &form).await;
     assert!(denied.text().await.unwrap().contains("only administrators"));
     let page = admin.get("/services").await;
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("Status page"));
+}
+
+/// A form's fields as the console's client sends them.
+fn as_pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 #[sqlx::test]
@@ -623,9 +628,6 @@ async fn an_alert_rule_is_edited_by_an_administrator_and_the_audit_names_what_ch
         }
         form
     };
-    fn as_pairs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-        form.iter().map(|(k, v)| (*k, v.as_str())).collect()
-    }
     let created = admin.call_ok("save_alert_rule", &as_pairs(&form("", "20", "user", "count"))).await.to_string();
 
     admin.call_ok("save_alert_rule", &as_pairs(&form(&created, "5", "ip", "count"))).await;
@@ -654,6 +656,67 @@ async fn an_alert_rule_is_edited_by_an_administrator_and_the_audit_names_what_ch
     assert_eq!(refused.status(), 403);
     let unchanged = admin.call_ok("load_alerts", &[]).await["rules"][0]["definition"]["threshold"].clone();
     assert_eq!(unchanged, json!(5), "a refused change changes nothing");
+}
+
+#[sqlx::test]
+async fn a_service_is_edited_in_place_and_the_audit_names_what_changed(pool: PgPool) {
+    let app = spawn(pool).await;
+    let admin = app.console("admin").await;
+    let form = |id: &str, name: &str, kind: &str, target: &str, interval: &str| {
+        let mut form = vec![
+            ("name", name.to_string()),
+            ("environment", "staging".to_string()),
+            ("kind", kind.to_string()),
+            ("target", target.to_string()),
+            ("http_method", String::new()),
+            ("expected_status", String::new()),
+            ("keyword", String::new()),
+            ("expected_address", String::new()),
+            ("timeout_ms", "2000".to_string()),
+            ("interval_seconds", interval.to_string()),
+            ("down_after", String::new()),
+            ("up_after", String::new()),
+        ];
+        if !id.is_empty() {
+            form.insert(0, ("id", id.to_string()));
+        }
+        form
+    };
+    assert_eq!(admin.call("save_service", &as_pairs(&form("", "Database", "tcp", "127.0.0.1:9", "60"))).await.status(), 200);
+    assert_eq!(admin.call("save_service", &as_pairs(&form("", "Other", "tcp", "127.0.0.1:9", "60"))).await.status(), 200);
+    let id: i64 = sqlx::query_scalar("select id from services where name = 'Database'").fetch_one(&app.pool).await.unwrap();
+    let results_before = app.count(&format!("select count(*) from service_results where service_id = {id}")).await;
+
+    // The check posted as http is ignored: a service keeps the check it was added with.
+    let saved = admin.call("save_service", &as_pairs(&form(&id.to_string(), "Database", "http", "127.0.0.1:5432", "120"))).await;
+    assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap());
+    let stored: (String, String, i32) =
+        sqlx::query_as("select kind::text, target, interval_seconds from services where id = $1").bind(id).fetch_one(&app.pool).await.unwrap();
+    assert_eq!(stored, ("tcp".into(), "127.0.0.1:5432".into(), 120));
+    assert!(app.count(&format!("select count(*) from service_results where service_id = {id}")).await >= results_before, "its results stay");
+    app.derived().await;
+    let changes: Value = sqlx::query_scalar("select changes from events where environment = 'vigil' and type = 'service.update'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        changes,
+        json!([{"field": "target", "old": "127.0.0.1:9", "new": "127.0.0.1:5432"}, {"field": "interval_seconds", "old": 60, "new": 120}]),
+        "only what changed"
+    );
+
+    let taken = admin.call("save_service", &as_pairs(&form(&id.to_string(), "Other", "tcp", "127.0.0.1:5432", "120"))).await;
+    assert_eq!(taken.status(), 409);
+    let missing = admin.call("save_service", &as_pairs(&form("999999", "Database", "tcp", "127.0.0.1:9", "60"))).await;
+    assert_eq!(missing.status(), 404);
+    let invalid = admin.call("save_service", &as_pairs(&form(&id.to_string(), "Database", "tcp", "no port", "60"))).await;
+    assert_eq!(invalid.status(), 400);
+    app.add_user("auditor@example.com", "auditor", &["*"], &["*"]).await;
+    let auditor = app.sign_in("auditor@example.com").await;
+    let refused = auditor.call("save_service", &as_pairs(&form(&id.to_string(), "Mine", "tcp", "127.0.0.1:1", "60"))).await;
+    assert_eq!(refused.status(), 403);
+    let name: String = sqlx::query_scalar("select name from services where id = $1").bind(id).fetch_one(&app.pool).await.unwrap();
+    assert_eq!(name, "Database", "a refused change changes nothing");
 }
 
 #[sqlx::test]
