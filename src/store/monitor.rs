@@ -3,76 +3,90 @@
 //! maintenance windows and heartbeats.
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{PgConnection, PgPool};
+use sqlx::postgres::PgArguments;
+use sqlx::{Arguments, PgConnection, PgPool};
 
 use crate::model::{
     CheckResult, Incident, MaintenanceWindow, ServiceDefinition, ServiceState, ServiceSummary, RESULT_BAR,
 };
 
-/// The columns of [`ServiceDefinition`] on `services s`.
-const DEFINITION: &str = "s.name, s.environment, s.kind, s.target, s.http_method, s.status_min, s.status_max, \
-     s.keyword, s.expected_address, s.timeout_ms, s.interval_seconds, s.down_after, s.up_after";
+/// The columns of [`ServiceDefinition`], each after `prefix` (`"s."`).
+fn definition_columns(prefix: &str) -> String {
+    ServiceDefinition::FIELDS.map(|field| format!("{prefix}{field}")).join(", ")
+}
+
+/// A definition's values in the order of [`ServiceDefinition::FIELDS`], as
+/// the arguments `$1`–`$13` of a statement.
+fn definition_arguments(s: &ServiceDefinition) -> sqlx::Result<PgArguments> {
+    let mut args = PgArguments::default();
+    let added = (|| {
+        args.add(&s.name)?;
+        args.add(&s.environment)?;
+        args.add(s.kind)?;
+        args.add(&s.target)?;
+        args.add(&s.http_method)?;
+        args.add(s.status_min)?;
+        args.add(s.status_max)?;
+        args.add(&s.keyword)?;
+        args.add(&s.expected_address)?;
+        args.add(s.timeout_ms)?;
+        args.add(s.interval_seconds)?;
+        args.add(s.down_after)?;
+        args.add(s.up_after)
+    })();
+    added.map_err(sqlx::Error::Encode)?;
+    Ok(args)
+}
 
 /// Add a service; its first check runs at `first_run`.
 pub async fn insert(pool: &PgPool, s: &ServiceDefinition, heartbeat_hash: Option<&[u8]>, first_run: DateTime<Utc>, by: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "insert into services (name, environment, kind, target, http_method, status_min, status_max, keyword, \
-             expected_address, timeout_ms, interval_seconds, down_after, up_after, heartbeat_token_hash, next_run_at, \
-             last_heartbeat_at, created_by) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, case when $14 is null then null else now() end, $16) \
-         returning id",
+    let mut args = definition_arguments(s)?;
+    (|| {
+        args.add(heartbeat_hash)?;
+        args.add(first_run)?;
+        args.add(by)
+    })()
+    .map_err(sqlx::Error::Encode)?;
+    let (columns, values) = (definition_columns(""), placeholders(1..=ServiceDefinition::FIELDS.len()));
+    sqlx::query_scalar_with(
+        &format!(
+            "insert into services ({columns}, heartbeat_token_hash, next_run_at, last_heartbeat_at, created_by) \
+             values ({values}, $14, $15, case when $14 is null then null else now() end, $16) returning id"
+        ),
+        args,
     )
-    .bind(&s.name)
-    .bind(&s.environment)
-    .bind(s.kind)
-    .bind(&s.target)
-    .bind(&s.http_method)
-    .bind(s.status_min)
-    .bind(s.status_max)
-    .bind(&s.keyword)
-    .bind(&s.expected_address)
-    .bind(s.timeout_ms)
-    .bind(s.interval_seconds)
-    .bind(s.down_after)
-    .bind(s.up_after)
-    .bind(heartbeat_hash)
-    .bind(first_run)
-    .bind(by)
     .fetch_one(pool)
     .await
 }
 
 /// A service's definition, if there is such a service.
 pub async fn definition(pool: &PgPool, id: i64) -> sqlx::Result<Option<ServiceDefinition>> {
-    let columns = ServiceDefinition::FIELDS.join(", ");
-    sqlx::query_as(&format!("select {columns} from services where id = $1")).bind(id).fetch_optional(pool).await
+    sqlx::query_as(&format!("select {} from services where id = $1", definition_columns(""))).bind(id).fetch_optional(pool).await
 }
 
 /// Replace what a service checks and how (its kind stays); the definition
 /// before, if there is such a service.
 pub async fn update(pool: &PgPool, id: i64, s: &ServiceDefinition) -> sqlx::Result<Option<ServiceDefinition>> {
-    let before = ServiceDefinition::FIELDS.map(|field| format!("before.{field}")).join(", ");
-    sqlx::query_as(&format!(
-        "update services r set (name, environment, target, http_method, status_min, status_max, keyword, expected_address, \
-             timeout_ms, interval_seconds, down_after, up_after) = ($2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
-         from services before where r.id = $1 and before.id = r.id and r.kind = $14 returning {before}"
-    ))
-    .bind(id)
-    .bind(&s.name)
-    .bind(&s.environment)
-    .bind(&s.target)
-    .bind(&s.http_method)
-    .bind(s.status_min)
-    .bind(s.status_max)
-    .bind(&s.keyword)
-    .bind(&s.expected_address)
-    .bind(s.timeout_ms)
-    .bind(s.interval_seconds)
-    .bind(s.down_after)
-    .bind(s.up_after)
-    .bind(s.kind)
+    let mut args = definition_arguments(s)?;
+    args.add(id).map_err(sqlx::Error::Encode)?;
+    let changed: Vec<(usize, &str)> = (1..).zip(ServiceDefinition::FIELDS).filter(|(_, field)| *field != "kind").collect();
+    let columns = changed.iter().map(|(_, field)| *field).collect::<Vec<_>>().join(", ");
+    let values = placeholders(changed.iter().map(|(n, _)| *n));
+    let before = definition_columns("before.");
+    sqlx::query_as_with(
+        &format!(
+            "update services r set ({columns}) = ({values}) from services before \
+             where r.id = $14 and before.id = r.id and r.kind = $3 returning {before}"
+        ),
+        args,
+    )
     .fetch_optional(pool)
     .await
+}
+
+/// "$1, $2, …" for the argument numbers `numbers`.
+fn placeholders(numbers: impl IntoIterator<Item = usize>) -> String {
+    numbers.into_iter().map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Delete a service and its results in one transaction; its name, if there was one.
@@ -123,7 +137,8 @@ pub async fn claim_due(pool: &PgPool, now: DateTime<Utc>, limit: i64) -> sqlx::R
                                         * s.interval_seconds + due.phase),
              running_until = $1 + make_interval(secs => s.timeout_ms / 1000.0 + 30)
          from due where s.id = due.id
-         returning s.id, due.next_run_at as scheduled_for, s.last_heartbeat_at, {DEFINITION}"
+         returning s.id, due.next_run_at as scheduled_for, s.last_heartbeat_at, {}",
+        definition_columns("s.")
     ))
     .bind(now)
     .bind(limit)
@@ -253,10 +268,11 @@ async fn summaries(pool: &PgPool, environments: Option<&[String]>, only: Option<
                 vigil_uptime(s.id, s.created_at, $2 - interval '1 day', $2) as uptime_day,
                 vigil_uptime(s.id, s.created_at, $2 - interval '7 days', $2) as uptime_week,
                 vigil_uptime(s.id, s.created_at, $2 - interval '30 days', $2) as uptime_month,
-                {DEFINITION}
+                {}
          from services s
          where ($1::text[] is null or s.environment = any($1)) and ($3::int8 is null or s.id = $3)
-         order by s.name"
+         order by s.name",
+        definition_columns("s.")
     ))
     .bind(environments)
     .bind(now)
