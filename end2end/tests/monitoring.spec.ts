@@ -52,8 +52,7 @@ test("a new service is checked at once and its bar fills", async ({ page, baseUR
   await expect(page.locator("#latency-chart")).toHaveAttribute("data-ready", "true");
 
   // Edited in the form it was added with; its check stays, its history too.
-  await open(page, "/settings/services");
-  await adminRow.getByRole("link", { name: "Edit" }).click();
+  await page.getByRole("link", { name: "Edit", exact: true }).click();
   await expect(page).toHaveURL(/\/settings\/services\/\d+\/edit$/);
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   await expect(page.getByLabel("URL")).toHaveValue(`${baseURL}/login`);

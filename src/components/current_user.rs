@@ -19,11 +19,14 @@ impl CurrentUser {
 
 /// A link to a page only administrators may use, shown to them only.
 #[component]
-pub fn AdminLink(href: &'static str, class: &'static str, text: &'static str) -> impl IntoView {
+pub fn AdminLink(#[prop(into)] href: String, class: &'static str, text: &'static str) -> impl IntoView {
     let me = expect_context::<CurrentUser>();
     view! {
         <Transition fallback=|| ()>
-            {move || Suspend::new(async move { me.is_admin().await.then(|| view! { <a class=class href=href>{text}</a> }) })}
+            {move || {
+                let href = href.clone();
+                Suspend::new(async move { me.is_admin().await.then(|| view! { <a class=class href=href>{text}</a> }) })
+            }}
         </Transition>
     }
 }

@@ -112,6 +112,7 @@ fn ServiceView(detail: ServiceDetail, chart: ChartOption, now: chrono::DateTime<
             <StateBadge state=s.state paused=s.paused/>
             <span class="hint">{describe_check(&s.definition)}</span>
             <a class="button" href=events>"State changes in the explorer"</a>
+            <AdminLink class="button" href=format!("/settings/services/{}/edit", s.id) text="Edit"/>
         </div>
         <section class="panel">
             <h2>"Last 90 checks"</h2>
