@@ -15,7 +15,7 @@ use crate::components::current_user::CurrentUser;
 use crate::components::views_menu::{ViewsMenu, ViewsMenuState};
 use crate::pages::alerts::{AlertsPage, EditAlertPage, NewAlertPage};
 use crate::pages::compare::ComparePage;
-use crate::pages::monitoring::{ChannelsPage, EditServicePage, ServicesSettingsPage};
+use crate::pages::monitoring::{ChannelsPage, EditChannelPage, EditServicePage, ServicesSettingsPage};
 use crate::pages::services::{ServicePage, ServicesPage};
 use crate::components::errors::NotFound;
 use crate::pages::{
@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/services") view=ServicesSettingsPage/>
                     <Route path=path!("/settings/services/:id/edit") view=EditServicePage/>
                     <Route path=path!("/settings/channels") view=ChannelsPage/>
+                    <Route path=path!("/settings/channels/:id/edit") view=EditChannelPage/>
                 </Routes>
             </main>
             <footer class="footer">

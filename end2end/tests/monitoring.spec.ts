@@ -149,7 +149,7 @@ test("a rule notifies every channel ticked, and editing it keeps them", async ({
   await open(page, "/settings/channels");
   for (const name of names) {
     await page.getByLabel("Name").fill(name);
-    await page.getByLabel("URL, or e-mail addresses").fill("http://127.0.0.1:9/hook");
+    await page.getByLabel("URL").fill("http://127.0.0.1:9/hook");
     await page.getByRole("button", { name: "Add channel" }).click();
     await expect(page.locator(`tr[data-channel="${name}"]`)).toHaveCount(1);
   }
@@ -173,4 +173,28 @@ test("a rule notifies every channel ticked, and editing it keeps them", async ({
   await page.getByRole("button", { name: "Save changes" }).click();
   await expect(page).toHaveURL(/\/alerts$/);
   await expect(rule.locator("td").nth(2)).toHaveText(names[1]);
+
+  // A channel renamed and pointed elsewhere stays the rule's channel.
+  await open(page, "/settings/channels");
+  await page.locator(`tr[data-channel="${names[1]}"]`).getByRole("link", { name: "Edit" }).click();
+  await expect(page).toHaveURL(/\/settings\/channels\/\d+\/edit$/);
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.getByLabel("URL")).toHaveValue("http://127.0.0.1:9/hook");
+  await expect(page.getByLabel("New signing secret (blank keeps it)")).toBeVisible();
+  await page.getByLabel("Name").fill(`Team chat ${tag}`);
+  await page.getByLabel("URL").fill("http://127.0.0.1:9/team");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page).toHaveURL(/\/settings\/channels$/);
+  await expect(page.locator(`tr[data-channel="Team chat ${tag}"]`)).toContainText("http://127.0.0.1:9/team");
+  await open(page, "/alerts");
+  await expect(rule.locator("td").nth(2)).toHaveText(`Team chat ${tag}`);
+});
+
+test("the new-channel form asks for the destination of the kind chosen", async ({ page }) => {
+  await open(page, "/settings/channels");
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.getByLabel("Signing secret")).toBeVisible();
+  await page.locator(`select[name="kind"]`).selectOption("email");
+  await expect(page.getByLabel("E-mail addresses (comma-separated)")).toBeVisible();
+  await expect(page.getByLabel("Signing secret")).toBeHidden();
 });

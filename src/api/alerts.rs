@@ -156,12 +156,23 @@ pub async fn load_channels() -> Result<ChannelsOverview, ServerFnError> {
     Ok(ChannelsOverview { now: Utc::now(), channels, deliveries, smtp })
 }
 
-/// Add a channel: a webhook URL (with an optional signing secret) or e-mail recipients.
+/// Add a channel (no `id`): a webhook URL (with an optional signing secret)
+/// or e-mail recipients; or change one: its name and destination, and its
+/// secret when one is given (blank keeps it). A channel's kind stays what it
+/// was made with, and the rules that notify it keep notifying it.
 #[server(prefix = "/api/admin")]
-pub async fn add_channel(name: String, kind: String, destination: String, secret: String) -> Result<(), ServerFnError> {
+pub async fn save_channel(id: Option<i64>, name: String, kind: String, destination: String, secret: String) -> Result<(), ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
-    let kind = ChannelKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("kind must be {}", ChannelKind::choices())))?;
+    let state = state();
+    let stored = match id {
+        Some(id) => Some(crate::store::alerts::channel(&state.pool, id).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such channel"))?),
+        None => None,
+    };
+    let kind = match &stored {
+        Some((_, kind, _, _)) => *kind,
+        None => ChannelKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("kind must be {}", ChannelKind::choices())))?,
+    };
     let destination = text("destination", &destination, 1000)?;
     let valid = match kind {
         ChannelKind::Webhook => url::Url::parse(&destination).is_ok_and(|u| matches!(u.scheme(), "http" | "https")),
@@ -173,17 +184,38 @@ pub async fn add_channel(name: String, kind: String, destination: String, secret
     }
     let name = text("name", &name, 200)?;
     let secret = optional(&secret).filter(|_| kind == ChannelKind::Webhook);
-    let state = state();
-    let id = crate::store::alerts::insert_channel(&state.pool, &name, kind, &destination, secret.as_deref(), &admin.user.email)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(d) if d.is_unique_violation() => crate::error::conflict("a channel with this name exists"),
-            _ => internal(e),
-        })?;
-    let activity = Activity::new("alert_channel.create", Category::Change)
-        .target("alert_channel", id.to_string(), Some(name))
-        .change("destination", serde_json::Value::Null, destination)
-        .change("signed", serde_json::Value::Null, secret.is_some());
+    let name_taken = |e: sqlx::Error| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => crate::error::conflict("a channel with this name exists"),
+        _ => internal(e),
+    };
+    let activity = match id {
+        Some(id) => {
+            let (old_name, old_destination, had_secret) = crate::store::alerts::update_channel(&state.pool, id, &name, &destination, secret.as_deref())
+                .await
+                .map_err(name_taken)?
+                .ok_or_else(|| crate::error::not_found("no such channel"))?;
+            let mut activity = Activity::new("alert_channel.update", Category::Change).target("alert_channel", id.to_string(), Some(name.clone()));
+            if old_name != name {
+                activity = activity.change("name", old_name, name.clone());
+            }
+            if old_destination != destination {
+                activity = activity.change("destination", old_destination, destination);
+            }
+            if secret.is_some() {
+                activity = activity.change("secret", if had_secret { "(a secret)" } else { "(none)" }, "(a new secret)");
+            }
+            activity
+        }
+        None => {
+            let id = crate::store::alerts::insert_channel(&state.pool, &name, kind, &destination, secret.as_deref(), &admin.user.email)
+                .await
+                .map_err(name_taken)?;
+            Activity::new("alert_channel.create", Category::Change)
+                .target("alert_channel", id.to_string(), Some(name))
+                .change("destination", serde_json::Value::Null, destination)
+                .change("signed", serde_json::Value::Null, secret.is_some())
+        }
+    };
     record(&state, &admin.actor(), activity).await;
     Ok(())
 }

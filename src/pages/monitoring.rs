@@ -1,5 +1,5 @@
 //! Settings → Services (admins): add, edit, pause, delete services and plan
-//! maintenance; Settings → Channels: webhooks and e-mail, the SMTP server,
+//! maintenance; Settings → Channels: webhooks and e-mail (added and edited), the SMTP server,
 //! a test button and every delivery with its response.
 
 use leptos::prelude::*;
@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::{
-    list_services, load_channels, AddChannel, AddMaintenance, DeleteChannel, DeleteService, PauseService, SaveService, SetSmtp, TestChannel,
+    list_services, load_channels, AddMaintenance, DeleteChannel, DeleteService, PauseService, SaveChannel, SaveService, SetSmtp, TestChannel,
 };
 use crate::components::server_data::server_data;
 use crate::components::navigation::{go_to_after, resource_source};
@@ -219,7 +219,7 @@ fn ServiceRows(
 
 #[component]
 pub fn ChannelsPage() -> impl IntoView {
-    let add = ServerAction::<AddChannel>::new();
+    let add = ServerAction::<SaveChannel>::new();
     let delete = ServerAction::<DeleteChannel>::new();
     let test = ServerAction::<TestChannel>::new();
     let smtp = ServerAction::<SetSmtp>::new();
@@ -235,7 +235,10 @@ pub fn ChannelsPage() -> impl IntoView {
             <code>"Vigil-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">"</code>
             ". Failed deliveries are retried with growing pauses, then given up as an alert.delivery_failed event."
         </p>
-        <ChannelForm add/>
+        <section class="panel">
+            <h2>"Add a channel"</h2>
+            <ChannelForm action=add channel=None submit="Add channel"/>
+        </section>
         {action_error(move || add.value().get())}
         {action_error(move || delete.value().get())}
         {action_error(move || smtp.value().get())}
@@ -256,23 +259,68 @@ pub fn ChannelsPage() -> impl IntoView {
     }
 }
 
+/// `/settings/channels/:id/edit`: a channel's name, destination and secret,
+/// changed in the form it was added with (its kind stays; rules keep it).
 #[component]
-fn ChannelForm(add: ServerAction<AddChannel>) -> impl IntoView {
+pub fn EditChannelPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let save = ServerAction::<SaveChannel>::new();
+    let data = server_data(|| (), |_| load_channels());
+    go_to_after("/settings/channels", move || save.value().get().is_some_and(|r| r.is_ok()));
     view! {
-        <section class="panel">
-            <h2>"Add a channel"</h2>
-            <ActionForm action=add attr:class="settings-form">
-                <label class="field"><span>"Name"</span><input name="name" required placeholder="On-call webhook"/></label>
-                <label class="field"><span>"Kind"</span>
-                    <select name="kind">
-                        {ChannelKind::ALL.iter().map(|k| view! { <option value=k.as_str()>{k.as_str()}</option> }).collect_view()}
-                    </select>
-                </label>
-                <label class="field wide"><span>"URL, or e-mail addresses"</span><input name="destination" required placeholder="https://hooks.example.com/vigil"/></label>
-                <label class="field"><span>"Signing secret (webhooks)"</span><input name="secret" type="password" autocomplete="new-password"/></label>
-                <button type="submit" class="button primary">"Add channel"</button>
-            </ActionForm>
-        </section>
+        <Title text="Edit channel · Settings"/>
+        <SettingsHead/>
+        <nav class="crumbs"><a href="/settings/channels">"Channels"</a> " / " <span>"Edit"</span></nav>
+        {action_error(move || save.value().get())}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || {
+                let id = id();
+                Suspend::new(async move {
+                    match data.await {
+                        Err(e) => load_failed(&e),
+                        Ok(view) => match view.channels.into_iter().find(|c| Some(c.id) == id) {
+                            None => view! { <p class="empty">"No such channel: it may have been deleted. "<a href="/settings/channels">"Back to the channels"</a></p> }.into_any(),
+                            Some(channel) => view! {
+                                <section class="panel">
+                                    <h2>{format!("Edit {}", channel.name)}</h2>
+                                    <ChannelForm action=save channel=Some(channel) submit="Save changes"/>
+                                </section>
+                            }.into_any(),
+                        },
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// A channel's form, filled from `channel` when it changes one: the
+/// destination asked for in the kind's terms, the secret for webhooks only.
+#[component]
+fn ChannelForm(action: ServerAction<SaveChannel>, channel: Option<Channel>, submit: &'static str) -> impl IntoView {
+    let editing = channel.is_some();
+    let kind = RwSignal::new(channel.as_ref().map_or(ChannelKind::Webhook, |c| c.kind));
+    let webhook = move || kind.get() == ChannelKind::Webhook;
+    let (id, name, destination) = channel.map(|c| (Some(c.id), c.name, c.destination)).unwrap_or_default();
+    view! {
+        <ActionForm action attr:class="settings-form">
+            {id.map(|id| view! { <input type="hidden" name="id" value=id/><input type="hidden" name="kind" value=kind.get_untracked().as_str()/> })}
+            <label class="field"><span>"Name"</span><input name="name" required placeholder="On-call webhook" value=name/></label>
+            <label class="field"><span>"Kind"</span>
+                <select name=(!editing).then_some("kind") disabled=editing
+                    on:change=move |ev| kind.set(ChannelKind::parse(&event_target_value(&ev)).unwrap_or(ChannelKind::Webhook))>
+                    {ChannelKind::ALL.iter().map(|k| view! { <option value=k.as_str() selected=*k == kind.get_untracked()>{k.as_str()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="field wide"><span>{move || if webhook() { "URL" } else { "E-mail addresses (comma-separated)" }}</span>
+                <input name="destination" required value=destination
+                    placeholder=move || if webhook() { "https://hooks.example.com/vigil" } else { "oncall@example.com, security@example.com" }/></label>
+            <label class="field" hidden=move || !webhook()>
+                <span>{if editing { "New signing secret (blank keeps it)" } else { "Signing secret" }}</span>
+                <input name="secret" type="password" autocomplete="new-password"/></label>
+            <button type="submit" class="button primary">{submit}</button>
+        </ActionForm>
     }
 }
 
@@ -291,6 +339,7 @@ fn ChannelRows(channels: Vec<Channel>, delete: ServerAction<DeleteChannel>, test
                         <td>{c.kind.as_str()}</td>
                         <td><code>{c.destination.clone()}</code></td>
                         <td class="actions">
+                            <a class="button" href=format!("/settings/channels/{}/edit", c.id)>"Edit"</a>
                             <ActionForm action=test attr:class="inline-form">
                                 <input type="hidden" name="id" value=c.id/>
                                 <button type="submit" class="button">"Send test"</button>

@@ -275,6 +275,22 @@ pub async fn insert_channel(pool: &PgPool, name: &str, kind: ChannelKind, destin
         .await
 }
 
+/// Change a channel's name and destination, and its secret when `secret` is
+/// given (its kind stays); its name, destination and whether it had a secret
+/// before, if there is such a channel.
+pub async fn update_channel(pool: &PgPool, id: i64, name: &str, destination: &str, secret: Option<&str>) -> sqlx::Result<Option<(String, String, bool)>> {
+    sqlx::query_as(
+        "update alert_channels c set name = $2, destination = $3, secret = coalesce($4, c.secret) from alert_channels before \
+         where c.id = $1 and before.id = c.id returning before.name, before.destination, before.secret is not null",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(destination)
+    .bind(secret)
+    .fetch_optional(pool)
+    .await
+}
+
 pub async fn delete_channel(pool: &PgPool, id: i64) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("delete from alert_channels where id = $1 returning name").bind(id).fetch_optional(pool).await
 }

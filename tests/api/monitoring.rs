@@ -558,8 +558,8 @@ async fn console_changes_are_audited_and_viewers_see_only_their_environments(poo
             .await
             .unwrap();
     assert_eq!(stored, ("GET".into(), 200, 399, None, None));
-    admin.call_ok("add_channel", &[("name", "hook"), ("kind", "webhook"), ("destination", "http://127.0.0.1:9/x"), ("secret", "s")]).await;
-    let bad = admin.call("add_channel", &[("name", "mail"), ("kind", "email"), ("destination", "not an address"), ("secret", "")]).await;
+    admin.call_ok("save_channel", &[("name", "hook"), ("kind", "webhook"), ("destination", "http://127.0.0.1:9/x"), ("secret", "s")]).await;
+    let bad = admin.call("save_channel", &[("name", "mail"), ("kind", "email"), ("destination", "not an address"), ("secret", "")]).await;
     assert!(bad.text().await.unwrap().contains("e-mail addresses"));
     let created = admin
         .call_ok(
@@ -717,6 +717,60 @@ async fn a_service_is_edited_in_place_and_the_audit_names_what_changed(pool: PgP
     assert_eq!(refused.status(), 403);
     let name: String = sqlx::query_scalar("select name from services where id = $1").bind(id).fetch_one(&app.pool).await.unwrap();
     assert_eq!(name, "Database", "a refused change changes nothing");
+}
+
+#[sqlx::test]
+async fn a_channel_is_edited_in_place_its_rules_keep_it_and_a_blank_secret_is_kept(pool: PgPool) {
+    let app = spawn(pool).await;
+    let admin = app.console("admin").await;
+    let channel = |id: &str, name: &str, kind: &str, destination: &str, secret: &str| {
+        let mut form = vec![("name", name.to_string()), ("kind", kind.to_string()), ("destination", destination.to_string()), ("secret", secret.to_string())];
+        if !id.is_empty() {
+            form.insert(0, ("id", id.to_string()));
+        }
+        form
+    };
+    admin.call_ok("save_channel", &as_pairs(&channel("", "On-call", "webhook", "http://127.0.0.1:9/a", "first secret"))).await;
+    admin.call_ok("save_channel", &as_pairs(&channel("", "Mail", "email", "oncall@example.com", ""))).await;
+    let id: i64 = sqlx::query_scalar("select id from alert_channels where name = 'On-call'").fetch_one(&app.pool).await.unwrap();
+    let rule = store::alerts::insert_rule(&app.pool, &rule("Denied", AlertKind::Match, "outcome=denied", vec![id]), "test").await.unwrap();
+
+    // Posted as e-mail, still a webhook; no secret given: the first one stays.
+    admin.call_ok("save_channel", &as_pairs(&channel(&id.to_string(), "Pager", "email", "https://hooks.example.com/b", ""))).await;
+    let stored = store::alerts::channel(&app.pool, id).await.unwrap().unwrap();
+    assert_eq!(stored, ("Pager".into(), ChannelKind::Webhook, "https://hooks.example.com/b".into(), Some("first secret".into())));
+    admin.call_ok("save_channel", &as_pairs(&channel(&id.to_string(), "Pager", "webhook", "https://hooks.example.com/b", "second secret"))).await;
+    assert_eq!(store::alerts::channel(&app.pool, id).await.unwrap().unwrap().3.as_deref(), Some("second secret"));
+    let channels: Vec<i64> = sqlx::query_scalar("select unnest(channel_ids) from alert_rules where id = $1").bind(rule).fetch_all(&app.pool).await.unwrap();
+    assert_eq!(channels, vec![id], "the rule still notifies it");
+
+    app.derived().await;
+    let changes: Vec<Value> = sqlx::query_scalar("select changes from events where environment = 'vigil' and type = 'alert_channel.update' order by seq")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        changes,
+        vec![
+            json!([{"field": "name", "old": "On-call", "new": "Pager"}, {"field": "destination", "old": "http://127.0.0.1:9/a", "new": "https://hooks.example.com/b"}]),
+            // A changed secret is named, its values redacted like every secret before storage.
+            json!([{"field": "secret", "old": "[REDACTED]", "new": "[REDACTED]"}]),
+        ]
+    );
+    let stored_events: String = sqlx::query_scalar("select string_agg(changes::text, ' ') from events where environment = 'vigil'").fetch_one(&app.pool).await.unwrap();
+    assert!(!stored_events.contains("second secret"), "no secret in the audit trail");
+
+    let taken = admin.call("save_channel", &as_pairs(&channel(&id.to_string(), "Mail", "webhook", "https://hooks.example.com/b", ""))).await;
+    assert_eq!(taken.status(), 409);
+    let missing = admin.call("save_channel", &as_pairs(&channel("999999", "X", "webhook", "https://hooks.example.com/b", ""))).await;
+    assert_eq!(missing.status(), 404);
+    let invalid = admin.call("save_channel", &as_pairs(&channel(&id.to_string(), "Pager", "webhook", "not a url", ""))).await;
+    assert_eq!(invalid.status(), 400);
+    app.add_user("auditor@example.com", "auditor", &["*"], &["*"]).await;
+    let auditor = app.sign_in("auditor@example.com").await;
+    let refused = auditor.call("save_channel", &as_pairs(&channel(&id.to_string(), "Mine", "webhook", "https://evil.example.com", ""))).await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(store::alerts::channel(&app.pool, id).await.unwrap().unwrap().0, "Pager", "a refused change changes nothing");
 }
 
 #[sqlx::test]
