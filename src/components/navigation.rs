@@ -29,6 +29,12 @@ pub fn url_param(name: &'static str) -> impl Fn() -> String + Clone + Send + Syn
     resource_source(move || params.with(|params| params.get(name).unwrap_or_default()))
 }
 
+/// The number in the route's `:id` (`/alerts/:id/edit`), if it is one.
+pub fn id_param() -> impl Fn() -> Option<i64> + Copy + 'static {
+    let params = use_params_map();
+    move || params.read().get("id").and_then(|id| id.parse().ok())
+}
+
 /// `read` as a resource's source: reactive in the browser, read once on the
 /// server, where a request's address and actions never change. A resource
 /// task first runs after its page was built; when the reader had left by then,

@@ -58,3 +58,9 @@ pub fn server_message(error: &ServerFnError) -> String {
         other => other.to_string(),
     }
 }
+
+/// What an edit page shows when what it edits is gone: "No such channel: it
+/// may have been deleted. Back to the channels".
+pub fn no_such(what: &'static str, list: &'static str, list_name: &'static str) -> AnyView {
+    view! { <p class="empty">{format!("No such {what}: it may have been deleted. ")}<a href=list>{format!("Back to the {list_name}")}</a></p> }.into_any()
+}

@@ -6,13 +6,13 @@
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 use crate::api::{load_alerts, DeleteAlertRule, MuteAlertRule, SaveAlertRule};
 use crate::components::current_user::{AdminLink, CurrentUser};
 use crate::components::server_data::server_data;
-use crate::components::navigation::{go_to_after, resource_source};
-use crate::components::settings::{action_error, load_failed};
+use crate::components::navigation::{go_to_after, id_param, resource_source};
+use crate::components::settings::{action_error, load_failed, no_such};
 use crate::components::time::{Time, TimeZoneNote};
 use crate::model::{
     bucket_label, path_segment, AlertHistoryEntry, Channel, AlertKind, AlertRule, AlertRuleDefinition, AlertsOverview, EventFilter, GroupBy, CERTIFICATE_WARNING_DAYS,
@@ -295,8 +295,7 @@ pub fn NewAlertPage() -> impl IntoView {
 /// `/alerts/:id/edit`: a rule's definition, changed in the form it was made with.
 #[component]
 pub fn EditAlertPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let id = id_param();
     let update = ServerAction::<SaveAlertRule>::new();
     let data = server_data(|| (), |_| load_alerts());
     let me = expect_context::<CurrentUser>();
@@ -316,7 +315,7 @@ pub fn EditAlertPage() -> impl IntoView {
                     match data.await {
                         Err(e) => load_failed(&e),
                         Ok(overview) => match overview.rules.iter().find(|r| Some(r.id) == id).cloned() {
-                            None => view! { <p class="empty">"No such rule: it may have been deleted. "<a href="/alerts">"Back to the alerts"</a></p> }.into_any(),
+                            None => no_such("rule", "/alerts", "alerts"),
                             Some(rule) => {
                                 view! { <AlertForm action=update overview rule=rule.definition id=Some(rule.id) submit="Save changes"/> }.into_any()
                             }

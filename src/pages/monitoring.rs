@@ -5,15 +5,14 @@
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
 
 use crate::api::{
     list_services, load_channels, AddMaintenance, DeleteChannel, DeleteService, PauseService, SaveChannel, SaveService, SetSmtp, TestChannel,
 };
 use crate::components::server_data::server_data;
-use crate::components::navigation::{go_to_after, resource_source};
+use crate::components::navigation::{go_to_after, id_param, resource_source};
 use crate::components::service_state::{describe_check, StateBadge};
-use crate::components::settings::{action_error, load_failed, time_or_never, SettingsHead};
+use crate::components::settings::{action_error, load_failed, no_such, time_or_never, SettingsHead};
 use crate::components::time::Time;
 use crate::model::{Channel, ChannelKind, CheckKind, Delivery, ServiceDefinition, ServiceSummary, SmtpSettings, TlsMode};
 
@@ -68,8 +67,7 @@ pub fn ServicesSettingsPage() -> impl IntoView {
 /// in the form it was added with (its check stays).
 #[component]
 pub fn EditServicePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let id = id_param();
     let save = ServerAction::<SaveService>::new();
     let services = server_data(|| (), |_| list_services());
     go_to_after("/settings/services", move || save.value().get().is_some_and(|r| r.is_ok()));
@@ -85,7 +83,7 @@ pub fn EditServicePage() -> impl IntoView {
                     match services.await {
                         Err(e) => load_failed(&e),
                         Ok((_, list)) => match list.into_iter().find(|s| Some(s.id) == id) {
-                            None => view! { <p class="empty">"No such service: it may have been deleted. "<a href="/settings/services">"Back to the services"</a></p> }.into_any(),
+                            None => no_such("service", "/settings/services", "services"),
                             Some(s) => view! {
                                 <section class="panel">
                                     <h2>{format!("Edit {}", s.definition.name)}</h2>
@@ -263,8 +261,7 @@ pub fn ChannelsPage() -> impl IntoView {
 /// changed in the form it was added with (its kind stays; rules keep it).
 #[component]
 pub fn EditChannelPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let id = id_param();
     let save = ServerAction::<SaveChannel>::new();
     let data = server_data(|| (), |_| load_channels());
     go_to_after("/settings/channels", move || save.value().get().is_some_and(|r| r.is_ok()));
@@ -280,7 +277,7 @@ pub fn EditChannelPage() -> impl IntoView {
                     match data.await {
                         Err(e) => load_failed(&e),
                         Ok(view) => match view.channels.into_iter().find(|c| Some(c.id) == id) {
-                            None => view! { <p class="empty">"No such channel: it may have been deleted. "<a href="/settings/channels">"Back to the channels"</a></p> }.into_any(),
+                            None => no_such("channel", "/settings/channels", "channels"),
                             Some(channel) => view! {
                                 <section class="panel">
                                     <h2>{format!("Edit {}", channel.name)}</h2>
