@@ -186,6 +186,8 @@ test("a rule notifies every channel ticked, and editing it keeps them", async ({
   await page.getByRole("button", { name: "Save changes" }).click();
   await expect(page).toHaveURL(/\/settings\/channels$/);
   await expect(page.locator(`tr[data-channel="Team chat ${tag}"]`)).toContainText("http://127.0.0.1:9/team");
+  await expect(page.locator(`tr[data-channel="Team chat ${tag}"] td.used-by`)).toHaveText(`Both ${tag}`);
+  await expect(page.locator(`tr[data-channel="${names[0]}"] td.used-by`)).toHaveText("no rule");
   await open(page, "/alerts");
   await expect(rule.locator("td").nth(2)).toHaveText(`Team chat ${tag}`);
 });

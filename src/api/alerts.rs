@@ -151,9 +151,10 @@ pub async fn load_channels() -> Result<ChannelsOverview, ServerFnError> {
     require_admin().await?;
     let state = state();
     let channels = crate::store::alerts::channels(&state.pool).await.map_err(internal)?;
+    let used_by = crate::store::alerts::channel_rules(&state.pool).await.map_err(internal)?;
     let deliveries = crate::store::alerts::deliveries(&state.pool, None, 100).await.map_err(internal)?;
     let smtp = crate::store::alerts::smtp(&state.pool).await.map_err(internal)?.map(|(settings, _)| settings);
-    Ok(ChannelsOverview { now: Utc::now(), channels, deliveries, smtp })
+    Ok(ChannelsOverview { now: Utc::now(), channels, used_by, deliveries, smtp })
 }
 
 /// Add a channel (no `id`): a webhook URL (with an optional signing secret)

@@ -261,6 +261,8 @@ pub struct AlertsOverview {
 pub struct ChannelsOverview {
     pub now: DateTime<Utc>,
     pub channels: Vec<Channel>,
+    /// (channel id, rule name): the rules that notify each channel.
+    pub used_by: Vec<(i64, String)>,
     pub deliveries: Vec<Delivery>,
     pub smtp: Option<SmtpSettings>,
 }

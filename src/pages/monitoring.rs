@@ -247,7 +247,7 @@ pub fn ChannelsPage() -> impl IntoView {
                 match data.await {
                     Err(e) => load_failed(&e),
                     Ok(view) => view! {
-                        <ChannelRows channels=view.channels delete test/>
+                        <ChannelRows channels=view.channels used_by=view.used_by delete test/>
                         <SmtpForm smtp settings=view.smtp/>
                         <Deliveries deliveries=view.deliveries now=view.now/>
                     }.into_any(),
@@ -322,19 +322,23 @@ fn ChannelForm(action: ServerAction<SaveChannel>, channel: Option<Channel>, subm
 }
 
 #[component]
-fn ChannelRows(channels: Vec<Channel>, delete: ServerAction<DeleteChannel>, test: ServerAction<TestChannel>) -> impl IntoView {
+fn ChannelRows(channels: Vec<Channel>, used_by: Vec<(i64, String)>, delete: ServerAction<DeleteChannel>, test: ServerAction<TestChannel>) -> impl IntoView {
     if channels.is_empty() {
         return view! { <section class="empty-state"><h2>"No channel yet"</h2><p>"Alerts are shown on the Alerts page only."</p></section> }.into_any();
     }
     view! {
         <table class="events settings-table channels">
-            <thead><tr><th scope="col">"Channel"</th><th scope="col">"Kind"</th><th scope="col">"Destination"</th><th scope="col"></th></tr></thead>
+            <thead><tr><th scope="col">"Channel"</th><th scope="col">"Kind"</th><th scope="col">"Destination"</th><th scope="col">"Used by"</th><th scope="col"></th></tr></thead>
             <tbody>
                 {channels.into_iter().map(|c| view! {
                     <tr data-channel=c.name.clone()>
                         <td>{c.name.clone()}<span class="sub">{format!("#{} · by {}", c.id, c.created_by)}</span></td>
                         <td>{c.kind.as_str()}</td>
                         <td><code>{c.destination.clone()}</code></td>
+                        <td class="used-by">{
+                            let rules: Vec<&str> = used_by.iter().filter(|(id, _)| *id == c.id).map(|(_, rule)| rule.as_str()).collect();
+                            if rules.is_empty() { view! { <span class="hint">"no rule"</span> }.into_any() } else { rules.join(", ").into_any() }
+                        }</td>
                         <td class="actions">
                             <a class="button" href=format!("/settings/channels/{}/edit", c.id)>"Edit"</a>
                             <ActionForm action=test attr:class="inline-form">

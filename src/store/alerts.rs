@@ -300,6 +300,11 @@ pub async fn channel(pool: &PgPool, id: i64) -> sqlx::Result<Option<(String, Cha
     sqlx::query_as("select name, kind, destination, secret from alert_channels where id = $1").bind(id).fetch_optional(pool).await
 }
 
+/// (channel id, rule name) for every channel a rule notifies, by rule name.
+pub async fn channel_rules(pool: &PgPool) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as("select unnest(channel_ids), name from alert_rules order by name").fetch_all(pool).await
+}
+
 pub async fn channels(pool: &PgPool) -> sqlx::Result<Vec<Channel>> {
     let rows: Vec<(i64, String, ChannelKind, String, DateTime<Utc>, String)> =
         sqlx::query_as("select id, name, kind, destination, created_at, created_by from alert_channels order by name")
