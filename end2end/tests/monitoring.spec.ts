@@ -51,6 +51,20 @@ test("a new service is checked at once and its bar fills", async ({ page, baseUR
   await expect(page.getByText("No incident.")).toBeVisible();
   await expect(page.locator("#latency-chart")).toHaveAttribute("data-ready", "true");
 
+  // A maintenance window started in the settings ends early from the service's page.
+  const servicePage = page.url();
+  await open(page, "/settings/services");
+  await adminRow.getByLabel("Minutes").fill("90");
+  await adminRow.getByLabel("Note").fill("upgrade");
+  await adminRow.getByRole("button", { name: "Start window" }).click();
+  await open(page, servicePage);
+  const windows = page.locator("li[data-window]");
+  await expect(windows).toHaveCount(1);
+  await expect(windows).toContainText("upgrade");
+  await windows.getByRole("button", { name: "End now" }).click();
+  await expect(windows).toHaveCount(0);
+  await expect(page.getByText("None planned.")).toBeVisible();
+
   // Edited in the form it was added with; its check stays, its history too.
   await page.getByRole("link", { name: "Edit", exact: true }).click();
   await expect(page).toHaveURL(/\/settings\/services\/\d+\/edit$/);

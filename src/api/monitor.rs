@@ -216,3 +216,23 @@ pub async fn add_maintenance(service_id: i64, starts: String, minutes: String, n
     record(&state, &admin.actor(), activity).await;
     Ok(())
 }
+
+/// End a maintenance window now (one not begun yet is called off): the
+/// service's failures count again from now on.
+#[server(prefix = "/api/admin")]
+pub async fn end_maintenance(id: i64) -> Result<(), ServerFnError> {
+    use server::*;
+    let admin = require_admin().await?;
+    let state = state();
+    let now = Utc::now();
+    let (service_id, ended_at) = crate::store::monitor::end_maintenance(&state.pool, id, now)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| crate::error::not_found("no such maintenance window, or it has ended"))?;
+    let activity = Activity::new("service.maintenance_ended", Category::Change)
+        .target("service", service_id.to_string(), None)
+        .change("ends_at", serde_json::json!(ended_at), serde_json::json!(now))
+        .details(serde_json::json!({"window": id}));
+    record(&state, &admin.actor(), activity).await;
+    Ok(())
+}

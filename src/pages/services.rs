@@ -1,17 +1,19 @@
 //! The Services page (`/services`): every monitored service with its state,
 //! the bar of its last results, uptime and current incident; and one service
-//! (`/services/{id}`) with its latency, incidents and maintenance windows.
+//! (`/services/{id}`) with its latency, incidents and maintenance windows
+//! (which administrators may end early).
 
 use leptos::prelude::*;
+use leptos::server::ServerAction;
 use leptos_meta::Title;
 
-use crate::components::current_user::AdminLink;
+use crate::api::{list_services, load_service, EndMaintenance};
+use crate::components::current_user::{AdminLink, CurrentUser};
+use crate::components::navigation::{resource_source, url_param};
 use crate::components::server_data::server_data;
-use crate::components::navigation::url_param;
-use crate::api::{list_services, load_service};
 use crate::components::line_chart::LineChart;
 use crate::components::service_state::{describe_check, uptime_label, ResultBar, StateBadge};
-use crate::components::settings::load_failed;
+use crate::components::settings::{action_error, load_failed};
 use crate::components::time::{Time, TimeZoneNote};
 use crate::model::{ChartOption, Charted, EventFilter, Incident, ServiceDetail, ServiceSummary, TimeRange};
 
@@ -84,13 +86,17 @@ fn IncidentNote(incident: Incident, now: chrono::DateTime<chrono::Utc>) -> impl 
 #[component]
 pub fn ServicePage() -> impl IntoView {
     let id = url_param("id");
-    let data = server_data(move || id().parse::<i64>().unwrap_or_default(), load_service);
+    let end = ServerAction::<EndMaintenance>::new();
+    let data = server_data(resource_source(move || (id().parse::<i64>().unwrap_or_default(), end.version().get())), |(id, _)| load_service(id));
+    let me = expect_context::<CurrentUser>();
     view! {
+        {action_error(move || end.value().get())}
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading service…"</p> }>
             {move || Suspend::new(async move {
+                let end = me.is_admin().await.then_some(end);
                 match data.await {
                     Err(e) => load_failed(&e),
-                    Ok((now, Charted { data: detail, chart })) => view! { <ServiceView detail chart now/> }.into_any(),
+                    Ok((now, Charted { data: detail, chart })) => view! { <ServiceView detail chart now end/> }.into_any(),
                 }
             })}
         </Transition>
@@ -98,7 +104,8 @@ pub fn ServicePage() -> impl IntoView {
 }
 
 #[component]
-fn ServiceView(detail: ServiceDetail, chart: ChartOption, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
+/// A service's page; `end`: an administrator's action to end a maintenance window.
+fn ServiceView(detail: ServiceDetail, chart: ChartOption, now: chrono::DateTime<chrono::Utc>, end: Option<ServerAction<EndMaintenance>>) -> impl IntoView {
     let s = detail.summary.clone();
     let events = EventFilter { range: TimeRange::Last("30d".into()), ..Default::default() }
         .with("env", Some(&s.definition.environment))
@@ -147,8 +154,16 @@ fn ServiceView(detail: ServiceDetail, chart: ChartOption, now: chrono::DateTime<
             } else {
                 view! {
                     <ul class="plain">
-                        {detail.maintenance.iter().map(|m| view! {
-                            <li><Time at=m.starts_at now/>" – "<Time at=m.ends_at now/>{m.note.clone().map(|n| format!(" · {n}"))}</li>
+                        {detail.maintenance.clone().into_iter().map(|m| view! {
+                            <li data-window=m.id>
+                                <Time at=m.starts_at now/>" – "<Time at=m.ends_at now/>{m.note.clone().map(|n| format!(" · {n}"))}
+                                {end.map(|end| view! {
+                                    <ActionForm action=end attr:class="inline-form">
+                                        <input type="hidden" name="id" value=m.id/>
+                                        <button type="submit" class="button">{if m.starts_at > now { "Call off" } else { "End now" }}</button>
+                                    </ActionForm>
+                                })}
+                            </li>
                         }).collect_view()}
                     </ul>
                 }.into_any()

@@ -398,6 +398,21 @@ pub async fn add_maintenance(pool: &PgPool, service_id: i64, starts_at: DateTime
     .await
 }
 
+/// End a maintenance window at `now` (one not begun yet is called off:
+/// deleted); its service and its end before, if it had not ended.
+pub async fn end_maintenance(pool: &PgPool, id: i64, now: DateTime<Utc>) -> sqlx::Result<Option<(i64, DateTime<Utc>)>> {
+    sqlx::query_as(
+        "with before as (select id, service_id, starts_at, ends_at from maintenance_windows where id = $1 and ends_at > $2 for update), \
+              ended as (update maintenance_windows m set ends_at = $2 from before where m.id = before.id and before.starts_at < $2), \
+              called_off as (delete from maintenance_windows m using before where m.id = before.id and before.starts_at >= $2) \
+         select service_id, ends_at from before",
+    )
+    .bind(id)
+    .bind(now)
+    .fetch_optional(pool)
+    .await
+}
+
 /// Services whose certificate expires before `before`: (id, name, environment, expiry).
 pub async fn expiring_certificates(conn: &mut PgConnection, before: DateTime<Utc>) -> sqlx::Result<Vec<(i64, String, String, DateTime<Utc>)>> {
     sqlx::query_as(

@@ -186,6 +186,39 @@ async fn maintenance_windows_keep_a_failing_service_up_and_quiet(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_maintenance_window_ended_early_lets_failures_count_again(pool: PgPool) {
+    let app = spawn(pool).await;
+    let (url, status) = switchable_service().await;
+    let t0 = Utc::now();
+    let id = add_service(&app, &service("search", CheckKind::Http, &url), t0).await;
+    check_at(&app, t0).await;
+    let admin = app.console("admin").await;
+    let plan = |starts: &str| [("service_id", id.to_string()), ("starts", starts.to_string()), ("minutes", "60".to_string()), ("note", "upgrade".to_string())];
+    admin.call_ok("add_maintenance", &as_pairs(&plan(""))).await;
+    let tomorrow = (Utc::now() + Duration::days(1)).format("%Y-%m-%dT%H:%M").to_string();
+    admin.call_ok("add_maintenance", &as_pairs(&plan(&tomorrow))).await;
+    let windows: Vec<i64> = sqlx::query_scalar("select id from maintenance_windows order by starts_at").fetch_all(&app.pool).await.unwrap();
+
+    app.add_user("viewer@example.com", "viewer", &["*"], &["*"]).await;
+    let viewer = app.sign_in("viewer@example.com").await;
+    assert_eq!(viewer.call("end_maintenance", &[("id", &windows[0].to_string())]).await.status(), 403);
+    for window in &windows {
+        admin.call_ok("end_maintenance", &[("id", &window.to_string())]).await;
+    }
+    let again = admin.call("end_maintenance", &[("id", &windows[0].to_string())]).await;
+    assert_eq!(again.status(), 404, "an ended window cannot end again");
+    assert!(store::monitor::maintenance(&app.pool, id, Utc::now()).await.unwrap().is_empty(), "none left, the planned one called off");
+
+    status.store(500, Ordering::SeqCst);
+    for n in 1..=3 {
+        check_at(&app, Utc::now() + Duration::seconds(15 * n)).await;
+    }
+    assert_eq!(state_of(&app, id).await, "down", "failures after the window ended count");
+    app.derived().await;
+    assert_eq!(app.count("select count(*) from events where environment = 'vigil' and type = 'service.maintenance_ended'").await, 2);
+}
+
+#[sqlx::test]
 async fn a_heartbeat_that_stops_arriving_takes_the_service_down(pool: PgPool) {
     let app = spawn(pool).await;
     let t0 = Utc::now();
