@@ -213,7 +213,8 @@ pub async fn user(command: UserCommand, database: DatabaseConfig) -> anyhow::Res
         let mut line = String::new();
         std::io::stdin().read_line(&mut line)?;
         let line = line.trim_end_matches(['\r', '\n']).to_string();
-        anyhow::ensure!(line.chars().count() >= 12, "the password must have at least 12 characters");
+        let least = crate::model::MIN_PASSWORD_CHARS;
+        anyhow::ensure!(line.chars().count() >= least, "the password must have at least {least} characters");
         line
     } else {
         generate_password()

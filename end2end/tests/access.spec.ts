@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { addUser, ingest, marker, open, signIn } from "./helpers";
+import { addUser, ingest, marker, open, PASSWORD, signIn } from "./helpers";
 
 const tag = marker("a");
 const fresh = { storageState: { cookies: [], origins: [] } };
@@ -27,6 +27,30 @@ test.describe("signed out", () => {
     await expect(page.getByText("You are signed out.")).toBeVisible();
     await page.goto("/events");
     await expect(page).toHaveURL(/\/login/);
+  });
+
+  test("a user changes their own password in Preferences", async ({ page }) => {
+    const email = `own-${tag}@e2e.example`;
+    addUser(email, ["--role", "viewer", "--env", "*", "--org", "*"]);
+    await page.goto("/preferences");
+    await signIn(page, email);
+    await expect(page).toHaveURL(/\/preferences$/);
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await page.getByLabel("Current password").fill("not my password");
+    await page.getByLabel("New password", { exact: true }).fill("a brand new passphrase");
+    await page.getByLabel("New password again").fill("a brand new passphrase");
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expect(page.getByRole("alert")).toContainText("the current password is not right");
+
+    await page.getByLabel("Current password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Change password" }).click();
+    await expect(page.getByText("Password changed. Your other sessions are signed out.")).toBeVisible();
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.goto("/events");
+    await signIn(page, email, PASSWORD);
+    await expect(page.getByRole("alert")).toHaveText("E-mail or password is incorrect.");
+    await signIn(page, email, "a brand new passphrase");
+    await expect(page).toHaveURL(/\/events$/);
   });
 
   test("a viewer cannot see events outside their scope", async ({ page, request }) => {

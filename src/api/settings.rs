@@ -148,7 +148,7 @@ pub async fn reset_password(id: i64) -> Result<Secret, ServerFnError> {
     let state = state();
     let user = user(&state, id).await?;
     let password = generate_password();
-    access::set_password(&state.pool, id, &hash(password.clone()).await?, &admin.user.email).await.map_err(internal)?;
+    access::set_password(&state.pool, id, &hash(password.clone()).await?, &admin.user.email, None).await.map_err(internal)?;
     let activity =
         Activity::new("console_user.password_reset", crate::model::Category::Change).target("console_user", id.to_string(), Some(user.email.clone()));
     record(&state, &admin.actor(), activity).await;

@@ -106,6 +106,37 @@ pub async fn set_time_zone(zone: String) -> Result<(), ServerFnError> {
     crate::store::access::set_time_zone(&state.pool, principal.user.id, zone).await.map_err(crate::error::internal)
 }
 
+/// Change the signed-in user's own password: the current one, then the new
+/// one twice. Their other console sessions end; this one goes on.
+#[server]
+pub async fn change_password(current: String, new: String, again: String) -> Result<(), ServerFnError> {
+    use crate::audit::{record, Activity};
+    use crate::auth::{hash_password, verify_password};
+    let principal = crate::auth::principal().await?;
+    let state = expect_context::<crate::state::AppState>();
+    let least = crate::model::MIN_PASSWORD_CHARS;
+    if new != again {
+        return Err(crate::error::invalid("the new password and its repetition differ"));
+    }
+    if new.chars().count() < least {
+        return Err(crate::error::invalid(format!("the new password must have at least {least} characters")));
+    }
+    if new == current {
+        return Err(crate::error::invalid("choose a new password other than the current one"));
+    }
+    let stored = crate::store::access::user_for_sign_in(&state.pool, &principal.user.email).await.map_err(crate::error::internal)?;
+    let (user, stored_hash) = stored.ok_or_else(|| crate::error::forbidden("your account is gone"))?;
+    let checked = tokio::task::spawn_blocking(move || verify_password(&current, &stored_hash).then(|| hash_password(&new)));
+    let Some(new_hash) = checked.await.map_err(crate::error::internal)? else {
+        return Err(crate::error::invalid("the current password is not right"));
+    };
+    let by = format!("{} (own password change)", user.email);
+    crate::store::access::set_password(&state.pool, user.id, &new_hash, &by, Some(&principal.session_id)).await.map_err(crate::error::internal)?;
+    let activity = Activity::new("console_user.password_change", crate::model::Category::Change).target("console_user", user.id.to_string(), Some(user.email));
+    record(&state, &principal.actor(), activity).await;
+    Ok(())
+}
+
 /// A view's name, trimmed; an error when empty or too long.
 #[cfg(feature = "ssr")]
 fn view_name(name: &str) -> Result<String, ServerFnError> {

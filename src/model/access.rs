@@ -88,6 +88,9 @@ fn split_list(text: &str) -> Vec<String> {
     text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
+/// The fewest characters a console password chosen by a person may have.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
 /// The signed-in user, as the pages show it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SignedInUser {

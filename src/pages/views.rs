@@ -1,12 +1,12 @@
 //! A user's own console: saved views (`/views`: open, rename or delete one's
 //! own, choose the view `/` opens, see the shared ones) and preferences
-//! (`/preferences`: the time zone times are shown in).
+//! (`/preferences`: the time zone times are shown in, and one's password).
 
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
-use crate::api::{list_views, DeleteView, RenameView, SetDefaultView, SetTimeZone};
+use crate::api::{list_views, ChangePassword, DeleteView, RenameView, SetDefaultView, SetTimeZone};
 use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::current_user::CurrentUser;
@@ -147,6 +147,33 @@ pub fn PreferencesPage() -> impl IntoView {
             </Transition>
             {action_error(move || set.value().get())}
             <p class="hint">"For example, 1 July 2026 12:00 UTC is shown as " <Time at=sample now=sample/> "."</p>
+        </section>
+        <PasswordForm/>
+    }
+}
+
+/// Change one's own password: the current one, the new one twice.
+#[component]
+fn PasswordForm() -> impl IntoView {
+    let change = ServerAction::<ChangePassword>::new();
+    let least = crate::model::MIN_PASSWORD_CHARS;
+    view! {
+        <section class="panel">
+            <h2>"Password"</h2>
+            <p class="hint">{format!("At least {least} characters. Changing it signs out your other sessions; this one stays signed in.")}</p>
+            <ActionForm action=change attr:class="settings-form">
+                <label class="field"><span>"Current password"</span>
+                    <input name="current" type="password" required autocomplete="current-password"/></label>
+                <label class="field"><span>"New password"</span>
+                    <input name="new" type="password" required minlength=least autocomplete="new-password"/></label>
+                <label class="field"><span>"New password again"</span>
+                    <input name="again" type="password" required minlength=least autocomplete="new-password"/></label>
+                <button type="submit" class="button primary">"Change password"</button>
+            </ActionForm>
+            {action_error(move || change.value().get())}
+            {move || matches!(change.value().get(), Some(Ok(()))).then(|| view! {
+                <p class="notice" role="status">"Password changed. Your other sessions are signed out."</p>
+            })}
         </section>
     }
 }

@@ -104,7 +104,7 @@ pub async fn upsert_user(
     .fetch_optional(&mut *tx)
     .await?;
     if let Some(user) = &row {
-        revoke_user_sessions(&mut tx, user.id, "vigil user add --reset").await?;
+        revoke_user_sessions(&mut tx, user.id, "vigil user add --reset", None).await?;
     }
     tx.commit().await?;
     Ok(row.map(Into::into))
@@ -126,29 +126,35 @@ pub async fn set_user_disabled(pool: &PgPool, id: i64, disabled: bool, by: &str)
     let mut tx = pool.begin().await?;
     sqlx::query("update console_users set disabled = $2 where id = $1").bind(id).bind(disabled).execute(&mut *tx).await?;
     if disabled {
-        revoke_user_sessions(&mut tx, id, by).await?;
+        revoke_user_sessions(&mut tx, id, by, None).await?;
     }
     tx.commit().await
 }
 
 /// Set a new password hash and end the user's console sessions.
-pub async fn set_password(pool: &PgPool, id: i64, password_hash: &str, by: &str) -> sqlx::Result<()> {
+/// Replace a user's password and end their console sessions, all but
+/// `keep` (the session of a user changing their own).
+pub async fn set_password(pool: &PgPool, id: i64, password_hash: &str, by: &str, keep: Option<&str>) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     sqlx::query("update console_users set password_hash = $2 where id = $1")
         .bind(id)
         .bind(password_hash)
         .execute(&mut *tx)
         .await?;
-    revoke_user_sessions(&mut tx, id, by).await?;
+    revoke_user_sessions(&mut tx, id, by, keep).await?;
     tx.commit().await
 }
 
-async fn revoke_user_sessions(tx: &mut sqlx::PgConnection, user_id: i64, by: &str) -> sqlx::Result<()> {
-    sqlx::query("update console_sessions set revoked_at = now(), revoked_by = $2 where user_id = $1 and revoked_at is null")
-        .bind(user_id)
-        .bind(by)
-        .execute(tx)
-        .await?;
+async fn revoke_user_sessions(tx: &mut sqlx::PgConnection, user_id: i64, by: &str, keep: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query(
+        "update console_sessions set revoked_at = now(), revoked_by = $2 \
+         where user_id = $1 and revoked_at is null and ($3::text is null or id <> $3)",
+    )
+    .bind(user_id)
+    .bind(by)
+    .bind(keep)
+    .execute(tx)
+    .await?;
     Ok(())
 }
 

@@ -227,11 +227,14 @@ async fn each_role_reaches_exactly_its_paths(pool: sqlx::PgPool) {
         assert_eq!(explored["histogram"]["total"], 6, "{} reads all six events", console.email);
     }
     // Changing anything is for admins only.
-    let changes: [(&str, &[(&str, &str)]); 4] = [
+    let changes: [(&str, &[(&str, &str)]); 7] = [
         ("add_user", &[("email", "x@example.com"), ("role", "admin"), ("environments", ""), ("organizations", "")]),
         ("create_api_key", &[("name", "k"), ("kind", "export"), ("environments", ""), ("organizations", "")]),
         ("revoke_console_session", &[("id", "whatever")]),
         ("set_user_disabled", &[("id", "1"), ("disabled", "true")]),
+        ("save_channel", &[("id", "1"), ("name", "x"), ("kind", "webhook"), ("destination", "https://example.com"), ("secret", "")]),
+        ("save_service", &[("id", "1"), ("name", "x"), ("environment", "x"), ("kind", "tcp"), ("target", "a:1")]),
+        ("end_maintenance", &[("id", "1")]),
     ];
     for (name, form) in changes {
         assert_eq!(auditor.call(name, form).await.status(), 403, "auditor {name}");
@@ -292,6 +295,35 @@ async fn a_viewer_sees_nothing_outside_their_scope_by_any_path(pool: sqlx::PgPoo
     let sessions = prod.call_ok("sessions_page", &[("query", "")]).await;
     let listed: BTreeSet<&str> = sessions["data"]["sessions"].as_array().unwrap().iter().map(|s| s["session_id"].as_str().unwrap()).collect();
     assert_eq!(listed, BTreeSet::from(["sess-p-a", "sess-p-b"]));
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_user_changes_their_own_password_and_their_other_sessions_end(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let here = app.console("viewer").await;
+    let elsewhere = app.sign_in("viewer@example.com").await;
+    let new = "a much longer passphrase";
+    let change = |current: &'static str, new: &'static str, again: &'static str| [("current", current), ("new", new), ("again", again)];
+    for (form, why) in [
+        (change("wrong password here", new, new), "the current password is not right"),
+        (change(PASSWORD, new, "something else entirely"), "differ"),
+        (change(PASSWORD, "short", "short"), "at least 12 characters"),
+        (change(PASSWORD, PASSWORD, PASSWORD), "other than the current one"),
+    ] {
+        let refused = here.call("change_password", &form).await;
+        assert_eq!(refused.status(), 400, "{why}");
+        assert!(refused.text().await.unwrap().contains(why), "{why}");
+    }
+    assert_eq!(elsewhere.get("/events").await.status(), 200, "a refused change ends nothing");
+
+    here.call_ok("change_password", &change(PASSWORD, new, new)).await;
+    assert_eq!(here.get("/events").await.status(), 200, "this session goes on");
+    assert_eq!(elsewhere.get("/events").await.status(), 303, "the other one is signed out");
+    assert_eq!(app.try_sign_in("viewer@example.com", PASSWORD).await.0.status(), 401);
+    assert_eq!(app.try_sign_in("viewer@example.com", new).await.0.status(), 200);
+    assert_eq!(audit(&app, "console_user.password_change").await, vec![(Some("viewer@example.com".into()), "success".into(), None)]);
+    let trail: String = sqlx::query_scalar("select string_agg(coalesce(details::text, '') || coalesce(changes::text, ''), ' ') from events").fetch_one(&app.pool).await.unwrap();
+    assert!(!trail.contains(new), "no password in the audit trail");
 }
 
 #[sqlx::test(migrations = false)]
