@@ -13,7 +13,7 @@ use crate::pages::views::{PreferencesPage, ViewsPage};
 use crate::components::server_data::server_data;
 use crate::components::current_user::CurrentUser;
 use crate::components::views_menu::{ViewsMenu, ViewsMenuState};
-use crate::pages::alerts::{AlertsPage, EditAlertPage, NewAlertPage};
+use crate::pages::alerts::{AlertFormPage, AlertsPage};
 use crate::pages::compare::ComparePage;
 use crate::pages::monitoring::{ChannelsPage, EditChannelPage, EditServicePage, ServicesSettingsPage};
 use crate::pages::services::{ServicePage, ServicesPage};
@@ -86,8 +86,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/services") view=ServicesPage/>
                     <Route path=path!("/services/:id") view=ServicePage/>
                     <Route path=path!("/alerts") view=AlertsPage/>
-                    <Route path=path!("/alerts/new") view=NewAlertPage/>
-                    <Route path=path!("/alerts/:id/edit") view=EditAlertPage/>
+                    <Route path=path!("/alerts/new") view=AlertFormPage/>
+                    <Route path=path!("/alerts/:id/edit") view=AlertFormPage/>
                     <Route path=path!("/settings/services") view=ServicesSettingsPage/>
                     <Route path=path!("/settings/services/:id/edit") view=EditServicePage/>
                     <Route path=path!("/settings/channels") view=ChannelsPage/>

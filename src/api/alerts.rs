@@ -15,6 +15,7 @@ mod server {
     pub use crate::model::{AlertKind, AlertRuleDefinition, Category, ChannelKind, GroupBy, TlsMode};
     pub use crate::state::AppState;
     pub use chrono::Utc;
+    pub use serde_json::json;
 
     pub fn state() -> AppState {
         leptos::prelude::expect_context::<AppState>()
@@ -195,17 +196,14 @@ pub async fn save_channel(id: Option<i64>, name: String, kind: String, destinati
                 .await
                 .map_err(name_taken)?
                 .ok_or_else(|| crate::error::not_found("no such channel"))?;
-            let mut activity = Activity::new("alert_channel.update", Category::Change).target("alert_channel", id.to_string(), Some(name.clone()));
-            if old_name != name {
-                activity = activity.change("name", old_name, name.clone());
+            let (before, after) = (json!({"name": old_name, "destination": old_destination}), json!({"name": name, "destination": destination}));
+            let activity = Activity::new("alert_channel.update", Category::Change)
+                .target("alert_channel", id.to_string(), Some(name.clone()))
+                .changed_fields(&["name", "destination"], &before, &after);
+            match secret {
+                Some(_) => activity.change("secret", if had_secret { "(a secret)" } else { "(none)" }, "(a new secret)"),
+                None => activity,
             }
-            if old_destination != destination {
-                activity = activity.change("destination", old_destination, destination);
-            }
-            if secret.is_some() {
-                activity = activity.change("secret", if had_secret { "(a secret)" } else { "(none)" }, "(a new secret)");
-            }
-            activity
         }
         None => {
             let id = crate::store::alerts::insert_channel(&state.pool, &name, kind, &destination, secret.as_deref(), &admin.user.email)

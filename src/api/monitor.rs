@@ -114,12 +114,9 @@ pub async fn save_service(
     use server::*;
     let admin = require_admin().await?;
     let state = state();
-    let before = match id {
-        Some(id) => Some(crate::store::monitor::definition(&state.pool, id).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such service"))?),
-        None => None,
-    };
-    let kind = match &before {
-        Some(before) => before.kind,
+    // A changed service keeps its check: the stored one, not the posted one.
+    let kind = match id {
+        Some(id) => crate::store::monitor::definition(&state.pool, id).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such service"))?.kind,
         None => CheckKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("check must be {}", CheckKind::choices())))?,
     };
     let defaults = ServiceDefinition::new(text("name", &name, 200)?, text("environment", &environment, 200)?, kind, check_target(kind, &target)?);
@@ -147,8 +144,9 @@ pub async fn save_service(
         sqlx::Error::Database(d) if d.is_unique_violation() => crate::error::conflict("a service with this name exists"),
         _ => internal(e),
     };
-    if let (Some(id), Some(before)) = (id, before) {
-        crate::store::monitor::update(&state.pool, id, &definition).await.map_err(name_taken)?.ok_or_else(|| crate::error::not_found("no such service"))?;
+    if let Some(id) = id {
+        let before =
+            crate::store::monitor::update(&state.pool, id, &definition).await.map_err(name_taken)?.ok_or_else(|| crate::error::not_found("no such service"))?;
         let activity = Activity::new("service.update", Category::Change)
             .target("service", id.to_string(), Some(definition.name.clone()))
             .changed_fields(&ServiceDefinition::FIELDS, &before, &definition);

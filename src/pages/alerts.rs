@@ -259,67 +259,41 @@ fn short_id(id: &str) -> String {
     format!("{}…{}", head.iter().collect::<String>(), tail.iter().collect::<String>())
 }
 
-/// `/alerts/new?view=<explorer query>`: a rule from a view.
+/// `/alerts/new?view=<explorer query>`, a rule from a view, and
+/// `/alerts/:id/edit`, a rule's definition changed in the form it was made with.
 #[component]
-pub fn NewAlertPage() -> impl IntoView {
+pub fn AlertFormPage() -> impl IntoView {
+    let id = id_param();
     let query = use_query_map();
     let view_query = move || query.read().get("view").unwrap_or_default();
-    let add = ServerAction::<SaveAlertRule>::new();
+    let save = ServerAction::<SaveAlertRule>::new();
     let data = server_data(|| (), |_| load_alerts());
     let me = expect_context::<CurrentUser>();
-    go_to_after("/alerts", move || add.value().get().is_some_and(|r| r.is_ok()));
+    go_to_after("/alerts", move || save.value().get().is_some_and(|r| r.is_ok()));
+    let (title, crumb) = if id().is_some() { ("Edit alert", "Edit") } else { ("New alert", "New") };
     view! {
-        <Title text="New alert"/>
-        <nav class="crumbs"><a href="/alerts">"Alerts"</a> " / " <span>"New"</span></nav>
-        <div class="page-head"><h1>"New alert"</h1></div>
-        {action_error(move || add.value().get())}
+        <Title text=title/>
+        <nav class="crumbs"><a href="/alerts">"Alerts"</a> " / " <span>{crumb}</span></nav>
+        <div class="page-head"><h1>{title}</h1></div>
+        {action_error(move || save.value().get())}
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || {
-                let rule = AlertRuleDefinition::new("", AlertKind::Match, view_query());
+                let (id, view_query) = (id(), view_query());
                 Suspend::new(async move {
                     if !me.is_admin().await {
                         return only_administrators();
                     }
-                    match data.await {
-                        Err(e) => load_failed(&e),
-                        Ok(overview) => {
-                            view! { <AlertForm action=add overview rule id=None submit="Create alert"/> }.into_any()
-                        }
-                    }
-                })
-            }}
-        </Transition>
-    }
-}
-
-/// `/alerts/:id/edit`: a rule's definition, changed in the form it was made with.
-#[component]
-pub fn EditAlertPage() -> impl IntoView {
-    let id = id_param();
-    let update = ServerAction::<SaveAlertRule>::new();
-    let data = server_data(|| (), |_| load_alerts());
-    let me = expect_context::<CurrentUser>();
-    go_to_after("/alerts", move || update.value().get().is_some_and(|r| r.is_ok()));
-    view! {
-        <Title text="Edit alert"/>
-        <nav class="crumbs"><a href="/alerts">"Alerts"</a> " / " <span>"Edit"</span></nav>
-        <div class="page-head"><h1>"Edit alert"</h1></div>
-        {action_error(move || update.value().get())}
-        <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
-            {move || {
-                let id = id();
-                Suspend::new(async move {
-                    if !me.is_admin().await {
-                        return only_administrators();
-                    }
-                    match data.await {
-                        Err(e) => load_failed(&e),
-                        Ok(overview) => match overview.rules.iter().find(|r| Some(r.id) == id).cloned() {
-                            None => no_such("rule", "/alerts", "alerts"),
-                            Some(rule) => {
-                                view! { <AlertForm action=update overview rule=rule.definition id=Some(rule.id) submit="Save changes"/> }.into_any()
-                            }
-                        },
+                    let overview = match data.await {
+                        Err(e) => return load_failed(&e),
+                        Ok(overview) => overview,
+                    };
+                    let Some(id) = id else {
+                        let rule = AlertRuleDefinition::new("", AlertKind::Match, view_query);
+                        return view! { <AlertForm action=save overview rule id=None submit="Create alert"/> }.into_any();
+                    };
+                    match overview.rules.iter().find(|r| r.id == id).cloned() {
+                        None => no_such("rule", "/alerts", "alerts"),
+                        Some(rule) => view! { <AlertForm action=save overview rule=rule.definition id=Some(id) submit="Save changes"/> }.into_any(),
                     }
                 })
             }}

@@ -51,7 +51,7 @@ pub fn EventsPage() -> impl IntoView {
                     let is_first_page = crate::model::is_first_page(&search());
                     Suspend::new(async move {
                         let may_alert = me.is_admin().await;
-                    data.await.map(|explore| {
+                        data.await.map(|explore| {
                         let summary = format!(
                             "{} events · {} · {} bars",
                             count_label(explore.histogram.total),

@@ -131,7 +131,6 @@ pub async fn set_user_disabled(pool: &PgPool, id: i64, disabled: bool, by: &str)
     tx.commit().await
 }
 
-/// Set a new password hash and end the user's console sessions.
 /// Replace a user's password and end their console sessions, all but
 /// `keep` (the session of a user changing their own).
 pub async fn set_password(pool: &PgPool, id: i64, password_hash: &str, by: &str, keep: Option<&str>) -> sqlx::Result<()> {

@@ -18,7 +18,7 @@ pub async fn try_lock(conn: &mut PgConnection, lock: i64) -> sqlx::Result<bool> 
 
 /// The columns of [`AlertRuleDefinition`] (its fields), each after `prefix`.
 fn rule_columns(prefix: &str) -> String {
-    AlertRuleDefinition::FIELDS.map(|field| format!("{prefix}{field}")).join(", ")
+    super::columns(&AlertRuleDefinition::FIELDS, prefix)
 }
 
 /// A rule as the evaluator reads it.
@@ -33,7 +33,7 @@ pub struct RuleRow {
 pub async fn insert_rule(pool: &PgPool, r: &AlertRuleDefinition, by: &str) -> sqlx::Result<i64> {
     let mut args = rule_arguments(r)?;
     args.add(by).map_err(sqlx::Error::Encode)?;
-    let (columns, values) = (rule_columns(""), placeholders());
+    let (columns, values) = (rule_columns(""), super::placeholders(1..=AlertRuleDefinition::FIELDS.len()));
     sqlx::query_scalar_with(&format!("insert into alert_rules ({columns}, created_by) values ({values}, $11) returning id"), args)
         .fetch_one(pool)
         .await
@@ -43,7 +43,7 @@ pub async fn insert_rule(pool: &PgPool, r: &AlertRuleDefinition, by: &str) -> sq
 pub async fn update_rule(pool: &PgPool, id: i64, r: &AlertRuleDefinition) -> sqlx::Result<Option<AlertRuleDefinition>> {
     let mut args = rule_arguments(r)?;
     args.add(id).map_err(sqlx::Error::Encode)?;
-    let (columns, values, before) = (rule_columns(""), placeholders(), rule_columns("before."));
+    let (columns, values, before) = (rule_columns(""), super::placeholders(1..=AlertRuleDefinition::FIELDS.len()), rule_columns("before."));
     sqlx::query_as_with(
         &format!("update alert_rules r set ({columns}) = ({values}) from alert_rules before where r.id = $11 and before.id = r.id returning {before}"),
         args,
@@ -69,11 +69,6 @@ fn rule_arguments(r: &AlertRuleDefinition) -> sqlx::Result<PgArguments> {
     })();
     added.map_err(sqlx::Error::Encode)?;
     Ok(args)
-}
-
-/// `$1, …, $10`: where [`rule_arguments`] go.
-fn placeholders() -> String {
-    (1..=AlertRuleDefinition::FIELDS.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Delete a rule with its state and history; its name, if there was one.

@@ -33,6 +33,17 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::config::DatabaseConfig;
 
+/// `fields` as the columns of a statement, each after `prefix` (`"s."`):
+/// a definition's fields are named as its table's columns.
+fn columns(fields: &[&str], prefix: &str) -> String {
+    fields.iter().map(|field| format!("{prefix}{field}")).collect::<Vec<_>>().join(", ")
+}
+
+/// "$1, $2, …" for the argument numbers `numbers`.
+fn placeholders(numbers: impl IntoIterator<Item = usize>) -> String {
+    numbers.into_iter().map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
 /// Settings of every connection Vigil opens, to the primary or a replica.
 /// - JIT compilation costs tens of milliseconds per query that crosses its
 ///   cost threshold, more than it saves on the explorer's short queries.

@@ -10,9 +10,9 @@ use crate::model::{
     CheckResult, Incident, MaintenanceWindow, ServiceDefinition, ServiceState, ServiceSummary, RESULT_BAR,
 };
 
-/// The columns of [`ServiceDefinition`], each after `prefix` (`"s."`).
+/// The columns of [`ServiceDefinition`] (its fields), each after `prefix` (`"s."`).
 fn definition_columns(prefix: &str) -> String {
-    ServiceDefinition::FIELDS.map(|field| format!("{prefix}{field}")).join(", ")
+    super::columns(&ServiceDefinition::FIELDS, prefix)
 }
 
 /// A definition's values in the order of [`ServiceDefinition::FIELDS`], as
@@ -47,7 +47,7 @@ pub async fn insert(pool: &PgPool, s: &ServiceDefinition, heartbeat_hash: Option
         args.add(by)
     })()
     .map_err(sqlx::Error::Encode)?;
-    let (columns, values) = (definition_columns(""), placeholders(1..=ServiceDefinition::FIELDS.len()));
+    let (columns, values) = (definition_columns(""), super::placeholders(1..=ServiceDefinition::FIELDS.len()));
     sqlx::query_scalar_with(
         &format!(
             "insert into services ({columns}, heartbeat_token_hash, next_run_at, last_heartbeat_at, created_by) \
@@ -71,7 +71,7 @@ pub async fn update(pool: &PgPool, id: i64, s: &ServiceDefinition) -> sqlx::Resu
     args.add(id).map_err(sqlx::Error::Encode)?;
     let changed: Vec<(usize, &str)> = (1..).zip(ServiceDefinition::FIELDS).filter(|(_, field)| *field != "kind").collect();
     let columns = changed.iter().map(|(_, field)| *field).collect::<Vec<_>>().join(", ");
-    let values = placeholders(changed.iter().map(|(n, _)| *n));
+    let values = super::placeholders(changed.iter().map(|(n, _)| *n));
     let before = definition_columns("before.");
     sqlx::query_as_with(
         &format!(
@@ -82,11 +82,6 @@ pub async fn update(pool: &PgPool, id: i64, s: &ServiceDefinition) -> sqlx::Resu
     )
     .fetch_optional(pool)
     .await
-}
-
-/// "$1, $2, …" for the argument numbers `numbers`.
-fn placeholders(numbers: impl IntoIterator<Item = usize>) -> String {
-    numbers.into_iter().map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
 /// Delete a service and its results in one transaction; its name, if there was one.
