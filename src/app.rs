@@ -6,7 +6,7 @@ use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{path, SsrMode};
 
 use crate::api::current_user;
-use crate::pages::data::{DataPage, RecordingRulesPage};
+use crate::pages::data::{DataPage, EditRecordingRulePage, RecordingRulesPage};
 use crate::pages::settings::{ConsoleSessionsPage, KeysPage, SystemPage, UsersPage};
 use crate::pages::verify::VerifyPage;
 use crate::pages::views::{PreferencesPage, ViewsPage};
@@ -80,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/system") view=SystemPage/>
                     <Route path=path!("/settings/data") view=DataPage/>
                     <Route path=path!("/settings/rules") view=RecordingRulesPage/>
+                    <Route path=path!("/settings/rules/:id/edit") view=EditRecordingRulePage/>
                     <Route path=path!("/verify") view=VerifyPage/>
                     <Route path=path!("/views") view=ViewsPage/>
                     <Route path=path!("/preferences") view=PreferencesPage/>

@@ -45,6 +45,8 @@ test.describe("signed out", () => {
     await page.getByLabel("Current password").fill(PASSWORD);
     await page.getByRole("button", { name: "Change password" }).click();
     await expect(page.getByText("Password changed. Your other sessions are signed out.")).toBeVisible();
+    // No password is left in the form once it has been changed.
+    for (const field of ["Current password", "New password again"]) await expect(page.getByLabel(field)).toHaveValue("");
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.goto("/events");
     await signIn(page, email, PASSWORD);
@@ -128,6 +130,10 @@ test("an administrator creates an API key, sees it once, and revokes it", async 
   await organizations.fill("*");
   await page.getByRole("button", { name: "Create key" }).click();
   await expect(secret).toHaveText(/^vigil_export_/);
+  // The form is ready for the next key: empty, an ingest key again, no organizations.
+  await expect(page.getByLabel("Name")).toHaveValue("");
+  await expect(page.getByLabel("Kind")).toHaveValue("ingest");
+  await expect(organizations).toBeHidden();
   const exportKey = (await secret.textContent())!;
   const listed = await request.get(`/api/v1/events?env=${env}`, { headers: { Authorization: `Bearer ${exportKey}` } });
   expect(listed.status()).toBe(200);

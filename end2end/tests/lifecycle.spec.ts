@@ -63,6 +63,55 @@ test("a recording rule drops what it names and counts it", async ({ page, reques
   await expect(rule).toHaveCount(0);
 });
 
+test("recording rules are edited in place and reordered, and the order decides", async ({ page, request }) => {
+  await open(page, "/settings/rules");
+  const add = async (eventType: string) => {
+    await page.getByLabel("Event type").fill(eventType);
+    await page.getByLabel("Environment").fill(env);
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await expect(page.locator(`tr[data-rule="${eventType}"]`)).toBeVisible();
+    await expect(page.getByLabel("Event type")).toHaveValue("");
+  };
+  await add(`order.${tag}.*`);
+  await add(`order.${tag}.view`);
+  const broad = page.locator(`tr[data-rule="order.${tag}.*"]`);
+  const narrow = page.locator(`tr[data-rule="order.${tag}.view"]`);
+
+  // Edited in place: the form comes filled, a blank pattern stays blank, the rule keeps its place.
+  await narrow.getByRole("link", { name: "Edit" }).click();
+  await expect(page).toHaveURL(/\/settings\/rules\/\d+\/edit$/);
+  await expect(page.getByLabel("Event type")).toHaveValue(`order.${tag}.view`);
+  await expect(page.getByLabel("Environment")).toHaveValue(env);
+  await expect(page.getByLabel("Organization")).toHaveValue("");
+  await page.getByLabel("Keep one in (blank: drop all)").fill("1000000");
+  await page.getByLabel("Note").fill("keep a few views");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page).toHaveURL(/\/settings\/rules$/);
+  await expect(narrow).toContainText("keep 1 in 1000000");
+  await expect(narrow).toContainText("keep a few views");
+
+  // Below the broad rule it never applies: a view is dropped by the broad one.
+  const order = async (row: typeof broad) => Number(await row.locator("td.order").textContent());
+  expect(await order(narrow)).toBe((await order(broad)) + 1);
+  await expect(narrow.getByRole("button", { name: "Move down" })).toBeDisabled();
+  let reply = await ingest(request, [{ id: `${tag}-o1`, type: `order.${tag}.view`, environment: env, actor: { id: "u1" } }]);
+  expect(reply.dropped).toBe(1);
+
+  // Moved up, it decides first (keep one in a million drops this view too, but counts it as its own).
+  await narrow.getByRole("button", { name: "Move up" }).click();
+  await expect(async () => expect(await order(narrow)).toBe((await order(broad)) - 1)).toPass();
+  reply = await ingest(request, [{ id: `${tag}-o2`, type: `order.${tag}.view`, environment: env, actor: { id: "u1" } }]);
+  expect(reply.dropped).toBe(1);
+  await page.reload();
+  await expect(narrow.locator(".dropped-today")).toHaveText("1");
+  await expect(broad.locator(".dropped-today")).toHaveText("1");
+
+  for (const row of [narrow, broad]) {
+    await row.getByRole("button", { name: "Delete" }).click();
+    await expect(row).toHaveCount(0);
+  }
+});
+
 test("the Integrity page verifies the store, and finds a row edited behind Vigil's back", async ({ page }) => {
   await open(page, "/verify");
   await expect(page.locator(".seal-facts")).toContainText("Public key");

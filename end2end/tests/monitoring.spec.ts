@@ -166,6 +166,7 @@ test("a rule notifies every channel ticked, and editing it keeps them", async ({
     await page.getByLabel("URL").fill("http://127.0.0.1:9/hook");
     await page.getByRole("button", { name: "Add channel" }).click();
     await expect(page.locator(`tr[data-channel="${name}"]`)).toHaveCount(1);
+    await expect(page.getByLabel("Name")).toHaveValue("");
   }
 
   await open(page, `/alerts/new?view=${encodeURIComponent(`env=chan-${tag}`)}`);

@@ -19,6 +19,19 @@ mod server {
         leptos::prelude::expect_context::<AppState>()
     }
 
+    /// What the trail records of a rule, in [`audited`]'s fields.
+    pub const AUDITED: [&str; 7] = ["environment", "organization", "app", "event_type", "outcome", "keep_one_in", "note"];
+
+    /// A rule and its note as the trail records them: "successes only" for
+    /// a rule without an outcome, no `keep_one_in` for one that drops all.
+    pub fn audited(rule: &crate::model::RuleDefinition, note: &Option<String>) -> serde_json::Value {
+        let outcome = rule.outcome.map_or("successes only".to_string(), |o| o.to_string());
+        serde_json::json!({
+            "environment": rule.environment, "organization": rule.organization, "app": rule.app,
+            "event_type": rule.event_type, "outcome": outcome, "keep_one_in": rule.keep_one_in, "note": note,
+        })
+    }
+
     /// A rule's pattern field: `*` when blank, at most 200 characters.
     pub fn pattern(label: &str, text: &str) -> Result<String, leptos::prelude::ServerFnError> {
         let text = text.trim();
@@ -39,10 +52,14 @@ pub async fn list_recording_rules() -> Result<(DateTime<Utc>, Vec<RecordingRule>
     Ok((now, rules))
 }
 
-/// Add a rule: blank patterns match everything; a blank outcome means
-/// successes only; a blank `keep_one_in` drops every match.
+/// Add a rule (no `id`) or change one: blank patterns match everything; a
+/// blank outcome means successes only; a blank `keep_one_in` drops every
+/// match. A changed rule keeps its place in the order and its counts. The
+/// rule's id.
 #[server(prefix = "/api/admin")]
-pub async fn add_recording_rule(
+#[allow(clippy::too_many_arguments)]
+pub async fn save_recording_rule(
+    id: Option<i64>,
     environment: String,
     organization: String,
     app: String,
@@ -50,44 +67,75 @@ pub async fn add_recording_rule(
     outcome: String,
     keep_one_in: String,
     note: String,
-) -> Result<(), ServerFnError> {
+) -> Result<i64, ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
-    let outcome = match outcome.trim() {
-        "" => None,
-        text => Some(Outcome::parse(text).ok_or_else(|| crate::error::invalid(format!("outcome must be {}", Outcome::choices())))?),
-    };
-    let keep_one_in = match keep_one_in.trim() {
-        "" => None,
-        text => match text.parse::<i32>() {
-            Ok(n) if (2..=1_000_000).contains(&n) => Some(n),
-            _ => return Err(crate::error::invalid("keep one in n: n must be a whole number from 2 to 1 000 000")),
-        },
-    };
     let rule = crate::model::RuleDefinition {
         environment: pattern("environment", &environment)?,
         organization: pattern("organization", &organization)?,
         app: pattern("app", &app)?,
         event_type: pattern("event type", &event_type)?,
-        outcome,
-        keep_one_in,
+        outcome: match outcome.trim() {
+            "" => None,
+            text => Some(Outcome::parse(text).ok_or_else(|| crate::error::invalid(format!("outcome must be {}", Outcome::choices())))?),
+        },
+        keep_one_in: match keep_one_in.trim() {
+            "" => None,
+            text => match text.parse::<i32>() {
+                Ok(n) if (2..=1_000_000).contains(&n) => Some(n),
+                _ => return Err(crate::error::invalid("keep one in n: n must be a whole number from 2 to 1 000 000")),
+            },
+        },
     };
     let note = Some(note.trim()).filter(|n| !n.is_empty()).map(|n| n.chars().take(500).collect::<String>());
     let state = state();
-    let id = crate::store::rules::insert(&state.pool, &rule, note.as_deref(), &admin.user.email).await.map_err(internal)?;
+    let (id, activity) = match id {
+        None => {
+            let id = crate::store::rules::insert(&state.pool, &rule, note.as_deref(), &admin.user.email).await.map_err(internal)?;
+            (id, Activity::new("recording_rule.create", Category::Change).changed_fields(&AUDITED, &serde_json::Value::Null, &audited(&rule, &note)))
+        }
+        Some(id) => {
+            let (before, before_note) = crate::store::rules::update(&state.pool, id, &rule, note.as_deref())
+                .await
+                .map_err(internal)?
+                .ok_or_else(|| crate::error::not_found("no such rule"))?;
+            let activity = Activity::new("recording_rule.update", Category::Change);
+            (id, activity.changed_fields(&AUDITED, &audited(&before, &before_note), &audited(&rule, &note)))
+        }
+    };
     state.recording_rules.invalidate();
-    let activity = Activity::new("recording_rule.create", Category::Change)
+    record(&state, &admin.actor(), activity.target("recording_rule", id.to_string(), Some(rule.describe()))).await;
+    Ok(id)
+}
+
+/// Move a rule one place `up` (applied earlier) or `down` in the order in
+/// which rules apply; the first matching rule decides.
+#[server(prefix = "/api/admin")]
+pub async fn move_recording_rule(id: i64, direction: String) -> Result<(), ServerFnError> {
+    use server::*;
+    let admin = require_admin().await?;
+    let earlier = match direction.as_str() {
+        "up" => true,
+        "down" => false,
+        _ => return Err(crate::error::invalid("direction must be up or down")),
+    };
+    let state = state();
+    let (from, to) = crate::store::rules::move_rule(&state.pool, id, earlier)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| crate::error::not_found("no such rule"))?;
+    if from == to {
+        return Ok(());
+    }
+    state.recording_rules.invalidate();
+    let activity = Activity::new("recording_rule.move", Category::Change)
         .target("recording_rule", id.to_string(), None)
-        .change("environment", serde_json::Value::Null, rule.environment)
-        .change("organization", serde_json::Value::Null, rule.organization)
-        .change("app", serde_json::Value::Null, rule.app)
-        .change("event_type", serde_json::Value::Null, rule.event_type)
-        .change("outcome", serde_json::Value::Null, outcome.map_or("success only".into(), |o| o.to_string()))
-        .change("keep_one_in", serde_json::Value::Null, keep_one_in);
+        .change("position", from, to);
     record(&state, &admin.actor(), activity).await;
     Ok(())
 }
 
+/// Delete a rule; what it dropped is no longer listed.
 #[server(prefix = "/api/admin")]
 pub async fn delete_recording_rule(id: i64) -> Result<(), ServerFnError> {
     use server::*;

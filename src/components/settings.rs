@@ -1,5 +1,5 @@
 //! Pieces every settings page shares: the heading with its tabs, an
-//! action's error, a time that may be "never".
+//! action's error, a form emptied after it saved, a time that may be "never".
 
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -44,6 +44,24 @@ pub fn action_error<O>(value: impl Fn() -> Option<Result<O, ServerFnError>> + Se
         Some(Err(e)) => Some(view! { <ErrorMessage message=server_message(&e)/> }),
         _ => None,
     }
+}
+
+/// A form that comes back empty after each success of its action (a rule
+/// added, a password changed) and keeps what was typed after a failure:
+/// `form` is built anew, fields and signals, on each success. (Keyed by the
+/// count of successes: rebuilding a view in place would keep what the
+/// browser holds in its fields.)
+pub fn cleared_after<V: IntoView + 'static>(
+    succeeded: impl Fn() -> bool + Send + Sync + 'static,
+    form: impl Fn() -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let successes = RwSignal::new(0_usize);
+    Effect::new(move |_| {
+        if succeeded() {
+            successes.update(|n| *n += 1);
+        }
+    });
+    view! { <For each=move || [successes.get()] key=|n| *n children=move |_| form()/> }
 }
 
 /// A load that failed, as the page shows it.

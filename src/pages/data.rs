@@ -5,12 +5,12 @@ use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
-use crate::api::{data_status, list_recording_rules, AddRecordingRule, DeleteRecordingRule, SetRetention};
+use crate::api::{data_status, list_recording_rules, DeleteRecordingRule, MoveRecordingRule, SaveRecordingRule, SetRetention};
 use crate::components::server_data::server_data;
-use crate::components::navigation::resource_source;
-use crate::components::settings::{action_error, time_or, time_or_never, SettingsHead};
+use crate::components::navigation::{go_to_after, id_param, resource_source};
+use crate::components::settings::{action_error, cleared_after, load_failed, no_such, time_or, time_or_never, SettingsHead};
 use crate::components::time::Time;
-use crate::model::{count_label, EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule};
+use crate::model::{count_label, EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule, RuleDefinition};
 
 /// Bytes as people read them: 1.4 MB.
 fn size(bytes: i64) -> String {
@@ -219,73 +219,143 @@ fn ArchivesTable(archives: Vec<PartitionArchive>, folder: Option<String>, now: c
 
 #[component]
 pub fn RecordingRulesPage() -> impl IntoView {
-    let add = ServerAction::<AddRecordingRule>::new();
+    let add = ServerAction::<SaveRecordingRule>::new();
+    let reorder = ServerAction::<MoveRecordingRule>::new();
     let delete = ServerAction::<DeleteRecordingRule>::new();
-    let rules = server_data(resource_source(move || (add.version().get(), delete.version().get())), |_| list_recording_rules());
+    let rules = server_data(
+        resource_source(move || (add.version().get(), reorder.version().get(), delete.version().get())),
+        |_| list_recording_rules(),
+    );
     view! {
         <Title text="Recording rules · Settings"/>
         <SettingsHead/>
         <p class="hint">
-            "Rules decide, before anything is stored, which incoming events are not recorded. The first matching rule applies. "
+            "Rules decide, before anything is stored, which incoming events are not recorded. Rules apply in the order listed: "
+            "the first matching rule decides, so put narrower rules above broader ones. "
             "* matches any text. Failures and denials are never dropped unless a rule names their outcome. "
             "Senders see dropped events counted separately in the ingest reply."
         </p>
-        <RuleForm add/>
+        <section class="panel">
+            <h2>"Add a rule"</h2>
+            {cleared_after(move || add.value().get().is_some_and(|r| r.is_ok()), move || view! { <RuleForm action=add rule=None submit="Add rule"/> })}
+        </section>
         {action_error(move || add.value().get())}
+        {action_error(move || reorder.value().get())}
         {action_error(move || delete.value().get())}
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading rules…"</p> }>
             {move || Suspend::new(async move {
                 rules.await.map(|(now, rules)| if rules.is_empty() {
                     view! { <section class="empty-state"><h2>"Every event is recorded"</h2><p>"No rule drops or samples anything."</p></section> }.into_any()
                 } else {
-                    view! { <RulesTable rules now delete/> }.into_any()
+                    view! { <RulesTable rules now reorder delete/> }.into_any()
                 })
             })}
         </Transition>
     }
 }
 
+/// `/settings/rules/:id/edit`: a rule changed in the form it was added with;
+/// it keeps its place in the order and what it dropped so far.
 #[component]
-fn RuleForm(add: ServerAction<AddRecordingRule>) -> impl IntoView {
+pub fn EditRecordingRulePage() -> impl IntoView {
+    let id = id_param();
+    let save = ServerAction::<SaveRecordingRule>::new();
+    let rules = server_data(|| (), |_| list_recording_rules());
+    go_to_after("/settings/rules", move || save.value().get().is_some_and(|r| r.is_ok()));
     view! {
-        <section class="panel">
-            <h2>"Add a rule"</h2>
-            <ActionForm action=add attr:class="settings-form">
-                <label class="field"><span>"Event type"</span><input name="event_type" required placeholder="app.view or query.*"/></label>
-                <label class="field"><span>"Environment"</span><input name="environment" placeholder="* (any)"/></label>
-                <label class="field"><span>"Organization"</span><input name="organization" placeholder="* (any)"/></label>
-                <label class="field"><span>"App"</span><input name="app" placeholder="* (any)"/></label>
-                <label class="field"><span>"Outcome"</span>
-                    <select name="outcome">
-                        <option value="">"successes only"</option>
-                        {Outcome::ALL.iter().map(|o| view! { <option value=o.as_str()>{o.as_str()}</option> }).collect_view()}
-                    </select>
-                </label>
-                <label class="field"><span>"Keep one in (blank: drop all)"</span><input name="keep_one_in" inputmode="numeric" placeholder="10"/></label>
-                <label class="field"><span>"Note"</span><input name="note" placeholder="why"/></label>
-                <button type="submit" class="button primary">"Add rule"</button>
-            </ActionForm>
-        </section>
+        <Title text="Edit recording rule · Settings"/>
+        <SettingsHead/>
+        <nav class="crumbs"><a href="/settings/rules">"Recording rules"</a> " / " <span>"Edit"</span></nav>
+        {action_error(move || save.value().get())}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || {
+                let id = id();
+                Suspend::new(async move {
+                    match rules.await {
+                        Err(e) => load_failed(&e),
+                        Ok((_, rules)) => match rules.into_iter().find(|r| Some(r.id) == id) {
+                            None => no_such("rule", "/settings/rules", "recording rules"),
+                            Some(rule) => view! {
+                                <section class="panel">
+                                    <h2>{format!("Edit the rule for {}", rule.definition.describe())}</h2>
+                                    <RuleForm action=save rule=Some(rule) submit="Save changes"/>
+                                </section>
+                            }.into_any(),
+                        },
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// A rule's form, filled from `rule` when it changes one (a pattern of `*`
+/// shows blank: blank matches anything).
+#[component]
+fn RuleForm(action: ServerAction<SaveRecordingRule>, rule: Option<RecordingRule>, submit: &'static str) -> impl IntoView {
+    let id = rule.as_ref().map(|r| r.id);
+    let note = rule.as_ref().and_then(|r| r.note.clone()).unwrap_or_default();
+    let rule = rule.map(|r| r.definition);
+    let text = |field: fn(&RuleDefinition) -> &String| rule.as_ref().map(field).filter(|v| *v != "*").cloned().unwrap_or_default();
+    let (environment, organization, app) = (text(|r| &r.environment), text(|r| &r.organization), text(|r| &r.app));
+    let event_type = rule.as_ref().map(|r| r.event_type.clone());
+    let outcome = rule.as_ref().and_then(|r| r.outcome);
+    let keep_one_in = rule.as_ref().and_then(|r| r.keep_one_in).map(|n| n.to_string()).unwrap_or_default();
+    view! {
+        <ActionForm action attr:class="settings-form">
+            {id.map(|id| view! { <input type="hidden" name="id" value=id/> })}
+            <label class="field"><span>"Event type"</span>
+                <input name="event_type" required placeholder="app.view or query.*" value=event_type/></label>
+            <label class="field"><span>"Environment"</span><input name="environment" placeholder="* (any)" value=environment/></label>
+            <label class="field"><span>"Organization"</span><input name="organization" placeholder="* (any)" value=organization/></label>
+            <label class="field"><span>"App"</span><input name="app" placeholder="* (any)" value=app/></label>
+            <label class="field"><span>"Outcome"</span>
+                <select name="outcome">
+                    <option value="" selected=outcome.is_none()>"successes only"</option>
+                    {Outcome::ALL.iter().map(|o| view! { <option value=o.as_str() selected=outcome == Some(*o)>{o.as_str()}</option> }).collect_view()}
+                </select>
+            </label>
+            <label class="field"><span>"Keep one in (blank: drop all)"</span><input name="keep_one_in" inputmode="numeric" placeholder="10" value=keep_one_in/></label>
+            <label class="field"><span>"Note"</span><input name="note" placeholder="why" value=note/></label>
+            <button type="submit" class="button primary">{submit}</button>
+        </ActionForm>
     }
 }
 
 #[component]
-fn RulesTable(rules: Vec<RecordingRule>, now: chrono::DateTime<chrono::Utc>, delete: ServerAction<DeleteRecordingRule>) -> impl IntoView {
+fn RulesTable(
+    rules: Vec<RecordingRule>,
+    now: chrono::DateTime<chrono::Utc>,
+    reorder: ServerAction<MoveRecordingRule>,
+    delete: ServerAction<DeleteRecordingRule>,
+) -> impl IntoView {
+    let last = rules.len();
+    let move_button = move |id: i64, direction: &'static str, label: &'static str, disabled: bool| view! {
+        <ActionForm action=reorder attr:class="inline-form">
+            <input type="hidden" name="id" value=id/>
+            <input type="hidden" name="direction" value=direction/>
+            <button type="submit" class="button" disabled=disabled>{label}</button>
+        </ActionForm>
+    };
     view! {
         <table class="events settings-table rules">
             <thead><tr>
-                <th scope="col">"Matches"</th><th scope="col">"Action"</th><th scope="col">"Dropped today"</th>
+                <th scope="col">"Order"</th><th scope="col">"Matches"</th><th scope="col">"Action"</th><th scope="col">"Dropped today"</th>
                 <th scope="col">"Dropped in all"</th><th scope="col">"Added"</th><th scope="col"></th>
             </tr></thead>
             <tbody>
-                {rules.into_iter().map(|r| view! {
+                {rules.into_iter().enumerate().map(|(i, r)| view! {
                     <tr data-rule=r.definition.event_type.clone()>
+                        <td class="order">{i + 1}</td>
                         <td>{r.definition.describe()}{r.note.clone().map(|n| view! { <span class="sub">{n}</span> })}</td>
                         <td>{r.definition.action_label()}</td>
                         <td class="dropped-today">{r.dropped_today}</td>
                         <td>{r.dropped_total}</td>
                         <td class="time"><Time at=r.created_at now/><span class="sub">{format!("by {}", r.created_by)}</span></td>
-                        <td>
+                        <td class="actions">
+                            {move_button(r.id, "up", "Move up", i == 0)}
+                            {move_button(r.id, "down", "Move down", i + 1 == last)}
+                            <a class="button" href=format!("/settings/rules/{}/edit", r.id)>"Edit"</a>
                             <ActionForm action=delete attr:class="inline-form">
                                 <input type="hidden" name="id" value=r.id/>
                                 <button type="submit" class="button">"Delete"</button>

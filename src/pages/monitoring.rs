@@ -12,7 +12,7 @@ use crate::api::{
 use crate::components::server_data::server_data;
 use crate::components::navigation::{go_to_after, id_param, resource_source};
 use crate::components::service_state::{describe_check, StateBadge};
-use crate::components::settings::{action_error, load_failed, no_such, time_or_never, SettingsHead};
+use crate::components::settings::{action_error, cleared_after, load_failed, no_such, time_or_never, SettingsHead};
 use crate::components::time::Time;
 use crate::model::{Channel, ChannelKind, CheckKind, Delivery, ServiceDefinition, ServiceSummary, SmtpSettings, TlsMode};
 
@@ -36,7 +36,7 @@ pub fn ServicesSettingsPage() -> impl IntoView {
         </p>
         <section class="panel">
             <h2>"Add a service"</h2>
-            <ServiceForm action=add service=None submit="Add service"/>
+            {cleared_after(move || add.value().get().is_some_and(|r| r.is_ok()), move || view! { <ServiceForm action=add service=None submit="Add service"/> })}
         </section>
         {action_error(move || add.value().get())}
         {move || add.value().get().and_then(|r| r.ok()).flatten().map(|token| view! {
@@ -235,7 +235,7 @@ pub fn ChannelsPage() -> impl IntoView {
         </p>
         <section class="panel">
             <h2>"Add a channel"</h2>
-            <ChannelForm action=add channel=None submit="Add channel"/>
+            {cleared_after(move || add.value().get().is_some_and(|r| r.is_ok()), move || view! { <ChannelForm action=add channel=None submit="Add channel"/> })}
         </section>
         {action_error(move || add.value().get())}
         {action_error(move || delete.value().get())}

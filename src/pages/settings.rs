@@ -14,7 +14,7 @@ use crate::api::{
 };
 use crate::components::copy_button::CopyButton;
 use crate::components::errors::ErrorMessage;
-use crate::components::settings::{action_error, server_message, time_or_never, SettingsHead};
+use crate::components::settings::{action_error, cleared_after, server_message, time_or_never, SettingsHead};
 use crate::components::time::Time;
 use crate::model::{Deployment, ReadsServedBy, Role, Scope, Secret};
 
@@ -62,7 +62,6 @@ pub fn UsersPage() -> impl IntoView {
     let update = ServerAction::<UpdateUser>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
     let reset = ServerAction::<ResetPassword>::new();
-    let new_role = RwSignal::new(Role::Viewer);
     let users = server_data(
         resource_source(move || (add.version().get(), update.version().get(), disable.version().get(), reset.version().get())),
         |_| list_users(),
@@ -73,13 +72,7 @@ pub fn UsersPage() -> impl IntoView {
         <section class="panel">
             <h2>"Add a console user"</h2>
             <p class="hint">"Admins and auditors read everything. A viewer reads only the environments and organizations listed for them; * means all, and an empty list means nothing."</p>
-            <ActionForm action=add attr:class="settings-form">
-                <label class="field"><span>"E-mail"</span><input type="email" name="email" required/></label>
-                <label class="field"><span>"Role"</span>{role_select("role", new_role)}</label>
-                <label class="field" hidden=move || new_role.get() != Role::Viewer><span>"Environments (comma-separated)"</span><input name="environments" placeholder="production, or * for all"/></label>
-                <label class="field" hidden=move || new_role.get() != Role::Viewer><span>"Organizations (comma-separated)"</span><input name="organizations" placeholder="acme, or * for all"/></label>
-                <button type="submit" class="button primary">"Add user"</button>
-            </ActionForm>
+            {cleared_after(move || add.value().get().is_some_and(|r| r.is_ok()), move || view! { <NewUserForm add/> })}
             {shown_once(move || add.value().get())}
             {shown_once(move || reset.value().get())}
             {action_error(move || update.value().get())}
@@ -130,34 +123,57 @@ pub fn UsersPage() -> impl IntoView {
     }
 }
 
+/// A new console user: the scope's fields show for viewers only.
+#[component]
+fn NewUserForm(add: ServerAction<AddUser>) -> impl IntoView {
+    let new_role = RwSignal::new(Role::Viewer);
+    view! {
+        <ActionForm action=add attr:class="settings-form">
+            <label class="field"><span>"E-mail"</span><input type="email" name="email" required/></label>
+            <label class="field"><span>"Role"</span>{role_select("role", new_role)}</label>
+            <label class="field" hidden=move || new_role.get() != Role::Viewer><span>"Environments (comma-separated)"</span><input name="environments" placeholder="production, or * for all"/></label>
+            <label class="field" hidden=move || new_role.get() != Role::Viewer><span>"Organizations (comma-separated)"</span><input name="organizations" placeholder="acme, or * for all"/></label>
+            <button type="submit" class="button primary">"Add user"</button>
+        </ActionForm>
+    }
+}
+
+/// A new API key: organizations are asked for export keys only.
+#[component]
+fn KeyForm(create: ServerAction<CreateApiKey>) -> impl IntoView {
+    let export = RwSignal::new(false);
+    view! {
+        <ActionForm action=create attr:class="settings-form">
+            <label class="field"><span>"Name"</span><input name="name" required placeholder="e.g. billing-service"/></label>
+            <label class="field"><span>"Kind"</span>
+                <select name="kind" on:change=move |ev| export.set(event_target_value(&ev) == "export")>
+                    <option value="ingest">"ingest"</option><option value="export">"export"</option>
+                </select>
+            </label>
+            <label class="field">
+                <span>{move || if export.get() { "Environments (comma-separated)" } else { "Environment" }}</span>
+                <input name="environments" placeholder=move || if export.get() { "production, or * for all" } else { "production" }/>
+            </label>
+            // Disabled while hidden: an ingest key is sent without organizations.
+            <label class="field" hidden=move || !export.get()><span>"Organizations (comma-separated)"</span>
+                <input name="organizations" placeholder="acme, or * for all" disabled=move || !export.get()/></label>
+            <button type="submit" class="button primary">"Create key"</button>
+        </ActionForm>
+    }
+}
+
 #[component]
 pub fn KeysPage() -> impl IntoView {
     let create = ServerAction::<CreateApiKey>::new();
     let revoke = ServerAction::<RevokeApiKey>::new();
     let keys = server_data(resource_source(move || (create.version().get(), revoke.version().get())), |_| list_api_keys());
-    let export = RwSignal::new(false);
     view! {
         <Title text="API keys · Settings"/>
         <SettingsHead/>
         <section class="panel">
             <h2>"Create an API key"</h2>
             <p class="hint">"Ingest keys send events to one environment. Export keys read events (list and export APIs) of the environments and organizations listed; * means all."</p>
-            <ActionForm action=create attr:class="settings-form">
-                <label class="field"><span>"Name"</span><input name="name" required placeholder="e.g. billing-service"/></label>
-                <label class="field"><span>"Kind"</span>
-                    <select name="kind" on:change=move |ev| export.set(event_target_value(&ev) == "export")>
-                        <option value="ingest">"ingest"</option><option value="export">"export"</option>
-                    </select>
-                </label>
-                <label class="field">
-                    <span>{move || if export.get() { "Environments (comma-separated)" } else { "Environment" }}</span>
-                    <input name="environments" placeholder=move || if export.get() { "production, or * for all" } else { "production" }/>
-                </label>
-                // Disabled while hidden: an ingest key is sent without organizations.
-                <label class="field" hidden=move || !export.get()><span>"Organizations (comma-separated)"</span>
-                    <input name="organizations" placeholder="acme, or * for all" disabled=move || !export.get()/></label>
-                <button type="submit" class="button primary">"Create key"</button>
-            </ActionForm>
+            {cleared_after(move || create.value().get().is_some_and(|r| r.is_ok()), move || view! { <KeyForm create/> })}
             {shown_once(move || create.value().get())}
             {action_error(move || revoke.value().get())}
         </section>

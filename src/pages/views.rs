@@ -11,7 +11,7 @@ use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::current_user::CurrentUser;
 use crate::components::time::Time;
-use crate::components::settings::{action_error, load_failed};
+use crate::components::settings::{action_error, cleared_after, load_failed};
 use crate::model::SavedView;
 
 #[component]
@@ -161,15 +161,17 @@ fn PasswordForm() -> impl IntoView {
         <section class="panel">
             <h2>"Password"</h2>
             <p class="hint">{format!("At least {least} characters. Changing it signs out your other sessions; this one stays signed in.")}</p>
-            <ActionForm action=change attr:class="settings-form">
-                <label class="field"><span>"Current password"</span>
-                    <input name="current" type="password" required autocomplete="current-password"/></label>
-                <label class="field"><span>"New password"</span>
-                    <input name="new" type="password" required minlength=least autocomplete="new-password"/></label>
-                <label class="field"><span>"New password again"</span>
-                    <input name="again" type="password" required minlength=least autocomplete="new-password"/></label>
-                <button type="submit" class="button primary">"Change password"</button>
-            </ActionForm>
+            {cleared_after(move || matches!(change.value().get(), Some(Ok(()))), move || view! {
+                <ActionForm action=change attr:class="settings-form">
+                    <label class="field"><span>"Current password"</span>
+                        <input name="current" type="password" required autocomplete="current-password"/></label>
+                    <label class="field"><span>"New password"</span>
+                        <input name="new" type="password" required minlength=least autocomplete="new-password"/></label>
+                    <label class="field"><span>"New password again"</span>
+                        <input name="again" type="password" required minlength=least autocomplete="new-password"/></label>
+                    <button type="submit" class="button primary">"Change password"</button>
+                </ActionForm>
+            })}
             {action_error(move || change.value().get())}
             {move || matches!(change.value().get(), Some(Ok(()))).then(|| view! {
                 <p class="notice" role="status">"Password changed. Your other sessions are signed out."</p>

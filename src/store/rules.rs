@@ -1,5 +1,5 @@
-//! The SQL of recording rules: the rules in force, adding and deleting them,
-//! and counting what each dropped per day.
+//! The SQL of recording rules: the rules in force, adding, changing,
+//! reordering and deleting them, and counting what each dropped per day.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::PgPool;
@@ -57,12 +57,64 @@ pub async fn insert(pool: &PgPool, rule: &RuleDefinition, note: Option<&str>, by
     .bind(&rule.app)
     .bind(&rule.event_type)
     .bind(rule.outcome)
-    .bind(if rule.keep_one_in.is_some() { "sample" } else { "drop" })
+    .bind(action(rule))
     .bind(rule.keep_one_in)
     .bind(note)
     .bind(by)
     .fetch_one(pool)
     .await
+}
+
+/// Change what a rule matches and does, and its note; the rule and note as
+/// they were before, or `None` when there is no such rule. Its place in the
+/// order and what it dropped so far stay.
+pub async fn update(pool: &PgPool, id: i64, rule: &RuleDefinition, note: Option<&str>) -> sqlx::Result<Option<(RuleDefinition, Option<String>)>> {
+    let before: Option<(String, String, String, String, Option<Outcome>, Option<i32>, Option<String>)> = sqlx::query_as(
+        "update recording_rules r \
+         set (environment, organization, app, event_type, outcome, action, keep_one_in, note) = ($2, $3, $4, $5, $6, $7, $8, $9) \
+         from recording_rules before where r.id = $1 and before.id = r.id \
+         returning before.environment, before.organization, before.app, before.event_type, before.outcome, before.keep_one_in, before.note",
+    )
+    .bind(id)
+    .bind(&rule.environment)
+    .bind(&rule.organization)
+    .bind(&rule.app)
+    .bind(&rule.event_type)
+    .bind(rule.outcome)
+    .bind(action(rule))
+    .bind(rule.keep_one_in)
+    .bind(note)
+    .fetch_optional(pool)
+    .await?;
+    Ok(before.map(|(environment, organization, app, event_type, outcome, keep_one_in, note)| {
+        (RuleDefinition { environment, organization, app, event_type, outcome, keep_one_in }, note)
+    }))
+}
+
+/// The stored action of a rule: `sample` when it keeps one in n.
+fn action(rule: &RuleDefinition) -> &'static str {
+    if rule.keep_one_in.is_some() { "sample" } else { "drop" }
+}
+
+/// Move a rule one place earlier (`earlier`) or later in the order in which
+/// rules apply; its place before and after (1 is first), or `None` when
+/// there is no such rule. The rules are numbered again from 1 under a lock,
+/// so concurrent moves cannot leave two rules in one place.
+pub async fn move_rule(pool: &PgPool, id: i64, earlier: bool) -> sqlx::Result<Option<(usize, usize)>> {
+    let mut tx = pool.begin().await?;
+    let mut order: Vec<i64> =
+        sqlx::query_scalar("select id from recording_rules order by position, id for update").fetch_all(&mut *tx).await?;
+    let Some(from) = order.iter().position(|&rule| rule == id) else {
+        return Ok(None);
+    };
+    let to = if earlier { from.saturating_sub(1) } else { (from + 1).min(order.len() - 1) };
+    order.swap(from, to);
+    sqlx::query("update recording_rules r set position = o.position from unnest($1::int8[]) with ordinality as o(id, position) where r.id = o.id")
+        .bind(&order)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Some((from + 1, to + 1)))
 }
 
 /// Delete a rule; whether there was one.

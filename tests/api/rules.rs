@@ -22,8 +22,8 @@ async fn rules_drop_and_sample_but_keep_failures_and_count_what_they_dropped(poo
     let rule = |environment: &'static str, event_type: &'static str, keep: &'static str| {
         [("environment", environment), ("organization", ""), ("app", ""), ("event_type", event_type), ("outcome", ""), ("keep_one_in", keep), ("note", "")]
     };
-    admin.call_ok("add_recording_rule", &rule("dev", "app.*", "")).await;
-    admin.call_ok("add_recording_rule", &rule("*", "query.execute", "10")).await;
+    admin.call_ok("save_recording_rule", &rule("dev", "app.*", "")).await;
+    admin.call_ok("save_recording_rule", &rule("*", "query.execute", "10")).await;
 
     let mut batch = vec![
         typed("v1", "dev", "app.view", "success"),
@@ -68,13 +68,77 @@ async fn only_administrators_change_rules_and_bad_rules_are_explained(pool: sqlx
     let app = spawn(pool).await;
     let auditor = app.console("auditor").await;
     let form = [("environment", "dev"), ("organization", ""), ("app", ""), ("event_type", "*"), ("outcome", ""), ("keep_one_in", ""), ("note", "")];
-    assert_eq!(auditor.call("add_recording_rule", &form).await.status(), 403);
+    assert_eq!(auditor.call("save_recording_rule", &form).await.status(), 403);
     let admin = app.console("admin").await;
     let bad = [("environment", "dev"), ("organization", ""), ("app", ""), ("event_type", "*"), ("outcome", "maybe"), ("keep_one_in", ""), ("note", "")];
-    let response = admin.call("add_recording_rule", &bad).await;
+    let response = admin.call("save_recording_rule", &bad).await;
     assert_eq!(response.status(), 400, "a client's mistake is a 400, not a 500");
     assert!(response.text().await.unwrap().contains("outcome must be"));
     let sample_one = [("environment", "dev"), ("organization", ""), ("app", ""), ("event_type", "*"), ("outcome", ""), ("keep_one_in", "1"), ("note", "")];
-    assert!(admin.call("add_recording_rule", &sample_one).await.text().await.unwrap().contains("from 2 to"));
+    assert!(admin.call("save_recording_rule", &sample_one).await.text().await.unwrap().contains("from 2 to"));
     assert_eq!(app.count("select count(*) from recording_rules").await, 0);
+}
+
+#[sqlx::test(migrations = false)]
+async fn rules_are_edited_and_reordered_in_place_and_the_order_decides(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let admin = app.console("admin").await;
+    /// The rule form's fields; no id adds a rule.
+    fn rule<'a>(id: &'a str, event_type: &'a str, keep: &'a str, note: &'a str) -> Vec<(&'static str, &'a str)> {
+        let form = [("environment", "dev"), ("organization", ""), ("app", ""), ("event_type", event_type), ("outcome", ""), ("keep_one_in", keep), ("note", note)];
+        Some(("id", id)).filter(|_| !id.is_empty()).into_iter().chain(form).collect()
+    }
+    // A broad rule first: every app.* event in dev is dropped; a narrower one after it never applies.
+    let broad = admin.call_ok("save_recording_rule", &rule("", "app.*", "", "")).await.to_string();
+    let narrow = admin.call_ok("save_recording_rule", &rule("", "app.view", "", "keep views")).await.to_string();
+    let (_, first) = app.ingest(&json!([typed("e1", "dev", "app.view", "success")])).await;
+    assert_eq!(first["dropped"], 1, "{first}");
+    let dropped_by = |rules: &[Value]| rules.iter().map(|r| (r["id"].to_string(), r["dropped_total"].as_i64().unwrap())).collect::<Vec<_>>();
+    let list = || async { serde_json::from_value::<(Value, Vec<Value>)>(admin.call_ok("list_recording_rules", &[]).await).unwrap().1 };
+    assert_eq!(dropped_by(&list().await), vec![(broad.clone(), 1), (narrow.clone(), 0)]);
+
+    // The narrow rule, changed to keep one in two, then moved above the broad one, decides for views.
+    admin.call_ok("save_recording_rule", &rule(&narrow, "app.view", "2", "half the views")).await;
+    admin.call_ok("move_recording_rule", &[("id", narrow.as_str()), ("direction", "up")]).await;
+    let rules = list().await;
+    assert_eq!(dropped_by(&rules), vec![(narrow.clone(), 0), (broad.clone(), 1)], "moved first, counts kept");
+    assert_eq!((rules[0]["definition"]["keep_one_in"].as_i64(), rules[0]["note"].as_str()), (Some(2), Some("half the views")));
+    let views: Vec<Value> = (0..40).map(|i| typed(&format!("v{i}"), "dev", "app.view", "success")).collect();
+    let (_, reply) = app.ingest(&json!(views)).await;
+    let kept = reply["accepted"].as_u64().unwrap();
+    assert!((8..=32).contains(&kept), "about half the views are kept once the sampling rule is first: {reply}");
+    let (_, other) = app.ingest(&json!([typed("c1", "dev", "app.click", "success")])).await;
+    assert_eq!(other["dropped"], 1, "the broad rule still drops the rest: {other}");
+
+    // Moving the first up changes nothing and audits nothing; moving it down puts it back.
+    admin.call_ok("move_recording_rule", &[("id", narrow.as_str()), ("direction", "up")]).await;
+    admin.call_ok("move_recording_rule", &[("id", narrow.as_str()), ("direction", "down")]).await;
+    assert_eq!(list().await.iter().map(|r| r["id"].to_string()).collect::<Vec<_>>(), vec![broad.clone(), narrow.clone()]);
+
+    // Mistakes and strangers change nothing.
+    assert_eq!(admin.call("move_recording_rule", &[("id", narrow.as_str()), ("direction", "sideways")]).await.status(), 400);
+    assert_eq!(admin.call("move_recording_rule", &[("id", "999999"), ("direction", "up")]).await.status(), 404);
+    assert_eq!(admin.call("save_recording_rule", &rule("999999", "x.*", "", "")).await.status(), 404);
+    let bad = admin.call("save_recording_rule", &rule(&broad, "app.*", "1", "")).await;
+    assert_eq!(bad.status(), 400);
+    let auditor = app.console("auditor").await;
+    assert_eq!(auditor.call("save_recording_rule", &rule(&broad, "zzz", "", "")).await.status(), 403);
+    assert_eq!(auditor.call("move_recording_rule", &[("id", broad.as_str()), ("direction", "down")]).await.status(), 403);
+    let rules = list().await;
+    assert_eq!((rules[0]["definition"]["event_type"].as_str(), rules[0]["definition"]["keep_one_in"].as_i64()), (Some("app.*"), None));
+
+    // The trail names what changed, old and new, and each move.
+    app.derived().await;
+    let trail: Vec<(String, Value)> = sqlx::query_as("select type, changes from events where environment = 'vigil' and type in ('recording_rule.update', 'recording_rule.move') order by seq")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        trail,
+        vec![
+            ("recording_rule.update".into(), json!([{"field": "keep_one_in", "old": null, "new": 2}, {"field": "note", "old": "keep views", "new": "half the views"}])),
+            ("recording_rule.move".into(), json!([{"field": "position", "old": 2, "new": 1}])),
+            ("recording_rule.move".into(), json!([{"field": "position", "old": 1, "new": 2}])),
+        ]
+    );
 }
