@@ -203,6 +203,13 @@ test("a rule notifies every channel ticked, and editing it keeps them", async ({
   await expect(page.locator(`tr[data-channel="Team chat ${tag}"]`)).toContainText("http://127.0.0.1:9/team");
   await expect(page.locator(`tr[data-channel="Team chat ${tag}"] td.used-by`)).toHaveText(`Both ${tag}`);
   await expect(page.locator(`tr[data-channel="${names[0]}"] td.used-by`)).toHaveText("no rule");
+
+  // A channel a rule notifies is kept, and the refusal names the rule; one no rule uses goes.
+  await page.locator(`tr[data-channel="Team chat ${tag}"]`).getByRole("button", { name: "Delete" }).click();
+  await expect(page.getByRole("alert")).toContainText(`used by the alert rules “Both ${tag}”: change or delete them first`);
+  await expect(page.locator(`tr[data-channel="Team chat ${tag}"]`)).toHaveCount(1);
+  await page.locator(`tr[data-channel="${names[0]}"]`).getByRole("button", { name: "Delete" }).click();
+  await expect(page.locator(`tr[data-channel="${names[0]}"]`)).toHaveCount(0);
   await open(page, "/alerts");
   await expect(rule.locator("td").nth(2)).toHaveText(`Team chat ${tag}`);
 });

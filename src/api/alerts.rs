@@ -219,12 +219,14 @@ pub async fn save_channel(id: Option<i64>, name: String, kind: String, destinati
     Ok(())
 }
 
+/// Delete a channel; one that alert rules notify is kept (409 naming them),
+/// so that no rule loses its notifications unnoticed.
 #[server(prefix = "/api/admin")]
 pub async fn delete_channel(id: i64) -> Result<(), ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
     let state = state();
-    let name = crate::store::alerts::delete_channel(&state.pool, id).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such channel"))?;
+    let name = super::deleted(crate::store::alerts::delete_channel(&state.pool, id).await.map_err(internal)?, "channel")?;
     record(&state, &admin.actor(), Activity::new("alert_channel.delete", Category::Change).target("alert_channel", id.to_string(), Some(name))).await;
     Ok(())
 }

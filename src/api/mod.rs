@@ -31,6 +31,21 @@ pub use sessions::*;
 pub use settings::*;
 pub use views::*;
 
+/// The name of what was deleted, or why it was not: a 404, or a 409 naming
+/// the alert rules that use it (`what`: "channel", "service").
+#[cfg(feature = "ssr")]
+fn deleted(deletion: crate::store::Deletion, what: &str) -> Result<String, leptos::prelude::ServerFnError> {
+    use crate::store::Deletion;
+    match deletion {
+        Deletion::Deleted(name) => Ok(name),
+        Deletion::Missing => Err(crate::error::not_found(format!("no such {what}"))),
+        Deletion::InUse(rules) => Err(crate::error::conflict(format!(
+            "the {what} is used by the alert rules {}: change or delete them first",
+            rules.iter().map(|r| format!("“{r}”")).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
 /// A page cursor from the URL, read by `decode`: absent or empty is none,
 /// anything unreadable an error.
 #[cfg(feature = "ssr")]

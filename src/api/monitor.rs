@@ -165,13 +165,14 @@ pub async fn save_service(
     Ok(token)
 }
 
-/// Delete a service with its results and incidents.
+/// Delete a service with its results and incidents; one that alert rules
+/// watch is kept (409 naming them), so that no rule is lost with it.
 #[server(prefix = "/api/admin")]
 pub async fn delete_service(id: i64) -> Result<(), ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
     let state = state();
-    let name = crate::store::monitor::delete(&state.pool, id).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such service"))?;
+    let name = super::deleted(crate::store::monitor::delete(&state.pool, id).await.map_err(internal)?, "service")?;
     record(&state, &admin.actor(), Activity::new("service.delete", Category::Change).target("service", id.to_string(), Some(name))).await;
     Ok(())
 }

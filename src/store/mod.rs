@@ -33,6 +33,29 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::config::DatabaseConfig;
 
+/// What came of deleting something alert rules may depend on (a channel, a
+/// service): it is kept while a rule uses it.
+#[derive(Debug, PartialEq)]
+pub enum Deletion {
+    /// Deleted; its name.
+    Deleted(String),
+    /// Kept: the names of the alert rules that use it.
+    InUse(Vec<String>),
+    Missing,
+}
+
+impl Deletion {
+    /// From a delete guarded by "no rule uses it": the name it returned,
+    /// the rules that use it, and whether it was there at all.
+    fn from_guarded((deleted, users, existed): (Option<String>, Vec<String>, bool)) -> Self {
+        match deleted {
+            Some(name) => Deletion::Deleted(name),
+            None if existed => Deletion::InUse(users),
+            None => Deletion::Missing,
+        }
+    }
+}
+
 /// `fields` as the columns of a statement, each after `prefix` (`"s."`):
 /// a definition's fields are named as its table's columns.
 fn columns(fields: &[&str], prefix: &str) -> String {

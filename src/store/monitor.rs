@@ -84,13 +84,23 @@ pub async fn update(pool: &PgPool, id: i64, s: &ServiceDefinition) -> sqlx::Resu
     .await
 }
 
-/// Delete a service and its results in one transaction; its name, if there was one.
-pub async fn delete(pool: &PgPool, id: i64) -> sqlx::Result<Option<String>> {
+/// Delete a service no alert rule watches, and its results, in one transaction.
+pub async fn delete(pool: &PgPool, id: i64) -> sqlx::Result<super::Deletion> {
     let mut tx = pool.begin().await?;
-    let name = sqlx::query_scalar("delete from services where id = $1 returning name").bind(id).fetch_optional(&mut *tx).await?;
-    sqlx::query("delete from service_results where service_id = $1").bind(id).execute(&mut *tx).await?;
+    let guarded = sqlx::query_as(
+        "with users as (select coalesce(array_agg(name order by name), '{}') as rules from alert_rules where service_id = $1), \
+              gone as (delete from services where id = $1 and (select cardinality(rules) = 0 from users) returning name) \
+         select (select name from gone), (select rules from users), exists (select from services where id = $1)",
+    )
+    .bind(id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let deletion = super::Deletion::from_guarded(guarded);
+    if matches!(deletion, super::Deletion::Deleted(_)) {
+        sqlx::query("delete from service_results where service_id = $1").bind(id).execute(&mut *tx).await?;
+    }
     tx.commit().await?;
-    Ok(name)
+    Ok(deletion)
 }
 
 /// Pause or resume a service's checks; its name, if there is one.

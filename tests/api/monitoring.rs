@@ -823,3 +823,37 @@ async fn a_rule_on_a_user_sees_their_first_event_by_id_e_mail_or_name(pool: PgPo
     let counts: Vec<i64> = sqlx::query_scalar("select count from alert_history order by rule_id").fetch_all(&app.pool).await.unwrap();
     assert_eq!(counts, [1, 1, 1]);
 }
+
+#[sqlx::test]
+async fn a_channel_or_service_that_rules_use_is_not_deleted_with_them(pool: PgPool) {
+    let app = spawn(pool).await;
+    let admin = app.console("admin").await;
+    let now = Utc::now();
+    let channel = webhook_channel(&app, "http://127.0.0.1:9/hook").await;
+    let service_id = add_service(&app, &service("Checkout", CheckKind::Tcp, "127.0.0.1:9"), now).await;
+    let down = AlertRuleDefinition { service_id: Some(service_id), ..rule("Checkout down", AlertKind::ServiceDown, "", vec![channel]) };
+    let down = store::alerts::insert_rule(&app.pool, &down, "test").await.unwrap();
+    store::alerts::insert_rule(&app.pool, &rule("Denied", AlertKind::Match, "outcome=denied", vec![channel]), "test").await.unwrap();
+
+    // Kept, and the refusal names every rule that uses it.
+    let refused = admin.call("delete_channel", &[("id", &channel.to_string())]).await;
+    assert_eq!(refused.status(), 409);
+    let message = refused.text().await.unwrap();
+    assert!(message.contains("“Checkout down”, “Denied”") && message.contains("change or delete them first"), "{message}");
+    let refused = admin.call("delete_service", &[("id", &service_id.to_string())]).await;
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.unwrap().contains("“Checkout down”"));
+    let rules = app.count("select count(*) from alert_rules").await;
+    assert_eq!((rules, app.count("select count(*) from alert_channels").await, app.count("select count(*) from services").await), (2, 1, 1));
+
+    // Once no rule uses them, they go; a second delete is a 404; the trail has the deletions only.
+    admin.call_ok("delete_alert_rule", &[("id", &down.to_string())]).await;
+    admin.call_ok("delete_service", &[("id", &service_id.to_string())]).await;
+    assert_eq!(admin.call("delete_service", &[("id", &service_id.to_string())]).await.status(), 404);
+    sqlx::query("update alert_rules set channel_ids = '{}'").execute(&app.pool).await.unwrap();
+    admin.call_ok("delete_channel", &[("id", &channel.to_string())]).await;
+    assert_eq!(admin.call("delete_channel", &[("id", &channel.to_string())]).await.status(), 404);
+    app.derived().await;
+    let trail = app.count("select count(*) from events where environment = 'vigil' and type in ('alert_channel.delete', 'service.delete')").await;
+    assert_eq!(trail, 2);
+}
