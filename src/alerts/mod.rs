@@ -149,7 +149,7 @@ async fn count_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<U
         .into_iter()
         .map(|(group, count, event_ids)| {
             let of = if group.is_empty() { String::new() } else { format!(" for {group}") };
-            let summary = format!("{count} events in {} (threshold {threshold}){of}: \"{}\"", minutes(window), def.name);
+            let summary = format!("{count} events in {} (threshold {threshold}){of}: \"{}\"", crate::model::window_label(window), def.name);
             Finding { group, count, event_ids, summary }
         })
         .collect())
@@ -158,10 +158,6 @@ async fn count_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<U
 /// The view a rule watches, over all data (rules are administrators').
 fn watched(query: &str) -> EventFilter {
     EventFilter { scope: crate::model::Scope::everything(), ..EventFilter::from_query(query) }
-}
-
-fn minutes(seconds: i32) -> String {
-    if seconds % 3600 == 0 { format!("{} h", seconds / 3600) } else { format!("{} min", seconds / 60) }
 }
 
 async fn service_findings(conn: &mut PgConnection, rule: &RuleRow) -> sqlx::Result<Vec<Finding>> {

@@ -75,10 +75,11 @@ async fn environments(state: &AppState, now: DateTime<Utc>, period: &impl Fn(&st
 async fn partitions(state: &AppState, now: DateTime<Utc>, period: &impl Fn(&str) -> Option<i32>) -> sqlx::Result<Vec<PartitionState>> {
     let partitions = retention::partitions(&state.pool).await?;
     let by_month = retention::environments_by_month(&state.pool, &partitions).await?;
+    let events = retention::events_by_month(&state.pool, &partitions).await?;
     Ok(partitions
         .into_iter()
-        .zip(by_month)
-        .map(|(p, environments)| {
+        .zip(by_month.into_iter().zip(events))
+        .map(|(p, (environments, events))| {
             let drop_after = drop_after(&p, &environments, period);
             PartitionState {
                 pending: drop_after.is_some_and(|at| at <= now),
@@ -90,7 +91,7 @@ async fn partitions(state: &AppState, now: DateTime<Utc>, period: &impl Fn(&str)
                 from: p.from,
                 to: p.to,
                 bytes: p.bytes,
-                rows: p.rows,
+                events,
             }
         })
         .collect())

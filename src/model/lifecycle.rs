@@ -62,7 +62,8 @@ pub struct PartitionState {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub bytes: i64,
-    pub rows: i64,
+    /// Its events, as the deriving worker counted them.
+    pub events: i64,
     pub environments: Vec<String>,
     /// When every environment in it has passed its period (`None`: one keeps forever).
     pub drop_after: Option<DateTime<Utc>>,

@@ -141,6 +141,19 @@ pub struct AlertRuleDefinition {
     pub notify_resolved: bool,
 }
 
+/// A count rule's window as people say it: "15 min", "2 h", "1 day", "7 days".
+pub fn window_label(seconds: i32) -> String {
+    let minutes = seconds / 60;
+    match minutes {
+        m if m >= 1440 && m % 1440 == 0 => match m / 1440 {
+            1 => "1 day".into(),
+            days => format!("{days} days"),
+        },
+        m if m >= 60 && m % 60 == 0 => format!("{} h", m / 60),
+        m => format!("{m} min"),
+    }
+}
+
 impl AlertRuleDefinition {
     /// Its fields by name, as they are serialised and as `alert_rules` names
     /// their columns (the audit of a change and the store's SQL read them).
@@ -267,3 +280,14 @@ pub struct ChannelsOverview {
     pub smtp: Option<SmtpSettings>,
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::window_label;
+
+    #[test]
+    fn a_window_reads_in_the_largest_whole_unit() {
+        let labels: Vec<String> = [300, 5_400, 3_600, 7_200, 86_400, 604_800, 90_000].into_iter().map(window_label).collect();
+        assert_eq!(labels, ["5 min", "90 min", "1 h", "2 h", "1 day", "7 days", "25 h"]);
+    }
+}

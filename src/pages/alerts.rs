@@ -102,7 +102,7 @@ fn describe(rule: &AlertRule, overview: &AlertsOverview) -> String {
         AlertKind::Match => format!("any new event matching {view}"),
         AlertKind::Count => {
             let per = d.group_by.map(|g| format!(" per {g}")).unwrap_or_default();
-            format!("≥ {} events in {} min{per} matching {view}", d.threshold.unwrap_or(0), d.window_seconds.unwrap_or(0) / 60)
+            format!("≥ {} events in {}{per} matching {view}", d.threshold.unwrap_or(0), crate::model::window_label(d.window_seconds.unwrap_or(0)))
         }
         AlertKind::ServiceDown => format!("{} goes down", service()),
         AlertKind::Certificate => format!("TLS certificate of {} expires within 14 days", service()),

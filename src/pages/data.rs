@@ -154,7 +154,7 @@ fn PartitionsTable(partitions: Vec<PartitionState>, now: chrono::DateTime<chrono
             <h2>"Monthly partitions"</h2>
             <table class="events settings-table partitions">
                 <thead><tr>
-                    <th scope="col">"Month"</th><th scope="col">"Events (estimate)"</th><th scope="col">"Size"</th>
+                    <th scope="col">"Month"</th><th scope="col">"Events"</th><th scope="col">"Size"</th>
                     <th scope="col">"Environments"</th><th scope="col">"Dropped after"</th><th scope="col">"State"</th>
                 </tr></thead>
                 <tbody>
@@ -163,7 +163,7 @@ fn PartitionsTable(partitions: Vec<PartitionState>, now: chrono::DateTime<chrono
                         view! {
                             <tr data-partition=p.name.clone()>
                                 <td>{p.from.format("%Y-%m").to_string()}<span class="sub">{p.name.clone()}</span></td>
-                                <td>{count_label(p.rows)}</td>
+                                <td>{count_label(p.events)}</td>
                                 <td>{size(p.bytes)}</td>
                                 <td>{p.environments.join(", ")}</td>
                                 <td class="time">{time_or(p.drop_after, now, "never (an environment keeps forever)")}</td>

@@ -241,6 +241,23 @@ pub async fn environments_by_month(pool: &PgPool, partitions: &[Partition]) -> s
     Ok(rows.into_iter().map(|(_, environments)| environments).collect())
 }
 
+/// The events each partition holds, as the deriving worker counted them
+/// (the daily counts: exact, and current but for the batches not yet
+/// derived; the planner's estimate reads 0 until a month is first analysed).
+pub async fn events_by_month(pool: &PgPool, partitions: &[Partition]) -> sqlx::Result<Vec<i64>> {
+    let from: Vec<DateTime<Utc>> = partitions.iter().map(|p| p.from).collect();
+    let to: Vec<DateTime<Utc>> = partitions.iter().map(|p| p.to).collect();
+    sqlx::query_scalar(
+        "select (select coalesce(sum(events), 0) from event_counts_daily_coarse \
+                 where day >= (m.from_at at time zone 'UTC')::date and day < (m.to_at at time zone 'UTC')::date)::int8 \
+         from unnest($1::timestamptz[], $2::timestamptz[]) with ordinality as m(from_at, to_at, n) order by m.n",
+    )
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(pool)
+    .await
+}
+
 /// A condition that reads one partition through a view of `events` (`$1`,
 /// `$2`: the partition's bounds, which prune the others).
 pub const IN_PARTITION: &str = "occurred_at >= $1 and occurred_at < $2";

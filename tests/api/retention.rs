@@ -223,3 +223,16 @@ async fn the_sessions_indexes_are_rebuilt_once_a_day(pool: sqlx::PgPool) {
     assert_eq!(next_day.compacted, ["sessions"], "a day later");
     assert_ne!(app.count(index).await, rebuilt);
 }
+
+#[sqlx::test(migrations = false)]
+async fn the_data_page_counts_each_months_events_before_postgresql_has_analysed_it(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    store_history(&app).await;
+    app.derived().await;
+    let health = vigil::lifecycle::health(&app.state, at("2025-08-15T00:00:00Z")).await.unwrap();
+    let events = |name: &str| health.partitions.iter().find(|p| p.name == name).map(|p| p.events);
+    let expected = [("events_2023_01", 1), ("events_2024_01", 1), ("events_2024_06", 1), ("events_2025_03", 1), ("events_2025_06", 2)];
+    for (name, count) in expected {
+        assert_eq!(events(name), Some(count), "{name}: counted, not the planner's estimate (0 before ANALYZE)");
+    }
+}
