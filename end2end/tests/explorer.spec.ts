@@ -201,6 +201,13 @@ test("rows expand in place, several at once, by keyboard too", async ({ page }) 
   await expect(denied.locator("tr.expansion")).toContainText(`lacks permission ${tag}`);
   await expect(second.locator("tr.expansion")).toBeVisible();
   await expect(second.getByRole("button", { name: "Show the full event" })).toHaveAttribute("aria-expanded", "true");
+
+  // A click on a row's plain text toggles it too (the expander's own click, above, toggles once).
+  await second.locator("tr").first().locator("td").nth(7).click();
+  await expect(second.locator("tr.expansion")).toHaveCount(0);
+  await expect(second.getByRole("button", { name: "Show the full event" })).toHaveAttribute("aria-expanded", "false");
+  await second.locator("tr").first().locator("td").nth(7).click();
+  await expect(second.locator("tr.expansion")).toContainText("permissions");
 });
 
 test("the event page shows who, what, when, where and how, and leads to the target's history", async ({ page }) => {

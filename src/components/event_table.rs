@@ -117,7 +117,7 @@ fn EventRow(event: EventSummary, now: chrono::DateTime<chrono::Utc>, filter: Eve
 
     view! {
         <tbody class="event" class:open=move || open.get()>
-            <tr data-event-id=event.id.clone()>
+            <tr data-event-id=event.id.clone() on:click=move |ev| if on_plain_cell(&ev) { set_open.update(|o| *o = !*o) }>
                 <td class="toggle">
                     <button
                         type="button"
@@ -149,6 +149,25 @@ fn EventRow(event: EventSummary, now: chrono::DateTime<chrono::Utc>, filter: Eve
             </Show>
         </tbody>
     }
+}
+
+/// Whether a click in a row fell on its plain text — not on a link, a
+/// button or a field, and not the end of selecting text to copy — so that
+/// it expands or collapses the row, as its expander does.
+#[cfg(feature = "hydrate")]
+fn on_plain_cell(ev: &leptos::ev::MouseEvent) -> bool {
+    use wasm_bindgen::JsCast;
+    let on_control = ev
+        .target()
+        .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+        .is_none_or(|element| element.closest("a, button, input, select, summary").ok().flatten().is_some());
+    let selecting = window().get_selection().ok().flatten().is_some_and(|selection| !selection.is_collapsed());
+    !on_control && !selecting
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn on_plain_cell(_: &leptos::ev::MouseEvent) -> bool {
+    false
 }
 
 /// The full event, loaded when its row is expanded.
