@@ -202,6 +202,10 @@ test("rows expand in place, several at once, by keyboard too", async ({ page }) 
   await expect(second.locator("tr.expansion")).toBeVisible();
   await expect(second.getByRole("button", { name: "Show the full event" })).toHaveAttribute("aria-expanded", "true");
 
+  // The expander's cell is a table cell like the others: as tall as its row, its border in line.
+  const [cell, row] = [await second.locator("td.toggle").boundingBox(), await second.locator("tr").first().boundingBox()];
+  expect(Math.abs(cell!.height - row!.height)).toBeLessThan(2);
+
   // A click on a row's plain text toggles it too (the expander's own click, above, toggles once).
   await second.locator("tr").first().locator("td").nth(7).click();
   await expect(second.locator("tr.expansion")).toHaveCount(0);
