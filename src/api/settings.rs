@@ -112,11 +112,14 @@ pub async fn update_user(id: i64, role: String, environments: String, organizati
     if before.id == admin.user.id && role != Role::Admin {
         return Err(crate::error::invalid("you cannot take away your own admin role"));
     }
+    if (before.role, before.scope.describe()) == (role, scope.describe()) {
+        return Ok(());
+    }
     access::update_user_access(&state.pool, id, role, &scope).await.map_err(internal)?;
+    let access = |role: Role, scope: &Scope| serde_json::json!({"role": role.as_str(), "scope": scope.describe()});
     let activity = Activity::new("console_user.update", crate::model::Category::Change)
         .target("console_user", id.to_string(), Some(before.email))
-        .change("role", before.role.as_str(), role.as_str())
-        .change("scope", before.scope.describe(), scope.describe());
+        .changed_fields(&["role", "scope"], &access(before.role, &before.scope), &access(role, &scope));
     record(&state, &admin.actor(), activity).await;
     Ok(())
 }

@@ -525,6 +525,8 @@ async fn vigil_audits_searches_views_exports_and_user_changes(pool: sqlx::PgPool
     let users = admin.call_ok("list_users", &[]).await;
     let id = users[1].as_array().unwrap().iter().find(|u| u["email"] == "new@example.com").unwrap()["id"].to_string();
     admin.call_ok("update_user", &[("id", &id), ("role", "auditor"), ("environments", ""), ("organizations", "")]).await;
+    // Saved again unchanged: nothing to audit.
+    admin.call_ok("update_user", &[("id", &id), ("role", "auditor"), ("environments", ""), ("organizations", "")]).await;
     let reset = admin.call_ok("reset_password", &[("id", &id)]).await;
     assert_ne!(reset["value"], added["value"]);
 
@@ -562,6 +564,8 @@ async fn vigil_audits_searches_views_exports_and_user_changes(pool: sqlx::PgPool
         .await
         .unwrap();
     assert_eq!(change[0], json!({"field": "role", "old": "viewer", "new": "auditor"}));
+    assert_eq!(change[1]["field"], "scope");
+    assert_eq!(change.as_array().unwrap().len(), 2);
     assert_eq!(audit(&app, "console_user.create").await.len(), 1);
     assert_eq!(audit(&app, "console_user.password_reset").await.len(), 1);
 
