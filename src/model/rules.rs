@@ -8,6 +8,7 @@ use super::Outcome;
 /// What a rule matches — each text a pattern where `*` is any text — and
 /// what it does with a match.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct RuleDefinition {
     pub environment: String,
     /// An organization's id or name.
@@ -23,8 +24,10 @@ pub struct RuleDefinition {
 
 /// One rule, as Settings lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct RecordingRule {
     pub id: i64,
+    #[cfg_attr(feature = "ssr", sqlx(flatten))]
     pub definition: RuleDefinition,
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,

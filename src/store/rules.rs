@@ -1,99 +1,107 @@
 //! The SQL of recording rules: the rules in force, adding, changing,
 //! reordering and deleting them, and counting what each dropped per day.
 
-use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::PgPool;
+use chrono::NaiveDate;
+use sqlx::postgres::PgArguments;
+use sqlx::{Arguments, PgPool};
 
 use crate::ingest::rules::Rules;
-use crate::model::{Outcome, RecordingRule, RuleDefinition};
+use crate::model::{RecordingRule, RuleDefinition};
+
+/// The columns of a rule's definition, then its note, in the order of [`arguments`].
+const COLUMNS: &str = "environment, organization, app, event_type, outcome, action, keep_one_in, note";
+
+/// A rule's definition and note as the arguments `$1`–`$8` of a statement ([`COLUMNS`]).
+fn arguments(rule: &RuleDefinition, note: Option<&str>) -> sqlx::Result<PgArguments> {
+    let mut args = PgArguments::default();
+    let action = if rule.keep_one_in.is_some() { "sample" } else { "drop" };
+    let added = (|| {
+        args.add(&rule.environment)?;
+        args.add(&rule.organization)?;
+        args.add(&rule.app)?;
+        args.add(&rule.event_type)?;
+        args.add(rule.outcome)?;
+        args.add(action)?;
+        args.add(rule.keep_one_in)?;
+        args.add(note)
+    })();
+    added.map_err(sqlx::Error::Encode)?;
+    Ok(args)
+}
+
+/// A stored rule's id and definition.
+#[derive(sqlx::FromRow)]
+struct InForce {
+    id: i64,
+    #[sqlx(flatten)]
+    definition: RuleDefinition,
+}
 
 /// The rules in force, in the order they apply.
 pub async fn load(pool: &PgPool) -> sqlx::Result<Rules> {
-    let rows: Vec<(i64, String, String, String, String, Option<Outcome>, Option<i32>)> = sqlx::query_as(
-        "select id, environment, organization, app, event_type, outcome, keep_one_in \
-         from recording_rules order by position, id",
+    let rows: Vec<InForce> = sqlx::query_as(
+        "select id, environment, organization, app, event_type, outcome, keep_one_in from recording_rules order by position, id",
     )
     .fetch_all(pool)
     .await?;
-    Ok(Rules(
-        rows.into_iter()
-            .map(|(id, environment, organization, app, event_type, outcome, keep_one_in)| {
-                (id, RuleDefinition { environment, organization, app, event_type, outcome, keep_one_in })
-            })
-            .collect(),
-    ))
+    Ok(Rules(rows.into_iter().map(|r| (r.id, r.definition)).collect()))
 }
 
 /// Every rule with what it dropped today (UTC) and in all.
 pub async fn list(pool: &PgPool, today: NaiveDate) -> sqlx::Result<Vec<RecordingRule>> {
-    type Row = (i64, String, String, String, String, Option<Outcome>, Option<i32>, Option<String>, DateTime<Utc>, String, i64, i64);
-    let rows: Vec<Row> = sqlx::query_as(
+    sqlx::query_as(
         "select r.id, r.environment, r.organization, r.app, r.event_type, r.outcome, r.keep_one_in, r.note, \
                 r.created_at, r.created_by, \
-                coalesce(sum(c.dropped) filter (where c.day = $1), 0)::int8, coalesce(sum(c.dropped), 0)::int8 \
+                coalesce(sum(c.dropped) filter (where c.day = $1), 0)::int8 as dropped_today, \
+                coalesce(sum(c.dropped), 0)::int8 as dropped_total \
          from recording_rules r left join recording_rule_counts c on c.rule_id = r.id \
          group by r.id order by r.position, r.id",
     )
     .bind(today)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, environment, organization, app, event_type, outcome, keep_one_in, note, created_at, created_by, dropped_today, dropped_total)| {
-            let definition = RuleDefinition { environment, organization, app, event_type, outcome, keep_one_in };
-            RecordingRule { id, definition, note, created_at, created_by, dropped_today, dropped_total }
-        })
-        .collect())
+    .await
 }
 
 /// Add a rule after the others; its id.
 pub async fn insert(pool: &PgPool, rule: &RuleDefinition, note: Option<&str>, by: &str) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "insert into recording_rules (position, environment, organization, app, event_type, outcome, action, keep_one_in, note, created_by) \
-         values ((select coalesce(max(position), 0) + 1 from recording_rules), $1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+    let mut args = arguments(rule, note)?;
+    args.add(by).map_err(sqlx::Error::Encode)?;
+    sqlx::query_scalar_with(
+        &format!(
+            "insert into recording_rules (position, {COLUMNS}, created_by) \
+             values ((select coalesce(max(position), 0) + 1 from recording_rules), $1, $2, $3, $4, $5, $6, $7, $8, $9) returning id"
+        ),
+        args,
     )
-    .bind(&rule.environment)
-    .bind(&rule.organization)
-    .bind(&rule.app)
-    .bind(&rule.event_type)
-    .bind(rule.outcome)
-    .bind(action(rule))
-    .bind(rule.keep_one_in)
-    .bind(note)
-    .bind(by)
     .fetch_one(pool)
     .await
+}
+
+/// A rule's definition and note, as they were before a change.
+#[derive(sqlx::FromRow)]
+struct Before {
+    #[sqlx(flatten)]
+    definition: RuleDefinition,
+    note: Option<String>,
 }
 
 /// Change what a rule matches and does, and its note; the rule and note as
 /// they were before, or `None` when there is no such rule. Its place in the
 /// order and what it dropped so far stay.
 pub async fn update(pool: &PgPool, id: i64, rule: &RuleDefinition, note: Option<&str>) -> sqlx::Result<Option<(RuleDefinition, Option<String>)>> {
-    let before: Option<(String, String, String, String, Option<Outcome>, Option<i32>, Option<String>)> = sqlx::query_as(
-        "update recording_rules r \
-         set (environment, organization, app, event_type, outcome, action, keep_one_in, note) = ($2, $3, $4, $5, $6, $7, $8, $9) \
-         from recording_rules before where r.id = $1 and before.id = r.id \
-         returning before.environment, before.organization, before.app, before.event_type, before.outcome, before.keep_one_in, before.note",
+    let mut args = arguments(rule, note)?;
+    args.add(id).map_err(sqlx::Error::Encode)?;
+    let before: Option<Before> = sqlx::query_as_with(
+        &format!(
+            "update recording_rules r set ({COLUMNS}) = ($1, $2, $3, $4, $5, $6, $7, $8) \
+             from recording_rules before where r.id = $9 and before.id = r.id \
+             returning before.environment, before.organization, before.app, before.event_type, before.outcome, before.keep_one_in, before.note"
+        ),
+        args,
     )
-    .bind(id)
-    .bind(&rule.environment)
-    .bind(&rule.organization)
-    .bind(&rule.app)
-    .bind(&rule.event_type)
-    .bind(rule.outcome)
-    .bind(action(rule))
-    .bind(rule.keep_one_in)
-    .bind(note)
     .fetch_optional(pool)
     .await?;
-    Ok(before.map(|(environment, organization, app, event_type, outcome, keep_one_in, note)| {
-        (RuleDefinition { environment, organization, app, event_type, outcome, keep_one_in }, note)
-    }))
-}
-
-/// The stored action of a rule: `sample` when it keeps one in n.
-fn action(rule: &RuleDefinition) -> &'static str {
-    if rule.keep_one_in.is_some() { "sample" } else { "drop" }
+    Ok(before.map(|b| (b.definition, b.note)))
 }
 
 /// Move a rule one place earlier (`earlier`) or later in the order in which
