@@ -47,9 +47,19 @@ test("the Data page shows purge health and sets an environment's retention", asy
 
 test("a recording rule drops what it names and counts it", async ({ page, request }) => {
   await open(page, "/settings/rules");
+  // Checked first against what was recorded: nothing is saved.
+  await page.getByLabel("Event type").fill("app.view");
+  await page.getByLabel("Environment").fill(env);
+  await page.getByRole("button", { name: "Check against the last 7 days" }).click();
+  await expect(page.locator(".rule-impact")).toContainText("events recorded in the last 7 days, this rule matches 1 (");
+  await expect(page.locator(".rule-impact")).toContainText("and would drop 1.");
+  await expect(page.locator('tr[data-rule="app.view"]')).toHaveCount(0);
+  await expect(page.getByLabel("Event type")).toHaveValue("app.view");
+
   await page.getByLabel("Event type").fill(`noise.${tag}`);
   await page.getByLabel("Environment").fill(env);
   await page.getByRole("button", { name: "Add rule" }).click();
+  await expect(page.locator(".rule-impact")).toContainText("Saved. No event recorded in the last 7 days");
   const rule = page.locator(`tr[data-rule="noise.${tag}"]`);
   await expect(rule).toContainText(`environment ${env}`);
   await expect(rule).toContainText("drop");

@@ -5,14 +5,14 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-use crate::model::{IntegrityStatus, PurgeHealth, RecordingRule, VerifyReport};
+use crate::model::{IntegrityStatus, PurgeHealth, RecordingRule, SavedRule, VerifyReport};
 
 #[cfg(feature = "ssr")]
 mod server {
     pub use crate::audit::{record, Activity};
     pub use crate::auth::{require_admin, require_auditor};
     pub use crate::error::internal;
-    pub use crate::model::{Category, Outcome};
+    pub use crate::model::{Category, Outcome, RuleDefinition, RuleImpact};
     pub use crate::state::AppState;
 
     pub fn state() -> AppState {
@@ -30,6 +30,21 @@ mod server {
             "environment": rule.environment, "organization": rule.organization, "app": rule.app,
             "event_type": rule.event_type, "outcome": outcome, "keep_one_in": rule.keep_one_in, "note": note,
         })
+    }
+
+    /// What `rule` would have done to the events of the last [`super::IMPACT_DAYS`]
+    /// days, after the rules in force before rule `id` (all of them for a new rule).
+    pub async fn impact(state: &AppState, id: Option<i64>, rule: &RuleDefinition) -> Result<RuleImpact, leptos::prelude::ServerFnError> {
+        let days = super::IMPACT_DAYS;
+        let since = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(days - 1));
+        let (rules, recorded) = tokio::try_join!(crate::store::rules::load(&state.pool), crate::store::rules::recorded(&state.pool, since))
+            .map_err(internal)?;
+        let place = match id {
+            None => rules.0.len(),
+            Some(id) => rules.0.iter().position(|(rule_id, _)| *rule_id == id).ok_or_else(|| crate::error::not_found("no such rule"))?,
+        };
+        let earlier = rules.0[..place].iter().map(|(_, rule)| rule);
+        Ok(crate::ingest::rules::impact(earlier, rule, &recorded, days))
     }
 
     /// A rule's pattern field: `*` when blank, at most 200 characters.
@@ -54,12 +69,15 @@ pub async fn list_recording_rules() -> Result<(DateTime<Utc>, Vec<RecordingRule>
 
 /// Add a rule (no `id`) or change one: blank patterns match everything; a
 /// blank outcome means successes only; a blank `keep_one_in` drops every
-/// match. A changed rule keeps its place in the order and its counts. The
-/// rule's id.
+/// match. A changed rule keeps its place in the order and its counts. With
+/// `dry_run`, nothing is saved. Either way, the rule's id (none for a dry
+/// run) and what it would have done to the events of the last
+/// [`IMPACT_DAYS`] days, in its place in the order (a new rule goes last).
 #[server(prefix = "/api/admin")]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_recording_rule(
     id: Option<i64>,
+    dry_run: Option<String>,
     environment: String,
     organization: String,
     app: String,
@@ -67,7 +85,7 @@ pub async fn save_recording_rule(
     outcome: String,
     keep_one_in: String,
     note: String,
-) -> Result<i64, ServerFnError> {
+) -> Result<SavedRule, ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
     let rule = crate::model::RuleDefinition {
@@ -89,6 +107,10 @@ pub async fn save_recording_rule(
     };
     let note = Some(note.trim()).filter(|n| !n.is_empty()).map(|n| n.chars().take(500).collect::<String>());
     let state = state();
+    let impact = impact(&state, id, &rule).await?;
+    if dry_run.is_some() {
+        return Ok(SavedRule { id: None, impact });
+    }
     let (id, activity) = match id {
         None => {
             let id = crate::store::rules::insert(&state.pool, &rule, note.as_deref(), &admin.user.email).await.map_err(internal)?;
@@ -105,8 +127,11 @@ pub async fn save_recording_rule(
     };
     state.recording_rules.invalidate();
     record(&state, &admin.actor(), activity.target("recording_rule", id.to_string(), Some(rule.describe()))).await;
-    Ok(id)
+    Ok(SavedRule { id: Some(id), impact })
 }
+
+/// Days of recorded events a rule is weighed against when it is saved or checked.
+pub const IMPACT_DAYS: u32 = 7;
 
 /// Move a rule one place `up` (applied earlier) or `down` in the order in
 /// which rules apply; the first matching rule decides.

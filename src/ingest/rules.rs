@@ -11,16 +11,92 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use super::NewEvent;
-use crate::model::{Outcome, RuleDefinition};
+use crate::model::{Outcome, RuleDefinition, RuleImpact};
 
-/// Whether a rule matches an event.
-fn matches(rule: &RuleDefinition, e: &NewEvent) -> bool {
+/// What rules match on, of one event or of a group of them; an app of none is "".
+struct Subject<'a> {
+    environment: &'a str,
+    organization_id: &'a str,
+    organization_name: Option<&'a str>,
+    app_id: &'a str,
+    app_name: Option<&'a str>,
+    event_type: &'a str,
+    outcome: Outcome,
+}
+
+impl<'a> Subject<'a> {
+    fn of(e: &'a NewEvent) -> Self {
+        Subject {
+            environment: &e.environment,
+            organization_id: &e.organization_id,
+            organization_name: e.organization_name.as_deref(),
+            app_id: e.app_id.as_deref().unwrap_or_default(),
+            app_name: e.app_name.as_deref(),
+            event_type: &e.event_type,
+            outcome: e.outcome,
+        }
+    }
+}
+
+/// Whether a rule matches what an event is.
+fn matches(rule: &RuleDefinition, s: &Subject) -> bool {
     let either = |pattern: &str, id: &str, name: Option<&str>| glob(pattern, id) || name.is_some_and(|n| glob(pattern, n));
-    glob(&rule.environment, &e.environment)
-        && either(&rule.organization, &e.organization_id, e.organization_name.as_deref())
-        && either(&rule.app, e.app_id.as_deref().unwrap_or_default(), e.app_name.as_deref())
-        && glob(&rule.event_type, &e.event_type)
-        && rule.outcome.unwrap_or(Outcome::Success) == e.outcome
+    glob(&rule.environment, s.environment)
+        && either(&rule.organization, s.organization_id, s.organization_name)
+        && either(&rule.app, s.app_id, s.app_name)
+        && glob(&rule.event_type, s.event_type)
+        && rule.outcome.unwrap_or(Outcome::Success) == s.outcome
+}
+
+/// A group of recorded events as the daily counts keep them: what rules
+/// match on, and how many.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Recorded {
+    pub environment: String,
+    pub organization_id: String,
+    pub organization_name: Option<String>,
+    pub app_id: String,
+    pub app_name: Option<String>,
+    pub event_type: String,
+    pub outcome: Outcome,
+    pub events: i64,
+}
+
+impl Recorded {
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            environment: &self.environment,
+            organization_id: &self.organization_id,
+            organization_name: self.organization_name.as_deref(),
+            app_id: &self.app_id,
+            app_name: self.app_name.as_deref(),
+            event_type: &self.event_type,
+            outcome: self.outcome,
+        }
+    }
+}
+
+/// What `rule`, placed after the rules `earlier`, would have done to the
+/// events `recorded` over `days` days: the first matching rule decides, and
+/// a sampling rule keeps one in n of what it decides.
+pub fn impact<'a>(earlier: impl Iterator<Item = &'a RuleDefinition> + Clone, rule: &RuleDefinition, recorded: &[Recorded], days: u32) -> RuleImpact {
+    let mut impact = RuleImpact { days, recorded: 0, matched: 0, decided_earlier: 0, dropped: 0 };
+    for group in recorded {
+        impact.recorded += group.events;
+        let subject = group.subject();
+        if matches(rule, &subject) {
+            impact.matched += group.events;
+            if earlier.clone().any(|r| matches(r, &subject)) {
+                impact.decided_earlier += group.events;
+            }
+        }
+    }
+    let decided = impact.matched - impact.decided_earlier;
+    impact.dropped = match rule.keep_one_in {
+        None => decided,
+        Some(n) => decided - decided / i64::from(n.max(1)),
+    };
+    impact
 }
 
 /// Whether a matching rule drops this event (a sampling rule keeps one in n).
@@ -64,7 +140,8 @@ pub struct Rules(pub Vec<(i64, RuleDefinition)>);
 impl Rules {
     /// The id of the rule that drops this event, if one does.
     pub fn dropping(&self, e: &NewEvent) -> Option<i64> {
-        let (id, rule) = self.0.iter().find(|(_, rule)| matches(rule, e))?;
+        let subject = Subject::of(e);
+        let (id, rule) = self.0.iter().find(|(_, rule)| matches(rule, &subject))?;
         drops(rule, e).then_some(*id)
     }
 }

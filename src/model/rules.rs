@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Outcome;
+use super::{thousands, Outcome};
 
 /// What a rule matches — each text a pattern where `*` is any text — and
 /// what it does with a match.
@@ -58,5 +58,69 @@ impl RuleDefinition {
             Some(outcome) => format!("outcome {outcome}"),
         });
         parts.join(", ")
+    }
+}
+
+/// What a rule would have done to the events recorded in the last `days`
+/// days (UTC, today included), placed where it is or would be in the order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RuleImpact {
+    pub days: u32,
+    /// Events recorded in those days (Vigil's own trail left out: rules never apply to it).
+    pub recorded: i64,
+    /// Of those, the events the rule matches.
+    pub matched: i64,
+    /// Of the matched, those an earlier rule decides first.
+    pub decided_earlier: i64,
+    /// What the rule would drop: every match it decides, or all but one in n (an estimate).
+    pub dropped: i64,
+}
+
+impl RuleImpact {
+    /// "Of the 18,971 events recorded in the last 7 days, this rule matches
+    /// 1,204 (6.3 %) and would drop about 1,084."
+    pub fn describe(&self) -> String {
+        let days = format!("in the last {} days", self.days);
+        if self.matched == 0 {
+            return format!("No event recorded {days} ({} in all) matches this rule.", thousands(self.recorded));
+        }
+        let share = 100.0 * self.matched as f64 / self.recorded.max(1) as f64;
+        let earlier = match self.decided_earlier {
+            0 => String::new(),
+            n => format!(", {} of them decided first by an earlier rule,", thousands(n)),
+        };
+        let about = if self.dropped < self.matched - self.decided_earlier { "about " } else { "" };
+        format!(
+            "Of the {} events recorded {days}, this rule matches {} ({share:.1} %){earlier} and would drop {about}{}.",
+            thousands(self.recorded),
+            thousands(self.matched),
+            thousands(self.dropped)
+        )
+    }
+}
+
+/// What saving a rule gave: its id (none for a check that saved nothing) and its impact.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedRule {
+    pub id: Option<i64>,
+    pub impact: RuleImpact,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RuleImpact;
+
+    #[test]
+    fn an_impact_reads_as_a_sentence() {
+        let impact = |matched, decided_earlier, dropped| RuleImpact { days: 7, recorded: 18_971, matched, decided_earlier, dropped };
+        assert_eq!(impact(0, 0, 0).describe(), "No event recorded in the last 7 days (18,971 in all) matches this rule.");
+        assert_eq!(
+            impact(1_204, 0, 1_204).describe(),
+            "Of the 18,971 events recorded in the last 7 days, this rule matches 1,204 (6.3 %) and would drop 1,204."
+        );
+        assert_eq!(
+            impact(1_204, 200, 903).describe(),
+            "Of the 18,971 events recorded in the last 7 days, this rule matches 1,204 (6.3 %), 200 of them decided first by an earlier rule, and would drop about 903."
+        );
     }
 }

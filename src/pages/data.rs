@@ -5,12 +5,12 @@ use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
-use crate::api::{data_status, list_recording_rules, DeleteRecordingRule, MoveRecordingRule, SaveRecordingRule, SetRetention};
+use crate::api::{data_status, list_recording_rules, DeleteRecordingRule, MoveRecordingRule, SaveRecordingRule, SetRetention, IMPACT_DAYS};
 use crate::components::server_data::server_data;
 use crate::components::navigation::{go_to_after, id_param, resource_source};
 use crate::components::settings::{action_error, cleared_after, load_failed, no_such, time_or, time_or_never, SettingsHead};
 use crate::components::time::Time;
-use crate::model::{count_label, EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule, RuleDefinition};
+use crate::model::{count_label, EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule, RuleDefinition, SavedRule};
 
 /// Bytes as people read them: 1.4 MB.
 fn size(bytes: i64) -> String {
@@ -237,7 +237,7 @@ pub fn RecordingRulesPage() -> impl IntoView {
         </p>
         <section class="panel">
             <h2>"Add a rule"</h2>
-            {cleared_after(move || add.value().get().is_some_and(|r| r.is_ok()), move || view! { <RuleForm action=add rule=None submit="Add rule"/> })}
+            {cleared_after(move || saved(add.value().get()), move || view! { <RuleForm action=add rule=None submit="Add rule"/> })}
         </section>
         {action_error(move || add.value().get())}
         {action_error(move || reorder.value().get())}
@@ -261,7 +261,7 @@ pub fn EditRecordingRulePage() -> impl IntoView {
     let id = id_param();
     let save = ServerAction::<SaveRecordingRule>::new();
     let rules = server_data(|| (), |_| list_recording_rules());
-    go_to_after("/settings/rules", move || save.value().get().is_some_and(|r| r.is_ok()));
+    go_to_after("/settings/rules", move || saved(save.value().get()));
     view! {
         <Title text="Edit recording rule · Settings"/>
         <SettingsHead/>
@@ -289,8 +289,15 @@ pub fn EditRecordingRulePage() -> impl IntoView {
     }
 }
 
+/// Whether an action's last run saved a rule (not a check that saves nothing).
+fn saved(value: Option<Result<SavedRule, ServerFnError>>) -> bool {
+    value.is_some_and(|r| r.is_ok_and(|saved| saved.id.is_some()))
+}
+
 /// A rule's form, filled from `rule` when it changes one (a pattern of `*`
-/// shows blank: blank matches anything).
+/// shows blank: blank matches anything). "Check" weighs the rule against the
+/// events of the last days and saves nothing; what it, or a save, found is
+/// said under the form.
 #[component]
 fn RuleForm(action: ServerAction<SaveRecordingRule>, rule: Option<RecordingRule>, submit: &'static str) -> impl IntoView {
     let id = rule.as_ref().map(|r| r.id);
@@ -317,8 +324,13 @@ fn RuleForm(action: ServerAction<SaveRecordingRule>, rule: Option<RecordingRule>
             </label>
             <label class="field"><span>"Keep one in (blank: drop all)"</span><input name="keep_one_in" inputmode="numeric" placeholder="10" value=keep_one_in/></label>
             <label class="field"><span>"Note"</span><input name="note" placeholder="why" value=note/></label>
+            // The save first: Enter in a field submits with the form's first button.
             <button type="submit" class="button primary">{submit}</button>
+            <button type="submit" name="dry_run" value="yes" class="button">{format!("Check against the last {IMPACT_DAYS} days")}</button>
         </ActionForm>
+        {move || action.value().get().and_then(|r| r.ok()).map(|saved| view! {
+            <p class="notice rule-impact" role="status">{if saved.id.is_some() { "Saved. " } else { "" }}{saved.impact.describe()}</p>
+        })}
     }
 }
 

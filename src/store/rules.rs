@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use sqlx::postgres::PgArguments;
 use sqlx::{Arguments, PgPool};
 
-use crate::ingest::rules::Rules;
+use crate::ingest::rules::{Recorded, Rules};
 use crate::model::{RecordingRule, RuleDefinition};
 
 /// The columns of a rule's definition, then its note, in the order of [`arguments`].
@@ -27,6 +27,28 @@ fn arguments(rule: &RuleDefinition, note: Option<&str>) -> sqlx::Result<PgArgume
     })();
     added.map_err(sqlx::Error::Encode)?;
     Ok(args)
+}
+
+/// At most this many groups of recorded events are weighed against a rule.
+const RECORDED_GROUPS: i64 = 200_000;
+
+/// The events recorded since `since` (UTC days, derived ones), grouped by
+/// what rules match on, with the names of their organizations and apps;
+/// Vigil's own trail, which no rule applies to, left out.
+pub async fn recorded(pool: &PgPool, since: NaiveDate) -> sqlx::Result<Vec<Recorded>> {
+    sqlx::query_as(
+        "select d.environment, d.organization_id, o.name as organization_name, d.app_id, a.name as app_name, \
+                d.type as event_type, d.outcome, sum(d.events)::int8 as events \
+         from event_counts_daily d \
+         left join names o on (o.environment, o.organization_id, o.kind, o.id) = (d.environment, d.organization_id, 'organization', d.organization_id) \
+         left join names a on (a.environment, a.organization_id, a.kind, a.id) = (d.environment, d.organization_id, 'app', d.app_id) \
+         where d.day >= $1 and d.environment <> 'vigil' \
+         group by 1, 2, 3, 4, 5, 6, 7 limit $2",
+    )
+    .bind(since)
+    .bind(RECORDED_GROUPS)
+    .fetch_all(pool)
+    .await
 }
 
 /// A stored rule's id and definition.

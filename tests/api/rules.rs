@@ -4,6 +4,12 @@ use serde_json::{json, Value};
 
 use crate::helpers::{event, spawn};
 
+/// The rule form's fields for environment dev; no id adds a rule.
+fn rule<'a>(id: &'a str, event_type: &'a str, keep: &'a str, note: &'a str) -> Vec<(&'static str, &'a str)> {
+    let form = [("environment", "dev"), ("organization", ""), ("app", ""), ("event_type", event_type), ("outcome", ""), ("keep_one_in", keep), ("note", note)];
+    Some(("id", id)).filter(|_| !id.is_empty()).into_iter().chain(form).collect()
+}
+
 fn typed(id: &str, environment: &str, event_type: &str, outcome: &str) -> Value {
     let mut e = event(id, "2026-11-20T10:00:00Z");
     e["environment"] = json!(environment);
@@ -83,14 +89,9 @@ async fn only_administrators_change_rules_and_bad_rules_are_explained(pool: sqlx
 async fn rules_are_edited_and_reordered_in_place_and_the_order_decides(pool: sqlx::PgPool) {
     let app = spawn(pool).await;
     let admin = app.console("admin").await;
-    /// The rule form's fields; no id adds a rule.
-    fn rule<'a>(id: &'a str, event_type: &'a str, keep: &'a str, note: &'a str) -> Vec<(&'static str, &'a str)> {
-        let form = [("environment", "dev"), ("organization", ""), ("app", ""), ("event_type", event_type), ("outcome", ""), ("keep_one_in", keep), ("note", note)];
-        Some(("id", id)).filter(|_| !id.is_empty()).into_iter().chain(form).collect()
-    }
     // A broad rule first: every app.* event in dev is dropped; a narrower one after it never applies.
-    let broad = admin.call_ok("save_recording_rule", &rule("", "app.*", "", "")).await.to_string();
-    let narrow = admin.call_ok("save_recording_rule", &rule("", "app.view", "", "keep views")).await.to_string();
+    let broad = admin.call_ok("save_recording_rule", &rule("", "app.*", "", "")).await["id"].to_string();
+    let narrow = admin.call_ok("save_recording_rule", &rule("", "app.view", "", "keep views")).await["id"].to_string();
     let (_, first) = app.ingest(&json!([typed("e1", "dev", "app.view", "success")])).await;
     assert_eq!(first["dropped"], 1, "{first}");
     let dropped_by = |rules: &[Value]| rules.iter().map(|r| (r["id"].to_string(), r["dropped_total"].as_i64().unwrap())).collect::<Vec<_>>();
@@ -141,4 +142,48 @@ async fn rules_are_edited_and_reordered_in_place_and_the_order_decides(pool: sql
             ("recording_rule.move".into(), json!([{"field": "position", "old": 1, "new": 2}])),
         ]
     );
+}
+
+#[sqlx::test(migrations = false)]
+async fn a_rule_is_checked_against_the_last_days_before_it_drops_anything(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let admin = app.console("admin").await;
+    let now = chrono::Utc::now().to_rfc3339();
+    let at_now = |id: String, environment: &str, event_type: &str, outcome: &str| {
+        let mut e = typed(&id, environment, event_type, outcome);
+        e["occurred_at"] = json!(now);
+        e
+    };
+    let mut batch: Vec<Value> = (0..10).map(|i| at_now(format!("v{i}"), "dev", "app.view", "success")).collect();
+    batch.extend((0..5).map(|i| at_now(format!("f{i}"), "dev", "app.view", "failure")));
+    batch.extend((0..20).map(|i| at_now(format!("q{i}"), "production", "query.execute", "success")));
+    let mut old = typed("old", "dev", "app.view", "success");
+    old["occurred_at"] = json!("2020-01-01T00:00:00Z");
+    batch.push(old);
+    assert_eq!(app.ingest(&json!(batch)).await.0, 200);
+    app.derived().await;
+    let broad = admin.call_ok("save_recording_rule", &rule("", "app.*", "", "")).await;
+    assert_eq!(broad["impact"], json!({"days": 7, "recorded": 35, "matched": 10, "decided_earlier": 0, "dropped": 10}), "a save says what it would have done");
+
+    // A check saves nothing; placed after the broad rule, a narrower one decides nothing.
+    let mut check = rule("", "app.view", "2", "");
+    check.push(("dry_run", "yes"));
+    let checked = admin.call_ok("save_recording_rule", &check).await;
+    assert_eq!(checked["id"], Value::Null);
+    assert_eq!(checked["impact"], json!({"days": 7, "recorded": 35, "matched": 10, "decided_earlier": 10, "dropped": 0}));
+    assert_eq!(app.count("select count(*) from recording_rules").await, 1);
+
+    // The broad rule checked in its own place (first), sampling, and a rule for production.
+    let id = broad["id"].to_string();
+    let mut again = rule(&id, "app.*", "2", "");
+    again.push(("dry_run", "yes"));
+    assert_eq!(admin.call_ok("save_recording_rule", &again).await["impact"]["dropped"], 5, "keeping one in two drops half");
+    let production = [("environment", "production"), ("organization", ""), ("app", ""), ("event_type", "*"), ("outcome", ""), ("keep_one_in", ""), ("note", ""), ("dry_run", "yes")];
+    assert_eq!(admin.call_ok("save_recording_rule", &production).await["impact"]["matched"], 20);
+    let failures = [("environment", "dev"), ("organization", ""), ("app", ""), ("event_type", "*"), ("outcome", "failure"), ("keep_one_in", ""), ("note", ""), ("dry_run", "yes")];
+    assert_eq!(admin.call_ok("save_recording_rule", &failures).await["impact"]["matched"], 5, "failures only when named");
+    let mut unknown = rule("999999", "x", "", "");
+    unknown.push(("dry_run", "yes"));
+    assert_eq!(admin.call("save_recording_rule", &unknown).await.status(), 404);
+    assert_eq!(app.count("select count(*) from events where environment = 'vigil' and type like 'recording_rule.%'").await, 1, "checks are not changes");
 }
