@@ -33,11 +33,12 @@ mod server {
     }
 
     /// What `rule` would have done to the events of the last [`super::IMPACT_DAYS`]
-    /// days, after the rules in force before rule `id` (all of them for a new rule).
-    pub async fn impact(state: &AppState, id: Option<i64>, rule: &RuleDefinition) -> Result<RuleImpact, leptos::prelude::ServerFnError> {
+    /// days, after the rules in force before rule `id` (all of them for a new
+    /// rule); the counts read from `reads` (a replica when it may serve).
+    pub async fn impact(state: &AppState, reads: &sqlx::PgPool, id: Option<i64>, rule: &RuleDefinition) -> Result<RuleImpact, leptos::prelude::ServerFnError> {
         let days = super::IMPACT_DAYS;
         let since = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(days - 1));
-        let (rules, recorded) = tokio::try_join!(crate::store::rules::load(&state.pool), crate::store::rules::recorded(&state.pool, since))
+        let (rules, recorded) = tokio::try_join!(crate::store::rules::load(&state.pool), crate::store::rules::recorded(reads, since))
             .map_err(internal)?;
         let place = match id {
             None => rules.0.len(),
@@ -107,7 +108,7 @@ pub async fn save_recording_rule(
     };
     let note = Some(note.trim()).filter(|n| !n.is_empty()).map(|n| n.chars().take(500).collect::<String>());
     let state = state();
-    let impact = impact(&state, id, &rule).await?;
+    let impact = impact(&state, state.reads(admin.read_after), id, &rule).await?;
     if dry_run.is_some() {
         return Ok(SavedRule { id: None, impact });
     }
