@@ -73,8 +73,10 @@ test("times are shown in the time zone a user chooses, with UTC on hover", async
   await signIn(page, email);
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   // By default, the browser's zone.
-  const sample = page.locator("section.panel time .absolute");
+  // The example reads as one sentence: the time on the reader's clock, not "just now" above it.
+  const sample = page.locator("section.panel time.clock");
   await expect(sample).toHaveText("2026-07-01 14:00:00 CEST");
+  await expect(page.locator("p.hint").filter({ hasText: "For example" })).toHaveText("For example, 1 July 2026 12:00 UTC is shown as 2026-07-01 14:00:00 CEST.");
   await page.locator("select[name=zone]").selectOption("Asia/Tokyo");
   await page.getByRole("button", { name: "Save" }).click();
   await expect(sample).toHaveText("2026-07-01 21:00:00 GMT+9");

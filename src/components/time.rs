@@ -16,8 +16,25 @@ fn chosen_zone() -> impl Fn() -> Option<String> + Copy {
 
 #[component]
 pub fn Time(at: DateTime<Utc>, now: DateTime<Utc>) -> impl IntoView {
-    let absolute = absolute_time(at);
-    let (shown, set_shown) = signal(absolute.clone());
+    view! {
+        <time datetime=at.to_rfc3339() title=absolute_time(at)>
+            <span class="relative">{relative_time(now, at)}</span>
+            <span class="absolute">{in_reader_zone(at)}</span>
+        </time>
+    }
+}
+
+/// A time on the reader's clock only, inline in a sentence ("2026-07-01
+/// 14:00:00 CEST"), UTC on hover.
+#[component]
+pub fn ClockTime(at: DateTime<Utc>) -> impl IntoView {
+    view! { <time class="clock" datetime=at.to_rfc3339() title=absolute_time(at)>{in_reader_zone(at)}</time> }
+}
+
+/// `at` as UTC on the server and until the browser has converted it to the
+/// reader's zone (the one they chose, or their browser's).
+fn in_reader_zone(at: DateTime<Utc>) -> ReadSignal<String> {
+    let (shown, set_shown) = signal(absolute_time(at));
     #[cfg(feature = "hydrate")]
     {
         let zone = chosen_zone();
@@ -25,12 +42,7 @@ pub fn Time(at: DateTime<Utc>, now: DateTime<Utc>) -> impl IntoView {
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = (set_shown, chosen_zone);
-    view! {
-        <time datetime=at.to_rfc3339() title=absolute>
-            <span class="relative">{relative_time(now, at)}</span>
-            <span class="absolute">{shown}</span>
-        </time>
-    }
+    shown
 }
 
 /// "Times in Europe/Berlin · UTC on hover"; "All times in UTC" until the browser knows better.

@@ -10,7 +10,7 @@ use crate::api::{list_views, ChangePassword, DeleteView, RenameView, SetDefaultV
 use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::current_user::CurrentUser;
-use crate::components::time::Time;
+use crate::components::time::ClockTime;
 use crate::components::settings::{action_error, cleared_after, load_failed};
 use crate::model::SavedView;
 
@@ -146,7 +146,7 @@ pub fn PreferencesPage() -> impl IntoView {
                 })}
             </Transition>
             {action_error(move || set.value().get())}
-            <p class="hint">"For example, 1 July 2026 12:00 UTC is shown as " <Time at=sample now=sample/> "."</p>
+            <p class="hint">"For example, 1 July 2026 12:00 UTC is shown as " <ClockTime at=sample/> "."</p>
         </section>
         <PasswordForm/>
     }
