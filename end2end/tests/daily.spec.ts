@@ -170,3 +170,20 @@ test("a map or a line chart whose ECharts build cannot be loaded says so", async
   await expect(page.locator("#compare-chart")).toHaveAttribute("data-error", "true");
   await expect(page.locator("#compare-chart")).toHaveText("The chart could not be loaded; reload the page to try again.");
 });
+
+test("a chart still loading says so rather than showing an empty box", async ({ page, request }) => {
+  await ingest(request, [signedInFromLondon("loading")]);
+  await open(page, "/events");
+  const chart = page.locator("#activity-chart");
+  await expect(chart).toHaveAttribute("data-ready", "true");
+  const before = (element: Element) => getComputedStyle(element, "::before").content;
+  expect(await chart.evaluate(before)).toBe("none");
+  // The same container before ECharts has drawn into it, as the page is served.
+  const waiting = await chart.evaluate((element) => {
+    const empty = element.cloneNode(false) as Element;
+    empty.id = "not-drawn-yet";
+    element.parentElement!.appendChild(empty);
+    return getComputedStyle(empty, "::before").content;
+  });
+  expect(waiting).toBe('"Drawing the chart…"');
+});
