@@ -117,9 +117,15 @@ test("an alert made from an explorer view fires on the Alerts page", async ({ pa
   await expect(rule.getByRole("button", { name: "Unmute" })).toBeVisible();
 });
 
-test("the new-alert form shows the fields of the kind chosen and says what the rule will do", async ({ page }) => {
+test("the new-alert form shows the fields of the kind chosen and says what the rule will do", async ({ page, request }) => {
   const env = `form-${tag}`;
+  await ingest(request, [
+    { id: `${env}-1`, type: "app.view", environment: env, actor: { id: "u1" } },
+    { id: `${env}-2`, type: "app.view", environment: env, actor: { id: "u2" } },
+  ]);
   await open(page, `/alerts/new?view=${encodeURIComponent(`env=${env}`)}`);
+  // What the view matched lately, to choose a threshold against.
+  await expect(page.locator(".view-matches")).toHaveText("It matched 2 events in the last 7 days, at most 2 in a day.");
   const threshold = page.getByLabel("Count at least");
   await expect(threshold).toBeHidden();
   await expect(page.locator(`select[name="service_id"]`)).toBeHidden();

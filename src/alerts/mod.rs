@@ -156,7 +156,7 @@ async fn count_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<U
 }
 
 /// The view a rule watches, over all data (rules are administrators').
-fn watched(query: &str) -> EventFilter {
+pub fn watched(query: &str) -> EventFilter {
     EventFilter { scope: crate::model::Scope::everything(), ..EventFilter::from_query(query) }
 }
 

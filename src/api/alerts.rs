@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{AlertsOverview, ChannelsOverview};
+use crate::model::{AlertsOverview, ChannelsOverview, ViewActivity};
 
 #[cfg(feature = "ssr")]
 mod server {
@@ -116,6 +116,28 @@ pub async fn save_alert_rule(
     };
     record(&state, &admin.actor(), activity.target("alert_rule", id.to_string(), Some(definition.name.clone()))).await;
     Ok(id)
+}
+
+/// Days of events the alert form weighs a view against.
+pub const VIEW_ACTIVITY_DAYS: u32 = 7;
+
+/// What the view `query` matched on each of the last [`VIEW_ACTIVITY_DAYS`]
+/// days (UTC, today so far included), as a rule on it counts events: the
+/// alert form says it, so that a threshold is chosen against real numbers.
+#[server(prefix = "/api/admin")]
+pub async fn count_view_matches(query: String) -> Result<ViewActivity, ServerFnError> {
+    use server::*;
+    const DAY: i64 = 86_400;
+    let admin = require_admin().await?;
+    let state = state();
+    let now = Utc::now();
+    let days = VIEW_ACTIVITY_DAYS;
+    let from = crate::model::bucket_start(now - chrono::Duration::days(i64::from(days) - 1), DAY);
+    let span = crate::query::filter::Span { from, to: None, bucket_seconds: DAY };
+    let filter = crate::alerts::watched(&query);
+    let histogram = crate::query::histogram(state.reads(admin.read_after), &filter, span, now).await.map_err(crate::error::from_database)?;
+    let per_day = (0..histogram.buckets.len()).map(|day| histogram.series.iter().map(|(_, counts)| counts.get(day).copied().unwrap_or(0)).sum());
+    Ok(ViewActivity { days, total: histogram.total, busiest_day: per_day.max().unwrap_or(0) })
 }
 
 #[server(prefix = "/api/admin")]

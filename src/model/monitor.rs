@@ -141,6 +141,31 @@ pub struct AlertRuleDefinition {
     pub notify_resolved: bool,
 }
 
+/// What the view of an alert rule matched over the last `days` days (UTC),
+/// counted as the rule counts: every environment the view names, Vigil's own too.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ViewActivity {
+    pub days: u32,
+    pub total: i64,
+    /// The most events of one day.
+    pub busiest_day: i64,
+}
+
+impl ViewActivity {
+    /// "It matched 1,204 events in the last 7 days, at most 450 in a day."
+    pub fn describe(&self) -> String {
+        match self.total {
+            0 => format!("It matched no event in the last {} days.", self.days),
+            total => format!(
+                "It matched {} events in the last {} days, at most {} in a day.",
+                super::thousands(total),
+                self.days,
+                super::thousands(self.busiest_day)
+            ),
+        }
+    }
+}
+
 /// A count rule's window as people say it: "15 min", "2 h", "1 day", "7 days".
 pub fn window_label(seconds: i32) -> String {
     let minutes = seconds / 60;
@@ -284,6 +309,13 @@ pub struct ChannelsOverview {
 #[cfg(test)]
 mod tests {
     use super::window_label;
+
+    #[test]
+    fn a_views_activity_reads_as_a_sentence() {
+        let activity = |total, busiest_day| super::ViewActivity { days: 7, total, busiest_day }.describe();
+        assert_eq!(activity(0, 0), "It matched no event in the last 7 days.");
+        assert_eq!(activity(1_204, 450), "It matched 1,204 events in the last 7 days, at most 450 in a day.");
+    }
 
     #[test]
     fn a_window_reads_in_the_largest_whole_unit() {

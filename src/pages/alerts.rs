@@ -324,12 +324,15 @@ fn AlertForm(
     let watches_service = move || matches!(kind.get(), AlertKind::ServiceDown | AlertKind::Certificate);
     let gather_seconds = overview.gather_seconds;
     let number = |n: Option<i32>| n.map(|n| n.to_string()).unwrap_or_default();
+    let matches = view_matches(rule.query.clone());
     view! {
         <section class="panel">
             <ActionForm action attr:class="settings-form">
                 {id.map(|id| view! { <input type="hidden" name="id" value=id/> })}
                 <p class="hint wide-hint" hidden=move || !watches_view()>"Watching the view: "<a href=filter.href()><code>{shown}</code></a>
-                    " (its time range is ignored: match rules watch new events, count rules their window)."</p>
+                    " (its time range is ignored: match rules watch new events, count rules their window). "
+                    <span class="view-matches" aria-live="polite">{matches}</span>
+                </p>
                 <input type="hidden" name="query" value=rule.query.clone()/>
                 <label class="field wide"><span>"Name"</span><input name="name" required placeholder="Failed sign-ins in production" value=rule.name.clone()/></label>
                 <label class="field"><span>"Fire when"</span>
@@ -370,6 +373,20 @@ fn AlertForm(
             </ActionForm>
         </section>
     }
+}
+
+/// What the view `query` matched lately, counted once the page is
+/// interactive ("Counting its events…" until then; nothing if it fails).
+fn view_matches(query: String) -> ReadSignal<String> {
+    let (said, say) = signal("Counting its events…".to_string());
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let query = query.clone();
+        leptos::task::spawn_local(async move { say.set(crate::api::count_view_matches(query).await.map(|m| m.describe()).unwrap_or_default()) });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (query, say);
+    said
 }
 
 /// "Notify": a box for each channel, none for this page only. The chosen ids

@@ -857,3 +857,30 @@ async fn a_channel_or_service_that_rules_use_is_not_deleted_with_them(pool: PgPo
     let trail = app.count("select count(*) from events where environment = 'vigil' and type in ('alert_channel.delete', 'service.delete')").await;
     assert_eq!(trail, 2);
 }
+
+#[sqlx::test]
+async fn the_alert_form_weighs_a_view_against_the_last_seven_days(pool: PgPool) {
+    let app = spawn(pool).await;
+    let now = Utc::now();
+    let denied = |id: String, at: DateTime<Utc>, environment: &str| {
+        let mut e = event(&id, &at.to_rfc3339());
+        e["environment"] = json!(environment);
+        e["outcome"] = json!("denied");
+        e["reason"] = json!("not allowed");
+        e
+    };
+    let mut batch: Vec<Value> = (0..3).map(|i| denied(format!("today-{i}"), now, "production")).collect();
+    batch.extend((0..5).map(|i| denied(format!("before-{i}"), now - Duration::days(2), "production")));
+    batch.push(denied("old".into(), now - Duration::days(30), "production"));
+    batch.push(denied("staging".into(), now, "staging"));
+    assert_eq!(app.ingest(&json!(batch)).await.0, 200);
+    app.derived().await;
+
+    let admin = app.console("admin").await;
+    let weighed = admin.call_ok("count_view_matches", &[("query", "env=production&outcome=denied&range=1h")]).await;
+    assert_eq!(weighed, json!({"days": 7, "total": 8, "busiest_day": 5}), "the view's own range is not the rule's");
+    let everything = admin.call_ok("count_view_matches", &[("query", "outcome=denied")]).await;
+    assert_eq!(everything["total"], 9);
+    let auditor = app.console("auditor").await;
+    assert_eq!(auditor.call("count_view_matches", &[("query", "")]).await.status(), 403);
+}
