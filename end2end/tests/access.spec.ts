@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { addUser, ingest, marker, open, PASSWORD, signIn } from "./helpers";
+import { ADMIN, addUser, ingest, marker, open, PASSWORD, signIn } from "./helpers";
 
 const tag = marker("a");
 const fresh = { storageState: { cookies: [], origins: [] } };
@@ -177,6 +177,12 @@ test("an administrator sees the write path catch up after events arrive", async 
 test("an administrator adds a viewer with a scope, then makes them an auditor", async ({ page }) => {
   const email = `scoped-${tag}@e2e.example`;
   await open(page, "/settings");
+  // One's own row offers nothing that would lock one out.
+  const own = page.locator(`tr[data-user="${ADMIN}"]`);
+  await expect(own).toContainText("you");
+  await expect(own.getByRole("button", { name: "Disable" })).toHaveCount(0);
+  await expect(own.getByRole("button", { name: "Reset password" })).toHaveCount(0);
+  await expect(own.getByRole("link", { name: "Change your password" })).toHaveAttribute("href", "/preferences");
   const environments = page.getByLabel("Environments (comma-separated)");
   await expect(environments).toBeVisible();
   // Admins and auditors read everything: their form has no scope to fill.

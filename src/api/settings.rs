@@ -144,10 +144,15 @@ pub async fn set_user_disabled(id: i64, disabled: bool) -> Result<(), ServerFnEr
 }
 
 /// Give a user a new generated password (shown once) and end their sessions.
+/// Not one's own: that would sign the administrator out with a password they
+/// never saw typed; Preferences changes one's own.
 #[server(prefix = "/api/admin")]
 pub async fn reset_password(id: i64) -> Result<Secret, ServerFnError> {
     use admin::*;
     let admin = require_admin().await?;
+    if id == admin.user.id {
+        return Err(crate::error::invalid("change your own password under Preferences"));
+    }
     let state = state();
     let user = user(&state, id).await?;
     let password = generate_password();

@@ -15,6 +15,11 @@ impl CurrentUser {
     pub async fn is_admin(self) -> bool {
         self.0.await.ok().flatten().is_some_and(|user| user.role == Role::Admin)
     }
+
+    /// The signed-in user's e-mail (once they are loaded).
+    pub async fn email(self) -> Option<String> {
+        self.0.await.ok().flatten().map(|user| user.email)
+    }
 }
 
 /// A link to a page only administrators may use, shown to them only.

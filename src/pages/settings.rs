@@ -13,6 +13,7 @@ use crate::api::{
     RevokeConsoleSession, SetUserDisabled, UpdateUser,
 };
 use crate::components::copy_button::CopyButton;
+use crate::components::current_user::CurrentUser;
 use crate::components::errors::ErrorMessage;
 use crate::components::settings::{action_error, cleared_after, server_message, time_or_never, SettingsHead};
 use crate::components::time::Time;
@@ -62,6 +63,7 @@ pub fn UsersPage() -> impl IntoView {
     let update = ServerAction::<UpdateUser>::new();
     let disable = ServerAction::<SetUserDisabled>::new();
     let reset = ServerAction::<ResetPassword>::new();
+    let me = expect_context::<CurrentUser>();
     let users = server_data(
         resource_source(move || (add.version().get(), update.version().get(), disable.version().get(), reset.version().get())),
         |_| list_users(),
@@ -80,6 +82,7 @@ pub fn UsersPage() -> impl IntoView {
         </section>
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading users…"</p> }>
             {move || Suspend::new(async move {
+                let own = me.email().await;
                 users.await.map(|(now, users)| view! {
                     <table class="events settings-table">
                         <thead><tr>
@@ -87,9 +90,9 @@ pub fn UsersPage() -> impl IntoView {
                             <th scope="col">"Last sign-in"</th><th scope="col">"Status"</th><th scope="col">"Actions"</th>
                         </tr></thead>
                         <tbody>
-                            {users.into_iter().map(|u| { let summary = scope_summary(u.role, &u.scope); let role = RwSignal::new(u.role); view! {
+                            {users.into_iter().map(|u| { let summary = scope_summary(u.role, &u.scope); let role = RwSignal::new(u.role); let yours = own.as_ref() == Some(&u.email); view! {
                                 <tr data-user=u.email.clone()>
-                                    <td>{u.email.clone()}<span class="sub">"added "<Time at=u.created_at now/></span></td>
+                                    <td>{u.email.clone()}{yours.then(|| view! { <span class="badge env">"you"</span> })}<span class="sub">"added "<Time at=u.created_at now/></span></td>
                                     <td>
                                         <ActionForm action=update attr:class="inline-form">
                                             <input type="hidden" name="id" value=u.id/>
@@ -102,17 +105,22 @@ pub fn UsersPage() -> impl IntoView {
                                     </td>
                                     <td class="time">{time_or_never(u.last_sign_in_at, now)}</td>
                                     <td><span class=if u.disabled { "badge outcome-denied" } else { "badge outcome-success" }>{if u.disabled { "disabled" } else { "active" }}</span></td>
-                                    <td class="actions">
-                                        <ActionForm action=disable attr:class="inline-form">
-                                            <input type="hidden" name="id" value=u.id/>
-                                            <input type="hidden" name="disabled" value=(!u.disabled).to_string()/>
-                                            <button type="submit" class="button">{if u.disabled { "Enable" } else { "Disable" }}</button>
-                                        </ActionForm>
-                                        <ActionForm action=reset attr:class="inline-form">
-                                            <input type="hidden" name="id" value=u.id/>
-                                            <button type="submit" class="button">"Reset password"</button>
-                                        </ActionForm>
-                                    </td>
+                                    // One's own account is not disabled or reset here (the server refuses): Preferences changes one's password.
+                                    <td class="actions">{if yours {
+                                        view! { <a href="/preferences">"Change your password"</a> }.into_any()
+                                    } else {
+                                        view! {
+                                            <ActionForm action=disable attr:class="inline-form">
+                                                <input type="hidden" name="id" value=u.id/>
+                                                <input type="hidden" name="disabled" value=(!u.disabled).to_string()/>
+                                                <button type="submit" class="button">{if u.disabled { "Enable" } else { "Disable" }}</button>
+                                            </ActionForm>
+                                            <ActionForm action=reset attr:class="inline-form">
+                                                <input type="hidden" name="id" value=u.id/>
+                                                <button type="submit" class="button">"Reset password"</button>
+                                            </ActionForm>
+                                        }.into_any()
+                                    }}</td>
                                 </tr>
                             }}).collect_view()}
                         </tbody>

@@ -582,3 +582,24 @@ async fn vigil_audits_searches_views_exports_and_user_changes(pool: sqlx::PgPool
     let environments = everything["options"]["environments"].as_array().unwrap();
     assert!(environments.iter().any(|e| e["value"] == "vigil"), "it can still be chosen");
 }
+
+#[sqlx::test(migrations = false)]
+async fn an_administrator_cannot_lock_themselves_out(pool: sqlx::PgPool) {
+    let app = spawn(pool).await;
+    let admin = app.console("admin").await;
+    let users = admin.call_ok("list_users", &[]).await;
+    let own = users[1].as_array().unwrap().iter().find(|u| u["email"] == "admin@example.com").unwrap()["id"].to_string();
+    let refusals = [
+        ("set_user_disabled", vec![("id", own.as_str()), ("disabled", "true")], "you cannot disable yourself"),
+        ("update_user", vec![("id", own.as_str()), ("role", "viewer"), ("environments", "*"), ("organizations", "*")], "your own admin role"),
+        ("reset_password", vec![("id", own.as_str())], "under Preferences"),
+    ];
+    for (function, form, why) in refusals {
+        let response = admin.call(function, &form).await;
+        assert_eq!(response.status(), 400, "{function}");
+        assert!(response.text().await.unwrap().contains(why), "{function} says why");
+    }
+    assert_eq!(admin.get("/events").await.status(), 200, "still signed in, still an administrator");
+    assert_eq!(app.try_sign_in("admin@example.com", PASSWORD).await.0.status(), 200, "the password still works");
+    assert_eq!(app.count("select count(*) from events where environment = 'vigil' and type like 'console_user.%'").await, 0);
+}
