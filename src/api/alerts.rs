@@ -118,10 +118,7 @@ pub async fn save_alert_rule(
     Ok(id)
 }
 
-/// Days of events the alert form weighs a view against.
-pub const VIEW_ACTIVITY_DAYS: u32 = 7;
-
-/// What the view `query` matched on each of the last [`VIEW_ACTIVITY_DAYS`]
+/// What the view `query` matched on each of the last [`crate::model::WEIGHED_DAYS`]
 /// days (UTC, today so far included), as a rule on it counts events: the
 /// alert form says it, so that a threshold is chosen against real numbers.
 #[server(prefix = "/api/admin")]
@@ -131,7 +128,7 @@ pub async fn count_view_matches(query: String) -> Result<ViewActivity, ServerFnE
     let admin = require_admin().await?;
     let state = state();
     let now = Utc::now();
-    let days = VIEW_ACTIVITY_DAYS;
+    let days = crate::model::WEIGHED_DAYS;
     let from = crate::model::bucket_start(now - chrono::Duration::days(i64::from(days) - 1), DAY);
     let span = crate::query::filter::Span { from, to: None, bucket_seconds: DAY };
     let filter = crate::alerts::watched(&query);

@@ -32,11 +32,11 @@ mod server {
         })
     }
 
-    /// What `rule` would have done to the events of the last [`super::IMPACT_DAYS`]
+    /// What `rule` would have done to the events of the last [`crate::model::WEIGHED_DAYS`]
     /// days, after the rules in force before rule `id` (all of them for a new
     /// rule); the counts read from `reads` (a replica when it may serve).
     pub async fn impact(state: &AppState, reads: &sqlx::PgPool, id: Option<i64>, rule: &RuleDefinition) -> Result<RuleImpact, leptos::prelude::ServerFnError> {
-        let days = super::IMPACT_DAYS;
+        let days = crate::model::WEIGHED_DAYS;
         let since = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(days - 1));
         let (rules, recorded) = tokio::try_join!(crate::store::rules::load(&state.pool), crate::store::rules::recorded(reads, since))
             .map_err(internal)?;
@@ -73,7 +73,7 @@ pub async fn list_recording_rules() -> Result<(DateTime<Utc>, Vec<RecordingRule>
 /// match. A changed rule keeps its place in the order and its counts. With
 /// `dry_run`, nothing is saved. Either way, the rule's id (none for a dry
 /// run) and what it would have done to the events of the last
-/// [`IMPACT_DAYS`] days, in its place in the order (a new rule goes last).
+/// [`crate::model::WEIGHED_DAYS`] days, in its place in the order (a new rule goes last).
 #[server(prefix = "/api/admin")]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_recording_rule(
@@ -131,8 +131,6 @@ pub async fn save_recording_rule(
     Ok(SavedRule { id: Some(id), impact })
 }
 
-/// Days of recorded events a rule is weighed against when it is saved or checked.
-pub const IMPACT_DAYS: u32 = 7;
 
 /// Move a rule one place `up` (applied earlier) or `down` in the order in
 /// which rules apply; the first matching rule decides.

@@ -61,6 +61,10 @@ impl RuleDefinition {
     }
 }
 
+/// Days of recorded events a rule — a recording rule, or an alert rule's
+/// view — is weighed against before it applies.
+pub const WEIGHED_DAYS: u32 = 7;
+
 /// What a rule would have done to the events recorded in the last `days`
 /// days (UTC, today included), placed where it is or would be in the order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -5,12 +5,12 @@ use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
 
-use crate::api::{data_status, list_recording_rules, DeleteRecordingRule, MoveRecordingRule, SaveRecordingRule, SetRetention, IMPACT_DAYS};
+use crate::api::{data_status, list_recording_rules, DeleteRecordingRule, MoveRecordingRule, SaveRecordingRule, SetRetention};
 use crate::components::server_data::server_data;
 use crate::components::navigation::{go_to_after, id_param, resource_source};
 use crate::components::settings::{action_error, cleared_after, load_failed, no_such, time_or, time_or_never, SettingsHead};
 use crate::components::time::Time;
-use crate::model::{count_label, EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule, RuleDefinition, SavedRule};
+use crate::model::{count_label, EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule, RuleDefinition, SavedRule, WEIGHED_DAYS};
 
 /// Bytes as people read them: 1.4 MB.
 fn size(bytes: i64) -> String {
@@ -326,7 +326,7 @@ fn RuleForm(action: ServerAction<SaveRecordingRule>, rule: Option<RecordingRule>
             <label class="field"><span>"Note"</span><input name="note" placeholder="why" value=note/></label>
             // The save first: Enter in a field submits with the form's first button.
             <button type="submit" class="button primary">{submit}</button>
-            <button type="submit" name="dry_run" value="yes" class="button">{format!("Check against the last {IMPACT_DAYS} days")}</button>
+            <button type="submit" name="dry_run" value="yes" class="button">{format!("Check against the last {WEIGHED_DAYS} days")}</button>
         </ActionForm>
         {move || action.value().get().and_then(|r| r.ok()).map(|saved| view! {
             <p class="notice rule-impact" role="status">{if saved.id.is_some() { "Saved. " } else { "" }}{saved.impact.describe()}</p>
