@@ -148,6 +148,15 @@ pub fn conflict(message: impl std::fmt::Display) -> ServerFnError {
     client_error(StatusCode::CONFLICT, message)
 }
 
+/// A failed write that broke a unique name: 409 `taken` ("a channel with
+/// this name exists"); any other failure as [`internal`].
+pub fn name_taken(taken: &'static str) -> impl Fn(sqlx::Error) -> ServerFnError {
+    move |error| match &error {
+        sqlx::Error::Database(d) if d.is_unique_violation() => conflict(taken),
+        _ => internal(error),
+    }
+}
+
 /// The caller is not signed in: answered 401.
 pub fn signed_out(message: impl std::fmt::Display) -> ServerFnError {
     client_error(StatusCode::UNAUTHORIZED, message)

@@ -205,10 +205,7 @@ pub async fn save_channel(id: Option<i64>, name: String, kind: String, destinati
     }
     let name = text("name", &name, 200)?;
     let secret = optional(&secret).filter(|_| kind == ChannelKind::Webhook);
-    let name_taken = |e: sqlx::Error| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => crate::error::conflict("a channel with this name exists"),
-        _ => internal(e),
-    };
+    let name_taken = crate::error::name_taken("a channel with this name exists");
     let activity = match id {
         Some(id) => {
             let (old_name, old_destination, had_secret) = crate::store::alerts::update_channel(&state.pool, id, &name, &destination, secret.as_deref())

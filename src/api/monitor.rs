@@ -140,10 +140,7 @@ pub async fn save_service(
         up_after: number("successes before up", &up_after, defaults.up_after, 1..=100)?,
         ..defaults
     };
-    let name_taken = |e: sqlx::Error| match &e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => crate::error::conflict("a service with this name exists"),
-        _ => internal(e),
-    };
+    let name_taken = crate::error::name_taken("a service with this name exists");
     if let Some(id) = id {
         let before =
             crate::store::monitor::update(&state.pool, id, &definition).await.map_err(name_taken)?.ok_or_else(|| crate::error::not_found("no such service"))?;

@@ -48,10 +48,9 @@ pub async fn rename_view(id: i64, name: String) -> Result<(), ServerFnError> {
     let principal = crate::auth::principal().await?;
     let state = expect_context::<crate::state::AppState>();
     let name = view_name(&name)?;
-    let renamed = crate::store::views::rename(&state.pool, principal.user.id, id, &name).await.map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => crate::error::conflict("you already have a view of that name"),
-        e => crate::error::internal(e),
-    })?;
+    let renamed = crate::store::views::rename(&state.pool, principal.user.id, id, &name)
+        .await
+        .map_err(crate::error::name_taken("you already have a view of that name"))?;
     if !renamed {
         return Err(crate::error::not_found("no such view of yours"));
     }
