@@ -288,15 +288,7 @@ pub async fn update_channel(pool: &PgPool, id: i64, name: &str, destination: &st
 
 /// Delete a channel no alert rule notifies.
 pub async fn delete_channel(pool: &PgPool, id: i64) -> sqlx::Result<super::Deletion> {
-    let guarded = sqlx::query_as(
-        "with users as (select coalesce(array_agg(name order by name), '{}') as rules from alert_rules where $1 = any (channel_ids)), \
-              gone as (delete from alert_channels where id = $1 and (select cardinality(rules) = 0 from users) returning name) \
-         select (select name from gone), (select rules from users), exists (select from alert_channels where id = $1)",
-    )
-    .bind(id)
-    .fetch_one(pool)
-    .await?;
-    Ok(super::Deletion::from_guarded(guarded))
+    super::delete_unless_used(&mut *pool.acquire().await?, "alert_channels", "$1 = any (channel_ids)", id).await
 }
 
 /// One channel's kind, destination and secret.

@@ -44,16 +44,23 @@ pub enum Deletion {
     Missing,
 }
 
-impl Deletion {
-    /// From a delete guarded by "no rule uses it": the name it returned,
-    /// the rules that use it, and whether it was there at all.
-    fn from_guarded((deleted, users, existed): (Option<String>, Vec<String>, bool)) -> Self {
-        match deleted {
-            Some(name) => Deletion::Deleted(name),
-            None if existed => Deletion::InUse(users),
-            None => Deletion::Missing,
-        }
-    }
+/// Delete row `id` of `table` (a table with `id` and `name`) unless an
+/// alert rule uses it, as `used` (a condition on `alert_rules` with `$1`)
+/// says; in one statement, so that the check and the delete see one state.
+async fn delete_unless_used(conn: &mut sqlx::PgConnection, table: &str, used: &str, id: i64) -> sqlx::Result<Deletion> {
+    let (deleted, users, existed): (Option<String>, Vec<String>, bool) = sqlx::query_as(&format!(
+        "with users as (select coalesce(array_agg(name order by name), '{{}}') as rules from alert_rules where {used}), \
+              gone as (delete from {table} where id = $1 and (select cardinality(rules) = 0 from users) returning name) \
+         select (select name from gone), (select rules from users), exists (select from {table} where id = $1)"
+    ))
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    Ok(match deleted {
+        Some(name) => Deletion::Deleted(name),
+        None if existed => Deletion::InUse(users),
+        None => Deletion::Missing,
+    })
 }
 
 /// `fields` as the columns of a statement, each after `prefix` (`"s."`):

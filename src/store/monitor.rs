@@ -87,15 +87,7 @@ pub async fn update(pool: &PgPool, id: i64, s: &ServiceDefinition) -> sqlx::Resu
 /// Delete a service no alert rule watches, and its results, in one transaction.
 pub async fn delete(pool: &PgPool, id: i64) -> sqlx::Result<super::Deletion> {
     let mut tx = pool.begin().await?;
-    let guarded = sqlx::query_as(
-        "with users as (select coalesce(array_agg(name order by name), '{}') as rules from alert_rules where service_id = $1), \
-              gone as (delete from services where id = $1 and (select cardinality(rules) = 0 from users) returning name) \
-         select (select name from gone), (select rules from users), exists (select from services where id = $1)",
-    )
-    .bind(id)
-    .fetch_one(&mut *tx)
-    .await?;
-    let deletion = super::Deletion::from_guarded(guarded);
+    let deletion = super::delete_unless_used(&mut tx, "services", "service_id = $1", id).await?;
     if matches!(deletion, super::Deletion::Deleted(_)) {
         sqlx::query("delete from service_results where service_id = $1").bind(id).execute(&mut *tx).await?;
     }
