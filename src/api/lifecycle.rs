@@ -39,7 +39,7 @@ mod server {
         let days = crate::model::WEIGHED_DAYS;
         let since = chrono::Utc::now().date_naive() - chrono::Days::new(u64::from(days - 1));
         let (rules, recorded) = tokio::try_join!(crate::store::rules::load(&state.pool), crate::store::rules::recorded(reads, since))
-            .map_err(internal)?;
+            .map_err(crate::error::from_database)?;
         let place = match id {
             None => rules.0.len(),
             Some(id) => rules.0.iter().position(|(rule_id, _)| *rule_id == id).ok_or_else(|| crate::error::not_found("no such rule"))?,

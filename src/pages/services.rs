@@ -103,8 +103,8 @@ pub fn ServicePage() -> impl IntoView {
     }
 }
 
-#[component]
 /// A service's page; `end`: an administrator's action to end a maintenance window.
+#[component]
 fn ServiceView(detail: ServiceDetail, chart: ChartOption, now: chrono::DateTime<chrono::Utc>, end: Option<ServerAction<EndMaintenance>>) -> impl IntoView {
     let s = detail.summary.clone();
     let events = EventFilter { range: TimeRange::Last("30d".into()), ..Default::default() }
@@ -154,7 +154,7 @@ fn ServiceView(detail: ServiceDetail, chart: ChartOption, now: chrono::DateTime<
             } else {
                 view! {
                     <ul class="plain">
-                        {detail.maintenance.clone().into_iter().map(|m| view! {
+                        {detail.maintenance.into_iter().map(|m| view! {
                             <li data-window=m.id>
                                 <Time at=m.starts_at now/>" – "<Time at=m.ends_at now/>{m.note.clone().map(|n| format!(" · {n}"))}
                                 {end.map(|end| view! {

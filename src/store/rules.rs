@@ -6,7 +6,7 @@ use sqlx::postgres::PgArguments;
 use sqlx::{Arguments, PgPool};
 
 use crate::ingest::rules::{Recorded, Rules};
-use crate::model::{RecordingRule, RuleDefinition};
+use crate::model::{RecordingRule, RuleDefinition, CONSOLE_ENVIRONMENT};
 
 /// The columns of a rule's definition, then its note, in the order of [`arguments`].
 const COLUMNS: &str = "environment, organization, app, event_type, outcome, action, keep_one_in, note";
@@ -42,10 +42,11 @@ pub async fn recorded(pool: &PgPool, since: NaiveDate) -> sqlx::Result<Vec<Recor
          from event_counts_daily d \
          left join names o on (o.environment, o.organization_id, o.kind, o.id) = (d.environment, d.organization_id, 'organization', d.organization_id) \
          left join names a on (a.environment, a.organization_id, a.kind, a.id) = (d.environment, d.organization_id, 'app', d.app_id) \
-         where d.day >= $1 and d.environment <> 'vigil' \
-         group by 1, 2, 3, 4, 5, 6, 7 limit $2",
+         where d.day >= $1 and d.environment <> $2 \
+         group by 1, 2, 3, 4, 5, 6, 7 limit $3",
     )
     .bind(since)
+    .bind(CONSOLE_ENVIRONMENT)
     .bind(RECORDED_GROUPS)
     .fetch_all(pool)
     .await
