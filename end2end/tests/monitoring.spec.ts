@@ -140,6 +140,15 @@ test("the new-alert form shows the fields of the kind chosen and says what the r
   await page.getByLabel("Within (minutes)").fill("3");
   await page.locator(`select[name="group_by"]`).selectOption("user");
   await page.getByLabel("Re-notify every (minutes)").fill("30");
+  // Replayed on the last days before it is saved: how often would it fire?
+  const check = page.getByRole("button", { name: "Check against the last 7 days" });
+  await check.click();
+  await expect(page.locator(".alert-replay")).toHaveText("In the last 7 days it would not have fired.");
+  await threshold.fill("1");
+  await check.click();
+  await expect(page.locator(".alert-replay")).toContainText("In the last 7 days it would have fired 2 times, for 2 users. The last time: ");
+  await expect(page).toHaveURL(/\/alerts\/new/);
+  await threshold.fill("5");
   await page.getByRole("button", { name: "Create alert" }).click();
   await expect(page).toHaveURL(/\/alerts$/);
   const busy = page.locator(`tr[data-rule="Busy ${env}"]`);
@@ -160,6 +169,7 @@ test("the new-alert form shows the fields of the kind chosen and says what the r
   await open(page, "/alerts/new");
   await page.getByLabel("Fire when").selectOption("service_down");
   await expect(page.locator(`select[name="service_id"]`)).toBeVisible();
+  await expect(page.getByRole("button", { name: "Check against the last 7 days" })).toBeHidden();
   await expect(threshold).toBeHidden();
   await expect(page.getByText("Watching the view:")).toBeHidden();
 });

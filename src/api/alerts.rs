@@ -4,7 +4,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{AlertsOverview, ChannelsOverview, ViewActivity};
+use crate::model::{AlertsOverview, ChannelsOverview, SavedAlertRule, ViewActivity};
 
 #[cfg(feature = "ssr")]
 mod server {
@@ -27,6 +27,24 @@ mod server {
             sqlx::Error::Database(d) if d.is_foreign_key_violation() => crate::error::not_found("no such service"),
             _ => internal(e),
         }
+    }
+
+    /// A count rule replayed on the last [`crate::model::WEIGHED_DAYS`] days
+    /// of its view's events (the reads pool's time limit bounds it).
+    pub async fn replay(reads: &sqlx::PgPool, rule: &AlertRuleDefinition) -> Result<crate::model::AlertReplay, leptos::prelude::ServerFnError> {
+        let (Some(threshold), Some(window)) = (rule.threshold.filter(|_| rule.kind == AlertKind::Count), rule.window_seconds) else {
+            return Err(crate::error::invalid("only a count rule can be checked against past events"));
+        };
+        let days = crate::model::WEIGHED_DAYS;
+        let now = Utc::now();
+        let from = now - chrono::Duration::days(i64::from(days));
+        let mut conn = reads.acquire().await.map_err(crate::error::from_database)?;
+        let filter = crate::alerts::watched(&rule.query);
+        let found = crate::query::alerts::replay_counts(&mut conn, &filter, rule.group_by, (from, now), window, i64::from(threshold))
+            .await
+            .map_err(crate::error::from_database)?;
+        let most = found.most.zip(found.most_fired);
+        Ok(crate::model::AlertReplay { days, per: rule.group_by, fired: found.fired, groups: found.groups, most, last: found.last })
     }
 
     /// "3, 5" → [3, 5].
@@ -56,11 +74,13 @@ pub async fn load_alerts() -> Result<AlertsOverview, ServerFnError> {
 /// (those of other kinds are left out). `query` is an explorer query string
 /// (match and count rules); `channels` the channel ids, comma-separated. A
 /// changed rule keeps what it fires for: groups it no longer finds resolve at
-/// its next evaluation. The rule's id.
+/// its next evaluation. With `dry_run`, a count rule is replayed on the last
+/// [`crate::model::WEIGHED_DAYS`] days instead and nothing is saved.
 #[server(prefix = "/api/admin")]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_alert_rule(
     id: Option<i64>,
+    dry_run: Option<String>,
     name: String,
     kind: String,
     query: String,
@@ -71,13 +91,14 @@ pub async fn save_alert_rule(
     channels: String,
     renotify_minutes: String,
     notify_resolved: Option<String>,
-) -> Result<i64, ServerFnError> {
+) -> Result<SavedAlertRule, ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
     let kind = AlertKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("kind must be {}", AlertKind::choices())))?;
     let counts = kind == AlertKind::Count;
     let definition = AlertRuleDefinition {
-        name: text("name", &name, 200)?,
+        // A check needs no name: it saves nothing.
+        name: if dry_run.is_some() { name.trim().to_string() } else { text("name", &name, 200)? },
         kind,
         query: crate::model::EventFilter::from_query(query.trim().trim_start_matches('?')).to_query(),
         threshold: counts.then(|| number("threshold", &threshold, 20, 1..=1_000_000)).transpose()?,
@@ -97,6 +118,10 @@ pub async fn save_alert_rule(
         notify_resolved: notify_resolved.is_some(),
     };
     let state = state();
+    if dry_run.is_some() {
+        let replay = replay(state.reads(admin.read_after), &definition).await?;
+        return Ok(SavedAlertRule { id: None, replay: Some(replay) });
+    }
     let (id, activity) = match id {
         None => {
             let id = crate::store::alerts::insert_rule(&state.pool, &definition, &admin.user.email).await.map_err(unknown_service)?;
@@ -115,7 +140,7 @@ pub async fn save_alert_rule(
         }
     };
     record(&state, &admin.actor(), activity.target("alert_rule", id.to_string(), Some(definition.name.clone()))).await;
-    Ok(id)
+    Ok(SavedAlertRule { id: Some(id), replay: None })
 }
 
 /// What the view `query` matched on each of the last [`crate::model::WEIGHED_DAYS`]

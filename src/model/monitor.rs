@@ -166,6 +166,60 @@ impl ViewActivity {
     }
 }
 
+/// A count rule replayed on the last `days` days of its view's events: each
+/// time a group's count within the window reached the threshold from below
+/// (the window sliding from event to event), as the rule would have started
+/// firing. Re-notifications while it fires are not counted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AlertReplay {
+    pub days: u32,
+    pub per: Option<GroupBy>,
+    /// Times a group started firing.
+    pub fired: i64,
+    /// Groups that fired (one for a rule that does not group).
+    pub groups: i64,
+    /// The group that fired most often, and how often.
+    pub most: Option<(String, i64)>,
+    /// When it would have started firing last.
+    pub last: Option<DateTime<Utc>>,
+}
+
+impl AlertReplay {
+    /// "In the last 7 days it would have fired 12 times, for 4 users, most
+    /// often for ann@example.com (5 times)."; the page adds when it fired last.
+    pub fn describe(&self) -> String {
+        let days = format!("In the last {} days", self.days);
+        let times = |n: i64| if n == 1 { "once".to_string() } else { format!("{} times", super::thousands(n)) };
+        match (self.fired, self.per, &self.most) {
+            (0, ..) => format!("{days} it would not have fired."),
+            (fired, Some(per), Some((group, most))) => {
+                let noun = match (per, self.groups) {
+                    (GroupBy::User, 1) => "user",
+                    (GroupBy::User, _) => "users",
+                    (GroupBy::Ip, 1) => "IP address",
+                    (GroupBy::Ip, _) => "IP addresses",
+                };
+                let group = if group.is_empty() { "events without one" } else { group };
+                let most = match (self.groups, *most) {
+                    (1, _) => format!(" ({group})"),
+                    (_, 1) => String::new(),
+                    (_, most) => format!(", most often for {group} ({})", times(most)),
+                };
+                format!("{days} it would have fired {}, for {} {noun}{most}.", times(fired), super::thousands(self.groups))
+            }
+            (fired, ..) => format!("{days} it would have fired {}.", times(fired)),
+        }
+    }
+}
+
+/// What saving an alert rule gave: its id (none for a check that saved
+/// nothing) and, for a check, how the rule would have fired.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedAlertRule {
+    pub id: Option<i64>,
+    pub replay: Option<AlertReplay>,
+}
+
 /// A count rule's window as people say it: "15 min", "2 h", "1 day", "7 days".
 pub fn window_label(seconds: i32) -> String {
     let minutes = seconds / 60;
@@ -305,16 +359,36 @@ pub struct ChannelsOverview {
     pub smtp: Option<SmtpSettings>,
 }
 
-
 #[cfg(test)]
 mod tests {
-    use super::window_label;
+    use super::{window_label, GroupBy};
 
     #[test]
     fn a_views_activity_reads_as_a_sentence() {
         let activity = |total, busiest_day| super::ViewActivity { days: 7, total, busiest_day }.describe();
         assert_eq!(activity(0, 0), "It matched no event in the last 7 days.");
         assert_eq!(activity(1_204, 450), "It matched 1,204 events in the last 7 days, at most 450 in a day.");
+    }
+
+    #[test]
+    fn a_replayed_rule_reads_as_a_sentence() {
+        let replay = |per, fired, groups, most: Option<(&str, i64)>| {
+            let most = most.map(|(g, n)| (g.to_string(), n));
+            super::AlertReplay { days: 7, per, fired, groups, most, last: None }.describe()
+        };
+        assert_eq!(replay(None, 0, 0, None), "In the last 7 days it would not have fired.");
+        assert_eq!(replay(None, 1, 1, Some(("", 1))), "In the last 7 days it would have fired once.");
+        assert_eq!(replay(None, 1_204, 1, Some(("", 1_204))), "In the last 7 days it would have fired 1,204 times.");
+        assert_eq!(
+            replay(Some(GroupBy::User), 12, 4, Some(("ann@example.com", 5))),
+            "In the last 7 days it would have fired 12 times, for 4 users, most often for ann@example.com (5 times)."
+        );
+        assert_eq!(replay(Some(GroupBy::Ip), 2, 1, Some(("10.0.0.1", 2))), "In the last 7 days it would have fired 2 times, for 1 IP address (10.0.0.1).");
+        assert_eq!(replay(Some(GroupBy::Ip), 2, 2, Some(("10.0.0.1", 1))), "In the last 7 days it would have fired 2 times, for 2 IP addresses.");
+        assert_eq!(
+            replay(Some(GroupBy::User), 3, 2, Some(("", 2))),
+            "In the last 7 days it would have fired 3 times, for 2 users, most often for events without one (2 times)."
+        );
     }
 
     #[test]

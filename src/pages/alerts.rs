@@ -13,9 +13,9 @@ use crate::components::current_user::{AdminLink, CurrentUser};
 use crate::components::server_data::server_data;
 use crate::components::navigation::{go_to_after, id_param, resource_source};
 use crate::components::settings::{action_error, load_failed, no_such};
-use crate::components::time::{Time, TimeZoneNote};
+use crate::components::time::{ClockTime, Time, TimeZoneNote};
 use crate::model::{
-    bucket_label, path_segment, AlertHistoryEntry, Channel, AlertKind, AlertRule, AlertRuleDefinition, AlertsOverview, EventFilter, GroupBy, CERTIFICATE_WARNING_DAYS,
+    bucket_label, path_segment, AlertHistoryEntry, Channel, AlertKind, AlertRule, AlertRuleDefinition, AlertsOverview, EventFilter, GroupBy, CERTIFICATE_WARNING_DAYS, WEIGHED_DAYS,
 };
 
 #[component]
@@ -269,7 +269,8 @@ pub fn AlertFormPage() -> impl IntoView {
     let save = ServerAction::<SaveAlertRule>::new();
     let data = server_data(|| (), |_| load_alerts());
     let me = expect_context::<CurrentUser>();
-    go_to_after("/alerts", move || save.value().get().is_some_and(|r| r.is_ok()));
+    // A check saves nothing and stays on the form.
+    go_to_after("/alerts", move || save.value().get().is_some_and(|r| r.is_ok_and(|saved| saved.id.is_some())));
     let (title, crumb) = if id().is_some() { ("Edit alert", "Edit") } else { ("New alert", "New") };
     view! {
         <Title text=title/>
@@ -368,9 +369,19 @@ fn AlertForm(
                 <label class="field"><span>{move || renotify_label(kind.get())}</span>
                     <input name="renotify_minutes" inputmode="numeric" placeholder="60" value=(rule.renotify_seconds / 60).to_string()/></label>
                 <label class="field checkbox"><input type="checkbox" name="notify_resolved" value="on" checked=rule.notify_resolved/><span>"Notify when resolved"</span></label>
+                // The save first: Enter in a field submits with the form's first button.
                 <button type="submit" class="button primary">{submit}</button>
+                <button type="submit" name="dry_run" value="yes" class="button" formnovalidate hidden=move || !counts()>
+                    {format!("Check against the last {WEIGHED_DAYS} days")}
+                </button>
                 <p class="hint what-it-does wide-hint" aria-live="polite">{move || what_it_does(kind.get(), gather_seconds)}</p>
             </ActionForm>
+            {move || action.value().get().and_then(Result::ok).and_then(|saved| saved.replay).filter(|_| counts()).map(|replay| view! {
+                <p class="notice alert-replay" role="status">
+                    {replay.describe()}
+                    {replay.last.map(|at| view! { " The last time: " <ClockTime at/> "." })}
+                </p>
+            })}
         </section>
     }
 }

@@ -73,13 +73,9 @@ pub async fn counts_over(
     to: DateTime<Utc>,
     threshold: i64,
 ) -> sqlx::Result<Vec<(String, i64, Vec<String>)>> {
-    let group = match group_by {
-        None => "''",
-        Some(GroupBy::User) => "coalesce(actor_email, actor_id, actor_name, '')",
-        Some(GroupBy::Ip) => "coalesce(host(client_ip), '')",
-    };
     let mut q = QueryBuilder::<Postgres>::new(format!(
-        "select {group} as grp, count(*), (array_agg(id order by occurred_at desc))[1:{IDS_PER_NOTIFICATION}] from "
+        "select {} as grp, count(*), (array_agg(id order by occurred_at desc))[1:{IDS_PER_NOTIFICATION}] from ",
+        group_key(group_by)
     ));
     push_events_by_time(&mut q, "id, occurred_at, actor_email, actor_id, actor_name, client_ip", filter, |q| {
         push_span(q, from, Some(to));
@@ -87,4 +83,64 @@ pub async fn counts_over(
     });
     q.push(" matching group by 1 having count(*) >= ").push_bind(threshold).push(" order by 1");
     q.build_query_as().fetch_all(conn).await
+}
+
+/// What a count rule's group is, of `events`' columns ('' for all together).
+fn group_key(group_by: Option<GroupBy>) -> &'static str {
+    match group_by {
+        None => "''",
+        Some(GroupBy::User) => "coalesce(actor_email, actor_id, actor_name, '')",
+        Some(GroupBy::Ip) => "coalesce(host(client_ip), '')",
+    }
+}
+
+/// What [`replay_counts`] found: how often groups started firing, how many
+/// groups, the one that fired most (and how often), and when it fired last.
+#[derive(sqlx::FromRow)]
+pub struct Replayed {
+    pub fired: i64,
+    pub groups: i64,
+    pub most: Option<String>,
+    pub most_fired: Option<i64>,
+    pub last: Option<DateTime<Utc>>,
+}
+
+/// A count rule replayed on its view's events in `[from, to)`: each event at
+/// which its group's count within the preceding `window_seconds` reached
+/// `threshold` while the count just before it had not, i.e. each time the
+/// rule would have started firing. Grouped and counted as [`counts_over`].
+pub async fn replay_counts(
+    conn: &mut PgConnection,
+    filter: &EventFilter,
+    group_by: Option<GroupBy>,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+    window_seconds: i32,
+    threshold: i64,
+) -> sqlx::Result<Replayed> {
+    let mut q = QueryBuilder::<Postgres>::new(format!("with matching as (select {} as grp, occurred_at from ", group_key(group_by)));
+    push_events_by_time(&mut q, "occurred_at, actor_email, actor_id, actor_name, client_ip", filter, |q| {
+        push_span(q, from, Some(to));
+        push_rule_conditions(q, filter);
+    });
+    // The frame ends at the event and its peers (events of the same instant);
+    // without them ("exclude group") it counts what came just before.
+    let frame = |q: &mut QueryBuilder<'_, Postgres>, exclude: &str| {
+        q.push(" over (partition by grp order by occurred_at range between interval '1 second' * ")
+            .push_bind(window_seconds)
+            .push(format!(" preceding and current row{exclude})"));
+    };
+    q.push(" e), windows as (select grp, occurred_at, count(*)");
+    frame(&mut q, "");
+    q.push(" as reached, count(*)");
+    frame(&mut q, " exclude group");
+    q.push(" as before from matching), fired as (select distinct grp, occurred_at from windows where reached >= ")
+        .push_bind(threshold)
+        .push(" and before < ")
+        .push_bind(threshold);
+    q.push(
+        "), per_group as (select grp, count(*) as times, max(occurred_at) as last from fired group by grp) \
+         select coalesce(sum(times), 0)::int8 as fired, count(*) as groups, (array_agg(grp order by times desc, grp))[1] as most, \
+         max(times) as most_fired, max(last) as last from per_group",
+    );
+    q.build_query_as().fetch_one(conn).await
 }

@@ -610,7 +610,7 @@ async fn console_changes_are_audited_and_viewers_see_only_their_environments(poo
             ],
         )
         .await;
-    admin.call_ok("mute_alert_rule", &[("id", &created.to_string()), ("minutes", "30")]).await;
+    admin.call_ok("mute_alert_rule", &[("id", &created["id"].to_string()), ("minutes", "30")]).await;
     app.derived().await;
     for audited in ["service.create", "alert_channel.create", "alert_rule.create", "alert_rule.mute"] {
         let n = sqlx::query_scalar::<_, i64>("select count(*) from events where environment = 'vigil' and type = $1")
@@ -661,7 +661,7 @@ async fn an_alert_rule_is_edited_by_an_administrator_and_the_audit_names_what_ch
         }
         form
     };
-    let created = admin.call_ok("save_alert_rule", &as_pairs(&form("", "20", "user", "count"))).await.to_string();
+    let created = admin.call_ok("save_alert_rule", &as_pairs(&form("", "20", "user", "count"))).await["id"].to_string();
 
     admin.call_ok("save_alert_rule", &as_pairs(&form(&created, "5", "ip", "count"))).await;
     let rules = admin.call_ok("load_alerts", &[]).await["rules"].clone();
@@ -883,4 +883,77 @@ async fn the_alert_form_weighs_a_view_against_the_last_seven_days(pool: PgPool) 
     assert_eq!(everything["total"], 9);
     let auditor = app.console("auditor").await;
     assert_eq!(auditor.call("count_view_matches", &[("query", "")]).await.status(), 403);
+}
+
+#[sqlx::test]
+async fn a_count_rule_is_replayed_on_the_last_seven_days_before_it_is_saved(pool: PgPool) {
+    let app = spawn(pool).await;
+    let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap();
+    let (first, second) = (now - Duration::days(2), now - Duration::days(1));
+    let denied = |id: &str, at: DateTime<Utc>, user: &str, environment: &str| {
+        let mut e = event(id, &at.to_rfc3339());
+        e["environment"] = json!(environment);
+        e["outcome"] = json!("denied");
+        e["reason"] = json!("not allowed");
+        e["actor"] = json!({"id": user, "email": format!("{user}@acme.example")});
+        e
+    };
+    let minutes = Duration::minutes;
+    let mut batch = Vec::new();
+    // Ana: four within 3 minutes two days ago (one start), three yesterday (another).
+    for (n, at) in [first, first + minutes(1), first + minutes(2), first + minutes(3), second, second + minutes(1), second + minutes(2)].into_iter().enumerate() {
+        batch.push(denied(&format!("ana-{n}"), at, "ana", "production"));
+    }
+    // Ben: two, 9 minutes after Ana's third: with hers in the window, all
+    // together reach three again; on his own, never.
+    batch.push(denied("ben-0", first + Duration::seconds(11 * 60 + 30), "ben", "production"));
+    batch.push(denied("ben-1", first + minutes(12), "ben", "production"));
+    // Out of the view or of the days replayed.
+    for n in 0..3 {
+        batch.push(denied(&format!("old-{n}"), now - Duration::days(10) + minutes(n), "ana", "production"));
+        batch.push(denied(&format!("staging-{n}"), now - Duration::hours(5) + minutes(n), "ana", "staging"));
+    }
+    assert_eq!(app.ingest(&json!(batch)).await.0, 200);
+    app.derived().await;
+
+    let admin = app.console("admin").await;
+    let check = |kind: &'static str, group_by: &'static str, threshold: &'static str| {
+        vec![
+            ("dry_run", "yes"),
+            ("name", ""),
+            ("kind", kind),
+            ("query", "env=production&outcome=denied&range=1h"),
+            ("threshold", threshold),
+            ("window_minutes", "10"),
+            ("group_by", group_by),
+            ("service_id", ""),
+            ("channels", ""),
+            ("renotify_minutes", "60"),
+        ]
+    };
+    let per_user = admin.call_ok("save_alert_rule", &check("count", "user", "3")).await;
+    assert_eq!(per_user["id"], Value::Null, "a check saves nothing");
+    let replay = &per_user["replay"];
+    assert_eq!((replay["days"].clone(), replay["fired"].clone(), replay["groups"].clone()), (json!(7), json!(2), json!(1)), "{replay}");
+    assert_eq!(replay["most"], json!(["ana@acme.example", 2]));
+    let last: DateTime<Utc> = serde_json::from_value(replay["last"].clone()).unwrap();
+    assert_eq!(last, second + minutes(2), "the third of yesterday's burst");
+
+    let together = admin.call_ok("save_alert_rule", &check("count", "", "3")).await;
+    assert_eq!(together["replay"]["fired"], 3, "Ben's two with Ana's last two start it again: {together}");
+    let never = admin.call_ok("save_alert_rule", &check("count", "user", "5")).await;
+    assert_eq!((never["replay"]["fired"].clone(), never["replay"]["last"].clone()), (json!(0), Value::Null));
+
+    let not_a_count = admin.call("save_alert_rule", &check("match", "", "")).await;
+    assert_eq!(not_a_count.status(), 400);
+    assert!(not_a_count.text().await.unwrap().contains("only a count rule"));
+    let auditor = app.console("auditor").await;
+    assert_eq!(auditor.call("save_alert_rule", &check("count", "user", "3")).await.status(), 403);
+    let rules: i64 = sqlx::query_scalar("select count(*) from alert_rules").fetch_one(&app.pool).await.unwrap();
+    app.derived().await;
+    let audited: i64 = sqlx::query_scalar("select count(*) from events where environment = 'vigil' and type like 'alert_rule.%'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!((rules, audited), (0, 0), "checks save and audit nothing");
 }
