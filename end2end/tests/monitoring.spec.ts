@@ -76,6 +76,12 @@ test("a new service is checked at once and its bar fills", async ({ page, baseUR
   await page.getByRole("button", { name: "Save changes" }).click();
   await expect(page).toHaveURL(/\/settings\/services$/);
   await expect(adminRow).toContainText("every 30 s");
+  // A service deleted since, or never there: said, with the way back.
+  await open(page, "/settings/services/999999/edit");
+  await expect(page).toHaveTitle(/Edit service · Settings/);
+  await expect(page.getByText("No such service: it may have been deleted.")).toBeVisible();
+  await page.getByRole("link", { name: "Back to the services" }).click();
+  await expect(page).toHaveURL(/\/settings\/services$/);
   await open(page, "/services");
   await expect(row.locator(".result-bar")).toHaveAttribute("data-results", /^[1-9]/);
 });

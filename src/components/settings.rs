@@ -1,10 +1,13 @@
 //! Pieces every settings page shares: the heading with its tabs, an
-//! action's error, a form emptied after it saved, a time that may be "never".
+//! action's error, a form emptied after it saved, a time that may be "never",
+//! and the frame of a page that edits one item of a list.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::components::errors::ErrorMessage;
+use crate::components::navigation::{go_to_after, id_param};
+use crate::components::server_data::ServerData;
 use crate::components::time::{Time, TimeZoneNote};
 
 /// The heading and tabs every settings page starts with.
@@ -79,6 +82,56 @@ pub fn server_message(error: &ServerFnError) -> String {
 
 /// What an edit page shows when what it edits is gone: "No such channel: it
 /// may have been deleted. Back to the channels".
-pub fn no_such(what: &'static str, list: &'static str, list_name: &'static str) -> AnyView {
+pub fn no_such(what: &'static str, list: &'static str, list_name: &str) -> AnyView {
     view! { <p class="empty">{format!("No such {what}: it may have been deleted. ")}<a href=list>{format!("Back to the {list_name}")}</a></p> }.into_any()
+}
+
+/// The list a Settings edit page belongs to: its name ("Services") and address.
+#[derive(Clone, Copy)]
+pub struct SettingsList {
+    pub name: &'static str,
+    pub path: &'static str,
+    /// What one of its items is called ("service").
+    pub item: &'static str,
+}
+
+/// A page that edits one item of a Settings list: the tabs, crumbs back to
+/// the list, what a failed save said, and, once `items` has loaded, `form`
+/// for the item that `find` picks by the page's id (or a note that there is
+/// none). Back to the list once `saved`.
+pub fn edit_page<L, T, O>(
+    list: SettingsList,
+    save_result: impl Fn() -> Option<Result<O, ServerFnError>> + Send + Sync + 'static,
+    saved: impl Fn() -> bool + 'static,
+    items: ServerData<Result<L, ServerFnError>>,
+    find: impl Fn(L, i64) -> Option<T> + Copy + Send + Sync + 'static,
+    form: impl Fn(T) -> AnyView + Copy + Send + Sync + 'static,
+) -> impl IntoView
+where
+    L: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    T: 'static,
+    O: 'static,
+{
+    let id = id_param();
+    go_to_after(list.path, saved);
+    view! {
+        <leptos_meta::Title text=format!("Edit {} · Settings", list.item)/>
+        <SettingsHead/>
+        <nav class="crumbs"><a href=list.path>{list.name}</a> " / " <span>"Edit"</span></nav>
+        {action_error(save_result)}
+        <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
+            {move || {
+                let id = id();
+                Suspend::new(async move {
+                    match items.await {
+                        Err(e) => load_failed(&e),
+                        Ok(all) => match id.and_then(|id| find(all, id)) {
+                            None => no_such(list.item, list.path, &list.name.to_lowercase()),
+                            Some(found) => form(found),
+                        },
+                    }
+                })
+            }}
+        </Transition>
+    }
 }

@@ -7,8 +7,8 @@ use leptos_meta::Title;
 
 use crate::api::{data_status, list_recording_rules, DeleteRecordingRule, MoveRecordingRule, SaveRecordingRule, SetRetention};
 use crate::components::server_data::server_data;
-use crate::components::navigation::{go_to_after, id_param, resource_source};
-use crate::components::settings::{action_error, cleared_after, load_failed, no_such, time_or, time_or_never, SettingsHead};
+use crate::components::navigation::resource_source;
+use crate::components::settings::{action_error, cleared_after, edit_page, time_or, time_or_never, SettingsHead, SettingsList};
 use crate::components::time::Time;
 use crate::model::{count_label, EnvironmentRetention, Outcome, PartitionArchive, PartitionState, PurgeHealth, RecordingRule, RuleDefinition, SavedRule, WEIGHED_DAYS};
 
@@ -258,35 +258,16 @@ pub fn RecordingRulesPage() -> impl IntoView {
 /// it keeps its place in the order and what it dropped so far.
 #[component]
 pub fn EditRecordingRulePage() -> impl IntoView {
-    let id = id_param();
     let save = ServerAction::<SaveRecordingRule>::new();
-    let rules = server_data(|| (), |_| list_recording_rules());
-    go_to_after("/settings/rules", move || saved(save.value().get()));
-    view! {
-        <Title text="Edit recording rule · Settings"/>
-        <SettingsHead/>
-        <nav class="crumbs"><a href="/settings/rules">"Recording rules"</a> " / " <span>"Edit"</span></nav>
-        {action_error(move || save.value().get())}
-        <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
-            {move || {
-                let id = id();
-                Suspend::new(async move {
-                    match rules.await {
-                        Err(e) => load_failed(&e),
-                        Ok((_, rules)) => match rules.into_iter().find(|r| Some(r.id) == id) {
-                            None => no_such("rule", "/settings/rules", "recording rules"),
-                            Some(rule) => view! {
-                                <section class="panel">
-                                    <h2>{format!("Edit the rule for {}", rule.definition.describe())}</h2>
-                                    <RuleForm action=save rule=Some(rule) submit="Save changes"/>
-                                </section>
-                            }.into_any(),
-                        },
-                    }
-                })
-            }}
-        </Transition>
-    }
+    let list = SettingsList { name: "Recording rules", path: "/settings/rules", item: "recording rule" };
+    let find = |(_, rules): (_, Vec<RecordingRule>), id| rules.into_iter().find(|r| r.id == id);
+    let form = move |rule: RecordingRule| view! {
+        <section class="panel">
+            <h2>{format!("Edit the rule for {}", rule.definition.describe())}</h2>
+            <RuleForm action=save rule=Some(rule) submit="Save changes"/>
+        </section>
+    }.into_any();
+    edit_page(list, move || save.value().get(), move || saved(save.value().get()), server_data(|| (), |_| list_recording_rules()), find, form)
 }
 
 /// Whether an action's last run saved a rule (not a check that saves nothing).

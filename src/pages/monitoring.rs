@@ -10,11 +10,11 @@ use crate::api::{
     list_services, load_channels, AddMaintenance, DeleteChannel, DeleteService, PauseService, SaveChannel, SaveService, SetSmtp, TestChannel,
 };
 use crate::components::server_data::server_data;
-use crate::components::navigation::{go_to_after, id_param, resource_source};
+use crate::components::navigation::resource_source;
 use crate::components::service_state::{describe_check, StateBadge};
-use crate::components::settings::{action_error, cleared_after, load_failed, no_such, time_or_never, SettingsHead};
+use crate::components::settings::{action_error, cleared_after, edit_page, load_failed, time_or_never, SettingsHead, SettingsList};
 use crate::components::time::Time;
-use crate::model::{Channel, ChannelKind, CheckKind, Delivery, ServiceDefinition, ServiceSummary, SmtpSettings, TlsMode};
+use crate::model::{Channel, ChannelKind, ChannelsOverview, CheckKind, Delivery, ServiceDefinition, ServiceSummary, SmtpSettings, TlsMode};
 
 #[component]
 pub fn ServicesSettingsPage() -> impl IntoView {
@@ -67,35 +67,17 @@ pub fn ServicesSettingsPage() -> impl IntoView {
 /// in the form it was added with (its check stays).
 #[component]
 pub fn EditServicePage() -> impl IntoView {
-    let id = id_param();
     let save = ServerAction::<SaveService>::new();
-    let services = server_data(|| (), |_| list_services());
-    go_to_after("/settings/services", move || save.value().get().is_some_and(|r| r.is_ok()));
-    view! {
-        <Title text="Edit service · Settings"/>
-        <SettingsHead/>
-        <nav class="crumbs"><a href="/settings/services">"Services"</a> " / " <span>"Edit"</span></nav>
-        {action_error(move || save.value().get())}
-        <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
-            {move || {
-                let id = id();
-                Suspend::new(async move {
-                    match services.await {
-                        Err(e) => load_failed(&e),
-                        Ok((_, list)) => match list.into_iter().find(|s| Some(s.id) == id) {
-                            None => no_such("service", "/settings/services", "services"),
-                            Some(s) => view! {
-                                <section class="panel">
-                                    <h2>{format!("Edit {}", s.definition.name)}</h2>
-                                    <ServiceForm action=save service=Some((s.id, s.definition)) submit="Save changes"/>
-                                </section>
-                            }.into_any(),
-                        },
-                    }
-                })
-            }}
-        </Transition>
-    }
+    let list = SettingsList { name: "Services", path: "/settings/services", item: "service" };
+    let find = |(_, services): (_, Vec<ServiceSummary>), id| services.into_iter().find(|s| s.id == id);
+    let form = move |s: ServiceSummary| view! {
+        <section class="panel">
+            <h2>{format!("Edit {}", s.definition.name)}</h2>
+            <ServiceForm action=save service=Some((s.id, s.definition)) submit="Save changes"/>
+        </section>
+    }.into_any();
+    let saved = move || save.value().get().is_some_and(|r| r.is_ok());
+    edit_page(list, move || save.value().get(), saved, server_data(|| (), |_| list_services()), find, form)
 }
 
 /// A service's form, filled from `service` (its id and definition) when it
@@ -261,35 +243,17 @@ pub fn ChannelsPage() -> impl IntoView {
 /// changed in the form it was added with (its kind stays; rules keep it).
 #[component]
 pub fn EditChannelPage() -> impl IntoView {
-    let id = id_param();
     let save = ServerAction::<SaveChannel>::new();
-    let data = server_data(|| (), |_| load_channels());
-    go_to_after("/settings/channels", move || save.value().get().is_some_and(|r| r.is_ok()));
-    view! {
-        <Title text="Edit channel · Settings"/>
-        <SettingsHead/>
-        <nav class="crumbs"><a href="/settings/channels">"Channels"</a> " / " <span>"Edit"</span></nav>
-        {action_error(move || save.value().get())}
-        <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
-            {move || {
-                let id = id();
-                Suspend::new(async move {
-                    match data.await {
-                        Err(e) => load_failed(&e),
-                        Ok(view) => match view.channels.into_iter().find(|c| Some(c.id) == id) {
-                            None => no_such("channel", "/settings/channels", "channels"),
-                            Some(channel) => view! {
-                                <section class="panel">
-                                    <h2>{format!("Edit {}", channel.name)}</h2>
-                                    <ChannelForm action=save channel=Some(channel) submit="Save changes"/>
-                                </section>
-                            }.into_any(),
-                        },
-                    }
-                })
-            }}
-        </Transition>
-    }
+    let list = SettingsList { name: "Channels", path: "/settings/channels", item: "channel" };
+    let find = |overview: ChannelsOverview, id| overview.channels.into_iter().find(|c| c.id == id);
+    let form = move |channel: Channel| view! {
+        <section class="panel">
+            <h2>{format!("Edit {}", channel.name)}</h2>
+            <ChannelForm action=save channel=Some(channel) submit="Save changes"/>
+        </section>
+    }.into_any();
+    let saved = move || save.value().get().is_some_and(|r| r.is_ok());
+    edit_page(list, move || save.value().get(), saved, server_data(|| (), |_| load_channels()), find, form)
 }
 
 /// A channel's form, filled from `channel` when it changes one: the
