@@ -56,7 +56,10 @@ test("a new service is checked at once and its bar fills", async ({ page, baseUR
   await open(page, "/settings/services");
   await adminRow.getByLabel("Minutes").fill("90");
   await adminRow.getByLabel("Note").fill("upgrade");
+  await expect(adminRow.getByText("maintenance", { exact: true })).toHaveCount(0);
   await adminRow.getByRole("button", { name: "Start window" }).click();
+  // The row says a window is open (the page once left before it was saved).
+  await expect(adminRow.getByText("maintenance", { exact: true })).toBeVisible();
   await open(page, servicePage);
   const windows = page.locator("li[data-window]");
   await expect(windows).toHaveCount(1);
@@ -149,10 +152,12 @@ test("the new-alert form shows the fields of the kind chosen and says what the r
   // Replayed on the last days before it is saved: how often would it fire?
   const check = page.getByRole("button", { name: "Check against the last 7 days" });
   await check.click();
-  await expect(page.locator(".alert-replay")).toHaveText("In the last 7 days it would not have fired.");
+  await expect(page.locator(".alert-replay")).toHaveText("With ≥ 5 events in 3 min per user, it would not have fired in the last 7 days.");
   await threshold.fill("1");
   await check.click();
-  await expect(page.locator(".alert-replay")).toContainText("In the last 7 days it would have fired 2 times, for 2 users. The last time: ");
+  await expect(page.locator(".alert-replay")).toContainText(
+    "With ≥ 1 events in 3 min per user, it would have fired 2 times in the last 7 days, for 2 users. The last time: ",
+  );
   await expect(page).toHaveURL(/\/alerts\/new/);
   await threshold.fill("5");
   await page.getByRole("button", { name: "Create alert" }).click();

@@ -44,7 +44,7 @@ mod server {
             .await
             .map_err(crate::error::from_database)?;
         let most = found.most.zip(found.most_fired);
-        Ok(crate::model::AlertReplay { days, per: rule.group_by, fired: found.fired, groups: found.groups, most, last: found.last })
+        Ok(crate::model::AlertReplay { days, condition: rule.count_condition(), per: rule.group_by, fired: found.fired, groups: found.groups, most, last: found.last })
     }
 
     /// "3, 5" → [3, 5].

@@ -173,6 +173,8 @@ impl ViewActivity {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AlertReplay {
     pub days: u32,
+    /// What was replayed: "≥ 5 events in 10 min per user".
+    pub condition: String,
     pub per: Option<GroupBy>,
     /// Times a group started firing.
     pub fired: i64,
@@ -185,29 +187,25 @@ pub struct AlertReplay {
 }
 
 impl AlertReplay {
-    /// "In the last 7 days it would have fired 12 times, for 4 users, most
-    /// often for ann@example.com (5 times)."; the page adds when it fired last.
+    /// "With ≥ 5 events in 10 min per user, it would have fired 12 times in
+    /// the last 7 days, for 4 users, most often for ann@example.com (5
+    /// times)."; the page adds when it fired last.
     pub fn describe(&self) -> String {
-        let days = format!("In the last {} days", self.days);
+        let (condition, days) = (&self.condition, format!("in the last {} days", self.days));
         let times = |n: i64| if n == 1 { "once".to_string() } else { format!("{} times", super::thousands(n)) };
         match (self.fired, self.per, &self.most) {
-            (0, ..) => format!("{days} it would not have fired."),
+            (0, ..) => format!("With {condition}, it would not have fired {days}."),
             (fired, Some(per), Some((group, most))) => {
-                let noun = match (per, self.groups) {
-                    (GroupBy::User, 1) => "user",
-                    (GroupBy::User, _) => "users",
-                    (GroupBy::Ip, 1) => "IP address",
-                    (GroupBy::Ip, _) => "IP addresses",
-                };
+                let noun = per.noun(self.groups);
                 let group = if group.is_empty() { "events without one" } else { group };
                 let most = match (self.groups, *most) {
                     (1, _) => format!(" ({group})"),
                     (_, 1) => String::new(),
                     (_, most) => format!(", most often for {group} ({})", times(most)),
                 };
-                format!("{days} it would have fired {}, for {} {noun}{most}.", times(fired), super::thousands(self.groups))
+                format!("With {condition}, it would have fired {} {days}, for {} {noun}{most}.", times(fired), super::thousands(self.groups))
             }
-            (fired, ..) => format!("{days} it would have fired {}.", times(fired)),
+            (fired, ..) => format!("With {condition}, it would have fired {} {days}.", times(fired)),
         }
     }
 }
@@ -218,6 +216,18 @@ impl AlertReplay {
 pub struct SavedAlertRule {
     pub id: Option<i64>,
     pub replay: Option<AlertReplay>,
+}
+
+impl GroupBy {
+    /// What `n` groups are: "user", "users", "IP addresses".
+    pub fn noun(self, n: i64) -> &'static str {
+        match (self, n) {
+            (GroupBy::User, 1) => "user",
+            (GroupBy::User, _) => "users",
+            (GroupBy::Ip, 1) => "IP address",
+            (GroupBy::Ip, _) => "IP addresses",
+        }
+    }
 }
 
 /// A count rule's window as people say it: "15 min", "2 h", "1 day", "7 days".
@@ -238,6 +248,12 @@ impl AlertRuleDefinition {
     /// their columns (the audit of a change and the store's SQL read them).
     pub const FIELDS: [&'static str; 10] =
         ["name", "kind", "query", "threshold", "window_seconds", "group_by", "service_id", "channel_ids", "renotify_seconds", "notify_resolved"];
+
+    /// A count rule's condition: "≥ 5 events in 10 min per user".
+    pub fn count_condition(&self) -> String {
+        let per = self.group_by.map(|g| format!(" per {}", g.noun(1))).unwrap_or_default();
+        format!("≥ {} events in {}{per}", self.threshold.unwrap_or(0), window_label(self.window_seconds.unwrap_or(0)))
+    }
 
     /// A rule with the documented defaults: no channel (the Alerts page
     /// only), re-notify hourly, notify when resolved.
@@ -372,22 +388,30 @@ mod tests {
 
     #[test]
     fn a_replayed_rule_reads_as_a_sentence() {
-        let replay = |per, fired, groups, most: Option<(&str, i64)>| {
+        let replay = |per: Option<GroupBy>, fired, groups, most: Option<(&str, i64)>| {
             let most = most.map(|(g, n)| (g.to_string(), n));
-            super::AlertReplay { days: 7, per, fired, groups, most, last: None }.describe()
+            let mut rule = super::AlertRuleDefinition::new("", super::AlertKind::Count, "");
+            (rule.threshold, rule.window_seconds, rule.group_by) = (Some(5), Some(600), per);
+            super::AlertReplay { days: 7, condition: rule.count_condition(), per, fired, groups, most, last: None }.describe()
         };
-        assert_eq!(replay(None, 0, 0, None), "In the last 7 days it would not have fired.");
-        assert_eq!(replay(None, 1, 1, Some(("", 1))), "In the last 7 days it would have fired once.");
-        assert_eq!(replay(None, 1_204, 1, Some(("", 1_204))), "In the last 7 days it would have fired 1,204 times.");
+        assert_eq!(replay(None, 0, 0, None), "With ≥ 5 events in 10 min, it would not have fired in the last 7 days.");
+        assert_eq!(replay(None, 1, 1, Some(("", 1))), "With ≥ 5 events in 10 min, it would have fired once in the last 7 days.");
+        assert_eq!(replay(None, 1_204, 1, Some(("", 1_204))), "With ≥ 5 events in 10 min, it would have fired 1,204 times in the last 7 days.");
         assert_eq!(
             replay(Some(GroupBy::User), 12, 4, Some(("ann@example.com", 5))),
-            "In the last 7 days it would have fired 12 times, for 4 users, most often for ann@example.com (5 times)."
+            "With ≥ 5 events in 10 min per user, it would have fired 12 times in the last 7 days, for 4 users, most often for ann@example.com (5 times)."
         );
-        assert_eq!(replay(Some(GroupBy::Ip), 2, 1, Some(("10.0.0.1", 2))), "In the last 7 days it would have fired 2 times, for 1 IP address (10.0.0.1).");
-        assert_eq!(replay(Some(GroupBy::Ip), 2, 2, Some(("10.0.0.1", 1))), "In the last 7 days it would have fired 2 times, for 2 IP addresses.");
+        assert_eq!(
+            replay(Some(GroupBy::Ip), 2, 1, Some(("10.0.0.1", 2))),
+            "With ≥ 5 events in 10 min per IP address, it would have fired 2 times in the last 7 days, for 1 IP address (10.0.0.1)."
+        );
+        assert_eq!(
+            replay(Some(GroupBy::Ip), 2, 2, Some(("10.0.0.1", 1))),
+            "With ≥ 5 events in 10 min per IP address, it would have fired 2 times in the last 7 days, for 2 IP addresses."
+        );
         assert_eq!(
             replay(Some(GroupBy::User), 3, 2, Some(("", 2))),
-            "In the last 7 days it would have fired 3 times, for 2 users, most often for events without one (2 times)."
+            "With ≥ 5 events in 10 min per user, it would have fired 3 times in the last 7 days, for 2 users, most often for events without one (2 times)."
         );
     }
 

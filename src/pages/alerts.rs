@@ -100,10 +100,7 @@ fn describe(rule: &AlertRule, overview: &AlertsOverview) -> String {
     };
     match d.kind {
         AlertKind::Match => format!("any new event matching {view}"),
-        AlertKind::Count => {
-            let per = d.group_by.map(|g| format!(" per {g}")).unwrap_or_default();
-            format!("≥ {} events in {}{per} matching {view}", d.threshold.unwrap_or(0), crate::model::window_label(d.window_seconds.unwrap_or(0)))
-        }
+        AlertKind::Count => format!("{} matching {view}", d.count_condition()),
         AlertKind::ServiceDown => format!("{} goes down", service()),
         AlertKind::Certificate => format!("TLS certificate of {} expires within 14 days", service()),
     }
@@ -354,7 +351,7 @@ fn AlertForm(
                 <label class="field" hidden=move || !counts()><span>"Per"</span>
                     <select name="group_by">
                         <option value="">"(all together)"</option>
-                        {GroupBy::ALL.iter().map(|g| view! { <option value=g.as_str() selected=Some(*g) == rule.group_by>{g.as_str()}</option> }).collect_view()}
+                        {GroupBy::ALL.iter().map(|g| view! { <option value=g.as_str() selected=Some(*g) == rule.group_by>{g.noun(1)}</option> }).collect_view()}
                     </select>
                 </label>
                 <label class="field" hidden=move || !watches_service()><span>"Service"</span>

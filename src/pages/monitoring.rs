@@ -170,6 +170,7 @@ fn ServiceRows(
                         <td><StateBadge state=s.state paused=s.paused/></td>
                         <td class="time">{if s.definition.kind == CheckKind::Heartbeat { time_or_never(s.last_heartbeat_at, now) } else { "—".into_any() }}</td>
                         <td>
+                            {s.in_maintenance.then(|| view! { <span class="badge state-paused">"maintenance"</span> })}
                             <ActionForm action=maintenance attr:class="inline-form">
                                 <input type="hidden" name="service_id" value=s.id/>
                                 <input type="hidden" name="starts" value=""/>
