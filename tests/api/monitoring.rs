@@ -908,6 +908,10 @@ async fn a_count_rule_is_replayed_on_the_last_seven_days_before_it_is_saved(pool
     // together reach three again; on his own, never.
     batch.push(denied("ben-0", first + Duration::seconds(11 * 60 + 30), "ben", "production"));
     batch.push(denied("ben-1", first + minutes(12), "ben", "production"));
+    // Cleo: three at the same instant, 30 minutes after Ana's first (one start).
+    for n in 0..3 {
+        batch.push(denied(&format!("cleo-{n}"), first + minutes(30), "cleo", "production"));
+    }
     // Out of the view or of the days replayed.
     for n in 0..3 {
         batch.push(denied(&format!("old-{n}"), now - Duration::days(10) + minutes(n), "ana", "production"));
@@ -934,13 +938,13 @@ async fn a_count_rule_is_replayed_on_the_last_seven_days_before_it_is_saved(pool
     let per_user = admin.call_ok("save_alert_rule", &check("count", "user", "3")).await;
     assert_eq!(per_user["id"], Value::Null, "a check saves nothing");
     let replay = &per_user["replay"];
-    assert_eq!((replay["days"].clone(), replay["fired"].clone(), replay["groups"].clone()), (json!(7), json!(2), json!(1)), "{replay}");
+    assert_eq!((replay["days"].clone(), replay["fired"].clone(), replay["groups"].clone()), (json!(7), json!(3), json!(2)), "{replay}");
     assert_eq!(replay["most"], json!(["ana@acme.example", 2]));
     let last: DateTime<Utc> = serde_json::from_value(replay["last"].clone()).unwrap();
     assert_eq!(last, second + minutes(2), "the third of yesterday's burst");
 
     let together = admin.call_ok("save_alert_rule", &check("count", "", "3")).await;
-    assert_eq!(together["replay"]["fired"], 3, "Ben's two with Ana's last two start it again: {together}");
+    assert_eq!(together["replay"]["fired"], 4, "Ben's two with Ana's last two start it again: {together}");
     let never = admin.call_ok("save_alert_rule", &check("count", "user", "5")).await;
     assert_eq!((never["replay"]["fired"].clone(), never["replay"]["last"].clone()), (json!(0), Value::Null));
 
