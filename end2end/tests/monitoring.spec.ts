@@ -60,6 +60,7 @@ test("a new service is checked at once and its bar fills", async ({ page, baseUR
   await adminRow.getByRole("button", { name: "Start window" }).click();
   // The row says a window is open (the page once left before it was saved).
   await expect(adminRow.getByText("maintenance", { exact: true })).toBeVisible();
+  await expect(adminRow.getByLabel("Note")).toHaveValue("");
   await open(page, servicePage);
   const windows = page.locator("li[data-window]");
   await expect(windows).toHaveCount(1);
@@ -156,7 +157,7 @@ test("the new-alert form shows the fields of the kind chosen and says what the r
   await threshold.fill("1");
   await check.click();
   await expect(page.locator(".alert-replay")).toContainText(
-    "With ≥ 1 events in 3 min per user, it would have fired 2 times in the last 7 days, for 2 users. The last time: ",
+    "With ≥ 1 events in 3 min per user, it would have fired twice in the last 7 days, for 2 users. The last time: ",
   );
   await expect(page).toHaveURL(/\/alerts\/new/);
   await threshold.fill("5");

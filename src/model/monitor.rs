@@ -192,7 +192,11 @@ impl AlertReplay {
     /// times)."; the page adds when it fired last.
     pub fn describe(&self) -> String {
         let (condition, days) = (&self.condition, format!("in the last {} days", self.days));
-        let times = |n: i64| if n == 1 { "once".to_string() } else { format!("{} times", super::thousands(n)) };
+        let times = |n: i64| match n {
+            1 => "once".to_string(),
+            2 => "twice".to_string(),
+            n => format!("{} times", super::thousands(n)),
+        };
         match (self.fired, self.per, &self.most) {
             (0, ..) => format!("With {condition}, it would not have fired {days}."),
             (fired, Some(per), Some((group, most))) => {
@@ -403,15 +407,15 @@ mod tests {
         );
         assert_eq!(
             replay(Some(GroupBy::Ip), 2, 1, Some(("10.0.0.1", 2))),
-            "With ≥ 5 events in 10 min per IP address, it would have fired 2 times in the last 7 days, for 1 IP address (10.0.0.1)."
+            "With ≥ 5 events in 10 min per IP address, it would have fired twice in the last 7 days, for 1 IP address (10.0.0.1)."
         );
         assert_eq!(
             replay(Some(GroupBy::Ip), 2, 2, Some(("10.0.0.1", 1))),
-            "With ≥ 5 events in 10 min per IP address, it would have fired 2 times in the last 7 days, for 2 IP addresses."
+            "With ≥ 5 events in 10 min per IP address, it would have fired twice in the last 7 days, for 2 IP addresses."
         );
         assert_eq!(
             replay(Some(GroupBy::User), 3, 2, Some(("", 2))),
-            "With ≥ 5 events in 10 min per user, it would have fired 3 times in the last 7 days, for 2 users, most often for events without one (2 times)."
+            "With ≥ 5 events in 10 min per user, it would have fired 3 times in the last 7 days, for 2 users, most often for events without one (twice)."
         );
     }
 

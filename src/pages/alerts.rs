@@ -404,7 +404,8 @@ fn view_matches(query: String) -> ReadSignal<String> {
 fn ChannelChoice(channels: Vec<Channel>, chosen: Vec<i64>) -> impl IntoView {
     let chosen = RwSignal::new(chosen.into_iter().filter(|id| channels.iter().any(|c| c.id == *id)).collect::<Vec<_>>());
     let listed = move || chosen.get().iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let boxes = if channels.is_empty() {
+    let none = channels.is_empty();
+    let boxes = if none {
         view! { <span class="hint">"No channel yet: rules show on this page only. Add one under "<a href="/settings/channels">"Settings → Channels"</a>"."</span> }.into_any()
     } else {
         channels
@@ -435,7 +436,8 @@ fn ChannelChoice(channels: Vec<Channel>, chosen: Vec<i64>) -> impl IntoView {
             <legend>"Notify"</legend>
             <input type="hidden" name="channels" value=listed/>
             {boxes}
-            <span class="hint" hidden=move || !chosen.get().is_empty()>"(this page only)"</span>
+            // Said once: with no channel at all, the hint above says it.
+            <span class="hint" hidden=move || none || !chosen.get().is_empty()>"(this page only)"</span>
         </fieldset>
     }
 }

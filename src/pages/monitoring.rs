@@ -171,13 +171,16 @@ fn ServiceRows(
                         <td class="time">{if s.definition.kind == CheckKind::Heartbeat { time_or_never(s.last_heartbeat_at, now) } else { "—".into_any() }}</td>
                         <td>
                             {s.in_maintenance.then(|| view! { <span class="badge state-paused">"maintenance"</span> })}
-                            <ActionForm action=maintenance attr:class="inline-form">
-                                <input type="hidden" name="service_id" value=s.id/>
-                                <input type="hidden" name="starts" value=""/>
-                                <input name="minutes" inputmode="numeric" size="4" placeholder="60" aria-label="Minutes"/>
-                                <input name="note" size="10" placeholder="why" aria-label="Note"/>
-                                <button type="submit" class="button">"Start window"</button>
-                            </ActionForm>
+                            {cleared_after(move || maintenance.value().get().is_some_and(|r| r.is_ok()), move || view! {
+                                <ActionForm action=maintenance attr:class="inline-form">
+                                    <input type="hidden" name="service_id" value=s.id/>
+                                    <input type="hidden" name="starts" value=""/>
+                                    <input name="minutes" inputmode="numeric" size="4" placeholder="60" aria-label="Minutes"/>
+                                    <span class="hint" aria-hidden="true">"min"</span>
+                                    <input name="note" size="10" placeholder="why" aria-label="Note"/>
+                                    <button type="submit" class="button">"Start window"</button>
+                                </ActionForm>
+                            })}
                         </td>
                         <td class="actions">
                             <a class="button" href=format!("/settings/services/{}/edit", s.id)>"Edit"</a>
