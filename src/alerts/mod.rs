@@ -149,7 +149,8 @@ async fn count_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<U
         .into_iter()
         .map(|(group, count, event_ids)| {
             let of = if group.is_empty() { String::new() } else { format!(" for {group}") };
-            let summary = format!("{count} events in {} (threshold {threshold}){of}: \"{}\"", crate::model::window_label(window), def.name);
+            let (n, window) = (crate::model::thousands(count), crate::model::window_label(window));
+            let summary = format!("{n} events in {window} (threshold {threshold}){of}: \"{}\"", def.name);
             Finding { group, count, event_ids, summary }
         })
         .collect())
@@ -238,7 +239,7 @@ fn quiet_for(state: &GroupState, interval: TimeDelta, now: DateTime<Utc>) -> boo
 /// Notify of the matches a group holds, which it then holds no more.
 async fn notify_held(conn: &mut PgConnection, rule: &RuleRow, state: &mut GroupState, now: DateTime<Utc>) -> sqlx::Result<()> {
     let noun = if state.held == 1 { "event matches" } else { "events match" };
-    let summary = format!("{} new {noun} \"{}\"", state.held, rule.definition.name);
+    let summary = format!("{} new {noun} \"{}\"", crate::model::thousands(state.held), rule.definition.name);
     let event_ids = std::mem::take(&mut state.held_event_ids);
     let finding = Finding { group: state.group_key.clone(), count: std::mem::take(&mut state.held), event_ids, summary };
     note(conn, rule, "firing", &finding, now).await?;
