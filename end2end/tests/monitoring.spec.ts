@@ -157,7 +157,7 @@ test("the new-alert form shows the fields of the kind chosen and says what the r
   await threshold.fill("1");
   await check.click();
   await expect(page.locator(".alert-replay")).toContainText(
-    "With ≥ 1 events in 3 min per user, it would have fired twice in the last 7 days, for 2 users. The last time: ",
+    "With ≥ 1 event in 3 min per user, it would have fired twice in the last 7 days, for 2 users. The last time: ",
   );
   await expect(page).toHaveURL(/\/alerts\/new/);
   await threshold.fill("5");

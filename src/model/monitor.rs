@@ -256,7 +256,9 @@ impl AlertRuleDefinition {
     /// A count rule's condition: "≥ 5 events in 10 min per user".
     pub fn count_condition(&self) -> String {
         let per = self.group_by.map(|g| format!(" per {}", g.noun(1))).unwrap_or_default();
-        format!("≥ {} events in {}{per}", self.threshold.unwrap_or(0), window_label(self.window_seconds.unwrap_or(0)))
+        let threshold = self.threshold.unwrap_or(0);
+        let events = if threshold == 1 { "event" } else { "events" };
+        format!("≥ {threshold} {events} in {}{per}", window_label(self.window_seconds.unwrap_or(0)))
     }
 
     /// A rule with the documented defaults: no channel (the Alerts page
@@ -417,6 +419,18 @@ mod tests {
             replay(Some(GroupBy::User), 3, 2, Some(("", 2))),
             "With ≥ 5 events in 10 min per user, it would have fired 3 times in the last 7 days, for 2 users, most often for events without one (twice)."
         );
+    }
+
+    #[test]
+    fn a_count_condition_reads_as_people_say_it() {
+        let condition = |threshold, window, per| {
+            let mut rule = super::AlertRuleDefinition::new("", super::AlertKind::Count, "");
+            (rule.threshold, rule.window_seconds, rule.group_by) = (Some(threshold), Some(window), per);
+            rule.count_condition()
+        };
+        assert_eq!(condition(1, 180, Some(GroupBy::User)), "≥ 1 event in 3 min per user");
+        assert_eq!(condition(20, 86_400, Some(GroupBy::Ip)), "≥ 20 events in 1 day per IP address");
+        assert_eq!(condition(5, 3_600, None), "≥ 5 events in 1 h");
     }
 
     #[test]
