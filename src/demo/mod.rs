@@ -266,6 +266,8 @@ pub(crate) struct Generator {
     activity_weights: WeightedIndex<u32>,
     hour_weights: WeightedIndex<u32>,
     pending: Vec<Value>,
+    /// The events of the sessions going on now, which end the last day.
+    live: Vec<Value>,
     /// Events to generate for each day of the range, oldest first.
     quotas: Vec<usize>,
     /// The next day to generate.
@@ -315,7 +317,7 @@ impl Generator {
             }
         }
         let user_weights = WeightedIndex::new((0..users.len()).map(|i| 1 + (i as u32 * 7) % 13)).expect("weights");
-        Generator {
+        let mut generator = Generator {
             rng,
             now,
             start,
@@ -324,10 +326,27 @@ impl Generator {
             activity_weights: WeightedIndex::new(ACTIVITIES.iter().map(|a| a.2)).expect("weights"),
             hour_weights: WeightedIndex::new(HOURLY).expect("weights"),
             pending: Vec::new(),
+            live: Vec::new(),
             quotas,
             day: 0,
             sessions: 0,
             booted_days: Default::default(),
+        };
+        generator.reserve_live_sessions();
+        generator
+    }
+
+    /// Make the sessions going on now, which the last day ends with: their
+    /// events count in the total, taken from the last days' quotas, so that
+    /// no quota cuts them (a weekend's last day was once smaller than them).
+    fn reserve_live_sessions(&mut self) {
+        self.live_sessions();
+        self.live = std::mem::take(&mut self.pending);
+        let mut live = self.live.len();
+        for quota in self.quotas.iter_mut().rev() {
+            let taken = live.min(*quota);
+            *quota -= taken;
+            live -= taken;
         }
     }
 
@@ -345,15 +364,15 @@ impl Generator {
     fn fill_day(&mut self) {
         let first = self.pending.len();
         let quota = self.quotas[self.day];
-        if self.day + 1 == self.quotas.len() {
-            self.live_sessions();
-        }
         let mut attempts = 0;
         while self.pending.len() - first < quota && attempts < quota * 4 + 100 {
             self.session();
             attempts += 1;
         }
         self.pending.truncate(first + quota);
+        if self.day + 1 == self.quotas.len() {
+            self.pending.append(&mut self.live);
+        }
         let time = |v: &Value| v["occurred_at"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok());
         self.pending[first..].sort_by_key(time);
         self.day += 1;
@@ -717,7 +736,13 @@ mod tests {
 
     #[test]
     fn sessions_are_going_on_right_after_the_demo_is_loaded() {
-        let now = Utc::now();
+        // Whatever the day of the week (a weekend's last day is quieter).
+        for days_ago in 0..7 {
+            sessions_are_going_on_after_loading_at(Utc::now() - Duration::days(days_ago));
+        }
+    }
+
+    fn sessions_are_going_on_after_loading_at(now: DateTime<Utc>) {
         let mut generator = Generator::new(1, 30, now, 5_000);
         let events = generator.take(5_000);
         let live: std::collections::HashSet<_> = events
@@ -725,7 +750,9 @@ mod tests {
             .filter_map(|e| e["actor"]["session_id"].as_str())
             .filter(|s| s.starts_with("ses_live"))
             .collect();
-        assert_eq!(live.len(), 17, "14 going on, 3 ended at home before going abroad");
+        assert_eq!(events.len(), 5_000, "the total, loaded at {now}");
+        assert!(generator.take(1).is_empty(), "and no more");
+        assert_eq!(live.len(), 17, "14 going on, 3 ended at home before going abroad, loaded at {now}");
         let latest = |id: &str| {
             events
                 .iter()
