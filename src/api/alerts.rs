@@ -32,7 +32,8 @@ mod server {
     /// A count rule replayed on the last [`crate::model::WEIGHED_DAYS`] days
     /// of its view's events (the reads pool's time limit bounds it).
     pub async fn replay(reads: &sqlx::PgPool, rule: &AlertRuleDefinition) -> Result<crate::model::AlertReplay, leptos::prelude::ServerFnError> {
-        let (Some(threshold), Some(window)) = (rule.threshold.filter(|_| rule.kind == AlertKind::Count), rule.window_seconds) else {
+        // Only a count rule has them (the form's fields of other kinds are left out).
+        let (Some(threshold), Some(window)) = (rule.threshold, rule.window_seconds) else {
             return Err(crate::error::invalid("only a count rule can be checked against past events"));
         };
         let days = crate::model::WEIGHED_DAYS;
@@ -158,8 +159,7 @@ pub async fn count_view_matches(query: String) -> Result<ViewActivity, ServerFnE
     let span = crate::query::filter::Span { from, to: None, bucket_seconds: DAY };
     let filter = crate::alerts::watched(&query);
     let histogram = crate::query::histogram(state.reads(admin.read_after), &filter, span, now).await.map_err(crate::error::from_database)?;
-    let per_day = (0..histogram.buckets.len()).map(|day| histogram.series.iter().map(|(_, counts)| counts.get(day).copied().unwrap_or(0)).sum());
-    Ok(ViewActivity { days, total: histogram.total, busiest_day: per_day.max().unwrap_or(0) })
+    Ok(ViewActivity { days, total: histogram.total, busiest_day: histogram.highest_bar() })
 }
 
 #[server(prefix = "/api/admin")]

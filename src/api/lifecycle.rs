@@ -131,7 +131,6 @@ pub async fn save_recording_rule(
     Ok(SavedRule { id: Some(id), impact })
 }
 
-
 /// Move a rule one place `up` (applied earlier) or `down` in the order in
 /// which rules apply; the first matching rule decides.
 #[server(prefix = "/api/admin")]

@@ -37,6 +37,12 @@ impl Histogram {
     pub fn bucket_end(&self, i: usize) -> Option<DateTime<Utc>> {
         self.buckets.get(i).map(|start| next_bucket(*start, self.bucket_seconds))
     }
+
+    /// The most events of one bucket, all stacks together (0 for none).
+    pub fn highest_bar(&self) -> i64 {
+        let bar = |i: usize| self.series.iter().map(|(_, counts)| counts.get(i).copied().unwrap_or(0)).sum::<i64>();
+        (0..self.buckets.len()).map(bar).max().unwrap_or(0)
+    }
 }
 
 /// One choice in a filter's option list.

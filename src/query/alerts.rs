@@ -77,7 +77,7 @@ pub async fn counts_over(
         "select {} as grp, count(*), (array_agg(id order by occurred_at desc))[1:{IDS_PER_NOTIFICATION}] from ",
         group_key(group_by)
     ));
-    push_events_by_time(&mut q, "id, occurred_at, actor_email, actor_id, actor_name, client_ip", filter, |q| {
+    push_events_by_time(&mut q, &format!("id, occurred_at, {GROUP_COLUMNS}"), filter, |q| {
         push_span(q, from, Some(to));
         push_rule_conditions(q, filter);
     });
@@ -85,7 +85,10 @@ pub async fn counts_over(
     q.build_query_as().fetch_all(conn).await
 }
 
-/// What a count rule's group is, of `events`' columns ('' for all together).
+/// The columns of `events` a count rule's group is made of ([`group_key`]).
+const GROUP_COLUMNS: &str = "actor_email, actor_id, actor_name, client_ip";
+
+/// What a count rule's group is, of [`GROUP_COLUMNS`] ('' for all together).
 fn group_key(group_by: Option<GroupBy>) -> &'static str {
     match group_by {
         None => "''",
@@ -118,7 +121,7 @@ pub async fn replay_counts(
     threshold: i64,
 ) -> sqlx::Result<Replayed> {
     let mut q = QueryBuilder::<Postgres>::new(format!("with matching as (select {} as grp, occurred_at from ", group_key(group_by)));
-    push_events_by_time(&mut q, "occurred_at, actor_email, actor_id, actor_name, client_ip", filter, |q| {
+    push_events_by_time(&mut q, &format!("occurred_at, {GROUP_COLUMNS}"), filter, |q| {
         push_span(q, from, Some(to));
         push_rule_conditions(q, filter);
     });
