@@ -98,11 +98,12 @@ pub struct SettingsList {
 /// A page that edits one item of a Settings list: the tabs, crumbs back to
 /// the list, what a failed save said, and, once `items` has loaded, `form`
 /// for the item that `find` picks by the page's id (or a note that there is
-/// none). Back to the list once `saved`.
+/// none). Back to the list once the save succeeded and `saved` says so of
+/// what it returned (a check that saves nothing stays).
 pub fn edit_page<L, T, O>(
     list: SettingsList,
-    save_result: impl Fn() -> Option<Result<O, ServerFnError>> + Send + Sync + 'static,
-    saved: impl Fn() -> bool + 'static,
+    save_result: impl Fn() -> Option<Result<O, ServerFnError>> + Copy + Send + Sync + 'static,
+    saved: fn(&O) -> bool,
     items: ServerData<Result<L, ServerFnError>>,
     find: impl Fn(L, i64) -> Option<T> + Copy + Send + Sync + 'static,
     form: impl Fn(T) -> AnyView + Copy + Send + Sync + 'static,
@@ -113,7 +114,7 @@ where
     O: 'static,
 {
     let id = id_param();
-    go_to_after(list.path, saved);
+    go_to_after(list.path, move || save_result().is_some_and(|r| r.is_ok_and(|o| saved(&o))));
     view! {
         <leptos_meta::Title text=format!("Edit {} · Settings", list.item)/>
         <SettingsHead/>

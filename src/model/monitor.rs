@@ -222,6 +222,13 @@ pub struct SavedAlertRule {
     pub replay: Option<AlertReplay>,
 }
 
+impl SavedAlertRule {
+    /// Whether the rule was stored (not only checked).
+    pub fn stored(&self) -> bool {
+        self.id.is_some()
+    }
+}
+
 impl GroupBy {
     /// What `n` groups are: "user", "users", "IP addresses".
     pub fn noun(self, n: i64) -> &'static str {

@@ -110,6 +110,13 @@ pub struct SavedRule {
     pub impact: RuleImpact,
 }
 
+impl SavedRule {
+    /// Whether the rule was stored (not only checked).
+    pub fn stored(&self) -> bool {
+        self.id.is_some()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::RuleImpact;

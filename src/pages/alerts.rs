@@ -267,7 +267,7 @@ pub fn AlertFormPage() -> impl IntoView {
     let data = server_data(|| (), |_| load_alerts());
     let me = expect_context::<CurrentUser>();
     // A check saves nothing and stays on the form.
-    go_to_after("/alerts", move || save.value().get().is_some_and(|r| r.is_ok_and(|saved| saved.id.is_some())));
+    go_to_after("/alerts", move || save.value().get().is_some_and(|r| r.is_ok_and(|saved| saved.stored())));
     let (title, crumb) = if id().is_some() { ("Edit alert", "Edit") } else { ("New alert", "New") };
     view! {
         <Title text=title/>

@@ -237,7 +237,7 @@ pub fn RecordingRulesPage() -> impl IntoView {
         </p>
         <section class="panel">
             <h2>"Add a rule"</h2>
-            {cleared_after(move || saved(add.value().get()), move || view! { <RuleForm action=add rule=None submit="Add rule"/> })}
+            {cleared_after(move || add.value().get().is_some_and(|r| r.is_ok_and(|saved| saved.stored())), move || view! { <RuleForm action=add rule=None submit="Add rule"/> })}
         </section>
         {action_error(move || add.value().get())}
         {action_error(move || reorder.value().get())}
@@ -267,12 +267,7 @@ pub fn EditRecordingRulePage() -> impl IntoView {
             <RuleForm action=save rule=Some(rule) submit="Save changes"/>
         </section>
     }.into_any();
-    edit_page(list, move || save.value().get(), move || saved(save.value().get()), server_data(|| (), |_| list_recording_rules()), find, form)
-}
-
-/// Whether an action's last run saved a rule (not a check that saves nothing).
-fn saved(value: Option<Result<SavedRule, ServerFnError>>) -> bool {
-    value.is_some_and(|r| r.is_ok_and(|saved| saved.id.is_some()))
+    edit_page(list, move || save.value().get(), SavedRule::stored, server_data(|| (), |_| list_recording_rules()), find, form)
 }
 
 /// A rule's form, filled from `rule` when it changes one (a pattern of `*`
@@ -310,7 +305,7 @@ fn RuleForm(action: ServerAction<SaveRecordingRule>, rule: Option<RecordingRule>
             <button type="submit" name="dry_run" value="yes" class="button">{format!("Check against the last {WEIGHED_DAYS} days")}</button>
         </ActionForm>
         {move || action.value().get().and_then(|r| r.ok()).map(|saved| view! {
-            <p class="notice rule-impact" role="status">{if saved.id.is_some() { "Saved. " } else { "" }}{saved.impact.describe()}</p>
+            <p class="notice rule-impact" role="status">{if saved.stored() { "Saved. " } else { "" }}{saved.impact.describe()}</p>
         })}
     }
 }

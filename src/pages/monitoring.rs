@@ -76,8 +76,7 @@ pub fn EditServicePage() -> impl IntoView {
             <ServiceForm action=save service=Some((s.id, s.definition)) submit="Save changes"/>
         </section>
     }.into_any();
-    let saved = move || save.value().get().is_some_and(|r| r.is_ok());
-    edit_page(list, move || save.value().get(), saved, server_data(|| (), |_| list_services()), find, form)
+    edit_page(list, move || save.value().get(), |_| true, server_data(|| (), |_| list_services()), find, form)
 }
 
 /// A service's form, filled from `service` (its id and definition) when it
@@ -256,8 +255,7 @@ pub fn EditChannelPage() -> impl IntoView {
             <ChannelForm action=save channel=Some(channel) submit="Save changes"/>
         </section>
     }.into_any();
-    let saved = move || save.value().get().is_some_and(|r| r.is_ok());
-    edit_page(list, move || save.value().get(), saved, server_data(|| (), |_| load_channels()), find, form)
+    edit_page(list, move || save.value().get(), |_| true, server_data(|| (), |_| load_channels()), find, form)
 }
 
 /// A channel's form, filled from `channel` when it changes one: the
