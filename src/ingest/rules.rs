@@ -12,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::NewEvent;
 use crate::model::{Outcome, RuleDefinition, RuleImpact};
+use crate::store::rules::Recorded;
 
 /// What rules match on, of one event or of a group of them; an app of none is "".
 struct Subject<'a> {
@@ -46,20 +47,6 @@ fn matches(rule: &RuleDefinition, s: &Subject) -> bool {
         && either(&rule.app, s.app_id, s.app_name)
         && glob(&rule.event_type, s.event_type)
         && rule.outcome.unwrap_or(Outcome::Success) == s.outcome
-}
-
-/// A group of recorded events as the daily counts keep them: what rules
-/// match on, and how many.
-#[derive(Clone, Debug, sqlx::FromRow)]
-pub struct Recorded {
-    pub environment: String,
-    pub organization_id: String,
-    pub organization_name: Option<String>,
-    pub app_id: String,
-    pub app_name: Option<String>,
-    pub event_type: String,
-    pub outcome: Outcome,
-    pub events: i64,
 }
 
 impl Recorded {

@@ -5,8 +5,8 @@ use chrono::NaiveDate;
 use sqlx::postgres::PgArguments;
 use sqlx::{Arguments, PgPool};
 
-use crate::ingest::rules::{Recorded, Rules};
-use crate::model::{RecordingRule, RuleDefinition, CONSOLE_ENVIRONMENT};
+use crate::ingest::rules::Rules;
+use crate::model::{Outcome, RecordingRule, RuleDefinition, CONSOLE_ENVIRONMENT};
 
 /// The columns of a rule's definition, then its note, in the order of [`arguments`].
 const COLUMNS: &str = "environment, organization, app, event_type, outcome, action, keep_one_in, note";
@@ -27,6 +27,20 @@ fn arguments(rule: &RuleDefinition, note: Option<&str>) -> sqlx::Result<PgArgume
     })();
     added.map_err(sqlx::Error::Encode)?;
     Ok(args)
+}
+
+/// A group of recorded events as the daily counts keep them: what rules
+/// match on, and how many.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Recorded {
+    pub environment: String,
+    pub organization_id: String,
+    pub organization_name: Option<String>,
+    pub app_id: String,
+    pub app_name: Option<String>,
+    pub event_type: String,
+    pub outcome: Outcome,
+    pub events: i64,
 }
 
 /// At most this many groups of recorded events are weighed against a rule.
