@@ -69,13 +69,13 @@ test("a new service is checked at once and its bar fills", async ({ page, baseUR
   await expect(windows).toHaveCount(0);
   await expect(page.getByText("None planned.")).toBeVisible();
 
-  // Edited in the form it was added with; its check stays, its history too.
+  // Edited in the form it was added with; its history stays.
   await page.getByRole("link", { name: "Edit", exact: true }).click();
   await expect(page).toHaveURL(/\/settings\/services\/\d+\/edit$/);
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
   await expect(page.getByLabel("URL")).toHaveValue(`${baseURL}/login`);
   await expect(page.getByLabel("Body contains")).toHaveValue("Vigil");
-  await expect(page.locator(".settings-form select").first()).toBeDisabled();
+  await expect(page.getByText("Another check starts over")).toBeHidden();
   await page.getByLabel(/^Every/).fill("30");
   await page.getByRole("button", { name: "Save changes" }).click();
   await expect(page).toHaveURL(/\/settings\/services$/);
@@ -88,6 +88,58 @@ test("a new service is checked at once and its bar fills", async ({ page, baseUR
   await expect(page).toHaveURL(/\/settings\/services$/);
   await open(page, "/services");
   await expect(row.locator(".result-bar")).toHaveAttribute("data-results", /^[1-9]/);
+});
+
+test("a service's check changes in place, and a heartbeat's address is shown once", async ({ page, request }) => {
+  const name = `Job ${tag}`;
+  await open(page, "/settings/services");
+  await page.getByLabel("Name", { exact: true }).fill(name);
+  await page.getByLabel("Environment").fill(`mon-${tag}`);
+  await page.locator(`select[name="kind"]`).selectOption("tcp");
+  await page.getByLabel("Host:port").fill("127.0.0.1:9");
+  await page.getByRole("button", { name: "Add service" }).click();
+  const row = page.locator(`tr[data-service="${name}"]`);
+  await expect(row).toContainText("127.0.0.1:9");
+
+  await row.getByRole("link", { name: "Edit" }).click();
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await expect(page.getByText("New heartbeat address")).toBeHidden();
+  await page.locator(`select[name="kind"]`).selectOption("heartbeat");
+  await expect(page.getByText("Another check starts over")).toContainText("gets a heartbeat address, shown once when saved");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  // The page stays to show the address once, with the way back.
+  const shown = page.locator(".secret[role=status]");
+  await expect(shown).toContainText("Heartbeat address");
+  await expect(shown.getByRole("button", { name: "Copy" })).toBeVisible();
+  const first = (await shown.locator("code").textContent())!;
+  expect(first).toMatch(/^\/api\/v1\/heartbeats\/\S+$/);
+  await expect(page.getByRole("button", { name: "Save changes" })).toBeHidden();
+  expect((await request.post(first)).status()).toBe(200);
+  await page.getByRole("link", { name: "Back to the services" }).click();
+  await expect(page).toHaveURL(/\/settings\/services$/);
+  await expect(row).toContainText("heartbeat");
+
+  // A new address replaces the one that leaked.
+  await row.getByRole("link", { name: "Edit" }).click();
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel("New heartbeat address").check();
+  await page.getByRole("button", { name: "Save changes" }).click();
+  const second = (await shown.locator("code").textContent())!;
+  expect(second).not.toBe(first);
+  expect((await request.post(first)).status()).toBe(401);
+  expect((await request.post(second)).status()).toBe(200);
+
+  // Back to a probe: the address stops working, the page goes back to the list.
+  await open(page, "/settings/services");
+  await row.getByRole("link", { name: "Edit" }).click();
+  await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+  await page.locator(`select[name="kind"]`).selectOption("tcp");
+  await expect(page.getByText("Another check starts over")).toContainText("its heartbeat address stops working");
+  await page.getByLabel("Host:port").fill("127.0.0.1:9");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page).toHaveURL(/\/settings\/services$/);
+  await expect(row).toContainText("127.0.0.1:9");
+  expect((await request.post(second)).status()).toBe(401);
 });
 
 test("an alert made from an explorer view fires on the Alerts page", async ({ page, request }) => {

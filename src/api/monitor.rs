@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-use crate::model::{Charted, ServiceDetail, ServiceSummary};
+use crate::model::{Charted, Secret, ServiceDetail, ServiceSummary};
 
 #[cfg(feature = "ssr")]
 mod server {
@@ -91,9 +91,10 @@ pub async fn load_service(id: i64) -> Result<(DateTime<Utc>, Charted<ServiceDeta
     Ok((now, Charted { data: detail, chart }))
 }
 
-/// Add a service (no `id`) or change one; for a new heartbeat service, its
-/// token (shown once). A service's check (`kind`) stays what it was made
-/// with: a changed one keeps its results, incidents and state.
+/// Add a service (no `id`) or change one, its check too; a new heartbeat
+/// address, shown once: a service added or changed to a heartbeat gets one,
+/// and a heartbeat a new one when `new_heartbeat_address` is set (the old one
+/// stops working). A changed service keeps its results, incidents and state.
 #[server(prefix = "/api/admin")]
 #[allow(clippy::too_many_arguments)]
 pub async fn save_service(
@@ -110,14 +111,18 @@ pub async fn save_service(
     interval_seconds: String,
     down_after: String,
     up_after: String,
-) -> Result<Option<String>, ServerFnError> {
+    new_heartbeat_address: Option<String>,
+) -> Result<Option<Secret>, ServerFnError> {
     use server::*;
     let admin = require_admin().await?;
     let state = state();
-    // A changed service keeps its check: the stored one, not the posted one.
-    let kind = match id {
-        Some(id) => crate::store::monitor::definition(&state.pool, id).await.map_err(internal)?.ok_or_else(|| crate::error::not_found("no such service"))?.kind,
-        None => CheckKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("check must be {}", CheckKind::choices())))?,
+    let kind = CheckKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("check must be {}", CheckKind::choices())))?;
+    let was_heartbeat = match id {
+        Some(id) => {
+            let stored = crate::store::monitor::definition(&state.pool, id).await.map_err(internal)?;
+            stored.ok_or_else(|| crate::error::not_found("no such service"))?.kind == CheckKind::Heartbeat
+        }
+        None => false,
     };
     let defaults = ServiceDefinition::new(text("name", &name, 200)?, text("environment", &environment, 200)?, kind, check_target(kind, &target)?);
     // The fields of other checks (typed before another was chosen) are left out.
@@ -141,17 +146,23 @@ pub async fn save_service(
         ..defaults
     };
     let name_taken = crate::error::name_taken("a service with this name exists");
+    let replaced = was_heartbeat && kind == CheckKind::Heartbeat && new_heartbeat_address.is_some();
+    let token = (kind == CheckKind::Heartbeat && (!was_heartbeat || replaced)).then(|| crate::auth::random_token(24));
+    let hash = token.as_deref().map(crate::monitor::token_hash);
     if let Some(id) = id {
-        let before =
-            crate::store::monitor::update(&state.pool, id, &definition).await.map_err(name_taken)?.ok_or_else(|| crate::error::not_found("no such service"))?;
-        let activity = Activity::new("service.update", Category::Change)
+        let before = crate::store::monitor::update(&state.pool, id, &definition, hash.as_deref())
+            .await
+            .map_err(name_taken)?
+            .ok_or_else(|| crate::error::not_found("no such service"))?;
+        let mut activity = Activity::new("service.update", Category::Change)
             .target("service", id.to_string(), Some(definition.name.clone()))
             .changed_fields(&ServiceDefinition::FIELDS, &before, &definition);
+        if replaced {
+            activity = activity.change("heartbeat_address", "previous", "new");
+        }
         record(&state, &admin.actor(), activity).await;
-        return Ok(None);
+        return Ok(token.map(heartbeat_address));
     }
-    let token = (kind == CheckKind::Heartbeat).then(|| crate::auth::random_token(24));
-    let hash = token.as_deref().map(crate::monitor::token_hash);
     let id = crate::store::monitor::insert(&state.pool, &definition, hash.as_deref(), Utc::now(), &admin.user.email).await.map_err(name_taken)?;
     let activity = Activity::new("service.create", Category::Change)
         .target("service", id.to_string(), Some(definition.name.clone()))
@@ -159,7 +170,13 @@ pub async fn save_service(
         .change("check", serde_json::Value::Null, format!("{} {}", definition.kind, definition.target))
         .change("interval_seconds", serde_json::Value::Null, definition.interval_seconds);
     record(&state, &admin.actor(), activity).await;
-    Ok(token)
+    Ok(token.map(heartbeat_address))
+}
+
+/// The address a heartbeat service calls, as shown once.
+#[cfg(feature = "ssr")]
+fn heartbeat_address(token: String) -> Secret {
+    Secret { label: "Heartbeat address: the service POSTs to it at least every interval".into(), value: format!("/api/v1/heartbeats/{token}") }
 }
 
 /// Delete a service with its results and incidents; one that alert rules

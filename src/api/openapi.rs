@@ -140,7 +140,7 @@ pub struct HeartbeatReply {
 
 #[utoipa::path(
     post, path = "/api/v1/heartbeats/{token}", tag = "checks",
-    params(("token" = String, Path, description = "The heartbeat token shown once when the service was added (its only credential)")),
+    params(("token" = String, Path, description = "The heartbeat token shown once when the service was added or became a heartbeat (its only credential)")),
     responses(
         (status = 200, description = "The heartbeat was noted", body = HeartbeatReply),
         (status = 401, description = "No service has this token", body = ErrorBody),

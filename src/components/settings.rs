@@ -1,14 +1,16 @@
 //! Pieces every settings page shares: the heading with its tabs, an
-//! action's error, a form emptied after it saved, a time that may be "never",
+//! action's error, a secret shown once, a form emptied after it saved, a time that may be "never",
 //! and the frame of a page that edits one item of a list.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::components::copy_button::CopyButton;
 use crate::components::errors::ErrorMessage;
 use crate::components::navigation::{go_to_after, id_param};
 use crate::components::server_data::ServerData;
 use crate::components::time::{Time, TimeZoneNote};
+use crate::model::Secret;
 
 /// The heading and tabs every settings page starts with.
 #[component]
@@ -65,6 +67,24 @@ pub fn cleared_after<V: IntoView + 'static>(
         }
     });
     view! { <For each=move || [successes.get()] key=|n| *n children=move |_| form()/> }
+}
+
+/// A secret returned by an action (a new API key, a generated password, a
+/// heartbeat address), shown once with a copy button.
+pub fn shown_once(value: impl Fn() -> Option<Result<Secret, ServerFnError>> + Send + Sync + 'static) -> impl IntoView {
+    move || match value() {
+        Some(Ok(secret)) => {
+            Some(view! {
+                <div class="secret" role="status">
+                    <p><strong>{secret.label}</strong>" — shown once; copy it now, Vigil keeps only a hash."</p>
+                    <code class="secret-value">{secret.value.clone()}</code>
+                    <CopyButton text=secret.value/>
+                </div>
+            }.into_any())
+        }
+        Some(Err(e)) => Some(view! { <ErrorMessage message=server_message(&e)/> }.into_any()),
+        None => None,
+    }
 }
 
 /// A load that failed, as the page shows it.

@@ -12,9 +12,9 @@ use crate::api::{
 use crate::components::server_data::server_data;
 use crate::components::navigation::resource_source;
 use crate::components::service_state::{describe_check, StateBadge};
-use crate::components::settings::{action_error, cleared_after, edit_page, load_failed, time_or_never, SettingsHead, SettingsList};
+use crate::components::settings::{action_error, cleared_after, edit_page, load_failed, shown_once, time_or_never, SettingsHead, SettingsList};
 use crate::components::time::Time;
-use crate::model::{Channel, ChannelKind, ChannelsOverview, CheckKind, Delivery, ServiceDefinition, ServiceSummary, SmtpSettings, TlsMode};
+use crate::model::{Channel, ChannelKind, ChannelsOverview, CheckKind, Delivery, Secret, ServiceDefinition, ServiceSummary, SmtpSettings, TlsMode};
 
 #[component]
 pub fn ServicesSettingsPage() -> impl IntoView {
@@ -39,13 +39,7 @@ pub fn ServicesSettingsPage() -> impl IntoView {
             {cleared_after(move || add.value().get().is_some_and(|r| r.is_ok()), move || view! { <ServiceForm action=add service=None submit="Add service"/> })}
         </section>
         {action_error(move || add.value().get())}
-        {move || add.value().get().and_then(|r| r.ok()).flatten().map(|token| view! {
-            <div class="panel new-key" role="status">
-                <h2>"Heartbeat address (shown once)"</h2>
-                <p>"The service calls this at least every interval:"</p>
-                <code class="token">{format!("POST /api/v1/heartbeats/{token}")}</code>
-            </div>
-        })}
+        {shown_once(move || add.value().get().and_then(|r| r.ok().flatten()).map(Ok))}
         {action_error(move || delete.value().get())}
         {action_error(move || pause.value().get())}
         {action_error(move || maintenance.value().get())}
@@ -64,29 +58,40 @@ pub fn ServicesSettingsPage() -> impl IntoView {
 }
 
 /// `/settings/services/:id/edit`: what a service checks and how, changed
-/// in the form it was added with (its check stays).
+/// in the form it was added with, its check too. A save that gave the service
+/// a heartbeat address stays to show it once.
 #[component]
 pub fn EditServicePage() -> impl IntoView {
     let save = ServerAction::<SaveService>::new();
     let list = SettingsList { name: "Services", path: "/settings/services", item: "service" };
     let find = |(_, services): (_, Vec<ServiceSummary>), id| services.into_iter().find(|s| s.id == id);
-    let form = move |s: ServiceSummary| view! {
-        <section class="panel">
-            <h2>{format!("Edit {}", s.definition.name)}</h2>
-            <ServiceForm action=save service=Some((s.id, s.definition)) submit="Save changes"/>
-        </section>
-    }.into_any();
-    edit_page(list, move || save.value().get(), |_| true, server_data(|| (), |_| list_services()), find, form)
+    let address = move || save.value().get().and_then(|r| r.ok().flatten());
+    let form = move |s: ServiceSummary| {
+        let edit = view! {
+            <section class="panel">
+                <h2>{format!("Edit {}", s.definition.name)}</h2>
+                <ServiceForm action=save service=Some((s.id, s.definition)) submit="Save changes"/>
+            </section>
+        };
+        view! {
+            <div hidden=move || address().is_some()>{edit}</div>
+            {shown_once(move || address().map(Ok))}
+            <Show when=move || address().is_some()><p><a href="/settings/services">"Back to the services"</a></p></Show>
+        }
+        .into_any()
+    };
+    edit_page(list, move || save.value().get(), |address: &Option<Secret>| address.is_none(), server_data(|| (), |_| list_services()), find, form)
 }
 
 /// A service's form, filled from `service` (its id and definition) when it
 /// changes one: the fields of the check chosen show (the request's for http,
-/// the expected address for dns, no target for a heartbeat); a service's
-/// check is chosen once, when it is added.
+/// the expected address for dns, no target for a heartbeat); a heartbeat's
+/// address can be replaced.
 #[component]
 fn ServiceForm(action: ServerAction<SaveService>, service: Option<(i64, ServiceDefinition)>, submit: &'static str) -> impl IntoView {
     let (id, service) = service.unzip();
-    let kind = RwSignal::new(service.as_ref().map_or(CheckKind::Http, |s| s.kind));
+    let stored = service.as_ref().map(|s| s.kind);
+    let kind = RwSignal::new(stored.unwrap_or(CheckKind::Http));
     let service = StoredValue::new(service);
     let value = move |read: fn(&ServiceDefinition) -> String| service.with_value(|s| s.as_ref().map(read).unwrap_or_default());
     let is = move |k: CheckKind| move || kind.get() == k;
@@ -98,11 +103,11 @@ fn ServiceForm(action: ServerAction<SaveService>, service: Option<(i64, ServiceD
     };
     view! {
         <ActionForm action attr:class="settings-form">
-            {id.map(|id| view! { <input type="hidden" name="id" value=id/><input type="hidden" name="kind" value=kind.get_untracked().as_str()/> })}
+            {id.map(|id| view! { <input type="hidden" name="id" value=id/> })}
             <label class="field"><span>"Name"</span><input name="name" required placeholder="Billing API" value=value(|s| s.name.clone())/></label>
             <label class="field"><span>"Environment"</span><input name="environment" required placeholder="production" value=value(|s| s.environment.clone())/></label>
             <label class="field"><span>"Check"</span>
-                <select name=id.is_none().then_some("kind") disabled=id.is_some()
+                <select name="kind"
                     on:change=move |ev| kind.set(CheckKind::parse(&event_target_value(&ev)).unwrap_or(CheckKind::Http))>
                     {CheckKind::ALL.iter().map(|k| view! { <option value=k.as_str() selected=*k == kind.get_untracked()>{k.as_str()}</option> }).collect_view()}
                 </select>
@@ -123,8 +128,18 @@ fn ServiceForm(action: ServerAction<SaveService>, service: Option<(i64, ServiceD
                 <input name="down_after" inputmode="numeric" placeholder="3" value=value(|s| s.down_after.to_string())/></label>
             <label class="field"><span>"Up after successes"</span>
                 <input name="up_after" inputmode="numeric" placeholder="2" value=value(|s| s.up_after.to_string())/></label>
+            <label class="field checkbox wide" hidden=move || !(heartbeat() && stored == Some(CheckKind::Heartbeat))>
+                <input type="checkbox" name="new_heartbeat_address" value="on"/><span>"New heartbeat address (the current one stops working)"</span></label>
             <button type="submit" class="button primary">{submit}</button>
             <p class="hint wide-hint" aria-live="polite">{move || what_it_checks(kind.get())}</p>
+            {stored.map(|stored| view! {
+                <p class="hint wide-hint" aria-live="polite" hidden=move || stored == kind.get()>
+                    "Another check starts over (its results so far stay on the service's page)"
+                    {move || (kind.get() == CheckKind::Heartbeat).then_some("; the service gets a heartbeat address, shown once when saved")}
+                    {(stored == CheckKind::Heartbeat).then_some("; its heartbeat address stops working")}
+                    "."
+                </p>
+            })}
         </ActionForm>
     }
 }
@@ -141,7 +156,7 @@ fn what_it_checks(kind: CheckKind) -> &'static str {
             the range and, if given, a body that contains the text. An https certificate's expiry is recorded; within 14 days it is an event.",
         CheckKind::Tcp => "Every interval, Vigil connects to the port: a check passes when the connection is accepted within the timeout.",
         CheckKind::Dns => "Every interval, Vigil resolves the name: a check passes when it resolves (to the address given, if one is).",
-        CheckKind::Heartbeat => "The service calls its heartbeat address (shown once, when it is added): a check passes when it called \
+        CheckKind::Heartbeat => "The service calls its heartbeat address (shown once, when it is added or becomes a heartbeat): a check passes when it called \
             within the last interval.",
     }
 }

@@ -12,12 +12,10 @@ use crate::api::{
     list_api_keys, list_console_sessions, list_users, write_path_status, AddUser, CreateApiKey, ResetPassword, RevokeApiKey,
     RevokeConsoleSession, SetUserDisabled, UpdateUser,
 };
-use crate::components::copy_button::CopyButton;
 use crate::components::current_user::CurrentUser;
-use crate::components::errors::ErrorMessage;
-use crate::components::settings::{action_error, cleared_after, server_message, time_or_never, SettingsHead};
+use crate::components::settings::{action_error, cleared_after, shown_once, time_or_never, SettingsHead};
 use crate::components::time::Time;
-use crate::model::{Deployment, ReadsServedBy, Role, Scope, Secret};
+use crate::model::{Deployment, ReadsServedBy, Role, Scope};
 
 /// What a user may read, in words; a viewer who may read nothing stands out.
 fn scope_summary(role: Role, scope: &Scope) -> impl IntoView {
@@ -27,23 +25,6 @@ fn scope_summary(role: Role, scope: &Scope) -> impl IntoView {
         Role::Admin | Role::Auditor => ("all data".to_string(), "sub"),
     };
     view! { <span class=class data-scope="">{text}</span> }
-}
-
-/// A secret returned by an action, shown once with a copy button.
-fn shown_once(value: impl Fn() -> Option<Result<Secret, ServerFnError>> + Send + Sync + 'static) -> impl IntoView {
-    move || match value() {
-        Some(Ok(secret)) => {
-            Some(view! {
-                <div class="secret" role="status">
-                    <p><strong>{secret.label}</strong>" — shown once; copy it now, Vigil keeps only a hash."</p>
-                    <code class="secret-value">{secret.value.clone()}</code>
-                    <CopyButton text=secret.value/>
-                </div>
-            }.into_any())
-        }
-        Some(Err(e)) => Some(view! { <ErrorMessage message=server_message(&e)/> }.into_any()),
-        None => None,
-    }
 }
 
 /// The role picker; `role` follows the choice, so that the fields of a

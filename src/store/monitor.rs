@@ -64,19 +64,35 @@ pub async fn definition(pool: &PgPool, id: i64) -> sqlx::Result<Option<ServiceDe
     sqlx::query_as(&format!("select {} from services where id = $1", definition_columns(""))).bind(id).fetch_optional(pool).await
 }
 
-/// Replace what a service checks and how (its kind stays); the definition
-/// before, if there is such a service.
-pub async fn update(pool: &PgPool, id: i64, s: &ServiceDefinition) -> sqlx::Result<Option<ServiceDefinition>> {
+/// Replace what a service checks and how; the definition before, if there is
+/// such a service. A heartbeat gets the address of `new_token_hash` when
+/// given (the old one stops working); a service that is no longer a heartbeat
+/// loses its address. A changed check (another kind or target) starts over:
+/// its runs in a row and its certificate are forgotten, and it runs at once.
+/// Results, incidents and state stay.
+pub async fn update(pool: &PgPool, id: i64, s: &ServiceDefinition, new_token_hash: Option<&[u8]>) -> sqlx::Result<Option<ServiceDefinition>> {
     let mut args = definition_arguments(s)?;
-    args.add(id).map_err(sqlx::Error::Encode)?;
-    let changed: Vec<(usize, &str)> = (1..).zip(ServiceDefinition::FIELDS).filter(|(_, field)| *field != "kind").collect();
-    let columns = changed.iter().map(|(_, field)| *field).collect::<Vec<_>>().join(", ");
-    let values = super::placeholders(changed.iter().map(|(n, _)| *n));
+    (|| {
+        args.add(id)?;
+        args.add(new_token_hash)
+    })()
+    .map_err(sqlx::Error::Encode)?;
+    let (columns, values) = (definition_columns(""), super::placeholders(1..=ServiceDefinition::FIELDS.len()));
     let before = definition_columns("before.");
+    // The same check: same kind, same target ($3, $4).
+    let same = "(r.kind, r.target) = ($3, $4)";
     sqlx::query_as_with(
         &format!(
-            "update services r set ({columns}) = ({values}) from services before \
-             where r.id = $14 and before.id = r.id and r.kind = $3 returning {before}"
+            "update services r set ({columns}) = ({values}), \
+                 heartbeat_token_hash = case when $3 <> 'heartbeat' then null else coalesce($15, r.heartbeat_token_hash) end, \
+                 last_heartbeat_at = case when $3 <> 'heartbeat' then null \
+                     when r.kind <> 'heartbeat' then now() else r.last_heartbeat_at end, \
+                 failures_in_row = case when {same} then r.failures_in_row else 0 end, \
+                 successes_in_row = case when {same} then r.successes_in_row else 0 end, \
+                 certificate_expires_at = case when {same} then r.certificate_expires_at end, \
+                 certificate_warned_for = case when {same} then r.certificate_warned_for end, \
+                 next_run_at = case when {same} then r.next_run_at else now() end \
+             from services before where r.id = $14 and before.id = r.id returning {before}"
         ),
         args,
     )

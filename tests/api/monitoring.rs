@@ -720,23 +720,77 @@ async fn a_service_is_edited_in_place_and_the_audit_names_what_changed(pool: PgP
     let id: i64 = sqlx::query_scalar("select id from services where name = 'Database'").fetch_one(&app.pool).await.unwrap();
     let results_before = app.count(&format!("select count(*) from service_results where service_id = {id}")).await;
 
-    // The check posted as http is ignored: a service keeps the check it was added with.
-    let saved = admin.call("save_service", &as_pairs(&form(&id.to_string(), "Database", "http", "127.0.0.1:5432", "120"))).await;
+    // Only the interval changes: the check goes on where it was.
+    sqlx::query("update services set failures_in_row = 2 where id = $1").bind(id).execute(&app.pool).await.unwrap();
+    admin.call_ok("save_service", &as_pairs(&form(&id.to_string(), "Database", "tcp", "127.0.0.1:9", "120"))).await;
+    assert_eq!(app.count(&format!("select failures_in_row::bigint from services where id = {id}")).await, 2, "the same check keeps its runs in a row");
+
+    // Another check (here, another target) starts over and runs at once; its results stay.
+    let saved = admin.call("save_service", &as_pairs(&form(&id.to_string(), "Database", "tcp", "127.0.0.1:5432", "120"))).await;
     assert_eq!(saved.status(), 200, "{}", saved.text().await.unwrap());
-    let stored: (String, String, i32) =
-        sqlx::query_as("select kind::text, target, interval_seconds from services where id = $1").bind(id).fetch_one(&app.pool).await.unwrap();
-    assert_eq!(stored, ("tcp".into(), "127.0.0.1:5432".into(), 120));
+    let stored: (String, String, i32, i32, bool) = sqlx::query_as(
+        "select kind::text, target, interval_seconds, failures_in_row, next_run_at <= now() from services where id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, ("tcp".into(), "127.0.0.1:5432".into(), 120, 0, true));
     assert!(app.count(&format!("select count(*) from service_results where service_id = {id}")).await >= results_before, "its results stay");
     app.derived().await;
-    let changes: Value = sqlx::query_scalar("select changes from events where environment = 'vigil' and type = 'service.update'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let changes: Vec<Value> =
+        sqlx::query_scalar("select changes from events where environment = 'vigil' and type = 'service.update' order by occurred_at, seq")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(
         changes,
-        json!([{"field": "target", "old": "127.0.0.1:9", "new": "127.0.0.1:5432"}, {"field": "interval_seconds", "old": 60, "new": 120}]),
+        [json!([{"field": "interval_seconds", "old": 60, "new": 120}]), json!([{"field": "target", "old": "127.0.0.1:9", "new": "127.0.0.1:5432"}])],
         "only what changed"
     );
+
+    // Its check changes too: an http check, then a heartbeat with an address shown once.
+    admin.call_ok("save_service", &as_pairs(&form(&id.to_string(), "Database", "http", "http://127.0.0.1:9/health", "120"))).await;
+    let kind: String = sqlx::query_scalar("select kind::text from services where id = $1").bind(id).fetch_one(&app.pool).await.unwrap();
+    assert_eq!(kind, "http");
+    let beat = |address: &str| app.client.post(format!("{}{address}", app.base)).send();
+    let became: Value = admin.call_ok("save_service", &as_pairs(&form(&id.to_string(), "Database", "heartbeat", "", "120"))).await;
+    let first = became["value"].as_str().expect("a heartbeat address").to_string();
+    assert!(first.starts_with("/api/v1/heartbeats/"), "{became}");
+    assert!(became["label"].as_str().unwrap().contains("Heartbeat address"), "{became}");
+    assert_eq!(beat(&first).await.unwrap().status(), 200);
+    // Saved again as it is: no new address, the first still works.
+    let kept: Value = admin.call_ok("save_service", &as_pairs(&form(&id.to_string(), "Database", "heartbeat", "", "120"))).await;
+    assert_eq!(kept, Value::Null);
+    assert_eq!(beat(&first).await.unwrap().status(), 200);
+    // A new address asked for: the old one stops working.
+    let mut replace = form(&id.to_string(), "Database", "heartbeat", "", "120");
+    replace.push(("new_heartbeat_address", "on".into()));
+    let replaced: Value = admin.call_ok("save_service", &as_pairs(&replace)).await;
+    let second = replaced["value"].as_str().expect("a new heartbeat address").to_string();
+    assert_ne!(second, first);
+    assert_eq!(beat(&first).await.unwrap().status(), 401);
+    assert_eq!(beat(&second).await.unwrap().status(), 200);
+    // No longer a heartbeat: no address works.
+    admin.call_ok("save_service", &as_pairs(&form(&id.to_string(), "Database", "tcp", "127.0.0.1:5432", "120"))).await;
+    assert_eq!(beat(&second).await.unwrap().status(), 401);
+    assert_eq!(app.count(&format!("select count(*) from services where id = {id} and heartbeat_token_hash is null and last_heartbeat_at is null")).await, 1);
+    app.derived().await;
+    let replacement: Value = sqlx::query_scalar(
+        "select changes from events where environment = 'vigil' and type = 'service.update' and changes @> '[{\"field\": \"heartbeat_address\"}]'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(replacement, json!([{"field": "heartbeat_address", "old": "previous", "new": "new"}]), "the address is never in the trail");
+    let kinds: Vec<Value> = sqlx::query_scalar(
+        "select c->'new' from events, jsonb_array_elements(changes) c where environment = 'vigil' and type = 'service.update' \
+         and c->>'field' = 'kind' order by occurred_at, seq",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(kinds, [json!("http"), json!("heartbeat"), json!("tcp")], "each change of check is in the trail");
 
     let taken = admin.call("save_service", &as_pairs(&form(&id.to_string(), "Other", "tcp", "127.0.0.1:5432", "120"))).await;
     assert_eq!(taken.status(), 409);
