@@ -16,6 +16,9 @@ pub enum ApiError {
     InvalidParameter { field: &'static str, message: String },
     #[error("{0}")]
     Unauthorized(String),
+    /// The key is valid but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("too many requests; retry in {retry_after} s")]
     TooManyRequests { retry_after: u64 },
     #[error("{0}")]
@@ -44,6 +47,7 @@ impl ApiError {
             ApiError::InvalidParameter { .. } => client(StatusCode::BAD_REQUEST, "invalid_parameter"),
             ApiError::TooManyRequests { .. } => client(StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Unauthorized(_) => client(StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => client(StatusCode::FORBIDDEN, "forbidden"),
             ApiError::PayloadTooLarge(_) => client(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             ApiError::UnsupportedMediaType(_) => client(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
             ApiError::NotFound(_) => client(StatusCode::NOT_FOUND, "not_found"),

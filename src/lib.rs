@@ -8,11 +8,12 @@
 //! and never in a loop):
 //! `main`/`cli` → `server` (router, guard, serve loop) → `api` (handlers,
 //! server functions) → `lifecycle`, `integrity`, `monitor`, `alerts`, `auth`, `audit`, `query`,
-//! `store`, `ingest` → `state`, `model`, `config`, `error`. Within the middle
+//! `store`, `ingest` → `state`, `metrics`, `model`, `config`, `error`. Within the middle
 //! layer: `lifecycle` → `monitor`, `audit`, `store`; `monitor` → `audit`, `store`;
 //! `alerts` → `audit`, `query`, `store`; `integrity` → `store`; `auth` →
 //! `audit` → `store`, `ingest`; `query` → `store`; `store` → `ingest`. `state` holds the
-//! ingest pipeline and so names its type, nothing else above it. In the
+//! ingest pipeline and so names its type, nothing else above it; it holds
+//! `metrics`, which imports only `model`. In the
 //! browser half: `app` → `pages` → `components` → `api` (server functions) →
 //! `model`, `assets`; a page never imports another page.
 
@@ -51,6 +52,8 @@ pub mod ingest;
 pub mod integrity;
 #[cfg(feature = "ssr")]
 pub mod lifecycle;
+#[cfg(feature = "ssr")]
+pub mod metrics;
 #[cfg(feature = "ssr")]
 pub mod monitor;
 #[cfg(feature = "ssr")]

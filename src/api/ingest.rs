@@ -69,6 +69,7 @@ pub async fn post_events(
         StatusCode::OK
     };
     let dropped = dropped.values().sum::<i64>() as u64;
+    state.metrics.ingested(outcome.inserted, outcome.duplicates, dropped, rejected.len() as u64);
     let reply = IngestReply { accepted: outcome.inserted, duplicates: outcome.duplicates, dropped, rejected };
     Ok((status, Json(reply)).into_response())
 }

@@ -21,6 +21,8 @@ pub mod heartbeat;
 #[cfg(feature = "ssr")]
 pub mod ingest;
 #[cfg(feature = "ssr")]
+pub mod metrics;
+#[cfg(feature = "ssr")]
 pub mod openapi;
 
 pub use alerts::*;

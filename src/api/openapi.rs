@@ -129,6 +129,20 @@ fn export() {}
 #[allow(dead_code)]
 fn health() {}
 
+#[utoipa::path(
+    get, path = "/api/v1/metrics", tag = "read",
+    responses(
+        (status = 200, description = "This instance's counters (requests by route and status class with their durations, ingested events by outcome) \
+            and the state read at the scrape (database up, deriving and export lag, underived events, services by state, alert rules firing, \
+            undelivered notifications), in the OpenMetrics text format for Prometheus", content_type = "application/openmetrics-text", body = String),
+        (status = 401, description = "Missing or wrong export key", body = ErrorBody),
+        (status = 403, description = "The key is restricted to some environments or organizations", body = ErrorBody),
+    ),
+    security(("export_key" = []))
+)]
+#[allow(dead_code)]
+fn metrics() {}
+
 /// A heartbeat taken.
 #[derive(ToSchema)]
 #[allow(dead_code)]
@@ -164,7 +178,7 @@ impl Modify for BearerKeys {
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vigil API", description = "Send audit events to Vigil, list them and export them in order; services behind a firewall send heartbeats. Rate limits: VIGIL_API_RATE requests per second per key (burst VIGIL_API_BURST) on the read APIs; over the limit the answer is 429 with Retry-After."),
-    paths(ingest, list, export, health, heartbeat),
+    paths(ingest, list, export, health, metrics, heartbeat),
     components(schemas(HeartbeatReply, IngestReply, Rejection, ErrorBody, ErrorDetail, EventList, ExportPage, Health, LedgerStatus, WatermarkHolder, PurgeHealth, PurgeRun, PartitionArchive, EnvironmentRetention, PartitionState, IntegrityStatus, crate::model::Deployment, crate::model::ReplicaStatus, crate::model::ReadsServedBy)),
     modifiers(&BearerKeys)
 )]

@@ -20,7 +20,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::PostgresStore;
 
 use crate::app::{shell, App};
-use crate::api::{events_api, health, heartbeat, ingest, openapi};
+use crate::api::{events_api, health, heartbeat, ingest, metrics, openapi};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/events", post(ingest::post_events).get(events_api::list).fallback(only("GET, HEAD, POST")))
         .route("/api/v1/events/export", get(events_api::export).fallback(only("GET, HEAD")))
         .route("/api/v1/health", get(health::health).fallback(only("GET, HEAD")))
+        .route("/api/v1/metrics", get(metrics::metrics).fallback(only("GET, HEAD")))
         .route("/api/v1/heartbeats/{token}", post(heartbeat::heartbeat).fallback(only("POST")))
         .route("/api/v1/{*path}", any(|uri: axum::http::Uri| async move { ApiError::NotFound(uri.path().to_string()) }))
         .route("/api/openapi.json", get(openapi::spec))
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth::guard))
+        .layer(axum::middleware::from_fn_with_state(state.metrics.clone(), crate::metrics::track))
         .layer(axum::middleware::map_response(cache_for_good))
         .layer(sessions)
         .layer(TraceLayer::new_for_http())

@@ -74,6 +74,8 @@ pub struct AppState {
     /// The explorer charts' counts over past hours, as of their last change
     /// (a day in quarter hours ≈600 rows, 90 days ≈1 600).
     pub past_chart_counts: Arc<Memo<PastCounts, Vec<Count>>>,
+    /// What this instance counts for `GET /api/v1/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// One of Vigil's own events waiting to be stored, and whoever waits for its
@@ -154,6 +156,7 @@ impl AppState {
             past_value_counts: Arc::default(),
             past_counts: Arc::new(Memo::bounded(PAST_COUNTS_KEPT)),
             past_chart_counts: Arc::new(Memo::bounded(PAST_CHARTS_KEPT)),
+            metrics: Arc::default(),
             config: Arc::new(config),
         })
     }

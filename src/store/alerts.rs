@@ -419,6 +419,11 @@ pub async fn finish_attempt(pool: &PgPool, id: i64, now: DateTime<Utc>, a: &Atte
     .map(drop)
 }
 
+/// Alert rules firing for at least one group.
+pub async fn rules_firing(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(distinct rule_id) from alert_states where firing").fetch_one(pool).await
+}
+
 /// Deliveries not yet delivered nor given up.
 pub async fn undelivered(pool: &PgPool) -> sqlx::Result<i64> {
     sqlx::query_scalar("select count(*) from alert_deliveries where delivered_at is null and failed_at is null")

@@ -268,6 +268,11 @@ pub async fn summary(pool: &PgPool, environments: Option<&[String]>, id: i64, no
     Ok(summaries(pool, environments, Some(id), now).await?.pop())
 }
 
+/// How many services (not paused) are in each state.
+pub async fn state_counts(pool: &PgPool) -> sqlx::Result<Vec<(String, i64)>> {
+    sqlx::query_as("select state, count(*) from services where not paused group by state order by state").fetch_all(pool).await
+}
+
 /// (id, name) of every service, by name.
 pub async fn names(pool: &PgPool) -> sqlx::Result<Vec<(i64, String)>> {
     sqlx::query_as("select id, name from services order by name").fetch_all(pool).await

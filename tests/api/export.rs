@@ -333,6 +333,7 @@ async fn the_openapi_spec_describes_the_real_routes(pool: sqlx::PgPool) {
             ("get".into(), "/api/v1/events".into()),
             ("get".into(), "/api/v1/events/export".into()),
             ("get".into(), "/api/v1/health".into()),
+            ("get".into(), "/api/v1/metrics".into()),
             ("post".into(), "/api/v1/events".into()),
             ("post".into(), "/api/v1/heartbeats/{token}".into())
         ]

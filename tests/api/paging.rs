@@ -129,6 +129,7 @@ async fn an_unknown_api_path_or_method_is_a_json_error_not_a_page(pool: sqlx::Pg
         (reqwest::Method::DELETE, "/api/v1/events", "GET, HEAD, POST"),
         (reqwest::Method::POST, "/api/v1/events/export", "GET, HEAD"),
         (reqwest::Method::PUT, "/api/v1/health", "GET, HEAD"),
+        (reqwest::Method::POST, "/api/v1/metrics", "GET, HEAD"),
         (reqwest::Method::GET, "/api/v1/heartbeats/some-token", "POST"),
     ];
     for (method, path, allow) in wrong {

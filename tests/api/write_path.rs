@@ -429,6 +429,55 @@ async fn the_health_endpoint_reports_the_worker_and_the_watermark(pool: PgPool) 
     assert_eq!(anonymous.status(), 401);
 }
 
+#[sqlx::test(migrations = false)]
+async fn the_metrics_endpoint_counts_this_instances_work_for_keys_that_read_everything(pool: PgPool) {
+    let app = spawn(pool).await;
+    let now = Utc::now().to_rfc3339();
+    let batch = json!([
+        crate::helpers::event("m-1", &now),
+        crate::helpers::event("m-2", &now),
+        {"id": "m-bad", "type": "x"},
+    ]);
+    app.ingest(&batch).await;
+    app.ingest(&batch).await;
+    let service = vigil::model::ServiceDefinition::new("Billing", "production", vigil::model::CheckKind::Tcp, "127.0.0.1:9");
+    vigil::store::monitor::insert(&app.pool, &service, None, Utc::now(), "test").await.unwrap();
+
+    let response = app.client.get(format!("{}/api/v1/metrics", app.base)).bearer_auth(EXPORT_KEY).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+    let text = response.text().await.unwrap();
+    let value = |series: &str| -> f64 {
+        let line = text.lines().find(|l| l.starts_with(series) && l[series.len()..].starts_with(' ')).unwrap_or_else(|| panic!("no {series} in\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(value(r#"vigil_ingest_events_total{result="accepted"}"#), 2.0);
+    assert_eq!(value(r#"vigil_ingest_events_total{result="duplicate"}"#), 2.0);
+    assert_eq!(value(r#"vigil_ingest_events_total{result="rejected"}"#), 2.0);
+    assert_eq!(value(r#"vigil_http_requests_total{route="/api/v1/events",status="2xx"}"#), 2.0);
+    assert_eq!(value(r#"vigil_http_request_duration_seconds_count{route="/api/v1/events"}"#), 2.0);
+    assert_eq!(value("vigil_database_up"), 1.0);
+    assert_eq!(value("vigil_underived_events"), 0.0);
+    assert_eq!(value("vigil_derive_lag_seconds"), 0.0);
+    assert_eq!(value(r#"vigil_services{state="unknown"}"#), 1.0);
+    assert_eq!(value("vigil_alert_rules_firing"), 0.0);
+    assert!(text.ends_with("# EOF\n"), "{text}");
+
+    // Without a key, 401; a key restricted to some environments, 403; both counted.
+    let anonymous = app.client.get(format!("{}/api/v1/metrics", app.base)).send().await.unwrap();
+    assert_eq!(anonymous.status(), 401);
+    let admin = app.console("admin").await;
+    let secret = admin
+        .call_ok("create_api_key", &[("name", "siem"), ("kind", "export"), ("environments", "production"), ("organizations", "*")])
+        .await;
+    let restricted = app.client.get(format!("{}/api/v1/metrics", app.base)).bearer_auth(secret["value"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(restricted.status(), 403);
+    assert_eq!(restricted.json::<Value>().await.unwrap()["error"]["code"], "forbidden");
+    let text = app.client.get(format!("{}/api/v1/metrics", app.base)).bearer_auth(EXPORT_KEY).send().await.unwrap().text().await.unwrap();
+    assert!(text.contains(r#"vigil_http_requests_total{route="/api/v1/metrics",status="4xx"} 2"#), "{text}");
+    assert!(text.contains(r#"vigil_http_requests_total{route="/api/v1/metrics",status="2xx"} 1"#), "{text}");
+}
+
 /// A PostgreSQL cluster of the test's own (`.ci/postgres` with its own folder
 /// and port), so that stopping it leaves the other tests' databases alone.
 struct OwnCluster {
