@@ -238,6 +238,38 @@ test("the new-alert form shows the fields of the kind chosen and says what the r
   await expect(page.getByText("Watching the view:")).toBeHidden();
 });
 
+test("a silence rule fires when its view has had no event for its window", async ({ page, request }) => {
+  const env = `quiet-${tag}`;
+  await ingest(request, [{ type: "app.view", environment: env, occurred_at: new Date(Date.now() - 3 * 3600_000).toISOString(), actor: { id: "u1" } }]);
+  await open(page, `/alerts/new?view=${encodeURIComponent(`env=${env}`)}`);
+  await page.getByLabel("Fire when").selectOption("silence");
+  await expect(page.getByLabel("Quiet for (minutes)")).toBeVisible();
+  await expect(page.getByLabel("Count at least")).toBeHidden();
+  await expect(page.locator(`select[name="group_by"]`)).toBeHidden();
+  await expect(page.getByRole("button", { name: "Check against the last 7 days" })).toBeHidden();
+  await expect(page.getByText("Watching the view:")).toBeVisible();
+  await expect(page.locator(".what-it-does")).toContainText("no event matches the view for that many minutes");
+  await page.getByLabel("Name").fill(`Quiet ${env}`);
+  await page.getByLabel("Quiet for (minutes)").fill("60");
+  await page.getByRole("button", { name: "Create alert" }).click();
+  await expect(page).toHaveURL(/\/alerts$/);
+  const rule = page.locator(`tr[data-rule="Quiet ${env}"]`);
+  await expect(rule).toContainText(`no event matching env=${env} for 1 h`);
+  // Its one event is three hours old: the evaluator finds the view quiet.
+  await expect(async () => {
+    await page.reload();
+    await expect(rule).toHaveAttribute("data-firing", "true", { timeout: 1_000 });
+  }).toPass({ intervals: [500, 1_000], timeout: 20_000 });
+  await expect(page.locator("table.alert-history")).toContainText(`no event in 1 h: "Quiet ${env}"`);
+  // The next event of the view resolves it.
+  await ingest(request, [{ type: "app.view", environment: env, actor: { id: "u1" } }]);
+  await expect(async () => {
+    await page.reload();
+    await expect(rule).toHaveAttribute("data-firing", "false", { timeout: 1_000 });
+  }).toPass({ intervals: [500, 1_000], timeout: 20_000 });
+  await expect(page.locator("table.alert-history")).toContainText(`"Quiet ${env}" resolved`);
+});
+
 test("a rule notifies every channel ticked, and editing it keeps them", async ({ page }) => {
   const names = [`Pager ${tag}`, `Chat ${tag}`];
   await open(page, "/settings/channels");

@@ -105,10 +105,10 @@ impl Deliverer {
 
     /// Where the notification points: the rule's view, or the Services page.
     pub fn link(&self, d: &Outgoing) -> String {
-        match d.rule_kind {
-            AlertKind::Match | AlertKind::Count if !d.rule_query.is_empty() => format!("{}/events?{}", self.console, d.rule_query),
-            AlertKind::Match | AlertKind::Count => format!("{}/events", self.console),
-            AlertKind::ServiceDown | AlertKind::Certificate => format!("{}/services", self.console),
+        match d.rule_kind.watches_view() {
+            true if !d.rule_query.is_empty() => format!("{}/events?{}", self.console, d.rule_query),
+            true => format!("{}/events", self.console),
+            false => format!("{}/services", self.console),
         }
     }
 

@@ -9,9 +9,9 @@
 //!   notified together once the interval has passed (a steady trickle of
 //!   matches notifies once a minute, not at every evaluation). The rule
 //!   resolves after its re-notify interval passes without a notification.
-//! - Count rules (events of a view within a window, per group) and service
-//!   rules (a service is down, a certificate expires soon) are evaluated every
-//!   few seconds: a group that starts firing notifies, re-notifies every
+//! - Count rules (events of a view within a window, per group), silence
+//!   rules (no event of a view within a window) and service rules (a service
+//!   is down, a certificate expires soon) are evaluated every few seconds: a group that starts firing notifies, re-notifies every
 //!   interval while it fires, and notifies when it resolves.
 //!
 //! Muted rules keep their state and history but queue nothing. Delivery is in
@@ -114,7 +114,7 @@ pub async fn evaluate_windows(state: &AppState, now: DateTime<Utc>) -> anyhow::R
     if !store::try_lock(&mut tx, store::WINDOW_LOCK).await? {
         return Ok(());
     }
-    let kinds = [AlertKind::Match, AlertKind::Count, AlertKind::ServiceDown, AlertKind::Certificate].map(|k| k.as_str());
+    let kinds: Vec<&str> = AlertKind::ALL.iter().map(|k| k.as_str()).collect();
     let gather = gather_interval(state);
     for rule in store::rules(&mut tx, &kinds).await? {
         let findings = match rule.definition.kind {
@@ -123,6 +123,7 @@ pub async fn evaluate_windows(state: &AppState, now: DateTime<Utc>) -> anyhow::R
                 continue;
             }
             AlertKind::Count => count_findings(&mut tx, &rule, now).await?,
+            AlertKind::Silence => silence_findings(&mut tx, &rule, now).await?,
             AlertKind::ServiceDown => service_findings(&mut tx, &rule).await?,
             AlertKind::Certificate => certificate_findings(&mut tx, &rule, now).await?,
         };
@@ -154,6 +155,21 @@ async fn count_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<U
             Finding { group, count, event_ids, summary }
         })
         .collect())
+}
+
+/// A silence rule's one group when no event matched its view within its
+/// window up to `now`.
+async fn silence_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<Utc>) -> sqlx::Result<Vec<Finding>> {
+    let def = &rule.definition;
+    let Some(window) = def.window_seconds else {
+        return Ok(Vec::new());
+    };
+    let from = now - chrono::Duration::seconds(i64::from(window));
+    if crate::query::alerts::any_in(conn, &watched(&def.query), from, now).await? {
+        return Ok(Vec::new());
+    }
+    let summary = format!("no event in {}: \"{}\"", crate::model::window_label(window), def.name);
+    Ok(vec![Finding { group: String::new(), count: 0, event_ids: Vec::new(), summary }])
 }
 
 /// The view a rule watches, over all data (rules are administrators').

@@ -73,7 +73,7 @@ pub async fn load_alerts() -> Result<AlertsOverview, ServerFnError> {
 
 /// Add a rule (no `id`) or change one, from the new-alert form's fields
 /// (those of other kinds are left out). `query` is an explorer query string
-/// (match and count rules); `channels` the channel ids, comma-separated. A
+/// (match, count and silence rules); `channels` the channel ids, comma-separated. A
 /// changed rule keeps what it fires for: groups it no longer finds resolve at
 /// its next evaluation. With `dry_run`, a count rule is replayed on the last
 /// [`crate::model::WEIGHED_DAYS`] days instead and nothing is saved.
@@ -97,13 +97,14 @@ pub async fn save_alert_rule(
     let admin = require_admin().await?;
     let kind = AlertKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("kind must be {}", AlertKind::choices())))?;
     let counts = kind == AlertKind::Count;
+    let windowed = counts || kind == AlertKind::Silence;
     let definition = AlertRuleDefinition {
         // A check needs no name: it saves nothing.
         name: if dry_run.is_some() { name.trim().to_string() } else { text("name", &name, 200)? },
         kind,
         query: crate::model::EventFilter::from_query(query.trim().trim_start_matches('?')).to_query(),
         threshold: counts.then(|| number("threshold", &threshold, 20, 1..=1_000_000)).transpose()?,
-        window_seconds: counts.then(|| number("window (minutes)", &window_minutes, 10, 1..=10_080).map(|m| m * 60)).transpose()?,
+        window_seconds: windowed.then(|| number("window (minutes)", &window_minutes, 10, 1..=10_080).map(|m| m * 60)).transpose()?,
         group_by: match group_by.trim() {
             "" => None,
             g => Some(GroupBy::parse(g).ok_or_else(|| crate::error::invalid(format!("group by must be {}", GroupBy::choices())))?),

@@ -126,12 +126,21 @@ vocabulary!(
         Match = "match",
         /// More than a threshold of matching events within a window.
         Count = "count",
+        /// No matching event within a window: a source that stopped sending.
+        Silence = "silence",
         /// A service goes down.
         ServiceDown = "service_down",
         /// A service's TLS certificate expires within 14 days.
         Certificate = "certificate",
     }
 );
+
+impl AlertKind {
+    /// Whether a rule of this kind watches an explorer view (the others watch services).
+    pub fn watches_view(self) -> bool {
+        matches!(self, AlertKind::Match | AlertKind::Count | AlertKind::Silence)
+    }
+}
 
 vocabulary!(
     /// What a count rule counts separately.

@@ -101,6 +101,7 @@ fn describe(rule: &AlertRule, overview: &AlertsOverview) -> String {
     match d.kind {
         AlertKind::Match => format!("any new event matching {view}"),
         AlertKind::Count => format!("{} matching {view}", d.count_condition()),
+        AlertKind::Silence => format!("no event matching {view} for {}", crate::model::window_label(d.window_seconds.unwrap_or(0))),
         AlertKind::ServiceDown => format!("{} goes down", service()),
         AlertKind::Certificate => format!("TLS certificate of {} expires within 14 days", service()),
     }
@@ -122,8 +123,7 @@ fn RuleRow(
         .map(|id| overview.channels.iter().find(|c| c.id == *id).map_or(format!("#{id} (deleted)"), |c| c.name.clone()))
         .collect();
     let muted = rule.muted_until.filter(|until| *until > now);
-    let link = (!matches!(rule.definition.kind, AlertKind::ServiceDown | AlertKind::Certificate))
-        .then(|| EventFilter::from_query(&rule.definition.query).href());
+    let link = rule.definition.kind.watches_view().then(|| EventFilter::from_query(&rule.definition.query).href());
     view! {
         <tr data-rule=rule.definition.name.clone() data-firing=(!rule.firing.is_empty()).to_string()>
             <td>
@@ -317,8 +317,9 @@ fn AlertForm(
     let filter = EventFilter::from_query(&rule.query);
     let shown = if rule.query.is_empty() { "every event".to_string() } else { rule.query.clone() };
     let kind = RwSignal::new(rule.kind);
-    let watches_view = move || matches!(kind.get(), AlertKind::Match | AlertKind::Count);
+    let watches_view = move || kind.get().watches_view();
     let counts = move || kind.get() == AlertKind::Count;
+    let silence = move || kind.get() == AlertKind::Silence;
     let watches_service = move || matches!(kind.get(), AlertKind::ServiceDown | AlertKind::Certificate);
     let gather_seconds = overview.gather_seconds;
     let number = |n: Option<i32>| n.map(|n| n.to_string()).unwrap_or_default();
@@ -328,7 +329,7 @@ fn AlertForm(
             <ActionForm action attr:class="settings-form">
                 {id.map(|id| view! { <input type="hidden" name="id" value=id/> })}
                 <p class="hint wide-hint" hidden=move || !watches_view()>"Watching the view: "<a href=filter.href()><code>{shown}</code></a>
-                    " (its time range is ignored: match rules watch new events, count rules their window). "
+                    " (its time range is ignored: match rules watch new events, count and silence rules their window). "
                     <span class="view-matches" aria-live="polite">{matches}</span>
                 </p>
                 <input type="hidden" name="query" value=rule.query.clone()/>
@@ -338,6 +339,7 @@ fn AlertForm(
                         {[
                             (AlertKind::Match, "any new event matches"),
                             (AlertKind::Count, "count over a window"),
+                            (AlertKind::Silence, "no event within a window"),
                             (AlertKind::ServiceDown, "a service goes down"),
                             (AlertKind::Certificate, "a certificate expires soon"),
                         ]
@@ -346,7 +348,8 @@ fn AlertForm(
                     </select>
                 </label>
                 <label class="field" hidden=move || !counts()><span>"Count at least"</span><input name="threshold" inputmode="numeric" placeholder="20" value=number(rule.threshold)/></label>
-                <label class="field" hidden=move || !counts()><span>"Within (minutes)"</span>
+                <label class="field" hidden=move || !(counts() || silence())>
+                    <span>{move || if silence() { "Quiet for (minutes)" } else { "Within (minutes)" }}</span>
                     <input name="window_minutes" inputmode="numeric" placeholder="10" value=number(rule.window_seconds.map(|s| s / 60))/></label>
                 <label class="field" hidden=move || !counts()><span>"Per"</span>
                     <select name="group_by">
@@ -464,6 +467,9 @@ fn what_it_does(kind: AlertKind, gather_seconds: i64) -> String {
             .into(),
         AlertKind::Count => "Fires when the view counts at least that many events within the window (for each user, IP, … when “Per” is set), \
             notifies again every interval while it fires, and resolves when the count drops below."
+            .into(),
+        AlertKind::Silence => "Fires when no event matches the view for that many minutes (an application that stopped sending its audit \
+            events, a source cut off), notifies again every interval while it stays quiet, and resolves with the next matching event."
             .into(),
         AlertKind::ServiceDown => "Fires when the service's checks find it down, and notifies again every interval while it stays down.".into(),
         AlertKind::Certificate => format!(

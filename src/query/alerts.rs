@@ -1,5 +1,6 @@
 //! What alert rules ask of the events: the events of some committed batches
-//! that match a view, and the count of matching events in a window per group.
+//! that match a view, the count of matching events in a window per group,
+//! and whether a window holds any.
 //! Both use the explorer's own conditions, so that a rule sees what its view
 //! shows (a user matched on the event's own columns; see [`push_rule_conditions`]).
 
@@ -83,6 +84,18 @@ pub async fn counts_over(
     });
     q.push(" matching group by 1 having count(*) >= ").push_bind(threshold).push(" order by 1");
     q.build_query_as().fetch_all(conn).await
+}
+
+/// Whether any event matches `filter` in `[from, to)` (a silence rule's
+/// question: it stops at the first).
+pub async fn any_in(conn: &mut PgConnection, filter: &EventFilter, from: DateTime<Utc>, to: DateTime<Utc>) -> sqlx::Result<bool> {
+    let mut q = QueryBuilder::<Postgres>::new("select exists (select from ");
+    push_events_by_time(&mut q, "1", filter, |q| {
+        push_span(q, from, Some(to));
+        push_rule_conditions(q, filter);
+    });
+    q.push(" matching)");
+    q.build_query_scalar().fetch_one(conn).await
 }
 
 /// The columns of `events` a count rule's group is made of ([`group_key`]).

@@ -452,6 +452,67 @@ async fn a_count_rule_fires_at_the_threshold_and_not_below(pool: PgPool) {
 }
 
 #[sqlx::test]
+async fn a_silence_rule_fires_when_its_view_goes_quiet_and_resolves_with_the_next_event(pool: PgPool) {
+    let app = spawn(pool).await;
+    let admin = app.console("admin").await;
+    let form = |window: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("name", "Billing went quiet".to_string()),
+            ("kind", "silence".to_string()),
+            ("query", "env=billing".to_string()),
+            ("threshold", "5".to_string()),
+            ("window_minutes", window.to_string()),
+            ("group_by", "user".to_string()),
+            ("service_id", String::new()),
+            ("channels", String::new()),
+            ("renotify_minutes", "60".to_string()),
+            ("notify_resolved", "on".to_string()),
+        ]
+    };
+    let refused = admin.call("save_alert_rule", &as_pairs(&form("0"))).await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("window (minutes)"));
+    let id = admin.call_ok("save_alert_rule", &as_pairs(&form("30"))).await["id"].as_i64().unwrap();
+    let stored: (String, Option<i32>, Option<i32>, Option<String>) =
+        sqlx::query_as("select kind, threshold, window_seconds, group_by from alert_rules where id = $1").bind(id).fetch_one(&app.pool).await.unwrap();
+    assert_eq!(stored, ("silence".into(), None, Some(1800), None), "a silence rule keeps a window only");
+
+    let at = |t: DateTime<Utc>, id: &str, environment: &str| {
+        let mut e = event(id, &t.to_rfc3339());
+        e["environment"] = json!(environment);
+        e
+    };
+    let t0 = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap() - Duration::hours(3);
+    app.ingest(&json!([at(t0, "b-1", "billing")])).await;
+    let minutes = |n| t0 + Duration::minutes(n);
+    let firing_sql = format!("select count(*) from alert_states where rule_id = {id} and firing");
+    let firing = || app.count(&firing_sql);
+    vigil::alerts::evaluate_windows(&app.state, minutes(10)).await.unwrap();
+    assert_eq!(firing().await, 0, "an event within the window");
+    vigil::alerts::evaluate_windows(&app.state, minutes(31)).await.unwrap();
+    assert_eq!(firing().await, 1, "30 minutes without one");
+    // Another environment's events are not the view's.
+    app.ingest(&json!([at(minutes(35), "o-1", "production")])).await;
+    vigil::alerts::evaluate_windows(&app.state, minutes(36)).await.unwrap();
+    assert_eq!(firing().await, 1);
+    vigil::alerts::evaluate_windows(&app.state, minutes(92)).await.unwrap();
+    // The next event of the view resolves it.
+    app.ingest(&json!([at(minutes(100), "b-2", "billing")])).await;
+    vigil::alerts::evaluate_windows(&app.state, minutes(101)).await.unwrap();
+    assert_eq!(firing().await, 0);
+    let history: Vec<(String, String)> =
+        sqlx::query_as("select kind, summary from alert_history where rule_id = $1 order by id").bind(id).fetch_all(&app.pool).await.unwrap();
+    assert_eq!(
+        history,
+        [
+            ("firing".into(), "no event in 30 min: \"Billing went quiet\"".into()),
+            ("renotify".into(), "no event in 30 min: \"Billing went quiet\"".into()),
+            ("resolved".into(), "\"Billing went quiet\" resolved".into()),
+        ]
+    );
+}
+
+#[sqlx::test]
 async fn a_webhook_that_fails_is_retried_and_given_up_visibly(pool: PgPool) {
     let app = spawn(pool).await;
     let (hook, receiver) = webhook_receiver(2).await;
