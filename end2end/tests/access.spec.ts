@@ -1,5 +1,6 @@
 import { test, expect } from "@playwright/test";
 import { ADMIN, addUser, ingest, marker, open, PASSWORD, signIn } from "./helpers";
+import { INGEST_KEY } from "../playwright.config";
 
 const tag = marker("a");
 const fresh = { storageState: { cookies: [], origins: [] } };
@@ -172,6 +173,20 @@ test("an administrator sees the write path catch up after events arrive", async 
   // The page reads the state again every few seconds: the worker catches up by itself.
   await expect(page.locator("[data-worker]")).toHaveText("caught up", { timeout: 15_000 });
   await expect(page.locator(".write-path")).toContainText("Export lag");
+  // When each environment last sent, leading to its events.
+  const received = page.locator(`tr[data-environment="wp-${tag}"]`);
+  await expect(received).toContainText("UTC");
+  await expect(received.getByRole("link", { name: `wp-${tag}` })).toHaveAttribute("href", `/events?env=wp-${tag}`);
+  // An event the API refused says why, on the next reading.
+  const refused = await request.post("/api/v1/events", {
+    headers: { Authorization: `Bearer ${INGEST_KEY}` },
+    data: [{ id: `wp-bad-${tag}`, type: "app.view", environment: `wp-${tag}`, occurred_at: "yesterday" }],
+  });
+  expect(refused.status()).toBe(422);
+  const rejection = page.locator("tr[data-rejection]").first();
+  await expect(rejection).toContainText("occurred_at", { timeout: 15_000 });
+  await expect(rejection).toContainText("operator ingest key");
+  await expect(rejection.locator("td").nth(3)).toHaveText("#0");
 });
 
 test("an administrator adds a viewer with a scope, then makes them an auditor", async ({ page }) => {

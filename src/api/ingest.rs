@@ -17,6 +17,7 @@ use crate::audit;
 use crate::error::ApiError;
 use crate::ingest::rules::Rules;
 use crate::ingest::{self, BodyError, Rejection};
+use crate::model::RecentRejection;
 use crate::state::AppState;
 use crate::store;
 
@@ -70,6 +71,15 @@ pub async fn post_events(
     };
     let dropped = dropped.values().sum::<i64>() as u64;
     state.metrics.ingested(outcome.inserted, outcome.duplicates, dropped, rejected.len() as u64);
+    // Reversed: newest first, and a batch's items in their order.
+    state.metrics.note_rejections(rejected.iter().rev().map(|r| RecentRejection {
+        at: now,
+        key: grant.holder.clone(),
+        address: peer.ip().to_string(),
+        index: r.index,
+        field: r.field.clone(),
+        error: r.error.clone(),
+    }));
     let reply = IngestReply { accepted: outcome.inserted, duplicates: outcome.duplicates, dropped, rejected };
     Ok((status, Json(reply)).into_response())
 }

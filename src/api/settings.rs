@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::{ApiKey, ConsoleSession, ConsoleUser, Deployment, LedgerStatus, Secret, SignedInUser};
+use crate::model::{ApiKey, ConsoleSession, ConsoleUser, Secret, SignedInUser, WritePath};
 
 /// A settings list and the instant it was read (for relative times).
 pub type Listing<T> = (DateTime<Utc>, Vec<T>);
@@ -256,14 +256,16 @@ pub async fn revoke_console_session(id: String) -> Result<(), ServerFnError> {
     Ok(())
 }
 
-/// The write path's state (deriving worker, export watermark), the instances
-/// and the read replica, and when they were read.
+/// The write path's state (deriving worker, export watermark), what ingest
+/// received and rejected lately, the instances and the read replica.
 #[server(prefix = "/api/admin")]
-pub async fn write_path_status() -> Result<(DateTime<Utc>, LedgerStatus, Deployment), ServerFnError> {
+pub async fn write_path_status() -> Result<WritePath, ServerFnError> {
     use admin::*;
     require_admin().await?;
     let state = state();
-    let status = crate::store::ledger::status(&state.pool).await.map_err(internal)?;
+    let ledger = crate::store::ledger::status(&state.pool).await.map_err(internal)?;
+    let mut ingest = crate::store::ledger::activity(&state.pool).await.map_err(internal)?;
+    (ingest.rejected_since_start, ingest.rejections) = state.metrics.rejections();
     let deployment = crate::store::replication::deployment(&state).await.map_err(internal)?;
-    Ok((Utc::now(), status, deployment))
+    Ok(WritePath { read_at: Utc::now(), ledger, ingest, deployment })
 }

@@ -142,6 +142,11 @@ pub fn count_label(n: i64) -> String {
     }
 }
 
+/// "1 event", "10,305 events".
+pub fn events_label(n: i64) -> String {
+    if n == 1 { "1 event".into() } else { format!("{} events", thousands(n)) }
+}
+
 /// A count exactly, its digits in groups of three: "10,305,014".
 pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();

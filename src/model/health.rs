@@ -78,3 +78,47 @@ pub struct Deployment {
     /// The read replica, when one is configured.
     pub replica: Option<ReplicaStatus>,
 }
+
+/// What the ingest API received lately (every instance's, from the ledger)
+/// and what this instance rejected since it started.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct IngestActivity {
+    /// Events committed in the last minute, hour and 24 hours.
+    pub last_minute: i64,
+    pub last_hour: i64,
+    pub last_day: i64,
+    /// Batches committed in the last 24 hours.
+    pub batches_last_day: i64,
+    /// Each environment and when the newest batch holding its events was
+    /// received, the longest quiet first.
+    pub environments: Vec<(String, DateTime<Utc>)>,
+    /// Events this instance rejected since it started.
+    pub rejected_since_start: u64,
+    /// The newest of them, newest first ([`RECENT_REJECTIONS`] at most).
+    pub rejections: Vec<RecentRejection>,
+}
+
+/// Rejected events an instance remembers, to show why a sender's events are missing.
+pub const RECENT_REJECTIONS: usize = 20;
+
+/// An event the ingest API rejected: when, from whom, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RecentRejection {
+    pub at: DateTime<Utc>,
+    /// The key ("operator ingest key", or "key:<id>" of Settings → API keys) and the sender's address.
+    pub key: String,
+    pub address: String,
+    /// The item's place in its batch, the field at fault (if one is) and why.
+    pub index: usize,
+    pub field: Option<String>,
+    pub error: String,
+}
+
+/// What Settings → Write path shows, and when it was read.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WritePath {
+    pub read_at: DateTime<Utc>,
+    pub ledger: LedgerStatus,
+    pub ingest: IngestActivity,
+    pub deployment: Deployment,
+}

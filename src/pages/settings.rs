@@ -2,6 +2,7 @@
 //! the write path's state.
 //! Every change goes through a server action; secrets are shown once.
 
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos::server::ServerAction;
 use leptos_meta::Title;
@@ -15,7 +16,7 @@ use crate::api::{
 use crate::components::current_user::CurrentUser;
 use crate::components::settings::{action_error, cleared_after, shown_once, time_or_never, SettingsHead};
 use crate::components::time::Time;
-use crate::model::{Deployment, ReadsServedBy, Role, Scope};
+use crate::model::{events_label, thousands, Deployment, EventFilter, IngestActivity, LedgerStatus, ReadsServedBy, Role, Scope};
 
 /// What a user may read, in words; a viewer who may read nothing stands out.
 fn scope_summary(role: Role, scope: &Scope) -> impl IntoView {
@@ -312,38 +313,91 @@ pub fn SystemPage() -> impl IntoView {
         </p>
         <Transition fallback=|| view! { <p class="loading" role="status">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                status.await.map(|(now, status, deployment)| {
-                    let worker = match status.underived_since {
-                        None => "caught up".to_string(),
-                        Some(_) => format!(
-                            "{} events behind, {:.1} s",
-                            status.underived_events,
-                            status.derive_lag_seconds(now)
-                        ),
-                    };
-                    let holder = match &status.watermark_holder {
-                        None => "none".to_string(),
-                        Some(h) => format!(
-                            "backend {} ({}{}), transaction open for {:.1} s",
-                            h.pid,
-                            h.state.clone().unwrap_or_default(),
-                            h.application_name.as_deref().filter(|a| !a.is_empty()).map(|a| format!(", {a}")).unwrap_or_default(),
-                            h.age_seconds
-                        ),
-                    };
-                    view! {
-                        <section class="facts write-path">
-                            <dl>
-                                <dt>"Deriving worker"</dt><dd data-worker=worker.clone()>{worker.clone()}</dd>
-                                <dt>"Export lag"</dt><dd>{format!("{:.1} s", status.export_lag_seconds)}</dd>
-                                <dt>"Holding the watermark"</dt><dd>{holder}</dd>
-                                <dt>"Read at"</dt><dd><Time at=now now/></dd>
-                            </dl>
-                        </section>
-                        <DeploymentFacts deployment/>
-                    }
+                status.await.map(|w| view! {
+                    <LedgerFacts ledger=w.ledger now=w.read_at/>
+                    <IngestFacts ingest=w.ingest now=w.read_at/>
+                    <DeploymentFacts deployment=w.deployment/>
                 })
             })}
         </Transition>
+    }
+}
+
+/// The deriving worker's backlog and what holds the export's watermark.
+#[component]
+fn LedgerFacts(ledger: LedgerStatus, now: DateTime<Utc>) -> impl IntoView {
+    let worker = match ledger.underived_since {
+        None => "caught up".to_string(),
+        Some(_) => format!("{} behind, {:.1} s", events_label(ledger.underived_events), ledger.derive_lag_seconds(now)),
+    };
+    let holder = match &ledger.watermark_holder {
+        None => "none".to_string(),
+        Some(h) => format!(
+            "backend {} ({}{}), transaction open for {:.1} s",
+            h.pid,
+            h.state.clone().unwrap_or_default(),
+            h.application_name.as_deref().filter(|a| !a.is_empty()).map(|a| format!(", {a}")).unwrap_or_default(),
+            h.age_seconds
+        ),
+    };
+    view! {
+        <section class="facts write-path">
+            <dl>
+                <dt>"Deriving worker"</dt><dd data-worker=worker.clone()>{worker.clone()}</dd>
+                <dt>"Export lag"</dt><dd>{format!("{:.1} s", ledger.export_lag_seconds)}</dd>
+                <dt>"Holding the watermark"</dt><dd>{holder}</dd>
+                <dt>"Read at"</dt><dd><Time at=now now/></dd>
+            </dl>
+        </section>
+    }
+}
+
+/// What ingest received lately, when each environment last sent, and the
+/// events this instance rejected: why a sender's events are missing.
+#[component]
+fn IngestFacts(ingest: IngestActivity, now: DateTime<Utc>) -> impl IntoView {
+    let rejected = ingest.rejected_since_start;
+    view! {
+        <h2>"Ingest"</h2>
+        <section class="facts ingest-activity">
+            <dl>
+                <dt>"Last minute"</dt><dd>{format!("{} ({:.1}/s)", events_label(ingest.last_minute), ingest.last_minute as f64 / 60.0)}</dd>
+                <dt>"Last hour"</dt><dd>{events_label(ingest.last_hour)}</dd>
+                <dt>"Last 24 hours"</dt><dd>{format!("{} in {} batches", events_label(ingest.last_day), thousands(ingest.batches_last_day))}</dd>
+            </dl>
+        </section>
+        {(!ingest.environments.is_empty()).then(|| view! {
+            <table class="events settings-table received">
+                <thead><tr><th scope="col">"Environment"</th><th scope="col">"Last received (quietest first)"</th></tr></thead>
+                <tbody>
+                    {ingest.environments.into_iter().map(|(environment, at)| {
+                        let href = EventFilter { environment: Some(environment.clone()), ..EventFilter::default() }.href();
+                        view! { <tr data-environment=environment.clone()><td><a href=href>{environment.clone()}</a></td><td class="time"><Time at now/></td></tr> }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
+        <h3>"Rejected by this instance"</h3>
+        {if rejected == 0 {
+            view! { <p class="empty rejections">"No event rejected since it started."</p> }.into_any()
+        } else {
+            view! {
+                <p class="hint rejections">{format!("{} since it started; the newest {}:", thousands(rejected as i64), ingest.rejections.len())}</p>
+                <table class="events settings-table rejections">
+                    <thead><tr>
+                        <th scope="col">"When"</th><th scope="col">"Key"</th><th scope="col">"From"</th>
+                        <th scope="col">"Item"</th><th scope="col">"Field"</th><th scope="col">"Why"</th>
+                    </tr></thead>
+                    <tbody>
+                        {ingest.rejections.into_iter().map(|r| view! {
+                            <tr data-rejection="">
+                                <td class="time"><Time at=r.at now/></td><td>{r.key}</td><td><code>{r.address}</code></td>
+                                <td>{format!("#{}", r.index)}</td><td><code>{r.field.unwrap_or_default()}</code></td><td>{r.error}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
     }
 }

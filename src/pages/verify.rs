@@ -12,7 +12,7 @@ use crate::api::{seal_status, RunVerification};
 use crate::components::copy_button::CopyButton;
 use crate::components::navigation::resource_source;
 use crate::components::settings::{action_error, time_or_never};
-use crate::model::{thousands, IntegrityStatus, VerifyReport};
+use crate::model::{events_label, thousands, IntegrityStatus, VerifyReport};
 
 #[component]
 pub fn VerifyPage() -> impl IntoView {
@@ -39,9 +39,6 @@ pub fn VerifyPage() -> impl IntoView {
     }
 }
 
-fn events(n: i64) -> String {
-    if n == 1 { "1 event".into() } else { format!("{} events", thousands(n)) }
-}
 
 #[component]
 fn SealFacts(status: IntegrityStatus, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
@@ -49,9 +46,9 @@ fn SealFacts(status: IntegrityStatus, now: chrono::DateTime<chrono::Utc>) -> imp
         <section class="panel facts seal-facts" data-unsealed=status.unsealed_events.to_string()><dl>
             <dt>"Public key"</dt>
             <dd><code class="hash">{status.public_key.clone()}</code><CopyButton text=status.public_key.clone()/></dd>
-            <dt>"Sealed"</dt><dd>{format!("{} in {} chain entries", events(status.sealed_events), thousands(status.chain_entries))}</dd>
+            <dt>"Sealed"</dt><dd>{format!("{} in {} chain entries", events_label(status.sealed_events), thousands(status.chain_entries))}</dd>
             <dt>"Newest checkpoint"</dt><dd>{time_or_never(status.last_checkpoint.map(|(_, at)| at), now)}</dd>
-            <dt>"Not sealed yet"</dt><dd>{events(status.unsealed_events)}</dd>
+            <dt>"Not sealed yet"</dt><dd>{events_label(status.unsealed_events)}</dd>
             <dt>"Checkpoint log"</dt><dd><code>{status.checkpoint_log.clone()}</code>{format!(" (every {} s)", status.checkpoint_seconds)}</dd>
         </dl></section>
     }
@@ -61,7 +58,7 @@ fn SealFacts(status: IntegrityStatus, now: chrono::DateTime<chrono::Utc>) -> imp
 fn VerifyResult(report: VerifyReport) -> impl IntoView {
     let summary = format!(
         "{} in {} batches and {} retention drops, against {} signed checkpoints, in {:.1} s.",
-        events(report.events),
+        events_label(report.events),
         report.entries - report.prunes,
         report.prunes,
         report.checkpoints,
@@ -74,7 +71,7 @@ fn VerifyResult(report: VerifyReport) -> impl IntoView {
             <h2>{if clean { "Nothing was altered, deleted or forged" } else { "The store was tampered with" }}</h2>
             <p>{summary}</p>
             {(!report.complete).then(|| view! { <p class="bad">"Stopped at its one-minute limit before the end: run vigil verify on the server for the whole store."</p> })}
-            {(report.unsealed_events > 0).then(|| view! { <p class="hint">{format!("{} newer than the last checkpoint, not covered yet.", events(report.unsealed_events))}</p> })}
+            {(report.unsealed_events > 0).then(|| view! { <p class="hint">{format!("{} newer than the last checkpoint, not covered yet.", events_label(report.unsealed_events))}</p> })}
             {(!clean).then(|| view! {
                 <ul class="findings">
                     {report.findings.into_iter().map(|f| view! {

@@ -7,6 +7,7 @@ use chrono::{DateTime, DurationRound, Utc};
 use sqlx::{PgConnection, PgPool};
 
 pub use crate::model::{LedgerStatus, WatermarkHolder};
+use crate::model::IngestActivity;
 
 /// One committed batch as its followers read it: where it stands in the
 /// ledger's order and where its events are.
@@ -218,6 +219,28 @@ pub async fn status(pool: &PgPool) -> sqlx::Result<LedgerStatus> {
         export_lag_seconds: holder.as_ref().map_or(0.0, |h| h.age_seconds),
         watermark_holder: holder,
     })
+}
+
+/// What the ledger says the ingest API received: events in the last minute,
+/// hour and day, batches in the last day, and each environment with its
+/// newest batch, the longest quiet first (every instance's; the rejected
+/// are the instances' own, see `metrics`). Vigil's own trail is left out.
+pub async fn activity(pool: &PgPool) -> sqlx::Result<IngestActivity> {
+    let (last_minute, last_hour, last_day, batches_last_day): (i64, i64, i64, i64) = sqlx::query_as(
+        "select coalesce(sum(events) filter (where received_at > now() - interval '1 minute'), 0)::int8,
+                coalesce(sum(events) filter (where received_at > now() - interval '1 hour'), 0)::int8,
+                coalesce(sum(events), 0)::int8, count(*)
+         from ingest_batches where received_at > now() - interval '1 day' and environments <> '{vigil}'",
+    )
+    .fetch_one(pool)
+    .await?;
+    let environments = sqlx::query_as(
+        "select environment, max(received_at) as newest from ingest_batches, unnest(environments) environment
+         where environment <> 'vigil' group by environment order by newest, environment",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(IngestActivity { last_minute, last_hour, last_day, batches_last_day, environments, ..IngestActivity::default() })
 }
 
 /// When the charts' counts are as of, if the worker lags by more than

@@ -478,6 +478,40 @@ async fn the_metrics_endpoint_counts_this_instances_work_for_keys_that_read_ever
     assert!(text.contains(r#"vigil_http_requests_total{route="/api/v1/metrics",status="2xx"} 1"#), "{text}");
 }
 
+#[sqlx::test(migrations = false)]
+async fn the_write_path_page_says_what_ingest_received_and_why_events_were_rejected(pool: PgPool) {
+    let app = spawn(pool).await;
+    let admin = app.console("admin").await;
+    let quiet = admin.call_ok("write_path_status", &[]).await;
+    assert_eq!(quiet["ingest"]["rejected_since_start"], 0);
+    assert_eq!(quiet["ingest"]["rejections"], json!([]));
+
+    let now = Utc::now();
+    let mut staging = crate::helpers::event("w-2", &now.to_rfc3339());
+    staging["environment"] = json!("staging");
+    app.ingest(&json!([crate::helpers::event("w-1", &(now - chrono::Duration::minutes(5)).to_rfc3339())])).await;
+    app.ingest(&json!([staging, {"id": "w-bad", "type": "x", "occurred_at": "not a time"}, {"id": "w-worse"}])).await;
+    let status = admin.call_ok("write_path_status", &[]).await;
+    let ingest = &status["ingest"];
+    assert_eq!((ingest["last_hour"].as_i64(), ingest["last_day"].as_i64(), ingest["batches_last_day"].as_i64()), (Some(2), Some(2), Some(2)));
+    let environments: Vec<&str> = ingest["environments"].as_array().unwrap().iter().map(|e| e[0].as_str().unwrap()).collect();
+    assert_eq!(environments, ["production", "staging"], "the longest quiet first");
+    assert_eq!(ingest["rejected_since_start"], 2);
+    let rejections = ingest["rejections"].as_array().unwrap();
+    let items: Vec<(i64, &str, &str)> =
+        rejections.iter().map(|r| (r["index"].as_i64().unwrap(), r["key"].as_str().unwrap(), r["address"].as_str().unwrap())).collect();
+    assert_eq!(items, [(1, "operator ingest key", "127.0.0.1"), (2, "operator ingest key", "127.0.0.1")], "a batch's items in their order");
+    assert!(rejections.iter().all(|r| !r["error"].as_str().unwrap().is_empty()), "{rejections:?}");
+
+    // The newest 20 are kept, newest first.
+    let bad: Vec<Value> = (0..25).map(|n| json!({"id": format!("b-{n}")})).collect();
+    app.ingest(&json!(bad)).await;
+    let ingest = admin.call_ok("write_path_status", &[]).await["ingest"].clone();
+    assert_eq!(ingest["rejected_since_start"], 27);
+    let indexes: Vec<i64> = ingest["rejections"].as_array().unwrap().iter().map(|r| r["index"].as_i64().unwrap()).collect();
+    assert_eq!(indexes, (0..20).collect::<Vec<i64>>());
+}
+
 /// A PostgreSQL cluster of the test's own (`.ci/postgres` with its own folder
 /// and port), so that stopping it leaves the other tests' databases alone.
 struct OwnCluster {
