@@ -89,8 +89,8 @@ pub struct IngestActivity {
     pub last_day: i64,
     /// Batches committed in the last 24 hours.
     pub batches_last_day: i64,
-    /// Each environment and when the newest batch holding its events was
-    /// received, the longest quiet first.
+    /// Each environment that sent in the last 7 days and when the newest
+    /// batch holding its events was received, the longest quiet first.
     pub environments: Vec<(String, DateTime<Utc>)>,
     /// Events this instance rejected since it started.
     pub rejected_since_start: u64,

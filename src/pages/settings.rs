@@ -368,7 +368,7 @@ fn IngestFacts(ingest: IngestActivity, now: DateTime<Utc>) -> impl IntoView {
         </section>
         {(!ingest.environments.is_empty()).then(|| view! {
             <table class="events settings-table received">
-                <thead><tr><th scope="col">"Environment"</th><th scope="col">"Last received (quietest first)"</th></tr></thead>
+                <thead><tr><th scope="col">"Environment"</th><th scope="col">"Last received, past 7 days (quietest first)"</th></tr></thead>
                 <tbody>
                     {ingest.environments.into_iter().map(|(environment, at)| {
                         let href = EventFilter { environment: Some(environment.clone()), ..EventFilter::default() }.href();

@@ -222,8 +222,9 @@ pub async fn status(pool: &PgPool) -> sqlx::Result<LedgerStatus> {
 }
 
 /// What the ledger says the ingest API received: events in the last minute,
-/// hour and day, batches in the last day, and each environment with its
-/// newest batch, the longest quiet first (every instance's; the rejected
+/// hour and day, batches in the last day, and each environment that sent in
+/// the last 7 days with its newest batch, the longest quiet first (a range
+/// of the receive-time index, whatever the ledger's length) (every instance's; the rejected
 /// are the instances' own, see `metrics`). Vigil's own trail is left out.
 pub async fn activity(pool: &PgPool) -> sqlx::Result<IngestActivity> {
     let (last_minute, last_hour, last_day, batches_last_day): (i64, i64, i64, i64) = sqlx::query_as(
@@ -236,7 +237,8 @@ pub async fn activity(pool: &PgPool) -> sqlx::Result<IngestActivity> {
     .await?;
     let environments = sqlx::query_as(
         "select environment, max(received_at) as newest from ingest_batches, unnest(environments) environment
-         where environment <> 'vigil' group by environment order by newest, environment",
+         where received_at > now() - interval '7 days' and environment <> 'vigil'
+         group by environment order by newest, environment",
     )
     .fetch_all(pool)
     .await?;
