@@ -11,8 +11,9 @@
 //!   resolves after its re-notify interval passes without a notification.
 //! - Count rules (events of a view within a window, per group), silence
 //!   rules (no event of a view within a window) and service rules (a service
-//!   is down, a certificate expires soon) are evaluated every few seconds: a group that starts firing notifies, re-notifies every
-//!   interval while it fires, and notifies when it resolves.
+//!   is down, a certificate expires soon) are evaluated every few seconds: a
+//!   group that starts firing notifies, re-notifies every interval while it
+//!   fires, and notifies when it resolves.
 //!
 //! Muted rules keep their state and history but queue nothing. Delivery is in
 //! `deliver`; the SQL in `store::alerts` and `query::alerts`.

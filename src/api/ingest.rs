@@ -76,9 +76,7 @@ pub async fn post_events(
         at: now,
         key: grant.holder.clone(),
         address: peer.ip().to_string(),
-        index: r.index,
-        field: r.field.clone(),
-        error: r.error.clone(),
+        rejection: r.clone(),
     }));
     let reply = IngestReply { accepted: outcome.inserted, duplicates: outcome.duplicates, dropped, rejected };
     Ok((status, Json(reply)).into_response())

@@ -1,6 +1,7 @@
 //! Pieces every settings page shares: the heading with its tabs, an
-//! action's error, a secret shown once, a form emptied after it saved, a time that may be "never",
-//! and the frame of a page that edits one item of a list.
+//! action's error, a secret shown once, a form emptied after it saved, a
+//! time that may be "never", and the frame of a page that edits one item of
+//! a list.
 
 use leptos::prelude::*;
 use leptos_router::components::A;

@@ -90,13 +90,7 @@ impl Pipeline {
     }
 }
 
-/// Why one item of a batch was not stored.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct Rejection {
-    pub index: usize,
-    pub field: Option<String>,
-    pub error: String,
-}
+pub use crate::model::Rejection;
 
 /// The body could not be read as events at all.
 #[derive(Debug, PartialEq, thiserror::Error)]

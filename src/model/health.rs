@@ -101,6 +101,16 @@ pub struct IngestActivity {
 /// Rejected events an instance remembers, to show why a sender's events are missing.
 pub const RECENT_REJECTIONS: usize = 20;
 
+/// Why one item of a batch was not stored: its place in the batch, the
+/// field at fault (if one is) and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Rejection {
+    pub index: usize,
+    pub field: Option<String>,
+    pub error: String,
+}
+
 /// An event the ingest API rejected: when, from whom, and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecentRejection {
@@ -108,10 +118,8 @@ pub struct RecentRejection {
     /// The key ("operator ingest key", or "key:<id>" of Settings → API keys) and the sender's address.
     pub key: String,
     pub address: String,
-    /// The item's place in its batch, the field at fault (if one is) and why.
-    pub index: usize,
-    pub field: Option<String>,
-    pub error: String,
+    #[serde(flatten)]
+    pub rejection: Rejection,
 }
 
 /// What Settings → Write path shows, and when it was read.

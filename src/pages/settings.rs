@@ -392,7 +392,8 @@ fn IngestFacts(ingest: IngestActivity, now: DateTime<Utc>) -> impl IntoView {
                         {ingest.rejections.into_iter().map(|r| view! {
                             <tr data-rejection="">
                                 <td class="time"><Time at=r.at now/></td><td>{r.key}</td><td><code>{r.address}</code></td>
-                                <td>{format!("#{}", r.index)}</td><td><code>{r.field.unwrap_or_default()}</code></td><td>{r.error}</td>
+                                <td>{format!("#{}", r.rejection.index)}</td><td><code>{r.rejection.field.unwrap_or_default()}</code></td>
+                                <td>{r.rejection.error}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>

@@ -221,11 +221,11 @@ pub async fn status(pool: &PgPool) -> sqlx::Result<LedgerStatus> {
     })
 }
 
-/// What the ledger says the ingest API received: events in the last minute,
-/// hour and day, batches in the last day, and each environment that sent in
-/// the last 7 days with its newest batch, the longest quiet first (a range
-/// of the receive-time index, whatever the ledger's length) (every instance's; the rejected
-/// are the instances' own, see `metrics`). Vigil's own trail is left out.
+/// What the ledger says the ingest API received (every instance's; Vigil's
+/// own trail left out): events in the last minute, hour and day, batches in
+/// the last day, and each environment that sent in the last 7 days with its
+/// newest batch, the longest quiet first. Ranges of the receive-time index,
+/// however long the ledger. The rejected are each instance's own (`metrics`).
 pub async fn activity(pool: &PgPool) -> sqlx::Result<IngestActivity> {
     let (last_minute, last_hour, last_day, batches_last_day): (i64, i64, i64, i64) = sqlx::query_as(
         "select coalesce(sum(events) filter (where received_at > now() - interval '1 minute'), 0)::int8,
