@@ -35,6 +35,8 @@ impl KeyKind {
 pub struct Grant {
     /// Names the key for rate limiting and audit ("operator" or "key:<id>").
     pub holder: String,
+    /// Names it for people: "operator ingest key", or the key's name and id.
+    pub label: String,
     pub scope: Scope,
 }
 
@@ -69,10 +71,11 @@ pub async fn authorize_key(state: &AppState, headers: &HeaderMap, peer: IpAddr, 
         KeyKind::Export => &state.config.export_key,
     };
     if constant_time_eq(presented.as_bytes(), operator.as_bytes()) {
-        return Ok(Grant { holder: format!("operator {name} key"), scope: Scope::everything() });
+        let holder = format!("operator {name} key");
+        return Ok(Grant { label: holder.clone(), holder, scope: Scope::everything() });
     }
     match crate::store::access::use_api_key(&state.pool, name, &key_hash(presented)).await? {
-        Some(key) => Ok(Grant { holder: format!("key:{}", key.id), scope: key.scope }),
+        Some(key) => Ok(Grant { holder: format!("key:{}", key.id), label: format!("{} (key #{})", key.name, key.id), scope: key.scope }),
         None => {
             state.auth_failures.charge(&by_address);
             state.auth_failures.charge(&by_prefix);

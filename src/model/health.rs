@@ -115,7 +115,9 @@ pub struct Rejection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecentRejection {
     pub at: DateTime<Utc>,
-    /// The key ("operator ingest key", or "key:<id>" of Settings → API keys) and the sender's address.
+    /// The key ("operator ingest key", or the name and id of one of Settings
+    /// → API keys) and the sender's address (behind a trusted proxy, the
+    /// client's it forwarded).
     pub key: String,
     pub address: String,
     #[serde(flatten)]

@@ -307,6 +307,20 @@ async fn behind_a_proxy_the_public_origin_and_forwarded_addresses_are_used(pool:
     assert_eq!(addresses.last().unwrap().0, "203.0.113.7", "{addresses:?}");
     assert!(addresses[..6].iter().all(|(ip, _)| ip == "198.51.100.1"), "the proxy's own hop (10.9.9.9) is not the client: {addresses:?}");
     assert_eq!(addresses[6].1, "too many attempts for this account", "{addresses:?}");
+
+    // An event refused through the proxy is the forwarding client's, on the Write path page.
+    let refused = app
+        .client
+        .post(format!("{}/api/v1/events", app.base))
+        .bearer_auth(KEY)
+        .header("x-forwarded-for", "10.9.9.9, 198.51.100.23")
+        .json(&serde_json::json!([{"id": "proxied"}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let (_, newest) = app.state.metrics.rejections();
+    assert_eq!(newest[0].address, "198.51.100.23");
 }
 
 #[sqlx::test(migrations = false)]

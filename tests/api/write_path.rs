@@ -510,6 +510,15 @@ async fn the_write_path_page_says_what_ingest_received_and_why_events_were_rejec
     assert_eq!(ingest["rejected_since_start"], 27);
     let indexes: Vec<i64> = ingest["rejections"].as_array().unwrap().iter().map(|r| r["index"].as_i64().unwrap()).collect();
     assert_eq!(indexes, (0..20).collect::<Vec<i64>>());
+
+    // A key of Settings → API keys is named as the console names it.
+    let secret = admin.call_ok("create_api_key", &[("name", "billing"), ("kind", "ingest"), ("environments", "staging"), ("organizations", "")]).await;
+    let key = secret["value"].as_str().unwrap();
+    let (status, _) = app.ingest_raw(json!([{"id": "k-bad"}]).to_string(), "application/json", Some(key)).await;
+    assert_eq!(status, 422);
+    let id: i64 = sqlx::query_scalar("select id from api_keys where name = 'billing'").fetch_one(&app.pool).await.unwrap();
+    let newest = admin.call_ok("write_path_status", &[]).await["ingest"]["rejections"][0].clone();
+    assert_eq!(newest["key"], format!("billing (key #{id})"));
 }
 
 /// A PostgreSQL cluster of the test's own (`.ci/postgres` with its own folder
