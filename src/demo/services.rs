@@ -39,7 +39,7 @@ pub async fn seed(pool: &PgPool, console_addr: &str, seed: u64) -> anyhow::Resul
     for rule in rules(billing_id) {
         crate::store::alerts::insert_rule(pool, &rule, "demo").await?;
     }
-    println!("demo: added 2 services (Vigil console, Legacy billing) and 3 alert rules");
+    println!("demo: added 2 services (Vigil console, Legacy billing) and 4 alert rules");
     Ok(())
 }
 
@@ -90,6 +90,7 @@ fn rules(billing_id: i64) -> Vec<AlertRuleDefinition> {
             ..AlertRuleDefinition::new("Failed sign-ins over a day", AlertKind::Count, "type=session.sign_in&outcome=failure")
         },
         AlertRuleDefinition { service_id: Some(billing_id), ..AlertRuleDefinition::new("Legacy billing is down", AlertKind::ServiceDown, "") },
+        AlertRuleDefinition { window_seconds: Some(3 * 3600), ..AlertRuleDefinition::new("Development went quiet", AlertKind::Silence, "env=development") },
     ]
 }
 
