@@ -591,6 +591,12 @@ async fn while_the_database_is_away_ingest_answers_503_with_retry_after_and_reco
     let call = auditor.call("explore_events", &[("query", "")]).await;
     assert_eq!(call.status(), 503);
     assert!(call.text().await.unwrap().contains("cannot reach its database"));
+    // Prometheus still gets this instance's counters, and learns the database is away.
+    let scraped = app.client.get(format!("{}/api/v1/metrics", app.base)).bearer_auth(EXPORT_KEY).send().await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    let scraped = scraped.text().await.unwrap();
+    assert!(scraped.contains("\nvigil_database_up 0\n"), "{scraped}");
+    assert!(scraped.contains(r#"vigil_http_requests_total{route="/api/v1/events",status="5xx"} 1"#), "{scraped}");
 
     cluster.run("start");
     let mut recovered = false;
