@@ -70,7 +70,6 @@ pub struct Metrics {
 #[derive(Debug)]
 pub struct Snapshot {
     pub ledger: LedgerStatus,
-    pub derive_lag_seconds: f64,
     /// (state, services in it), paused ones left out.
     pub services: Vec<(String, i64)>,
     /// Alert rules firing for at least one group.
@@ -137,7 +136,7 @@ impl Metrics {
     pub fn render(&self, snapshot: Option<Snapshot>) -> String {
         self.database_up.set(snapshot.is_some() as i64);
         if let Some(s) = snapshot {
-            self.derive_lag.set(s.derive_lag_seconds);
+            self.derive_lag.set(s.ledger.derive_lag_seconds(chrono::Utc::now()));
             self.export_lag.set(s.ledger.export_lag_seconds);
             self.underived.set(s.ledger.underived_events);
             self.services.clear();

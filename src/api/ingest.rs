@@ -71,14 +71,16 @@ pub async fn post_events(
     };
     let dropped = dropped.values().sum::<i64>() as u64;
     state.metrics.ingested(outcome.inserted, outcome.duplicates, dropped, rejected.len() as u64);
-    let client = crate::auth::client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
-    // Reversed: newest first, and a batch's items in their order.
-    state.metrics.note_rejections(rejected.iter().rev().map(|r| RecentRejection {
-        at: now,
-        key: grant.label.clone(),
-        address: client.to_string(),
-        rejection: r.clone(),
-    }));
+    if !rejected.is_empty() {
+        let address = crate::auth::client_ip(peer.ip(), &headers, &state.config.trusted_proxies).to_string();
+        // Reversed: newest first, and a batch's items in their order.
+        state.metrics.note_rejections(rejected.iter().rev().map(|r| RecentRejection {
+            at: now,
+            key: grant.label.clone(),
+            address: address.clone(),
+            rejection: r.clone(),
+        }));
+    }
     let reply = IngestReply { accepted: outcome.inserted, duplicates: outcome.duplicates, dropped, rejected };
     Ok((status, Json(reply)).into_response())
 }

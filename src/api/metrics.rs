@@ -33,10 +33,8 @@ pub async fn metrics(State(state): State<AppState>, ConnectInfo(peer): ConnectIn
 }
 
 async fn snapshot(state: &AppState) -> sqlx::Result<Snapshot> {
-    let ledger = store::ledger::status(&state.pool).await?;
     Ok(Snapshot {
-        derive_lag_seconds: ledger.derive_lag_seconds(chrono::Utc::now()),
-        ledger,
+        ledger: store::ledger::status(&state.pool).await?,
         services: store::monitor::state_counts(&state.pool).await?,
         alerts_firing: store::alerts::rules_firing(&state.pool).await?,
         undelivered: store::alerts::undelivered(&state.pool).await?,

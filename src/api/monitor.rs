@@ -117,13 +117,6 @@ pub async fn save_service(
     let admin = require_admin().await?;
     let state = state();
     let kind = CheckKind::parse(kind.trim()).ok_or_else(|| crate::error::invalid(format!("check must be {}", CheckKind::choices())))?;
-    let was_heartbeat = match id {
-        Some(id) => {
-            let stored = crate::store::monitor::definition(&state.pool, id).await.map_err(internal)?;
-            stored.ok_or_else(|| crate::error::not_found("no such service"))?.kind == CheckKind::Heartbeat
-        }
-        None => false,
-    };
     let defaults = ServiceDefinition::new(text("name", &name, 200)?, text("environment", &environment, 200)?, kind, check_target(kind, &target)?);
     // The fields of other checks (typed before another was chosen) are left out.
     let http = kind == CheckKind::Http;
@@ -146,22 +139,25 @@ pub async fn save_service(
         ..defaults
     };
     let name_taken = crate::error::name_taken("a service with this name exists");
-    let replaced = was_heartbeat && kind == CheckKind::Heartbeat && new_heartbeat_address.is_some();
-    let token = (kind == CheckKind::Heartbeat && (!was_heartbeat || replaced)).then(|| crate::auth::random_token(24));
+    // The address a heartbeat would get; the update decides, by the check it had.
+    let token = (kind == CheckKind::Heartbeat).then(|| crate::auth::random_token(24));
     let hash = token.as_deref().map(crate::monitor::token_hash);
     if let Some(id) = id {
-        let before = crate::store::monitor::update(&state.pool, id, &definition, hash.as_deref())
+        let replace = new_heartbeat_address.is_some();
+        let before = crate::store::monitor::update(&state.pool, id, &definition, hash.as_deref(), replace)
             .await
             .map_err(name_taken)?
             .ok_or_else(|| crate::error::not_found("no such service"))?;
+        let was_heartbeat = before.kind == CheckKind::Heartbeat;
+        let issued = token.filter(|_| !was_heartbeat || replace);
         let mut activity = Activity::new("service.update", Category::Change)
             .target("service", id.to_string(), Some(definition.name.clone()))
             .changed_fields(&ServiceDefinition::FIELDS, &before, &definition);
-        if replaced {
+        if was_heartbeat && issued.is_some() {
             activity = activity.change("heartbeat_address", "previous", "new");
         }
         record(&state, &admin.actor(), activity).await;
-        return Ok(token.map(heartbeat_address));
+        return Ok(issued.map(heartbeat_address));
     }
     let id = crate::store::monitor::insert(&state.pool, &definition, hash.as_deref(), Utc::now(), &admin.user.email).await.map_err(name_taken)?;
     let activity = Activity::new("service.create", Category::Change)

@@ -320,7 +320,7 @@ fn AlertForm(
     let watches_view = move || kind.get().watches_view();
     let counts = move || kind.get() == AlertKind::Count;
     let silence = move || kind.get() == AlertKind::Silence;
-    let watches_service = move || matches!(kind.get(), AlertKind::ServiceDown | AlertKind::Certificate);
+    let watches_service = move || !watches_view();
     let gather_seconds = overview.gather_seconds;
     let number = |n: Option<i32>| n.map(|n| n.to_string()).unwrap_or_default();
     let matches = view_matches(rule.query.clone());

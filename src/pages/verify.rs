@@ -39,7 +39,6 @@ pub fn VerifyPage() -> impl IntoView {
     }
 }
 
-
 #[component]
 fn SealFacts(status: IntegrityStatus, now: chrono::DateTime<chrono::Utc>) -> impl IntoView {
     view! {

@@ -59,22 +59,25 @@ pub async fn insert(pool: &PgPool, s: &ServiceDefinition, heartbeat_hash: Option
     .await
 }
 
-/// A service's definition, if there is such a service.
-pub async fn definition(pool: &PgPool, id: i64) -> sqlx::Result<Option<ServiceDefinition>> {
-    sqlx::query_as(&format!("select {} from services where id = $1", definition_columns(""))).bind(id).fetch_optional(pool).await
-}
-
 /// Replace what a service checks and how; the definition before, if there is
-/// such a service. A heartbeat gets the address of `new_token_hash` when
-/// given (the old one stops working); a service that is no longer a heartbeat
-/// loses its address. A changed check (another kind or target) starts over:
-/// its runs in a row and its certificate are forgotten, and it runs at once.
-/// Results, incidents and state stay.
-pub async fn update(pool: &PgPool, id: i64, s: &ServiceDefinition, new_token_hash: Option<&[u8]>) -> sqlx::Result<Option<ServiceDefinition>> {
+/// such a service. A service that becomes a heartbeat, or stays one and
+/// `replace`s its address, gets the address of `new_token_hash` (the old one
+/// stops working); one that is no longer a heartbeat loses its address. A
+/// changed check (another kind or target) starts over: its runs in a row and
+/// its certificate are forgotten, and it runs at once. Results, incidents and
+/// state stay.
+pub async fn update(
+    pool: &PgPool,
+    id: i64,
+    s: &ServiceDefinition,
+    new_token_hash: Option<&[u8]>,
+    replace: bool,
+) -> sqlx::Result<Option<ServiceDefinition>> {
     let mut args = definition_arguments(s)?;
     (|| {
         args.add(id)?;
-        args.add(new_token_hash)
+        args.add(new_token_hash)?;
+        args.add(replace)
     })()
     .map_err(sqlx::Error::Encode)?;
     let (columns, values) = (definition_columns(""), super::placeholders(1..=ServiceDefinition::FIELDS.len()));
@@ -84,7 +87,8 @@ pub async fn update(pool: &PgPool, id: i64, s: &ServiceDefinition, new_token_has
     sqlx::query_as_with(
         &format!(
             "update services r set ({columns}) = ({values}), \
-                 heartbeat_token_hash = case when $3 <> 'heartbeat' then null else coalesce($15, r.heartbeat_token_hash) end, \
+                 heartbeat_token_hash = case when $3 <> 'heartbeat' then null \
+                     when r.kind <> 'heartbeat' or $16 then $15 else r.heartbeat_token_hash end, \
                  last_heartbeat_at = case when $3 <> 'heartbeat' then null \
                      when r.kind <> 'heartbeat' then now() else r.last_heartbeat_at end, \
                  failures_in_row = case when {same} then r.failures_in_row else 0 end, \
