@@ -245,7 +245,7 @@ test("a silence rule fires when its view has had no event for its window", async
   await page.getByLabel("Fire when").selectOption("silence");
   await expect(page.getByLabel("Quiet for (minutes)")).toBeVisible();
   await expect(page.getByLabel("Count at least")).toBeHidden();
-  await expect(page.locator(`select[name="group_by"]`)).toBeHidden();
+  await expect(page.getByLabel("Per")).toBeVisible();
   await expect(page.getByRole("button", { name: "Check against the last 7 days" })).toBeHidden();
   await expect(page.getByText("Watching the view:")).toBeVisible();
   await expect(page.locator(".what-it-does")).toContainText("no event matches the view for that many minutes");
@@ -268,6 +268,39 @@ test("a silence rule fires when its view has had no event for its window", async
     await expect(rule).toHaveAttribute("data-firing", "false", { timeout: 1_000 });
   }).toPass({ intervals: [500, 1_000], timeout: 20_000 });
   await expect(page.locator("table.alert-history")).toContainText(`"Quiet ${env}" resolved`);
+});
+
+test("a silence rule per app fires for the app that went quiet and leads to its events", async ({ page, request }) => {
+  const env = `apps-${tag}`;
+  const threeHoursAgo = new Date(Date.now() - 3 * 3600_000).toISOString();
+  await ingest(request, [
+    { type: "app.view", environment: env, occurred_at: threeHoursAgo, app: { id: "app_gone" }, actor: { id: "u1" } },
+    { type: "app.view", environment: env, app: { id: "app_busy" }, actor: { id: "u1" } },
+  ]);
+  await open(page, `/alerts/new?view=${encodeURIComponent(`env=${env}`)}`);
+  // A count per user, then a silence rule: "Per" forgets the user, which is no source of events.
+  await page.getByLabel("Fire when").selectOption("count");
+  await page.getByLabel("Per").selectOption("user");
+  await page.getByLabel("Fire when").selectOption("silence");
+  await expect(page.getByLabel("Per")).toHaveValue("");
+  await expect(page.locator(".what-it-does")).toContainText("for each environment, organization or app that sent matching events in the 7 days before");
+  await page.getByLabel("Per").selectOption("app");
+  await page.getByLabel("Name").fill(`Apps of ${env}`);
+  await page.getByLabel("Quiet for (minutes)").fill("60");
+  await page.getByRole("button", { name: "Create alert" }).click();
+  await expect(page).toHaveURL(/\/alerts$/);
+  const rule = page.locator(`tr[data-rule="Apps of ${env}"]`);
+  await expect(rule).toContainText(`no event matching env=${env} from any app for 1 h`);
+  await expect(async () => {
+    await page.reload();
+    await expect(rule).toHaveAttribute("data-firing", "true", { timeout: 1_000 });
+  }).toPass({ intervals: [500, 1_000], timeout: 20_000 });
+  await expect(page.locator("table.alert-history")).toContainText(`no event in 1 h for app app_gone: "Apps of ${env}"`);
+  await expect(rule.locator(".alert-state")).not.toContainText("app_busy");
+  // The quiet app leads to its events.
+  await rule.locator(".alert-state").getByRole("link", { name: "app_gone" }).click();
+  await expect(page).toHaveURL(new RegExp(`/events\\?.*app=app_gone`));
+  await expect(page).toHaveURL(new RegExp(`env=${env}`));
 });
 
 test("a rule notifies every channel ticked, and editing it keeps them", async ({ page }) => {

@@ -10,10 +10,11 @@
 //!   matches notifies once a minute, not at every evaluation). The rule
 //!   resolves after its re-notify interval passes without a notification.
 //! - Count rules (events of a view within a window, per group), silence
-//!   rules (no event of a view within a window) and service rules (a service
-//!   is down, a certificate expires soon) are evaluated every few seconds: a
-//!   group that starts firing notifies, re-notifies every interval while it
-//!   fires, and notifies when it resolves.
+//!   rules (no event of a view within a window; per environment,
+//!   organization or app, each that sent such events lately and stopped) and
+//!   service rules (a service is down, a certificate expires soon) are
+//!   evaluated every few seconds: a group that starts firing notifies,
+//!   re-notifies every interval while it fires, and notifies when it resolves.
 //!
 //! Muted rules keep their state and history but queue nothing. Delivery is in
 //! `deliver`; the SQL in `store::alerts` and `query::alerts`.
@@ -124,7 +125,7 @@ pub async fn evaluate_windows(state: &AppState, now: DateTime<Utc>) -> anyhow::R
                 continue;
             }
             AlertKind::Count => count_findings(&mut tx, &rule, now).await?,
-            AlertKind::Silence => silence_findings(&mut tx, &rule, now).await?,
+            AlertKind::Silence => silence_findings(state, &mut tx, &rule, now).await?,
             AlertKind::ServiceDown => service_findings(&mut tx, &rule).await?,
             AlertKind::Certificate => certificate_findings(&mut tx, &rule, now).await?,
         };
@@ -158,19 +159,30 @@ async fn count_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<U
         .collect())
 }
 
-/// A silence rule's one group when no event matched its view within its
-/// window up to `now`.
-async fn silence_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<Utc>) -> sqlx::Result<Vec<Finding>> {
+/// A silence rule's findings at `now`: its one group when no event matched
+/// its view within its window; per environment, organization or app, each
+/// that went quiet (`query::alerts::quiet_sources`).
+async fn silence_findings(state: &AppState, conn: &mut PgConnection, rule: &RuleRow, now: DateTime<Utc>) -> sqlx::Result<Vec<Finding>> {
     let def = &rule.definition;
     let Some(window) = def.window_seconds else {
         return Ok(Vec::new());
     };
     let from = now - chrono::Duration::seconds(i64::from(window));
-    if crate::query::alerts::any_in(conn, &watched(&def.query), from, now).await? {
-        return Ok(Vec::new());
-    }
-    let summary = format!("no event in {}: \"{}\"", crate::model::window_label(window), def.name);
-    Ok(vec![Finding { group: String::new(), count: 0, event_ids: Vec::new(), summary }])
+    let filter = watched(&def.query);
+    let quiet = match def.group_by {
+        None if crate::query::alerts::any_in(conn, &filter, from, now).await? => Vec::new(),
+        None => vec![String::new()],
+        Some(per) => crate::query::alerts::quiet_sources(&state.pool, conn, &state.past_counts, &filter, per, (from, now)).await?,
+    };
+    let window = crate::model::window_label(window);
+    Ok(quiet
+        .into_iter()
+        .map(|group| {
+            let of = def.group_by.map(|per| format!(" for {} {group}", per.noun(1))).unwrap_or_default();
+            let summary = format!("no event in {window}{of}: \"{}\"", def.name);
+            Finding { group, count: 0, event_ids: Vec::new(), summary }
+        })
+        .collect())
 }
 
 /// The view a rule watches, over all data (rules are administrators').

@@ -48,6 +48,22 @@ mod server {
         Ok(crate::model::AlertReplay { days, condition: rule.count_condition(), per: rule.group_by, fired: found.fired, groups: found.groups, most, last: found.last })
     }
 
+    /// The form's "Per": what a count rule counts, or a silence rule
+    /// watches, separately (a silence rule only where events come from);
+    /// nothing for the other kinds, whose form leaves it out.
+    pub fn group_of(kind: AlertKind, per: &str) -> Result<Option<GroupBy>, leptos::prelude::ServerFnError> {
+        let group = match per.trim() {
+            "" => return Ok(None),
+            g => GroupBy::parse(g).ok_or_else(|| crate::error::invalid(format!("group by must be {}", GroupBy::choices())))?,
+        };
+        match kind {
+            AlertKind::Count => Ok(Some(group)),
+            AlertKind::Silence if group.is_source() => Ok(Some(group)),
+            AlertKind::Silence => Err(crate::error::invalid("a silence rule can watch each environment, organization or app, not each user or IP address")),
+            _ => Ok(None),
+        }
+    }
+
     /// "3, 5" → [3, 5].
     pub fn ids(text: &str) -> Result<Vec<i64>, leptos::prelude::ServerFnError> {
         text.split(',')
@@ -105,11 +121,7 @@ pub async fn save_alert_rule(
         query: crate::model::EventFilter::from_query(query.trim().trim_start_matches('?')).to_query(),
         threshold: counts.then(|| number("threshold", &threshold, 20, 1..=1_000_000)).transpose()?,
         window_seconds: windowed.then(|| number("window (minutes)", &window_minutes, 10, 1..=10_080).map(|m| m * 60)).transpose()?,
-        group_by: match group_by.trim() {
-            "" => None,
-            g => Some(GroupBy::parse(g).ok_or_else(|| crate::error::invalid(format!("group by must be {}", GroupBy::choices())))?),
-        }
-        .filter(|_| counts),
+        group_by: group_of(kind, &group_by)?,
         service_id: match service_id.trim() {
             "" => None,
             id => Some(id.parse().map_err(|_| crate::error::not_found("no such service"))?),

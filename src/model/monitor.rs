@@ -11,6 +11,9 @@ use super::{AlertKind, ChannelKind, CheckKind, GroupBy, ServiceState, TlsMode};
 pub const RESULT_BAR: usize = 90;
 /// A certificate expiring sooner than this is raised.
 pub const CERTIFICATE_WARNING_DAYS: i64 = 14;
+/// A silence rule per environment, organization or app watches those that
+/// sent matching events within this many days before its window.
+pub const QUIET_SOURCES_SEEN_DAYS: i64 = 7;
 
 /// What to check and when a service counts as down or up again.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -237,6 +240,12 @@ impl GroupBy {
             (GroupBy::User, _) => "users",
             (GroupBy::Ip, 1) => "IP address",
             (GroupBy::Ip, _) => "IP addresses",
+            (GroupBy::Environment, 1) => "environment",
+            (GroupBy::Environment, _) => "environments",
+            (GroupBy::Organization, 1) => "organization",
+            (GroupBy::Organization, _) => "organizations",
+            (GroupBy::App, 1) => "app",
+            (GroupBy::App, _) => "apps",
         }
     }
 }

@@ -143,12 +143,35 @@ impl AlertKind {
 }
 
 vocabulary!(
-    /// What a count rule counts separately.
+    /// What a count rule counts separately, or a silence rule watches
+    /// separately (where events come from: an environment, organization or app).
     GroupBy {
         User = "user",
         Ip = "ip",
+        Environment = "environment",
+        Organization = "organization",
+        App = "app",
     }
 );
+
+impl GroupBy {
+    /// Whether groups are where events come from (an environment,
+    /// organization or app), which a silence rule can watch one by one.
+    pub fn is_source(self) -> bool {
+        matches!(self, GroupBy::Environment | GroupBy::Organization | GroupBy::App)
+    }
+
+    /// The explorer's filter that shows one group's events (`EventFilter::with`).
+    pub fn filter_key(self) -> &'static str {
+        match self {
+            GroupBy::User => "user",
+            GroupBy::Ip => "ip",
+            GroupBy::Environment => "env",
+            GroupBy::Organization => "org",
+            GroupBy::App => "app",
+        }
+    }
+}
 
 vocabulary!(
     /// Where notifications go.

@@ -15,7 +15,7 @@ use crate::components::navigation::{go_to_after, id_param, resource_source};
 use crate::components::settings::{action_error, load_failed, no_such};
 use crate::components::time::{ClockTime, Time, TimeZoneNote};
 use crate::model::{
-    bucket_label, path_segment, AlertHistoryEntry, Channel, AlertKind, AlertRule, AlertRuleDefinition, AlertsOverview, EventFilter, GroupBy, CERTIFICATE_WARNING_DAYS, WEIGHED_DAYS,
+    bucket_label, path_segment, AlertHistoryEntry, Channel, AlertKind, AlertRule, AlertRuleDefinition, AlertsOverview, EventFilter, GroupBy, CERTIFICATE_WARNING_DAYS, QUIET_SOURCES_SEEN_DAYS, WEIGHED_DAYS,
 };
 
 #[component]
@@ -101,7 +101,10 @@ fn describe(rule: &AlertRule, overview: &AlertsOverview) -> String {
     match d.kind {
         AlertKind::Match => format!("any new event matching {view}"),
         AlertKind::Count => format!("{} matching {view}", d.count_condition()),
-        AlertKind::Silence => format!("no event matching {view} for {}", crate::model::window_label(d.window_seconds.unwrap_or(0))),
+        AlertKind::Silence => {
+            let per = d.group_by.map(|g| format!(" from any {}", g.noun(1))).unwrap_or_default();
+            format!("no event matching {view}{per} for {}", crate::model::window_label(d.window_seconds.unwrap_or(0)))
+        }
         AlertKind::ServiceDown => format!("{} goes down", service()),
         AlertKind::Certificate => format!("TLS certificate of {} expires within 14 days", service()),
     }
@@ -141,13 +144,22 @@ fn RuleRow(
                         <span class="badge outcome-denied">"FIRING"</span>
                         {rule.firing.iter().map(|g| {
                             let counted = matches!(rule.definition.kind, AlertKind::Match | AlertKind::Count);
+                            // A group of a view's rule leads to its events.
+                            let group = match (rule.definition.group_by, g.group.is_empty()) {
+                                (_, true) => None,
+                                (None, false) => Some(view! { {g.group.clone()}" · " }.into_any()),
+                                (Some(per), false) => {
+                                    let href = EventFilter::from_query(&rule.definition.query).with(per.filter_key(), Some(&g.group)).href();
+                                    Some(view! { <a href=href>{g.group.clone()}</a>" · " }.into_any())
+                                }
+                            };
                             let events = match g.count {
                                 1 => "1 event · ".to_string(),
                                 n => format!("{} events · ", crate::model::count_label(n)),
                             };
                             view! {
                                 <span class="sub">
-                                    {if g.group.is_empty() { String::new() } else { format!("{} · ", g.group) }}
+                                    {group}
                                     {counted.then_some(events)}"since "<Time at=g.since now/>
                                 </span>
                             }
@@ -320,6 +332,14 @@ fn AlertForm(
     let watches_view = move || kind.get().watches_view();
     let counts = move || kind.get() == AlertKind::Count;
     let silence = move || kind.get() == AlertKind::Silence;
+    let group = RwSignal::new(rule.group_by);
+    // A silence rule watches each environment, organization or app, not each user or IP.
+    let choose_kind = move |chosen: AlertKind| {
+        kind.set(chosen);
+        if chosen == AlertKind::Silence && group.get_untracked().is_some_and(|g| !g.is_source()) {
+            group.set(None);
+        }
+    };
     let watches_service = move || !watches_view();
     let gather_seconds = overview.gather_seconds;
     let number = |n: Option<i32>| n.map(|n| n.to_string()).unwrap_or_default();
@@ -335,7 +355,7 @@ fn AlertForm(
                 <input type="hidden" name="query" value=rule.query.clone()/>
                 <label class="field wide"><span>"Name"</span><input name="name" required placeholder="Failed sign-ins in production" value=rule.name.clone()/></label>
                 <label class="field"><span>"Fire when"</span>
-                    <select name="kind" on:change=move |ev| kind.set(AlertKind::parse(&event_target_value(&ev)).unwrap_or(AlertKind::Match))>
+                    <select name="kind" on:change=move |ev| choose_kind(AlertKind::parse(&event_target_value(&ev)).unwrap_or(AlertKind::Match))>
                         {[
                             (AlertKind::Match, "any new event matches"),
                             (AlertKind::Count, "count over a window"),
@@ -351,10 +371,14 @@ fn AlertForm(
                 <label class="field" hidden=move || !(counts() || silence())>
                     <span>{move || if silence() { "Quiet for (minutes)" } else { "Within (minutes)" }}</span>
                     <input name="window_minutes" inputmode="numeric" placeholder="10" value=number(rule.window_seconds.map(|s| s / 60))/></label>
-                <label class="field" hidden=move || !counts()><span>"Per"</span>
-                    <select name="group_by">
+                <label class="field" hidden=move || !(counts() || silence())><span>"Per"</span>
+                    <select name="group_by" prop:value=move || group.get().map_or("", GroupBy::as_str)
+                        on:change=move |ev| group.set(GroupBy::parse(&event_target_value(&ev)))>
                         <option value="">"(all together)"</option>
-                        {GroupBy::ALL.iter().map(|g| view! { <option value=g.as_str() selected=Some(*g) == rule.group_by>{g.noun(1)}</option> }).collect_view()}
+                        {GroupBy::ALL.iter().map(|g| {
+                            let g = *g;
+                            view! { <option value=g.as_str() selected=Some(g) == rule.group_by hidden=move || silence() && !g.is_source()>{g.noun(1)}</option> }
+                        }).collect_view()}
                     </select>
                 </label>
                 <label class="field" hidden=move || !watches_service()><span>"Service"</span>
@@ -468,9 +492,11 @@ fn what_it_does(kind: AlertKind, gather_seconds: i64) -> String {
         AlertKind::Count => "Fires when the view counts at least that many events within the window (for each user, IP, … when “Per” is set), \
             notifies again every interval while it fires, and resolves when the count drops below."
             .into(),
-        AlertKind::Silence => "Fires when no event matches the view for that many minutes (an application that stopped sending its audit \
-            events, a source cut off), notifies again every interval while it stays quiet, and resolves with the next matching event."
-            .into(),
+        AlertKind::Silence => format!(
+            "Fires when no event matches the view for that many minutes (an application that stopped sending its audit events, a source \
+             cut off); with “Per”, for each environment, organization or app that sent matching events in the {QUIET_SOURCES_SEEN_DAYS} days \
+             before. It notifies again every interval while it stays quiet, and resolves with the next matching event."
+        ),
         AlertKind::ServiceDown => "Fires when the service's checks find it down, and notifies again every interval while it stays down.".into(),
         AlertKind::Certificate => format!(
             "Fires when the service's TLS certificate expires within {CERTIFICATE_WARNING_DAYS} days, and notifies again every interval until it is renewed."

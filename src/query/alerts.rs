@@ -1,15 +1,19 @@
 //! What alert rules ask of the events: the events of some committed batches
 //! that match a view, the count of matching events in a window per group,
-//! and whether a window holds any.
+//! whether a window holds any, and which sources of events went quiet.
 //! Both use the explorer's own conditions, so that a rule sees what its view
 //! shows (a user matched on the event's own columns; see [`push_rule_conditions`]).
 
-use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
+use std::collections::BTreeSet;
 
-use super::filter::{push_conditions, push_events_by_time, push_span};
-use crate::model::{EventFilter, GroupBy};
-use crate::store::ledger::batch_events;
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder, Row};
+
+use super::filter::{push_conditions, push_events_by_time, push_span, Span};
+use super::histogram::{counts_keeping_past, Count, PastCounts, Split};
+use super::memo::Memo;
+use crate::model::{EventFilter, GroupBy, QUIET_SOURCES_SEEN_DAYS};
+use crate::store::ledger::{batch_events, past_version};
 
 /// Event ids a notification names at most.
 pub const IDS_PER_NOTIFICATION: i64 = 10;
@@ -98,8 +102,43 @@ pub async fn any_in(conn: &mut PgConnection, filter: &EventFilter, from: DateTim
     q.build_query_scalar().fetch_one(conn).await
 }
 
+/// The groups of a silence rule per environment, organization or app
+/// (`per`) that had events of its view in the [`QUIET_SOURCES_SEEN_DAYS`]
+/// days before `from` (whole days, counted from the rollups; those of past
+/// days kept in `kept`) and none in `[from, to)`: the sources that went
+/// quiet. Vigil's own trail is left out unless the view chooses its
+/// environment, as in the explorer.
+pub async fn quiet_sources(
+    pool: &PgPool,
+    conn: &mut PgConnection,
+    kept: &Memo<PastCounts, Vec<Count>>,
+    filter: &EventFilter,
+    per: GroupBy,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> sqlx::Result<Vec<String>> {
+    let split = match per {
+        GroupBy::Environment => Split::Environment,
+        GroupBy::Organization => Split::Organization,
+        GroupBy::App => Split::App,
+        GroupBy::User | GroupBy::Ip => return Ok(Vec::new()),
+    };
+    let filter = EventFilter { without_console: true, ..filter.clone() };
+    let seen_from = (from - TimeDelta::days(QUIET_SOURCES_SEEN_DAYS)).duration_trunc(TimeDelta::days(1)).unwrap_or(from);
+    let span = Span { from: seen_from, to: None, bucket_seconds: 86_400 };
+    let version = past_version(pool, to).await?;
+    let counted = counts_keeping_past(pool, &filter, span, split, to, kept, &version).await?;
+    let seen: BTreeSet<String> = counted.into_iter().map(|c| c.key).filter(|k| !k.is_empty()).collect();
+    let mut quiet = Vec::new();
+    for source in seen {
+        if !any_in(conn, &filter.with(per.filter_key(), Some(&source)), from, to).await? {
+            quiet.push(source);
+        }
+    }
+    Ok(quiet)
+}
+
 /// The columns of `events` a count rule's group is made of ([`group_key`]).
-const GROUP_COLUMNS: &str = "actor_email, actor_id, actor_name, client_ip";
+const GROUP_COLUMNS: &str = "actor_email, actor_id, actor_name, client_ip, environment, organization_id, app_id";
 
 /// What a count rule's group is, of [`GROUP_COLUMNS`] ('' for all together).
 fn group_key(group_by: Option<GroupBy>) -> &'static str {
@@ -107,6 +146,9 @@ fn group_key(group_by: Option<GroupBy>) -> &'static str {
         None => "''",
         Some(GroupBy::User) => "coalesce(actor_email, actor_id, actor_name, '')",
         Some(GroupBy::Ip) => "coalesce(host(client_ip), '')",
+        Some(GroupBy::Environment) => "environment",
+        Some(GroupBy::Organization) => "organization_id",
+        Some(GroupBy::App) => "coalesce(app_id, '')",
     }
 }
 

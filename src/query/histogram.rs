@@ -54,6 +54,8 @@ pub enum Split {
     Category,
     Type,
     App,
+    Environment,
+    Organization,
 }
 
 impl Split {
@@ -63,7 +65,15 @@ impl Split {
             Split::Category => "category",
             Split::Type => "type",
             Split::App => "coalesce(app_id, '')",
+            Split::Environment => "environment",
+            Split::Organization => "organization_id",
         }
+    }
+
+    /// Whether the coarse rollups and those of words (environment ×
+    /// organization × category) hold what counts are split by.
+    fn in_coarse(self) -> bool {
+        matches!(self, Split::Category | Split::Environment | Split::Organization)
     }
 }
 
@@ -343,13 +353,13 @@ impl Source {
     }
 
     /// [`Source::for_span`], for counts split by `split` as of `now`: the word
-    /// counts are by category only, and the quarter-hour counts by type, app
+    /// counts are by environment, organization and category only, and the quarter-hour counts by type, app
     /// and outcome and the hourly counts of words (with their quarter hours)
     /// are kept for recent days only (`retention::QUARTER_COUNTS_DAYS`,
     /// `TERM_HOURS_DAYS`; the coarse quarter-hour counts always).
     fn for_counts(filter: &EventFilter, span: Span, split: Split, now: DateTime<Utc>) -> Source {
         match Source::for_span(filter, span) {
-            source if source.word().is_some() && split != Split::Category => Source::Events,
+            source if source.word().is_some() && !split.in_coarse() => Source::Events,
             Source::WordHourly(_) | Source::WordQuarterly(_) if span.from < term_hours_since(now) => Source::Events,
             Source::QuarterHourly if !reads_coarse(filter, split) && span.from < quarter_counts_since(now) => Source::Events,
             source => source,
@@ -396,7 +406,7 @@ fn coarse(filter: &EventFilter) -> bool {
 
 /// Whether counts split by `split` are read from the coarse rollups.
 fn reads_coarse(filter: &EventFilter, split: Split) -> bool {
-    split == Split::Category && coarse(filter)
+    split.in_coarse() && coarse(filter)
 }
 
 /// Lay the rows out as series over every bucket of the range, empty ones
@@ -473,6 +483,7 @@ mod tests {
         assert_eq!(for_counts("q=support", span(day, 3600), Split::Category), hourly, "kept 8 days");
         assert_eq!(for_counts("q=support", span(day - chrono::Duration::days(2), 3600), Split::Category), Source::Events);
         assert_eq!(for_counts("q=support", span(day, 3600), Split::Type), Source::Events, "by category only");
+        assert_eq!(for_counts("q=support", span(day, 3600), Split::Organization), hourly, "and by organization");
         let quarterly = Source::WordQuarterly("support".into());
         assert_eq!(source("q=support", span(day + chrono::Duration::minutes(45), 900)), quarterly);
         assert_eq!(for_counts("q=support", span(day + chrono::Duration::days(6), 900), Split::Category), quarterly, "kept 8 days");

@@ -462,7 +462,7 @@ async fn a_silence_rule_fires_when_its_view_goes_quiet_and_resolves_with_the_nex
             ("query", "env=billing".to_string()),
             ("threshold", "5".to_string()),
             ("window_minutes", window.to_string()),
-            ("group_by", "user".to_string()),
+            ("group_by", String::new()),
             ("service_id", String::new()),
             ("channels", String::new()),
             ("renotify_minutes", "60".to_string()),
@@ -510,6 +510,95 @@ async fn a_silence_rule_fires_when_its_view_goes_quiet_and_resolves_with_the_nex
             ("resolved".into(), "\"Billing went quiet\" resolved".into()),
         ]
     );
+}
+
+#[sqlx::test]
+async fn a_silence_rule_per_app_or_environment_fires_for_each_that_went_quiet(pool: PgPool) {
+    let app = spawn(pool).await;
+    let admin = app.console("admin").await;
+    let form = |name: &str, query: &str, per: &str| -> Vec<(&'static str, String)> {
+        vec![
+            ("name", name.to_string()),
+            ("kind", "silence".to_string()),
+            ("query", query.to_string()),
+            ("threshold", String::new()),
+            ("window_minutes", "30".to_string()),
+            ("group_by", per.to_string()),
+            ("service_id", String::new()),
+            ("channels", String::new()),
+            ("renotify_minutes", "60".to_string()),
+            ("notify_resolved", "on".to_string()),
+        ]
+    };
+    let refused = admin.call("save_alert_rule", &as_pairs(&form("Users went quiet", "", "user"))).await;
+    assert_eq!(refused.status(), 400, "a user is not where events come from");
+    assert!(refused.text().await.unwrap().contains("each environment, organization or app"));
+    let per_app = admin.call_ok("save_alert_rule", &as_pairs(&form("Billing apps went quiet", "env=billing", "app"))).await["id"].as_i64().unwrap();
+    let per_environment = admin.call_ok("save_alert_rule", &as_pairs(&form("An environment went quiet", "", "environment"))).await["id"].as_i64().unwrap();
+    let stored: Option<String> = sqlx::query_scalar("select group_by from alert_rules where id = $1").bind(per_app).fetch_one(&app.pool).await.unwrap();
+    assert_eq!(stored.as_deref(), Some("app"));
+
+    let at = |t: DateTime<Utc>, id: &str, environment: &str, app_id: Option<&str>| {
+        let mut e = event(id, &t.to_rfc3339());
+        e["environment"] = json!(environment);
+        if let Some(app_id) = app_id {
+            e["app"] = json!({"id": app_id, "name": app_id});
+        }
+        e
+    };
+    // Nine days back, an app no longer watched: it sent nothing in the 7 days before any window here.
+    let t0 = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap() - Duration::hours(3);
+    let minutes = |n| t0 + Duration::minutes(n);
+    app.ingest(&json!([
+        at(t0 - Duration::days(9), "old-1", "billing", Some("app_retired")),
+        at(t0, "a-1", "billing", Some("app_a")),
+        at(t0, "b-1", "billing", Some("app_b")),
+        at(t0, "n-1", "billing", None),
+        at(t0, "c-1", "production", Some("app_c")),
+    ]))
+    .await;
+    let firing = |rule: i64| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("select group_key from alert_states where rule_id = $1 and firing order by 1")
+                .bind(rule)
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    vigil::alerts::evaluate_windows(&app.state, minutes(10)).await.unwrap();
+    assert!(firing(per_app).await.is_empty() && firing(per_environment).await.is_empty(), "every source sent within the window");
+    app.ingest(&json!([at(minutes(20), "a-2", "billing", Some("app_a"))])).await;
+    vigil::alerts::evaluate_windows(&app.state, minutes(31)).await.unwrap();
+    assert_eq!(firing(per_app).await, ["app_b"], "app_a sent at 20 min, the event without an app is no source, app_c is another view's");
+    assert_eq!(firing(per_environment).await, ["production"], "billing sent at 20 min; Vigil's own trail is left out");
+    vigil::alerts::evaluate_windows(&app.state, minutes(51)).await.unwrap();
+    assert_eq!(firing(per_app).await, ["app_a", "app_b"]);
+    app.ingest(&json!([at(minutes(60), "b-2", "billing", Some("app_b"))])).await;
+    vigil::alerts::evaluate_windows(&app.state, minutes(61)).await.unwrap();
+    assert_eq!(firing(per_app).await, ["app_a"], "app_b's next event resolves it alone");
+    let history: Vec<(String, String, String)> = sqlx::query_as("select kind, group_key, summary from alert_history where rule_id = $1 order by id")
+        .bind(per_app)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    let line = |kind: &str, group: &str, summary: &str| (kind.to_string(), group.to_string(), summary.to_string());
+    assert_eq!(
+        history,
+        [
+            line("firing", "app_b", "no event in 30 min for app app_b: \"Billing apps went quiet\""),
+            line("firing", "app_a", "no event in 30 min for app app_a: \"Billing apps went quiet\""),
+            line("resolved", "app_b", "\"Billing apps went quiet\" resolved for app_b"),
+        ]
+    );
+
+    // A count rule counts per app, organization or environment too.
+    let mut per_org = rule("Busy organizations", AlertKind::Count, "env=billing", vec![]);
+    (per_org.threshold, per_org.window_seconds, per_org.group_by) = (Some(2), Some(3600), Some(GroupBy::Organization));
+    let counted = store::alerts::insert_rule(&app.pool, &per_org, "test").await.unwrap();
+    vigil::alerts::evaluate_windows(&app.state, minutes(62)).await.unwrap();
+    assert_eq!(firing(counted).await, ["org_1"], "a-2 and b-2 within the hour");
 }
 
 #[sqlx::test]
