@@ -2,12 +2,10 @@
 //! answered (by route and status class, with their durations) and the events
 //! its ingest took, plus the write path's and the checks' state, read from
 //! the database at each scrape. `GET /api/v1/metrics` renders it
-//! (`api::metrics`); the router counts every request (`track`). It also
-//! keeps the last events it rejected, for the Write path page.
+//! (`api::metrics`); the router counts every request (`track`).
 
-use std::collections::VecDeque;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -20,7 +18,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::model::{LedgerStatus, RecentRejection, RECENT_REJECTIONS};
+use crate::model::LedgerStatus;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Answered {
@@ -62,8 +60,6 @@ pub struct Metrics {
     services: Family<InState, Gauge>,
     alerts_firing: Gauge,
     undelivered: Gauge,
-    /// The newest rejected events, newest first.
-    rejections: Mutex<VecDeque<RecentRejection>>,
 }
 
 /// The checks' and the alerts' state as a scrape reads it.
@@ -103,8 +99,7 @@ impl Default for Metrics {
         registry.register("services", "Services checked (not paused), by state", services.clone());
         registry.register("alert_rules_firing", "Alert rules firing for at least one group", alerts_firing.clone());
         registry.register("notifications_undelivered", "Notifications neither delivered nor given up", undelivered.clone());
-        let rejections = Mutex::default();
-        Metrics { registry, requests, durations, ingested, database_up, derive_lag, export_lag, underived, services, alerts_firing, undelivered, rejections }
+        Metrics { registry, requests, durations, ingested, database_up, derive_lag, export_lag, underived, services, alerts_firing, undelivered }
     }
 }
 
@@ -116,19 +111,9 @@ impl Metrics {
         }
     }
 
-    /// Keep the newest of a batch's rejected events (at most [`RECENT_REJECTIONS`]).
-    pub fn note_rejections(&self, rejected: impl IntoIterator<Item = RecentRejection>) {
-        let mut kept = self.rejections.lock().expect("no panic while holding the lock");
-        for rejection in rejected {
-            kept.push_front(rejection);
-        }
-        kept.truncate(RECENT_REJECTIONS);
-    }
-
-    /// Events rejected since this instance started, and the newest of them.
-    pub fn rejections(&self) -> (u64, Vec<RecentRejection>) {
-        let total = self.ingested.get_or_create(&Outcome { result: "rejected" }).get();
-        (total, self.rejections.lock().expect("no panic while holding the lock").iter().cloned().collect())
+    /// Events rejected since this instance started.
+    pub fn rejected_since_start(&self) -> u64 {
+        self.ingested.get_or_create(&Outcome { result: "rejected" }).get()
     }
 
     /// The text a scrape gets, with the state read for it (`None`: the

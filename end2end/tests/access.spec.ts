@@ -186,7 +186,7 @@ test("an administrator sees the write path catch up after events arrive", async 
   const rejection = page.locator("tr[data-rejection]").first();
   await expect(rejection).toContainText("occurred_at", { timeout: 15_000 });
   await expect(rejection).toContainText("operator ingest key");
-  await expect(rejection.locator("td").nth(3)).toHaveText("#0");
+  await expect(rejection.locator("td").nth(4)).toHaveText("#0");
 });
 
 test("an administrator adds a viewer with a scope, then makes them an auditor", async ({ page }) => {

@@ -17,7 +17,6 @@ use crate::audit;
 use crate::error::ApiError;
 use crate::ingest::rules::Rules;
 use crate::ingest::{self, BodyError, Rejection};
-use crate::model::RecentRejection;
 use crate::state::AppState;
 use crate::store;
 
@@ -73,13 +72,9 @@ pub async fn post_events(
     state.metrics.ingested(outcome.inserted, outcome.duplicates, dropped, rejected.len() as u64);
     if !rejected.is_empty() {
         let address = crate::auth::client_ip(peer.ip(), &headers, &state.config.trusted_proxies).to_string();
-        // Reversed: newest first, and a batch's items in their order.
-        state.metrics.note_rejections(rejected.iter().rev().map(|r| RecentRejection {
-            at: now,
-            key: grant.label.clone(),
-            address: address.clone(),
-            rejection: r.clone(),
-        }));
+        if let Err(error) = store::rejections::record(&state.pool, &state.instance, (now, &grant.label, &address), &rejected).await {
+            tracing::warn!(%error, "keeping the rejected items for Settings → Write path failed");
+        }
     }
     let reply = IngestReply { accepted: outcome.inserted, duplicates: outcome.duplicates, dropped, rejected };
     Ok((status, Json(reply)).into_response())

@@ -265,7 +265,8 @@ pub async fn write_path_status() -> Result<WritePath, ServerFnError> {
     let state = state();
     let ledger = crate::store::ledger::status(&state.pool).await.map_err(internal)?;
     let mut ingest = crate::store::ledger::activity(&state.pool).await.map_err(internal)?;
-    (ingest.rejected_since_start, ingest.rejections) = state.metrics.rejections();
+    ingest.rejected_since_start = state.metrics.rejected_since_start();
+    ingest.rejections = crate::store::rejections::newest(&state.pool, crate::model::RECENT_REJECTIONS).await.map_err(internal)?;
     let deployment = crate::store::replication::deployment(&state).await.map_err(internal)?;
     Ok(WritePath { read_at: Utc::now(), ledger, ingest, deployment })
 }

@@ -94,12 +94,15 @@ pub struct IngestActivity {
     pub environments: Vec<(String, DateTime<Utc>)>,
     /// Events this instance rejected since it started.
     pub rejected_since_start: u64,
-    /// The newest of them, newest first ([`RECENT_REJECTIONS`] at most).
+    /// The newest rejected events of every instance, newest first
+    /// ([`RECENT_REJECTIONS`] at most).
     pub rejections: Vec<RecentRejection>,
 }
 
-/// Rejected events an instance remembers, to show why a sender's events are missing.
-pub const RECENT_REJECTIONS: usize = 20;
+/// Rejected events the Write path page lists, to show why a sender's events are missing.
+pub const RECENT_REJECTIONS: i64 = 20;
+/// Rejected events kept, of every instance together (`store::rejections`).
+pub const KEPT_REJECTIONS: i64 = 1_000;
 
 /// Why one item of a batch was not stored: its place in the batch, the
 /// field at fault (if one is) and why.
@@ -111,10 +114,11 @@ pub struct Rejection {
     pub error: String,
 }
 
-/// An event the ingest API rejected: when, from whom, and why.
+/// An event the ingest API rejected: when, by which instance, from whom, and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RecentRejection {
     pub at: DateTime<Utc>,
+    pub instance: String,
     /// The key ("operator ingest key", or the name and id of one of Settings
     /// → API keys) and the sender's address (behind a trusted proxy, the
     /// client's it forwarded).

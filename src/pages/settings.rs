@@ -16,7 +16,7 @@ use crate::api::{
 use crate::components::current_user::CurrentUser;
 use crate::components::settings::{action_error, cleared_after, shown_once, time_or_never, SettingsHead};
 use crate::components::time::Time;
-use crate::model::{events_label, thousands, Deployment, EventFilter, IngestActivity, LedgerStatus, ReadsServedBy, Role, Scope};
+use crate::model::{events_label, thousands, Deployment, EventFilter, IngestActivity, LedgerStatus, ReadsServedBy, Role, Scope, KEPT_REJECTIONS};
 
 /// What a user may read, in words; a viewer who may read nothing stands out.
 fn scope_summary(role: Role, scope: &Scope) -> impl IntoView {
@@ -353,7 +353,7 @@ fn LedgerFacts(ledger: LedgerStatus, now: DateTime<Utc>) -> impl IntoView {
 }
 
 /// What ingest received lately, when each environment last sent, and the
-/// events this instance rejected: why a sender's events are missing.
+/// events it rejected: why a sender's events are missing.
 #[component]
 fn IngestFacts(ingest: IngestActivity, now: DateTime<Utc>) -> impl IntoView {
     let rejected = ingest.rejected_since_start;
@@ -377,21 +377,24 @@ fn IngestFacts(ingest: IngestActivity, now: DateTime<Utc>) -> impl IntoView {
                 </tbody>
             </table>
         })}
-        <h3>"Rejected by this instance"</h3>
-        {if rejected == 0 {
-            view! { <p class="empty rejections">"No event rejected since it started."</p> }.into_any()
+        <h3>"Rejected"</h3>
+        <p class="hint rejections">
+            {format!("This instance rejected {} since it started. ", events_label(rejected as i64))}
+            {format!("The newest of every instance (the last {} are kept):", thousands(KEPT_REJECTIONS))}
+        </p>
+        {if ingest.rejections.is_empty() {
+            view! { <p class="empty rejections">"No event rejected."</p> }.into_any()
         } else {
             view! {
-                <p class="hint rejections">{format!("{} since it started; the newest {}:", thousands(rejected as i64), ingest.rejections.len())}</p>
                 <table class="events settings-table rejections">
                     <thead><tr>
-                        <th scope="col">"When"</th><th scope="col">"Key"</th><th scope="col">"From"</th>
+                        <th scope="col">"When"</th><th scope="col">"Instance"</th><th scope="col">"Key"</th><th scope="col">"From"</th>
                         <th scope="col">"Item"</th><th scope="col">"Field"</th><th scope="col">"Why"</th>
                     </tr></thead>
                     <tbody>
                         {ingest.rejections.into_iter().map(|r| view! {
                             <tr data-rejection="">
-                                <td class="time"><Time at=r.at now/></td><td>{r.key}</td><td><code>{r.address}</code></td>
+                                <td class="time"><Time at=r.at now/></td><td>{r.instance}</td><td>{r.key}</td><td><code>{r.address}</code></td>
                                 <td>{format!("#{}", r.rejection.index)}</td><td><code>{r.rejection.field.unwrap_or_default()}</code></td>
                                 <td>{r.rejection.error}</td>
                             </tr>

@@ -5,7 +5,7 @@
 //! ledger's state in `ledger`. The only place
 //! with INSERT. `access` holds the SQL of console users, API keys and console
 //! sessions; `monitor` of services and their checks; `alerts` of alert rules,
-//! channels and deliveries.
+//! channels and deliveries; `rejections` of the items ingest refused.
 
 pub mod access;
 pub mod alerts;
@@ -14,6 +14,7 @@ pub mod derive;
 pub mod lease;
 pub mod ledger;
 pub mod monitor;
+pub mod rejections;
 pub mod replication;
 pub mod retention;
 pub mod rules;

@@ -319,7 +319,7 @@ async fn behind_a_proxy_the_public_origin_and_forwarded_addresses_are_used(pool:
         .await
         .unwrap();
     assert_eq!(refused.status(), 422);
-    let (_, newest) = app.state.metrics.rejections();
+    let newest = vigil::store::rejections::newest(&app.pool, 1).await.unwrap();
     assert_eq!(newest[0].address, "198.51.100.23");
 }
 

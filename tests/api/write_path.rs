@@ -503,13 +503,31 @@ async fn the_write_path_page_says_what_ingest_received_and_why_events_were_rejec
     assert_eq!(items, [(1, "operator ingest key", "127.0.0.1"), (2, "operator ingest key", "127.0.0.1")], "a batch's items in their order");
     assert!(rejections.iter().all(|r| !r["error"].as_str().unwrap().is_empty()), "{rejections:?}");
 
-    // The newest 20 are kept, newest first.
-    let bad: Vec<Value> = (0..25).map(|n| json!({"id": format!("b-{n}")})).collect();
+    // The newest 20 are listed, newest first; a batch keeps its first 100.
+    let bad: Vec<Value> = (0..125).map(|n| json!({"id": format!("b-{n}")})).collect();
     app.ingest(&json!(bad)).await;
     let ingest = admin.call_ok("write_path_status", &[]).await["ingest"].clone();
-    assert_eq!(ingest["rejected_since_start"], 27);
+    assert_eq!(ingest["rejected_since_start"], 127);
     let indexes: Vec<i64> = ingest["rejections"].as_array().unwrap().iter().map(|r| r["index"].as_i64().unwrap()).collect();
     assert_eq!(indexes, (0..20).collect::<Vec<i64>>());
+    assert_eq!(app.count("select count(*) from ingest_rejections").await, 102);
+
+    // Another instance's rejections show on every instance's page, with its name;
+    // they outlive the instance that counted them since it started.
+    let second = crate::helpers::spawn_instance(&app.pool, "second").await;
+    let (status, _) = second.ingest_raw(json!([{"id": "s-bad"}]).to_string(), "application/json", Some(crate::helpers::KEY)).await;
+    assert_eq!(status, 422);
+    let ingest = admin.call_ok("write_path_status", &[]).await["ingest"].clone();
+    assert_eq!(ingest["rejected_since_start"], 127, "this instance's own count");
+    assert_eq!((ingest["rejections"][0]["instance"].as_str(), ingest["rejections"][1]["instance"].as_str()), (Some("second"), Some(app.state.instance.as_ref())));
+
+    // The newest 1 000 are kept, of every instance together.
+    for n in 0..10 {
+        let bad: Vec<Value> = (0..100).map(|i| json!({"id": format!("m-{n}-{i}")})).collect();
+        app.ingest(&json!(bad)).await;
+    }
+    assert_eq!(app.count("select count(*) from ingest_rejections").await, 1_000);
+    assert_eq!(app.count("select count(*) from ingest_rejections where instance = 'second'").await, 0, "the oldest went first");
 
     // A key of Settings → API keys is named as the console names it.
     let secret = admin.call_ok("create_api_key", &[("name", "billing"), ("kind", "ingest"), ("environments", "staging"), ("organizations", "")]).await;
