@@ -120,10 +120,10 @@ const BY_ORGANIZATION: [&str; 15] = [
 /// Tables that are not about single organizations' events: configuration and
 /// console state (reference tables on Citus), the ledger and the seal chain
 /// (coordinator tables; README, "Scaling Vigil"), and the recording rules'
-/// counts of events they dropped (never stored).
-const NOT_BY_ORGANIZATION: [&str; 27] = [
+/// counts of events they dropped and the items ingest refused (never stored).
+const NOT_BY_ORGANIZATION: [&str; 28] = [
     "_sqlx_migrations", "alert_channels", "alert_deliveries", "alert_history", "alert_rules", "alert_states",
-    "api_keys", "console_sessions", "console_users", "ingest_batches", "ledger_positions", "maintenance_windows",
+    "api_keys", "console_sessions", "console_users", "ingest_batches", "ingest_rejections", "ledger_positions", "maintenance_windows",
     "partition_archives", "partition_compactions", "purge_runs", "recording_rule_counts", "recording_rules", "retention_policies", "saved_views", "seal_chain",
     "seal_checkpoints", "server_secrets", "service_incidents", "service_results", "services", "sign_in_attempts",
     "smtp_settings",
