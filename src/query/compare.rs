@@ -123,11 +123,7 @@ async fn name_apps(pool: &PgPool, scope: &Scope, apps: &mut [OnlyIn]) -> sqlx::R
         return Ok(());
     }
     let ids: Vec<String> = apps.iter().map(|a| a.value.clone()).collect();
-    let mut q = QueryBuilder::<Postgres>::new("select distinct on (id) id, name from names where kind = 'app' and name is not null and id = any(");
-    q.push_bind(ids).push(")");
-    push_scope(&mut q, scope);
-    q.push(" order by id, last_seen desc");
-    let names: HashMap<String, String> = q.build_query_as::<(String, String)>().fetch_all(pool).await?.into_iter().collect();
+    let names = super::options::names_of(pool, scope, "app", ids).await?;
     for app in apps {
         if let Some(name) = names.get(&app.value) {
             app.label = name.clone();

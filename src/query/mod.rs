@@ -14,7 +14,7 @@ mod sessions;
 pub use events::*;
 pub use export::{export_events, export_pages, export_position_at, export_upto, ExportPage, ExportPosition};
 pub use histogram::{histogram, histogram_keeping_past, Count, PastCounts};
-pub use options::{filter_options, ValueDays, ValueCounts};
+pub use options::{filter_options, names_of, ValueDays, ValueCounts};
 pub use sessions::{list_sessions, session_view};
 
 use sqlx::postgres::PgRow;

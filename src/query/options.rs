@@ -6,7 +6,9 @@
 //! ≈60 000 rows at 1 M events, today's part a few hundred.
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use std::collections::HashMap;
+
+use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 
 use super::filter::push_scope;
 use crate::model::{EventFilter, FilterOption, FilterOptions, Scope};
@@ -169,3 +171,17 @@ async fn recent_users(pool: &PgPool, filter: &EventFilter) -> sqlx::Result<Vec<F
         })
         .collect())
 }
+
+/// The names of the `kind` (`app`, `organization`) with these ids, as each
+/// was last seen where `scope` may look; ids without a name are left out.
+pub async fn names_of<'e>(db: impl PgExecutor<'e>, scope: &Scope, kind: &str, ids: Vec<String>) -> sqlx::Result<HashMap<String, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut q = QueryBuilder::<Postgres>::new("select distinct on (id) id, name from names where name is not null and kind = ");
+    q.push_bind(kind.to_string()).push(" and id = any(").push_bind(ids).push(")");
+    push_scope(&mut q, scope);
+    q.push(" order by id, last_seen desc");
+    Ok(q.build_query_as::<(String, String)>().fetch_all(db).await?.into_iter().collect())
+}
+

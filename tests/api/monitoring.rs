@@ -542,7 +542,7 @@ async fn a_silence_rule_per_app_or_environment_fires_for_each_that_went_quiet(po
         let mut e = event(id, &t.to_rfc3339());
         e["environment"] = json!(environment);
         if let Some(app_id) = app_id {
-            e["app"] = json!({"id": app_id, "name": app_id});
+            e["app"] = json!({"id": app_id, "name": app_id.replace("app_", "App ").to_uppercase()});
         }
         e
     };
@@ -587,9 +587,9 @@ async fn a_silence_rule_per_app_or_environment_fires_for_each_that_went_quiet(po
     assert_eq!(
         history,
         [
-            line("firing", "app_b", "no event in 30 min for app app_b: \"Billing apps went quiet\""),
-            line("firing", "app_a", "no event in 30 min for app app_a: \"Billing apps went quiet\""),
-            line("resolved", "app_b", "\"Billing apps went quiet\" resolved for app_b"),
+            line("firing", "app_b", "no event in 30 min for app APP B (app_b): \"Billing apps went quiet\""),
+            line("firing", "app_a", "no event in 30 min for app APP A (app_a): \"Billing apps went quiet\""),
+            line("resolved", "app_b", "\"Billing apps went quiet\" resolved for app APP B (app_b)"),
         ]
     );
 
@@ -599,6 +599,8 @@ async fn a_silence_rule_per_app_or_environment_fires_for_each_that_went_quiet(po
     let counted = store::alerts::insert_rule(&app.pool, &per_org, "test").await.unwrap();
     vigil::alerts::evaluate_windows(&app.state, minutes(62)).await.unwrap();
     assert_eq!(firing(counted).await, ["org_1"], "a-2 and b-2 within the hour");
+    let summary: String = sqlx::query_scalar("select summary from alert_history where rule_id = $1").bind(counted).fetch_one(&app.pool).await.unwrap();
+    assert_eq!(summary, "2 events in 1 h (threshold 2) for organization Acme (org_1): \"Busy organizations\"");
 }
 
 #[sqlx::test]
