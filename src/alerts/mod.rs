@@ -149,11 +149,11 @@ async fn count_findings(conn: &mut PgConnection, rule: &RuleRow, now: DateTime<U
     let from = now - chrono::Duration::seconds(i64::from(window));
     let groups = crate::query::alerts::counts_over(conn, &filter, def.group_by, from, now, i64::from(threshold)).await?;
     let keys: Vec<String> = groups.iter().map(|(group, ..)| group.clone()).collect();
-    let label = group_labels(conn, def.group_by, keys).await?;
+    let of = for_group(conn, def.group_by, keys).await?;
     Ok(groups
         .into_iter()
         .map(|(group, count, event_ids)| {
-            let of = if group.is_empty() { String::new() } else { format!(" for {}", label(&group)) };
+            let of = of(&group);
             let (n, window) = (crate::model::thousands(count), crate::model::window_label(window));
             let summary = format!("{n} events in {window} (threshold {threshold}){of}: \"{}\"", def.name);
             Finding { group, count, event_ids, summary }
@@ -177,21 +177,22 @@ async fn silence_findings(state: &AppState, conn: &mut PgConnection, rule: &Rule
         Some(per) => crate::query::alerts::quiet_sources(&state.pool, conn, &state.past_counts, &filter, per, (from, now)).await?,
     };
     let window = crate::model::window_label(window);
-    let label = group_labels(conn, def.group_by, quiet.clone()).await?;
+    let of = for_group(conn, def.group_by, quiet.clone()).await?;
     Ok(quiet
         .into_iter()
         .map(|group| {
-            let of = if group.is_empty() { String::new() } else { format!(" for {}", label(&group)) };
+            let of = of(&group);
             let summary = format!("no event in {window}{of}: \"{}\"", def.name);
             Finding { group, count: 0, event_ids: Vec::new(), summary }
         })
         .collect())
 }
 
-/// How a rule's summaries name its groups: a user or an address as its key,
-/// an environment as "environment production", an organization or app by
-/// its name as last seen, with its id: "app Billing Portal (app_billing)".
-async fn group_labels(conn: &mut PgConnection, per: Option<GroupBy>, groups: Vec<String>) -> sqlx::Result<impl Fn(&str) -> String> {
+/// How a rule's summaries name one of its groups: " for " a user or an
+/// address as its key, an environment as "environment production", an
+/// organization or app by its name as last seen, with its id ("app Billing
+/// Portal (app_billing)"); nothing for the one group of an ungrouped rule.
+async fn for_group(conn: &mut PgConnection, per: Option<GroupBy>, groups: Vec<String>) -> sqlx::Result<impl Fn(&str) -> String> {
     let kind = match per {
         Some(GroupBy::Organization) => Some("organization"),
         Some(GroupBy::App) => Some("app"),
@@ -202,9 +203,10 @@ async fn group_labels(conn: &mut PgConnection, per: Option<GroupBy>, groups: Vec
         None => HashMap::new(),
     };
     Ok(move |group: &str| match (per, names.get(group)) {
-        (Some(per), Some(name)) if name != group => format!("{} {name} ({group})", per.noun(1)),
-        (Some(per), _) if per.is_source() => format!("{} {group}", per.noun(1)),
-        _ => group.to_string(),
+        _ if group.is_empty() => String::new(),
+        (Some(per), Some(name)) if name != group => format!(" for {} {name} ({group})", per.noun(1)),
+        (Some(per), _) if per.is_source() => format!(" for {} {group}", per.noun(1)),
+        _ => format!(" for {group}"),
     })
 }
 
@@ -316,12 +318,7 @@ async fn settle_matches(conn: &mut PgConnection, rule: &RuleRow, gather: TimeDel
 }
 
 async fn resolve(conn: &mut PgConnection, rule: &RuleRow, group: &GroupState, now: DateTime<Utc>) -> sqlx::Result<()> {
-    let of = if group.group_key.is_empty() {
-        String::new()
-    } else {
-        let label = group_labels(conn, rule.definition.group_by, vec![group.group_key.clone()]).await?;
-        format!(" for {}", label(&group.group_key))
-    };
+    let of = for_group(conn, rule.definition.group_by, vec![group.group_key.clone()]).await?(&group.group_key);
     let summary = format!("\"{}\" resolved{of}", rule.definition.name);
     let finding = Finding { group: group.group_key.clone(), count: 0, event_ids: Vec::new(), summary };
     note(conn, rule, "resolved", &finding, now).await?;
