@@ -8,7 +8,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
 
-use crate::model::{AlertKind, AlertRuleDefinition, CheckKind, CheckResult, ServiceDefinition, ServiceState};
+use crate::model::{AlertKind, AlertRuleDefinition, CheckKind, GroupBy, CheckResult, ServiceDefinition, ServiceState};
 use crate::store::monitor::{Counters, SeededHistory};
 
 /// Days of results seeded before now, one every [`SEEDED_EVERY`].
@@ -36,10 +36,11 @@ pub async fn seed(pool: &PgPool, console_addr: &str, seed: u64) -> anyhow::Resul
     let billing = definition("Legacy billing", "staging", CheckKind::Tcp, "127.0.0.1:9".into(), None);
     let billing_id = crate::store::monitor::insert(pool, &billing, None, now, "demo").await?;
     crate::store::monitor::seed_history(pool, billing_id, &history(&billing, since, now, &mut rng, 0.02)).await?;
-    for rule in rules(billing_id) {
-        crate::store::alerts::insert_rule(pool, &rule, "demo").await?;
+    let rules = rules(billing_id);
+    for rule in &rules {
+        crate::store::alerts::insert_rule(pool, rule, "demo").await?;
     }
-    println!("demo: added 2 services (Vigil console, Legacy billing) and 4 alert rules");
+    println!("demo: added 2 services (Vigil console, Legacy billing) and {} alert rules", rules.len());
     Ok(())
 }
 
@@ -91,6 +92,11 @@ fn rules(billing_id: i64) -> Vec<AlertRuleDefinition> {
         },
         AlertRuleDefinition { service_id: Some(billing_id), ..AlertRuleDefinition::new("Legacy billing is down", AlertKind::ServiceDown, "") },
         AlertRuleDefinition { window_seconds: Some(3 * 3600), ..AlertRuleDefinition::new("Development went quiet", AlertKind::Silence, "env=development") },
+        AlertRuleDefinition {
+            window_seconds: Some(2 * 3600),
+            group_by: Some(GroupBy::App),
+            ..AlertRuleDefinition::new("A production app went quiet", AlertKind::Silence, "env=production")
+        },
     ]
 }
 
