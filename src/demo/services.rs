@@ -8,7 +8,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
 
-use crate::model::{AlertKind, AlertRuleDefinition, CheckKind, GroupBy, CheckResult, ServiceDefinition, ServiceState};
+use crate::model::{AlertKind, AlertRuleDefinition, CheckKind, CheckResult, GroupBy, ServiceDefinition, ServiceState};
 use crate::store::monitor::{Counters, SeededHistory};
 
 /// Days of results seeded before now, one every [`SEEDED_EVERY`].

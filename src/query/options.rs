@@ -5,9 +5,9 @@
 //! them changes (`ledger::past_version`): a 90-day range sums
 //! ≈60 000 rows at 1 M events, today's part a few hundred.
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use std::collections::HashMap;
 
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use sqlx::{PgExecutor, PgPool, Postgres, QueryBuilder};
 
 use super::filter::push_scope;
@@ -184,4 +184,3 @@ pub async fn names_of<'e>(db: impl PgExecutor<'e>, scope: &Scope, kind: &str, id
     q.push(" order by id, last_seen desc");
     Ok(q.build_query_as::<(String, String)>().fetch_all(db).await?.into_iter().collect())
 }
-

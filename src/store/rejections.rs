@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::model::{RecentRejection, Rejection, KEPT_REJECTIONS};
+
 /// Items of one batch kept at most (its first): a batch of nothing but
 /// mistakes says what it has to say in these.
 pub const KEPT_PER_BATCH: usize = 100;
